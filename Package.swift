@@ -1,0 +1,70 @@
+// swift-tools-version: 6.1
+// GmemKit: Swift toolkit for KVM virtual machines whose RAM is guest_memfd.
+// Module layout and dependency direction: ../shared/DESIGN.md (and README.md).
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "GmemKit",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "KVM", targets: ["KVM"]),
+        .library(name: "GmemModel", targets: ["GmemModel"]),
+        .library(name: "GuestMemory", targets: ["GuestMemory"]),
+        .library(name: "MicroVM", targets: ["MicroVM"]),
+        .library(name: "GmemConformance", targets: ["GmemConformance"]),
+        .library(name: "GmemExplorer", targets: ["GmemExplorer"]),
+        .executable(name: "gmem", targets: ["gmem"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    ],
+    targets: [
+        // The pinned 6.18 KVM/guest_memfd UAPI subset and fixed-arity ioctl wrappers. The only C.
+        .target(name: "CKVM"),
+        // Typed Swift bindings: the only importer of CKVM.
+        .target(
+            name: "KVM",
+            dependencies: [
+                "CKVM",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Pure executable model of GMEM-SPEC.md: no syscalls, no Foundation, no dependencies.
+        .target(name: "GmemModel", swiftSettings: swiftSettings),
+        .target(
+            name: "GuestMemory",
+            dependencies: ["KVM", "GmemModel", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MicroVM",
+            dependencies: ["KVM", "GuestMemory", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "GmemConformance",
+            dependencies: ["KVM", "GmemModel", "MicroVM"],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "GmemExplorer", dependencies: ["GmemModel"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "gmem",
+            dependencies: [
+                "KVM", "MicroVM", "GmemConformance", "GmemExplorer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM"], swiftSettings: swiftSettings),
+        .testTarget(name: "GmemModelTests", dependencies: ["GmemModel"], swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,197 @@
+// Fixed-arity wrappers over the KVM ioctls GmemKit uses. Each builds nothing and decides
+// nothing: it calls the kernel and maps a failure to -errno. Policy lives in Swift.
+
+#define _GNU_SOURCE
+#include "ckvm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/ioctl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/ioctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+// MARK: - The pinned ABI, checked
+
+_Static_assert(sizeof(struct ckvm_create_guest_memfd) == 64, "kvm_create_guest_memfd is 64 bytes");
+_Static_assert(sizeof(struct ckvm_userspace_memory_region) == 32, "kvm_userspace_memory_region is 32 bytes");
+_Static_assert(sizeof(struct ckvm_userspace_memory_region2) == 160, "kvm_userspace_memory_region2 is 160 bytes");
+_Static_assert(sizeof(struct ckvm_memory_attributes) == 32, "kvm_memory_attributes is 32 bytes");
+_Static_assert(sizeof(struct ckvm_regs) == 144, "kvm_regs is 144 bytes");
+_Static_assert(sizeof(struct ckvm_segment) == 24, "kvm_segment is 24 bytes");
+_Static_assert(sizeof(struct ckvm_dtable) == 16, "kvm_dtable is 16 bytes");
+_Static_assert(sizeof(struct ckvm_sregs) == 312, "kvm_sregs is 312 bytes");
+_Static_assert(sizeof(union ckvm_run_exit) == 256, "the kvm_run exit union is 256 bytes");
+_Static_assert(offsetof(struct ckvm_run, exit_reason) == 8, "kvm_run.exit_reason at 8");
+_Static_assert(offsetof(struct ckvm_run, exit) == 32, "kvm_run exit union at 32");
+_Static_assert(offsetof(struct ckvm_run, kvm_valid_regs) == 288, "kvm_run.kvm_valid_regs at 288");
+_Static_assert(offsetof(union ckvm_run_exit, memory_fault.gpa) == 8, "memory_fault.gpa at 8");
+_Static_assert(offsetof(union ckvm_run_exit, io.data_offset) == 8, "io.data_offset at 8");
+_Static_assert(offsetof(union ckvm_run_exit, mmio.len) == 16, "mmio.len at 16");
+_Static_assert(offsetof(union ckvm_run_exit, system_event.flags) == 8, "system_event.flags at 8");
+
+// MARK: - ioctl numbers (KVMIO = 0xAE)
+
+#define CKVMIO 0xAE
+#define CKVM_GET_API_VERSION _IO(CKVMIO, 0x00)
+#define CKVM_CREATE_VM _IO(CKVMIO, 0x01)
+#define CKVM_CHECK_EXTENSION _IO(CKVMIO, 0x03)
+#define CKVM_GET_VCPU_MMAP_SIZE _IO(CKVMIO, 0x04)
+#define CKVM_CREATE_VCPU _IO(CKVMIO, 0x41)
+#define CKVM_SET_USER_MEMORY_REGION _IOW(CKVMIO, 0x46, struct ckvm_userspace_memory_region)
+#define CKVM_SET_TSS_ADDR _IO(CKVMIO, 0x47)
+#define CKVM_SET_USER_MEMORY_REGION2 _IOW(CKVMIO, 0x49, struct ckvm_userspace_memory_region2)
+#define CKVM_CREATE_IRQCHIP _IO(CKVMIO, 0x60)
+#define CKVM_RUN _IO(CKVMIO, 0x80)
+#define CKVM_GET_REGS _IOR(CKVMIO, 0x81, struct ckvm_regs)
+#define CKVM_SET_REGS _IOW(CKVMIO, 0x82, struct ckvm_regs)
+#define CKVM_GET_SREGS _IOR(CKVMIO, 0x83, struct ckvm_sregs)
+#define CKVM_SET_SREGS _IOW(CKVMIO, 0x84, struct ckvm_sregs)
+#define CKVM_GET_STATS_FD _IO(CKVMIO, 0xce)
+#define CKVM_SET_MEMORY_ATTRIBUTES _IOW(CKVMIO, 0xd2, struct ckvm_memory_attributes)
+#define CKVM_CREATE_GUEST_MEMFD _IOWR(CKVMIO, 0xd4, struct ckvm_create_guest_memfd)
+
+// MARK: - Helpers
+
+/// Calls ioctl, retrying on EINTR (for every request but KVM_RUN, EINTR carries no meaning).
+static int ioctl_retrying(int fd, unsigned long request, unsigned long arg) {
+    for (;;) {
+        int r = ioctl(fd, request, arg);
+        if (r >= 0) return r;
+        if (errno != EINTR) return -errno;
+    }
+}
+
+#define PTR(p) ((unsigned long)(uintptr_t)(p))
+
+int ckvm_open(const char *path) {
+    for (;;) {
+        int fd = open(path, O_RDWR | O_CLOEXEC);
+        if (fd >= 0) return fd;
+        if (errno != EINTR) return -errno;
+    }
+}
+
+int ckvm_get_api_version(int kvm_fd) { return ioctl_retrying(kvm_fd, CKVM_GET_API_VERSION, 0); }
+int ckvm_check_extension(int fd, long capability) {
+    return ioctl_retrying(fd, CKVM_CHECK_EXTENSION, (unsigned long)capability);
+}
+int ckvm_get_vcpu_mmap_size(int kvm_fd) { return ioctl_retrying(kvm_fd, CKVM_GET_VCPU_MMAP_SIZE, 0); }
+int ckvm_create_vm(int kvm_fd, unsigned long type) { return ioctl_retrying(kvm_fd, CKVM_CREATE_VM, type); }
+
+int ckvm_create_vcpu(int vm_fd, unsigned long vcpu_id) {
+    return ioctl_retrying(vm_fd, CKVM_CREATE_VCPU, vcpu_id);
+}
+int ckvm_create_guest_memfd(int vm_fd, const struct ckvm_create_guest_memfd *arg) {
+    return ioctl_retrying(vm_fd, CKVM_CREATE_GUEST_MEMFD, PTR(arg));
+}
+int ckvm_set_user_memory_region(int vm_fd, const struct ckvm_userspace_memory_region *arg) {
+    return ioctl_retrying(vm_fd, CKVM_SET_USER_MEMORY_REGION, PTR(arg));
+}
+int ckvm_set_user_memory_region2(int vm_fd, const struct ckvm_userspace_memory_region2 *arg) {
+    return ioctl_retrying(vm_fd, CKVM_SET_USER_MEMORY_REGION2, PTR(arg));
+}
+int ckvm_set_memory_attributes(int vm_fd, const struct ckvm_memory_attributes *arg) {
+    return ioctl_retrying(vm_fd, CKVM_SET_MEMORY_ATTRIBUTES, PTR(arg));
+}
+int ckvm_create_irqchip(int vm_fd) { return ioctl_retrying(vm_fd, CKVM_CREATE_IRQCHIP, 0); }
+int ckvm_set_tss_addr(int vm_fd, unsigned long address) {
+    return ioctl_retrying(vm_fd, CKVM_SET_TSS_ADDR, address);
+}
+int ckvm_get_stats_fd(int fd) { return ioctl_retrying(fd, CKVM_GET_STATS_FD, 0); }
+
+int ckvm_run(int vcpu_fd) {
+    int r = ioctl(vcpu_fd, CKVM_RUN, 0);
+    return r < 0 ? -errno : r;
+}
+int ckvm_get_regs(int vcpu_fd, struct ckvm_regs *regs) {
+    return ioctl_retrying(vcpu_fd, CKVM_GET_REGS, PTR(regs));
+}
+int ckvm_set_regs(int vcpu_fd, const struct ckvm_regs *regs) {
+    return ioctl_retrying(vcpu_fd, CKVM_SET_REGS, PTR(regs));
+}
+int ckvm_get_sregs(int vcpu_fd, struct ckvm_sregs *sregs) {
+    return ioctl_retrying(vcpu_fd, CKVM_GET_SREGS, PTR(sregs));
+}
+int ckvm_set_sregs(int vcpu_fd, const struct ckvm_sregs *sregs) {
+    return ioctl_retrying(vcpu_fd, CKVM_SET_SREGS, PTR(sregs));
+}
+
+int ckvm_fallocate(int fd, int mode, uint64_t offset, uint64_t length) {
+    for (;;) {
+        if (fallocate(fd, mode, (off_t)offset, (off_t)length) == 0) return 0;
+        if (errno != EINTR) return -errno;
+    }
+}
+
+// MARK: - Kicks
+
+void ckvm_set_immediate_exit(struct ckvm_run *run, uint8_t value) {
+    __atomic_store_n(&run->immediate_exit, value, __ATOMIC_SEQ_CST);
+}
+
+int ckvm_kick_signal(void) { return SIGRTMIN + 3; }
+
+static void kick_handler(int signo) { (void)signo; }
+
+static pthread_once_t kick_once = PTHREAD_ONCE_INIT;
+static int kick_install_result;
+
+static void install_kick_handler_once(void) {
+    struct sigaction action = {0};
+    action.sa_handler = kick_handler;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = 0;  // no SA_RESTART: KVM_RUN must return EINTR
+    kick_install_result = sigaction(ckvm_kick_signal(), &action, NULL) == 0 ? 0 : -errno;
+}
+
+int ckvm_install_kick_handler(void) {
+    pthread_once(&kick_once, install_kick_handler_once);
+    return kick_install_result;
+}
+
+int ckvm_unblock_kick_signal(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, ckvm_kick_signal());
+    int r = pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    return r == 0 ? 0 : -r;
+}
+
+int ckvm_kick_thread(unsigned long thread) {
+    int r = pthread_kill((pthread_t)thread, ckvm_kick_signal());
+    return r == 0 ? 0 : -r;
+}
+
+unsigned long ckvm_current_thread(void) { return (unsigned long)pthread_self(); }
+
+// MARK: - Probes
+
+int ckvm_probe_access(volatile uint8_t *address, int write) {
+    pid_t pid = fork();
+    if (pid < 0) return -errno;
+    if (pid == 0) {
+        // The child touches the byte and exits; only async-signal-safe calls here.
+        signal(SIGBUS, SIG_DFL);
+        signal(SIGSEGV, SIG_DFL);
+        if (write) {
+            *address = 0x5a;
+        } else {
+            uint8_t value = *address;
+            (void)value;
+        }
+        _exit(0);
+    }
+    int status = 0;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, 0);
+        if (r == pid) break;
+        if (r < 0 && errno != EINTR) return -errno;
+    }
+    if (WIFSIGNALED(status)) return WTERMSIG(status);
+    return 0;
+}

@@ -1,0 +1,280 @@
+// CKVM: the subset of the Linux 6.18 KVM UAPI that GmemKit uses, pinned here so that the
+// build does not depend on the system's <linux/kvm.h> (this host ships 6.1 headers, which
+// predate guest_memfd). Values are from include/uapi/linux/kvm.h and
+// arch/x86/include/uapi/asm/kvm.h of Linux 6.18; struct sizes are checked at compile time in
+// ckvm.c. Every wrapper has a fixed arity (Swift cannot call the variadic ioctl) and returns
+// the kernel's non-negative result, or -errno on failure.
+//
+// Names carry a `ckvm_`/`CKVM_` prefix so they can never collide with a system header.
+
+#ifndef CKVM_H
+#define CKVM_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// MARK: - Capabilities (KVM_CHECK_EXTENSION)
+
+#define CKVM_CAP_IRQCHIP 0
+#define CKVM_CAP_HLT 1
+#define CKVM_CAP_USER_MEMORY 3
+#define CKVM_CAP_SET_TSS_ADDR 4
+#define CKVM_CAP_EXT_CPUID 7
+#define CKVM_CAP_NR_VCPUS 9
+#define CKVM_CAP_NR_MEMSLOTS 10
+#define CKVM_CAP_SYNC_MMU 16
+#define CKVM_CAP_IRQFD 32
+#define CKVM_CAP_PIT2 33
+#define CKVM_CAP_IOEVENTFD 36
+#define CKVM_CAP_MAX_VCPUS 66
+#define CKVM_CAP_READONLY_MEM 81
+#define CKVM_CAP_MAX_VCPU_ID 128
+#define CKVM_CAP_IMMEDIATE_EXIT 136
+#define CKVM_CAP_BINARY_STATS_FD 203
+#define CKVM_CAP_USER_MEMORY2 231
+#define CKVM_CAP_MEMORY_FAULT_INFO 232
+#define CKVM_CAP_MEMORY_ATTRIBUTES 233
+#define CKVM_CAP_GUEST_MEMFD 234
+#define CKVM_CAP_VM_TYPES 235
+#define CKVM_CAP_PRE_FAULT_MEMORY 236
+#define CKVM_CAP_GUEST_MEMFD_FLAGS 244
+
+// MARK: - VM types (x86)
+
+#define CKVM_X86_DEFAULT_VM 0
+#define CKVM_X86_SW_PROTECTED_VM 1
+
+// MARK: - Memslot, guest_memfd and attribute flags
+
+#define CKVM_MEM_LOG_DIRTY_PAGES (1u << 0)
+#define CKVM_MEM_READONLY (1u << 1)
+#define CKVM_MEM_GUEST_MEMFD (1u << 2)
+
+#define CKVM_GUEST_MEMFD_FLAG_MMAP (1ull << 0)
+#define CKVM_GUEST_MEMFD_FLAG_INIT_SHARED (1ull << 1)
+
+#define CKVM_MEMORY_ATTRIBUTE_PRIVATE (1ull << 3)
+#define CKVM_MEMORY_EXIT_FLAG_PRIVATE (1ull << 3)
+
+// MARK: - Exit reasons (kvm_run.exit_reason)
+
+#define CKVM_EXIT_UNKNOWN 0
+#define CKVM_EXIT_EXCEPTION 1
+#define CKVM_EXIT_IO 2
+#define CKVM_EXIT_HYPERCALL 3
+#define CKVM_EXIT_DEBUG 4
+#define CKVM_EXIT_HLT 5
+#define CKVM_EXIT_MMIO 6
+#define CKVM_EXIT_IRQ_WINDOW_OPEN 7
+#define CKVM_EXIT_SHUTDOWN 8
+#define CKVM_EXIT_FAIL_ENTRY 9
+#define CKVM_EXIT_INTR 10
+#define CKVM_EXIT_INTERNAL_ERROR 17
+#define CKVM_EXIT_SYSTEM_EVENT 24
+#define CKVM_EXIT_MEMORY_FAULT 39
+
+#define CKVM_EXIT_IO_IN 0
+#define CKVM_EXIT_IO_OUT 1
+
+// MARK: - Structures
+
+/// KVM_CREATE_GUEST_MEMFD argument (64 bytes).
+struct ckvm_create_guest_memfd {
+    uint64_t size;
+    uint64_t flags;
+    uint64_t reserved[6];
+};
+
+/// KVM_SET_USER_MEMORY_REGION argument (32 bytes): the v1 memslot call.
+struct ckvm_userspace_memory_region {
+    uint32_t slot;
+    uint32_t flags;
+    uint64_t guest_phys_addr;
+    uint64_t memory_size;
+    uint64_t userspace_addr;
+};
+
+/// KVM_SET_USER_MEMORY_REGION2 argument (160 bytes).
+struct ckvm_userspace_memory_region2 {
+    uint32_t slot;
+    uint32_t flags;
+    uint64_t guest_phys_addr;
+    uint64_t memory_size;
+    uint64_t userspace_addr;
+    uint64_t guest_memfd_offset;
+    uint32_t guest_memfd;
+    uint32_t pad1;
+    uint64_t pad2[14];
+};
+
+/// KVM_SET_MEMORY_ATTRIBUTES argument (32 bytes).
+struct ckvm_memory_attributes {
+    uint64_t address;
+    uint64_t size;
+    uint64_t attributes;
+    uint64_t flags;
+};
+
+/// struct kvm_regs (x86, 144 bytes).
+struct ckvm_regs {
+    uint64_t rax, rbx, rcx, rdx;
+    uint64_t rsi, rdi, rsp, rbp;
+    uint64_t r8, r9, r10, r11;
+    uint64_t r12, r13, r14, r15;
+    uint64_t rip, rflags;
+};
+
+/// struct kvm_segment (24 bytes).
+struct ckvm_segment {
+    uint64_t base;
+    uint32_t limit;
+    uint16_t selector;
+    uint8_t type;
+    uint8_t present, dpl, db, s, l, g, avl;
+    uint8_t unusable;
+    uint8_t padding;
+};
+
+/// struct kvm_dtable (16 bytes).
+struct ckvm_dtable {
+    uint64_t base;
+    uint16_t limit;
+    uint16_t padding[3];
+};
+
+/// struct kvm_sregs (x86, 312 bytes).
+struct ckvm_sregs {
+    struct ckvm_segment cs, ds, es, fs, gs, ss;
+    struct ckvm_segment tr, ldt;
+    struct ckvm_dtable gdt, idt;
+    uint64_t cr0, cr2, cr3, cr4, cr8;
+    uint64_t efer;
+    uint64_t apic_base;
+    uint64_t interrupt_bitmap[4];
+};
+
+/// The exit-information union of struct kvm_run (256 bytes at offset 32): the members
+/// GmemKit decodes.
+union ckvm_run_exit {
+    struct { uint64_t hardware_exit_reason; } hw;
+    struct { uint64_t hardware_entry_failure_reason; uint32_t cpu; } fail_entry;
+    struct { uint32_t exception; uint32_t error_code; } ex;
+    struct {
+        uint8_t direction;
+        uint8_t size;
+        uint16_t port;
+        uint32_t count;
+        uint64_t data_offset;
+    } io;
+    struct {
+        uint64_t phys_addr;
+        uint8_t data[8];
+        uint32_t len;
+        uint8_t is_write;
+    } mmio;
+    struct { uint32_t suberror; uint32_t ndata; uint64_t data[16]; } internal;
+    struct {
+        uint32_t type;
+        uint32_t ndata;
+        union { uint64_t flags; uint64_t data[16]; };
+    } system_event;
+    struct { uint64_t flags; uint64_t gpa; uint64_t size; } memory_fault;
+    char padding[256];
+};
+
+/// The head of struct kvm_run, the page shared between KVM and the VMM per vCPU (the
+/// synchronized-register area after it is not used by GmemKit).
+struct ckvm_run {
+    uint8_t request_interrupt_window;
+    uint8_t immediate_exit;  // `immediate_exit__unsafe` in 6.18's header; same byte.
+    uint8_t padding1[6];
+    uint32_t exit_reason;
+    uint8_t ready_for_interrupt_injection;
+    uint8_t if_flag;
+    uint16_t flags;
+    uint64_t cr8;
+    uint64_t apic_base;
+    union ckvm_run_exit exit;
+    uint64_t kvm_valid_regs;
+    uint64_t kvm_dirty_regs;
+};
+
+// MARK: - /dev/kvm and system ioctls
+
+/// open(path, O_RDWR | O_CLOEXEC): fd or -errno.
+int ckvm_open(const char *path);
+/// KVM_GET_API_VERSION.
+int ckvm_get_api_version(int kvm_fd);
+/// KVM_CHECK_EXTENSION on /dev/kvm or a VM fd.
+int ckvm_check_extension(int fd, long capability);
+/// KVM_GET_VCPU_MMAP_SIZE.
+int ckvm_get_vcpu_mmap_size(int kvm_fd);
+/// KVM_CREATE_VM: the new VM fd.
+int ckvm_create_vm(int kvm_fd, unsigned long type);
+
+// MARK: - VM ioctls
+
+/// KVM_CREATE_VCPU: the new vCPU fd.
+int ckvm_create_vcpu(int vm_fd, unsigned long vcpu_id);
+/// KVM_CREATE_GUEST_MEMFD: the new guest_memfd fd.
+int ckvm_create_guest_memfd(int vm_fd, const struct ckvm_create_guest_memfd *arg);
+/// KVM_SET_USER_MEMORY_REGION (v1).
+int ckvm_set_user_memory_region(int vm_fd, const struct ckvm_userspace_memory_region *arg);
+/// KVM_SET_USER_MEMORY_REGION2.
+int ckvm_set_user_memory_region2(int vm_fd, const struct ckvm_userspace_memory_region2 *arg);
+/// KVM_SET_MEMORY_ATTRIBUTES.
+int ckvm_set_memory_attributes(int vm_fd, const struct ckvm_memory_attributes *arg);
+/// KVM_CREATE_IRQCHIP.
+int ckvm_create_irqchip(int vm_fd);
+/// KVM_SET_TSS_ADDR.
+int ckvm_set_tss_addr(int vm_fd, unsigned long address);
+/// KVM_GET_STATS_FD (on a VM or vCPU fd): the new stats fd.
+int ckvm_get_stats_fd(int fd);
+
+// MARK: - vCPU ioctls
+
+/// KVM_RUN. Not retried on EINTR: EINTR is how a kick is reported.
+int ckvm_run(int vcpu_fd);
+int ckvm_get_regs(int vcpu_fd, struct ckvm_regs *regs);
+int ckvm_set_regs(int vcpu_fd, const struct ckvm_regs *regs);
+int ckvm_get_sregs(int vcpu_fd, struct ckvm_sregs *sregs);
+int ckvm_set_sregs(int vcpu_fd, const struct ckvm_sregs *sregs);
+
+// MARK: - guest_memfd file operations
+
+/// fallocate(fd, mode, offset, length), retried on EINTR: 0 or -errno.
+int ckvm_fallocate(int fd, int mode, uint64_t offset, uint64_t length);
+
+// MARK: - Kicking a running vCPU
+
+/// Atomically stores `value` into run->immediate_exit (safe from any thread).
+void ckvm_set_immediate_exit(struct ckvm_run *run, uint8_t value);
+/// The signal GmemKit uses to kick a vCPU thread out of KVM_RUN (SIGRTMIN + 3).
+int ckvm_kick_signal(void);
+/// Installs a no-op handler for the kick signal, without SA_RESTART, once per process.
+/// Returns 0 or -errno.
+int ckvm_install_kick_handler(void);
+/// Unblocks the kick signal in the calling thread. Returns 0 or -errno.
+int ckvm_unblock_kick_signal(void);
+/// pthread_kill(thread, kick signal). Returns 0 or -errno.
+int ckvm_kick_thread(unsigned long thread);
+/// pthread_self() as an integer.
+unsigned long ckvm_current_thread(void);
+
+// MARK: - Probing host accesses in a child process
+
+/// The outcome of ckvm_probe_access: the signal that ended the child, or 0 when the access
+/// completed, or -errno when the child could not be forked or waited for.
+/// Forks; the child reads (or writes, when `write` is non-zero) one byte at `address` and
+/// exits 0. Used to check the SIGBUS rules (GMEM-SPEC M3, M4) without risking this process.
+int ckvm_probe_access(volatile uint8_t *address, int write);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif  // CKVM_H

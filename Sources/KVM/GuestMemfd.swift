@@ -1,0 +1,100 @@
+import CKVM
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A guest_memfd: memory that belongs to one VM, created by `VirtualMachine.createGuestMemfd`.
+///
+/// The value owns one file descriptor and closes it in `deinit`. While any reference to the
+/// file lives (this fd, a `duplicate()`, a `HostMapping`) the kernel keeps the VM alive
+/// (GMEM-SPEC L1); when the last goes, every memslot binding of the file is invalidated (L5).
+public struct GuestMemfd: ~Copyable {
+    /// The file's size in bytes, fixed at creation (GMEM-SPEC F2).
+    public let size: UInt64
+    /// The flags the file was created with.
+    public let flags: GuestMemfdFlags
+    /// The VM that created the file: the only VM it can ever be bound to (GMEM-SPEC B5).
+    public let owner: VMIdentity
+    let fd: Int32
+
+    init(fd: Int32, size: UInt64, flags: GuestMemfdFlags, owner: VMIdentity) {
+        self.fd = fd
+        self.size = size
+        self.flags = flags
+        self.owner = owner
+    }
+
+    deinit { close(fd) }
+
+    /// True when the host may map and access the memory: created with `MMAP|INIT_SHARED`.
+    public var isHostAccessible: Bool { flags.isSuperset(of: .hostShared) }
+
+    /// Allocates (pins) the pages of a range (`fallocate(KEEP_SIZE)`); fails with `EINVAL`
+    /// for an unaligned range or one past the end of the file (GMEM-SPEC F4), `ENOMEM`/`ENOSPC`
+    /// when memory runs out.
+    public func allocate(offset: UInt64, length: UInt64) throws(KVMError) {
+        try fallocate(mode: FallocateMode.keepSize, offset: offset, length: length)
+    }
+
+    /// Frees the pages of a range, which then read back as zero (`fallocate(PUNCH_HOLE|
+    /// KEEP_SIZE)`, GMEM-SPEC F6); fails with `EINVAL` for an unaligned range (F4).
+    public func punchHole(offset: UInt64, length: UInt64) throws(KVMError) {
+        try fallocate(mode: FallocateMode.punchHole, offset: offset, length: length)
+    }
+
+    /// `fallocate` with any mode, for conformance tests of the accepted modes (GMEM-SPEC F3).
+    public func fallocate(mode: Int32, offset: UInt64, length: UInt64) throws(KVMError) {
+        _ = try check(ckvm_fallocate(fd, mode, offset, length), .fallocate)
+    }
+
+    /// The bytes of the file that are allocated (`st_blocks × 512`, GMEM-SPEC F5).
+    public func allocatedBytes() throws(KVMError) -> UInt64 {
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { throw KVMError(.statGuestMemfd, Errno(rawValue: errno)) }
+        return UInt64(status.st_blocks) * 512
+    }
+
+    /// Maps the whole file shared into this process, for bounds-checked host access.
+    ///
+    /// Refused before the syscall when the memory is private to the guest: without `MMAP`
+    /// with `ENODEV`, as the kernel would (GMEM-SPEC M1); with `MMAP` but not `INIT_SHARED`
+    /// with `EACCES` and `.privateMemory`, because every access would raise SIGBUS (M3).
+    public func mapShared() throws(KVMError) -> HostMapping {
+        guard flags.contains(.mmap) else {
+            throw KVMError(.mapGuestMemfd, .operationNotSupportedByDevice, refusal: .invalidArgument("the guest_memfd was created without MMAP"))
+        }
+        guard flags.contains(.initShared) else {
+            throw KVMError(.mapGuestMemfd, .permissionDenied, refusal: .privateMemory)
+        }
+        return try HostMapping(fd: fd, length: size)
+    }
+
+    /// `mmap` with any protection and flags and no checks, for conformance tests of the
+    /// kernel's mapping rules (GMEM-SPEC M1–M4). Accessing a mapping of private memory raises
+    /// SIGBUS: only `HostMapping.probeInChild` may touch it.
+    @_spi(Unchecked)
+    public func mapUnchecked(length: UInt64, protection: Int32, flags: Int32) throws(KVMError) -> HostMapping {
+        try HostMapping(fd: fd, length: length, protection: protection, flags: flags)
+    }
+
+    /// Another descriptor for the same file (`dup`): the file lives while either does.
+    public func duplicate() throws(KVMError) -> GuestMemfd {
+        let newFD = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        guard newFD >= 0 else { throw KVMError(.createGuestMemfd, Errno(rawValue: errno)) }
+        return GuestMemfd(fd: newFD, size: size, flags: flags, owner: owner)
+    }
+
+    /// The raw descriptor, for conformance tests that probe the kernel directly.
+    @_spi(Unchecked)
+    public var rawDescriptor: Int32 { fd }
+}
+
+/// The two `fallocate` modes a guest_memfd accepts (GMEM-SPEC F3).
+public enum FallocateMode {
+    /// `FALLOC_FL_KEEP_SIZE`: allocate.
+    public static let keepSize: Int32 = 0x01
+    /// `FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE`: free.
+    public static let punchHole: Int32 = 0x03
+}

@@ -1,0 +1,112 @@
+import CKVM
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A shared host mapping of a whole guest_memfd, created by `GuestMemfd.mapShared()`.
+///
+/// Every access is bounds-checked against the file's size, and a mapping exists only for
+/// files whose memory is shared with the host, so no safe access can raise SIGBUS
+/// (GMEM-SPEC M3, M4). The mapping holds a reference on the file, so it keeps the file and
+/// its VM alive (M5, L1) until it is released; it unmaps in `deinit`.
+///
+/// It is a class so that device models on several vCPU threads can share it. Concurrent
+/// accesses to the same bytes are data races on guest memory, as with any shared RAM, but
+/// never on Swift state: the object's own fields are immutable.
+public final class HostMapping: @unchecked Sendable {
+    /// The mapped length: the file's size.
+    public let length: UInt64
+    // Sound because: `base` is the start of a MAP_SHARED mapping of exactly `length` bytes of
+    // a file created with MMAP|INIT_SHARED (checked by the only initializer's caller); every
+    // access below is checked to lie inside [base, base + length) before it is made, and the
+    // mapping is unmapped only in deinit, when no access can be in flight through this object.
+    private let base: UnsafeMutableRawPointer
+
+    init(fd: Int32, length: UInt64, protection: Int32 = PROT_READ | PROT_WRITE, flags: Int32 = MAP_SHARED) throws(KVMError) {
+        let pointer = mmap(nil, Int(length), protection, flags, fd, 0)
+        guard let pointer, pointer != MAP_FAILED else { throw KVMError(.mapGuestMemfd, Errno(rawValue: errno)) }
+        self.base = pointer
+        self.length = length
+    }
+
+    deinit { munmap(base, Int(length)) }
+
+    /// The host virtual address of the mapping, for a memslot's `userspace_addr`.
+    public var hostAddress: UInt64 { UInt64(UInt(bitPattern: base)) }
+
+    @inline(__always)
+    private func checkRange(_ offset: UInt64, _ count: UInt64) throws(KVMError) {
+        guard offset <= length, count <= length - offset else {
+            throw KVMError(.mapGuestMemfd, .invalidArgument,
+                           refusal: .outOfBounds(offset: offset, length: count, size: length))
+        }
+    }
+
+    /// Copies `buffer.count` bytes at `offset` into `buffer`; fails when out of bounds.
+    public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(KVMError) {
+        try checkRange(offset, UInt64(buffer.count))
+        guard let destination = buffer.baseAddress else { return }
+        destination.copyMemory(from: base + Int(offset), byteCount: buffer.count)
+    }
+
+    /// Returns `count` bytes at `offset`; fails when out of bounds.
+    public func read(at offset: UInt64, count: Int) throws(KVMError) -> [UInt8] {
+        try checkRange(offset, UInt64(count))
+        return Array(UnsafeRawBufferPointer(start: base + Int(offset), count: count))
+    }
+
+    /// Writes `bytes` at `offset`; fails when out of bounds.
+    public func write(_ bytes: some Collection<UInt8>, at offset: UInt64) throws(KVMError) {
+        try checkRange(offset, UInt64(bytes.count))
+        var index = Int(offset)
+        for byte in bytes {
+            base.storeBytes(of: byte, toByteOffset: index, as: UInt8.self)
+            index += 1
+        }
+    }
+
+    /// Writes the bytes of a raw buffer at `offset`; fails when out of bounds.
+    public func write(contentsOf buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(KVMError) {
+        try checkRange(offset, UInt64(buffer.count))
+        guard let source = buffer.baseAddress else { return }
+        (base + Int(offset)).copyMemory(from: source, byteCount: buffer.count)
+    }
+
+    /// Loads a little-endian integer at `offset`; fails when out of bounds.
+    public func load<T: FixedWidthInteger>(_ type: T.Type = T.self, at offset: UInt64) throws(KVMError) -> T {
+        try checkRange(offset, UInt64(MemoryLayout<T>.size))
+        return T(littleEndian: base.loadUnaligned(fromByteOffset: Int(offset), as: T.self))
+    }
+
+    /// Stores a little-endian integer at `offset`; fails when out of bounds.
+    public func store<T: FixedWidthInteger>(_ value: T, at offset: UInt64) throws(KVMError) {
+        try checkRange(offset, UInt64(MemoryLayout<T>.size))
+        base.storeBytes(of: value.littleEndian, toByteOffset: Int(offset), as: T.self)
+    }
+
+    /// Sets `count` bytes at `offset` to `value`; fails when out of bounds.
+    public func fill(_ value: UInt8, at offset: UInt64, count: UInt64) throws(KVMError) {
+        try checkRange(offset, count)
+        (base + Int(offset)).initializeMemory(as: UInt8.self, repeating: value, count: Int(count))
+    }
+
+    /// Calls `body` with the range `[offset, offset + count)` of the mapping as a raw buffer,
+    /// after checking the bounds. The buffer must not escape `body`.
+    public func withUnsafeMutableBytes<R>(
+        offset: UInt64, count: UInt64, _ body: (UnsafeMutableRawBufferPointer) throws -> R
+    ) throws -> R {
+        try checkRange(offset, count)
+        return try body(UnsafeMutableRawBufferPointer(start: base + Int(offset), count: Int(count)))
+    }
+
+    /// Probes one byte in a forked child and returns the signal that ended it (0 if none).
+    /// Bounds are *not* checked: this exists to show the kernel's SIGBUS rules (GMEM-SPEC
+    /// M3, M4) from a process that survives them.
+    @_spi(Unchecked)
+    public func probeInChild(offset: UInt64, write: Bool) -> Int32 {
+        // Sound because: the access happens only in the forked child, which dies of any fault.
+        ckvm_probe_access((base + Int(offset)).assumingMemoryBound(to: UInt8.self), write ? 1 : 0)
+    }
+}

@@ -1,0 +1,132 @@
+import SystemPackage
+
+/// A failed KVM or guest_memfd operation: which operation, and the `Errno` it ended with.
+///
+/// Kernel refusals carry the kernel's errno. Requests that GmemKit refuses *before* the
+/// syscall (GMEM-SPEC P2, P3) carry the errno the kernel would have returned, plus a
+/// `refusal` that says why the library did not even ask.
+public struct KVMError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The operation that failed, named after the kernel interface it drives.
+    public enum Operation: String, Sendable, Hashable, CaseIterable {
+        case openDevice = "open /dev/kvm"
+        case getAPIVersion = "KVM_GET_API_VERSION"
+        case checkExtension = "KVM_CHECK_EXTENSION"
+        case getVCPUMmapSize = "KVM_GET_VCPU_MMAP_SIZE"
+        case createVM = "KVM_CREATE_VM"
+        case createVCPU = "KVM_CREATE_VCPU"
+        case createGuestMemfd = "KVM_CREATE_GUEST_MEMFD"
+        case setUserMemoryRegion = "KVM_SET_USER_MEMORY_REGION"
+        case setUserMemoryRegion2 = "KVM_SET_USER_MEMORY_REGION2"
+        case setMemoryAttributes = "KVM_SET_MEMORY_ATTRIBUTES"
+        case createIRQChip = "KVM_CREATE_IRQCHIP"
+        case setTSSAddress = "KVM_SET_TSS_ADDR"
+        case getStatsFD = "KVM_GET_STATS_FD"
+        case run = "KVM_RUN"
+        case getRegisters = "KVM_GET_REGS"
+        case setRegisters = "KVM_SET_REGS"
+        case getSpecialRegisters = "KVM_GET_SREGS"
+        case setSpecialRegisters = "KVM_SET_SREGS"
+        case mapRunPage = "mmap kvm_run"
+        case fallocate = "fallocate guest_memfd"
+        case mapGuestMemfd = "mmap guest_memfd"
+        case statGuestMemfd = "fstat guest_memfd"
+        case installKickHandler = "sigaction kick signal"
+        case kick = "pthread_kill vCPU"
+    }
+
+    /// Why GmemKit refused a request without making the syscall.
+    public enum Refusal: Hashable, Sendable, CustomStringConvertible {
+        /// The guest_memfd was created by another VM (GMEM-SPEC B5: never allowed).
+        case foreignGuestMemfd
+        /// A host mapping of memory that is private to the guest (GMEM-SPEC M3).
+        case privateMemory
+        /// The host lacks a capability the operation needs.
+        case unsupported(Capability)
+        /// An argument the kernel would reject; the text names it.
+        case invalidArgument(String)
+        /// An access outside a mapping's bounds (GMEM-SPEC M4).
+        case outOfBounds(offset: UInt64, length: UInt64, size: UInt64)
+
+        public var description: String {
+            switch self {
+            case .foreignGuestMemfd:
+                "the guest_memfd belongs to another VM; a file binds only to the VM that created it"
+            case .privateMemory:
+                "the guest_memfd's memory is private to the guest (created without MMAP|INIT_SHARED)"
+            case .unsupported(let capability):
+                "this host's KVM lacks \(capability.name)"
+            case .invalidArgument(let what):
+                what
+            case .outOfBounds(let offset, let length, let size):
+                "range [\(hex(offset)), \(hex(offset &+ length))) is outside the \(size)-byte mapping"
+            }
+        }
+    }
+
+    /// The operation that failed.
+    public let operation: Operation
+    /// The errno the kernel returned, or would have returned for a refused request.
+    public let errno: Errno
+    /// Set when GmemKit refused the request before the syscall.
+    public let refusal: Refusal?
+
+    /// An error returned by the kernel.
+    public init(_ operation: Operation, _ errno: Errno) {
+        self.operation = operation
+        self.errno = errno
+        self.refusal = nil
+    }
+
+    /// A request refused by GmemKit before the syscall, with the errno the kernel would give.
+    public init(_ operation: Operation, _ errno: Errno, refusal: Refusal) {
+        self.operation = operation
+        self.errno = errno
+        self.refusal = refusal
+    }
+
+    /// An error from a negative `-errno` return of a CKVM wrapper.
+    init(_ operation: Operation, negated result: Int32) {
+        self.init(operation, Errno(rawValue: -result))
+    }
+
+    public var description: String {
+        let name = errnoName(errno)
+        if let refusal {
+            return "\(operation.rawValue): \(name) (refused before the syscall: \(refusal))"
+        }
+        return "\(operation.rawValue) failed: \(name) (\(errno.description))"
+    }
+}
+
+/// The symbolic name of an errno value, e.g. "EINVAL".
+public func errnoName(_ errno: Errno) -> String {
+    switch errno.rawValue {
+    case 1: "EPERM"
+    case 2: "ENOENT"
+    case 4: "EINTR"
+    case 6: "ENXIO"
+    case 9: "EBADF"
+    case 12: "ENOMEM"
+    case 13: "EACCES"
+    case 14: "EFAULT"
+    case 16: "EBUSY"
+    case 17: "EEXIST"
+    case 19: "ENODEV"
+    case 22: "EINVAL"
+    case 24: "EMFILE"
+    case 25: "ENOTTY"
+    case 28: "ENOSPC"
+    case 29: "ESPIPE"
+    case 95: "EOPNOTSUPP"
+    default: "errno \(errno.rawValue)"
+    }
+}
+
+func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
+
+/// Turns a CKVM wrapper's result into a value or a typed error.
+@inline(__always)
+func check(_ result: Int32, _ operation: KVMError.Operation) throws(KVMError) -> Int32 {
+    if result < 0 { throw KVMError(operation, negated: result) }
+    return result
+}

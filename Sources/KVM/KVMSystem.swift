@@ -1,0 +1,128 @@
+import CKVM
+import Logging
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The KVM subsystem: an owned handle on `/dev/kvm`, from which VMs are created.
+///
+/// Opening fails with a `KVMError(.openDevice, …)` whose description names the fix when the
+/// device is absent (`ENOENT`: no KVM on this host) or not permitted (`EACCES`).
+public struct KVMSystem: ~Copyable {
+    /// The path of the KVM device.
+    public let path: String
+    let fd: Int32
+    let logger: Logger
+
+    /// Opens the KVM device; fails when it is absent or not permitted.
+    public init(path: String = "/dev/kvm", logger: Logger = Logger(label: "gmemkit.kvm")) throws(KVMError) {
+        let result = ckvm_open(path)
+        if result < 0 { throw KVMError(.openDevice, negated: result) }
+        self.path = path
+        self.fd = result
+        self.logger = logger
+        logger.debug("opened \(path) as fd \(result)")
+    }
+
+    deinit { close(fd) }
+
+    /// `KVM_GET_API_VERSION` (12 on every kernel since 2.6.22).
+    public func apiVersion() throws(KVMError) -> Int32 {
+        try KVM.check(ckvm_get_api_version(fd), .getAPIVersion)
+    }
+
+    /// `KVM_CHECK_EXTENSION` on /dev/kvm: 0 when absent, otherwise a capability-specific value.
+    public func check(_ capability: Capability) throws(KVMError) -> Int32 {
+        try KVM.check(ckvm_check_extension(fd, Int(capability.rawValue)), .checkExtension)
+    }
+
+    /// The size of each vCPU's `kvm_run` mapping.
+    public func vcpuMmapSize() throws(KVMError) -> Int {
+        Int(try KVM.check(ckvm_get_vcpu_mmap_size(fd), .getVCPUMmapSize))
+    }
+
+    /// The VM types `KVM_CREATE_VM` accepts, from `KVM_CAP_VM_TYPES` (the default type only
+    /// when the capability is absent).
+    public func supportedVMTypes() throws(KVMError) -> [VMType] {
+        let mask = try self.check(.vmTypes)
+        if mask <= 0 { return [.default] }
+        return (0..<32).compactMap { bit in
+            (mask & (1 << bit)) != 0 ? VMType(rawValue: UInt32(bit)) : nil
+        }
+    }
+
+    /// The `KVM_CREATE_GUEST_MEMFD` flags this kernel supports (`KVM_CAP_GUEST_MEMFD_FLAGS`;
+    /// none when guest_memfd itself is absent).
+    public func supportedGuestMemfdFlags() throws(KVMError) -> GuestMemfdFlags {
+        guard try self.check(.guestMemfd) > 0 else { return [] }
+        let mask = try self.check(.guestMemfdFlags)
+        return GuestMemfdFlags(rawValue: UInt64(max(mask, 0)))
+    }
+
+    /// Creates a VM of the given type; fails with the kernel's errno (e.g. `EINVAL` for an
+    /// unsupported type).
+    public func createVM(type: VMType = .default) throws(KVMError) -> VirtualMachine {
+        let runSize = try vcpuMmapSize()
+        let vmFD = try KVM.check(ckvm_create_vm(fd, UInt(type.rawValue)), .createVM)
+        logger.debug("created VM fd \(vmFD) of type \(type)")
+        return VirtualMachine(fd: vmFD, type: type, runMappingSize: runSize, logger: logger)
+    }
+}
+
+/// Facts about the host that need no open handle: whether KVM is usable, which module
+/// provides it, and the kernel release.
+public enum KVMHost {
+    /// True when `/dev/kvm` exists and can be opened read-write by this process.
+    public static var isAvailable: Bool {
+        let fd = ckvm_open("/dev/kvm")
+        if fd < 0 { return false }
+        close(fd)
+        return true
+    }
+
+    /// Why KVM cannot be used here, with the fix, or nil when it can.
+    public static var unavailableReason: String? {
+        let fd = ckvm_open("/dev/kvm")
+        if fd >= 0 {
+            close(fd)
+            return nil
+        }
+        return describeOpenFailure(Errno(rawValue: -fd), path: "/dev/kvm")
+    }
+
+    /// A one-line explanation of a failure to open the KVM device, naming the fix.
+    public static func describeOpenFailure(_ errno: Errno, path: String) -> String {
+        switch errno {
+        case .noSuchFileOrDirectory:
+            "\(path) does not exist: this host has no KVM (load kvm_intel/kvm_amd, or run on a host or VM with nested virtualisation enabled)"
+        case .permissionDenied, .notPermitted:
+            "\(path) is not accessible to this user: add the user to the 'kvm' group or run as root"
+        case .noSuchAddressOrDevice, .operationNotSupportedByDevice:
+            "\(path) exists but no KVM module answers behind it: load kvm_intel or kvm_amd"
+        default:
+            "cannot open \(path): \(errnoName(errno)) (\(errno.description))"
+        }
+    }
+
+    /// The running kernel's release string (`uname -r`).
+    public static var kernelRelease: String {
+        var name = utsname()
+        guard uname(&name) == 0 else { return "unknown" }
+        return withUnsafeBytes(of: &name.release) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+    }
+
+    /// The loaded KVM implementation module: "kvm_pvm", "kvm_intel", "kvm_amd", or nil.
+    public static var module: String? {
+        for candidate in ["kvm_pvm", "kvm_intel", "kvm_amd"] where access("/sys/module/\(candidate)", F_OK) == 0 {
+            return candidate
+        }
+        return nil
+    }
+
+    /// True when KVM is PVM (paravirtualised KVM: guest CPL0 code is emulated; HOST-NOTES.md).
+    public static var isPVM: Bool { module == "kvm_pvm" }
+}

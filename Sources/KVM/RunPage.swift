@@ -1,0 +1,60 @@
+import CKVM
+import SystemPackage
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `kvm_run` page of one vCPU, mapped from its fd, plus the thread registered to be
+/// kicked. Shared by the `VCPU` and its `VCPUKicker`s, so the page stays mapped while any
+/// kicker can still write `immediate_exit` into it.
+final class RunPage: @unchecked Sendable {
+    // Sound because: `run` points at the start of a MAP_SHARED mapping of the vCPU fd of
+    // `size` ≥ sizeof(struct ckvm_run) bytes (KVM_GET_VCPU_MMAP_SIZE is at least one page),
+    // which stays mapped until deinit. Fields other than `immediate_exit` are read and written
+    // only by the thread that calls KVM_RUN, between runs; `immediate_exit` is written with
+    // an atomic store from any thread, as KVM documents.
+    let run: UnsafeMutablePointer<ckvm_run>
+    let size: Int
+    /// The pthread registered to receive kick signals, 0 when none; guarded so that a kick
+    /// never signals a thread after it unregistered (and possibly exited).
+    let kickTarget = Mutex<UInt>(0)
+
+    init(vcpuFD: Int32, size: Int) throws(KVMError) {
+        guard size >= MemoryLayout<ckvm_run>.size else {
+            throw KVMError(.mapRunPage, .invalidArgument, refusal: .invalidArgument("kvm_run mapping size \(size) is too small"))
+        }
+        let pointer = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpuFD, 0)
+        guard let pointer, pointer != MAP_FAILED else { throw KVMError(.mapRunPage, Errno(rawValue: errno)) }
+        self.run = pointer.assumingMemoryBound(to: ckvm_run.self)
+        self.size = size
+    }
+
+    deinit { munmap(run, size) }
+
+    /// The byte `offset` bytes into the mapping (for port-I/O data, which KVM places at
+    /// `io.data_offset`, inside the mapping).
+    @inline(__always)
+    func bytes(at offset: Int) -> UnsafeMutableRawPointer? {
+        offset >= 0 && offset + 8 <= size ? UnsafeMutableRawPointer(run) + offset : nil
+    }
+
+    func kick() throws(KVMError) {
+        ckvm_set_immediate_exit(run, 1)
+        let result = kickTarget.withLock { thread -> Int32 in
+            thread == 0 ? 0 : ckvm_kick_thread(thread)
+        }
+        if result < 0 { throw KVMError(.kick, negated: result) }
+    }
+}
+
+/// A handle that can stop a vCPU's `run()` from any thread: it sets `immediate_exit` and
+/// signals the vCPU's registered thread, so `run()` returns `.interrupted` promptly whether
+/// the vCPU is inside `KVM_RUN` or about to enter it.
+public struct VCPUKicker: Sendable {
+    let page: RunPage
+
+    /// Kicks the vCPU; fails only when signalling its thread fails.
+    public func kick() throws(KVMError) { try page.kick() }
+}

@@ -1,0 +1,175 @@
+import CKVM
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A virtual CPU: the owner of a vCPU fd and its `kvm_run` page, created by
+/// `VirtualMachine.createVCPU(id:)`.
+///
+/// `run()` enters the guest and returns the decoded exit; it allocates nothing. A vCPU is
+/// driven by one thread at a time; other threads stop it through a `VCPUKicker`.
+public struct VCPU: ~Copyable {
+    /// The vCPU id given at creation.
+    public let id: UInt32
+    let fd: Int32
+    let page: RunPage
+
+    init(id: UInt32, fd: Int32, page: RunPage) {
+        self.id = id
+        self.fd = fd
+        self.page = page
+    }
+
+    deinit {
+        // Never leave a registered thread behind: a kicker may outlive this value.
+        page.kickTarget.withLock { $0 = 0 }
+        close(fd)
+    }
+
+    /// Reads the general-purpose registers.
+    public func registers() throws(KVMError) -> Registers {
+        var raw = ckvm_regs()
+        _ = try check(ckvm_get_regs(fd, &raw), .getRegisters)
+        return Registers(raw: raw)
+    }
+
+    /// Writes the general-purpose registers.
+    public func setRegisters(_ registers: Registers) throws(KVMError) {
+        var raw = registers.raw
+        _ = try check(ckvm_set_regs(fd, &raw), .setRegisters)
+    }
+
+    /// Reads the special registers (segments, control registers, EFER).
+    public func specialRegisters() throws(KVMError) -> SpecialRegisters {
+        var raw = ckvm_sregs()
+        _ = try check(ckvm_get_sregs(fd, &raw), .getSpecialRegisters)
+        return SpecialRegisters(raw)
+    }
+
+    /// Writes the special registers; fails with `EINVAL` for an inconsistent state.
+    public func setSpecialRegisters(_ registers: SpecialRegisters) throws(KVMError) {
+        var raw = registers.raw
+        _ = try check(ckvm_set_sregs(fd, &raw), .setSpecialRegisters)
+    }
+
+    /// A kicker for this vCPU, usable from any thread.
+    public var kicker: VCPUKicker { VCPUKicker(page: page) }
+
+    /// Registers the calling thread as the one that runs this vCPU: installs the kick
+    /// signal's handler (once per process) and unblocks it here, so a kick interrupts
+    /// `KVM_RUN` on this thread. Call `unregisterThread()` before the thread ends.
+    public func registerCurrentThread() throws(KVMError) {
+        _ = try check(ckvm_install_kick_handler(), .installKickHandler)
+        _ = try check(ckvm_unblock_kick_signal(), .installKickHandler)
+        let me = ckvm_current_thread()
+        page.kickTarget.withLock { $0 = me }
+    }
+
+    /// Stops kicks from signalling the registered thread (they still set `immediate_exit`).
+    public func unregisterThread() {
+        page.kickTarget.withLock { $0 = 0 }
+    }
+
+    /// Enters the guest until the next exit and returns it decoded.
+    ///
+    /// A memory fault (`EFAULT` with `KVM_EXIT_MEMORY_FAULT`, GMEM-SPEC G2) and a kick
+    /// (`EINTR`) are exits, not errors; any other failure throws `KVMError(.run, errno)`.
+    public func run() throws(KVMError) -> VCPUExit {
+        let result = ckvm_run(fd)
+        // Sound because: see RunPage; only this thread reads the exit fields, after KVM_RUN.
+        let run = page.run
+        if result < 0 {
+            switch -result {
+            case EINTR:
+                ckvm_set_immediate_exit(run, 0)
+                return .interrupted
+            case EFAULT where run.pointee.exit_reason == UInt32(CKVM_EXIT_MEMORY_FAULT):
+                let fault = run.pointee.exit.memory_fault
+                return .memoryFault(flags: fault.flags, guestPhysicalAddress: fault.gpa, size: fault.size)
+            default:
+                throw KVMError(.run, negated: result)
+            }
+        }
+        return decodeExit(run)
+    }
+
+    @inline(__always)
+    private func decodeExit(_ run: UnsafeMutablePointer<ckvm_run>) -> VCPUExit {
+        let reason = run.pointee.exit_reason
+        switch Int32(bitPattern: reason) {
+        case CKVM_EXIT_IO:
+            let io = run.pointee.exit.io
+            if io.direction == UInt8(CKVM_EXIT_IO_OUT) {
+                var value: UInt32 = 0
+                if let data = page.bytes(at: Int(io.data_offset)) {
+                    switch io.size {
+                    case 1: value = UInt32(data.load(as: UInt8.self))
+                    case 2: value = UInt32(data.loadUnaligned(as: UInt16.self))
+                    default: value = data.loadUnaligned(as: UInt32.self)
+                    }
+                }
+                return .ioOut(port: io.port, size: io.size, count: io.count, value: value)
+            }
+            return .ioIn(port: io.port, size: io.size, count: io.count)
+        case CKVM_EXIT_MMIO:
+            let mmio = run.pointee.exit.mmio
+            if mmio.is_write != 0 {
+                let value = withUnsafeBytes(of: mmio.data) { $0.loadUnaligned(as: UInt64.self) }
+                let length = min(mmio.len, 8)
+                let mask: UInt64 = length >= 8 ? .max : (1 << (UInt64(length) * 8)) - 1
+                return .mmioWrite(address: mmio.phys_addr, length: mmio.len, value: value & mask)
+            }
+            return .mmioRead(address: mmio.phys_addr, length: mmio.len)
+        case CKVM_EXIT_HLT:
+            return .halt
+        case CKVM_EXIT_SHUTDOWN:
+            return .shutdown
+        case CKVM_EXIT_FAIL_ENTRY:
+            let fail = run.pointee.exit.fail_entry
+            return .failEntry(reason: fail.hardware_entry_failure_reason, cpu: fail.cpu)
+        case CKVM_EXIT_INTERNAL_ERROR:
+            let info = run.pointee.exit.`internal`
+            return .internalError(suberror: info.suberror, dataCount: info.ndata,
+                                  firstData: info.ndata > 0 ? info.data.0 : 0)
+        case CKVM_EXIT_SYSTEM_EVENT:
+            let event = run.pointee.exit.system_event
+            return .systemEvent(type: event.type, flags: event.flags)
+        case CKVM_EXIT_MEMORY_FAULT:
+            let fault = run.pointee.exit.memory_fault
+            return .memoryFault(flags: fault.flags, guestPhysicalAddress: fault.gpa, size: fault.size)
+        case CKVM_EXIT_INTR:
+            return .interrupted
+        case CKVM_EXIT_EXCEPTION:
+            let ex = run.pointee.exit.ex
+            return .exception(vector: ex.exception, errorCode: ex.error_code)
+        default:
+            return .unknown(reason: reason)
+        }
+    }
+
+    /// Supplies the value of the pending port-I/O *in* (first element) or MMIO read; call
+    /// after `run()` returned `.ioIn` or `.mmioRead` and before the next `run()`.
+    public func completeInput(_ value: UInt64) {
+        let run = page.run
+        switch Int32(bitPattern: run.pointee.exit_reason) {
+        case CKVM_EXIT_IO:
+            let io = run.pointee.exit.io
+            guard io.direction == UInt8(CKVM_EXIT_IO_IN), let data = page.bytes(at: Int(io.data_offset)) else { return }
+            switch io.size {
+            case 1: data.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+            case 2: data.storeBytes(of: UInt16(truncatingIfNeeded: value).littleEndian, as: UInt16.self)
+            default: data.storeBytes(of: UInt32(truncatingIfNeeded: value).littleEndian, as: UInt32.self)
+            }
+        case CKVM_EXIT_MMIO:
+            withUnsafeMutableBytes(of: &run.pointee.exit.mmio.data) { $0.storeBytes(of: value.littleEndian, as: UInt64.self) }
+        default:
+            return
+        }
+    }
+
+    /// The vCPU fd, for conformance tests that probe the kernel directly.
+    @_spi(Unchecked)
+    public var rawDescriptor: Int32 { fd }
+}

@@ -1,0 +1,206 @@
+import CKVM
+import Logging
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A KVM virtual machine: the owner of a VM fd, created by `KVMSystem.createVM(type:)`.
+///
+/// vCPUs and guest_memfd files are created from it, and each of them pins the kernel's VM
+/// object for as long as it lives (GMEM-SPEC L1): dropping this value closes only the VM fd.
+public struct VirtualMachine: ~Copyable {
+    /// This VM's identity; every guest_memfd it creates remembers it.
+    public let identity: VMIdentity
+    /// The type the VM was created with.
+    public let type: VMType
+    let fd: Int32
+    let runMappingSize: Int
+    let logger: Logger
+
+    init(fd: Int32, type: VMType, runMappingSize: Int, logger: Logger) {
+        self.identity = .next()
+        self.type = type
+        self.fd = fd
+        self.runMappingSize = runMappingSize
+        self.logger = logger
+    }
+
+    deinit { close(fd) }
+
+    /// `KVM_CHECK_EXTENSION` on the VM fd, which answers for this VM's type.
+    public func check(_ capability: Capability) throws(KVMError) -> Int32 {
+        try KVM.check(ckvm_check_extension(fd, Int(capability.rawValue)), .checkExtension)
+    }
+
+    /// Creates vCPU `id` and maps its `kvm_run` page; fails with the kernel's errno (e.g.
+    /// `EEXIST` for an id in use).
+    public func createVCPU(id: UInt32) throws(KVMError) -> VCPU {
+        let vcpuFD = try KVM.check(ckvm_create_vcpu(fd, UInt(id)), .createVCPU)
+        do {
+            let page = try RunPage(vcpuFD: vcpuFD, size: runMappingSize)
+            logger.debug("created vCPU \(id) of \(identity) as fd \(vcpuFD)")
+            return VCPU(id: id, fd: vcpuFD, page: page)
+        } catch {
+            close(vcpuFD)
+            throw error
+        }
+    }
+
+    /// Creates a guest_memfd of `size` bytes owned by this VM.
+    ///
+    /// Fails with `EINVAL` when `size` is zero or not a multiple of the page size (checked
+    /// before the syscall, GMEM-SPEC C1) or when `flags` are not supported (C2).
+    public func createGuestMemfd(size: UInt64, flags: GuestMemfdFlags = .hostShared) throws(KVMError) -> GuestMemfd {
+        if size == 0 || size % pageSize != 0 {
+            throw KVMError(.createGuestMemfd, .invalidArgument,
+                           refusal: .invalidArgument("size \(size) is not a positive multiple of the page size \(pageSize)"))
+        }
+        var arg = ckvm_create_guest_memfd()
+        arg.size = size
+        arg.flags = flags.rawValue
+        let fileFD = try KVM.check(ckvm_create_guest_memfd(fd, &arg), .createGuestMemfd)
+        logger.debug("created guest_memfd fd \(fileFD) of \(size) bytes, flags \(flags), for \(identity)")
+        return GuestMemfd(fd: fileFD, size: size, flags: flags, owner: identity)
+    }
+
+    /// Binds `size` bytes of `file`, from `fileOffset`, at guest-physical `guestPhysicalAddress`
+    /// as memslot `slot` (`KVM_SET_USER_MEMORY_REGION2` with `KVM_MEM_GUEST_MEMFD`).
+    ///
+    /// A file created by another VM is refused before the syscall with `EINVAL` (GMEM-SPEC
+    /// B5); the kernel refuses overlaps, misalignment and ranges past the end (B3, B6).
+    /// `userspaceAddress` is the host address KVM uses for the slot's shared side and for
+    /// emulated accesses (pass the file's own host mapping where it has one, GMEM-SPEC G4).
+    public func bind(
+        _ file: borrowing GuestMemfd, slot: UInt32, guestPhysicalAddress: UInt64,
+        size: UInt64, fileOffset: UInt64 = 0, userspaceAddress: UInt64 = 0
+    ) throws(KVMError) {
+        guard file.owner == identity else {
+            throw KVMError(.setUserMemoryRegion2, .invalidArgument, refusal: .foreignGuestMemfd)
+        }
+        var region = MemoryRegion(slot: slot, guestPhysicalAddress: guestPhysicalAddress, size: size,
+                                  userspaceAddress: userspaceAddress)
+        region.flags = .guestMemfd
+        region.guestMemfd = file.fd
+        region.guestMemfdOffset = fileOffset
+        try setUserMemoryRegion2Unchecked(region)
+    }
+
+    /// Maps `size` bytes of ordinary host memory at `userspaceAddress` as memslot `slot`
+    /// (`KVM_SET_USER_MEMORY_REGION2` without a guest_memfd).
+    public func setMemorySlot(
+        _ slot: UInt32, guestPhysicalAddress: UInt64, size: UInt64, userspaceAddress: UInt64,
+        flags: MemoryRegion.Flags = []
+    ) throws(KVMError) {
+        if flags.contains(.guestMemfd) {
+            throw KVMError(.setUserMemoryRegion2, .invalidArgument,
+                           refusal: .invalidArgument("use bind(_:slot:…) to bind a guest_memfd"))
+        }
+        var region = MemoryRegion(slot: slot, guestPhysicalAddress: guestPhysicalAddress, size: size,
+                                  userspaceAddress: userspaceAddress)
+        region.flags = flags
+        try setUserMemoryRegion2Unchecked(region)
+    }
+
+    /// Deletes memslot `slot` (`memory_size = 0`). The data of a bound file is untouched
+    /// and its range can be bound again (GMEM-SPEC B8).
+    public func deleteMemorySlot(_ slot: UInt32) throws(KVMError) {
+        try setUserMemoryRegion2Unchecked(MemoryRegion(slot: slot, guestPhysicalAddress: 0, size: 0, userspaceAddress: 0))
+    }
+
+    /// Sets memory attributes over a guest-physical range (`KVM_SET_MEMORY_ATTRIBUTES`).
+    ///
+    /// Refused with `ENOTTY` and `.unsupported(.memoryAttributes)` before the syscall when the
+    /// VM reports no supported attributes (GMEM-SPEC A1, the reference host).
+    public func setMemoryAttributes(
+        _ attributes: MemoryAttributes, guestPhysicalAddress: UInt64, size: UInt64
+    ) throws(KVMError) {
+        guard try check(.memoryAttributes) != 0 else {
+            throw KVMError(.setMemoryAttributes, .inappropriateIOCTLForDevice, refusal: .unsupported(.memoryAttributes))
+        }
+        var arg = ckvm_memory_attributes()
+        arg.address = guestPhysicalAddress
+        arg.size = size
+        arg.attributes = attributes.rawValue
+        _ = try KVM.check(ckvm_set_memory_attributes(fd, &arg), .setMemoryAttributes)
+    }
+
+    /// Creates the in-kernel interrupt controller (`KVM_CREATE_IRQCHIP`).
+    public func createIRQChip() throws(KVMError) {
+        _ = try KVM.check(ckvm_create_irqchip(fd), .createIRQChip)
+    }
+
+    /// Sets the guest-physical address of the three-page TSS region Intel hosts need.
+    public func setTSSAddress(_ address: UInt64) throws(KVMError) {
+        _ = try KVM.check(ckvm_set_tss_addr(fd, UInt(address)), .setTSSAddress)
+    }
+
+    /// `KVM_SET_USER_MEMORY_REGION2` exactly as given: no ownership or argument checks.
+    /// For conformance tests that must see the kernel's own refusals (GMEM-SPEC B5).
+    @_spi(Unchecked)
+    public func setUserMemoryRegion2Unchecked(_ region: MemoryRegion) throws(KVMError) {
+        var arg = region.raw
+        _ = try KVM.check(ckvm_set_user_memory_region2(fd, &arg), .setUserMemoryRegion2)
+        logger.trace("KVM_SET_USER_MEMORY_REGION2 slot \(region.slot) gpa \(hex(region.guestPhysicalAddress)) size \(region.size)")
+    }
+
+    /// The old `KVM_SET_USER_MEMORY_REGION` exactly as given (GMEM-SPEC B1).
+    @_spi(Unchecked)
+    public func setUserMemoryRegionV1Unchecked(_ region: MemoryRegion) throws(KVMError) {
+        var arg = ckvm_userspace_memory_region()
+        arg.slot = region.slot
+        arg.flags = region.flags.rawValue
+        arg.guest_phys_addr = region.guestPhysicalAddress
+        arg.memory_size = region.size
+        arg.userspace_addr = region.userspaceAddress
+        _ = try KVM.check(ckvm_set_user_memory_region(fd, &arg), .setUserMemoryRegion)
+    }
+
+    /// The VM fd, for conformance tests that need to hand the kernel a raw descriptor.
+    @_spi(Unchecked)
+    public var rawDescriptor: Int32 { fd }
+}
+
+/// The page size GmemKit assumes (x86-64 base pages).
+public let pageSize: UInt64 = 4096
+
+/// The argument of `KVM_SET_USER_MEMORY_REGION2`, as a Swift value.
+public struct MemoryRegion: Hashable, Sendable {
+    /// Memslot flags (`KVM_MEM_*`).
+    public struct Flags: OptionSet, Hashable, Sendable {
+        public let rawValue: UInt32
+        public init(rawValue: UInt32) { self.rawValue = rawValue }
+        public static let logDirtyPages = Flags(rawValue: CKVM_MEM_LOG_DIRTY_PAGES)
+        public static let readonly = Flags(rawValue: CKVM_MEM_READONLY)
+        public static let guestMemfd = Flags(rawValue: CKVM_MEM_GUEST_MEMFD)
+    }
+
+    public var slot: UInt32
+    public var flags: Flags = []
+    public var guestPhysicalAddress: UInt64
+    public var size: UInt64
+    public var userspaceAddress: UInt64
+    public var guestMemfdOffset: UInt64 = 0
+    /// The guest_memfd descriptor (raw, as the kernel takes it).
+    public var guestMemfd: Int32 = 0
+
+    public init(slot: UInt32, guestPhysicalAddress: UInt64, size: UInt64, userspaceAddress: UInt64) {
+        self.slot = slot
+        self.guestPhysicalAddress = guestPhysicalAddress
+        self.size = size
+        self.userspaceAddress = userspaceAddress
+    }
+
+    var raw: ckvm_userspace_memory_region2 {
+        var arg = ckvm_userspace_memory_region2()
+        arg.slot = slot
+        arg.flags = flags.rawValue
+        arg.guest_phys_addr = guestPhysicalAddress
+        arg.memory_size = size
+        arg.userspace_addr = userspaceAddress
+        arg.guest_memfd_offset = guestMemfdOffset
+        arg.guest_memfd = UInt32(bitPattern: guestMemfd)
+        return arg
+    }
+}
