@@ -49,13 +49,6 @@ public struct GuestMemfd: ~Copyable {
         _ = try check(ckvm_fallocate(fd, mode, offset, length), .fallocate)
     }
 
-    /// The bytes of the file that are allocated (`st_blocks × 512`, GMEM-SPEC F5).
-    public func allocatedBytes() throws(KVMError) -> UInt64 {
-        var status = stat()
-        guard fstat(fd, &status) == 0 else { throw KVMError(.statGuestMemfd, Errno(rawValue: errno)) }
-        return UInt64(status.st_blocks) * 512
-    }
-
     /// Maps the whole file shared into this process, for bounds-checked host access.
     ///
     /// Refused before the syscall when the memory is private to the guest: without `MMAP`

@@ -65,6 +65,18 @@ public struct VirtualMachine: ~Copyable {
         return GuestMemfd(fd: fileFD, size: size, flags: flags, owner: identity)
     }
 
+    /// `KVM_CREATE_GUEST_MEMFD` exactly as given, for conformance tests of the kernel's own
+    /// checks (GMEM-SPEC C1–C3). The returned value records `size` and `flags` as passed.
+    @_spi(Unchecked)
+    public func createGuestMemfdUnchecked(size: UInt64, flags: UInt64, reserved: UInt64 = 0) throws(KVMError) -> GuestMemfd {
+        var arg = ckvm_create_guest_memfd()
+        arg.size = size
+        arg.flags = flags
+        arg.reserved = (reserved, reserved, reserved, reserved, reserved, reserved)
+        let fileFD = try KVM.check(ckvm_create_guest_memfd(fd, &arg), .createGuestMemfd)
+        return GuestMemfd(fd: fileFD, size: size, flags: GuestMemfdFlags(rawValue: flags), owner: identity)
+    }
+
     /// Binds `size` bytes of `file`, from `fileOffset`, at guest-physical `guestPhysicalAddress`
     /// as memslot `slot` (`KVM_SET_USER_MEMORY_REGION2` with `KVM_MEM_GUEST_MEMFD`).
     ///

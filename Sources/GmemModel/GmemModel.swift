@@ -1,0 +1,1 @@
+// GmemModel: see DESIGN.md.
