@@ -64,7 +64,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM"], swiftSettings: swiftSettings),
+        // Test support only: counts each thread's heap allocations (VCPU.run() allocates nothing).
+        .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
+        .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM", "AllocationCounter"], swiftSettings: swiftSettings),
         .testTarget(name: "GmemModelTests", dependencies: ["GmemModel"], swiftSettings: swiftSettings),
     ]
 )

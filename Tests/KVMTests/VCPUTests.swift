@@ -1,3 +1,4 @@
+import AllocationCounter
 import CKVM
 @_spi(Unchecked) import KVM
 import Synchronization
@@ -70,4 +71,34 @@ func spawnThread(_ body: @escaping @Sendable () -> Void) throws -> pthread_t {
 
 func joinThread(_ thread: pthread_t) {
     pthread_join(thread, nil)
+}
+
+
+extension KernelTests {
+@Suite("vCPU: allocation discipline")
+struct VCPUAllocationTests {
+    @Test("run() and exit decoding allocate nothing in steady state")
+    func runAllocatesNothing() throws {
+        let vm = try makeVM()
+        let guest = try TinyGuest(in: vm)
+        var outs = 0
+        // Warm up (first-use lazy initialisation is not steady state).
+        for _ in 0..<100 { if case .ioOut = try guest.vcpu.run() { outs += 1 } }
+        // The counter itself must see allocations, or a zero below would prove nothing.
+        let probeStart = allocation_counter_thread_count()
+        let probe = [Int](repeating: outs, count: 1000)
+        #expect(allocation_counter_thread_count() > probeStart && probe.count == 1000)
+
+        let start = allocation_counter_thread_count()
+        for _ in 0..<10_000 {
+            switch try guest.vcpu.run() {
+            case .ioOut(let port, _, _, let value) where port == TinyGuest.port && value == TinyGuest.value: outs += 1
+            default: break
+            }
+        }
+        let allocations = allocation_counter_thread_count() - start
+        #expect(outs == 10_100)
+        #expect(allocations == 0, "\(allocations) allocations in 10,000 exits")
+    }
+}
 }

@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// `gmem`: run, check and explore KVM virtual machines whose RAM is guest_memfd.
+@main
+struct GmemCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gmem",
+        abstract: "Run, check and explore KVM virtual machines whose RAM is guest_memfd.",
+        discussion: """
+            GmemKit boots small guests whose memory is guest_memfd, checks the host kernel's \
+            guest_memfd against an executable model of its contract, and explores the design \
+            space of guest_memfd's lifetime rules.
+            """,
+        subcommands: [InfoCommand.self]
+    )
+}

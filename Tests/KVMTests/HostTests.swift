@@ -1,0 +1,41 @@
+import KVM
+import SystemPackage
+import Testing
+
+@Suite("Host: opening KVM and reporting capabilities")
+struct HostTests {
+    @Test("a missing KVM device is a typed error whose description names the fix")
+    func missingDevice() {
+        do {
+            _ = try KVMSystem(path: "/nonexistent/kvm")
+            Issue.record("opening a missing device succeeded")
+        } catch {
+            #expect(error.operation == .openDevice)
+            #expect(error.errno == .noSuchFileOrDirectory)
+            let text = KVMHost.describeOpenFailure(error.errno, path: "/nonexistent/kvm")
+            #expect(text.contains("does not exist"))
+            #expect(text.contains("kvm_intel"))
+        }
+    }
+
+    @Test("errors name the operation and the errno")
+    func errorDescription() {
+        let error = KVMError(.setUserMemoryRegion2, .invalidArgument)
+        #expect(error.description == "KVM_SET_USER_MEMORY_REGION2 failed: EINVAL (Invalid argument)")
+        let refused = KVMError(.setUserMemoryRegion2, .invalidArgument, refusal: .foreignGuestMemfd)
+        #expect(refused.description.hasPrefix("KVM_SET_USER_MEMORY_REGION2: EINVAL (refused before the syscall:"))
+    }
+
+    @Test("the host report agrees with the capabilities it lists", .enabled(if: kvmAvailable, "needs /dev/kvm"))
+    func reportIsConsistent() throws {
+        let system = try KVMSystem()
+        let report = try system.report()
+        #expect(report.apiVersion == 12)
+        let byName = Dictionary(uniqueKeysWithValues: report.capabilities.map { ($0.name, $0.value) })
+        #expect(UInt64(byName["KVM_CAP_GUEST_MEMFD_FLAGS"] ?? -1) == report.guestMemfdFlags)
+        #expect(report.capabilities.count == Capability.reported.count)
+        let mapped = report.features.first { $0.name == "host-mapped guest memory" }
+        #expect(mapped?.available == (report.guestMemfdFlags & 3 == 3))
+        #expect(report.isPVM == (report.kvmModule == "kvm_pvm"))
+    }
+}
