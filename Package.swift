@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "GmemModel", targets: ["GmemModel"]),
         .library(name: "GuestMemory", targets: ["GuestMemory"]),
         .library(name: "MicroVM", targets: ["MicroVM"]),
+        .library(name: "GuestImages", targets: ["GuestImages"]),
         .library(name: "GmemConformance", targets: ["GmemConformance"]),
         .library(name: "GmemExplorer", targets: ["GmemExplorer"]),
         .executable(name: "gmem", targets: ["gmem"]),
@@ -49,6 +50,12 @@ let package = Package(
             dependencies: ["KVM", "GuestMemory", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        // The guest programs in Guests/ (Embedded Swift), built by the GuestBuilder plugin into
+        // static ELF64 images during `swift build` and embedded as `GuestImages.<name>`.
+        .target(name: "GuestImages", swiftSettings: swiftSettings, plugins: [.plugin(name: "GuestBuilder")]),
+        // Build-time tool behind GuestBuilder: compiles, links and checks one guest image.
+        .executableTarget(name: "GuestEmbed", swiftSettings: swiftSettings),
+        .plugin(name: "GuestBuilder", capability: .buildTool(), dependencies: ["GuestEmbed"]),
         .target(
             name: "GmemConformance",
             dependencies: ["KVM", "GmemModel", "MicroVM"],
@@ -58,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "gmem",
             dependencies: [
-                "KVM", "MicroVM", "GmemConformance", "GmemExplorer",
+                "KVM", "MicroVM", "GuestImages", "GmemConformance", "GmemExplorer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -67,6 +74,7 @@ let package = Package(
         // Test support only: counts each thread's heap allocations (VCPU.run() allocates nothing).
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM", "AllocationCounter"], swiftSettings: swiftSettings),
+        .testTarget(name: "GuestImagesTests", dependencies: ["GuestImages"], swiftSettings: swiftSettings),
         .testTarget(name: "GmemModelTests", dependencies: ["GmemModel"], swiftSettings: swiftSettings),
     ]
 )

@@ -10,7 +10,7 @@ import Glibc
 /// The value owns one file descriptor and closes it in `deinit`. While any reference to the
 /// file lives (this fd, a `duplicate()`, a `HostMapping`) the kernel keeps the VM alive
 /// (GMEM-SPEC L1); when the last goes, every memslot binding of the file is invalidated (L5).
-public struct GuestMemfd: ~Copyable {
+public struct GuestMemfd: ~Copyable, Sendable {
     /// The file's size in bytes, fixed at creation (GMEM-SPEC F2).
     public let size: UInt64
     /// The flags the file was created with.

@@ -101,6 +101,27 @@ public final class HostMapping: @unchecked Sendable {
         return try body(UnsafeMutableRawBufferPointer(start: base + Int(offset), count: Int(count)))
     }
 
+    /// The bytes of `[offset, offset + count)` whose pages are resident and initialised in the
+    /// file (`mincore`): pages the host or the guest has touched, and not punched since.
+    /// Pages only preallocated with `fallocate` are not counted until first touched.
+    public func residentBytes(offset: UInt64 = 0, count: UInt64? = nil) throws(KVMError) -> UInt64 {
+        let count = count ?? length - min(offset, length)
+        try checkRange(offset, count)
+        guard offset % pageSize == 0 else {
+            throw KVMError(.mapGuestMemfd, .invalidArgument, refusal: .invalidArgument("mincore offset must be page-aligned"))
+        }
+        let pages = Int((count + pageSize - 1) / pageSize)
+        if pages == 0 { return 0 }
+        var vector = [UInt8](repeating: 0, count: pages)
+        let result = vector.withUnsafeMutableBufferPointer { buffer in
+            mincore(base + Int(offset), Int(count), buffer.baseAddress)
+        }
+        guard result == 0 else { throw KVMError(.mapGuestMemfd, Errno(rawValue: errno)) }
+        var resident: UInt64 = 0
+        for entry in vector where entry & 1 != 0 { resident += pageSize }
+        return resident
+    }
+
     /// Probes one byte in a forked child and returns the signal that ended it (0 if none).
     /// Bounds are *not* checked: this exists to show the kernel's SIGBUS rules (GMEM-SPEC
     /// M3, M4) from a process that survives them.

@@ -10,7 +10,7 @@ import Glibc
 ///
 /// Opening fails with a `KVMError(.openDevice, …)` whose description names the fix when the
 /// device is absent (`ENOENT`: no KVM on this host) or not permitted (`EACCES`).
-public struct KVMSystem: ~Copyable {
+public struct KVMSystem: ~Copyable, Sendable {
     /// The path of the KVM device.
     public let path: String
     let fd: Int32

@@ -10,7 +10,7 @@ import Glibc
 ///
 /// `run()` enters the guest and returns the decoded exit; it allocates nothing. A vCPU is
 /// driven by one thread at a time; other threads stop it through a `VCPUKicker`.
-public struct VCPU: ~Copyable {
+public struct VCPU: ~Copyable, Sendable {
     /// The vCPU id given at creation.
     public let id: UInt32
     let fd: Int32

@@ -10,7 +10,7 @@ import Glibc
 ///
 /// vCPUs and guest_memfd files are created from it, and each of them pins the kernel's VM
 /// object for as long as it lives (GMEM-SPEC L1): dropping this value closes only the VM fd.
-public struct VirtualMachine: ~Copyable {
+public struct VirtualMachine: ~Copyable, Sendable {
     /// This VM's identity; every guest_memfd it creates remembers it.
     public let identity: VMIdentity
     /// The type the VM was created with.

@@ -1,0 +1,47 @@
+/// A guest-physical address.
+public struct GuestPhysicalAddress: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt64
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+    public init(_ value: UInt64) { self.rawValue = value }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    /// The address `offset` bytes further, or nil on overflow.
+    public func advanced(by offset: UInt64) -> GuestPhysicalAddress? {
+        let (sum, overflow) = rawValue.addingReportingOverflow(offset)
+        return overflow ? nil : GuestPhysicalAddress(sum)
+    }
+
+    /// True when the address is a multiple of `alignment` (a power of two).
+    public func isAligned(to alignment: UInt64) -> Bool { rawValue & (alignment - 1) == 0 }
+
+    public var description: String { "0x" + String(rawValue, radix: 16) }
+}
+
+/// A half-open guest-physical range `[start, start + size)`.
+public struct GuestRange: Hashable, Sendable, CustomStringConvertible {
+    public let start: GuestPhysicalAddress
+    public let size: UInt64
+
+    public init(start: GuestPhysicalAddress, size: UInt64) {
+        self.start = start
+        self.size = size
+    }
+
+    /// The first address past the range (saturating at 2^64).
+    public var end: UInt64 { start.rawValue.addingReportingOverflow(size).overflow ? .max : start.rawValue + size }
+
+    /// True when `[address, address + count)` lies inside the range.
+    public func contains(_ address: GuestPhysicalAddress, count: UInt64 = 1) -> Bool {
+        guard address.rawValue >= start.rawValue else { return false }
+        let offset = address.rawValue - start.rawValue
+        return offset <= size && count <= size - offset
+    }
+
+    /// True when the two ranges share at least one byte.
+    public func overlaps(_ other: GuestRange) -> Bool {
+        start.rawValue < other.end && other.start.rawValue < end && size > 0 && other.size > 0
+    }
+
+    public var description: String { "[\(start), 0x\(String(end, radix: 16)))" }
+}

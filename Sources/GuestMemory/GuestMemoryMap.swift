@@ -1,0 +1,144 @@
+import KVM
+import Logging
+
+/// A guest-physical memory map whose every region is a guest_memfd, in the spirit of
+/// rust-vmm's vm-memory: regions sorted by address, typed addresses, and bounds-checked
+/// host access to shared memory only.
+///
+/// Build it with `GuestMemoryMap(vm:layout:)`, which creates one file per region and binds
+/// it. Host reads and writes of addresses outside every region, across a region's end, in
+/// private memory or in a released region throw `GuestMemoryError`; none can raise SIGBUS.
+public final class GuestMemoryMap: Sendable {
+    /// A region to create: its name, start, size and the flags of its guest_memfd.
+    public struct RegionSpec: Hashable, Sendable {
+        public var name: String
+        public var start: GuestPhysicalAddress
+        public var size: UInt64
+        public var flags: GuestMemfdFlags
+        public init(name: String, start: GuestPhysicalAddress, size: UInt64, flags: GuestMemfdFlags = .hostShared) {
+            self.name = name
+            self.start = start
+            self.size = size
+            self.flags = flags
+        }
+    }
+
+    /// The regions, sorted by start address.
+    public let regions: [GuestMemoryRegion]
+
+    /// Creates and binds one guest_memfd per region of `layout` in `vm`.
+    ///
+    /// Fails with `.invalidLayout` for an empty, unaligned or overlapping layout (checked
+    /// before any syscall) and with `.kernel` when the kernel refuses a step; on failure
+    /// nothing stays bound or open.
+    public init(vm: borrowing VirtualMachine, layout: [RegionSpec], logger: Logger = Logger(label: "gmemkit.memory")) throws(GuestMemoryError) {
+        let sorted = layout.sorted { $0.start < $1.start }
+        try Self.validate(sorted)
+        var regions: [GuestMemoryRegion] = []
+        for (index, spec) in sorted.enumerated() {
+            let slot = UInt32(index)
+            do {
+                let file = try vm.createGuestMemfd(size: spec.size, flags: spec.flags)
+                let mapping = file.isHostAccessible ? try file.mapShared() : nil
+                try vm.bind(file, slot: slot, guestPhysicalAddress: spec.start.rawValue, size: spec.size,
+                            userspaceAddress: mapping?.hostAddress ?? 0)
+                regions.append(GuestMemoryRegion(name: spec.name, range: GuestRange(start: spec.start, size: spec.size),
+                                                 slot: slot, file: file, mapping: mapping))
+                logger.debug("bound region \(spec.name) \(GuestRange(start: spec.start, size: spec.size)) as slot \(slot)")
+            } catch {
+                // Unbind what was bound; the files close as `regions` goes out of scope.
+                for region in regions { try? vm.deleteMemorySlot(region.slot) }
+                throw .kernel(error)
+            }
+        }
+        self.regions = regions
+    }
+
+    static func validate(_ sorted: [RegionSpec]) throws(GuestMemoryError) {
+        guard !sorted.isEmpty else { throw .invalidLayout("no regions") }
+        var previousEnd: UInt64 = 0
+        for (index, spec) in sorted.enumerated() {
+            guard spec.size > 0, spec.size % pageSize == 0, spec.start.isAligned(to: pageSize) else {
+                throw .invalidLayout("region \(spec.name) is empty or not page-aligned")
+            }
+            guard spec.start.advanced(by: spec.size) != nil else {
+                throw .invalidLayout("region \(spec.name) wraps around the address space")
+            }
+            if index > 0, spec.start.rawValue < previousEnd {
+                throw .invalidLayout("region \(spec.name) overlaps the region before it")
+            }
+            previousEnd = spec.start.rawValue + spec.size
+        }
+    }
+
+    /// The region that contains all of `[address, address + count)`.
+    public func region(containing address: GuestPhysicalAddress, count: UInt64 = 1) throws(GuestMemoryError) -> GuestMemoryRegion {
+        for region in regions where region.range.contains(address, count: count) { return region }
+        throw .outOfRange(address: address, count: count)
+    }
+
+    /// The region and the offset of `address` in it, for a host access of `count` bytes.
+    private func locate(_ address: GuestPhysicalAddress, _ count: UInt64) throws(GuestMemoryError) -> (HostMapping, UInt64) {
+        let region = try region(containing: address, count: count)
+        return (try region.mapping(), address.rawValue - region.range.start.rawValue)
+    }
+
+    /// Copies `bytes` into guest memory at `address`.
+    public func write(_ bytes: some Collection<UInt8>, at address: GuestPhysicalAddress) throws(GuestMemoryError) {
+        let (mapping, offset) = try locate(address, UInt64(bytes.count))
+        do { try mapping.write(bytes, at: offset) } catch { throw .kernel(error) }
+    }
+
+    /// Reads `count` bytes of guest memory at `address`.
+    public func read(at address: GuestPhysicalAddress, count: Int) throws(GuestMemoryError) -> [UInt8] {
+        let (mapping, offset) = try locate(address, UInt64(count))
+        do { return try mapping.read(at: offset, count: count) } catch { throw .kernel(error) }
+    }
+
+    /// Loads a little-endian integer from guest memory.
+    public func load<T: FixedWidthInteger>(_ type: T.Type = T.self, at address: GuestPhysicalAddress) throws(GuestMemoryError) -> T {
+        let (mapping, offset) = try locate(address, UInt64(MemoryLayout<T>.size))
+        do { return try mapping.load(T.self, at: offset) } catch { throw .kernel(error) }
+    }
+
+    /// Stores a little-endian integer into guest memory.
+    public func store<T: FixedWidthInteger>(_ value: T, at address: GuestPhysicalAddress) throws(GuestMemoryError) {
+        let (mapping, offset) = try locate(address, UInt64(MemoryLayout<T>.size))
+        do { try mapping.store(value, at: offset) } catch { throw .kernel(error) }
+    }
+
+    /// Sets `count` bytes of guest memory at `address` to `value`.
+    public func fill(_ value: UInt8, at address: GuestPhysicalAddress, count: UInt64) throws(GuestMemoryError) {
+        let (mapping, offset) = try locate(address, count)
+        do { try mapping.fill(value, at: offset, count: count) } catch { throw .kernel(error) }
+    }
+
+    private func fileRange(_ address: GuestPhysicalAddress, _ count: UInt64) throws(GuestMemoryError) -> (GuestMemoryRegion, UInt64) {
+        guard address.isAligned(to: pageSize), count % pageSize == 0, count > 0 else {
+            throw .unaligned(address: address, count: count)
+        }
+        let region = try region(containing: address, count: count)
+        return (region, address.rawValue - region.range.start.rawValue)
+    }
+
+    /// Preallocates the guest memory `[address, address + count)` (page-aligned, inside one region).
+    public func allocate(_ address: GuestPhysicalAddress, count: UInt64) throws(GuestMemoryError) {
+        let (region, offset) = try fileRange(address, count)
+        try region.allocate(offset: offset, count: count)
+    }
+
+    /// Frees the guest memory `[address, address + count)`, which then reads as zero (GMEM-SPEC F6).
+    public func punchHole(_ address: GuestPhysicalAddress, count: UInt64) throws(GuestMemoryError) {
+        let (region, offset) = try fileRange(address, count)
+        try region.punchHole(offset: offset, count: count)
+    }
+
+    /// Total bytes of guest memory.
+    public var size: UInt64 { regions.reduce(0) { $0 + $1.range.size } }
+
+    /// Bytes resident across all regions.
+    public func residentBytes() -> UInt64 { regions.reduce(0) { $0 + $1.residentBytes() } }
+
+    /// Per-region accounting.
+    public var usage: [GuestMemoryRegion.Usage] { regions.map(\.usage) }
+}

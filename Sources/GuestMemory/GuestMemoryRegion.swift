@@ -1,0 +1,104 @@
+import KVM
+import Logging
+import Synchronization
+
+/// One region of guest-physical memory, backed by its own guest_memfd and bound as one
+/// memslot. Host access goes through the file's shared mapping, and only when the file was
+/// created host-accessible (`MMAP|INIT_SHARED`).
+public final class GuestMemoryRegion: Sendable {
+    /// The file and its mapping, kept together so that releasing the region drops both: a
+    /// mapping pins the file (GMEM-SPEC M5), so the file dies only when both are gone.
+    final class Backing: Sendable {
+        let file: GuestMemfd
+        let mapping: HostMapping?
+        init(file: consuming GuestMemfd, mapping: HostMapping?) {
+            self.file = file
+            self.mapping = mapping
+        }
+    }
+
+    /// A readable name ("ram", "ram1" …) used in errors and reports.
+    public let name: String
+    /// The guest-physical range the region covers.
+    public let range: GuestRange
+    /// The memslot binding the region.
+    public let slot: UInt32
+    /// The guest_memfd flags of the region's file.
+    public let flags: GuestMemfdFlags
+
+    private let backing: Mutex<Backing?>
+    private let allocated = Atomic<UInt64>(0)
+    private let punched = Atomic<UInt64>(0)
+
+    init(name: String, range: GuestRange, slot: UInt32, file: consuming GuestMemfd, mapping: HostMapping?) {
+        self.name = name
+        self.range = range
+        self.slot = slot
+        self.flags = file.flags
+        self.backing = Mutex(Backing(file: file, mapping: mapping))
+    }
+
+    private func currentBacking() throws(GuestMemoryError) -> Backing {
+        guard let backing = backing.withLock({ $0 }) else { throw .released(region: name) }
+        return backing
+    }
+
+    /// The host mapping, or an error when the memory is private or released.
+    func mapping() throws(GuestMemoryError) -> HostMapping {
+        guard let mapping = try currentBacking().mapping else { throw .notHostAccessible(region: name) }
+        return mapping
+    }
+
+    /// The host address of the mapping, for the memslot's `userspace_addr` (0 when none).
+    public var hostAddress: UInt64 { (try? mapping().hostAddress) ?? 0 }
+
+    /// True until `release()`.
+    public var isLive: Bool { backing.withLock { $0 != nil } }
+
+    /// Allocates `[offset, offset + count)` of the region's file.
+    func allocate(offset: UInt64, count: UInt64) throws(GuestMemoryError) {
+        let backing = try currentBacking()
+        do { try backing.file.allocate(offset: offset, length: count) } catch { throw .kernel(error) }
+        allocated.add(count, ordering: .relaxed)
+    }
+
+    /// Punches `[offset, offset + count)` of the region's file.
+    func punchHole(offset: UInt64, count: UInt64) throws(GuestMemoryError) {
+        let backing = try currentBacking()
+        do { try backing.file.punchHole(offset: offset, length: count) } catch { throw .kernel(error) }
+        punched.add(count, ordering: .relaxed)
+    }
+
+    /// Bytes resident (touched and not punched) in the region's file; 0 once released.
+    public func residentBytes() -> UInt64 {
+        guard let mapping = try? mapping() else { return 0 }
+        return (try? mapping.residentBytes()) ?? 0
+    }
+
+    /// Drops the region's file and mapping. The memslot stays, but its binding is now
+    /// invalid: a guest access to the range exits with a memory fault (GMEM-SPEC L5, G2).
+    public func release() {
+        backing.withLock { $0 = nil }
+    }
+
+    /// Accounting of what the VMM asked of the region's file.
+    public struct Usage: Hashable, Sendable, Codable {
+        public let name: String
+        public let guestPhysicalAddress: UInt64
+        public let size: UInt64
+        /// Bytes resident in the file now (touched by host or guest, not punched).
+        public let residentBytes: UInt64
+        /// Bytes preallocated on request (fallocate KEEP_SIZE).
+        public let allocatedBytes: UInt64
+        /// Bytes punched on request (fallocate PUNCH_HOLE).
+        public let punchedBytes: UInt64
+        public let released: Bool
+    }
+
+    /// The region's accounting now.
+    public var usage: Usage {
+        Usage(name: name, guestPhysicalAddress: range.start.rawValue, size: range.size,
+              residentBytes: residentBytes(), allocatedBytes: allocated.load(ordering: .relaxed),
+              punchedBytes: punched.load(ordering: .relaxed), released: !isLive)
+    }
+}
