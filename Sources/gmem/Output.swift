@@ -1,5 +1,6 @@
 import Foundation
 import KVM
+import Synchronization
 
 /// Prints `value` as stable, pretty JSON (sorted keys) on standard output.
 func printJSON(_ value: some Encodable) throws {
@@ -46,5 +47,39 @@ func fail(_ error: any Error) -> Never {
     default:
         printError("gmem: \(error)")
         exit(1)
+    }
+}
+
+/// Passes guest console bytes to standard output a line at a time, from any thread.
+final class ConsoleWriter: Sendable {
+    private let line = Mutex<[UInt8]>([])
+
+    func write(_ byte: UInt8) {
+        let full: [UInt8]? = line.withLock { buffer in
+            buffer.append(byte)
+            guard byte == 10 || buffer.count >= 4096 else { return nil }
+            defer { buffer.removeAll(keepingCapacity: true) }
+            return buffer
+        }
+        if let full { emit(full) }
+    }
+
+    func flush() {
+        let rest = line.withLock { buffer in
+            defer { buffer.removeAll() }
+            return buffer
+        }
+        if !rest.isEmpty { emit(rest) }
+    }
+
+    private func emit(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = Foundation.write(STDOUT_FILENO, raw.baseAddress! + offset, raw.count - offset)
+                if written <= 0 { return }
+                offset += written
+            }
+        }
     }
 }

@@ -1,0 +1,138 @@
+import Dispatch
+import GuestMemory
+import KVM
+import Logging
+
+/// Boots a guest whose RAM is guest_memfd and runs it to the end: the micro-VM's builder
+/// and run loop in one place.
+///
+/// `run` creates the VM, one guest_memfd for all of RAM, the long-mode tables, the image and
+/// one thread per vCPU; it waits for vCPU 0 to exit (or a failure, the timeout, or
+/// `RunControl.stop()`), joins every thread and tears everything down before it returns.
+/// Nothing it creates outlives the call: no fd, mapping or thread.
+public enum Machine {
+    /// Runs `config` and returns what happened. A guest that crashes, faults or times out
+    /// is a report (see `RunReport.cause`); an error means the machine could not be built.
+    public static func run(
+        _ config: MachineConfig,
+        control: RunControl = RunControl(),
+        console: @escaping @Sendable (UInt8) -> Void = { _ in },
+        logger: Logger = Logger(label: "gmemkit.microvm")
+    ) throws(MachineError) -> RunReport {
+        try config.validate()
+        let image: ELFImage
+        do { image = try ELFImage(config.image) } catch { throw .image(error) }
+        let stacks = config.memorySize - UInt64(config.vcpus) * GuestABI.stackSize
+        let (low, high) = image.span
+        guard low >= GuestABI.imageBase, high <= stacks else {
+            throw .image(.doesNotFit("the image spans [0x\(String(low, radix: 16)), 0x\(String(high, radix: 16))); guests load between 0x\(String(GuestABI.imageBase, radix: 16)) and the stacks at 0x\(String(stacks, radix: 16))"))
+        }
+
+        let started = ContinuousClock.now
+        let state = RunState(control: control, started: started, vcpus: config.vcpus)
+        var memoryUsage: [GuestMemoryRegion.Usage] = []
+        do {
+            let kvm: KVMSystem
+            do { kvm = try KVMSystem(logger: logger) } catch { throw MachineError.kernel(error) }
+            let vm: VirtualMachine
+            do { vm = try kvm.createVM() } catch { throw MachineError.kernel(error) }
+            let memory: GuestMemoryMap
+            do {
+                memory = try GuestMemoryMap(
+                    vm: vm, layout: [.init(name: "ram", start: GuestPhysicalAddress(0), size: config.memorySize)], logger: logger)
+                try LongMode.writeTables(into: memory, memorySize: config.memorySize)
+                for segment in image.segments {
+                    let start = Int(segment.fileOffset)
+                    try memory.write(image.bytes[start..<start + Int(segment.fileSize)], at: GuestPhysicalAddress(segment.physicalAddress))
+                    if segment.memorySize > segment.fileSize {
+                        try memory.fill(0, at: GuestPhysicalAddress(segment.physicalAddress + segment.fileSize),
+                                        count: segment.memorySize - segment.fileSize)
+                    }
+                }
+            } catch { throw MachineError.memory(error) }
+
+            var runners: [VCPURunner] = []
+            do {
+                for index in 0..<config.vcpus {
+                    let vcpu = try vm.createVCPU(id: UInt32(index))
+                    try vcpu.setSpecialRegisters(LongMode.specialRegisters(from: try vcpu.specialRegisters()))
+                    try vcpu.setRegisters(LongMode.entryRegisters(entry: image.entry, index: index, count: config.vcpus,
+                                                                  memorySize: config.memorySize))
+                    control.kickers.withLock { $0.append(vcpu.kicker) }
+                    runners.append(VCPURunner(index: index, vcpu: vcpu, state: state, memory: memory,
+                                              parameter: config.parameter, consoleLimit: config.consoleLimit,
+                                              consoleSink: console))
+                }
+            } catch { throw MachineError.kernel(error) }
+            logger.debug("booting \(config.name): \(config.vcpus) vCPU(s), \(config.memorySize) bytes of guest_memfd")
+
+            var threads: [JoinableThreadBox] = []
+            for runner in runners {
+                do {
+                    threads.append(JoinableThreadBox(try JoinableThread { runner.run() }))
+                } catch {
+                    state.end(.stopped)
+                    threads.forEach { $0.join() }
+                    throw error
+                }
+            }
+            if state.done.wait(timeout: .now() + config.timeout.dispatchInterval) == .timedOut {
+                state.end(.timeout)
+            }
+            if control.isStopping { state.end(.stopped) }  // no-op when a cause is set already
+            control.stop()
+            threads.forEach { $0.join() }
+            if state.running.load(ordering: .sequentiallyConsistent) == 0 {
+                state.end(.stopped)  // every vCPU ended without vCPU 0 writing a status
+            }
+            memoryUsage = memory.usage
+            control.kickers.withLock { $0.removeAll() }
+            _ = consume runners
+        }  // teardown: vCPUs, guest memory, VM and /dev/kvm close here
+
+        let ended = ContinuousClock.now
+        let firstExit = state.firstExit.withLock { $0 }
+        let passTimes = state.passTimes.withLock { $0 }
+        var passes: [Duration] = []
+        var previous = firstExit ?? started
+        for time in passTimes {
+            passes.append(time - previous)
+            previous = time
+        }
+        let counts = state.exitCounts.withLock { $0 }
+        var exits: [String: Int] = [:]
+        for kind in ExitKind.allCases where counts[kind.rawValue] > 0 { exits[kind.name] = counts[kind.rawValue] }
+        return RunReport(
+            guest: config.name, vcpus: config.vcpus, memorySize: config.memorySize, parameter: config.parameter,
+            cause: state.cause.withLock { $0 } ?? .stopped,
+            vcpuStatuses: state.statuses.withLock { $0 },
+            timeToFirstExit: firstExit.map { $0 - started },
+            totalTime: ended - started,
+            exits: exits,
+            pings: state.pings.load(ordering: .relaxed),
+            passes: passes,
+            memory: memoryUsage,
+            console: state.console.withLock { $0 },
+            registerDumps: state.dumps.withLock { $0 }
+        )
+    }
+}
+
+/// A thread in an array (arrays hold copyable elements).
+final class JoinableThreadBox {
+    private var thread: JoinableThread?
+    init(_ thread: consuming JoinableThread) { self.thread = consume thread }
+    func join() { thread.take()?.join() }
+}
+
+extension Duration {
+    var dispatchInterval: DispatchTimeInterval {
+        let (seconds, attoseconds) = components
+        return .nanoseconds(Int(clamping: seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
+    }
+    /// Whole nanoseconds.
+    public var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

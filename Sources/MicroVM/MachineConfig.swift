@@ -1,0 +1,45 @@
+/// What to boot and how: a value, validated by `validate()` before anything is created.
+public struct MachineConfig: Sendable {
+    /// A name for the guest, used in reports.
+    public var name: String
+    /// The guest image: a static x86-64 ELF64 executable following `GuestABI`.
+    public var image: [UInt8]
+    /// Guest RAM in bytes: a multiple of 2 MiB from 4 MiB to 4 GiB, all of it guest_memfd.
+    public var memorySize: UInt64
+    /// Number of vCPUs (1 … 64); vCPU 0's exit status is the VM's.
+    public var vcpus: Int
+    /// Wall-clock limit of the run; the run stops with `.timeout` after it.
+    public var timeout: Duration
+    /// The value the guest reads from the parameter port (`GuestABI.Port.parameter`).
+    public var parameter: UInt32
+    /// At most this many console bytes are kept in the report (all are passed to the sink).
+    public var consoleLimit: Int
+
+    public init(
+        name: String = "guest", image: [UInt8], memorySize: UInt64 = 16 << 20, vcpus: Int = 1,
+        timeout: Duration = .seconds(30), parameter: UInt32 = 1, consoleLimit: Int = 1 << 20
+    ) {
+        self.name = name
+        self.image = image
+        self.memorySize = memorySize
+        self.vcpus = vcpus
+        self.timeout = timeout
+        self.parameter = parameter
+        self.consoleLimit = consoleLimit
+    }
+
+    /// Checks the values; throws `MachineError.invalidConfiguration` naming the first bad one.
+    public func validate() throws(MachineError) {
+        guard memorySize >= GuestABI.minimumMemory, memorySize <= GuestABI.maximumMemory,
+              memorySize % GuestABI.memoryGranule == 0 else {
+            throw .invalidConfiguration("memory must be a multiple of 2 MiB between 4 MiB and 4 GiB (got \(memorySize) bytes)")
+        }
+        guard (1...64).contains(vcpus) else {
+            throw .invalidConfiguration("vCPUs must be between 1 and 64 (got \(vcpus))")
+        }
+        guard UInt64(vcpus) * GuestABI.stackSize + GuestABI.imageBase < memorySize else {
+            throw .invalidConfiguration("\(vcpus) vCPU stacks of 64 KiB leave no room for the image in \(memorySize) bytes")
+        }
+        guard timeout > .zero else { throw .invalidConfiguration("the timeout must be positive") }
+    }
+}

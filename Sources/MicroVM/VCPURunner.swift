@@ -1,0 +1,122 @@
+import GuestMemory
+import KVM
+
+/// One vCPU and the loop that runs it on its own thread: enter the guest, dispatch the exit
+/// to a device, repeat until the guest exits, fails, or the run is stopped. The loop
+/// allocates nothing per exit (console bytes go to a buffer that grows rarely).
+final class VCPURunner: Sendable {
+    let index: Int
+    let vcpu: VCPU
+    let state: RunState
+    let memory: GuestMemoryMap
+    let requests: MemoryRequestDevice
+    let parameter: UInt32
+    let consoleLimit: Int
+    let consoleSink: @Sendable (UInt8) -> Void
+
+    init(index: Int, vcpu: consuming VCPU, state: RunState, memory: GuestMemoryMap, parameter: UInt32,
+         consoleLimit: Int, consoleSink: @escaping @Sendable (UInt8) -> Void) {
+        self.index = index
+        self.vcpu = vcpu
+        self.state = state
+        self.memory = memory
+        self.requests = MemoryRequestDevice(memory: memory)
+        self.parameter = parameter
+        self.consoleLimit = consoleLimit
+        self.consoleSink = consoleSink
+    }
+
+    /// The thread body.
+    func run() {
+        defer { state.vcpuFinished() }
+        do {
+            try vcpu.registerCurrentThread()
+        } catch {
+            state.end(.kernelError(vcpu: index, error: error))
+            return
+        }
+        defer { vcpu.unregisterThread() }
+        var counts = [Int](repeating: 0, count: ExitKind.allCases.count)
+        defer { state.exitCounts.withLock { total in for i in counts.indices { total[i] += counts[i] } } }
+        var sawFirstExit = false
+
+        while !state.control.isStopping {
+            let exit: VCPUExit
+            do {
+                exit = try vcpu.run()
+            } catch {
+                fail(.kernelError(vcpu: index, error: error))
+                return
+            }
+            if !sawFirstExit {
+                sawFirstExit = true
+                let now = ContinuousClock.now
+                state.firstExit.withLock { if $0 == nil { $0 = now } }
+            }
+            counts[ExitKind(exit).rawValue] += 1
+            switch exit {
+            case .ioOut(let port, _, _, let value):
+                switch port {
+                case GuestABI.Port.console:
+                    let byte = UInt8(truncatingIfNeeded: value)
+                    state.console.withLock { if $0.count < consoleLimit { $0.append(byte) } }
+                    consoleSink(byte)
+                case GuestABI.Port.ping:
+                    state.pings.add(1, ordering: .relaxed)
+                case GuestABI.Port.passDone:
+                    let now = ContinuousClock.now
+                    state.passTimes.withLock { $0.append(now) }
+                case GuestABI.Port.memoryRequest:
+                    if let problem = requests.serve(blockAddress: UInt64(value)) {
+                        fail(.badDeviceRequest(vcpu: index, detail: problem))
+                        return
+                    }
+                case GuestABI.Port.exit:
+                    state.statuses.withLock { $0[index] = value }
+                    if index == 0 { state.end(.exited(status: value)) }
+                    return
+                default:
+                    fail(.unhandledPort(vcpu: index, port: port, write: true))
+                    return
+                }
+            case .ioIn(let port, _, _):
+                guard port == GuestABI.Port.parameter else {
+                    fail(.unhandledPort(vcpu: index, port: port, write: false))
+                    return
+                }
+                vcpu.completeInput(UInt64(parameter))
+            case .interrupted:
+                continue
+            case .mmioRead(let address, _):
+                fail(.unhandledMMIO(vcpu: index, address: address, write: false)); return
+            case .mmioWrite(let address, _, _):
+                fail(.unhandledMMIO(vcpu: index, address: address, write: true)); return
+            case .memoryFault(let flags, let gpa, let size):
+                let region = try? memory.region(containing: GuestPhysicalAddress(gpa)).name
+                fail(.memoryFault(vcpu: index, guestPhysicalAddress: gpa, size: size, flags: flags, region: region)); return
+            case .halt:
+                fail(.halt(vcpu: index)); return
+            case .shutdown:
+                fail(.shutdown(vcpu: index)); return
+            case .failEntry(let reason, _):
+                fail(.failEntry(vcpu: index, reason: reason)); return
+            case .internalError(let suberror, _, _):
+                fail(.internalError(vcpu: index, suberror: suberror)); return
+            case .systemEvent(let type, _):
+                fail(.systemEvent(vcpu: index, type: type)); return
+            case .exception(let vector, _):
+                fail(.exception(vcpu: index, vector: vector)); return
+            case .unknown(let reason):
+                fail(.unknownExit(vcpu: index, reason: reason)); return
+            }
+        }
+    }
+
+    /// Ends the run with `cause`, keeping this vCPU's registers for the report.
+    private func fail(_ cause: StopCause) {
+        if let registers = try? vcpu.registers() {
+            state.dumps.withLock { $0[index] = registers }
+        }
+        state.end(cause)
+    }
+}

@@ -1,0 +1,24 @@
+import GuestImages
+
+/// The built-in guests `gmem run` knows by name, with their default parameter.
+enum GuestCatalog {
+    struct Entry {
+        let name: String
+        let image: [UInt8]
+        let defaultParameter: UInt32
+        let summary: String
+    }
+
+    static let entries: [Entry] = [
+        Entry(name: "hello", image: GuestImages.hello, defaultParameter: 1,
+              summary: "prints, fills its memory, has the VMM punch a range, checks it reads zero (default)"),
+        Entry(name: "pingpong", image: GuestImages.pingpong, defaultParameter: 100_000,
+              summary: "PARAM port writes in a loop: the exit round trip"),
+        Entry(name: "touch", image: GuestImages.touch, defaultParameter: 1,
+              summary: "PARAM passes writing one byte per page: first-touch cost"),
+        Entry(name: "smp", image: GuestImages.smp, defaultParameter: 1,
+              summary: "every vCPU fills its region; vCPU 0 checks them all"),
+    ]
+
+    static func entry(named name: String) -> Entry? { entries.first { $0.name == name } }
+}

@@ -1,0 +1,186 @@
+import ArgumentParser
+import Foundation
+import KVM
+import MicroVM
+
+/// `gmem run`: boot a guest whose RAM is guest_memfd and report what happened.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Boot a guest whose every byte of RAM is guest_memfd, show its output, and report.",
+        discussion: """
+            GUEST is a built-in guest (\(GuestCatalog.entries.map(\.name).joined(separator: ", "))) or the path \
+            of a static x86-64 ELF64 executable that follows the guest ABI in Guests/README.md. \
+            The exit code is 0 when the guest exits with status 0, 1 otherwise.
+            """
+    )
+
+    @Argument(help: "A built-in guest name or a path to an ELF image.")
+    var guest: String = "hello"
+
+    @Option(name: .long, help: "Guest RAM, e.g. 16M, 64MiB, 1G (a multiple of 2 MiB, 4 MiB to 4 GiB).")
+    var memory: String = "16M"
+
+    @Option(name: .long, help: "Number of vCPUs (1 to 64).")
+    var vcpus: Int = 1
+
+    @Option(name: .long, help: "Wall-clock limit in seconds.")
+    var timeout: Double = 30
+
+    @Option(name: .long, help: "The guest's parameter (pingpong: round trips; touch: passes). Default: the guest's own.")
+    var param: UInt32?
+
+    @Flag(name: .long, help: "Print the report as JSON; the console output is part of it.")
+    var json = false
+
+    func run() throws {
+        let config: MachineConfig
+        do { config = try makeConfig() } catch { fail(error) }
+        let report: RunReport
+        let console = ConsoleWriter()
+        let live = !json
+        let sink: @Sendable (UInt8) -> Void = { byte in if live { console.write(byte) } }
+        do {
+            report = try Machine.run(config, console: sink)
+        } catch {
+            if case .kernel(let kernel) = error, kernel.operation == .openDevice {
+                fail(CommandFailure("gmem: " + KVMHost.describeOpenFailure(kernel.errno, path: "/dev/kvm")))
+            }
+            fail(CommandFailure("gmem run: \(error)"))
+        }
+        console.flush()
+        if json {
+            try printJSON(RunReportJSON(report))
+        } else {
+            printHuman(report)
+        }
+        guard report.succeeded else {
+            printError("gmem run: \(report.cause)")
+            for (vcpu, registers) in report.registerDumps.sorted(by: { $0.key < $1.key }) {
+                printError("  vCPU \(vcpu): " + registers.named.map { "\($0.name)=0x\(String($0.value, radix: 16))" }.joined(separator: " "))
+            }
+            throw ExitCode(1)
+        }
+    }
+
+    private func makeConfig() throws -> MachineConfig {
+        let image: [UInt8]
+        let name: String
+        var parameter: UInt32 = param ?? 1
+        if let entry = GuestCatalog.entry(named: guest) {
+            image = entry.image
+            name = entry.name
+            parameter = param ?? entry.defaultParameter
+        } else if let data = FileManager.default.contents(atPath: guest) {
+            image = [UInt8](data)
+            name = guest
+        } else {
+            throw CommandFailure("gmem run: '\(guest)' is neither a built-in guest (\(GuestCatalog.entries.map(\.name).joined(separator: ", "))) nor a readable file")
+        }
+        guard let bytes = parseSize(memory) else {
+            throw CommandFailure("gmem run: cannot read memory size '\(memory)': use a number with an optional K, M or G suffix")
+        }
+        guard timeout > 0, timeout.isFinite else { throw CommandFailure("gmem run: the timeout must be a positive number of seconds") }
+        let config = MachineConfig(name: name, image: image, memorySize: bytes, vcpus: vcpus,
+                                   timeout: .milliseconds(Int64(timeout * 1000)), parameter: parameter)
+        do { try config.validate() } catch { throw CommandFailure("gmem run: \(error)") }
+        return config
+    }
+
+    private func printHuman(_ report: RunReport) {
+        print("")
+        print("── \(report.guest): \(report.cause)")
+        if let first = report.timeToFirstExit {
+            print("   first guest exit  \(formatDuration(first)) after KVM_CREATE_VM")
+        }
+        print("   total             \(formatDuration(report.totalTime)) (build, run and teardown)")
+        print("   vCPUs             \(report.vcpus); memory \(formatBytes(report.memorySize)) of guest_memfd")
+        let exits = report.exits.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        print("   exits             \(exits.isEmpty ? "none" : exits)")
+        if report.pings > 0 { print("   pings             \(report.pings)") }
+        for (index, pass) in report.passes.enumerated() { print("   pass \(index + 1)            \(formatDuration(pass))") }
+        for region in report.memory {
+            print("   region \(region.name)        resident \(formatBytes(region.residentBytes)) at exit; "
+                  + "allocated \(formatBytes(region.allocatedBytes)), punched \(formatBytes(region.punchedBytes)) on request; "
+                  + "all released at teardown")
+        }
+    }
+}
+
+/// The JSON form of a run report (stable keys, documented in README).
+struct RunReportJSON: Encodable {
+    struct Region: Encodable {
+        let name: String
+        let guestPhysicalAddress: UInt64
+        let size: UInt64
+        let residentBytesAtExit: UInt64
+        let allocatedBytes: UInt64
+        let punchedBytes: UInt64
+    }
+    let guest: String
+    let succeeded: Bool
+    let status: UInt32?
+    let cause: String
+    let detail: String
+    let vcpus: Int
+    let memoryBytes: UInt64
+    let parameter: UInt32
+    let timeToFirstExitNanoseconds: Int64?
+    let totalNanoseconds: Int64
+    let exits: [String: Int]
+    let pings: UInt64
+    let passNanoseconds: [Int64]
+    let regions: [Region]
+    let console: String
+    let registers: [String: [String: UInt64]]
+
+    init(_ report: RunReport) {
+        guest = report.guest
+        succeeded = report.succeeded
+        status = report.status
+        cause = report.cause.kind
+        detail = report.cause.description
+        vcpus = report.vcpus
+        memoryBytes = report.memorySize
+        parameter = report.parameter
+        timeToFirstExitNanoseconds = report.timeToFirstExit?.nanoseconds
+        totalNanoseconds = report.totalTime.nanoseconds
+        exits = report.exits
+        pings = report.pings
+        passNanoseconds = report.passes.map(\.nanoseconds)
+        regions = report.memory.map {
+            Region(name: $0.name, guestPhysicalAddress: $0.guestPhysicalAddress, size: $0.size,
+                   residentBytesAtExit: $0.residentBytes, allocatedBytes: $0.allocatedBytes, punchedBytes: $0.punchedBytes)
+        }
+        console = String(decoding: report.console, as: UTF8.self)
+        registers = Dictionary(uniqueKeysWithValues: report.registerDumps.map { vcpu, regs in
+            ("\(vcpu)", Dictionary(uniqueKeysWithValues: regs.named.map { ($0.name, $0.value) }))
+        })
+    }
+}
+
+/// "16M", "64MiB", "1G", "4096" → bytes.
+func parseSize(_ text: String) -> UInt64? {
+    let lower = text.lowercased().trimmingCharacters(in: .whitespaces)
+    let units: [(String, UInt64)] = [("kib", 1 << 10), ("mib", 1 << 20), ("gib", 1 << 30), ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("b", 1)]
+    for (suffix, factor) in units where lower.hasSuffix(suffix) {
+        guard let value = UInt64(lower.dropLast(suffix.count)) else { return nil }
+        let (bytes, overflow) = value.multipliedReportingOverflow(by: factor)
+        return overflow ? nil : bytes
+    }
+    return UInt64(lower)
+}
+
+func formatBytes(_ bytes: UInt64) -> String {
+    if bytes >= 1 << 30, bytes % (1 << 30) == 0 { return "\(bytes >> 30) GiB" }
+    if bytes >= 1 << 20 { return String(format: "%.1f MiB", Double(bytes) / 1048576) }
+    if bytes >= 1 << 10 { return String(format: "%.1f KiB", Double(bytes) / 1024) }
+    return "\(bytes) B"
+}
+
+func formatDuration(_ duration: Duration) -> String {
+    let ns = Double(duration.nanoseconds)
+    if ns >= 1e9 { return String(format: "%.2f s", ns / 1e9) }
+    if ns >= 1e6 { return String(format: "%.2f ms", ns / 1e6) }
+    return String(format: "%.1f µs", ns / 1e3)
+}
