@@ -168,6 +168,7 @@ int ckvm_kick_thread(unsigned long thread) {
 }
 
 unsigned long ckvm_current_thread(void) { return (unsigned long)pthread_self(); }
+void ckvm_name_current_thread(const char *name) { pthread_setname_np(pthread_self(), name); }
 int ckvm_current_tid(void) { return (int)gettid(); }
 
 // MARK: - Probes

@@ -264,6 +264,8 @@ int ckvm_unblock_kick_signal(void);
 int ckvm_kick_thread(unsigned long thread);
 /// pthread_self() as an integer.
 unsigned long ckvm_current_thread(void);
+/// Names the calling thread (at most 15 bytes are kept), as shown in /proc/self/task/*/comm.
+void ckvm_name_current_thread(const char *name);
 /// The kernel's id of the calling thread (gettid), which names KVM's per-VM debugfs folder.
 int ckvm_current_tid(void);
 

@@ -1,0 +1,51 @@
+import GuestImages
+@testable import MicroVM
+import Testing
+
+@Suite("ELF loader: every field validated")
+struct ELFImageTests {
+    @Test("the built-in guests parse", arguments: GuestImages.all.map(\.name))
+    func builtInGuestsParse(name: String) throws {
+        let image = try ELFImage(try #require(GuestImages.image(named: name)))
+        #expect(image.entry >= GuestABI.imageBase)
+        #expect(image.segments.contains { $0.executable })
+    }
+
+    @Test("text, truncation and garbage are typed errors")
+    func garbage() {
+        #expect(throws: ELFError.notELF) { try ELFImage(Array("root:x:0:0:root:/root:/bin/bash\n".utf8) + [UInt8](repeating: 0, count: 64)) }
+        #expect(throws: ELFError.truncated(what: "ELF header", needed: 64, available: 10)) { try ELFImage([0x7F, 0x45, 0x4C, 0x46, 2, 1, 1, 0, 0, 0]) }
+        let good = makeELF(code: Code.exit(0))
+        for length in [64, 100, 119] {
+            #expect(throws: ELFError.self) { try ELFImage(Array(good.prefix(length))) }
+        }
+        #expect(throws: ELFError.self) { try ELFImage(Array(good.prefix(121))) }  // segment cut short
+    }
+
+    @Test("hostile headers are refused, never followed")
+    func hostile() {
+        var wrongMachine = makeELF(code: Code.exit(0)); wrongMachine[18] = 40
+        #expect(throws: ELFError.unsupported("machine 40, not x86-64 (62)")) { try ELFImage(wrongMachine) }
+        var dynamic = makeELF(code: Code.exit(0)); dynamic[16] = 3
+        #expect(throws: ELFError.self) { try ELFImage(dynamic) }
+        var class32 = makeELF(code: Code.exit(0)); class32[4] = 1
+        #expect(throws: ELFError.self) { try ELFImage(class32) }
+        var hugeTable = makeELF(code: Code.exit(0)); hugeTable[56] = 0xFF; hugeTable[57] = 0xFF
+        #expect(throws: ELFError.self) { try ELFImage(hugeTable) }
+        var farOffset = makeELF(code: Code.exit(0)); farOffset[79] = 0x7F
+        #expect(throws: ELFError.self) { try ELFImage(farOffset) }
+        #expect(throws: ELFError.self) { try ELFImage(makeELF(code: Code.exit(0), memorySize: 2)) }  // filesz > memsz
+        #expect(throws: ELFError.self) { try ELFImage(makeELF(code: Code.exit(0), entry: 0x10_0000)) }  // entry outside
+        #expect(throws: ELFError.self) { try ELFImage(makeELF(code: Code.exit(0), flags: 6)) }  // entry not executable
+        #expect(throws: ELFError.self) { try ELFImage(makeELF(code: Code.exit(0), address: .max - 10)) }  // wraps
+    }
+
+    @Test("an image outside the guest's loadable area does not boot")
+    func doesNotFit() {
+        let low = makeELF(code: Code.exit(0), address: 0x1000)
+        let config = MachineConfig(image: low, memorySize: 4 << 20)
+        #expect(throws: MachineError.self) { try Machine.run(config) }
+        let high = makeELF(code: Code.exit(0), address: 0x3F_F000)
+        #expect(throws: MachineError.self) { try Machine.run(MachineConfig(image: high, memorySize: 4 << 20)) }
+    }
+}

@@ -1,0 +1,111 @@
+import GuestImages
+import KVM
+@testable import MicroVM
+import Synchronization
+import Testing
+
+extension KernelTests {
+@Suite("Micro-VM: guests on guest_memfd")
+struct MachineTests {
+    @Test("hello prints, punches a range of its own memory, finds it zero and exits 0")
+    func hello() throws {
+        // GMEM-F6 from inside the guest, GMEM-G1
+        let report = try Machine.run(MachineConfig(name: "hello", image: GuestImages.hello))
+        let console = String(decoding: report.console, as: UTF8.self)
+        #expect(report.succeeded, "\(report.cause)\n\(console)")
+        #expect(console.contains("hello from a guest_memfd-backed guest"))
+        #expect(console.contains("reads back zero; pattern intact elsewhere"))
+        #expect(report.memory.first?.punchedBytes == 64 * 1024)
+        #expect(report.timeToFirstExit != nil)
+        #expect(report.exits["io-out"] ?? 0 > 10)
+    }
+
+    @Test("smp: two vCPUs fill their regions and vCPU 0 checks both")
+    func smp() throws {
+        let report = try Machine.run(MachineConfig(name: "smp", image: GuestImages.smp, vcpus: 2))
+        let console = String(decoding: report.console, as: UTF8.self)
+        #expect(report.succeeded, "\(report.cause)\n\(console)")
+        #expect(report.vcpuStatuses == [0: 0, 1: 0])
+        #expect(console.contains("vCPU 1 region"))
+    }
+
+    @Test("pingpong: every ping is one exit, counted")
+    func pingpong() throws {
+        let report = try Machine.run(MachineConfig(name: "pingpong", image: GuestImages.pingpong, parameter: 2000))
+        #expect(report.succeeded)
+        #expect(report.pings == 2000)
+        #expect(report.exits["io-out"] == 2001)
+    }
+
+    @Test("touch: one pass per parameter, each timed, memory resident afterwards")
+    func touch() throws {
+        let report = try Machine.run(MachineConfig(name: "touch", image: GuestImages.touch, memorySize: 32 << 20, parameter: 2))
+        #expect(report.succeeded)
+        #expect(report.passes.count == 2)
+        #expect((report.memory.first?.residentBytes ?? 0) >= 28 << 20)
+    }
+
+    @Test("a crashing guest ends the run with a shutdown and a register dump")
+    func crash() throws {
+        let report = try Machine.run(MachineConfig(image: makeELF(code: Code.crash), memorySize: 4 << 20))
+        #expect(report.cause == .shutdown(vcpu: 0))
+        #expect(report.registerDumps[0] != nil)
+        #expect(!report.succeeded)
+    }
+
+    @Test("the exit status reaches the report")
+    func exitStatus() throws {
+        let report = try Machine.run(MachineConfig(image: makeELF(code: Code.exit(7)), memorySize: 4 << 20))
+        #expect(report.cause == .exited(status: 7))
+        #expect(report.status == 7)
+    }
+
+    @Test("a port no device serves ends the run with its number")
+    func strayPort() throws {
+        let report = try Machine.run(MachineConfig(image: makeELF(code: Code.strayPort), memorySize: 4 << 20))
+        #expect(report.cause == .unhandledPort(vcpu: 0, port: 0x99, write: true))
+    }
+
+    @Test("a guest read of its own memory through guest_memfd works")
+    func readOwnMemory() throws {
+        // GMEM-G1: CPL3 accesses fault pages in from the guest_memfd.
+        let report = try Machine.run(MachineConfig(image: makeELF(code: Code.read(0x4F_F000)), memorySize: 6 << 20))
+        #expect(report.succeeded)
+    }
+
+    @Test("a guest that never exits is stopped by the timeout")
+    func timeout() throws {
+        let report = try Machine.run(MachineConfig(image: makeELF(code: Code.spin), memorySize: 4 << 20, timeout: .milliseconds(200)))
+        #expect(report.cause == .timeout)
+        #expect(report.totalTime >= .milliseconds(200))
+    }
+
+    @Test("RunControl.stop() from another thread stops a spinning guest on every vCPU")
+    func externalStop() throws {
+        let control = RunControl()
+        let stopper = Task.detached {
+            while control.kickers.withLock({ $0.count }) < 2 { await Task.yield() }
+            control.stop()
+        }
+        let report = try Machine.run(MachineConfig(image: makeELF(code: Code.spin), memorySize: 4 << 20, vcpus: 2,
+                                                   timeout: .seconds(20)), control: control)
+        _ = stopper
+        #expect(report.cause == .stopped)
+    }
+
+    @Test("200 consecutive runs leak no descriptor and no thread")
+    func noLeaks() throws {
+        let config = MachineConfig(image: makeELF(code: Code.exit(0)), memorySize: 4 << 20)
+        _ = try Machine.run(config)  // warm up lazily created process state
+        let before = kvmResources()
+        #expect(before.vcpuThreads == 0)
+        for _ in 0..<200 {
+            let report = try Machine.run(config)
+            #expect(report.succeeded)
+        }
+        let after = kvmResources()
+        #expect(after.fds == before.fds)
+        #expect(after.vcpuThreads == 0)
+    }
+}
+}
