@@ -19,6 +19,8 @@ enum MemoryOperation: UInt32 {
     case allocate = 2
     /// Report the number of allocated bytes of guest memory in `result`.
     case report = 3
+    /// Release the guest_memfd of the region containing `gpa` (its memslot stays).
+    case release = 4
 }
 
 /// The VMM's answer to one request.

@@ -38,9 +38,14 @@ public enum Machine {
             do { vm = try kvm.createVM() } catch { throw MachineError.kernel(error) }
             let memory: GuestMemoryMap
             do {
-                memory = try GuestMemoryMap(
-                    vm: vm, layout: [.init(name: "ram", start: GuestPhysicalAddress(0), size: config.memorySize)], logger: logger)
-                try LongMode.writeTables(into: memory, memorySize: config.memorySize)
+                var layout: [GuestMemoryMap.RegionSpec] = [.init(name: "ram", start: GuestPhysicalAddress(0), size: config.memorySize)]
+                var next = config.memorySize
+                for (index, size) in config.extraRegions.enumerated() {
+                    layout.append(.init(name: "extra\(index + 1)", start: GuestPhysicalAddress(next), size: size))
+                    next += size
+                }
+                memory = try GuestMemoryMap(vm: vm, layout: layout, logger: logger)
+                try LongMode.writeTables(into: memory, memorySize: config.addressSpaceEnd)
                 for segment in image.segments {
                     let start = Int(segment.fileOffset)
                     try memory.write(image.bytes[start..<start + Int(segment.fileSize)], at: GuestPhysicalAddress(segment.physicalAddress))

@@ -12,6 +12,9 @@ public struct MachineConfig: Sendable {
     public var timeout: Duration
     /// The value the guest reads from the parameter port (`GuestABI.Port.parameter`).
     public var parameter: UInt32
+    /// Sizes of further regions, each its own guest_memfd and memslot, placed one after the
+    /// other from the end of RAM (named "extra1", "extra2" …). Each a multiple of 2 MiB.
+    public var extraRegions: [UInt64] = []
     /// At most this many console bytes are kept in the report (all are passed to the sink).
     public var consoleLimit: Int
 
@@ -28,6 +31,9 @@ public struct MachineConfig: Sendable {
         self.consoleLimit = consoleLimit
     }
 
+    /// The end of the last region: RAM, then the extra regions.
+    public var addressSpaceEnd: UInt64 { extraRegions.reduce(memorySize, +) }
+
     /// Checks the values; throws `MachineError.invalidConfiguration` naming the first bad one.
     public func validate() throws(MachineError) {
         guard memorySize >= GuestABI.minimumMemory, memorySize <= GuestABI.maximumMemory,
@@ -41,5 +47,11 @@ public struct MachineConfig: Sendable {
             throw .invalidConfiguration("\(vcpus) vCPU stacks of 64 KiB leave no room for the image in \(memorySize) bytes")
         }
         guard timeout > .zero else { throw .invalidConfiguration("the timeout must be positive") }
+        for size in extraRegions where size == 0 || size % GuestABI.memoryGranule != 0 {
+            throw .invalidConfiguration("extra regions must be non-empty multiples of 2 MiB (got \(size) bytes)")
+        }
+        guard addressSpaceEnd <= GuestABI.maximumMemory else {
+            throw .invalidConfiguration("RAM and extra regions together exceed 4 GiB")
+        }
     }
 }

@@ -27,25 +27,25 @@ struct InfoCommand: ParsableCommand {
     }
 
     private func printHuman(_ report: HostReport) {
-        print("Kernel        \(report.kernelRelease)")
-        print("KVM module    \(report.kvmModule ?? "unknown")\(report.isPVM ? " (PVM: paravirtualised KVM)" : "")")
-        print("API version   \(report.apiVersion)")
-        print("kvm_run size  \(report.vcpuMmapSize) bytes")
+        emit("Kernel        \(report.kernelRelease)")
+        emit("KVM module    \(report.kvmModule ?? "unknown")\(report.isPVM ? " (PVM: paravirtualised KVM)" : "")")
+        emit("API version   \(report.apiVersion)")
+        emit("kvm_run size  \(report.vcpuMmapSize) bytes")
         let flagNames = report.guestMemfdFlagNames.isEmpty ? "none" : report.guestMemfdFlagNames.joined(separator: "|")
-        print("guest_memfd   flags 0x\(String(report.guestMemfdFlags, radix: 16)) (\(flagNames))")
-        print("attributes    0x\(String(report.memoryAttributes, radix: 16))\(report.memoryAttributes == 0 ? " (none: no private memory)" : "")")
-        print("VM types      \(report.vmTypes.joined(separator: ", "))")
-        print("")
-        print("Capabilities")
+        emit("guest_memfd   flags 0x\(String(report.guestMemfdFlags, radix: 16)) (\(flagNames))")
+        emit("attributes    0x\(String(report.memoryAttributes, radix: 16))\(report.memoryAttributes == 0 ? " (none: no private memory)" : "")")
+        emit("VM types      \(report.vmTypes.joined(separator: ", "))")
+        emit()
+        emit("Capabilities")
         let width = report.capabilities.map(\.name.count).max() ?? 0
         for capability in report.capabilities {
             let name = capability.name.padding(toLength: width, withPad: " ", startingAt: 0)
-            print("  \(name)  \(String(capability.number).leftPadded(to: 3))  \(capability.value)")
+            emit("  \(name)  \(String(capability.number).leftPadded(to: 3))  \(capability.value)")
         }
-        print("")
-        print("What GmemKit can do here")
+        emit()
+        emit("What GmemKit can do here")
         for feature in report.features {
-            print("  [\(feature.available ? "yes" : " no")] \(feature.name): \(feature.detail)")
+            emit("  [\(feature.available ? "yes" : " no")] \(feature.name): \(feature.detail)")
         }
     }
 }

@@ -7,7 +7,13 @@ func printJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     let data = try encoder.encode(value)
-    print(String(decoding: data, as: UTF8.self))
+    emit(String(decoding: data, as: UTF8.self))
+}
+
+/// Writes one line to standard output, unbuffered, so it stays in order with the guest's
+/// console output and with errors on standard error.
+func emit(_ line: String = "") {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
 /// Writes one line to standard error.

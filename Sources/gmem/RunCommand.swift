@@ -30,6 +30,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "The guest's parameter (pingpong: round trips; touch: passes). Default: the guest's own.")
     var param: UInt32?
 
+    @Option(name: .long, help: "An extra region after RAM, its own guest_memfd and memslot (repeatable), e.g. 2M. The release guest gets one by default.")
+    var extra: [String] = []
+
     @Flag(name: .long, help: "Print the report as JSON; the console output is part of it.")
     var json = false
 
@@ -81,26 +84,37 @@ struct RunCommand: ParsableCommand {
             throw CommandFailure("gmem run: cannot read memory size '\(memory)': use a number with an optional K, M or G suffix")
         }
         guard timeout > 0, timeout.isFinite else { throw CommandFailure("gmem run: the timeout must be a positive number of seconds") }
-        let config = MachineConfig(name: name, image: image, memorySize: bytes, vcpus: vcpus,
+        var extras: [UInt64] = []
+        for text in extra {
+            guard let size = parseSize(text) else { throw CommandFailure("gmem run: cannot read extra region size '\(text)'") }
+            extras.append(size)
+        }
+        if name == "release" {
+            // The release guest finds its extra region at the parameter, in MiB.
+            if extras.isEmpty { extras = [2 << 20] }
+            if param == nil { parameter = UInt32(bytes >> 20) }
+        }
+        var config = MachineConfig(name: name, image: image, memorySize: bytes, vcpus: vcpus,
                                    timeout: .milliseconds(Int64(timeout * 1000)), parameter: parameter)
+        config.extraRegions = extras
         do { try config.validate() } catch { throw CommandFailure("gmem run: \(error)") }
         return config
     }
 
     private func printHuman(_ report: RunReport) {
-        print("")
-        print("── \(report.guest): \(report.cause)")
+        emit()
+        emit("── \(report.guest): \(report.cause)")
         if let first = report.timeToFirstExit {
-            print("   first guest exit  \(formatDuration(first)) after KVM_CREATE_VM")
+            emit("   first guest exit  \(formatDuration(first)) after KVM_CREATE_VM")
         }
-        print("   total             \(formatDuration(report.totalTime)) (build, run and teardown)")
-        print("   vCPUs             \(report.vcpus); memory \(formatBytes(report.memorySize)) of guest_memfd")
+        emit("   total             \(formatDuration(report.totalTime)) (build, run and teardown)")
+        emit("   vCPUs             \(report.vcpus); memory \(formatBytes(report.memorySize)) of guest_memfd")
         let exits = report.exits.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        print("   exits             \(exits.isEmpty ? "none" : exits)")
-        if report.pings > 0 { print("   pings             \(report.pings)") }
-        for (index, pass) in report.passes.enumerated() { print("   pass \(index + 1)            \(formatDuration(pass))") }
+        emit("   exits             \(exits.isEmpty ? "none" : exits)")
+        if report.pings > 0 { emit("   pings             \(report.pings)") }
+        for (index, pass) in report.passes.enumerated() { emit("   pass \(index + 1)            \(formatDuration(pass))") }
         for region in report.memory {
-            print("   region \(region.name)        resident \(formatBytes(region.residentBytes)) at exit; "
+            emit("   region \(region.name.padding(toLength: 11, withPad: " ", startingAt: 0))resident \(formatBytes(region.residentBytes)) at exit; "
                   + "allocated \(formatBytes(region.allocatedBytes)), punched \(formatBytes(region.punchedBytes)) on request; "
                   + "all released at teardown")
         }

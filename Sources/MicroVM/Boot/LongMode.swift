@@ -5,7 +5,7 @@ import KVM
 /// GDT, a TSS with an all-allowing I/O bitmap and identity-mapping page tables (2 MiB user
 /// pages) into guest memory, then loads the matching special registers.
 enum LongMode {
-    /// Writes the GDT, TSS and page tables for `memorySize` bytes at GPA 0.
+    /// Writes the GDT, TSS and page tables identity-mapping `[0, memorySize)` (every region).
     static func writeTables(into memory: GuestMemoryMap, memorySize: UInt64) throws(GuestMemoryError) {
         try memory.fill(0, at: GuestPhysicalAddress(0), count: GuestABI.tss + GuestABI.tssLimit + 1)
 

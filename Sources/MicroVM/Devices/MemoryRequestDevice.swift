@@ -2,7 +2,8 @@ import GuestMemory
 import KVM
 
 /// The memory-request device (`GuestABI.Port.memoryRequest`): the guest asks the VMM to punch
-/// or preallocate a range of its own memory, or to report how much of it is resident.
+/// or preallocate a range of its own memory, to report how much of it is resident, or to
+/// release a region's guest_memfd.
 ///
 /// The guest writes the guest-physical address of a 32-byte block
 /// `{ u32 op; u32 status; u64 gpa; u64 size; u64 result }`; the VMM performs the request
@@ -12,6 +13,9 @@ struct MemoryRequestDevice: Sendable {
         case punchHole = 1
         case allocate = 2
         case report = 3
+        /// Release the guest_memfd of the region containing `gpa`; its memslot stays, so
+        /// the guest's next access there is a memory fault (GMEM-SPEC L5, G2).
+        case release = 4
     }
 
     let memory: GuestMemoryMap
@@ -37,6 +41,12 @@ struct MemoryRequestDevice: Sendable {
             status = Self.errno(of: { () throws(GuestMemoryError) in try memory.allocate(GuestPhysicalAddress(gpa), count: size) })
         case .report:
             result = memory.residentBytes()
+        case .release:
+            if let region = try? memory.region(containing: GuestPhysicalAddress(gpa)), region.range.start.rawValue != 0 {
+                region.release()
+            } else {
+                status = 22  // EINVAL: no such region, or the region holding the VMM's tables
+            }
         case nil:
             status = 22  // EINVAL: unknown operation
         }

@@ -73,6 +73,21 @@ struct MachineTests {
         #expect(report.succeeded)
     }
 
+    @Test("a guest_memfd released under a bound memslot: the next guest access is a memory fault there, RAM keeps working")
+    func releasedFileFaults() throws {
+        // GMEM-G1, GMEM-G2, GMEM-L5 (with a real guest at CPL3, GMEM-G4)
+        var config = MachineConfig(name: "release", image: GuestImages.release, memorySize: 8 << 20, parameter: 8)
+        config.extraRegions = [2 << 20]
+        let report = try Machine.run(config)
+        let console = String(decoding: report.console, as: UTF8.self)
+        #expect(console.contains("written and read back"), "\(console)")
+        #expect(console.contains("RAM still works"))
+        #expect(!console.contains("still readable"))
+        #expect(report.cause == .memoryFault(vcpu: 0, guestPhysicalAddress: 8 << 20, size: 4096, flags: 0, region: "extra1"))
+        #expect(report.memory.last?.released == true)
+        #expect(report.memory.first?.released == false)
+    }
+
     @Test("a guest that never exits is stopped by the timeout")
     func timeout() throws {
         let report = try Machine.run(MachineConfig(image: makeELF(code: Code.spin), memorySize: 4 << 20, timeout: .milliseconds(200)))
