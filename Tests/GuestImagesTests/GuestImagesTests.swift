@@ -1,3 +1,4 @@
+import Foundation
 import GuestImages
 import Testing
 
@@ -48,5 +49,47 @@ struct GuestImagesTests {
         #expect((paddr + memsz) % 4096 == 0)
         #expect(offset + filesz <= UInt64(image.count))
         #expect(paddr + memsz < 0x400000)                 // fits a 4 MiB guest with room to spare
+    }
+}
+
+/// The toolchain's disassembler: next to `swift` on PATH (the toolchain ships it).
+private let objdump: String? = {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+    for directory in path.split(separator: ":") {
+        let candidate = "\(directory)/llvm-objdump"
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    return nil
+}()
+
+@Suite("Guest images: instruction set")
+struct GuestInstructionTests {
+    // The guests must not use SSE/AVX (PVM's guest CPUID offers little and CPL0 emulation
+    // does not cover them; HOST-NOTES.md), nor instructions a CPL3 payload cannot run.
+    @Test("no image uses an SSE/AVX register or a forbidden instruction",
+          .enabled(if: objdump != nil, "needs llvm-objdump (shipped with the Swift toolchain) on PATH"),
+          arguments: GuestImages.all.map(\.name))
+    func noSSE(name: String) throws {
+        let image = try #require(GuestImages.image(named: name))
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("gmemkit-\(name)-\(getpid()).elf")
+        try Data(image).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: objdump!)
+        process.arguments = ["-d", "--no-show-raw-insn", file.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let instructions = output.split(separator: "\n").filter { $0.hasPrefix("  ") && $0.contains(":") && $0.contains("\t") }
+        #expect(instructions.count > 10, "the disassembly must show the guest's code")
+        #expect(output.contains("<guest_main>"))
+        let sse = instructions.filter { $0.contains("%xmm") || $0.contains("%ymm") || $0.contains("%zmm") }
+        #expect(sse.isEmpty, "SSE/AVX instructions: \(sse.prefix(5))")
+        let forbidden = ["int3", "\tint\t", "\thlt", "\tcli", "\tsti", "cmpxchg16b", "xsave", "xrstor", "sysret"]
+        let bad = instructions.filter { line in forbidden.contains { line.contains($0) } }
+        #expect(bad.isEmpty, "forbidden instructions: \(bad.prefix(5))")
     }
 }
