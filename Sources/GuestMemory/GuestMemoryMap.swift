@@ -3,7 +3,7 @@ import Logging
 
 /// A guest-physical memory map whose every region is a guest_memfd, in the spirit of
 /// rust-vmm's vm-memory: regions sorted by address, typed addresses, and bounds-checked
-/// host access to shared memory only.
+/// host access to shared memory only (each region's shared side; see `GuestMemoryRegion`).
 ///
 /// Build it with `GuestMemoryMap(vm:layout:)`, which creates one file per region and binds
 /// it. Host reads and writes of addresses outside every region, across a region's end, in
@@ -39,9 +39,10 @@ public final class GuestMemoryMap: Sendable {
             let slot = UInt32(index)
             do {
                 let file = try vm.createGuestMemfd(size: spec.size, flags: spec.flags)
-                let mapping = file.isHostAccessible ? try file.mapShared() : nil
+                // The shared side: the file's own mapping, or anonymous memory (GMEM-SPEC B10).
+                let mapping = file.isHostAccessible ? try file.mapShared() : try HostMapping.anonymous(length: spec.size)
                 try vm.bind(file, slot: slot, guestPhysicalAddress: spec.start.rawValue, size: spec.size,
-                            userspaceAddress: mapping?.hostAddress ?? 0)
+                            userspaceAddress: mapping.hostAddress)
                 regions.append(GuestMemoryRegion(name: spec.name, range: GuestRange(start: spec.start, size: spec.size),
                                                  slot: slot, file: file, mapping: mapping))
                 logger.debug("bound region \(spec.name) \(GuestRange(start: spec.start, size: spec.size)) as slot \(slot)")

@@ -3,11 +3,14 @@ import Logging
 import Synchronization
 
 /// One region of guest-physical memory, backed by its own guest_memfd and bound as one
-/// memslot. Host access goes through the file's shared mapping, and only when the file was
-/// created host-accessible (`MMAP|INIT_SHARED`).
+/// memslot. Host access goes to the region's *shared side*: the file's own shared mapping
+/// when the file is host-accessible (`MMAP|INIT_SHARED`); otherwise anonymous host memory
+/// that the memslot's `userspace_addr` points at, which is what KVM serves the guest's
+/// shared (non-private) accesses from (GMEM-SPEC B10). Private memory, in the file, is never
+/// reachable from the host.
 public final class GuestMemoryRegion: Sendable {
-    /// The file and its mapping, kept together so that releasing the region drops both: a
-    /// mapping pins the file (GMEM-SPEC M5), so the file dies only when both are gone.
+    /// The file and the shared side, kept together so that releasing the region drops both:
+    /// a mapping of the file pins it (GMEM-SPEC M5), so the file dies only when both are gone.
     final class Backing: Sendable {
         let file: GuestMemfd
         let mapping: HostMapping?
@@ -35,6 +38,7 @@ public final class GuestMemoryRegion: Sendable {
         self.range = range
         self.slot = slot
         self.flags = file.flags
+        self.sharedSideIsFile = file.isHostAccessible
         self.backing = Mutex(Backing(file: file, mapping: mapping))
     }
 
@@ -43,7 +47,7 @@ public final class GuestMemoryRegion: Sendable {
         return backing
     }
 
-    /// The host mapping, or an error when the memory is private or released.
+    /// The shared side's host mapping, or an error when there is none or the region is released.
     func mapping() throws(GuestMemoryError) -> HostMapping {
         guard let mapping = try currentBacking().mapping else { throw .notHostAccessible(region: name) }
         return mapping
@@ -69,7 +73,11 @@ public final class GuestMemoryRegion: Sendable {
         punched.add(count, ordering: .relaxed)
     }
 
-    /// Bytes resident (touched and not punched) in the region's file; 0 once released.
+    /// True when the shared side is the guest_memfd's own mapping (not anonymous memory).
+    public let sharedSideIsFile: Bool
+
+    /// Bytes resident (touched and not punched) in the region's file (or, when the file is
+    /// not host-mappable, in its shared side); 0 once released.
     public func residentBytes() -> UInt64 {
         guard let mapping = try? mapping() else { return 0 }
         return (try? mapping.residentBytes()) ?? 0

@@ -5,7 +5,8 @@ import SystemPackage
 import Glibc
 #endif
 
-/// A shared host mapping of a whole guest_memfd, created by `GuestMemfd.mapShared()`.
+/// A shared host mapping of a whole guest_memfd, created by `GuestMemfd.mapShared()` (or of
+/// anonymous memory, `HostMapping.anonymous(length:)`).
 ///
 /// Every access is bounds-checked against the file's size, and a mapping exists only for
 /// files whose memory is shared with the host, so no safe access can raise SIGBUS
@@ -32,6 +33,15 @@ public final class HostMapping: @unchecked Sendable {
     }
 
     deinit { munmap(base, Int(length)) }
+
+    /// A new shared anonymous mapping of `length` bytes (zero-filled): ordinary host memory
+    /// for the shared side of a memslot whose guest_memfd is not host-mappable (GMEM-SPEC B10).
+    public static func anonymous(length: UInt64) throws(KVMError) -> HostMapping {
+        guard length > 0, length % pageSize == 0 else {
+            throw KVMError(.mapGuestMemfd, .invalidArgument, refusal: .invalidArgument("anonymous mapping length \(length) is not a positive multiple of the page size"))
+        }
+        return try HostMapping(fd: -1, length: length, flags: MAP_SHARED | MAP_ANONYMOUS)
+    }
 
     /// The host virtual address of the mapping, for a memslot's `userspace_addr`.
     public var hostAddress: UInt64 { UInt64(UInt(bitPattern: base)) }

@@ -13,10 +13,12 @@ import Logging
 public enum Machine {
     /// Runs `config` and returns what happened. A guest that crashes, faults or times out
     /// is a report (see `RunReport.cause`); an error means the machine could not be built.
+    /// `prepare` may write guest memory after the image is loaded and before any vCPU runs.
     public static func run(
         _ config: MachineConfig,
         control: RunControl = RunControl(),
         console: @escaping @Sendable (UInt8) -> Void = { _ in },
+        prepare: (GuestMemoryMap) throws(GuestMemoryError) -> Void = { _ in },
         logger: Logger = Logger(label: "gmemkit.microvm")
     ) throws(MachineError) -> RunReport {
         try config.validate()
@@ -41,7 +43,8 @@ public enum Machine {
                 var layout: [GuestMemoryMap.RegionSpec] = [.init(name: "ram", start: GuestPhysicalAddress(0), size: config.memorySize)]
                 var next = config.memorySize
                 for (index, size) in config.extraRegions.enumerated() {
-                    layout.append(.init(name: "extra\(index + 1)", start: GuestPhysicalAddress(next), size: size))
+                    layout.append(.init(name: "extra\(index + 1)", start: GuestPhysicalAddress(next), size: size,
+                                        flags: config.extraRegionFlags))
                     next += size
                 }
                 memory = try GuestMemoryMap(vm: vm, layout: layout, logger: logger)
@@ -54,6 +57,7 @@ public enum Machine {
                                         count: segment.memorySize - segment.fileSize)
                     }
                 }
+                try prepare(memory)
             } catch { throw MachineError.memory(error) }
 
             var runners: [VCPURunner] = []

@@ -1,3 +1,5 @@
+import KVM
+
 /// What to boot and how: a value, validated by `validate()` before anything is created.
 public struct MachineConfig: Sendable {
     /// A name for the guest, used in reports.
@@ -15,6 +17,10 @@ public struct MachineConfig: Sendable {
     /// Sizes of further regions, each its own guest_memfd and memslot, placed one after the
     /// other from the end of RAM (named "extra1", "extra2" …). Each a multiple of 2 MiB.
     public var extraRegions: [UInt64] = []
+    /// The guest_memfd flags of the extra regions (RAM is always `MMAP|INIT_SHARED`, since
+    /// the VMM writes the tables and the image through it). Without `MMAP|INIT_SHARED` an
+    /// extra region's shared side is anonymous host memory (GMEM-SPEC B10).
+    public var extraRegionFlags: GuestMemfdFlags = .hostShared
     /// At most this many console bytes are kept in the report (all are passed to the sink).
     public var consoleLimit: Int
 

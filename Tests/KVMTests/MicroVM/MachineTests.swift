@@ -1,4 +1,5 @@
 import GuestImages
+import GuestMemory
 import KVM
 @testable import MicroVM
 import Synchronization
@@ -86,6 +87,22 @@ struct MachineTests {
         #expect(report.cause == .memoryFault(vcpu: 0, guestPhysicalAddress: 8 << 20, size: 4096, flags: 0, region: "extra1"))
         #expect(report.memory.last?.released == true)
         #expect(report.memory.first?.released == false)
+    }
+
+    @Test("without MMAP, the shared side of a guest_memfd memslot is the memory at userspace_addr")
+    func sharedSideWithoutMmap() throws {
+        // GMEM-B10 (an [upstream] rule that this host shows: with no memory attributes every
+        // access is shared, so a file without MMAP serves nothing and userspace_addr serves all)
+        let extra: UInt64 = 8 << 20
+        var config = MachineConfig(image: makeELF(code: Code.readAndReport(UInt32(extra))), memorySize: 8 << 20)
+        config.extraRegions = [2 << 20]
+        config.extraRegionFlags = []
+        let report = try Machine.run(config, prepare: { (memory: GuestMemoryMap) throws(GuestMemoryError) in
+            try memory.store(UInt32(0xB10B_10B1), at: GuestPhysicalAddress(extra))
+        })
+        // The guest read the host's word from the anonymous shared side, not zero from the file.
+        #expect(report.cause == .exited(status: 0xB10B_10B1))
+        #expect(report.memory.last?.name == "extra1")
     }
 
     @Test("a guest that never exits is stopped by the timeout")

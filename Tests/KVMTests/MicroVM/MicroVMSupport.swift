@@ -49,6 +49,11 @@ enum Code {
         [0x8B, 0x04, 0x25] + le(address) + exit(0)
     }
 
+    /// `mov eax, [address]; out 0xF4, eax`: exits with the 32-bit word read at `address`.
+    static func readAndReport(_ address: UInt32) -> [UInt8] {
+        [0x8B, 0x04, 0x25] + le(address) + [0xE7, 0xF4, 0xEB, 0xFE]
+    }
+
     static func le(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
 }
 
