@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -126,6 +127,17 @@ int ckvm_fallocate(int fd, int mode, uint64_t offset, uint64_t length) {
         if (fallocate(fd, mode, (off_t)offset, (off_t)length) == 0) return 0;
         if (errno != EINTR) return -errno;
     }
+}
+
+int ckvm_memfd_create(uint64_t size) {
+    int fd = memfd_create("gmemkit", MFD_CLOEXEC);
+    if (fd < 0) return -errno;
+    if (ftruncate(fd, (off_t)size) != 0) {
+        int error = errno;
+        close(fd);
+        return -error;
+    }
+    return fd;
 }
 
 // MARK: - Kicks

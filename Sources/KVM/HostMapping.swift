@@ -25,8 +25,9 @@ public final class HostMapping: @unchecked Sendable {
     // mapping is unmapped only in deinit, when no access can be in flight through this object.
     private let base: UnsafeMutableRawPointer
 
-    init(fd: Int32, length: UInt64, protection: Int32 = PROT_READ | PROT_WRITE, flags: Int32 = MAP_SHARED) throws(KVMError) {
-        let pointer = mmap(nil, Int(length), protection, flags, fd, 0)
+    init(fd: Int32, length: UInt64, protection: Int32 = PROT_READ | PROT_WRITE, flags: Int32 = MAP_SHARED,
+         offset: UInt64 = 0) throws(KVMError) {
+        let pointer = mmap(nil, Int(length), protection, flags, fd, off_t(Int64(bitPattern: offset)))
         guard let pointer, pointer != MAP_FAILED else { throw KVMError(.mapGuestMemfd, Errno(rawValue: errno)) }
         self.base = pointer
         self.length = length
@@ -130,6 +131,30 @@ public final class HostMapping: @unchecked Sendable {
         var resident: UInt64 = 0
         for entry in vector where entry & 1 != 0 { resident += pageSize }
         return resident
+    }
+
+    /// Takes `[offset, offset + count)` (page-aligned) away from what the mapping maps, as
+    /// `munmap` would: the pages are replaced by an inaccessible reservation, so the file
+    /// reference of those pages is dropped and an access raises SIGSEGV (only
+    /// `probeInChild` may touch them), while no other mapping can land in the range before
+    /// this object unmaps it whole in `deinit`. For conformance tests of munmap.
+    @_spi(Unchecked)
+    public func unmapUnchecked(offset: UInt64, count: UInt64) throws(KVMError) {
+        let result = mmap(base + Int(offset), Int(count), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)
+        guard result != MAP_FAILED else { throw KVMError(.mapGuestMemfd, Errno(rawValue: errno)) }
+    }
+
+    /// Reads the 8 bytes at `offset` without bounds or safety checks (conformance only:
+    /// the caller has established that the page is mapped, readable and shared).
+    @_spi(Unchecked)
+    public func loadUnchecked(at offset: UInt64) -> UInt64 {
+        base.loadUnaligned(fromByteOffset: Int(offset), as: UInt64.self)
+    }
+
+    /// Writes 8 bytes at `offset` without bounds or safety checks (conformance only).
+    @_spi(Unchecked)
+    public func storeUnchecked(_ value: UInt64, at offset: UInt64) {
+        base.storeBytes(of: value, toByteOffset: Int(offset), as: UInt64.self)
     }
 
     /// Probes one byte in a forked child and returns the signal that ended it (0 if none).

@@ -249,6 +249,10 @@ int ckvm_set_sregs(int vcpu_fd, const struct ckvm_sregs *sregs);
 /// fallocate(fd, mode, offset, length), retried on EINTR: 0 or -errno.
 int ckvm_fallocate(int fd, int mode, uint64_t offset, uint64_t length);
 
+/// memfd_create("gmemkit", MFD_CLOEXEC) sized to `size` bytes: an fd that is not a
+/// guest_memfd, for conformance checks (GMEM-SPEC B4). Returns the fd or -errno.
+int ckvm_memfd_create(uint64_t size);
+
 // MARK: - Kicking a running vCPU
 
 /// Atomically stores `value` into run->immediate_exit (safe from any thread).

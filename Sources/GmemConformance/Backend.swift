@@ -1,0 +1,127 @@
+import GmemModel
+
+/// Something that performs scenario actions and reports their outcomes: the model, or the
+/// host kernel. A backend value is one fresh process-like world; a scenario runs on a new
+/// one and everything it created is released when the backend goes away.
+public protocol ConformanceBackend: AnyObject {
+    /// "model" or "kernel".
+    var name: String { get }
+    /// Performs `action` and returns its outcome.
+    func perform(_ action: Action) -> Outcome
+    /// Why this backend cannot run scenarios that need `requirement`, or nil when it can.
+    func unavailableReason(for requirement: Scenario.Requirement) -> String?
+}
+
+/// The model as a backend: each action becomes a `ModelOperation` on a `ModelKernel`, with
+/// names bound to the model's descriptors and addresses.
+public final class ModelBackend: ConformanceBackend {
+    public let name = "model"
+    public private(set) var kernel: ModelKernel
+    private var descriptors: [String: Int32] = [:]
+    private var mappings: [String: UInt64] = [:]
+
+    /// A descriptor number the model never hands out: what a closed or never-created name
+    /// refers to, so using it gives `EBADF` as a stale fd does on the kernel.
+    static let invalidDescriptor: Int32 = 1_000_000
+
+    public init(capabilities: ModelCapabilities = .referenceHost, policy: Policy = .upstream) {
+        kernel = ModelKernel(capabilities: capabilities, policy: policy)
+    }
+
+    public func unavailableReason(for requirement: Scenario.Requirement) -> String? { nil }
+
+    private func fd(_ name: String) -> Int32 { descriptors[name] ?? Self.invalidDescriptor }
+
+    private func address(_ expression: AddressExpression) -> UInt64 {
+        switch expression {
+        case .literal(let value): value
+        case .mapping(let name, let offset): (mappings[name] ?? 0) &+ offset
+        }
+    }
+
+    private func bind(_ name: String, _ outcome: ModelOutcome) -> Outcome {
+        switch outcome {
+        case .descriptor(let fd):
+            descriptors[name] = fd
+            return .ok
+        case .address(let address):
+            mappings[name] = address
+            return .ok
+        default:
+            descriptors[name] = Self.invalidDescriptor
+            return Self.translate(outcome)
+        }
+    }
+
+    public func perform(_ action: Action) -> Outcome {
+        switch action {
+        case .createVM(let name, let type):
+            return bind(name, kernel.apply(.createVM(type: type)))
+        case .createVCPU(let name, let vm, let id):
+            return bind(name, kernel.apply(.createVCPU(vmFD: fd(vm), id: id)))
+        case .createStats(let name, let of):
+            return bind(name, kernel.apply(.createStatsFD(fd: fd(of))))
+        case .createGuestMemfd(let name, let vm, let size, let flags, _):
+            return bind(name, kernel.apply(.createGuestMemfd(vmFD: fd(vm), size: size, flags: flags)))
+        case .createMemfd(let name, let size):
+            return bind(name, kernel.apply(.createMemfd(size: size)))
+        case .dup(let name, let of):
+            return bind(name, kernel.apply(.dup(fd: fd(of))))
+        case .close(let name):
+            let outcome = kernel.apply(.close(fd: fd(name)))
+            descriptors[name] = Self.invalidDescriptor
+            return Self.translate(outcome)
+        case .setRegion(let vm, let version, let slot, let flags, let gpa, let size, let userspace, let file, let offset):
+            let region = GmemRules.MemoryRegion(
+                slot: slot, flags: flags, guestPhysicalAddress: gpa, memorySize: size,
+                userspaceAddress: address(userspace), guestMemfdOffset: offset,
+                guestMemfd: file.map { UInt32(bitPattern: fd($0)) } ?? 0)
+            return Self.translate(kernel.apply(version == 1 ? .setUserMemoryRegion(vmFD: fd(vm), region)
+                                                           : .setUserMemoryRegion2(vmFD: fd(vm), region)))
+        case .fallocate(let file, let mode, let offset, let length):
+            return Self.translate(kernel.apply(.fallocate(fd: fd(file), mode: mode, offset: offset, length: length)))
+        case .fileOperation(let file, let operation):
+            return Self.translate(kernel.apply(.fileOperation(operation, fd: fd(file))))
+        case .reopen(let name, let of):
+            return bind(name, kernel.apply(.reopen(fd: fd(of))))
+        case .mmap(let name, let file, let protection, let flags, let offset, let length):
+            let outcome = kernel.apply(.mmap(fd: fd(file), prot: protection, flags: flags, offset: offset, length: length))
+            if case .address = outcome { return bind(name, outcome) }
+            mappings[name] = 0
+            return Self.translate(outcome)
+        case .mapAnonymous(let name, let length, let protection):
+            let outcome = kernel.apply(.mapAnonymous(length: length, prot: protection))
+            if case .address = outcome { return bind(name, outcome) }
+            mappings[name] = 0
+            return Self.translate(outcome)
+        case .munmap(let mapping, let offset, let length):
+            return Self.translate(kernel.apply(.munmap(address: (mappings[mapping] ?? 0) &+ offset, length: length)))
+        case .hostRead(let mapping, let offset):
+            return Self.translate(kernel.apply(.hostRead(address: (mappings[mapping] ?? 0) &+ offset)))
+        case .hostWrite(let mapping, let offset, let value):
+            return Self.translate(kernel.apply(.hostWrite(address: (mappings[mapping] ?? 0) &+ offset, value: value)))
+        case .setAttributes(let vm, let gpa, let size, let attributes, let flags):
+            return Self.translate(kernel.apply(.setMemoryAttributes(vmFD: fd(vm), address: gpa, size: size, attributes: attributes, flags: flags)))
+        case .guestAccess(let via, let gpa, let write, let isPrivate):
+            return Self.translate(kernel.apply(.guestAccess(fd: fd(via), guestPhysicalAddress: gpa,
+                                                            write.map { .write($0) } ?? .read, isPrivate: isPrivate)))
+        }
+    }
+
+    static func translate(_ outcome: ModelOutcome) -> Outcome {
+        switch outcome {
+        case .done, .descriptor, .address: .ok
+        case .value(let value): .value(value)
+        case .signal(let signal): .signal(signal == .sigbus ? 7 : 11)
+        case .failed(let errno): .errno(errno.rawValue)
+        case .guest(let guest):
+            switch guest {
+            case .value(let value): .value(value)
+            case .written: .written
+            case .memoryFault(let fault): .memoryFault(gpa: fault.guestPhysicalAddress, size: fault.size, flags: fault.flags)
+            case .mmio: .mmio
+            case .userspaceFault: .userspaceFault
+            }
+        }
+    }
+}

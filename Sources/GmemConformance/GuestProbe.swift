@@ -1,0 +1,94 @@
+@_spi(Unchecked) import KVM
+import MicroVM
+
+/// How the kernel backend makes a real guest access: each VM it creates gets a hidden
+/// memslot high in guest-physical memory holding long-mode tables (identity-mapping the low
+/// 4 GiB with user pages) and a few instructions that read or write the 8 bytes at `rbx`
+/// and report with a port write. Accesses run at CPL3, so on PVM hosts they fault through
+/// the guest_memfd rather than the CPL0 emulator (GMEM-SPEC G4).
+///
+/// Scenarios must leave the probe's resources alone: guest-physical addresses from
+/// `GuestProbe.base`, memslot `GuestProbe.slot` and vCPU id `GuestProbe.vcpuID`.
+struct GuestProbe {
+    static let base: UInt64 = 0xFFE0_0000
+    static let size: UInt64 = 2 << 20
+    static let slot: UInt32 = 32763
+    static let vcpuID: UInt32 = 4095
+    static let codeOffset: UInt64 = 0x10000
+    static let readPort: UInt16 = 0x10
+    static let writePort: UInt16 = 0x11
+
+    /// test ecx, ecx; jnz write; mov rax, [rbx]; out 0x10, al; jmp $
+    /// write: mov [rbx], rax; out 0x11, al; jmp $
+    static let code: [UInt8] = [
+        0x85, 0xC9,             // test ecx, ecx
+        0x75, 0x07,             // jnz +7
+        0x48, 0x8B, 0x03,       // mov rax, [rbx]
+        0xE6, 0x10,             // out 0x10, al
+        0xEB, 0xFE,             // jmp $
+        0x48, 0x89, 0x03,       // mov [rbx], rax
+        0xE6, 0x11,             // out 0x11, al
+        0xEB, 0xFE,             // jmp $
+    ]
+
+    /// The probe's memory (anonymous host memory behind the hidden memslot).
+    let memory: HostMapping
+
+    /// Creates the probe memory and binds it into the VM behind `vmFD`.
+    init(vmFD: Int32) throws(KVMError) {
+        memory = try HostMapping.anonymous(length: Self.size)
+        let tables = LongMode.tables(base: Self.base, identityMap: 4 << 30)
+        try memory.write(tables, at: 0)
+        try memory.write(Self.code, at: Self.codeOffset)
+        var region = MemoryRegion(slot: Self.slot, guestPhysicalAddress: Self.base, size: Self.size,
+                                  userspaceAddress: memory.hostAddress)
+        region.flags = []
+        try UncheckedKVM.setUserMemoryRegion2(vmFD: vmFD, region)
+    }
+
+    /// Runs one access on `vcpu` and returns what it ended in.
+    static func access(on vcpu: borrowing VCPU, gpa: UInt64, write: UInt64?) -> Outcome {
+        do {
+            try vcpu.setSpecialRegisters(LongMode.specialRegisters(from: try vcpu.specialRegisters(), base: base))
+            var registers = Registers()
+            registers.rip = base + codeOffset
+            registers.rbx = gpa
+            registers.rax = write ?? 0
+            registers.rcx = write == nil ? 0 : 1
+            registers.rflags = 0x3002
+            try vcpu.setRegisters(registers)
+        } catch {
+            return .unsupported("cannot set up the probe vCPU: \(error)")
+        }
+        var sawMMIO = false
+        for _ in 0..<16 {
+            let exit: VCPUExit
+            do {
+                exit = try vcpu.run()
+            } catch {
+                if error.operation == .run, error.errno == .badAddress { return .userspaceFault }
+                return .unsupported("KVM_RUN: \(error)")
+            }
+            switch exit {
+            case .ioOut(let port, _, _, _) where port == readPort:
+                if sawMMIO { return .mmio }
+                guard let registers = try? vcpu.registers() else { return .unsupported("KVM_GET_REGS failed") }
+                return .value(registers.rax)
+            case .ioOut(let port, _, _, _) where port == writePort:
+                return sawMMIO ? .mmio : .written
+            case .mmioRead:
+                sawMMIO = true
+                vcpu.completeInput(0)  // complete the read, then let the probe reach its port
+            case .mmioWrite:
+                sawMMIO = true
+            case .memoryFault(let flags, let address, let size):
+                return .memoryFault(gpa: address, size: size, flags: flags)
+            case .interrupted:
+                continue
+            default:
+                return .unsupported("unexpected exit \(exit) during a guest access")
+            }
+        }
+        return .unsupported("the guest access did not finish")
+    }
+}

@@ -1,0 +1,66 @@
+/// What the modelled kernel supports: the input that makes one model answer like the
+/// reference host (no memory attributes, default VM only) or like upstream Linux 6.18.
+///
+/// Construction never fails; an unsupported request is refused later by the operation.
+public struct ModelCapabilities: Hashable, Sendable {
+    /// `KVM_CAP_VM_TYPES`: the VM types `KVM_CREATE_VM` accepts (sorted, small).
+    public var vmTypes: [UInt64]
+    /// `KVM_CAP_GUEST_MEMFD_FLAGS` for a VM without private memory; a VM with private memory
+    /// gets the same mask without `INIT_SHARED` (`kvm_arch_supports_gmem_init_shared`).
+    public var guestMemfdFlags: UInt64
+    /// The memory attributes a VM with private memory supports; 0 means the kernel was built
+    /// without memory attributes and `KVM_SET_MEMORY_ATTRIBUTES` answers `ENOTTY`.
+    public var memoryAttributes: UInt64
+    /// `KVM_CAP_GUEST_MEMFD`: without it `KVM_CREATE_GUEST_MEMFD` answers `ENOTTY`.
+    public var guestMemfd: Bool
+    /// `KVM_CAP_USER_MEMORY2`: without it `KVM_SET_USER_MEMORY_REGION2` answers `ENOTTY`.
+    public var userMemory2: Bool
+    /// The highest guest physical address bit + 1 a memslot may reach (`kvm_mmu_max_gfn`).
+    public var physicalAddressBits: UInt64
+    /// The end of the user address space (`TASK_SIZE_MAX`, 4-level paging): `access_ok` limit.
+    public var userAddressLimit: UInt64
+
+    /// Describes a kernel; every field is taken as given.
+    public init(
+        vmTypes: [UInt64], guestMemfdFlags: UInt64, memoryAttributes: UInt64,
+        guestMemfd: Bool = true, userMemory2: Bool = true,
+        physicalAddressBits: UInt64 = 52, userAddressLimit: UInt64 = 0x7FFF_FFFF_F000
+    ) {
+        self.vmTypes = vmTypes.sorted()
+        self.guestMemfdFlags = guestMemfdFlags
+        self.memoryAttributes = memoryAttributes
+        self.guestMemfd = guestMemfd
+        self.userMemory2 = userMemory2
+        self.physicalAddressBits = physicalAddressBits
+        self.userAddressLimit = userAddressLimit
+    }
+
+    /// The reference host (HOST-NOTES.md): Linux 6.18.44 with kvm_pvm, default VM type only,
+    /// `GUEST_MEMFD_FLAGS = 3`, no memory attributes.
+    public static let referenceHost = ModelCapabilities(
+        vmTypes: [GmemABI.VMType.default],
+        guestMemfdFlags: GmemABI.CreateFlag.mmap | GmemABI.CreateFlag.initShared,
+        memoryAttributes: 0)
+
+    /// Upstream Linux 6.18 on x86 with `CONFIG_KVM_SW_PROTECTED_VM`: default and
+    /// software-protected VMs, memory attributes with `PRIVATE`.
+    public static let upstream = ModelCapabilities(
+        vmTypes: [GmemABI.VMType.default, GmemABI.VMType.softwareProtected],
+        guestMemfdFlags: GmemABI.CreateFlag.mmap | GmemABI.CreateFlag.initShared,
+        memoryAttributes: GmemABI.MemoryAttribute.private)
+
+    /// Whether `KVM_SET_MEMORY_ATTRIBUTES` exists at all (`CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES`).
+    public var hasMemoryAttributesIoctl: Bool { memoryAttributes != 0 }
+
+    /// The `GUEST_MEMFD_FLAGS` mask a VM of `type` reports (`kvm_gmem_get_supported_flags`).
+    public func guestMemfdFlags(forVMType type: UInt64) -> UInt64 {
+        GmemABI.VMType.hasPrivateMemory(type)
+            ? guestMemfdFlags & ~GmemABI.CreateFlag.initShared : guestMemfdFlags
+    }
+
+    /// The attributes a VM of `type` accepts (`kvm_supported_mem_attributes`): only VM types
+    /// with private memory get `PRIVATE` (GMEM-SPEC A2).
+    public func memoryAttributes(forVMType type: UInt64) -> UInt64 {
+        GmemABI.VMType.hasPrivateMemory(type) ? memoryAttributes : 0
+    }
+}

@@ -1,1 +1,0 @@
-// GmemModel: see DESIGN.md.

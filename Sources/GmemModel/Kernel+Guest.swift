@@ -1,0 +1,112 @@
+/// Guest accesses to guest physical memory and their exits (GMEM-SPEC G).
+extension ModelKernel {
+    /// One guest access: a read, or a write of a page-content token.
+    public enum GuestAccess: Hashable, Sendable {
+        /// Read the page's content token.
+        case read
+        /// Write this content token to the page.
+        case write(UInt64)
+
+        var isWrite: Bool { if case .write = self { true } else { false } }
+    }
+
+    /// `run->memory_fault` of a `KVM_EXIT_MEMORY_FAULT` exit (reason 39).
+    public struct MemoryFault: Hashable, Sendable, CustomStringConvertible {
+        /// `KVM_MEMORY_EXIT_FLAG_PRIVATE` for a private access, else 0.
+        public let flags: UInt64
+        /// The faulting page's guest physical address.
+        public let guestPhysicalAddress: UInt64
+        /// Always one page (4096).
+        public let size: UInt64
+
+        /// An exit as the kernel reports it; never fails.
+        public init(flags: UInt64, guestPhysicalAddress: UInt64, size: UInt64) {
+            self.flags = flags
+            self.guestPhysicalAddress = guestPhysicalAddress
+            self.size = size
+        }
+
+        public var description: String {
+            "memory fault flags=\(flags) gpa=\(guestPhysicalAddress) size=\(size)"
+        }
+    }
+
+    /// What one guest access ends in.
+    public enum GuestAccessOutcome: Hashable, Sendable {
+        /// The read completed with this content token.
+        case value(UInt64)
+        /// The write completed.
+        case written
+        /// `KVM_RUN` returned -1 with `EFAULT` and `exit_reason = KVM_EXIT_MEMORY_FAULT` (G2, G3).
+        case memoryFault(MemoryFault)
+        /// `KVM_EXIT_MMIO`: no memslot (shared access), or a write to a read-only memslot.
+        case mmio(guestPhysicalAddress: UInt64, isWrite: Bool)
+        /// `KVM_RUN` returned -1 with `EFAULT` without memory-fault information: the memslot's
+        /// `userspace_addr` is not backed by accessible host memory.
+        case userspaceFault
+
+        /// The errno `KVM_RUN` returns with this outcome, or nil when the guest goes on.
+        public var errno: ModelErrno? {
+            switch self {
+            case .memoryFault, .userspaceFault: .EFAULT
+            case .value, .written, .mmio: nil
+            }
+        }
+    }
+
+    /// Runs one guest access at `guestPhysicalAddress` from a vCPU of the VM behind `fd` (a
+    /// vCPU fd, or for convenience the VM fd), as a private or shared access.
+    ///
+    /// The access is served from the bound guest_memfd (private, or gmem-only memslots, G1),
+    /// from `userspace_addr` (shared side, B10), or exits: a memory fault when the kind
+    /// disagrees with the page's attribute or the gmem binding is gone (G2, G3). Fails with
+    /// `EBADF` (closed fd) or `ENOTTY` (not a VM or vCPU fd).
+    public mutating func guestAccess(
+        fd: Int32, guestPhysicalAddress: UInt64, _ access: GuestAccess, isPrivate: Bool = false
+    ) -> Result<GuestAccessOutcome, ModelErrno> {
+        guard let index = fileIndex(fd), let file = openFiles[index] else { return .failure(.EBADF) }
+        guard file.kind == .vcpu || file.kind == .machine else { return .failure(.ENOTTY) }
+        return .success(runAccess(machine: file.machine, guestPhysicalAddress: guestPhysicalAddress, access, isPrivate: isPrivate))
+    }
+
+    mutating func runAccess(machine: Int, guestPhysicalAddress: UInt64, _ access: GuestAccess, isPrivate: Bool) -> GuestAccessOutcome {
+        let page = guestPhysicalAddress >> GmemABI.pageShift
+        let fault = GuestAccessOutcome.memoryFault(MemoryFault(
+            flags: isPrivate ? GmemABI.MemoryFaultFlag.private : 0,
+            guestPhysicalAddress: page << GmemABI.pageShift, size: GmemABI.pageSize))
+        let vm = machines[machine]!
+        let attributePrivate = capabilities.hasMemoryAttributesIoctl
+            && (vm.attributes.value(at: page) ?? 0) & GmemABI.MemoryAttribute.private != 0
+        // kvm_mmu_faultin_pfn: private/shared mismatch first (G3).
+        if isPrivate != attributePrivate { return fault }
+        guard let slot = vm.slots.first(where: { $0.addressSpace == 0 && $0.contains(page: page) }) else {
+            return isPrivate ? fault : .mmio(guestPhysicalAddress: guestPhysicalAddress, isWrite: access.isWrite)
+        }
+        if isPrivate || slot.guestMemfdOnly {
+            // kvm_mmu_faultin_pfn_gmem / kvm_gmem_get_pfn.
+            guard slot.isGuestMemfd, let fileIndex = slot.guestMemfd, let file = openFiles[fileIndex] else { return fault }
+            let filePage = slot.guestMemfdPageOffset + (page - slot.basePage)
+            switch access {
+            case .read:
+                inodes[file.inode]!.pages.fillGaps(filePage, filePage + 1, with: 0)
+                return .value(inodes[file.inode]!.pages.value(at: filePage)!)
+            case .write(let value):
+                inodes[file.inode]!.pages.set(filePage, filePage + 1, to: value)
+                return .written
+            }
+        }
+        // Shared access through userspace_addr (v1 memslots, B10).
+        if access.isWrite, slot.flags & GmemABI.MemslotFlag.readonly != 0 {
+            return .mmio(guestPhysicalAddress: guestPhysicalAddress, isWrite: true)
+        }
+        let hostAddress = slot.userspaceAddress + ((page - slot.basePage) << GmemABI.pageShift)
+        switch access {
+        case .read:
+            guard case .success(let value) = hostRead(address: hostAddress) else { return .userspaceFault }
+            return .value(value)
+        case .write(let value):
+            guard case .success = hostWrite(address: hostAddress, value: value) else { return .userspaceFault }
+            return .written
+        }
+    }
+}

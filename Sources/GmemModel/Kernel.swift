@@ -1,0 +1,405 @@
+/// The whole modelled kernel: one process's fd table, its open files, VMs, guest_memfd
+/// inodes and host mappings. A `Hashable` value, so a design explorer can hash states.
+///
+/// Operations are `mutating` methods that return `Result`: a refused operation returns the
+/// errno Linux 6.18 returns and leaves the state untouched (GMEM-SPEC P1).
+public struct ModelKernel: Hashable, Sendable {
+    /// What the modelled kernel supports.
+    public let capabilities: ModelCapabilities
+    /// The lifetime design in force.
+    public let policy: Policy
+
+    /// fd table: index `fd - firstDescriptor` → index into `openFiles`.
+    var descriptors: [Int?] = []
+    /// Open file descriptions, lowest free index first.
+    var openFiles: [OpenFile?] = []
+    /// VMs, by id (lowest free first).
+    var machines: [Machine?] = []
+    /// Memory objects (guest_memfd inodes and anonymous memory), by id.
+    var inodes: [Inode?] = []
+    /// Host mappings, sorted by start address.
+    var mappings: [Mapping] = []
+
+    /// The lowest fd number the model hands out (0–2 are stdin, stdout, stderr).
+    public static let firstDescriptor: Int32 = 3
+    /// Where the model places host mappings (first fit, ascending).
+    public static let mappingBase: UInt64 = 0x7F00_0000_0000
+
+    /// An empty process on a kernel with `capabilities`, running `policy`; never fails.
+    public init(capabilities: ModelCapabilities = .referenceHost, policy: Policy = .upstream) {
+        self.capabilities = capabilities
+        self.policy = policy
+    }
+}
+
+// MARK: - Internal objects
+
+/// An open file description: what an fd (and a mapping) refers to.
+struct OpenFile: Hashable, Sendable {
+    enum Kind: UInt8, Hashable, Sendable {
+        case machine, vcpu, stats, guestMemfd, memfd
+    }
+    var kind: Kind
+    /// fds plus mappings plus (alternative policies) memslots referring to it.
+    var references: Int32 = 1
+    /// The VM of a VM, vCPU or stats file.
+    var machine: Int = -1
+    /// The vCPU id of a vCPU file.
+    var vcpuID: UInt32 = 0
+    /// The inode of a guest_memfd or memfd.
+    var inode: Int = -1
+    /// The VM's view of a guest_memfd: owner and bindings.
+    var guestMemfd: GuestMemfdFile?
+}
+
+/// The file half of a guest_memfd (the kernel's `struct kvm_gmem`): the VM's view.
+struct GuestMemfdFile: Hashable, Sendable {
+    /// The VM this file may bind to (`gmem->kvm`).
+    var owner: FileOwner
+    /// Whether this file holds a reference on `owner` (policy).
+    var holdsMachineReference: Bool
+    /// The VM the data last belonged to (policy (c)).
+    var dataOwner: FileOwner
+    /// File page → memslot.
+    var bindings: PageMap<BindingTarget> = PageMap()
+}
+
+/// The memslot a bound file page belongs to.
+public struct BindingTarget: Hashable, Sendable {
+    /// The VM id.
+    public var machine: Int
+    /// The memslot number (`as_id << 16 | id`).
+    public var slot: UInt32
+}
+
+/// A memory object: a guest_memfd inode (the physical memory) or anonymous memory.
+struct Inode: Hashable, Sendable {
+    enum Kind: UInt8, Hashable, Sendable { case guestMemfd, anonymous, memfd }
+    var kind: Kind
+    /// Size in bytes.
+    var size: UInt64
+    /// guest_memfd create flags.
+    var flags: UInt64 = 0
+    /// Allocated pages and their content token (0 = zero page).
+    var pages: PageMap<UInt64> = PageMap()
+    /// Files (guest_memfd, memfd) or mapping pieces (anonymous) that refer to it.
+    var references: Int32 = 1
+}
+
+/// A VM (`struct kvm`).
+struct Machine: Hashable, Sendable {
+    var type: UInt64
+    /// VM fd, vCPU fds, stats fds and (upstream) guest_memfd files.
+    var references: Int32 = 1
+    /// Created vCPU ids, sorted.
+    var vcpuIDs: [UInt32] = []
+    /// Memslots, sorted by slot number.
+    var slots: [MemorySlot] = []
+    /// Memory attributes per guest page (only non-zero values stored).
+    var attributes: PageMap<UInt64> = PageMap()
+}
+
+/// A host mapping (a VMA): of a guest_memfd file or of anonymous memory.
+struct Mapping: Hashable, Sendable {
+    var start: UInt64
+    var pageCount: UInt64
+    var protection: Int32
+    /// The open guest_memfd file it maps, or -1 for anonymous memory.
+    var file: Int
+    /// The inode it maps (for a file mapping, the file's inode).
+    var inode: Int
+    /// The inode page the mapping's first page maps.
+    var pageOffset: UInt64
+
+    var end: UInt64 { start + pageCount << GmemABI.pageShift }
+}
+
+// MARK: - Public identities and views
+
+/// A memslot of a VM, as `KVM_SET_USER_MEMORY_REGION(2)` created it.
+public struct MemorySlot: Hashable, Sendable {
+    /// `as_id << 16 | id`.
+    public internal(set) var slot: UInt32
+    /// The memslot flags as given.
+    public internal(set) var flags: UInt32
+    /// The first guest frame number.
+    public internal(set) var basePage: UInt64
+    /// The number of pages.
+    public internal(set) var pageCount: UInt64
+    /// `userspace_addr`.
+    public internal(set) var userspaceAddress: UInt64
+    /// The open guest_memfd file bound (a `GuestMemfdID` raw value), or nil when the slot has
+    /// no guest_memfd or its binding was invalidated by the file's release (L5).
+    public internal(set) var guestMemfd: Int?
+    /// The first file page bound.
+    public internal(set) var guestMemfdPageOffset: UInt64
+    /// `KVM_MEMSLOT_GMEM_ONLY`: the file had `MMAP` when bound, so shared accesses are served
+    /// from the file too.
+    public internal(set) var guestMemfdOnly: Bool
+
+    /// Whether the slot was created with `KVM_MEM_GUEST_MEMFD`.
+    public var isGuestMemfd: Bool { flags & GmemABI.MemslotFlag.guestMemfd != 0 }
+    /// The guest physical address.
+    public var guestPhysicalAddress: UInt64 { basePage << GmemABI.pageShift }
+    /// The size in bytes.
+    public var memorySize: UInt64 { pageCount << GmemABI.pageShift }
+    /// The address space (`slot >> 16`).
+    public var addressSpace: UInt32 { slot >> 16 }
+
+    func contains(page: UInt64) -> Bool { page >= basePage && page - basePage < pageCount }
+}
+
+/// What the model reports about a live VM.
+public struct VMSummary: Hashable, Sendable {
+    /// The VM id (lowest free, from 0).
+    public let id: Int
+    /// The VM type.
+    public let type: UInt64
+    /// References pinning it: VM fd, vCPU fds, stats fds, guest_memfd files (upstream).
+    public let references: Int32
+    /// The vCPU ids created.
+    public let vcpuIDs: [UInt32]
+    /// Its memslots, by slot number.
+    public let memorySlots: [MemorySlot]
+}
+
+/// What the model reports about a live guest_memfd file and its inode.
+public struct GuestMemfdSummary: Hashable, Sendable {
+    /// The open file's id (stable while it lives).
+    public let id: Int
+    /// The VM it may bind to.
+    public let owner: FileOwner
+    /// The size in bytes.
+    public let size: UInt64
+    /// The create flags.
+    public let flags: UInt64
+    /// fds, mappings and (alternative policies) memslots referring to it.
+    public let references: Int32
+    /// Pages currently allocated (F5).
+    public let allocatedPages: UInt64
+    /// File page ranges bound to memslots.
+    public let bindings: [PageMap<BindingTarget>.Extent]
+}
+
+/// What a host mapping looks like from the outside.
+public struct HostMappingSummary: Hashable, Sendable {
+    /// The first address.
+    public let address: UInt64
+    /// The length in bytes.
+    public let length: UInt64
+    /// The protection bits.
+    public let protection: Int32
+    /// The guest_memfd file mapped, or nil for anonymous memory.
+    public let guestMemfd: Int?
+}
+
+// MARK: - Inspection
+
+extension ModelKernel {
+    /// The open fd numbers, ascending.
+    public var openDescriptors: [Int32] {
+        descriptors.indices.compactMap { descriptors[$0] == nil ? nil : Int32($0) + Self.firstDescriptor }
+    }
+
+    /// The live VMs, by id.
+    public var liveVMs: [VMSummary] {
+        machines.indices.compactMap { id in
+            machines[id].map {
+                VMSummary(id: id, type: $0.type, references: $0.references, vcpuIDs: $0.vcpuIDs, memorySlots: $0.slots)
+            }
+        }
+    }
+
+    /// The live guest_memfd files, by id.
+    public var liveGuestMemfds: [GuestMemfdSummary] {
+        openFiles.indices.compactMap { id in
+            guard let file = openFiles[id], let gmem = file.guestMemfd, let inode = inodes[file.inode] else { return nil }
+            return GuestMemfdSummary(
+                id: id, owner: gmem.owner, size: inode.size, flags: inode.flags, references: file.references,
+                allocatedPages: inode.pages.pageCount, bindings: gmem.bindings.extents)
+        }
+    }
+
+    /// The host mappings, by address.
+    public var hostMappings: [HostMappingSummary] {
+        mappings.map {
+            HostMappingSummary(address: $0.start, length: $0.pageCount << GmemABI.pageShift,
+                               protection: $0.protection, guestMemfd: $0.file >= 0 ? $0.file : nil)
+        }
+    }
+
+    /// Pages allocated across all guest_memfd inodes (the model's `Unevictable`, F5).
+    public var allocatedGuestMemfdPages: UInt64 {
+        inodes.reduce(0) { $0 + ($1.map { $0.kind == .guestMemfd ? $0.pages.pageCount : 0 } ?? 0) }
+    }
+
+    /// The VM id an fd refers to (VM, vCPU or stats fd), or nil.
+    public func machineID(of fd: Int32) -> Int? {
+        guard let index = fileIndex(fd), let file = openFiles[index], file.machine >= 0 else { return nil }
+        return file.machine
+    }
+
+    /// The guest_memfd file id an fd refers to, or nil.
+    public func guestMemfdID(of fd: Int32) -> Int? {
+        guard let index = fileIndex(fd), openFiles[index]?.kind == .guestMemfd else { return nil }
+        return index
+    }
+
+    /// The memslots of VM `machine` (empty when it is not alive).
+    public func memorySlots(ofVM machine: Int) -> [MemorySlot] {
+        machine < machines.count ? machines[machine]?.slots ?? [] : []
+    }
+
+    /// The allocated pages of the guest_memfd behind `fd` (F5).
+    ///
+    /// Fails with `EBADF` for a closed fd and `EINVAL` for an fd that is not a guest_memfd.
+    public func allocatedPages(fd: Int32) -> Result<UInt64, ModelErrno> {
+        guard let index = fileIndex(fd), let file = openFiles[index] else { return .failure(.EBADF) }
+        guard file.kind == .guestMemfd, let inode = inodes[file.inode] else { return .failure(.EINVAL) }
+        return .success(inode.pages.pageCount)
+    }
+
+    /// The content token of page `page` of the guest_memfd behind `fd`, without touching it
+    /// (nil when not allocated); for tests and explorers, not a kernel interface.
+    ///
+    /// Fails with `EBADF` for a closed fd and `EINVAL` for an fd that is not a guest_memfd.
+    public func peek(fd: Int32, page: UInt64) -> Result<UInt64?, ModelErrno> {
+        guard let index = fileIndex(fd), let file = openFiles[index] else { return .failure(.EBADF) }
+        guard file.kind == .guestMemfd, let inode = inodes[file.inode] else { return .failure(.EINVAL) }
+        return .success(inode.pages.value(at: page))
+    }
+}
+
+// MARK: - Tables
+
+extension ModelKernel {
+    @inline(__always)
+    func fileIndex(_ fd: Int32) -> Int? {
+        let slot = Int(fd) - Int(Self.firstDescriptor)
+        guard slot >= 0, slot < descriptors.count else { return nil }
+        return descriptors[slot]
+    }
+
+    /// Stores `value` at the lowest free index of `table`.
+    static func insertLowest<T>(_ value: T, into table: inout [T?]) -> Int {
+        if let free = table.firstIndex(where: { $0 == nil }) {
+            table[free] = value
+            return free
+        }
+        table.append(value)
+        return table.count - 1
+    }
+
+    /// Frees `index` of `table` and trims trailing holes, so equal contents compare equal.
+    static func removeEntry<T>(_ index: Int, from table: inout [T?]) {
+        table[index] = nil
+        while let last = table.last, last == nil { table.removeLast() }
+    }
+
+    /// Installs a new fd for open file `file` at the lowest free number.
+    mutating func installDescriptor(for file: Int) -> Int32 {
+        Int32(Self.insertLowest(file, into: &descriptors)) + Self.firstDescriptor
+    }
+
+    /// Creates an open file description with one reference.
+    mutating func createOpenFile(_ file: OpenFile) -> Int {
+        Self.insertLowest(file, into: &openFiles)
+    }
+
+    /// The VM a VM-ioctl fd refers to, with the errno an ioctl on another kind of fd gets:
+    /// `EBADF` closed, `EINVAL` a vCPU fd (`kvm_arch_vcpu_ioctl`), `ENOTTY` anything else.
+    func machineForVMIoctl(_ fd: Int32) -> Result<Int, ModelErrno> {
+        guard let index = fileIndex(fd), let file = openFiles[index] else { return .failure(.EBADF) }
+        switch file.kind {
+        case .machine: return .success(file.machine)
+        case .vcpu: return .failure(.EINVAL)
+        case .stats, .guestMemfd, .memfd: return .failure(.ENOTTY)
+        }
+    }
+}
+
+// MARK: - References and release (GMEM-SPEC L)
+
+extension ModelKernel {
+    /// Drops one reference on open file `index`; releases it when it was the last.
+    mutating func dropFileReference(_ index: Int) {
+        openFiles[index]!.references -= 1
+        if openFiles[index]!.references == 0 { releaseFile(index) }
+    }
+
+    /// The last reference to an open file went (`->release`).
+    mutating func releaseFile(_ index: Int) {
+        let file = openFiles[index]!
+        Self.removeEntry(index, from: &openFiles)
+        switch file.kind {
+        case .machine, .vcpu, .stats:
+            dropMachineReference(file.machine)
+        case .memfd:
+            dropInodeReference(file.inode)
+        case .guestMemfd:
+            let gmem = file.guestMemfd!
+            // kvm_gmem_release: invalidate every binding; the memslots stay (L5, G2).
+            for extent in gmem.bindings.extents {
+                let target = extent.value
+                if let slotIndex = machines[target.machine]?.slots.firstIndex(where: { $0.slot == target.slot }),
+                   machines[target.machine]!.slots[slotIndex].guestMemfd == index {
+                    machines[target.machine]!.slots[slotIndex].guestMemfd = nil
+                }
+            }
+            dropInodeReference(file.inode)
+            if gmem.holdsMachineReference, case .machine(let machine) = gmem.owner {
+                dropMachineReference(machine)
+            }
+        }
+    }
+
+    /// Drops one reference on inode `index`; frees it (and its pages) when it was the last.
+    mutating func dropInodeReference(_ index: Int) {
+        inodes[index]!.references -= 1
+        if inodes[index]!.references == 0 { Self.removeEntry(index, from: &inodes) }
+    }
+
+    /// Drops one reference on VM `machine`; destroys it when it was the last (L6).
+    mutating func dropMachineReference(_ machine: Int) {
+        machines[machine]!.references -= 1
+        if machines[machine]!.references == 0 { destroyMachine(machine) }
+    }
+
+    /// `kvm_destroy_vm`: frees the memslots (unbinding what is still bound) and the VM.
+    mutating func destroyMachine(_ machine: Int) {
+        let slots = machines[machine]!.slots
+        for slot in slots { unbind(slot, of: machine) }
+        Self.removeEntry(machine, from: &machines)
+        // Alternative policies: files may outlive their VM; their pointer must not match a
+        // future VM that reuses the id.
+        for index in openFiles.indices {
+            guard var gmem = openFiles[index]?.guestMemfd else { continue }
+            var changed = false
+            if gmem.owner == .machine(machine) {
+                gmem.owner = policy.clearsOwnerOnLastUnbind ? .none : .destroyedMachine
+                changed = true
+            }
+            if gmem.dataOwner == .machine(machine) {
+                gmem.dataOwner = .destroyedMachine
+                changed = true
+            }
+            if changed { openFiles[index]!.guestMemfd = gmem }
+        }
+    }
+
+    /// Removes `slot`'s binding from its file (`kvm_gmem_unbind`) and applies the policy's
+    /// unbind decisions: zero the range (b), forget the owner, drop the memslot's reference.
+    mutating func unbind(_ slot: MemorySlot, of machine: Int) {
+        guard let fileIndex = slot.guestMemfd, openFiles[fileIndex]?.guestMemfd != nil else { return }
+        let start = slot.guestMemfdPageOffset
+        let end = start + slot.pageCount
+        openFiles[fileIndex]!.guestMemfd!.bindings.remove(start, end)
+        if policy.zeroesOnUnbind {
+            inodes[openFiles[fileIndex]!.inode]!.pages.remove(start, end)
+        }
+        if policy.clearsOwnerOnLastUnbind, openFiles[fileIndex]!.guestMemfd!.bindings.isEmpty {
+            openFiles[fileIndex]!.guestMemfd!.owner = .none
+        }
+        if policy.memslotHoldsFileReference { dropFileReference(fileIndex) }
+    }
+}
