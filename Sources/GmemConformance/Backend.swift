@@ -19,6 +19,8 @@ public final class ModelBackend: ConformanceBackend {
     public private(set) var kernel: ModelKernel
     private var descriptors: [String: Int32] = [:]
     private var mappings: [String: UInt64] = [:]
+    /// The model's VM id of each VM name, taken at creation.
+    private var machines: [String: Int] = [:]
 
     /// A descriptor number the model never hands out: what a closed or never-created name
     /// refers to, so using it gives `EBADF` as a stale fd does on the kernel.
@@ -56,7 +58,17 @@ public final class ModelBackend: ConformanceBackend {
     public func perform(_ action: Action) -> Outcome {
         switch action {
         case .createVM(let name, let type):
-            return bind(name, kernel.apply(.createVM(type: type)))
+            let outcome = bind(name, kernel.apply(.createVM(type: type)))
+            machines[name] = kernel.machineID(of: fd(name))
+            return outcome
+        case .stat(let name):
+            switch kernel.fileStatus(fd: fd(name)) {
+            case .success(let status): return .status(mode: status.mode, size: status.size, closeOnExec: status.closeOnExec)
+            case .failure(let errno): return .errno(errno.rawValue)
+            }
+        case .alive(let name):
+            guard let id = machines[name] else { return .value(0) }
+            return .value(kernel.liveVMs.contains { $0.id == id } ? 1 : 0)
         case .createVCPU(let name, let vm, let id):
             return bind(name, kernel.apply(.createVCPU(vmFD: fd(vm), id: id)))
         case .createStats(let name, let of):

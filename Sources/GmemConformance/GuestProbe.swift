@@ -8,12 +8,14 @@ import MicroVM
 /// the guest_memfd rather than the CPL0 emulator (GMEM-SPEC G4).
 ///
 /// Scenarios must leave the probe's resources alone: guest-physical addresses from
-/// `GuestProbe.base`, memslot `GuestProbe.slot` and vCPU id `GuestProbe.vcpuID`.
+/// `GuestProbe.base`, memslot `GuestProbe.slot` and vCPU ids above `GuestProbe.lowestVCPUID`.
 struct GuestProbe {
     static let base: UInt64 = 0xFFE0_0000
     static let size: UInt64 = 2 << 20
     static let slot: UInt32 = 32763
+    /// Probe vCPUs take ids from 4095 down; scenarios use ids up to `lowestVCPUID`.
     static let vcpuID: UInt32 = 4095
+    static let lowestVCPUID: UInt32 = 1023
     static let codeOffset: UInt64 = 0x10000
     static let readPort: UInt16 = 0x10
     static let writePort: UInt16 = 0x11

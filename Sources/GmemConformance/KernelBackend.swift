@@ -49,10 +49,10 @@ public final class KernelBackend: ConformanceBackend {
         }
     }
 
-    /// Per VM created: its probe memory and probe vCPU.
+    /// Per VM created: its probe memory, and the next vCPU id for a probe vCPU.
     private final class ProbeState {
         let probe: GuestProbe
-        var vcpu: VCPU?
+        var nextVCPUID = GuestProbe.vcpuID
         init(probe: GuestProbe) { self.probe = probe }
     }
 
@@ -61,8 +61,17 @@ public final class KernelBackend: ConformanceBackend {
     /// Probes by VM name; a dup of a VM fd shares its VM's probe.
     private var probes: [String: ProbeState] = [:]
     private var probeOf: [String: String] = [:]
+    /// KVM's debugfs folder of each VM name ("<tid>-<fd>" at creation), for `alive`.
+    private var debugfsNames: [String: String] = [:]
 
     static let invalidDescriptor: Int32 = 1_000_000
+
+    /// Whether KVM's debugfs can be read; mounts it once when missing and permitted (root).
+    static let debugfsAvailable: Bool = {
+        if access("/sys/kernel/debug/kvm", F_OK) == 0 { return true }
+        _ = mount("debugfs", "/sys/kernel/debug", "debugfs", 0, nil)
+        return access("/sys/kernel/debug/kvm", F_OK) == 0
+    }()
 
     /// Opens /dev/kvm; fails when KVM is not usable here.
     public init() throws(KVMError) {
@@ -123,6 +132,7 @@ public final class KernelBackend: ConformanceBackend {
         case .createVM(let name, let type):
             let result = create(name, kind: .vm) { () throws(KVMError) in try UncheckedKVM.createVM(kvmFD: kvmFD, type: type) }
             if result == .ok {
+                debugfsNames[name] = "\(UncheckedKVM.currentThreadID())-\(fd(name))"
                 do {
                     probes[name] = ProbeState(probe: try GuestProbe(vmFD: fd(name)))
                     probeOf[name] = name
@@ -131,8 +141,27 @@ public final class KernelBackend: ConformanceBackend {
                 }
             }
             return result
+        case .stat(let name):
+            var status = Glibc.stat()
+            let fd = fd(name)
+            guard fstat(fd, &status) == 0 else { return .errno(errno) }
+            guard status.st_mode & S_IFMT == S_IFREG else { return .errno(EINVAL) }
+            let flags = fcntl(fd, F_GETFD)
+            return .status(mode: UInt32(status.st_mode & 0o7777), size: UInt64(status.st_size), closeOnExec: flags & FD_CLOEXEC != 0)
+        case .alive(let name):
+            guard let folder = debugfsNames[name] else { return .value(0) }
+            guard KernelBackend.debugfsAvailable else {
+                return .unsupported("KVM's debugfs (/sys/kernel/debug/kvm) is not mounted: VM lifetime is not observable")
+            }
+            // VM destruction can trail the last close by a moment (deferred fput): give it a
+            // few milliseconds before answering "alive".
+            for _ in 0..<25 {
+                if access("/sys/kernel/debug/kvm/\(folder)", F_OK) != 0 { return .value(0) }
+                usleep(2_000)
+            }
+            return .value(1)
         case .createVCPU(let name, let vm, let id):
-            if id == GuestProbe.vcpuID { return .unsupported("vCPU id \(id) is reserved for the guest probe") }
+            if id > GuestProbe.lowestVCPUID { return .unsupported("vCPU ids above \(GuestProbe.lowestVCPUID) are reserved for the guest probe") }
             let result = create(name, kind: .vcpu, vcpuID: id) { () throws(KVMError) in try UncheckedKVM.createVCPU(vmFD: fd(vm), id: id) }
             if result == .ok { probeOf[name] = probeOf[vm] }
             return result
@@ -211,7 +240,12 @@ public final class KernelBackend: ConformanceBackend {
                 return .errno(error.errno.rawValue)
             }
         case .munmap(let name, let offset, let length):
-            guard let state = mappings[name], let mapping = state.mapping else { return .errno(EINVAL) }
+            guard let state = mappings[name], let mapping = state.mapping else {
+                // A name with no mapping stands for address 0, as in the model. Nothing can be
+                // mapped that low (vm.mmap_min_addr), so asking the kernel is safe.
+                guard offset < 1 << 16, length < 1 << 16 else { return .unsupported("munmap of an unmapped name far from 0") }
+                return munmap(UnsafeMutableRawPointer(bitPattern: UInt(offset)), Int(length)) == 0 ? .ok : .errno(errno)
+            }
             guard offset % 4096 == 0, length > 0, offset < mapping.length else { return .errno(EINVAL) }
             let count = min(length + 4095 & ~4095, mapping.length - offset)
             do { try mapping.unmapUnchecked(offset: offset, count: count) } catch { return .errno(error.errno.rawValue) }
@@ -237,14 +271,18 @@ public final class KernelBackend: ConformanceBackend {
                 }
                 return GuestProbe.access(on: descriptor.vcpu!, gpa: gpa, write: write)
             case .vm:
+                // A fresh vCPU for this access alone, released right after it, so that it
+                // does not pin the VM beyond what the scenario itself holds (GMEM-SPEC L6).
                 guard let probeName = probeOf[via], let state = probes[probeName] else { return .unsupported("no guest probe for \(via)") }
-                if state.vcpu == nil {
-                    do {
-                        let fd = try UncheckedKVM.createVCPU(vmFD: descriptor.fd, id: GuestProbe.vcpuID)
-                        state.vcpu = try UncheckedKVM.adoptVCPU(fd: fd, id: GuestProbe.vcpuID, runMappingSize: runMappingSize)
-                    } catch { return .unsupported("cannot create the probe vCPU: \(error)") }
-                }
-                return GuestProbe.access(on: state.vcpu!, gpa: gpa, write: write)
+                guard state.nextVCPUID > GuestProbe.lowestVCPUID else { return .unsupported("the guest probe ran out of vCPU ids") }
+                let id = state.nextVCPUID
+                state.nextVCPUID -= 1
+                let vcpu: VCPU
+                do {
+                    let fd = try UncheckedKVM.createVCPU(vmFD: descriptor.fd, id: id)
+                    vcpu = try UncheckedKVM.adoptVCPU(fd: fd, id: id, runMappingSize: runMappingSize)
+                } catch { return .unsupported("cannot create a probe vCPU: \(error)") }
+                return GuestProbe.access(on: vcpu, gpa: gpa, write: write)
             default:
                 return .errno(ENOTTY)
             }

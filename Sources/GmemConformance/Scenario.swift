@@ -37,6 +37,11 @@ public enum Action: Hashable, Sendable {
     case hostWrite(mapping: String, offset: UInt64, value: UInt64)
     case setAttributes(vm: String, gpa: UInt64, size: UInt64, attributes: UInt64, flags: UInt64)
     case guestAccess(via: String, gpa: UInt64, write: UInt64?, isPrivate: Bool)
+    /// `fstat` of a guest_memfd: regular file, permission bits, size, close-on-exec (C5).
+    case stat(String)
+    /// Whether the VM that `vm` named at its creation still exists in the kernel (L1, L5, L6):
+    /// the model's VM table; on the kernel, KVM's debugfs folder of the VM.
+    case alive(String)
 
     /// The name this action binds, if it creates something.
     public var binds: String? {
@@ -66,6 +71,7 @@ public enum Action: Hashable, Sendable {
         case .munmap(let mapping, _, _), .hostRead(let mapping, _), .hostWrite(let mapping, _, _): [mapping]
         case .setAttributes(let vm, _, _, _, _): [vm]
         case .guestAccess(let via, _, _, _): [via]
+        case .stat(let name), .alive(let name): [name]
         }
     }
 }
@@ -92,6 +98,8 @@ public enum Outcome: Hashable, Sendable, CustomStringConvertible {
     case mmio
     /// `KVM_RUN` failed with `EFAULT` and no memory-fault information.
     case userspaceFault
+    /// `fstat`: permission bits, size, close-on-exec (for a regular file).
+    case status(mode: UInt32, size: UInt64, closeOnExec: Bool)
     /// The backend cannot perform this action here; the text says why.
     case unsupported(String)
 
@@ -105,6 +113,7 @@ public enum Outcome: Hashable, Sendable, CustomStringConvertible {
         case .memoryFault(let gpa, let size, let flags): "fault gpa=\(hexOrDecimal(gpa)) size=\(size) flags=\(flags)"
         case .mmio: "mmio"
         case .userspaceFault: "efault"
+        case .status(let mode, let size, let cloexec): "stat mode=0\(String(mode, radix: 8)) size=\(size) cloexec=\(cloexec ? 1 : 0)"
         case .unsupported(let why): "unsupported (\(why))"
         }
     }

@@ -25,7 +25,7 @@ public enum ScenarioFormat {
             if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
             let trimmed = line.trimmingSpaces()
             if trimmed.isEmpty { continue }
-            var words = trimmed.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            var words = trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             if words[0] == "scenario" {
                 if let current { scenarios.append(current) }
                 guard words.count >= 2 else { throw ParseError(line: number, message: "scenario needs a name") }
@@ -183,6 +183,10 @@ public enum ScenarioFormat {
             guard gpa % 4096 == 0 else { throw ParseError(line: line, message: "guest accesses are to page starts: gpa=\(gpa)") }
             return .guestAccess(via: try a.name(0, "VM or vCPU"), gpa: gpa,
                                 write: write == nil ? nil : try a.number("write"), isPrivate: a.positional.contains("private"))
+        case "stat":
+            return .stat(try a.name(0, "guest_memfd"))
+        case "alive":
+            return .alive(try a.name(0, "VM"))
         default:
             throw ParseError(line: line, message: "unknown action '\(verb)'")
         }
@@ -207,6 +211,11 @@ public enum ScenarioFormat {
         case "value":
             guard let text = a.positional.first, let value = parseNumber(text) else { throw ParseError(line: line, message: "value needs a number") }
             return .value(value)
+        case "stat":
+            guard let modeText = a.named["mode"], let mode = UInt32(modeText, radix: 8) else {
+                throw ParseError(line: line, message: "stat needs mode=OCTAL")
+            }
+            return .status(mode: mode, size: try a.number("size"), closeOnExec: try a.number("cloexec", default: 0) != 0)
         case "fault":
             return .memoryFault(gpa: try a.number("gpa"), size: try a.number("size", default: 4096), flags: try a.number("flags", default: 0))
         default:
@@ -312,6 +321,10 @@ public enum ScenarioFormat {
                 + (flags == 0 ? "" : " flags=\(flags)")
         case .guestAccess(let via, let gpa, let write, let isPrivate):
             return "guest \(via) gpa=\(hexOrDecimal(gpa)) " + (write.map { "write=\($0)" } ?? "read") + (isPrivate ? " private" : "")
+        case .stat(let name):
+            return "stat \(name)"
+        case .alive(let name):
+            return "alive \(name)"
         }
     }
 
@@ -323,6 +336,7 @@ public enum ScenarioFormat {
         case .value(let value): "value \(value)"
         case .signal(let code): code == 7 ? "SIGBUS" : code == 11 ? "SIGSEGV" : "signal \(code)"
         case .userspaceFault: "efault"
+        case .status(let mode, let size, let cloexec): "stat mode=\(String(mode, radix: 8)) size=\(size) cloexec=\(cloexec ? 1 : 0)"
         default: outcome.description
         }
     }

@@ -68,6 +68,10 @@ public enum UncheckedKVM {
         try check(ckvm_memfd_create(size), .createGuestMemfd)
     }
 
+    /// The kernel's id of the calling thread, which names KVM's debugfs folder of each VM it
+    /// creates ("<tid>-<fd>").
+    public static func currentThreadID() -> Int32 { ckvm_current_tid() }
+
     /// A vCPU value for a raw vCPU fd, mapping its `kvm_run` page; the value owns the fd.
     public static func adoptVCPU(fd: Int32, id: UInt32, runMappingSize: Int) throws(KVMError) -> VCPU {
         let page = try RunPage(vcpuFD: fd, size: runMappingSize)
