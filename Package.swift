@@ -32,7 +32,7 @@ let package = Package(
         .target(
             name: "KVM",
             dependencies: [
-                "CKVM",
+                "CKVM", "GmemModel",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,3 +1,4 @@
+import GmemModel
 import KVM
 import Logging
 
@@ -59,8 +60,15 @@ public final class GuestMemoryMap: Sendable {
         guard !sorted.isEmpty else { throw .invalidLayout("no regions") }
         var previousEnd: UInt64 = 0
         for (index, spec) in sorted.enumerated() {
-            guard spec.size > 0, spec.size % pageSize == 0, spec.start.isAligned(to: pageSize) else {
-                throw .invalidLayout("region \(spec.name) is empty or not page-aligned")
+            // GmemModel's memslot and creation rules (GMEM-SPEC P2), before any syscall.
+            let region = GmemRules.MemoryRegion(slot: UInt32(index), flags: GmemABI.MemslotFlag.guestMemfd,
+                                                guestPhysicalAddress: spec.start.rawValue, memorySize: spec.size,
+                                                userspaceAddress: 0)
+            guard spec.size > 0,
+                  GmemRules.validateCreate(size: spec.size, flags: spec.flags.rawValue, supportedFlags: ~0) == nil,
+                  GmemRules.validateMemoryRegion(region, ioctl: .v2, vmType: GmemABI.VMType.default, capabilities: .upstream) == nil
+            else {
+                throw .invalidLayout("region \(spec.name) is empty, not page-aligned or too large for a memslot")
             }
             guard spec.start.advanced(by: spec.size) != nil else {
                 throw .invalidLayout("region \(spec.name) wraps around the address space")

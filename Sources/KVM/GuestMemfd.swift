@@ -1,4 +1,5 @@
 import CKVM
+import GmemModel
 import SystemPackage
 
 #if canImport(Glibc)
@@ -44,8 +45,20 @@ public struct GuestMemfd: ~Copyable, Sendable {
         try fallocate(mode: FallocateMode.punchHole, offset: offset, length: length)
     }
 
-    /// `fallocate` with any mode, for conformance tests of the accepted modes (GMEM-SPEC F3).
+    /// `fallocate` with any mode; a request GmemModel's rules refuse (F3, F4) fails before
+    /// the syscall with the errno the kernel would give (GMEM-SPEC P2).
     public func fallocate(mode: Int32, offset: UInt64, length: UInt64) throws(KVMError) {
+        if let error = GmemRules.validateFallocate(mode: mode, offset: Int64(bitPattern: offset),
+                                                   length: Int64(bitPattern: length), fileSize: size) {
+            throw KVMError(.fallocate, Errno(rawValue: error.rawValue),
+                           refusal: .rule("fallocate mode \(mode) over [\(offset), +\(length)) of a \(size)-byte guest_memfd"))
+        }
+        try fallocateUnchecked(mode: mode, offset: offset, length: length)
+    }
+
+    /// `fallocate` exactly as given, for conformance tests of the kernel's own checks.
+    @_spi(Unchecked)
+    public func fallocateUnchecked(mode: Int32, offset: UInt64, length: UInt64) throws(KVMError) {
         _ = try check(ckvm_fallocate(fd, mode, offset, length), .fallocate)
     }
 

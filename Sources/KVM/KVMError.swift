@@ -44,6 +44,8 @@ public struct KVMError: Error, Hashable, Sendable, CustomStringConvertible {
         case unsupported(Capability)
         /// An argument the kernel would reject; the text names it.
         case invalidArgument(String)
+        /// A request GmemModel's rules refuse (GMEM-SPEC P2): the kernel would answer the same.
+        case rule(String)
         /// An access outside a mapping's bounds (GMEM-SPEC M4).
         case outOfBounds(offset: UInt64, length: UInt64, size: UInt64)
 
@@ -57,6 +59,8 @@ public struct KVMError: Error, Hashable, Sendable, CustomStringConvertible {
                 "this host's KVM lacks \(capability.name)"
             case .invalidArgument(let what):
                 what
+            case .rule(let what):
+                "\(what) (GmemModel's rules, GMEM-SPEC P2)"
             case .outOfBounds(let offset, let length, let size):
                 "range [\(hex(offset)), \(hex(offset &+ length))) is outside the \(size)-byte mapping"
             }

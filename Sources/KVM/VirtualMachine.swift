@@ -1,4 +1,5 @@
 import CKVM
+import GmemModel
 import Logging
 import SystemPackage
 
@@ -50,12 +51,14 @@ public struct VirtualMachine: ~Copyable, Sendable {
 
     /// Creates a guest_memfd of `size` bytes owned by this VM.
     ///
-    /// Fails with `EINVAL` when `size` is zero or not a multiple of the page size (checked
-    /// before the syscall, GMEM-SPEC C1) or when `flags` are not supported (C2).
+    /// Fails with `EINVAL` when `size` is zero or not a multiple of the page size (C1) or
+    /// when `flags` are not supported (C2); both are checked before the syscall with
+    /// GmemModel's rules (GMEM-SPEC P2).
     public func createGuestMemfd(size: UInt64, flags: GuestMemfdFlags = .hostShared) throws(KVMError) -> GuestMemfd {
-        if size == 0 || size % pageSize != 0 {
-            throw KVMError(.createGuestMemfd, .invalidArgument,
-                           refusal: .invalidArgument("size \(size) is not a positive multiple of the page size \(pageSize)"))
+        let supported = (try? check(.guestMemfdFlags)).map { UInt64(max($0, 0)) } ?? ~0
+        if let error = GmemRules.validateCreate(size: size, flags: flags.rawValue, supportedFlags: supported) {
+            throw KVMError(.createGuestMemfd, Errno(rawValue: error.rawValue),
+                           refusal: .rule("size \(size) with flags \(flags): the size must be a positive multiple of 4096 and the flags within \(GuestMemfdFlags(rawValue: supported))"))
         }
         var arg = ckvm_create_guest_memfd()
         arg.size = size
@@ -80,16 +83,22 @@ public struct VirtualMachine: ~Copyable, Sendable {
     /// Binds `size` bytes of `file`, from `fileOffset`, at guest-physical `guestPhysicalAddress`
     /// as memslot `slot` (`KVM_SET_USER_MEMORY_REGION2` with `KVM_MEM_GUEST_MEMFD`).
     ///
-    /// A file created by another VM is refused before the syscall with `EINVAL` (GMEM-SPEC
-    /// B5); the kernel refuses overlaps, misalignment and ranges past the end (B3, B6).
+    /// A file created by another VM (B5), or a file range that is unaligned or past the end
+    /// of the file (B3), is refused before the syscall with `EINVAL` by GmemModel's rules
+    /// (P2, P3); the kernel refuses overlaps (B6) and the rest of its memslot checks.
     /// `userspaceAddress` is the host address KVM uses for the slot's shared side and for
     /// emulated accesses (pass the file's own host mapping where it has one, GMEM-SPEC G4).
     public func bind(
         _ file: borrowing GuestMemfd, slot: UInt32, guestPhysicalAddress: UInt64,
         size: UInt64, fileOffset: UInt64 = 0, userspaceAddress: UInt64 = 0
     ) throws(KVMError) {
-        guard file.owner == identity else {
-            throw KVMError(.setUserMemoryRegion2, .invalidArgument, refusal: .foreignGuestMemfd)
+        // GmemModel's binding rule (kvm_gmem_bind): ownership first, then the file range.
+        if let error = GmemRules.validateBinding(isGuestMemfd: true, ownedByBindingVM: file.owner == identity, offset: fileOffset,
+                                                 size: size, fileSize: file.size, rangeIsUnbound: true) {
+            throw KVMError(.setUserMemoryRegion2, Errno(rawValue: error.rawValue),
+                           refusal: file.owner == identity
+                               ? .rule("file range [\(fileOffset), +\(size)) is unaligned or past the \(file.size)-byte file")
+                               : .foreignGuestMemfd)
         }
         var region = MemoryRegion(slot: slot, guestPhysicalAddress: guestPhysicalAddress, size: size,
                                   userspaceAddress: userspaceAddress)

@@ -46,9 +46,13 @@ struct BindingTests {
         // GMEM-B3
         let vm = try makeVM()
         let file = try vm.createGuestMemfd(size: 4 * 4096)
-        expectErrno(.invalidArgument) { try vm.bind(file, slot: 0, guestPhysicalAddress: 0, size: 4096, fileOffset: 512) }
-        expectErrno(.invalidArgument) { try vm.bind(file, slot: 0, guestPhysicalAddress: 0, size: 4 * 4096, fileOffset: 4096) }
-        expectErrno(.invalidArgument) { try vm.bind(file, slot: 0, guestPhysicalAddress: 0, size: 8 * 4096) }
+        for (offset, size): (UInt64, UInt64) in [(512, 4096), (4096, 4 * 4096), (0, 8 * 4096)] {
+            expectErrno(.invalidArgument) {
+                try vm.setUserMemoryRegion2Unchecked(gmemRegion(slot: 0, gpa: 0, size: size, fd: file.rawDescriptor, offset: offset))
+            }
+            let refused = expectErrno(.invalidArgument) { try vm.bind(file, slot: 0, guestPhysicalAddress: 0, size: size, fileOffset: offset) }
+            #expect(refused?.refusal != nil, "P2: refused before the syscall")
+        }
         try vm.bind(file, slot: 0, guestPhysicalAddress: 0, size: 4096, fileOffset: 3 * 4096)
     }
 

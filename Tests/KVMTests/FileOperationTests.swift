@@ -47,7 +47,11 @@ struct FileOperationTests {
         // 0 (plain allocate that may grow), PUNCH_HOLE alone, COLLAPSE_RANGE, ZERO_RANGE,
         // ZERO_RANGE|KEEP_SIZE, INSERT_RANGE, UNSHARE_RANGE.
         for mode: Int32 in [0x00, 0x02, 0x08, 0x10, 0x11, 0x20, 0x40] {
-            expectErrno(.notSupported) { try file.fallocate(mode: mode, offset: 0, length: 4096) }
+            // The kernel's answer, asked directly …
+            expectErrno(.notSupported) { try file.fallocateUnchecked(mode: mode, offset: 0, length: 4096) }
+            // … and the same errno from GmemKit, which refuses before the syscall (P2).
+            let refused = expectErrno(.notSupported) { try file.fallocate(mode: mode, offset: 0, length: 4096) }
+            #expect(refused?.refusal != nil)
         }
     }
 
@@ -56,12 +60,17 @@ struct FileOperationTests {
         // GMEM-F4
         let vm = try makeVM()
         let file = try vm.createGuestMemfd(size: 16384)
-        expectErrno(.invalidArgument) { try file.allocate(offset: 1, length: 4096) }
-        expectErrno(.invalidArgument) { try file.allocate(offset: 0, length: 100) }
-        expectErrno(.invalidArgument) { try file.punchHole(offset: 512, length: 4096) }
-        expectErrno(.invalidArgument) { try file.punchHole(offset: 0, length: 4095) }
-        expectErrno(.invalidArgument) { try file.allocate(offset: 12288, length: 8192) }
-        expectErrno(.invalidArgument) { try file.allocate(offset: 16384, length: 4096) }
+        let refusedByKernel: [(mode: Int32, offset: UInt64, length: UInt64)] = [
+            (FallocateMode.keepSize, 1, 4096), (FallocateMode.keepSize, 0, 100),
+            (FallocateMode.punchHole, 512, 4096), (FallocateMode.punchHole, 0, 4095),
+            (FallocateMode.keepSize, 12288, 8192), (FallocateMode.keepSize, 16384, 4096),
+        ]
+        for request in refusedByKernel {
+            expectErrno(.invalidArgument) { try file.fallocateUnchecked(mode: request.mode, offset: request.offset, length: request.length) }
+            let refused = expectErrno(.invalidArgument) { try file.fallocate(mode: request.mode, offset: request.offset, length: request.length) }
+            #expect(refused?.refusal != nil, "GmemKit must refuse \(request) before the syscall (P2)")
+        }
+        try file.fallocateUnchecked(mode: FallocateMode.punchHole, offset: 12288, length: 8192)
         try file.punchHole(offset: 12288, length: 8192)
         try file.punchHole(offset: 1 << 30, length: 4096)
         try file.allocate(offset: 0, length: 16384)
