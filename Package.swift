@@ -65,12 +65,14 @@ let package = Package(
         .executableTarget(
             name: "gmem",
             dependencies: [
-                "KVM", "MicroVM", "GuestImages", "GmemConformance", "GmemExplorer",
+                "KVM", "MicroVM", "GuestImages", "GmemConformance", "GmemExplorer", "CBaseline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
+        // Measurement only: the raw C baseline every benchmark figure is compared with.
+        .target(name: "CBaseline"),
         // Test support only: counts each thread's heap allocations (VCPU.run() allocates nothing).
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM", "AllocationCounter", "MicroVM", "GuestImages", "GmemConformance", "GmemModel"], swiftSettings: swiftSettings),
