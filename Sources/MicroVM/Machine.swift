@@ -23,12 +23,10 @@ public enum Machine {
     ) throws(MachineError) -> RunReport {
         try config.validate()
         let image: ELFImage
-        do { image = try ELFImage(config.image) } catch { throw .image(error) }
-        let stacks = config.memorySize - UInt64(config.vcpus) * GuestABI.stackSize
-        let (low, high) = image.span
-        guard low >= GuestABI.imageBase, high <= stacks else {
-            throw .image(.doesNotFit("the image spans [0x\(String(low, radix: 16)), 0x\(String(high, radix: 16))); guests load between 0x\(String(GuestABI.imageBase, radix: 16)) and the stacks at 0x\(String(stacks, radix: 16))"))
-        }
+        do {
+            image = try ELFImage(config.image)
+            try image.checkFits(memorySize: config.memorySize, vcpus: config.vcpus)
+        } catch { throw .image(error) }
 
         let started = ContinuousClock.now
         let state = RunState(control: control, started: started, vcpus: config.vcpus)

@@ -77,6 +77,18 @@ public struct ELFImage: Sendable {
         self.bytes = bytes
     }
 
+    /// Checks that every segment lies between the VMM's area (`GuestABI.imageBase`) and the
+    /// stacks of `vcpus` vCPUs at the top of `memorySize` bytes; throws `.doesNotFit`.
+    public func checkFits(memorySize: UInt64, vcpus: Int) throws(ELFError) {
+        let stacks = UInt64(vcpus) * GuestABI.stackSize
+        guard stacks < memorySize else { throw .doesNotFit("no memory left after \(vcpus) vCPU stacks") }
+        let limit = memorySize - stacks
+        let (low, high) = span
+        guard low >= GuestABI.imageBase, high <= limit else {
+            throw .doesNotFit("the image spans [0x\(String(low, radix: 16)), 0x\(String(high, radix: 16))); guests load between 0x\(String(GuestABI.imageBase, radix: 16)) and the stacks at 0x\(String(limit, radix: 16))")
+        }
+    }
+
     /// The lowest and highest guest-physical address the image occupies.
     public var span: (low: UInt64, high: UInt64) {
         (segments.map(\.physicalAddress).min() ?? 0, segments.map { $0.physicalAddress + $0.memorySize }.max() ?? 0)
