@@ -63,8 +63,10 @@ public enum Machine {
                 for index in 0..<config.vcpus {
                     let vcpu = try vm.createVCPU(id: UInt32(index))
                     try vcpu.setSpecialRegisters(LongMode.specialRegisters(from: try vcpu.specialRegisters()))
-                    try vcpu.setRegisters(LongMode.entryRegisters(entry: image.entry, index: index, count: config.vcpus,
-                                                                  memorySize: config.memorySize))
+                    var registers = LongMode.entryRegisters(entry: image.entry, index: index, count: config.vcpus,
+                                                            memorySize: config.memorySize)
+                    config.adjustEntryRegisters?(index, &registers)
+                    try vcpu.setRegisters(registers)
                     control.kickers.withLock { $0.append(vcpu.kicker) }
                     runners.append(VCPURunner(index: index, vcpu: vcpu, state: state, memory: memory,
                                               parameter: config.parameter, consoleLimit: config.consoleLimit,

@@ -21,6 +21,9 @@ public struct MachineConfig: Sendable {
     /// the VMM writes the tables and the image through it). Without `MMAP|INIT_SHARED` an
     /// extra region's shared side is anonymous host memory (GMEM-SPEC B10).
     public var extraRegionFlags: GuestMemfdFlags = .hostShared
+    /// Adjusts each vCPU's entry registers (vCPU index, registers) after the ABI's defaults
+    /// are set: for fuzzing with random register states. nil leaves the ABI's values.
+    public var adjustEntryRegisters: (@Sendable (Int, inout Registers) -> Void)?
     /// At most this many console bytes are kept in the report (all are passed to the sink).
     public var consoleLimit: Int
 

@@ -95,6 +95,28 @@ public struct ELFImage: Sendable {
     }
 }
 
+extension ELFImage {
+    /// A minimal static ELF64 x86-64 executable: one read-write-execute `PT_LOAD` segment
+    /// holding `code` at `address` (the entry), a page of memory at least. For payloads
+    /// generated at run time (guest-code fuzzing, tests).
+    public static func minimal(code: [UInt8], at address: UInt64 = GuestABI.imageBase) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: 120)
+        func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+            withUnsafeBytes(of: value.littleEndian) { for (i, b) in $0.enumerated() { bytes[offset + i] = b } }
+        }
+        bytes.replaceSubrange(0..<7, with: [0x7F, 0x45, 0x4C, 0x46, 2, 1, 1])
+        put(UInt16(2), at: 16); put(UInt16(62), at: 18); put(UInt32(1), at: 20)
+        put(address, at: 24); put(UInt64(64), at: 32)
+        put(UInt16(64), at: 52); put(UInt16(56), at: 54); put(UInt16(1), at: 56)
+        put(UInt32(1), at: 64); put(UInt32(7), at: 68); put(UInt64(120), at: 72)
+        put(address, at: 80); put(address, at: 88)
+        put(UInt64(code.count), at: 96)
+        put(max(UInt64(code.count) + 4095 & ~4095, 4096), at: 104)
+        put(UInt64(4096), at: 112)
+        return bytes + code
+    }
+}
+
 /// Why a guest image cannot be loaded.
 public enum ELFError: Error, Hashable, Sendable, CustomStringConvertible {
     case notELF

@@ -1,3 +1,4 @@
+import Foundation
 import GuestImages
 @testable import MicroVM
 import Testing
@@ -47,5 +48,38 @@ struct ELFImageTests {
         #expect(throws: MachineError.self) { try Machine.run(config) }
         let high = makeELF(code: Code.exit(0), address: 0x3F_F000)
         #expect(throws: MachineError.self) { try Machine.run(MachineConfig(image: high, memorySize: 4 << 20)) }
+    }
+}
+
+@Suite("ELF loader: fuzzer regressions")
+struct ELFRegressionTests {
+    @Test("every input the fuzzer ever crashed on now parses or is refused with an ELFError")
+    func replayRegressions() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz/ELFLoader")
+        var inputs: [[UInt8]] = []
+        for folder in ["regressions", "seeds"] {
+            let path = directory.appendingPathComponent(folder).path
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] where !name.hasPrefix(".") {
+                inputs.append([UInt8](try Data(contentsOf: URL(fileURLWithPath: path).appendingPathComponent(name))))
+            }
+        }
+        // The built guests are seeds too; with them the replay can never be empty.
+        inputs += GuestImages.all.map(\.image)
+        for bytes in inputs {
+            if let image = try? ELFImage(bytes) {
+                _ = try? image.checkFits(memorySize: 16 << 20, vcpus: 2)
+                for segment in image.segments { #expect(segment.fileOffset + segment.fileSize <= UInt64(bytes.count)) }
+            }
+        }
+        #expect(inputs.count >= GuestImages.all.count)
+    }
+
+    @Test("ELFImage.minimal builds an image the loader accepts")
+    func minimal() throws {
+        let image = try ELFImage(ELFImage.minimal(code: [0xEB, 0xFE]))
+        #expect(image.entry == GuestABI.imageBase)
+        #expect(image.segments.count == 1)
+        try image.checkFits(memorySize: 4 << 20, vcpus: 1)
     }
 }
