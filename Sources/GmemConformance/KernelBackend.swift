@@ -244,6 +244,7 @@ public final class KernelBackend: ConformanceBackend {
                 // A name with no mapping stands for address 0, as in the model. Nothing can be
                 // mapped that low (vm.mmap_min_addr), so asking the kernel is safe.
                 guard offset < 1 << 16, length < 1 << 16 else { return .unsupported("munmap of an unmapped name far from 0") }
+                // Sound because: below vm.mmap_min_addr nothing of this process is mapped.
                 return munmap(UnsafeMutableRawPointer(bitPattern: UInt(offset)), Int(length)) == 0 ? .ok : .errno(errno)
             }
             guard offset % 4096 == 0, length > 0, offset < mapping.length else { return .errno(EINVAL) }
@@ -298,6 +299,7 @@ public final class KernelBackend: ConformanceBackend {
 
     private func fileOperation(_ fd: Int32, _ operation: ModelFileOperation) -> Outcome {
         var buffer = [UInt8](repeating: 0, count: 8)
+        // Sound because: each call reads or writes at most 8 bytes, the size of `buffer`.
         let result: Int = buffer.withUnsafeMutableBytes { raw in
             switch operation {
             case .read: read(fd, raw.baseAddress, 8)

@@ -110,6 +110,7 @@ public enum KVMHost {
     public static var kernelRelease: String {
         var name = utsname()
         guard uname(&name) == 0 else { return "unknown" }
+        // Sound because: the bytes read are those of the fixed-size `release` field, up to its NUL.
         return withUnsafeBytes(of: &name.release) { raw in
             String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
         }

@@ -96,6 +96,9 @@ public struct VCPU: ~Copyable, Sendable {
         return decodeExit(run)
     }
 
+    // Sound because: `run` is the RunPage mapping (see RunPage); only the union member named
+    // by `exit_reason` is read, and port data only through `RunPage.bytes(at:)`, which
+    // bounds-checks `data_offset` against the mapping.
     @inline(__always)
     private func decodeExit(_ run: UnsafeMutablePointer<ckvm_run>) -> VCPUExit {
         let reason = run.pointee.exit_reason

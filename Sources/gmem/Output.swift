@@ -79,6 +79,7 @@ final class ConsoleWriter: Sendable {
     }
 
     private func emit(_ bytes: [UInt8]) {
+        // Sound because: write(2) reads only the `raw.count - offset` bytes left in the buffer.
         bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
