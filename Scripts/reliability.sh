@@ -70,12 +70,14 @@ else
   echo "SKIP  memcg-allocation-failure: no writable cgroup v1 memory controller here"
 fi
 
-# 5. Sanitizers over the whole test suite.
+# 5. Sanitizers over the whole test suite. ThreadSanitizer runs on an optimised build: in
+# -Onone builds it reports Synchronization.Mutex's own accesses as races (a false positive
+# reproduced with a ten-line program that only appends under a Mutex; RELIABILITY.md).
 if [ "$quick" != 1 ]; then
-  for sanitizer in thread address; do
-    out=$(swift test --sanitize="$sanitizer" --scratch-path ".build-$sanitizer" 2>&1); status=$?
-    report "sanitize-$sanitizer" "$status" "$(grep -E 'Test run with' <<<"$out" | tail -1)"
-  done
+  out=$(swift test -c release -Xswiftc -enable-testing --sanitize=thread --scratch-path .build-tsan-release 2>&1); status=$?
+  report "sanitize-thread" "$status" "$(grep -E 'Test run with' <<<"$out" | tail -1) $(grep -c 'WARNING: ThreadSanitizer' <<<"$out") warnings"
+  out=$(swift test --sanitize=address --scratch-path .build-asan 2>&1); status=$?
+  report "sanitize-address" "$status" "$(grep -E 'Test run with' <<<"$out" | tail -1)"
 fi
 
 echo "$passed passed, $failed failed"

@@ -6,6 +6,22 @@
 #include <errno.h>
 #include <stddef.h>
 
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define ALLOCATION_COUNTER_OFF 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define ALLOCATION_COUNTER_OFF 1
+#endif
+
+#ifdef ALLOCATION_COUNTER_OFF
+// Sanitizers interpose the allocator themselves; counting is off under them.
+int allocation_counter_is_active(void) { return 0; }
+uint64_t allocation_counter_thread_count(void) { return 0; }
+#else
+int allocation_counter_is_active(void) { return 1; }
+
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
@@ -48,3 +64,4 @@ int posix_memalign(void **result, size_t alignment, size_t size) {
     *result = pointer;
     return 0;
 }
+#endif

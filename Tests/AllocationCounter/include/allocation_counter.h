@@ -7,4 +7,6 @@
 /// Allocations (malloc, calloc, realloc, memalign, posix_memalign, aligned_alloc) made by
 /// the calling thread since it started.
 uint64_t allocation_counter_thread_count(void);
+/// 1 when allocations are counted; 0 in builds with a sanitizer, which owns the allocator.
+int allocation_counter_is_active(void);
 #endif
