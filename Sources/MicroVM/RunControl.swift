@@ -5,7 +5,7 @@ import Synchronization
 /// Lets another thread stop a running machine: pass one to `Machine.run`, call `stop()`.
 public final class RunControl: Sendable {
     let stopRequested = Atomic<Bool>(false)
-    let kickers = Mutex<[VCPUKicker]>([])
+    let kickers = Lock<[VCPUKicker]>([])
 
     public init() {}
 
@@ -23,14 +23,14 @@ public final class RunControl: Sendable {
 final class RunState: Sendable {
     let control: RunControl
     let started: ContinuousClock.Instant
-    let firstExit = Mutex<ContinuousClock.Instant?>(nil)
-    let cause = Mutex<StopCause?>(nil)
-    let statuses = Mutex<[Int: UInt32]>([:])
-    let dumps = Mutex<[Int: Registers]>([:])
-    let exitCounts = Mutex<[Int]>(Array(repeating: 0, count: ExitKind.allCases.count))
+    let firstExit = Lock<ContinuousClock.Instant?>(nil)
+    let cause = Lock<StopCause?>(nil)
+    let statuses = Lock<[Int: UInt32]>([:])
+    let dumps = Lock<[Int: Registers]>([:])
+    let exitCounts = Lock<[Int]>(Array(repeating: 0, count: ExitKind.allCases.count))
     let pings = Atomic<UInt64>(0)
-    let passTimes = Mutex<[ContinuousClock.Instant]>([])
-    let console = Mutex<[UInt8]>([])
+    let passTimes = Lock<[ContinuousClock.Instant]>([])
+    let console = Lock<[UInt8]>([])
     let running: Atomic<Int>
     let done = DispatchSemaphore(value: 0)
 

@@ -5,6 +5,10 @@ import KVM
 import Synchronization
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension KernelTests {
 @Suite("Micro-VM: guests on guest_memfd")
 struct MachineTests {
@@ -115,13 +119,15 @@ struct MachineTests {
     @Test("RunControl.stop() from another thread stops a spinning guest on every vCPU")
     func externalStop() throws {
         let control = RunControl()
-        let stopper = Task.detached {
-            while control.kickers.withLock({ $0.count }) < 2 { await Task.yield() }
+        // A plain thread, as a VMM's control thread would be: waits until both vCPUs exist
+        // (they spin forever), then stops the run.
+        let stopper = try spawnThread {
+            while control.kickers.withLock({ $0.count }) < 2 { sched_yield() }
             control.stop()
         }
         let report = try Machine.run(MachineConfig(image: makeELF(code: Code.spin), memorySize: 4 << 20, vcpus: 2,
                                                    timeout: .seconds(20)), control: control)
-        _ = stopper
+        joinThread(stopper)
         #expect(report.cause == .stopped)
     }
 
