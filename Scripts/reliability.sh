@@ -76,7 +76,7 @@ fi
 if [ "$quick" != 1 ]; then
   out=$(swift test -c release -Xswiftc -enable-testing --sanitize=thread --scratch-path .build-tsan-release 2>&1); status=$?
   report "sanitize-thread" "$status" "$(grep -E 'Test run with' <<<"$out" | tail -1) $(grep -c 'WARNING: ThreadSanitizer' <<<"$out") warnings"
-  out=$(swift test --sanitize=address --scratch-path .build-asan 2>&1); status=$?
+  out=$(LSAN_OPTIONS="suppressions=$PWD/Scripts/lsan.supp" swift test --sanitize=address --scratch-path .build-asan 2>&1); status=$?
   report "sanitize-address" "$status" "$(grep -E 'Test run with' <<<"$out" | tail -1)"
 fi
 
