@@ -1,3 +1,5 @@
+import GmemModel
+
 /// Seeded random operation sequences over 1–3 VMs, 1–3 files each, a few memslots and
 /// pages, run on the model and the kernel step by step. The first divergence is shrunk to a
 /// minimal scenario (steps removed while the divergence persists) and returned as a
@@ -202,23 +204,4 @@ public struct RandomDifferential: Sendable {
                               file: flags & 4 == 0 ? nil : file, offset: g.pick([0, 4096, 8192]))
         }
     }
-}
-
-/// A small, fast, seeded generator (SplitMix64): the same seed gives the same sequences.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A number in `0..<bound`.
-    mutating func next(_ bound: UInt64) -> UInt64 { bound == 0 ? 0 : next() % bound }
-
-    mutating func pick<T>(_ values: [T]) -> T { values[Int(next(UInt64(values.count)))] }
 }

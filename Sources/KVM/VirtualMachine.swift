@@ -161,21 +161,14 @@ public struct VirtualMachine: ~Copyable, Sendable {
     /// For conformance tests that must see the kernel's own refusals (GMEM-SPEC B5).
     @_spi(Unchecked)
     public func setUserMemoryRegion2Unchecked(_ region: MemoryRegion) throws(KVMError) {
-        var arg = region.raw
-        _ = try KVM.check(ckvm_set_user_memory_region2(fd, &arg), .setUserMemoryRegion2)
+        try UncheckedKVM.setUserMemoryRegion2(vmFD: fd, region)
         logger.trace("KVM_SET_USER_MEMORY_REGION2 slot \(region.slot) gpa \(hex(region.guestPhysicalAddress)) size \(region.size)")
     }
 
     /// The old `KVM_SET_USER_MEMORY_REGION` exactly as given (GMEM-SPEC B1).
     @_spi(Unchecked)
     public func setUserMemoryRegionV1Unchecked(_ region: MemoryRegion) throws(KVMError) {
-        var arg = ckvm_userspace_memory_region()
-        arg.slot = region.slot
-        arg.flags = region.flags.rawValue
-        arg.guest_phys_addr = region.guestPhysicalAddress
-        arg.memory_size = region.size
-        arg.userspace_addr = region.userspaceAddress
-        _ = try KVM.check(ckvm_set_user_memory_region(fd, &arg), .setUserMemoryRegion)
+        try UncheckedKVM.setUserMemoryRegion(vmFD: fd, region)
     }
 
     /// The VM fd, for conformance tests that need to hand the kernel a raw descriptor.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GmemModel
 import GuestImages
 import KVM
 import MicroVM
@@ -59,7 +60,7 @@ struct FuzzCommand: ParsableCommand {
             fail(CommandFailure("gmem fuzz: --runs and --timeout-ms must be positive and --length 1…4096"))
         }
         if let reason = KVMHost.unavailableReason { fail(CommandFailure("gmem fuzz: \(reason)")) }
-        var random = SeededRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         var outcomes: [String: Int] = [:]
         var hostErrors = 0
         // Warm up once so lazily created process state does not count as a leak.
@@ -167,18 +168,5 @@ struct SoakCommand: ParsableCommand {
                  + "(\(Int(Double(cycles) / max(result.seconds, 1e-9)))/s), \(failures) failed runs: \(passed ? "no leaks" : "LEAK OR FAILURE")")
         }
         if !passed { throw ExitCode(1) }
-    }
-}
-
-/// SplitMix64, for reproducible payloads.
-struct SeededRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

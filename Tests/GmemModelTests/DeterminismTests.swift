@@ -7,7 +7,7 @@ import Testing
 struct RandomOperations {
     var random: SplitMix64
 
-    init(seed: UInt64) { random = SplitMix64(state: seed) }
+    init(seed: UInt64) { random = SplitMix64(seed: seed) }
 
     mutating func next(for kernel: ModelKernel) -> ModelOperation {
         let open = kernel.openDescriptors

@@ -28,7 +28,7 @@ struct PageMapTests {
 
     @Test("random updates agree with a page-by-page reference")
     func againstReference() {
-        var random = SplitMix64(state: 7)
+        var random = SplitMix64(seed: 7)
         var map = PageMap<UInt8>()
         var reference = [UInt8?](repeating: nil, count: 64)
         for _ in 0..<2_000 {

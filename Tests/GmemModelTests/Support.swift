@@ -71,18 +71,6 @@ func memoryFault(gpaPage: UInt64, isPrivate: Bool = false) -> ModelKernel.GuestA
     .memoryFault(.init(flags: isPrivate ? GmemABI.MemoryFaultFlag.private : 0, guestPhysicalAddress: gpaPage * page, size: 4096))
 }
 
-/// A small deterministic generator (SplitMix64), so random sequences are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// `Result<Void, _>` is not `Equatable` (Void is not); compare by case and error.
 func == <E: Error & Equatable>(lhs: Result<Void, E>, rhs: Result<Void, E>) -> Bool {
     lhs.failure == rhs.failure
