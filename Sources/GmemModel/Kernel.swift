@@ -245,6 +245,24 @@ extension ModelKernel {
         return index
     }
 
+    /// Whether VM `machine` exists (is not destroyed); cheaper than ``liveVMs``.
+    public func vmExists(_ machine: Int) -> Bool {
+        machine >= 0 && machine < machines.count && machines[machine] != nil
+    }
+
+    /// The VM pointer (`gmem->kvm`) of guest_memfd file `id`, or nil when no such file is
+    /// open; cheaper than ``liveGuestMemfds``.
+    public func owner(ofGuestMemfd id: Int) -> FileOwner? {
+        id >= 0 && id < openFiles.count ? openFiles[id]?.guestMemfd?.owner : nil
+    }
+
+    /// The allocated pages and their content tokens of guest_memfd file `id`'s inode, or nil
+    /// when no such file is open; for explorers and tests, not a kernel interface.
+    public func contents(ofGuestMemfd id: Int) -> PageMap<UInt64>? {
+        guard id >= 0, id < openFiles.count, let file = openFiles[id], file.kind == .guestMemfd else { return nil }
+        return inodes[file.inode]?.pages
+    }
+
     /// The memslots of VM `machine` (empty when it is not alive).
     public func memorySlots(ofVM machine: Int) -> [MemorySlot] {
         machine < machines.count ? machines[machine]?.slots ?? [] : []

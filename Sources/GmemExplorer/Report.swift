@@ -1,0 +1,108 @@
+import GmemModel
+
+/// One step of a trace and what it returned under the design explored.
+public struct TraceStep: Hashable, Sendable, CustomStringConvertible {
+    public let step: ExplorerStep
+    /// What the step returned, in plain words ("ok", "EINVAL", "read 0x5ec1").
+    public let outcome: String
+    /// The model's raw outcome.
+    public let modelOutcome: ModelOutcome
+
+    public var description: String { "\(step) → \(outcome)" }
+}
+
+/// A shortest sequence of operations from the empty process that breaks an invariant (or, for
+/// the reachability question, that hands a file to a second VM).
+public struct Finding: Hashable, Sendable {
+    /// What the last step did wrong, in words.
+    public let detail: String
+    /// The steps, from an empty process; the last one is where it happens.
+    public let trace: [TraceStep]
+
+    public init(detail: String, trace: [TraceStep]) {
+        self.detail = detail
+        self.trace = trace
+    }
+}
+
+/// The search's answer for one invariant.
+public enum Verdict: Hashable, Sendable {
+    /// No reachable state or step within the bound breaks it.
+    case holds
+    /// Broken; the finding is a shortest counterexample.
+    case violated(Finding)
+    /// The invariant is not checked in this flavour.
+    case notApplicable
+
+    public var finding: Finding? { if case .violated(let finding) = self { finding } else { nil } }
+}
+
+/// An invariant and its verdict for one design.
+public struct InvariantResult: Hashable, Sendable {
+    public let invariant: Invariant
+    public let verdict: Verdict
+}
+
+/// Everything one search found.
+public struct ExplorationReport: Hashable, Sendable {
+    public let design: Design
+    public let universe: Universe
+    public let results: [InvariantResult]
+    /// A shortest trace that binds a file into a VM other than its creator, or nil when no
+    /// sequence within the bound does.
+    public let handOff: Finding?
+    /// Distinct states visited (including the empty process).
+    public let statesExplored: Int
+    /// Steps taken (transitions checked), including those to states already visited.
+    public let transitions: Int
+    /// The deepest level that had new states.
+    public let depthReached: Int
+    /// Whether the search ran out of new states before the depth bound.
+    public let exhausted: Bool
+    /// Wall time of the search, in seconds.
+    public let seconds: Double
+
+    public var statesPerSecond: Double { seconds > 0 ? Double(statesExplored) / seconds : 0 }
+
+    /// The verdict for `invariant`.
+    public func verdict(for invariant: Invariant) -> Verdict {
+        results.first { $0.invariant == invariant }?.verdict ?? .notApplicable
+    }
+
+    /// Whether every invariant that applies holds.
+    public var allHold: Bool { results.allSatisfy { $0.verdict.finding == nil } }
+}
+
+/// Progress of a running search, reported every so many states.
+public struct ExplorationProgress: Sendable {
+    public let design: Design
+    public let depth: Int
+    public let statesExplored: Int
+    public let seconds: Double
+}
+
+extension ModelOutcome {
+    /// The outcome in plain words.
+    var plainWords: String {
+        switch self {
+        case .done: return "ok"
+        case .descriptor(let fd): return "ok (fd \(fd))"
+        case .address(let address): return "ok (\(hex(address)))"
+        case .value(let value): return "host read \(hex(value))"
+        case .signal(let signal): return signal.description
+        case .failed(let errno): return errno.description
+        case .guest(let access):
+            switch access {
+            case .value(let token):
+                if let writer = ExplorerStep.writer(of: token) {
+                    return "read \(hex(token)) (VM \(ExplorerStep.vmName(writer))'s secret)"
+                }
+                return "read \(hex(token))"
+            case .written: return "written"
+            case .memoryFault(let fault): return "memory-fault exit at gpa \(hex(fault.guestPhysicalAddress))"
+            case .mmio(let address, _): return "MMIO exit at gpa \(hex(address)) (no memory there)"
+            case .userspaceFault: return "EFAULT"
+            }
+        }
+    }
+}

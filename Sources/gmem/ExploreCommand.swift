@@ -1,0 +1,314 @@
+import ArgumentParser
+import Foundation
+import GmemExplorer
+
+/// `gmem explore`: replay the guest_memfd design debate as a bounded model checker.
+struct ExploreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explore",
+        abstract: "Search a guest_memfd lifetime design for the shortest sequence that breaks it.",
+        discussion: """
+            Explores every sequence of userspace operations (create VMs and guest_memfd files, \
+            bind and delete memslots, close fds, guests writing their secret and reading) up to \
+            --depth, under one design, and checks five invariants on every step. A violation is \
+            printed as numbered steps and as a scenario file for `gmem check`. Designs: the \
+            upstream one (the file pins its VM, memslots do not pin the file, a file binds only \
+            to its creator) and slots-pin-file (memslots pin the file, the file forgets its VM \
+            when its last binding goes) with protection none, a (never another VM), b (zero on \
+            unbind) or c (zero on rebind to another VM); each in the plain, snp or tdx flavour. \
+            docs/design-explorer.md walks through the results.
+            """
+    )
+
+    @Option(name: .long, help: "upstream or slots-pin-file.")
+    var policy: String = "upstream"
+
+    @Option(name: .long, help: "For slots-pin-file: none, a, b or c.")
+    var protection: String = "none"
+
+    @Option(name: .long, help: "plain, snp or tdx.")
+    var flavour: String = "plain"
+
+    @Option(name: .long, help: "The longest operation sequence searched (0–24).")
+    var depth: Int = Universe.standard.depth
+
+    @Option(name: .long, help: "VMs in the universe (1–4).")
+    var vms: Int = Universe.standard.vms
+
+    @Option(name: .long, help: "guest_memfd files in the universe (1–4).")
+    var files: Int = Universe.standard.files
+
+    @Option(name: .long, help: "Memslot numbers per VM (1–4).")
+    var slots: Int = Universe.standard.slots
+
+    @Option(name: .long, help: "Pages per file (1–8).")
+    var pages: Int = Universe.standard.pagesPerFile
+
+    @Flag(name: .long, help: "Explore every design in every flavour and print the table.")
+    var all = false
+
+    @Option(name: .long, help: "Write each trace as a scenario file into this directory.")
+    var scenarios: String?
+
+    @Flag(name: .long, help: "Print the results as JSON.")
+    var json = false
+
+    func run() throws {
+        let universe = Universe(vms: vms, files: files, slots: slots, pagesPerFile: pages, depth: depth)
+        if let problem = universe.problem { fail(CommandFailure("gmem explore: \(problem)")) }
+        let designs: [Design]
+        if all {
+            designs = Design.all
+        } else {
+            guard let lifetime = Design.Lifetime(rawValue: policy) else {
+                fail(CommandFailure("gmem explore: --policy must be upstream or slots-pin-file (got '\(policy)')"))
+            }
+            guard let protection = Design.Protection(rawValue: protection) else {
+                fail(CommandFailure("gmem explore: --protection must be none, a, b or c (got '\(self.protection)')"))
+            }
+            guard let flavour = Design.Flavour(rawValue: flavour) else {
+                fail(CommandFailure("gmem explore: --flavour must be plain, snp or tdx (got '\(self.flavour)')"))
+            }
+            if lifetime == .upstream, protection != .none {
+                fail(CommandFailure("gmem explore: --protection applies to slots-pin-file only (upstream binds a file to its creator for life)"))
+            }
+            designs = [Design(lifetime: lifetime, protection: protection, flavour: flavour)]
+        }
+        if let scenarios {
+            do {
+                try FileManager.default.createDirectory(atPath: scenarios, withIntermediateDirectories: true)
+            } catch {
+                fail(CommandFailure("gmem explore: cannot create \(scenarios): \(error.localizedDescription)"))
+            }
+        }
+
+        let started = ContinuousClock.now
+        var reports: [ExplorationReport] = []
+        for design in designs {
+            let report = Explorer(design: design, universe: universe).run(progressEvery: 250_000) { progress in
+                printError("gmem explore: \(progress.design): depth \(progress.depth), "
+                           + "\(progress.statesExplored.formatted()) states, \(String(format: "%.1f", progress.seconds)) s")
+            }
+            reports.append(report)
+        }
+        // The attack upstream is defended against: the shortest exposure of the unprotected
+        // alternative, replayed under upstream (where the kernel refuses the cross-VM bind).
+        let attack = wouldBeAttack(universe: universe, reports: reports)
+        let entries = reports.map { DesignEntry(report: $0, attack: $0.design.lifetime == .upstream ? attack : nil) }
+        let seconds = (ContinuousClock.now - started).seconds
+        if let scenarios { try writeScenarios(entries, to: scenarios) }
+        if json {
+            try printJSON(ExploreJSON(universe: UniverseJSON(universe), seconds: seconds, designs: entries))
+        } else if all {
+            printTable(entries, universe: universe, seconds: seconds)
+        } else {
+            printDesign(entries[0])
+        }
+    }
+
+    /// The shortest exposure trace of slots-pin-file/none (from `reports` or a quick search).
+    private func wouldBeAttack(universe: Universe, reports: [ExplorationReport]) -> Finding? {
+        guard reports.contains(where: { $0.design.lifetime == .upstream }) else { return nil }
+        let unprotected = Design(lifetime: .slotsPinFile, protection: .none, flavour: .plain)
+        if let report = reports.first(where: { $0.design == unprotected }) {
+            return report.verdict(for: .noCrossVMExposure).finding
+        }
+        return Explorer(design: unprotected, universe: universe).run(stopWhen: .noCrossVMExposure)
+            .verdict(for: .noCrossVMExposure).finding
+    }
+
+    private func writeScenarios(_ entries: [DesignEntry], to directory: String) throws {
+        for entry in entries {
+            for item in entry.invariants + [entry.handOff] + (entry.wouldBeAttack.map { [$0] } ?? []) {
+                guard let text = item.scenario, let name = item.scenarioName else { continue }
+                let path = (directory as NSString).appendingPathComponent(name + ".gmem")
+                guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else {
+                    fail(CommandFailure("gmem explore: cannot write \(path)"))
+                }
+            }
+        }
+    }
+
+    // MARK: Human output
+
+    private func printDesign(_ entry: DesignEntry) {
+        emit("gmem explore: \(entry.name) in \(entry.universe)")
+        emit("  \(entry.states.formatted()) states, \(entry.transitions.formatted()) steps, depth \(entry.depth)"
+             + (entry.exhausted ? " (every state reached)" : "")
+             + ", \(String(format: "%.2f", entry.seconds)) s, \(Int(entry.statesPerSecond).formatted()) states/s")
+        for item in entry.invariants + [entry.handOff] {
+            emit("")
+            emit("\(item.name.padding(toLength: 38, withPad: " ", startingAt: 0)) \(item.verdictText(depth: entry.depth))")
+            emit("  \(item.statement)")
+            printTrace(item)
+        }
+        if let attack = entry.wouldBeAttack {
+            emit("")
+            emit("The attack on slots-pin-file/none, replayed under upstream (the kernel refuses the bind, GMEM-SPEC B5):")
+            printTrace(attack)
+        }
+    }
+
+    private func printTrace(_ item: FindingEntry) {
+        guard let trace = item.trace else { return }
+        for (index, step) in trace.enumerated() {
+            emit("  \(String(index + 1).leftPadded(to: 2)). \(step.step) → \(step.outcome)")
+        }
+        if let detail = item.detail { emit(item.verdict == "replayed" ? "  \(detail)." : "  At step \(trace.count): \(detail).") }
+        if let scenario = item.scenario {
+            emit("  As a scenario (save it and run `gmem check FILE`, or use --scenarios DIR):")
+            for line in scenario.split(separator: "\n") { emit("    \(line)") }
+        }
+    }
+
+    private func printTable(_ entries: [DesignEntry], universe: Universe, seconds: Double) {
+        emit("gmem explore --all: \(entries.count) designs in \(universe), \(String(format: "%.1f", seconds)) s")
+        emit("")
+        let columns = ["exposure", "use-after-free", "confidential", "delete-keeps", "quiescence", "hand-off"]
+        emit("design".padding(toLength: 30, withPad: " ", startingAt: 0)
+             + columns.map { $0.padding(toLength: 15, withPad: " ", startingAt: 0) }.joined()
+             + "states".leftPadded(to: 10) + "states/s".leftPadded(to: 11))
+        for entry in entries {
+            let cells = (entry.invariants + [entry.handOff]).map { $0.cell.padding(toLength: 15, withPad: " ", startingAt: 0) }
+            emit(entry.name.padding(toLength: 30, withPad: " ", startingAt: 0) + cells.joined()
+                 + String(entry.states).leftPadded(to: 10) + String(Int(entry.statesPerSecond)).leftPadded(to: 11))
+        }
+        emit("")
+        emit("holds: no violation to depth \(universe.depth); VIOLATED(n): a shortest trace has n steps; "
+             + "hand-off yes(n): a file can be bound into a second VM in n steps; n/a: not checked in this flavour.")
+        for entry in entries {
+            for item in entry.invariants + [entry.handOff] where item.trace != nil {
+                emit("")
+                emit("\(entry.name): \(item.name) \(item.verdictText(depth: universe.depth))")
+                for (index, step) in item.trace!.enumerated() {
+                    emit("  \(String(index + 1).leftPadded(to: 2)). \(step.step) → \(step.outcome)")
+                }
+                if let detail = item.detail { emit("  At step \(item.trace!.count): \(detail).") }
+            }
+        }
+        if scenarios == nil { emit(""); emit("Write every trace as a scenario file with --scenarios DIR.") }
+    }
+}
+
+// MARK: - JSON (and the values the human output prints)
+
+struct UniverseJSON: Encodable {
+    let vms, files, slots, pagesPerFile, depth: Int
+    init(_ universe: Universe) {
+        vms = universe.vms; files = universe.files; slots = universe.slots
+        pagesPerFile = universe.pagesPerFile; depth = universe.depth
+    }
+}
+
+struct ExploreJSON: Encodable {
+    let universe: UniverseJSON
+    let seconds: Double
+    let designs: [DesignEntry]
+}
+
+struct StepJSON: Encodable {
+    let step: String
+    let outcome: String
+}
+
+/// One invariant's verdict, or the hand-off question, or the replayed attack.
+struct FindingEntry: Encodable {
+    let name: String
+    let statement: String
+    /// "holds", "violated", "not-applicable"; for hand-off "unreachable" or "reachable".
+    let verdict: String
+    let steps: Int?
+    let detail: String?
+    let trace: [StepJSON]?
+    let scenarioName: String?
+    let scenario: String?
+
+    var cell: String {
+        switch verdict {
+        case "violated": "VIOLATED(\(steps!))"
+        case "reachable": "yes(\(steps!))"
+        case "unreachable": "no"
+        case "not-applicable": "n/a"
+        default: verdict
+        }
+    }
+
+    func verdictText(depth: Int) -> String {
+        switch verdict {
+        case "violated": "VIOLATED in \(steps!) steps"
+        case "reachable": "REACHABLE in \(steps!) steps"
+        case "unreachable": "unreachable to depth \(depth)"
+        case "not-applicable": "not checked in this flavour"
+        default: "holds to depth \(depth)"
+        }
+    }
+}
+
+struct DesignEntry: Encodable {
+    let name: String
+    let lifetime: String
+    let protection: String?
+    let flavour: String
+    let universe: String
+    let states: Int
+    let transitions: Int
+    let depth: Int
+    let exhausted: Bool
+    let seconds: Double
+    let statesPerSecond: Double
+    let invariants: [FindingEntry]
+    let handOff: FindingEntry
+    /// For upstream: the unprotected alternative's exposure trace replayed under upstream.
+    let wouldBeAttack: FindingEntry?
+
+    init(report: ExplorationReport, attack: Finding?) {
+        let design = report.design
+        name = design.description
+        lifetime = design.lifetime.rawValue
+        protection = design.lifetime == .upstream ? nil : design.protection.rawValue
+        flavour = design.flavour.rawValue
+        universe = report.universe.description
+        states = report.statesExplored
+        transitions = report.transitions
+        depth = report.depthReached
+        exhausted = report.exhausted
+        seconds = report.seconds
+        statesPerSecond = report.statesPerSecond
+        func entry(_ finding: Finding?, invariant: Invariant?, name: String, statement: String, verdict: String) -> FindingEntry {
+            FindingEntry(
+                name: name, statement: statement, verdict: verdict, steps: finding?.trace.count, detail: finding?.detail,
+                trace: finding?.trace.map { StepJSON(step: $0.step.description, outcome: $0.outcome) },
+                scenarioName: finding.map { _ in ScenarioText.name(design: design, invariant: invariant) },
+                scenario: finding.map { ScenarioText.text(of: $0, invariant: invariant, design: design, universe: report.universe) })
+        }
+        invariants = report.results.map { result in
+            let verdict: String
+            switch result.verdict {
+            case .holds: verdict = "holds"
+            case .violated: verdict = "violated"
+            case .notApplicable: verdict = "not-applicable"
+            }
+            return entry(result.verdict.finding, invariant: result.invariant, name: result.invariant.rawValue,
+                         statement: result.invariant.statement(for: design.flavour), verdict: verdict)
+        }
+        handOff = entry(report.handOff, invariant: nil, name: "hand-off-to-a-second-vm",
+                        statement: "can a file be bound into a VM other than the one that created it?",
+                        verdict: report.handOff == nil ? "unreachable" : "reachable")
+        wouldBeAttack = attack.map { finding in
+            let trace = Explorer.replay(finding.trace.map(\.step), design: design, universe: report.universe)
+            let refused = trace.indices.first { trace[$0].modelOutcome != finding.trace[$0].modelOutcome }
+            let detail = refused.map { "under upstream, step \($0 + 1) (\(trace[$0].step)) answers \(trace[$0].outcome), so no guest ever reads another VM's secret" }
+                ?? "under upstream the same steps succeed"
+            let replay = Finding(detail: detail, trace: trace)
+            return FindingEntry(
+                name: "would-be-attack", statement: "the shortest exposure trace of slots-pin-file/none, replayed under upstream",
+                verdict: "replayed", steps: replay.trace.count, detail: replay.detail,
+                trace: replay.trace.map { StepJSON(step: $0.step.description, outcome: $0.outcome) },
+                scenarioName: ScenarioText.name(design: Design(lifetime: .slotsPinFile, protection: .none, flavour: design.flavour),
+                                                invariant: .noCrossVMExposure),
+                scenario: ScenarioText.text(of: finding, invariant: .noCrossVMExposure,
+                                            design: Design(lifetime: .slotsPinFile, protection: .none, flavour: design.flavour),
+                                            universe: report.universe))
+        }
+    }
+}
