@@ -75,10 +75,10 @@ let package = Package(
         .target(name: "CBaseline"),
         // Test support only: counts each thread's heap allocations (VCPU.run() allocates nothing).
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
-        .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM", "AllocationCounter", "MicroVM", "GuestImages", "GmemConformance", "GmemModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM", "AllocationCounter", "MicroVM", "GuestImages", "GmemConformance", "GmemModel", "GmemExplorer"], swiftSettings: swiftSettings),
         .testTarget(name: "GuestImagesTests", dependencies: ["GuestImages"], swiftSettings: swiftSettings),
         .testTarget(name: "GmemModelTests", dependencies: ["GmemModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "GmemConformanceTests", dependencies: ["GmemConformance", "GmemModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "GmemExplorerTests", dependencies: ["GmemExplorer", "GmemModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "GmemConformanceTests", dependencies: ["GmemConformance", "GmemModel", "GmemExplorer"], swiftSettings: swiftSettings),
+        .testTarget(name: "GmemExplorerTests", dependencies: ["GmemExplorer", "GmemModel", "GmemConformance"], swiftSettings: swiftSettings),
     ]
 )

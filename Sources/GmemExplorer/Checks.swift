@@ -32,9 +32,9 @@ struct Checks {
                     + "the file does not pin the VM, yet must remember it to refuse every other VM"
             }
         }
-        for summary in state.kernel.liveGuestMemfds {
-            for extent in summary.bindings where !state.kernel.vmExists(extent.value.machine) {
-                return "a binding of a live file refers to destroyed VM id \(extent.value.machine)"
+        for file in state.files.indices where state.files[file].alive {
+            for extent in state.kernel.bindings(ofGuestMemfd: state.files[file].id) where !state.kernel.vmExists(extent.value.machine) {
+                return "a binding of \(ExplorerStep.fileName(file)) refers to a destroyed VM"
             }
         }
         return nil
@@ -78,7 +78,8 @@ struct Checks {
 
     /// No descriptor or mapping left, yet a VM, a file or a page lives on.
     func quiescence(_ state: ExplorerState) -> String? {
-        guard state.kernel.openDescriptors.isEmpty, state.kernel.hostMappings.isEmpty else { return nil }
+        guard state.vms.allSatisfy({ $0.fd == nil }), state.files.allSatisfy({ $0.fd == nil }),
+              state.kernel.openDescriptors.isEmpty, state.kernel.hostMappings.isEmpty else { return nil }
         let vms = state.kernel.liveVMs.count, files = state.kernel.liveGuestMemfds.count
         let pages = state.kernel.allocatedGuestMemfdPages
         guard vms > 0 || files > 0 || pages > 0 else { return nil }

@@ -28,7 +28,7 @@ public struct Explorer: Sendable {
         let invariants = Invariant.allCases.filter { $0.applies(to: design.flavour) }
 
         let initial = ExplorerState(policy: design.policy)
-        var visited: [ExplorerState: Int32] = [initial: 0]
+        var visited: Set<ExplorerState> = [initial]
         // Parent pointers: the state each state was first reached from, and by which step.
         var parent: [Int32] = [-1]
         var via: [ExplorerStep?] = [nil]
@@ -54,9 +54,15 @@ public struct Explorer: Sendable {
                     if handOff == nil, let detail = checks.handOff(before: state, step: step, outcome: outcome) {
                         handOff = (id, step, detail)
                     }
-                    if visited[after] == nil {
+                    if let stopInvariant, found[stopInvariant] != nil {
+                        depth += 1
+                        frontier = next
+                        break search
+                    }
+                    // A refused operation changes nothing (GMEM-SPEC P1): `after` is `state`.
+                    if case .failed = outcome { continue }
+                    if visited.insert(after).inserted {
                         let newID = Int32(parent.count)
-                        visited[after] = newID
                         parent.append(id)
                         via.append(step)
                         next.append((after, newID))
@@ -65,11 +71,6 @@ public struct Explorer: Sendable {
                             progress(ExplorationProgress(design: design, depth: depth + 1, statesExplored: parent.count,
                                                          seconds: Self.seconds(clock.now - start)))
                         }
-                    }
-                    if let stopInvariant, found[stopInvariant] != nil {
-                        depth += 1
-                        frontier = next
-                        break search
                     }
                 }
             }

@@ -256,6 +256,12 @@ extension ModelKernel {
         id >= 0 && id < openFiles.count ? openFiles[id]?.guestMemfd?.owner : nil
     }
 
+    /// The bindings (file page ranges → memslots) of guest_memfd file `id`, or none when no
+    /// such file is open; cheaper than ``liveGuestMemfds``.
+    public func bindings(ofGuestMemfd id: Int) -> [PageMap<BindingTarget>.Extent] {
+        id >= 0 && id < openFiles.count ? openFiles[id]?.guestMemfd?.bindings.extents ?? [] : []
+    }
+
     /// The allocated pages and their content tokens of guest_memfd file `id`'s inode, or nil
     /// when no such file is open; for explorers and tests, not a kernel interface.
     public func contents(ofGuestMemfd id: Int) -> PageMap<UInt64>? {

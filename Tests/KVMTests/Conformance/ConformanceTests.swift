@@ -1,4 +1,5 @@
 import Foundation
+import GmemExplorer
 import GmemConformance
 import GmemModel
 import KVM
@@ -66,6 +67,27 @@ extension KernelTests.ConformanceTests {
             for scenario in try ScenarioFormat.parse(text, source: file) {
                 let result = ConformanceRunner(selection: .both, capabilities: Self.capabilities).run(scenario)
                 #expect(result.status == .passed, "\(file) \(scenario.name): \(result.firstProblem ?? result.skipReason ?? "")")
+            }
+        }
+    }
+}
+
+extension KernelTests.ConformanceTests {
+    @Test("every trace the explorer finds replays on this kernel as upstream expects; the cross-VM bind is refused (GMEM-B5)",
+          arguments: Design.all.filter { $0.flavour == .plain })
+    func explorerTracesReplay(design: Design) throws {
+        let universe = Universe(vms: 2, files: 1, slots: 1, pagesPerFile: 1, depth: 8)
+        let report = Explorer(design: design, universe: universe).run()
+        var findings = report.results.compactMap { result in result.verdict.finding.map { (result.invariant as Invariant?, $0) } }
+        if let handOff = report.handOff { findings.append((nil, handOff)) }
+        #expect(design.lifetime == .upstream || !findings.isEmpty)
+        for (invariant, finding) in findings {
+            let text = ScenarioText.text(of: finding, invariant: invariant, design: design, universe: universe)
+            let scenario = try #require(try ScenarioFormat.parse(text, source: "explorer").first)
+            let result = ConformanceRunner(selection: .both, capabilities: Self.capabilities).run(scenario)
+            #expect(result.status == .passed, "\(scenario.name): \(result.firstProblem ?? "")\n\(text)")
+            if invariant == .noCrossVMExposure {
+                #expect(text.contains("-> EINVAL"), "the kernel must refuse the bind into the second VM")
             }
         }
     }

@@ -1,0 +1,155 @@
+import GmemConformance
+import GmemExplorer
+import GmemModel
+import Testing
+
+/// The explorer's verdicts come from the search: these tests run it and check what it finds
+/// against the design thread (seeds/000), and check that its traces are real (replayable,
+/// minimal, and expressed correctly as scenarios).
+@Suite("Explorer")
+struct ExplorerTests {
+    static let none = Design(lifetime: .slotsPinFile, protection: .none)
+    /// Enough for every attack of the design thread (two VMs, one file), and fast in a debug
+    /// build; the standard bound is searched for upstream (the issue's bar) and by `gmem explore`.
+    static let small = Universe(vms: 2, files: 1, slots: 1, pagesPerFile: 1, depth: 8)
+
+    @Test("upstream holds every invariant to the standard bound and never hands a file to a second VM (GMEM-B5, GMEM-L1)",
+          arguments: Design.Flavour.allCases)
+    func upstreamHolds(flavour: Design.Flavour) {
+        let report = Explorer(design: Design(lifetime: .upstream, flavour: flavour)).run()
+        #expect(report.allHold, "\(report.results.compactMap { $0.verdict.finding?.detail })")
+        #expect(report.handOff == nil)
+        #expect(report.depthReached == Universe.standard.depth)
+        #expect(report.statesExplored > 1000)
+        #expect(report.transitions > report.statesExplored)
+        #expect(report.verdict(for: .confidentialMemoryDiesWithVM) == (flavour == .plain ? .notApplicable : .holds))
+    }
+
+    @Test("slots-pin-file without protection exposes VM A's secret to VM B within 8 steps, and no shorter trace exists")
+    func unprotectedAlternativeLeaks() throws {
+        let report = Explorer(design: Self.none, universe: Self.small).run()
+        let finding = try #require(report.verdict(for: .noCrossVMExposure).finding)
+        #expect(finding.trace.count <= 8)
+        // The last step is a read by B returning A's secret, replayed from scratch.
+        let replay = Explorer.replay(finding.trace.map(\.step), design: Self.none, universe: Self.small)
+        guard case .guestRead(let reader, _, _) = replay.last!.step,
+              case .guest(.value(let token)) = replay.last!.modelOutcome else {
+            Issue.record("the trace does not end with a guest read: \(replay)")
+            return
+        }
+        #expect(ExplorerStep.writer(of: token) != nil && ExplorerStep.writer(of: token) != reader)
+        // Breadth-first: one step less finds nothing.
+        var shorter = Self.small
+        shorter.depth = finding.trace.count - 1
+        #expect(Explorer(design: Self.none, universe: shorter).run().verdict(for: .noCrossVMExposure) == .holds)
+        #expect(report.handOff != nil)
+    }
+
+    @Test("the same steps under upstream: the kernel's refusal of the cross-VM bind stops the attack (GMEM-B5)")
+    func attackRefusedUpstream() throws {
+        let finding = try #require(Explorer(design: Self.none, universe: Self.small).run(stopWhen: .noCrossVMExposure).verdict(for: .noCrossVMExposure).finding)
+        let upstream = Explorer.replay(finding.trace.map(\.step), design: Design(lifetime: .upstream), universe: Self.small)
+        let bindIndex = try #require(finding.trace.firstIndex {
+            if case .bind(let vm, _, _) = $0.step, vm != 0 { true } else { false }
+        })
+        #expect(finding.trace[bindIndex].modelOutcome == .done)
+        #expect(upstream[bindIndex].modelOutcome == .failed(.EINVAL))
+        if case .guest(.value(let token)) = upstream.last!.modelOutcome {
+            #expect(ExplorerStep.writer(of: token) == nil, "upstream leaked \(token)")
+        }
+    }
+
+    @Test("protection (a) never hands a file on, but its file must name a destroyed VM (no-use-after-free)")
+    func protectionA() throws {
+        let report = Explorer(design: Design(lifetime: .slotsPinFile, protection: .a), universe: Self.small).run()
+        #expect(report.handOff == nil)
+        #expect(report.verdict(for: .noCrossVMExposure) == .holds)
+        let finding = try #require(report.verdict(for: .noUseAfterFree).finding)
+        #expect(finding.trace.map(\.step) == [.createVM(vm: 0), .createFile(file: 0, vm: 0), .closeVM(vm: 0)])
+    }
+
+    @Test("protection (b) stops the exposure but deleting a memslot destroys data (GMEM-B8 upstream keeps it)")
+    func protectionB() throws {
+        let design = Design(lifetime: .slotsPinFile, protection: .b)
+        let report = Explorer(design: design, universe: Self.small).run()
+        #expect(report.verdict(for: .noCrossVMExposure) == .holds)
+        let finding = try #require(report.verdict(for: .deleteKeepsData).finding)
+        guard case .deleteSlot = finding.trace.last!.step else {
+            Issue.record("the violation is not at a memslot deletion: \(finding.trace)")
+            return
+        }
+        #expect(report.handOff != nil)
+    }
+
+    @Test("protection (c) stops the exposure in the plain flavour")
+    func protectionC() {
+        let report = Explorer(design: Design(lifetime: .slotsPinFile, protection: .c), universe: Self.small).run()
+        #expect(report.allHold)
+        #expect(report.handOff != nil)
+    }
+
+    @Test("SNP-like: none, (a) and (c) leave a destroyed VM's pages assigned; (b) frees them at unbind",
+          arguments: Design.Protection.allCases)
+    func snpFlavour(protection: Design.Protection) {
+        let report = Explorer(design: Design(lifetime: .slotsPinFile, protection: protection, flavour: .snp), universe: Self.small).run()
+        let finding = report.verdict(for: .confidentialMemoryDiesWithVM).finding
+        #expect((finding != nil) == (protection != .b))
+        if let finding { #expect(finding.trace.contains { $0.step == .closeVM(vm: 0) }) }
+    }
+
+    @Test("TDX-like: a page of a destroyed VM reclaimed later is reported at the reclaiming step")
+    func tdxFlavour() throws {
+        let report = Explorer(design: Design(lifetime: .slotsPinFile, protection: .c, flavour: .tdx), universe: Self.small).run()
+        let finding = try #require(report.verdict(for: .confidentialMemoryDiesWithVM).finding)
+        let closeVM = try #require(finding.trace.firstIndex { $0.step == .closeVM(vm: 0) })
+        #expect(closeVM < finding.trace.count - 1)
+    }
+
+    @Test("states are visited once: a deeper bound explores a superset, and the space is finite")
+    func stateCounts() {
+        var universe = Universe(vms: 1, files: 1, slots: 1, pagesPerFile: 1, depth: 3)
+        let small = Explorer(design: Design(lifetime: .upstream), universe: universe).run()
+        universe.depth = 24
+        let full = Explorer(design: Design(lifetime: .upstream), universe: universe).run()
+        #expect(small.statesExplored < full.statesExplored)
+        #expect(full.exhausted)
+        #expect(full.depthReached < 24)
+        // A rerun finds exactly the same space.
+        #expect(Explorer(design: Design(lifetime: .upstream), universe: universe).run().statesExplored == full.statesExplored)
+    }
+
+    @Test("an invalid universe is refused with a reason", arguments: [
+        Universe(vms: 0), Universe(files: 9), Universe(slots: 0), Universe(pagesPerFile: 0), Universe(depth: 99),
+    ])
+    func invalidUniverse(universe: Universe) {
+        #expect(universe.problem != nil)
+        #expect(Explorer(design: Design(lifetime: .upstream), universe: universe).run().statesExplored == 1)
+    }
+
+    @Test("a trace's scenario parses and passes on the upstream model, with the explored design's answers as comments")
+    func scenarioText() throws {
+        let finding = try #require(Explorer(design: Self.none, universe: Self.small).run(stopWhen: .noCrossVMExposure).verdict(for: .noCrossVMExposure).finding)
+        let text = ScenarioText.text(of: finding, invariant: .noCrossVMExposure, design: Self.none, universe: Self.small)
+        let scenario = try #require(try ScenarioFormat.parse(text, source: "explorer").first)
+        #expect(scenario.steps.count == finding.trace.count)
+        #expect(scenario.steps.allSatisfy { $0.expected != nil })
+        #expect(scenario.rules.contains("B5"))
+        let result = ConformanceRunner(selection: .model, capabilities: .referenceHost).run(scenario)
+        #expect(result.status == .passed, "\(result.firstProblem ?? "")")
+        #expect(text.contains("-> EINVAL   # slots-pin-file/none: ok"))
+        #expect(text.contains("# slots-pin-file/none: value 0x5ec1"))
+    }
+
+    @Test("every design's traces replay on the upstream model as scenarios", arguments: Design.all)
+    func everyTraceIsAScenario(design: Design) throws {
+        let universe = Self.small
+        let report = Explorer(design: design, universe: universe).run()
+        for result in report.results {
+            guard let finding = result.verdict.finding else { continue }
+            let text = ScenarioText.text(of: finding, invariant: result.invariant, design: design, universe: universe)
+            let scenario = try #require(try ScenarioFormat.parse(text, source: "explorer").first)
+            let run = ConformanceRunner(selection: .model, capabilities: .referenceHost).run(scenario)
+            #expect(run.status == .passed, "\(design) \(result.invariant): \(run.firstProblem ?? "")")
+        }
+    }
+}
