@@ -10,6 +10,9 @@ public struct Design: Hashable, Sendable, CustomStringConvertible {
         /// Memslots pin the file; the file does not pin the VM; its VM pointer is cleared
         /// when its last binding goes (the design proposed in the 2023 thread).
         case slotsPinFile = "slots-pin-file"
+        /// Both: the file pins its VM and memslots pin the file (a reference cycle; not
+        /// proposed in the thread, explored to show why upstream keeps only one direction).
+        case bothPin = "both-pin"
     }
 
     /// The protections of the design thread for `slots-pin-file`.
@@ -40,7 +43,7 @@ public struct Design: Hashable, Sendable, CustomStringConvertible {
 
     public init(lifetime: Lifetime, protection: Protection = .none, flavour: Flavour = .plain) {
         self.lifetime = lifetime
-        self.protection = lifetime == .upstream ? .none : protection
+        self.protection = lifetime == .slotsPinFile ? protection : .none
         self.flavour = flavour
     }
 
@@ -48,6 +51,7 @@ public struct Design: Hashable, Sendable, CustomStringConvertible {
     public var policy: Policy {
         switch (lifetime, protection) {
         case (.upstream, _): .upstream
+        case (.bothPin, _): .bothPin
         case (.slotsPinFile, .none): .memslotsPinFile
         case (.slotsPinFile, .a): .memslotsPinFileNeverAnotherVM
         case (.slotsPinFile, .b): .memslotsPinFileZeroOnUnbind
@@ -55,16 +59,17 @@ public struct Design: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Every design the table covers: upstream and slots-pin-file with each
-    /// protection, in each flavour.
+    /// Every design the table covers: upstream, slots-pin-file with each protection, and
+    /// both-pin, in each flavour.
     public static var all: [Design] {
         Flavour.allCases.flatMap { flavour in
             [Design(lifetime: .upstream, flavour: flavour)]
                 + Protection.allCases.map { Design(lifetime: .slotsPinFile, protection: $0, flavour: flavour) }
+                + [Design(lifetime: .bothPin, flavour: flavour)]
         }
     }
 
     public var description: String {
-        (lifetime == .upstream ? "upstream" : "slots-pin-file/\(protection.rawValue)") + " (\(flavour.rawValue))"
+        shortName + " (\(flavour.rawValue))"
     }
 }

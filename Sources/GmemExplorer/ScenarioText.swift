@@ -22,7 +22,7 @@ public enum ScenarioText {
 
     /// The scenario name for a finding: `explore-<design>-<invariant or hand-off>`.
     public static func name(design: Design, invariant: Invariant?) -> String {
-        let designName = design.lifetime == .upstream ? "upstream" : "slots-pin-file-\(design.protection.rawValue)"
+        let designName = design.lifetime == .slotsPinFile ? "slots-pin-file-\(design.protection.rawValue)" : design.lifetime.rawValue
         return "explore-\(designName)-\(design.flavour.rawValue)-\(invariant?.rawValue ?? "hand-off")"
     }
 
@@ -54,9 +54,9 @@ public enum ScenarioText {
 
     /// The `gmem explore` options that select `design`.
     static func commandLine(_ design: Design) -> String {
-        design.lifetime == .upstream
-            ? "--policy upstream --flavour \(design.flavour.rawValue)"
-            : "--policy slots-pin-file --protection \(design.protection.rawValue) --flavour \(design.flavour.rawValue)"
+        design.lifetime == .slotsPinFile
+            ? "--policy slots-pin-file --protection \(design.protection.rawValue) --flavour \(design.flavour.rawValue)"
+            : "--policy \(design.lifetime.rawValue) --flavour \(design.flavour.rawValue)"
     }
 
     /// One step as a scenario line (without its expectation).
@@ -104,6 +104,6 @@ public enum ScenarioText {
 extension Design {
     /// `upstream` or `slots-pin-file/none` (without the flavour).
     public var shortName: String {
-        lifetime == .upstream ? "upstream" : "slots-pin-file/\(protection.rawValue)"
+        lifetime == .slotsPinFile ? "slots-pin-file/\(protection.rawValue)" : lifetime.rawValue
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GmemExplorer
+import Synchronization
 
 /// `gmem explore`: replay the guest_memfd design debate as a bounded model checker.
 struct ExploreCommand: ParsableCommand {
@@ -15,12 +16,13 @@ struct ExploreCommand: ParsableCommand {
             upstream one (the file pins its VM, memslots do not pin the file, a file binds only \
             to its creator) and slots-pin-file (memslots pin the file, the file forgets its VM \
             when its last binding goes) with protection none, a (never another VM), b (zero on \
-            unbind) or c (zero on rebind to another VM); each in the plain, snp or tdx flavour. \
+            unbind) or c (zero on rebind to another VM); and both-pin (both references, a cycle); \
+            each in the plain, snp or tdx flavour. \
             docs/design-explorer.md walks through the results.
             """
     )
 
-    @Option(name: .long, help: "upstream or slots-pin-file.")
+    @Option(name: .long, help: "upstream, slots-pin-file or both-pin.")
     var policy: String = "upstream"
 
     @Option(name: .long, help: "For slots-pin-file: none, a, b or c.")
@@ -61,7 +63,7 @@ struct ExploreCommand: ParsableCommand {
             designs = Design.all
         } else {
             guard let lifetime = Design.Lifetime(rawValue: policy) else {
-                fail(CommandFailure("gmem explore: --policy must be upstream or slots-pin-file (got '\(policy)')"))
+                fail(CommandFailure("gmem explore: --policy must be upstream, slots-pin-file or both-pin (got '\(policy)')"))
             }
             guard let protection = Design.Protection(rawValue: protection) else {
                 fail(CommandFailure("gmem explore: --protection must be none, a, b or c (got '\(self.protection)')"))
@@ -69,8 +71,8 @@ struct ExploreCommand: ParsableCommand {
             guard let flavour = Design.Flavour(rawValue: flavour) else {
                 fail(CommandFailure("gmem explore: --flavour must be plain, snp or tdx (got '\(self.flavour)')"))
             }
-            if lifetime == .upstream, protection != .none {
-                fail(CommandFailure("gmem explore: --protection applies to slots-pin-file only (upstream binds a file to its creator for life)"))
+            if lifetime != .slotsPinFile, protection != .none {
+                fail(CommandFailure("gmem explore: --protection applies to slots-pin-file only (\(lifetime.rawValue) binds a file to its creator for life)"))
             }
             designs = [Design(lifetime: lifetime, protection: protection, flavour: flavour)]
         }
@@ -83,14 +85,16 @@ struct ExploreCommand: ParsableCommand {
         }
 
         let started = ContinuousClock.now
-        var reports: [ExplorationReport] = []
-        for design in designs {
-            let report = Explorer(design: design, universe: universe).run(progressEvery: 250_000) { progress in
+        // Designs are independent searches: one per core.
+        let slots = Mutex<[ExplorationReport?]>(Array(repeating: nil, count: designs.count))
+        DispatchQueue.concurrentPerform(iterations: designs.count) { index in
+            let report = Explorer(design: designs[index], universe: universe).run(progressEvery: 250_000) { progress in
                 printError("gmem explore: \(progress.design): depth \(progress.depth), "
                            + "\(progress.statesExplored.formatted()) states, \(String(format: "%.1f", progress.seconds)) s")
             }
-            reports.append(report)
+            slots.withLock { $0[index] = report }
         }
+        let reports = slots.withLock { $0.compactMap { $0 } }
         // The attack upstream is defended against: the shortest exposure of the unprotected
         // alternative, replayed under upstream (where the kernel refuses the cross-VM bind).
         let attack = wouldBeAttack(universe: universe, reports: reports)
@@ -265,7 +269,7 @@ struct DesignEntry: Encodable {
         let design = report.design
         name = design.description
         lifetime = design.lifetime.rawValue
-        protection = design.lifetime == .upstream ? nil : design.protection.rawValue
+        protection = design.lifetime == .slotsPinFile ? design.protection.rawValue : nil
         flavour = design.flavour.rawValue
         universe = report.universe.description
         states = report.statesExplored

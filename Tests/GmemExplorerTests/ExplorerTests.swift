@@ -153,3 +153,16 @@ struct ExplorerTests {
         }
     }
 }
+
+extension ExplorerTests {
+    @Test("both references at once (file pins VM, memslot pins file) is a cycle: closing every fd frees nothing (GMEM-L6)")
+    func bothPinLeaks() throws {
+        let report = Explorer(design: Design(lifetime: .bothPin), universe: Self.small).run()
+        let finding = try #require(report.verdict(for: .quiescenceFreesEverything).finding)
+        #expect(finding.trace.map(\.step) == [
+            .createVM(vm: 0), .createFile(file: 0, vm: 0), .bind(vm: 0, slot: 0, file: 0), .closeVM(vm: 0), .closeFile(file: 0),
+        ])
+        #expect(report.verdict(for: .noCrossVMExposure) == .holds)
+        #expect(report.handOff == nil)
+    }
+}

@@ -105,9 +105,10 @@ struct PolicyTests {
     @Test("policy decisions")
     func decisions() {
         #expect(Policy.upstream.fileHoldsVMReference && !Policy.upstream.memslotHoldsFileReference)
-        for policy in Policy.allCases where policy != .upstream {
+        for policy in Policy.allCases where policy != .upstream && policy != .bothPin {
             #expect(!policy.fileHoldsVMReference && policy.memslotHoldsFileReference, "\(policy)")
         }
+        #expect(Policy.bothPin.fileHoldsVMReference && Policy.bothPin.memslotHoldsFileReference)
         #expect(!Policy.memslotsPinFileNeverAnotherVM.clearsOwnerOnLastUnbind)
         #expect(Policy.upstream.mayBind(owner: .machine(1), to: 1))
         #expect(!Policy.upstream.mayBind(owner: .machine(1), to: 2))

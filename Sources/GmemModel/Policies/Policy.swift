@@ -19,6 +19,10 @@ public enum Policy: Hashable, Sendable, CaseIterable, CustomStringConvertible {
     /// The rejected design with protection (c): binding to a VM other than the last one the
     /// data belonged to zeroes (frees) the whole file first.
     case memslotsPinFileZeroOnRebind
+    /// Both references at once: the file pins its VM (upstream) *and* memslots pin the file
+    /// (the proposal). Nobody proposed it; it is here because it is the obvious merge of the
+    /// two, and it is a reference cycle (VM → memslot → file → VM) that nothing ever frees.
+    case bothPin
 
     public var description: String {
         switch self {
@@ -27,11 +31,12 @@ public enum Policy: Hashable, Sendable, CaseIterable, CustomStringConvertible {
         case .memslotsPinFileNeverAnotherVM: "memslots-pin-file+(a)never-another-vm"
         case .memslotsPinFileZeroOnUnbind: "memslots-pin-file+(b)zero-on-unbind"
         case .memslotsPinFileZeroOnRebind: "memslots-pin-file+(c)zero-on-rebind"
+        case .bothPin: "file-pins-vm+memslots-pin-file"
         }
     }
 
     /// Whether a guest_memfd holds a reference on the VM that created it (upstream: yes).
-    public var fileHoldsVMReference: Bool { self == .upstream }
+    public var fileHoldsVMReference: Bool { self == .upstream || self == .bothPin }
 
     /// Whether a memslot bound to a guest_memfd holds a reference on the file.
     public var memslotHoldsFileReference: Bool { self != .upstream }
@@ -40,7 +45,7 @@ public enum Policy: Hashable, Sendable, CaseIterable, CustomStringConvertible {
     /// bind it next).
     public var clearsOwnerOnLastUnbind: Bool {
         switch self {
-        case .upstream, .memslotsPinFileNeverAnotherVM: false
+        case .upstream, .memslotsPinFileNeverAnotherVM, .bothPin: false
         case .memslotsPinFile, .memslotsPinFileZeroOnUnbind, .memslotsPinFileZeroOnRebind: true
         }
     }
