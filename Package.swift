@@ -72,7 +72,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Measurement only: the raw C baseline every benchmark figure is compared with.
-        .target(name: "CBaseline"),
+        .target(name: "CBaseline", dependencies: ["CKVM"]),
         // Test support only: counts each thread's heap allocations (VCPU.run() allocates nothing).
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM", "AllocationCounter", "MicroVM", "GuestImages", "GmemConformance", "GmemModel", "GmemExplorer"], swiftSettings: swiftSettings),

@@ -1,1 +1,154 @@
+// CBaseline: the C side of every `gmem bench` figure. Straight-line C over the CKVM wrappers,
+// no abstraction the Swift side does not also have, so a ratio against it is the cost of
+// GmemKit's safety and structure.
 #include "cbaseline.h"
+#include "ckvm.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+    PORT_CONSOLE = 0x3F8,
+    PORT_EXIT = 0xF4,
+    PORT_PARAMETER = 0x511,
+    PORT_PING = 0x512,
+    PORT_PASS = 0x513,
+};
+
+uint64_t cb_now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+int cb_run_guest(const struct cb_boot *boot, struct cb_result *result) {
+    memset(result, 0, sizeof *result);
+    if (boot->sregs_length != sizeof(struct ckvm_sregs) || boot->regs_length != sizeof(struct ckvm_regs)) {
+        return (int)(result->status = -EINVAL);
+    }
+    uint64_t start = cb_now_ns();
+    int rc = 0, kvm = -1, vm = -1, gmem = -1, vcpu = -1, run_size = 0;
+    uint8_t *memory = MAP_FAILED;
+    struct ckvm_run *run = MAP_FAILED;
+    uint64_t created = 0;
+
+    if ((kvm = ckvm_open("/dev/kvm")) < 0) { rc = kvm; goto out; }
+    if ((run_size = ckvm_get_vcpu_mmap_size(kvm)) < 0) { rc = run_size; goto out; }
+    created = cb_now_ns();
+    if ((vm = ckvm_create_vm(kvm, CKVM_X86_DEFAULT_VM)) < 0) { rc = vm; goto out; }
+    struct ckvm_create_guest_memfd create = {
+        .size = boot->memory_size,
+        .flags = CKVM_GUEST_MEMFD_FLAG_MMAP | CKVM_GUEST_MEMFD_FLAG_INIT_SHARED,
+    };
+    if ((gmem = ckvm_create_guest_memfd(vm, &create)) < 0) { rc = gmem; goto out; }
+    memory = mmap(NULL, boot->memory_size, PROT_READ | PROT_WRITE, MAP_SHARED, gmem, 0);
+    if (memory == MAP_FAILED) { rc = -errno; goto out; }
+    memcpy(memory, boot->low, boot->low_length);
+    memcpy(memory + boot->image_gpa, boot->image, boot->image_length);
+    struct ckvm_userspace_memory_region2 region = {
+        .slot = 0,
+        .flags = CKVM_MEM_GUEST_MEMFD,
+        .guest_phys_addr = 0,
+        .memory_size = boot->memory_size,
+        .userspace_addr = (uint64_t)(uintptr_t)memory,
+        .guest_memfd_offset = 0,
+        .guest_memfd = (uint32_t)gmem,
+    };
+    if ((rc = ckvm_set_user_memory_region2(vm, &region)) < 0) goto out;
+    if ((vcpu = ckvm_create_vcpu(vm, 0)) < 0) { rc = vcpu; goto out; }
+    run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+    if (run == MAP_FAILED) { rc = -errno; goto out; }
+    struct ckvm_sregs sregs;
+    if ((rc = ckvm_get_sregs(vcpu, &sregs)) < 0) goto out;
+    memcpy(&sregs, boot->sregs, sizeof sregs);
+    if ((rc = ckvm_set_sregs(vcpu, &sregs)) < 0) goto out;
+    if ((rc = ckvm_set_regs(vcpu, (const struct ckvm_regs *)boot->regs)) < 0) goto out;
+
+    uint64_t first = 0, last_pass = 0;
+    for (;;) {
+        if ((rc = ckvm_run(vcpu)) < 0) goto out;
+        result->exits++;
+        if (first == 0) {
+            first = cb_now_ns();
+            result->first_exit_ns = first - created;
+            last_pass = first;
+        }
+        if (run->exit_reason != CKVM_EXIT_IO) { rc = -1000 - (int)run->exit_reason; goto out; }
+        uint8_t *data = (uint8_t *)run + run->exit.io.data_offset;
+        uint16_t port = run->exit.io.port;
+        if (run->exit.io.direction == CKVM_EXIT_IO_OUT) {
+            if (port == PORT_PING) {
+                result->pings++;
+            } else if (port == PORT_EXIT) {
+                uint32_t status;
+                memcpy(&status, data, sizeof status);
+                result->status = status;
+                break;
+            } else if (port == PORT_PASS) {
+                uint64_t now = cb_now_ns();
+                if (result->passes < 4) result->pass_ns[result->passes++] = now - last_pass;
+                last_pass = now;
+            } else if (port != PORT_CONSOLE) {
+                rc = -1000 - CKVM_EXIT_IO;
+                goto out;
+            }
+        } else if (port == PORT_PARAMETER) {
+            memcpy(data, &boot->parameter, run->exit.io.size < 4 ? run->exit.io.size : 4);
+        } else {
+            rc = -1000 - CKVM_EXIT_IO;
+            goto out;
+        }
+    }
+out:
+    if (run != MAP_FAILED) munmap(run, (size_t)run_size);
+    if (vcpu >= 0) close(vcpu);
+    if (memory != MAP_FAILED) munmap(memory, boot->memory_size);
+    if (gmem >= 0) close(gmem);
+    if (vm >= 0) close(vm);
+    if (kvm >= 0) close(kvm);
+    result->total_ns = cb_now_ns() - start;
+    if (rc < 0) result->status = rc;
+    return rc < 0 ? rc : 0;
+}
+
+int cb_populate(uint64_t size, uint64_t ns[3]) {
+    int rc = 0, kvm = -1, vm = -1, gmem = -1;
+    uint8_t *memory = MAP_FAILED;
+    if ((kvm = ckvm_open("/dev/kvm")) < 0) return kvm;
+    if ((vm = ckvm_create_vm(kvm, CKVM_X86_DEFAULT_VM)) < 0) { rc = vm; goto out; }
+    struct ckvm_create_guest_memfd create = {
+        .size = size, .flags = CKVM_GUEST_MEMFD_FLAG_MMAP | CKVM_GUEST_MEMFD_FLAG_INIT_SHARED,
+    };
+    if ((gmem = ckvm_create_guest_memfd(vm, &create)) < 0) { rc = gmem; goto out; }
+    memory = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, gmem, 0);
+    if (memory == MAP_FAILED) { rc = -errno; goto out; }
+    uint64_t t0 = cb_now_ns();
+    if ((rc = ckvm_fallocate(gmem, 1 /* KEEP_SIZE */, 0, size)) < 0) goto out;
+    uint64_t t1 = cb_now_ns();
+    for (uint64_t offset = 0; offset < size; offset += 4096) ((volatile uint8_t *)memory)[offset] = 1;
+    uint64_t t2 = cb_now_ns();
+    if ((rc = ckvm_fallocate(gmem, 3 /* PUNCH_HOLE|KEEP_SIZE */, 0, size)) < 0) goto out;
+    uint64_t t3 = cb_now_ns();
+    ns[0] = t1 - t0;
+    ns[1] = t2 - t1;
+    ns[2] = t3 - t2;
+out:
+    if (memory != MAP_FAILED) munmap(memory, size);
+    if (gmem >= 0) close(gmem);
+    if (vm >= 0) close(vm);
+    close(kvm);
+    return rc;
+}
+
+int cb_memset_anonymous(uint64_t size, uint64_t *ns) {
+    uint8_t *memory = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) return -errno;
+    uint64_t t0 = cb_now_ns();
+    memset(memory, 1, size);
+    *ns = cb_now_ns() - t0;
+    munmap(memory, size);
+    return 0;
+}

@@ -78,6 +78,17 @@ public enum UncheckedKVM {
         return VCPU(id: id, fd: fd, page: page)
     }
 
+    /// The `struct kvm_sregs` bytes of `registers`, for a C VMM (the benchmark baseline) to
+    /// pass to `KVM_SET_SREGS` as is.
+    public static func rawBytes(of registers: SpecialRegisters) -> [UInt8] {
+        withUnsafeBytes(of: registers.raw) { Array($0) }
+    }
+
+    /// The `struct kvm_regs` bytes of `registers`, for `KVM_SET_REGS` from C.
+    public static func rawBytes(of registers: Registers) -> [UInt8] {
+        withUnsafeBytes(of: registers.raw) { Array($0) }
+    }
+
     /// `mmap` of `fd` (or anonymous memory for fd -1) with any protection and flags.
     public static func map(fd: Int32, length: UInt64, protection: Int32, flags: Int32, offset: UInt64 = 0) throws(KVMError) -> HostMapping {
         try HostMapping(fd: fd, length: length, protection: protection, flags: flags, offset: offset)

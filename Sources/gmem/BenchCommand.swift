@@ -1,0 +1,324 @@
+import ArgumentParser
+import Foundation
+import GmemConformance
+import GmemExplorer
+import GuestImages
+import KVM
+import MicroVM
+
+/// `gmem bench`: each hot path of GmemKit against the same operations in plain C, interleaved
+/// in one run, as ratios.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure GmemKit's hot paths against a raw C baseline in the same run.",
+        discussion: """
+            Each figure runs the Swift path and the C baseline (Sources/CBaseline) alternately, \
+            --rounds times, and prints the median of each, the spread ((max-min)/median) and \
+            the ratio Swift/C, against the goal of BENCHMARKS.md. Build with -c release: a \
+            debug build measures the debugger's code, not GmemKit's. Figures: exit-roundtrip, \
+            cold-start, churn, populate, guest-touch, model-ops, explore-states, check-wall.
+            """
+    )
+
+    @Option(name: .long, help: "Run only figures whose name contains this.")
+    var filter: String?
+
+    @Option(name: .long, help: "Rounds per figure (median and spread are over them).")
+    var rounds: Int = 5
+
+    @Option(name: .long, help: "Round trips per exit-roundtrip round.")
+    var pings: UInt32 = 20_000
+
+    @Option(name: .long, help: "Bytes of guest_memfd for populate (MiB).")
+    var populateMiB: UInt64 = 1024
+
+    @Flag(name: .long, help: "Print the figures as JSON.")
+    var json = false
+
+    func run() throws {
+        guard rounds >= 1, rounds <= 100 else { fail(CommandFailure("gmem bench: --rounds must be 1 to 100")) }
+        guard pings >= 100 else { fail(CommandFailure("gmem bench: --pings must be at least 100")) }
+        guard populateMiB >= 2, populateMiB <= 16384 else { fail(CommandFailure("gmem bench: --populate-mib must be 2 to 16384")) }
+        let needsKVM = ["exit-roundtrip", "cold-start", "churn", "populate", "guest-touch"].contains { wants($0) }
+        if needsKVM, KVMHost.unavailableReason != nil {
+            fail(CommandFailure("gmem bench: " + (KVMHost.unavailableReason ?? "no usable /dev/kvm")
+                                + " (run with --filter model-ops, explore-states or check-wall for the model figures)"))
+        }
+        var figures: [Figure] = []
+        func add(_ figure: Figure) {
+            if !json { printError("gmem bench: \(figure.name) done") }
+            figures.append(figure)
+        }
+        do {
+            if wants("exit-roundtrip") { add(try exitRoundTrip()) }
+            if wants("cold-start") || wants("churn") {
+                let (cold, churn) = try coldStartAndChurn()
+                if wants("cold-start") { add(cold) }
+                if wants("churn") { add(churn) }
+            }
+            if wants("populate") { try populate().forEach(add) }
+            if wants("guest-touch") { try guestTouch().forEach(add) }
+            if wants("model-ops") { add(modelOperations()) }
+            if wants("explore-states") { add(exploreStates()) }
+            if wants("check-wall") { add(checkWall()) }
+        } catch let failure as CommandFailure {
+            fail(failure)
+        } catch {
+            fail(CommandFailure("gmem bench: \(error)"))
+        }
+        if figures.isEmpty { fail(CommandFailure("gmem bench: no figure matches --filter \(filter ?? "")")) }
+        if json {
+            try printJSON(BenchJSON(rounds: rounds, figures: figures))
+        } else {
+            printTable(figures)
+        }
+    }
+
+    private func wants(_ name: String) -> Bool { filter.map { name.contains($0) } ?? true }
+
+    // MARK: Figures
+
+    private func machine(_ image: [UInt8], name: String, memory: UInt64, parameter: UInt32) throws -> RunReport {
+        let report = try Machine.run(MachineConfig(name: name, image: image, memorySize: memory, parameter: parameter))
+        guard report.succeeded else { throw CommandFailure("gmem bench: the \(name) guest did not exit 0: \(report.cause)") }
+        return report
+    }
+
+    /// Round trip = (run with N pings − run with 0 pings) / N, for each side.
+    private func exitRoundTrip() throws -> Figure {
+        let memory: UInt64 = 4 << 20
+        let snapshot = try BootSnapshot(image: GuestImages.pingpong, memorySize: memory)
+        var swift: [Double] = [], c: [Double] = []
+        for _ in 0..<rounds {
+            let full = try machine(GuestImages.pingpong, name: "pingpong", memory: memory, parameter: pings)
+            let empty = try machine(GuestImages.pingpong, name: "pingpong", memory: memory, parameter: 0)
+            guard full.pings == UInt64(pings) else { throw CommandFailure("gmem bench: Swift counted \(full.pings) pings") }
+            swift.append(Double((full.totalTime - empty.totalTime).nanoseconds) / Double(pings))
+            let cFull = try CBaselineRun.run(snapshot, parameter: pings)
+            let cEmpty = try CBaselineRun.run(snapshot, parameter: 0)
+            guard cFull.pings == UInt64(pings) else { throw CommandFailure("gmem bench: C counted \(cFull.pings) pings") }
+            c.append((Double(cFull.totalNanoseconds) - Double(cEmpty.totalNanoseconds)) / Double(pings))
+        }
+        return Figure(name: "exit-roundtrip", unit: "ns/round trip", swift: swift, c: c, lowerIsBetter: true, goal: 1.05,
+                      command: "gmem bench --filter exit-roundtrip",
+                      note: "pingpong guest, \(pings) port writes per round, minus an empty run")
+    }
+
+    /// One cycle: /dev/kvm → VM → 4 MiB guest_memfd → bind → load → vCPU → first exit (the
+    /// guest's exit port) → teardown. churn: cycles per second over 20 back-to-back cycles.
+    private func coldStartAndChurn() throws -> (Figure, Figure) {
+        let memory: UInt64 = 4 << 20
+        let snapshot = try BootSnapshot(image: GuestImages.pingpong, memorySize: memory)
+        var swift: [Double] = [], c: [Double] = [], swiftChurn: [Double] = [], cChurn: [Double] = []
+        let cycles = 20
+        for _ in 0..<rounds {
+            swift.append(Double(try machine(GuestImages.pingpong, name: "pingpong", memory: memory, parameter: 0).totalTime.nanoseconds) / 1000)
+            c.append(Double(try CBaselineRun.run(snapshot, parameter: 0).totalNanoseconds) / 1000)
+            var start = ContinuousClock.now
+            for _ in 0..<cycles { _ = try machine(GuestImages.pingpong, name: "pingpong", memory: memory, parameter: 0) }
+            swiftChurn.append(Double(cycles) / (ContinuousClock.now - start).seconds)
+            start = ContinuousClock.now
+            for _ in 0..<cycles { _ = try CBaselineRun.run(snapshot, parameter: 0) }
+            cChurn.append(Double(cycles) / (ContinuousClock.now - start).seconds)
+        }
+        return (
+            Figure(name: "cold-start", unit: "µs/cycle", swift: swift, c: c, lowerIsBetter: true, goal: 1.10,
+                   command: "gmem bench --filter cold-start",
+                   note: "4 MiB (MicroVM's minimum; the issue says 2 MiB); Swift runs the vCPU on its own thread as MicroVM does"),
+            Figure(name: "churn", unit: "cycles/s", swift: swiftChurn, c: cChurn, lowerIsBetter: false, goal: 0.9,
+                   command: "gmem bench --filter churn", note: "\(cycles) cold-start cycles back to back")
+        )
+    }
+
+    /// allocate, first-touch (one byte per page through the safe mapping) and punch.
+    private func populate() throws -> [Figure] {
+        let size = populateMiB << 20
+        let gib = Double(size) / Double(1 << 30)
+        var swift: [[Double]] = [[], [], []], c: [[Double]] = [[], [], []], memset: [Double] = []
+        for _ in 0..<rounds {
+            let kvm = try KVMSystem()
+            let vm = try kvm.createVM()
+            let file = try vm.createGuestMemfd(size: size, flags: .hostShared)
+            let mapping = try file.mapShared()
+            var t = ContinuousClock.now
+            try file.allocate(offset: 0, length: size)
+            swift[0].append(gib / (ContinuousClock.now - t).seconds)
+            t = ContinuousClock.now
+            var offset: UInt64 = 0
+            while offset < size {
+                try mapping.store(UInt8(1), at: offset)
+                offset += 4096
+            }
+            swift[1].append(gib / (ContinuousClock.now - t).seconds)
+            t = ContinuousClock.now
+            try file.punchHole(offset: 0, length: size)
+            swift[2].append(gib / (ContinuousClock.now - t).seconds)
+            let ns = try CBaselineRun.populate(size: size)
+            for phase in 0..<3 { c[phase].append(gib / (Double(ns[phase]) / 1e9)) }
+            memset.append(gib / (Double(try CBaselineRun.memsetAnonymous(size: size)) / 1e9))
+        }
+        let names = ["populate-allocate", "populate-touch", "populate-punch"]
+        let notes = ["fallocate of \(populateMiB) MiB guest_memfd", "one byte per page through the shared mapping (bounds-checked store)",
+                     "fallocate PUNCH_HOLE of \(populateMiB) MiB"]
+        var figures = (0..<3).map {
+            Figure(name: names[$0], unit: "GiB/s", swift: swift[$0], c: c[$0], lowerIsBetter: false, goal: 0.95,
+                   command: "gmem bench --filter populate", note: notes[$0])
+        }
+        figures.append(Figure(name: "populate-memset-reference", unit: "GiB/s", swift: [], c: memset, lowerIsBetter: false, goal: nil,
+                              command: "gmem bench --filter populate", note: "memset of fresh anonymous memory in C, for reference"))
+        return figures
+    }
+
+    /// The touch guest over 64 MiB, two passes: ns per page of each pass.
+    private func guestTouch() throws -> [Figure] {
+        let memory: UInt64 = 64 << 20
+        let snapshot = try BootSnapshot(image: GuestImages.touch, memorySize: memory)
+        let pages = Double(memory >> 12)
+        var swift: [[Double]] = [[], []], c: [[Double]] = [[], []]
+        for _ in 0..<rounds {
+            let report = try machine(GuestImages.touch, name: "touch", memory: memory, parameter: 2)
+            guard report.passes.count >= 2 else { throw CommandFailure("gmem bench: touch reported \(report.passes.count) passes") }
+            for pass in 0..<2 { swift[pass].append(Double(report.passes[pass].nanoseconds) / pages) }
+            let result = try CBaselineRun.run(snapshot, parameter: 2)
+            guard result.passNanoseconds.count >= 2 else { throw CommandFailure("gmem bench: C touch reported \(result.passNanoseconds.count) passes") }
+            for pass in 0..<2 { c[pass].append(Double(result.passNanoseconds[pass]) / pages) }
+        }
+        return [
+            Figure(name: "guest-touch-first", unit: "ns/page", swift: swift[0], c: c[0], lowerIsBetter: true, goal: 1 / 0.95,
+                   command: "gmem bench --filter guest-touch", note: "touch guest, 64 MiB, first pass (guest_memfd allocation on fault)"),
+            Figure(name: "guest-touch-second", unit: "ns/page", swift: swift[1], c: c[1], lowerIsBetter: true, goal: 1 / 0.95,
+                   command: "gmem bench --filter guest-touch", note: "second pass (pages present)"),
+        ]
+    }
+
+    private func modelOperations() -> Figure {
+        let runner = ConformanceRunner(selection: .model, capabilities: .referenceHost)
+        var values: [Double] = []
+        for round in 0..<rounds {
+            let start = ContinuousClock.now
+            let report = RandomDifferential(runner: runner).run(seed: UInt64(round + 1), operations: 100_000)
+            values.append(Double(report.operationsRun) / (ContinuousClock.now - start).seconds)
+        }
+        return Figure(name: "model-ops", unit: "operations/s", swift: values, c: [], lowerIsBetter: false, goal: nil,
+                      command: "gmem bench --filter model-ops", note: "100,000 random operations on the model (GmemConformance's generator)")
+    }
+
+    private func exploreStates() -> Figure {
+        var values: [Double] = []
+        for _ in 0..<rounds {
+            values.append(Explorer(design: Design(lifetime: .upstream)).run().statesPerSecond)
+        }
+        return Figure(name: "explore-states", unit: "states/s", swift: values, c: [], lowerIsBetter: false, goal: nil,
+                      command: "gmem bench --filter explore-states", note: "exhaustive upstream search, standard universe (22,947 states)")
+    }
+
+    private func checkWall() -> Figure {
+        let selection: BackendSelection = KVMHost.unavailableReason == nil ? .both : .model
+        let runner = ConformanceRunner(selection: selection, capabilities: ConformanceRunner.hostCapabilities() ?? .referenceHost)
+        var values: [Double] = []
+        for _ in 0..<rounds {
+            let start = ContinuousClock.now
+            _ = Catalogue.scenarios.map(runner.run)
+            values.append((ContinuousClock.now - start).seconds)
+        }
+        return Figure(name: "check-wall", unit: "s", swift: values, c: [], lowerIsBetter: true, goal: nil,
+                      command: "gmem bench --filter check-wall", note: "the \(Catalogue.scenarios.count)-scenario catalogue on \(selection.rawValue); goal < 5 s")
+    }
+
+    // MARK: Output
+
+    private func printTable(_ figures: [Figure]) {
+        emit("figure".padding(toLength: 27, withPad: " ", startingAt: 0) + "unit".padding(toLength: 15, withPad: " ", startingAt: 0)
+             + "Swift".leftPadded(to: 12) + "±".leftPadded(to: 7) + "C".leftPadded(to: 12) + "±".leftPadded(to: 7)
+             + "ratio".leftPadded(to: 8) + "  goal")
+        for figure in figures {
+            let swift = figure.swiftMedian.map(Self.format) ?? "-"
+            let c = figure.cMedian.map(Self.format) ?? "-"
+            let ratio = figure.ratio.map { String(format: "%.3f", $0) } ?? "-"
+            let goal = figure.goalText ?? ""
+            emit(figure.name.padding(toLength: 27, withPad: " ", startingAt: 0) + figure.unit.padding(toLength: 15, withPad: " ", startingAt: 0)
+                 + swift.leftPadded(to: 12) + Self.percent(figure.swiftSpread).leftPadded(to: 7)
+                 + c.leftPadded(to: 12) + Self.percent(figure.cSpread).leftPadded(to: 7) + ratio.leftPadded(to: 8) + "  " + goal)
+        }
+        emit("median of \(rounds) rounds; ± is (max-min)/median; ratio is Swift/C (for rates, C/Swift is not used: "
+             + "ratio > 1 is better for GiB/s and cycles/s, worse for times).")
+    }
+
+    static func format(_ value: Double) -> String {
+        value >= 100 ? String(format: "%.0f", value) : value >= 1 ? String(format: "%.2f", value) : String(format: "%.4f", value)
+    }
+
+    static func percent(_ value: Double?) -> String { value.map { String(format: "%.0f%%", $0 * 100) } ?? "-" }
+}
+
+/// One figure: Swift and C values per round.
+struct Figure: Encodable {
+    let name: String
+    let unit: String
+    let swift: [Double]
+    let c: [Double]
+    /// Whether a smaller value is better (times) or a larger one (rates).
+    let lowerIsBetter: Bool
+    /// The goal on Swift/C: at most this (times), at least this (rates); nil when none.
+    let goal: Double?
+    let command: String
+    let note: String
+
+    static func median(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    static func spread(_ values: [Double]) -> Double? {
+        guard let median = median(values), median != 0, let low = values.min(), let high = values.max() else { return nil }
+        return (high - low) / median
+    }
+
+    var swiftMedian: Double? { Self.median(swift) }
+    var cMedian: Double? { Self.median(c) }
+    var swiftSpread: Double? { Self.spread(swift) }
+    var cSpread: Double? { Self.spread(c) }
+    var ratio: Double? {
+        guard let s = swiftMedian, let c = cMedian, c != 0 else { return nil }
+        return s / c
+    }
+    var met: Bool? {
+        guard let goal, let ratio else { return nil }
+        return lowerIsBetter ? ratio <= goal : ratio >= goal
+    }
+    var goalText: String? {
+        guard let goal else { return nil }
+        let bound = lowerIsBetter ? "≤ \(String(format: "%.2f", goal))" : "≥ \(String(format: "%.2f", goal))"
+        return bound + (met.map { $0 ? "  met" : "  MISSED" } ?? "")
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, unit, swift, c, lowerIsBetter, goal, command, note
+        case swiftMedian, cMedian, swiftSpread, cSpread, ratio, met
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(unit, forKey: .unit)
+        try container.encode(swift, forKey: .swift)
+        try container.encode(c, forKey: .c)
+        try container.encode(lowerIsBetter, forKey: .lowerIsBetter)
+        try container.encode(goal, forKey: .goal)
+        try container.encode(command, forKey: .command)
+        try container.encode(note, forKey: .note)
+        try container.encode(swiftMedian, forKey: .swiftMedian)
+        try container.encode(cMedian, forKey: .cMedian)
+        try container.encode(swiftSpread, forKey: .swiftSpread)
+        try container.encode(cSpread, forKey: .cSpread)
+        try container.encode(ratio, forKey: .ratio)
+        try container.encode(met, forKey: .met)
+    }
+}
+
+struct BenchJSON: Encodable {
+    let rounds: Int
+    let figures: [Figure]
+}
