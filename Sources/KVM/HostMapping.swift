@@ -71,6 +71,12 @@ public final class HostMapping: @unchecked Sendable {
     /// Writes `bytes` at `offset`; fails when out of bounds.
     public func write(_ bytes: some Collection<UInt8>, at offset: UInt64) throws(KVMError) {
         try checkRange(offset, UInt64(bytes.count))
+        // Contiguous bytes (arrays, array slices) are one memcpy; the range is checked above.
+        let copied: Void? = bytes.withContiguousStorageIfAvailable { source in
+            guard let from = source.baseAddress else { return }
+            (base + Int(offset)).copyMemory(from: from, byteCount: source.count)
+        }
+        if copied != nil { return }
         var index = Int(offset)
         for byte in bytes {
             base.storeBytes(of: byte, toByteOffset: index, as: UInt8.self)
