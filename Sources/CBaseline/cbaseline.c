@@ -5,6 +5,7 @@
 #include "ckvm.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -151,4 +152,78 @@ int cb_memset_anonymous(uint64_t size, uint64_t *ns) {
     *ns = cb_now_ns() - t0;
     munmap(memory, size);
     return 0;
+}
+
+struct cb_vm {
+    int vm, gmem, vcpu, run_size;
+    uint8_t *memory;
+    struct ckvm_run *run;
+    uint64_t memory_size;
+};
+
+static struct cb_vm *density_vms;
+static int density_count = -1;
+static int density_kvm = -1;
+
+static void density_free(struct cb_vm *v) {
+    if (v->run != MAP_FAILED && v->run != NULL) munmap(v->run, (size_t)v->run_size);
+    if (v->vcpu >= 0) close(v->vcpu);
+    if (v->memory != MAP_FAILED && v->memory != NULL) munmap(v->memory, v->memory_size);
+    if (v->gmem >= 0) close(v->gmem);
+    if (v->vm >= 0) close(v->vm);
+}
+
+static int density_one(int kvm, int run_size, const struct cb_boot *boot, struct cb_vm *v) {
+    *v = (struct cb_vm){ .vm = -1, .gmem = -1, .vcpu = -1, .run_size = run_size, .memory = MAP_FAILED,
+                         .run = MAP_FAILED, .memory_size = boot->memory_size };
+    if ((v->vm = ckvm_create_vm(kvm, CKVM_X86_DEFAULT_VM)) < 0) return v->vm;
+    struct ckvm_create_guest_memfd create = {
+        .size = boot->memory_size, .flags = CKVM_GUEST_MEMFD_FLAG_MMAP | CKVM_GUEST_MEMFD_FLAG_INIT_SHARED,
+    };
+    if ((v->gmem = ckvm_create_guest_memfd(v->vm, &create)) < 0) return v->gmem;
+    v->memory = mmap(NULL, boot->memory_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->gmem, 0);
+    if (v->memory == MAP_FAILED) return -errno;
+    memcpy(v->memory, boot->low, boot->low_length);
+    memcpy(v->memory + boot->image_gpa, boot->image, boot->image_length);
+    struct ckvm_userspace_memory_region2 region = {
+        .slot = 0, .flags = CKVM_MEM_GUEST_MEMFD, .guest_phys_addr = 0, .memory_size = boot->memory_size,
+        .userspace_addr = (uint64_t)(uintptr_t)v->memory, .guest_memfd_offset = 0, .guest_memfd = (uint32_t)v->gmem,
+    };
+    int rc;
+    if ((rc = ckvm_set_user_memory_region2(v->vm, &region)) < 0) return rc;
+    if ((v->vcpu = ckvm_create_vcpu(v->vm, 0)) < 0) return v->vcpu;
+    v->run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->vcpu, 0);
+    if (v->run == MAP_FAILED) return -errno;
+    struct ckvm_sregs sregs;
+    if ((rc = ckvm_get_sregs(v->vcpu, &sregs)) < 0) return rc;
+    memcpy(&sregs, boot->sregs, sizeof sregs);
+    if ((rc = ckvm_set_sregs(v->vcpu, &sregs)) < 0) return rc;
+    if ((rc = ckvm_set_regs(v->vcpu, (const struct ckvm_regs *)boot->regs)) < 0) return rc;
+    if ((rc = ckvm_run(v->vcpu)) < 0) return rc;  // the first exit: the guest reads its parameter
+    return v->run->exit_reason == CKVM_EXIT_IO ? 0 : -1000 - (int)v->run->exit_reason;
+}
+
+int cb_density_up(const struct cb_boot *boot, int count) {
+    if (density_count >= 0 || count <= 0) return -EINVAL;
+    if ((density_kvm = ckvm_open("/dev/kvm")) < 0) return density_kvm;
+    int run_size = ckvm_get_vcpu_mmap_size(density_kvm);
+    if (run_size < 0) { close(density_kvm); density_kvm = -1; return run_size; }
+    density_vms = calloc((size_t)count, sizeof *density_vms);
+    if (density_vms == NULL) { close(density_kvm); density_kvm = -1; return -ENOMEM; }
+    density_count = 0;
+    for (int i = 0; i < count; i++) {
+        int rc = density_one(density_kvm, run_size, boot, &density_vms[i]);
+        density_count = i + 1;
+        if (rc < 0) { cb_density_down(); return rc; }
+    }
+    return density_count;
+}
+
+void cb_density_down(void) {
+    for (int i = 0; i < density_count; i++) density_free(&density_vms[i]);
+    free(density_vms);
+    density_vms = NULL;
+    density_count = -1;
+    if (density_kvm >= 0) close(density_kvm);
+    density_kvm = -1;
 }

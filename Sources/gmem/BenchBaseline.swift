@@ -1,4 +1,5 @@
 import CBaseline
+import Foundation
 @_spi(Unchecked) import KVM
 import MicroVM
 
@@ -11,6 +12,7 @@ struct BootSnapshot {
     let memorySize: UInt64
     let specialRegisters: [UInt8]
     let registers: [UInt8]
+    let entry: UInt64
 
     init(image bytes: [UInt8], memorySize: UInt64) throws {
         let elf = try ELFImage(bytes)
@@ -24,6 +26,7 @@ struct BootSnapshot {
         }
         self.image = image
         imageAddress = start
+        entry = elf.entry
         self.memorySize = memorySize
         // The reset state of a vCPU on this host, as MicroVM starts from it.
         let kvm = try KVMSystem()
@@ -90,5 +93,98 @@ enum CBaselineRun {
         let rc = cb_memset_anonymous(size, &ns)
         guard rc == 0 else { throw CommandFailure("gmem bench: the C memset baseline failed (errno \(-rc))") }
         return ns
+    }
+}
+
+extension CBaselineRun {
+    /// Builds `count` VMs in C from `snapshot` and keeps them until `densityDown()`.
+    static func densityUp(_ snapshot: BootSnapshot, count: Int) throws(CommandFailure) {
+        // Sound because: as in `run`, every buffer outlives the synchronous call; C copies
+        // what it needs into each VM's guest memory and keeps no pointer into them.
+        let rc = snapshot.low.withUnsafeBufferPointer { low in
+            snapshot.image.withUnsafeBufferPointer { image in
+                snapshot.specialRegisters.withUnsafeBufferPointer { sregs in
+                    snapshot.registers.withUnsafeBufferPointer { regs in
+                        var boot = cb_boot(
+                            low: low.baseAddress, low_length: low.count,
+                            image: image.baseAddress, image_length: image.count, image_gpa: snapshot.imageAddress,
+                            memory_size: snapshot.memorySize,
+                            sregs: UnsafeRawPointer(sregs.baseAddress), sregs_length: sregs.count,
+                            regs: UnsafeRawPointer(regs.baseAddress), regs_length: regs.count,
+                            parameter: 0)
+                        return cb_density_up(&boot, Int32(count))
+                    }
+                }
+            }
+        }
+        guard rc == count else {
+            throw CommandFailure("gmem bench: the C density baseline failed after some VMs (\(rc <= -1000 ? "exit reason \(-1000 - Int(rc))" : "errno \(-rc)"))")
+        }
+    }
+
+    static func densityDown() { cb_density_down() }
+}
+
+/// One VM of the density figure through GmemKit's KVM module: VM, guest_memfd mapped and
+/// bound, vCPU run to its first exit; everything closes when the value goes.
+final class DensityVM {
+    let vm: VirtualMachine
+    let ram: GuestMemfd
+    let mapping: HostMapping
+    let vcpu: VCPU
+
+    init(kvm: borrowing KVMSystem, snapshot: BootSnapshot) throws {
+        vm = try kvm.createVM()
+        ram = try vm.createGuestMemfd(size: snapshot.memorySize, flags: .hostShared)
+        mapping = try ram.mapShared()
+        try mapping.write(snapshot.low, at: 0)
+        try mapping.write(snapshot.image, at: snapshot.imageAddress)
+        try vm.bind(ram, slot: 0, guestPhysicalAddress: 0, size: snapshot.memorySize, userspaceAddress: mapping.hostAddress)
+        vcpu = try vm.createVCPU(id: 0)
+        try vcpu.setSpecialRegisters(LongMode.specialRegisters(from: try vcpu.specialRegisters()))
+        try vcpu.setRegisters(LongMode.entryRegisters(entry: snapshot.entry, index: 0, count: 1, memorySize: snapshot.memorySize))
+        guard case .ioIn = try vcpu.run() else { throw CommandFailure("gmem bench: a density VM's first exit was not its parameter read") }
+    }
+}
+
+/// What the host has in use, from /proc: for the density figure.
+struct HostUsage {
+    /// MemFree and Unevictable (guest_memfd pages, GMEM-SPEC F5) of /proc/meminfo, bytes.
+    let free: Double
+    let unevictable: Double
+    /// RssAnon of /proc/self/status, bytes.
+    let anonymous: Double
+    /// Open descriptors of this process.
+    let descriptors: Double
+
+    static func now() -> HostUsage {
+        func field(_ text: String, _ name: String) -> Double {
+            for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
+                return Double(line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0) * 1024
+            }
+            return 0
+        }
+        let meminfo = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? ""
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
+        return HostUsage(free: field(meminfo, "MemFree"), unevictable: field(meminfo, "Unevictable"),
+                         anonymous: field(status, "RssAnon"), descriptors: Double(fds))
+    }
+
+    /// Waits (at most 10 s) until MemFree moves less than 1 MiB in 300 ms: destroyed VMs
+    /// return their memory asynchronously, and a measurement must not start before it is back.
+    static func settle() {
+        var last = now().free
+        for _ in 0..<33 {
+            usleep(300_000)
+            let free = now().free
+            if abs(free - last) < 1_048_576.0 { return }
+            last = free
+        }
+    }
+
+    /// Host memory taken since `before`, beyond guest_memfd pages.
+    func hostBytes(since before: HostUsage) -> Double {
+        (before.free - free) - (unevictable - before.unevictable)
     }
 }

@@ -17,7 +17,7 @@ struct BenchCommand: ParsableCommand {
             --rounds times, and prints the median of each, the spread ((max-min)/median) and \
             the ratio Swift/C, against the goal of BENCHMARKS.md. Build with -c release: a \
             debug build measures the debugger's code, not GmemKit's. Figures: exit-roundtrip, \
-            cold-start, churn, populate, guest-touch, model-ops, explore-states, check-wall.
+            cold-start, churn, populate, guest-touch, density, model-ops, explore-states, check-wall.
             """
     )
 
@@ -30,8 +30,11 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Round trips per exit-roundtrip round.")
     var pings: UInt32 = 20_000
 
-    @Option(name: .long, help: "Bytes of guest_memfd for populate (MiB).")
+    @Option(name: .customLong("populate-mib"), help: "guest_memfd for populate, in MiB.")
     var populateMiB: UInt64 = 1024
+
+    @Option(name: .customLong("density-vms"), help: "VMs kept alive at once for density.")
+    var densityVMs: Int = 1000
 
     @Flag(name: .long, help: "Print the figures as JSON.")
     var json = false
@@ -39,8 +42,9 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         guard rounds >= 1, rounds <= 100 else { fail(CommandFailure("gmem bench: --rounds must be 1 to 100")) }
         guard pings >= 100 else { fail(CommandFailure("gmem bench: --pings must be at least 100")) }
+        guard densityVMs >= 10, densityVMs <= 4000 else { fail(CommandFailure("gmem bench: --density-vms must be 10 to 4000")) }
         guard populateMiB >= 2, populateMiB <= 16384 else { fail(CommandFailure("gmem bench: --populate-mib must be 2 to 16384")) }
-        let needsKVM = ["exit-roundtrip", "cold-start", "churn", "populate", "guest-touch"].contains { wants($0) }
+        let needsKVM = ["exit-roundtrip", "cold-start", "churn", "populate", "guest-touch", "density"].contains { wants($0) }
         if needsKVM, KVMHost.unavailableReason != nil {
             fail(CommandFailure("gmem bench: " + (KVMHost.unavailableReason ?? "no usable /dev/kvm")
                                 + " (run with --filter model-ops, explore-states or check-wall for the model figures)"))
@@ -59,6 +63,7 @@ struct BenchCommand: ParsableCommand {
             }
             if wants("populate") { try populate().forEach(add) }
             if wants("guest-touch") { try guestTouch().forEach(add) }
+            if wants("density") { try density().forEach(add) }
             if wants("model-ops") { add(modelOperations()) }
             if wants("explore-states") { add(exploreStates()) }
             if wants("check-wall") { add(checkWall()) }
@@ -189,6 +194,45 @@ struct BenchCommand: ParsableCommand {
                    command: "gmem bench --filter guest-touch", note: "touch guest, 64 MiB, first pass (guest_memfd allocation on fault)"),
             Figure(name: "guest-touch-second", unit: "ns/page", swift: swift[1], c: c[1], lowerIsBetter: true, goal: 1 / 0.95,
                    command: "gmem bench --filter guest-touch", note: "second pass (pages present)"),
+        ]
+    }
+
+    /// `densityVMs` VMs alive at once, each with a 4 MiB guest_memfd and a vCPU that has run:
+    /// host memory (beyond guest_memfd pages) and descriptors per VM, GmemKit's KVM module
+    /// against C. Three rounds at most (each builds and tears down every VM on both sides).
+    private func density() throws -> [Figure] {
+        let snapshot = try BootSnapshot(image: GuestImages.pingpong, memorySize: 4 << 20)
+        let count = Double(densityVMs)
+        var swift: [[Double]] = [[], [], []], c: [[Double]] = [[], [], []]
+        func record(_ into: inout [[Double]], _ before: HostUsage, _ after: HostUsage) {
+            into[0].append(after.hostBytes(since: before) / count / 1024)
+            into[1].append((after.anonymous - before.anonymous) / count / 1024)
+            into[2].append((after.descriptors - before.descriptors) / count)
+        }
+        for _ in 0..<min(rounds, 3) {
+            do {
+                HostUsage.settle()
+                let before = HostUsage.now()
+                let kvm = try KVMSystem()
+                var vms: [DensityVM] = []
+                vms.reserveCapacity(densityVMs)
+                for _ in 0..<densityVMs { vms.append(try DensityVM(kvm: kvm, snapshot: snapshot)) }
+                record(&swift, before, HostUsage.now())
+            }
+            HostUsage.settle()  // VM teardown frees memory asynchronously
+            let before = HostUsage.now()
+            try CBaselineRun.densityUp(snapshot, count: densityVMs)
+            record(&c, before, HostUsage.now())
+            CBaselineRun.densityDown()
+        }
+        let note = "\(densityVMs) VMs alive, each 4 MiB guest_memfd bound, vCPU run to its first exit"
+        return [
+            Figure(name: "density-host-memory", unit: "KiB/VM", swift: swift[0], c: c[0], lowerIsBetter: true, goal: 1.2,
+                   command: "gmem bench --filter density", note: note + "; MemFree taken minus Unevictable (guest_memfd pages)"),
+            Figure(name: "density-anonymous-rss", unit: "KiB/VM", swift: swift[1], c: c[1], lowerIsBetter: true, goal: nil,
+                   command: "gmem bench --filter density", note: "RssAnon of the process (its own heap and stacks)"),
+            Figure(name: "density-fds", unit: "fds/VM", swift: swift[2], c: c[2], lowerIsBetter: true, goal: 1.2,
+                   command: "gmem bench --filter density", note: "open descriptors per VM"),
         ]
     }
 

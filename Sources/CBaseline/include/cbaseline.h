@@ -50,6 +50,14 @@ int cb_populate(uint64_t size, uint64_t ns[3]);
 /// memset of `size` bytes of fresh anonymous memory (first touch), in ns; 0 or -errno.
 int cb_memset_anonymous(uint64_t size, uint64_t *ns);
 
+/// Density: builds `count` VMs from `boot` (one /dev/kvm fd for all; per VM: VM, guest_memfd
+/// mapped and bound, vCPU with its run page, run to its first exit) and keeps them alive until
+/// cb_density_down. Returns how many were built (== count on success) or -errno.
+int cb_density_up(const struct cb_boot *boot, int count);
+
+/// Tears down everything cb_density_up built.
+void cb_density_down(void);
+
 /// Monotonic clock, ns.
 uint64_t cb_now_ns(void);
 
