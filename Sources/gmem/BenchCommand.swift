@@ -13,8 +13,8 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure GmemKit's hot paths against a raw C baseline in the same run.",
         discussion: """
-            Each figure runs the Swift path and the C baseline (Sources/CBaseline) alternately, \
-            --rounds times, and prints the median of each, the spread ((max-min)/median) and \
+            Each figure runs the Swift path and the C baseline (Sources/CBaseline) in turn, \
+            --rounds times, alternating which goes first, and prints the median of each, the spread ((max-min)/median) and \
             the ratio Swift/C, against the goal of BENCHMARKS.md. Build with -c release: a \
             debug build measures the debugger's code, not GmemKit's. Figures: exit-roundtrip, \
             cold-start, churn, populate, guest-touch, density, model-ops, explore-states, check-wall.
@@ -82,6 +82,15 @@ struct BenchCommand: ParsableCommand {
 
     private func wants(_ name: String) -> Bool { filter.map { name.contains($0) } ?? true }
 
+    /// Runs `rounds` rounds of both sides, alternating which goes first (each inherits the
+    /// page cache, allocator and scheduler state the other left), then `after` if given.
+    private func alternate(_ swift: () throws -> Void, _ c: () throws -> Void, after: () throws -> Void = {}) throws {
+        for round in 0..<rounds {
+            if round.isMultiple(of: 2) { try swift(); try c() } else { try c(); try swift() }
+            try after()
+        }
+    }
+
     // MARK: Figures
 
     private func machine(_ image: [UInt8], name: String, memory: UInt64, parameter: UInt32) throws -> RunReport {
@@ -95,16 +104,19 @@ struct BenchCommand: ParsableCommand {
         let memory: UInt64 = 4 << 20
         let snapshot = try BootSnapshot(image: GuestImages.pingpong, memorySize: memory)
         var swift: [Double] = [], c: [Double] = []
-        for _ in 0..<rounds {
+        func swiftSide() throws {
             let full = try machine(GuestImages.pingpong, name: "pingpong", memory: memory, parameter: pings)
             let empty = try machine(GuestImages.pingpong, name: "pingpong", memory: memory, parameter: 0)
             guard full.pings == UInt64(pings) else { throw CommandFailure("gmem bench: Swift counted \(full.pings) pings") }
             swift.append(Double((full.totalTime - empty.totalTime).nanoseconds) / Double(pings))
+        }
+        func cSide() throws {
             let cFull = try CBaselineRun.run(snapshot, parameter: pings)
             let cEmpty = try CBaselineRun.run(snapshot, parameter: 0)
             guard cFull.pings == UInt64(pings) else { throw CommandFailure("gmem bench: C counted \(cFull.pings) pings") }
             c.append((Double(cFull.totalNanoseconds) - Double(cEmpty.totalNanoseconds)) / Double(pings))
         }
+        try alternate(swiftSide, cSide)
         return Figure(name: "exit-roundtrip", unit: "ns/round trip", swift: swift, c: c, lowerIsBetter: true, goal: 1.05,
                       command: "gmem bench --filter exit-roundtrip",
                       note: "pingpong guest, \(pings) port writes per round, minus an empty run")
@@ -117,16 +129,19 @@ struct BenchCommand: ParsableCommand {
         let snapshot = try BootSnapshot(image: GuestImages.pingpong, memorySize: memory)
         var swift: [Double] = [], c: [Double] = [], swiftChurn: [Double] = [], cChurn: [Double] = []
         let cycles = 20
-        for _ in 0..<rounds {
+        func swiftSide() throws {
             swift.append(Double(try machine(GuestImages.pingpong, name: "pingpong", memory: memory, parameter: 0).totalTime.nanoseconds) / 1000)
-            c.append(Double(try CBaselineRun.run(snapshot, parameter: 0).totalNanoseconds) / 1000)
-            var start = ContinuousClock.now
+            let start = ContinuousClock.now
             for _ in 0..<cycles { _ = try machine(GuestImages.pingpong, name: "pingpong", memory: memory, parameter: 0) }
             swiftChurn.append(Double(cycles) / (ContinuousClock.now - start).seconds)
-            start = ContinuousClock.now
+        }
+        func cSide() throws {
+            c.append(Double(try CBaselineRun.run(snapshot, parameter: 0).totalNanoseconds) / 1000)
+            let start = ContinuousClock.now
             for _ in 0..<cycles { _ = try CBaselineRun.run(snapshot, parameter: 0) }
             cChurn.append(Double(cycles) / (ContinuousClock.now - start).seconds)
         }
+        try alternate(swiftSide, cSide)
         return (
             Figure(name: "cold-start", unit: "µs/cycle", swift: swift, c: c, lowerIsBetter: true, goal: 1.10,
                    command: "gmem bench --filter cold-start",
@@ -141,7 +156,7 @@ struct BenchCommand: ParsableCommand {
         let size = populateMiB << 20
         let gib = Double(size) / Double(1 << 30)
         var swift: [[Double]] = [[], [], []], c: [[Double]] = [[], [], []], memset: [Double] = []
-        for _ in 0..<rounds {
+        func swiftRound() throws {
             let kvm = try KVMSystem()
             let vm = try kvm.createVM()
             let file = try vm.createGuestMemfd(size: size, flags: .hostShared)
@@ -159,8 +174,13 @@ struct BenchCommand: ParsableCommand {
             t = ContinuousClock.now
             try file.punchHole(offset: 0, length: size)
             swift[2].append(gib / (ContinuousClock.now - t).seconds)
+        }
+        func cRound() throws {
             let ns = try CBaselineRun.populate(size: size)
             for phase in 0..<3 { c[phase].append(gib / (Double(ns[phase]) / 1e9)) }
+        }
+        // Alternate which side goes first: each inherits the memory state the other left.
+        try alternate(swiftRound, cRound) {
             memset.append(gib / (Double(try CBaselineRun.memsetAnonymous(size: size)) / 1e9))
         }
         let names = ["populate-allocate", "populate-touch", "populate-punch"]
@@ -181,14 +201,17 @@ struct BenchCommand: ParsableCommand {
         let snapshot = try BootSnapshot(image: GuestImages.touch, memorySize: memory)
         let pages = Double(memory >> 12)
         var swift: [[Double]] = [[], []], c: [[Double]] = [[], []]
-        for _ in 0..<rounds {
+        func swiftSide() throws {
             let report = try machine(GuestImages.touch, name: "touch", memory: memory, parameter: 2)
             guard report.passes.count >= 2 else { throw CommandFailure("gmem bench: touch reported \(report.passes.count) passes") }
             for pass in 0..<2 { swift[pass].append(Double(report.passes[pass].nanoseconds) / pages) }
+        }
+        func cSide() throws {
             let result = try CBaselineRun.run(snapshot, parameter: 2)
             guard result.passNanoseconds.count >= 2 else { throw CommandFailure("gmem bench: C touch reported \(result.passNanoseconds.count) passes") }
             for pass in 0..<2 { c[pass].append(Double(result.passNanoseconds[pass]) / pages) }
         }
+        try alternate(swiftSide, cSide)
         return [
             Figure(name: "guest-touch-first", unit: "ns/page", swift: swift[0], c: c[0], lowerIsBetter: true, goal: 1 / 0.95,
                    command: "gmem bench --filter guest-touch", note: "touch guest, 64 MiB, first pass (guest_memfd allocation on fault)"),
