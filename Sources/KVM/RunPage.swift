@@ -42,8 +42,10 @@ final class RunPage: @unchecked Sendable {
 
     func kick() throws(KVMError) {
         ckvm_set_immediate_exit(run, 1)
+        // A vCPU thread kicking itself is not inside KVM_RUN: `immediate_exit` covers its next
+        // entry, and a signal to itself would only cost two syscalls and a handler.
         let result = kickTarget.withLock { thread -> Int32 in
-            thread == 0 ? 0 : ckvm_kick_thread(thread)
+            thread == 0 || thread == ckvm_current_thread() ? 0 : ckvm_kick_thread(thread)
         }
         if result < 0 { throw KVMError(.kick, negated: result) }
     }
