@@ -48,12 +48,13 @@ enum CBaselineRun {
         let passNanoseconds: [UInt64]
     }
 
-    /// Boots `snapshot` in C with `parameter` and runs it to its exit.
-    static func run(_ snapshot: BootSnapshot, parameter: UInt32) throws(CommandFailure) -> Result {
-        var result = cb_result()
+    /// Calls `body` with a `cb_boot` describing `snapshot`.
+    private static func withBoot(_ snapshot: BootSnapshot, parameter: UInt32,
+                                 _ body: (UnsafePointer<cb_boot>) -> Int32) -> Int32 {
         // Sound because: every pointer handed to C is a live array's buffer for the whole
-        // synchronous call, with its exact length; C reads them and writes only `result`.
-        let rc = snapshot.low.withUnsafeBufferPointer { low in
+        // synchronous call, with its exact length; C copies what it needs (into guest memory
+        // and registers) and keeps no pointer into them after returning.
+        snapshot.low.withUnsafeBufferPointer { low in
             snapshot.image.withUnsafeBufferPointer { image in
                 snapshot.specialRegisters.withUnsafeBufferPointer { sregs in
                     snapshot.registers.withUnsafeBufferPointer { regs in
@@ -64,11 +65,17 @@ enum CBaselineRun {
                             sregs: UnsafeRawPointer(sregs.baseAddress), sregs_length: sregs.count,
                             regs: UnsafeRawPointer(regs.baseAddress), regs_length: regs.count,
                             parameter: parameter)
-                        return cb_run_guest(&boot, &result)
+                        return body(&boot)
                     }
                 }
             }
         }
+    }
+
+    /// Boots `snapshot` in C with `parameter` and runs it to its exit.
+    static func run(_ snapshot: BootSnapshot, parameter: UInt32) throws(CommandFailure) -> Result {
+        var result = cb_result()
+        let rc = withBoot(snapshot, parameter: parameter) { cb_run_guest($0, &result) }
         guard rc == 0 else {
             let reason = rc <= -1000 ? "exit reason \(-1000 - Int(rc))" : "errno \(-rc)"
             throw CommandFailure("gmem bench: the C baseline failed (\(reason))")
@@ -99,24 +106,7 @@ enum CBaselineRun {
 extension CBaselineRun {
     /// Builds `count` VMs in C from `snapshot` and keeps them until `densityDown()`.
     static func densityUp(_ snapshot: BootSnapshot, count: Int) throws(CommandFailure) {
-        // Sound because: as in `run`, every buffer outlives the synchronous call; C copies
-        // what it needs into each VM's guest memory and keeps no pointer into them.
-        let rc = snapshot.low.withUnsafeBufferPointer { low in
-            snapshot.image.withUnsafeBufferPointer { image in
-                snapshot.specialRegisters.withUnsafeBufferPointer { sregs in
-                    snapshot.registers.withUnsafeBufferPointer { regs in
-                        var boot = cb_boot(
-                            low: low.baseAddress, low_length: low.count,
-                            image: image.baseAddress, image_length: image.count, image_gpa: snapshot.imageAddress,
-                            memory_size: snapshot.memorySize,
-                            sregs: UnsafeRawPointer(sregs.baseAddress), sregs_length: sregs.count,
-                            regs: UnsafeRawPointer(regs.baseAddress), regs_length: regs.count,
-                            parameter: 0)
-                        return cb_density_up(&boot, Int32(count))
-                    }
-                }
-            }
-        }
+        let rc = withBoot(snapshot, parameter: 0) { cb_density_up($0, Int32(count)) }
         guard rc == count else {
             throw CommandFailure("gmem bench: the C density baseline failed after some VMs (\(rc <= -1000 ? "exit reason \(-1000 - Int(rc))" : "errno \(-rc)"))")
         }

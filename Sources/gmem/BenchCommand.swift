@@ -348,7 +348,8 @@ struct Figure: Encodable {
     var swiftSpread: Double? { Self.spread(swift) }
     var cSpread: Double? { Self.spread(c) }
     var ratio: Double? {
-        guard let s = swiftMedian, let c = cMedian, c != 0 else { return nil }
+        // A non-positive median (a memory delta swamped by the host's own churn) has no ratio.
+        guard let s = swiftMedian, let c = cMedian, c > 0, s >= 0 else { return nil }
         return s / c
     }
     var met: Bool? {
