@@ -84,8 +84,9 @@ struct BenchCommand: ParsableCommand {
 
     /// Runs `rounds` rounds of both sides, alternating which goes first (each inherits the
     /// page cache, allocator and scheduler state the other left), then `after` if given.
-    private func alternate(_ swift: () throws -> Void, _ c: () throws -> Void, after: () throws -> Void = {}) throws {
-        for round in 0..<rounds {
+    private func alternate(_ swift: () throws -> Void, _ c: () throws -> Void, rounds: Int? = nil,
+                           after: () throws -> Void = {}) throws {
+        for round in 0..<(rounds ?? self.rounds) {
             if round.isMultiple(of: 2) { try swift(); try c() } else { try c(); try swift() }
             try after()
         }
@@ -232,22 +233,23 @@ struct BenchCommand: ParsableCommand {
             into[1].append((after.anonymous - before.anonymous) / count / 1024)
             into[2].append((after.descriptors - before.descriptors) / count)
         }
-        for _ in 0..<min(rounds, 3) {
-            do {
-                HostUsage.settle()
-                let before = HostUsage.now()
-                let kvm = try KVMSystem()
-                var vms: [DensityVM] = []
-                vms.reserveCapacity(densityVMs)
-                for _ in 0..<densityVMs { vms.append(try DensityVM(kvm: kvm, snapshot: snapshot)) }
-                record(&swift, before, HostUsage.now())
-            }
+        func swiftSide() throws {
             HostUsage.settle()  // VM teardown frees memory asynchronously
+            let before = HostUsage.now()
+            let kvm = try KVMSystem()
+            var vms: [DensityVM] = []
+            vms.reserveCapacity(densityVMs)
+            for _ in 0..<densityVMs { vms.append(try DensityVM(kvm: kvm, snapshot: snapshot)) }
+            record(&swift, before, HostUsage.now())
+        }
+        func cSide() throws {
+            HostUsage.settle()
             let before = HostUsage.now()
             try CBaselineRun.densityUp(snapshot, count: densityVMs)
             record(&c, before, HostUsage.now())
             CBaselineRun.densityDown()
         }
+        try alternate(swiftSide, cSide, rounds: min(rounds, 3))
         let note = "\(densityVMs) VMs alive, each 4 MiB guest_memfd bound, vCPU run to its first exit"
         return [
             Figure(name: "density-host-memory", unit: "KiB/VM", swift: swift[0], c: c[0], lowerIsBetter: true, goal: 1.2,
