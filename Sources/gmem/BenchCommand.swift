@@ -16,7 +16,7 @@ struct BenchCommand: ParsableCommand {
             Each figure runs the Swift path and the C baseline (Sources/CBaseline) in turn, \
             --rounds times, alternating which goes first, and prints the median of each, the spread ((max-min)/median) and \
             the ratio Swift/C, against the goal of BENCHMARKS.md. Build with -c release: a \
-            debug build measures the debugger's code, not GmemKit's. Figures: exit-roundtrip, \
+            debug build measures unoptimised code, not what a user ships. Figures: exit-roundtrip, \
             cold-start, churn, populate, guest-touch, density, model-ops, explore-states, check-wall.
             """
     )
@@ -49,6 +49,9 @@ struct BenchCommand: ParsableCommand {
             fail(CommandFailure("gmem bench: " + (KVMHost.unavailableReason ?? "no usable /dev/kvm")
                                 + " (run with --filter model-ops, explore-states or check-wall for the model figures)"))
         }
+        #if DEBUG
+        printError("gmem bench: this is a debug build; its Swift figures are not GmemKit's (swift build -c release)")
+        #endif
         var figures: [Figure] = []
         func add(_ figure: Figure) {
             if !json { printError("gmem bench: \(figure.name) done") }
