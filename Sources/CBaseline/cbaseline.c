@@ -5,6 +5,7 @@
 #include "ckvm.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -25,7 +26,22 @@ uint64_t cb_now_ns(void) {
     return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
+struct cb_loop {
+    int vcpu;
+    struct ckvm_run *run;
+    const struct cb_boot *boot;
+    struct cb_result *result;
+    int rc;
+};
+
+static int cb_loop_run(int vcpu, struct ckvm_run *run, const struct cb_boot *boot, struct cb_result *result);
+static void *cb_loop_thread(void *argument);
+
 int cb_run_guest(const struct cb_boot *boot, struct cb_result *result) {
+    return cb_run_guest_threaded(boot, result, 0);
+}
+
+int cb_run_guest_threaded(const struct cb_boot *boot, struct cb_result *result, int threaded) {
     memset(result, 0, sizeof *result);
     if (boot->sregs_length != sizeof(struct ckvm_sregs) || boot->regs_length != sizeof(struct ckvm_regs)) {
         return (int)(result->status = -EINVAL);
@@ -68,16 +84,42 @@ int cb_run_guest(const struct cb_boot *boot, struct cb_result *result) {
     if ((rc = ckvm_set_sregs(vcpu, &sregs)) < 0) goto out;
     if ((rc = ckvm_set_regs(vcpu, (const struct ckvm_regs *)boot->regs)) < 0) goto out;
 
+    if (threaded) {
+        struct cb_loop loop = { .vcpu = vcpu, .run = run, .boot = boot, .result = result };
+        pthread_t thread;
+        int error = pthread_create(&thread, NULL, cb_loop_thread, &loop);
+        if (error != 0) { rc = -error; goto out; }
+        pthread_join(thread, NULL);
+        rc = loop.rc;
+        goto out;
+    }
+    rc = cb_loop_run(vcpu, run, boot, result);
+out:
+    if (run != MAP_FAILED) munmap(run, (size_t)run_size);
+    if (vcpu >= 0) close(vcpu);
+    if (memory != MAP_FAILED) munmap(memory, boot->memory_size);
+    if (gmem >= 0) close(gmem);
+    if (vm >= 0) close(vm);
+    if (kvm >= 0) close(kvm);
+    result->total_ns = cb_now_ns() - start;
+    if (result->first_exit_ns != 0) result->first_exit_ns -= created;  // the loop stores the time
+    if (rc < 0) result->status = rc;
+    return rc < 0 ? rc : 0;
+}
+
+/// The KVM_RUN loop: until the guest writes the exit port; 0 or -errno / -1000 - reason.
+static int cb_loop_run(int vcpu, struct ckvm_run *run, const struct cb_boot *boot, struct cb_result *result) {
+    int rc;
     uint64_t first = 0, last_pass = 0;
     for (;;) {
-        if ((rc = ckvm_run(vcpu)) < 0) goto out;
+        if ((rc = ckvm_run(vcpu)) < 0) return rc;
         result->exits++;
         if (first == 0) {
             first = cb_now_ns();
-            result->first_exit_ns = first - created;
+            result->first_exit_ns = first;
             last_pass = first;
         }
-        if (run->exit_reason != CKVM_EXIT_IO) { rc = -1000 - (int)run->exit_reason; goto out; }
+        if (run->exit_reason != CKVM_EXIT_IO) return -1000 - (int)run->exit_reason;
         uint8_t *data = (uint8_t *)run + run->exit.io.data_offset;
         uint16_t port = run->exit.io.port;
         if (run->exit.io.direction == CKVM_EXIT_IO_OUT) {
@@ -87,32 +129,26 @@ int cb_run_guest(const struct cb_boot *boot, struct cb_result *result) {
                 uint32_t status;
                 memcpy(&status, data, sizeof status);
                 result->status = status;
-                break;
+                return 0;
             } else if (port == PORT_PASS) {
                 uint64_t now = cb_now_ns();
                 if (result->passes < 4) result->pass_ns[result->passes++] = now - last_pass;
                 last_pass = now;
             } else if (port != PORT_CONSOLE) {
-                rc = -1000 - CKVM_EXIT_IO;
-                goto out;
+                return -1000 - CKVM_EXIT_IO;
             }
         } else if (port == PORT_PARAMETER) {
             memcpy(data, &boot->parameter, run->exit.io.size < 4 ? run->exit.io.size : 4);
         } else {
-            rc = -1000 - CKVM_EXIT_IO;
-            goto out;
+            return -1000 - CKVM_EXIT_IO;
         }
     }
-out:
-    if (run != MAP_FAILED) munmap(run, (size_t)run_size);
-    if (vcpu >= 0) close(vcpu);
-    if (memory != MAP_FAILED) munmap(memory, boot->memory_size);
-    if (gmem >= 0) close(gmem);
-    if (vm >= 0) close(vm);
-    if (kvm >= 0) close(kvm);
-    result->total_ns = cb_now_ns() - start;
-    if (rc < 0) result->status = rc;
-    return rc < 0 ? rc : 0;
+}
+
+static void *cb_loop_thread(void *argument) {
+    struct cb_loop *loop = argument;
+    loop->rc = cb_loop_run(loop->vcpu, loop->run, loop->boot, loop->result);
+    return NULL;
 }
 
 int cb_populate(uint64_t size, uint64_t ns[3]) {

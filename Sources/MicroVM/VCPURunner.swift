@@ -73,6 +73,9 @@ final class VCPURunner: Sendable {
                     }
                 case GuestABI.Port.exit:
                     state.statuses.withLock { $0[index] = value }
+                    // This thread leaves KVM_RUN for good: stop being a kick target first, so
+                    // ending the run does not signal a thread that is already on its way out.
+                    vcpu.unregisterThread()
                     if index == 0 { state.end(.exited(status: value)) }
                     return
                 default:
@@ -117,6 +120,7 @@ final class VCPURunner: Sendable {
         if let registers = try? vcpu.registers() {
             state.dumps.withLock { $0[index] = registers }
         }
+        vcpu.unregisterThread()
         state.end(cause)
     }
 }

@@ -72,10 +72,11 @@ enum CBaselineRun {
         }
     }
 
-    /// Boots `snapshot` in C with `parameter` and runs it to its exit.
-    static func run(_ snapshot: BootSnapshot, parameter: UInt32) throws(CommandFailure) -> Result {
+    /// Boots `snapshot` in C with `parameter` and runs it to its exit (on a new thread, created
+    /// and joined, when `threaded`).
+    static func run(_ snapshot: BootSnapshot, parameter: UInt32, threaded: Bool = false) throws(CommandFailure) -> Result {
         var result = cb_result()
-        let rc = withBoot(snapshot, parameter: parameter) { cb_run_guest($0, &result) }
+        let rc = withBoot(snapshot, parameter: parameter) { cb_run_guest_threaded($0, &result, threaded ? 1 : 0) }
         guard rc == 0 else {
             let reason = rc <= -1000 ? "exit reason \(-1000 - Int(rc))" : "errno \(-rc)"
             throw CommandFailure("gmem bench: the C baseline failed (\(reason))")

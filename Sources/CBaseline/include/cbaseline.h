@@ -43,6 +43,10 @@ struct cb_result {
 /// everything down. Returns 0 or -errno (also in result->status).
 int cb_run_guest(const struct cb_boot *boot, struct cb_result *result);
 
+/// cb_run_guest with the KVM_RUN loop on a new thread (created, then joined) when `threaded`:
+/// the reference for what MicroVM's thread-per-vCPU design costs at start and teardown.
+int cb_run_guest_threaded(const struct cb_boot *boot, struct cb_result *result, int threaded);
+
 /// guest_memfd population of `size` bytes: allocate (fallocate), first-touch one byte per page
 /// through the shared mapping, punch; ns of each phase in ns[0..2]. Returns 0 or -errno.
 int cb_populate(uint64_t size, uint64_t ns[3]);
