@@ -54,6 +54,7 @@ struct BenchCommand: ParsableCommand {
         #endif
         var figures: [Figure] = []
         func add(_ figure: Figure) {
+            if let filter, !figure.name.contains(filter) { return }  // a sibling of the figure asked for
             if !json { printError("gmem bench: \(figure.name) done") }
             figures.append(figure)
         }
@@ -83,7 +84,11 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    private func wants(_ name: String) -> Bool { filter.map { name.contains($0) } ?? true }
+    /// Whether `name`, or one of the figures it produces (`name-…`), matches --filter.
+    private func wants(_ name: String) -> Bool {
+        guard let filter else { return true }
+        return name.contains(filter) || filter.hasPrefix(name + "-")
+    }
 
     /// Runs `rounds` rounds of both sides, alternating which goes first (each inherits the
     /// page cache, allocator and scheduler state the other left), then `after` if given.
