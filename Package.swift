@@ -65,20 +65,22 @@ let package = Package(
         .executableTarget(
             name: "gmem",
             dependencies: [
-                "KVM", "MicroVM", "GuestImages", "GmemConformance", "GmemExplorer", "CBaseline",
+                "KVM", "MicroVM", "GuestImages", "GmemConformance", "GmemExplorer", "GmemBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
-        // Measurement only: the raw C baseline every benchmark figure is compared with.
+        // Measurement only: the raw C baseline every benchmark figure is compared with, and
+        // the Swift side of `gmem bench` (boot snapshots for C, figures and their statistics).
         .target(name: "CBaseline", dependencies: ["CKVM"]),
+        .target(name: "GmemBench", dependencies: ["CBaseline", "KVM", "MicroVM"], swiftSettings: swiftSettings),
         // Test support only: counts each thread's heap allocations (VCPU.run() allocates nothing).
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
-        .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM", "AllocationCounter", "MicroVM", "GuestImages", "GmemConformance", "GmemModel", "GmemExplorer"], swiftSettings: swiftSettings),
+        .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM", "AllocationCounter", "MicroVM", "GuestImages", "GmemConformance", "GmemModel", "GmemExplorer", "GmemBench"], swiftSettings: swiftSettings),
         .testTarget(name: "GuestImagesTests", dependencies: ["GuestImages"], swiftSettings: swiftSettings),
         .testTarget(name: "GmemModelTests", dependencies: ["GmemModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "GmemConformanceTests", dependencies: ["GmemConformance", "GmemModel", "GmemExplorer"], swiftSettings: swiftSettings),
+        .testTarget(name: "GmemConformanceTests", dependencies: ["GmemConformance", "GmemModel", "GmemExplorer", "GmemBench"], swiftSettings: swiftSettings),
         .testTarget(name: "GmemExplorerTests", dependencies: ["GmemExplorer", "GmemModel", "GmemConformance"], swiftSettings: swiftSettings),
     ]
 )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GmemBench
 import GmemConformance
 import GmemExplorer
 import GuestImages
@@ -73,6 +74,8 @@ struct BenchCommand: ParsableCommand {
             if wants("check-wall") { add(checkWall()) }
         } catch let failure as CommandFailure {
             fail(failure)
+        } catch let error as BenchError {
+            fail(CommandFailure("gmem bench: \(error)"))
         } catch {
             fail(CommandFailure("gmem bench: \(error)"))
         }
@@ -334,73 +337,6 @@ struct BenchCommand: ParsableCommand {
     }
 
     static func percent(_ value: Double?) -> String { value.map { String(format: "%.0f%%", $0 * 100) } ?? "-" }
-}
-
-/// One figure: Swift and C values per round.
-struct Figure: Encodable {
-    let name: String
-    let unit: String
-    let swift: [Double]
-    let c: [Double]
-    /// Whether a smaller value is better (times) or a larger one (rates).
-    let lowerIsBetter: Bool
-    /// The goal on Swift/C: at most this (times), at least this (rates); nil when none.
-    let goal: Double?
-    let command: String
-    let note: String
-
-    static func median(_ values: [Double]) -> Double? {
-        guard !values.isEmpty else { return nil }
-        let sorted = values.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-    }
-
-    static func spread(_ values: [Double]) -> Double? {
-        guard let median = median(values), median != 0, let low = values.min(), let high = values.max() else { return nil }
-        return (high - low) / median
-    }
-
-    var swiftMedian: Double? { Self.median(swift) }
-    var cMedian: Double? { Self.median(c) }
-    var swiftSpread: Double? { Self.spread(swift) }
-    var cSpread: Double? { Self.spread(c) }
-    var ratio: Double? {
-        // A non-positive median (a memory delta swamped by the host's own churn) has no ratio.
-        guard let s = swiftMedian, let c = cMedian, c > 0, s >= 0 else { return nil }
-        return s / c
-    }
-    var met: Bool? {
-        guard let goal, let ratio else { return nil }
-        return lowerIsBetter ? ratio <= goal : ratio >= goal
-    }
-    var goalText: String? {
-        guard let goal else { return nil }
-        let bound = lowerIsBetter ? "≤ \(String(format: "%.2f", goal))" : "≥ \(String(format: "%.2f", goal))"
-        return bound + (met.map { $0 ? "  met" : "  MISSED" } ?? "")
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case name, unit, swift, c, lowerIsBetter, goal, command, note
-        case swiftMedian, cMedian, swiftSpread, cSpread, ratio, met
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(name, forKey: .name)
-        try container.encode(unit, forKey: .unit)
-        try container.encode(swift, forKey: .swift)
-        try container.encode(c, forKey: .c)
-        try container.encode(lowerIsBetter, forKey: .lowerIsBetter)
-        try container.encode(goal, forKey: .goal)
-        try container.encode(command, forKey: .command)
-        try container.encode(note, forKey: .note)
-        try container.encode(swiftMedian, forKey: .swiftMedian)
-        try container.encode(cMedian, forKey: .cMedian)
-        try container.encode(swiftSpread, forKey: .swiftSpread)
-        try container.encode(cSpread, forKey: .cSpread)
-        try container.encode(ratio, forKey: .ratio)
-        try container.encode(met, forKey: .met)
-    }
 }
 
 struct BenchJSON: Encodable {

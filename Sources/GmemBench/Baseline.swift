@@ -3,18 +3,27 @@ import Foundation
 @_spi(Unchecked) import KVM
 import MicroVM
 
+/// A failure of the measurement code: the C baseline's call that failed, or a guest that did
+/// not do what the figure needs.
+public struct BenchError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
 /// A guest ready to boot from C: the bytes MicroVM would write and the registers it would set,
 /// computed once by MicroVM's own code (LongMode, ELFImage) so both sides run the same guest.
-struct BootSnapshot {
-    let low: [UInt8]
-    let image: [UInt8]
-    let imageAddress: UInt64
-    let memorySize: UInt64
-    let specialRegisters: [UInt8]
-    let registers: [UInt8]
-    let entry: UInt64
+public struct BootSnapshot: Sendable {
+    public let low: [UInt8]
+    public let image: [UInt8]
+    public let imageAddress: UInt64
+    public let memorySize: UInt64
+    public let specialRegisters: [UInt8]
+    public let registers: [UInt8]
+    public let entry: UInt64
 
-    init(image bytes: [UInt8], memorySize: UInt64) throws {
+    /// The snapshot of ELF image `bytes` booted with `memorySize` bytes of RAM; opens
+    /// /dev/kvm once for a vCPU's reset state.
+    public init(image bytes: [UInt8], memorySize: UInt64) throws {
         let elf = try ELFImage(bytes)
         low = LongMode.tables(base: 0, identityMap: memorySize)
         let start = elf.segments.map(\.physicalAddress).min() ?? GuestABI.imageBase
@@ -38,14 +47,14 @@ struct BootSnapshot {
 }
 
 /// The C baseline's entry points, wrapped.
-enum CBaselineRun {
-    struct Result {
-        let status: Int64
-        let pings: UInt64
-        let exits: UInt64
-        let firstExitNanoseconds: UInt64
-        let totalNanoseconds: UInt64
-        let passNanoseconds: [UInt64]
+public enum CBaselineRun {
+    public struct Result: Sendable {
+        public let status: Int64
+        public let pings: UInt64
+        public let exits: UInt64
+        public let firstExitNanoseconds: UInt64
+        public let totalNanoseconds: UInt64
+        public let passNanoseconds: [UInt64]
     }
 
     /// Calls `body` with a `cb_boot` describing `snapshot`.
@@ -74,12 +83,12 @@ enum CBaselineRun {
 
     /// Boots `snapshot` in C with `parameter` and runs it to its exit (on a new thread, created
     /// and joined, when `threaded`).
-    static func run(_ snapshot: BootSnapshot, parameter: UInt32, threaded: Bool = false) throws(CommandFailure) -> Result {
+    public static func run(_ snapshot: BootSnapshot, parameter: UInt32, threaded: Bool = false) throws(BenchError) -> Result {
         var result = cb_result()
         let rc = withBoot(snapshot, parameter: parameter) { cb_run_guest_threaded($0, &result, threaded ? 1 : 0) }
         guard rc == 0 else {
             let reason = rc <= -1000 ? "exit reason \(-1000 - Int(rc))" : "errno \(-rc)"
-            throw CommandFailure("gmem bench: the C baseline failed (\(reason))")
+            throw BenchError("the C baseline failed (\(reason))")
         }
         let passes = withUnsafeBytes(of: result.pass_ns) { Array($0.bindMemory(to: UInt64.self).prefix(Int(result.passes))) }
         return Result(status: result.status, pings: result.pings, exits: result.exits,
@@ -87,44 +96,44 @@ enum CBaselineRun {
     }
 
     /// allocate, first-touch and punch `size` bytes of guest_memfd in C; ns per phase.
-    static func populate(size: UInt64) throws(CommandFailure) -> [UInt64] {
+    public static func populate(size: UInt64) throws(BenchError) -> [UInt64] {
         var ns: (UInt64, UInt64, UInt64) = (0, 0, 0)
         // Sound because: `ns` is a tuple of three UInt64 laid out contiguously, as C expects.
         let rc = withUnsafeMutableBytes(of: &ns) { cb_populate(size, $0.baseAddress!.assumingMemoryBound(to: UInt64.self)) }
-        guard rc == 0 else { throw CommandFailure("gmem bench: the C populate baseline failed (errno \(-rc))") }
+        guard rc == 0 else { throw BenchError("the C populate baseline failed (errno \(-rc))") }
         return [ns.0, ns.1, ns.2]
     }
 
     /// memset of `size` bytes of fresh anonymous memory in C; ns.
-    static func memsetAnonymous(size: UInt64) throws(CommandFailure) -> UInt64 {
+    public static func memsetAnonymous(size: UInt64) throws(BenchError) -> UInt64 {
         var ns: UInt64 = 0
         let rc = cb_memset_anonymous(size, &ns)
-        guard rc == 0 else { throw CommandFailure("gmem bench: the C memset baseline failed (errno \(-rc))") }
+        guard rc == 0 else { throw BenchError("the C memset baseline failed (errno \(-rc))") }
         return ns
     }
 }
 
 extension CBaselineRun {
     /// Builds `count` VMs in C from `snapshot` and keeps them until `densityDown()`.
-    static func densityUp(_ snapshot: BootSnapshot, count: Int) throws(CommandFailure) {
+    public static func densityUp(_ snapshot: BootSnapshot, count: Int) throws(BenchError) {
         let rc = withBoot(snapshot, parameter: 0) { cb_density_up($0, Int32(count)) }
         guard rc == count else {
-            throw CommandFailure("gmem bench: the C density baseline failed after some VMs (\(rc <= -1000 ? "exit reason \(-1000 - Int(rc))" : "errno \(-rc)"))")
+            throw BenchError("the C density baseline failed after some VMs (\(rc <= -1000 ? "exit reason \(-1000 - Int(rc))" : "errno \(-rc)"))")
         }
     }
 
-    static func densityDown() { cb_density_down() }
+    public static func densityDown() { cb_density_down() }
 }
 
 /// One VM of the density figure through GmemKit's KVM module: VM, guest_memfd mapped and
 /// bound, vCPU run to its first exit; everything closes when the value goes.
-final class DensityVM {
+public final class DensityVM {
     let vm: VirtualMachine
     let ram: GuestMemfd
     let mapping: HostMapping
     let vcpu: VCPU
 
-    init(kvm: borrowing KVMSystem, snapshot: BootSnapshot) throws {
+    public init(kvm: borrowing KVMSystem, snapshot: BootSnapshot) throws {
         vm = try kvm.createVM()
         ram = try vm.createGuestMemfd(size: snapshot.memorySize, flags: .hostShared)
         mapping = try ram.mapShared()
@@ -134,21 +143,21 @@ final class DensityVM {
         vcpu = try vm.createVCPU(id: 0)
         try vcpu.setSpecialRegisters(LongMode.specialRegisters(from: try vcpu.specialRegisters()))
         try vcpu.setRegisters(LongMode.entryRegisters(entry: snapshot.entry, index: 0, count: 1, memorySize: snapshot.memorySize))
-        guard case .ioIn = try vcpu.run() else { throw CommandFailure("gmem bench: a density VM's first exit was not its parameter read") }
+        guard case .ioIn = try vcpu.run() else { throw BenchError("a density VM's first exit was not its parameter read") }
     }
 }
 
 /// What the host has in use, from /proc: for the density figure.
-struct HostUsage {
+public struct HostUsage: Sendable {
     /// MemFree and Unevictable (guest_memfd pages, GMEM-SPEC F5) of /proc/meminfo, bytes.
-    let free: Double
-    let unevictable: Double
+    public let free: Double
+    public let unevictable: Double
     /// RssAnon of /proc/self/status, bytes.
-    let anonymous: Double
+    public let anonymous: Double
     /// Open descriptors of this process.
-    let descriptors: Double
+    public let descriptors: Double
 
-    static func now() -> HostUsage {
+    public static func now() -> HostUsage {
         func field(_ text: String, _ name: String) -> Double {
             for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
                 return Double(line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0) * 1024
@@ -164,7 +173,7 @@ struct HostUsage {
 
     /// Waits (at most 10 s) until MemFree moves less than 1 MiB in 300 ms: destroyed VMs
     /// return their memory asynchronously, and a measurement must not start before it is back.
-    static func settle() {
+    public static func settle() {
         var last = now().free
         for _ in 0..<33 {
             usleep(300_000)
@@ -175,7 +184,7 @@ struct HostUsage {
     }
 
     /// Host memory taken since `before`, beyond guest_memfd pages.
-    func hostBytes(since before: HostUsage) -> Double {
+    public func hostBytes(since before: HostUsage) -> Double {
         (before.free - free) - (unevictable - before.unevictable)
     }
 }

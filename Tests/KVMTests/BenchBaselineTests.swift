@@ -1,0 +1,84 @@
+import Foundation
+import GmemBench
+import GuestImages
+import KVM
+import MicroVM
+import Testing
+
+/// The C baseline must do the same work as GmemKit, or its ratios mean nothing; and the
+/// statistics `gmem bench` prints must be right.
+@Suite("Bench: figures")
+struct BenchFigureTests {
+    @Test("median, spread and ratio of a figure")
+    func statistics() {
+        let figure = Figure(name: "x", unit: "ns", swift: [30, 10, 20], c: [10, 40, 20, 30], lowerIsBetter: true, goal: 1.05,
+                            command: "", note: "")
+        #expect(figure.swiftMedian == 20)
+        #expect(figure.cMedian == 25)
+        #expect(figure.swiftSpread == 1.0)    // (30 - 10) / 20
+        #expect(figure.cSpread == 30.0 / 25)
+        #expect(figure.ratio == 0.8)
+        #expect(figure.met == true)
+    }
+
+    @Test("a rate's goal is a floor; a missing side or a non-positive median gives no ratio")
+    func goals() {
+        let rate = Figure(name: "r", unit: "GiB/s", swift: [0.8], c: [1.0], lowerIsBetter: false, goal: 0.9, command: "", note: "")
+        #expect(rate.met == false)
+        let absolute = Figure(name: "a", unit: "s", swift: [1], c: [], lowerIsBetter: true, goal: nil, command: "", note: "")
+        #expect(absolute.ratio == nil && absolute.met == nil && absolute.goalText == nil)
+        let negative = Figure(name: "n", unit: "KiB", swift: [5], c: [-3], lowerIsBetter: true, goal: 1.2, command: "", note: "")
+        #expect(negative.ratio == nil && negative.met == nil)
+    }
+}
+
+extension KernelTests {
+    @Suite("Bench: the C baseline does MicroVM's work")
+    struct BenchBaselineTests {
+        @Test("the C baseline boots the same pingpong image: same pings and exit status, threaded or not")
+        func pingpongAgrees() throws {
+            let memory: UInt64 = 4 << 20
+            let report = try Machine.run(MachineConfig(name: "pingpong", image: GuestImages.pingpong, memorySize: memory, parameter: 500))
+            #expect(report.pings == 500 && report.status == 0)
+            let snapshot = try BootSnapshot(image: GuestImages.pingpong, memorySize: memory)
+            for threaded in [false, true] {
+                let result = try CBaselineRun.run(snapshot, parameter: 500, threaded: threaded)
+                #expect(result.pings == 500 && result.status == 0, "threaded: \(threaded)")
+                #expect(result.exits == 502)  // parameter read, 500 pings, exit port
+                #expect(result.firstExitNanoseconds > 0 && result.firstExitNanoseconds < result.totalNanoseconds)
+            }
+        }
+
+        @Test("touch reports its passes on both sides")
+        func touchPasses() throws {
+            let memory: UInt64 = 8 << 20
+            let report = try Machine.run(MachineConfig(name: "touch", image: GuestImages.touch, memorySize: memory, parameter: 2))
+            #expect(report.passes.count == 2 && report.status == 0)
+            let result = try CBaselineRun.run(try BootSnapshot(image: GuestImages.touch, memorySize: memory), parameter: 2)
+            #expect(result.passNanoseconds.count == 2 && result.status == 0)
+        }
+
+        @Test("density VMs on both sides hold 3 fds each and give every one back")
+        func densityDescriptors() throws {
+            let snapshot = try BootSnapshot(image: GuestImages.pingpong, memorySize: 4 << 20)
+            let start = HostUsage.now().descriptors
+            do {
+                let kvm = try KVMSystem()
+                let vms = try (0..<5).map { _ in try DensityVM(kvm: kvm, snapshot: snapshot) }
+                #expect(HostUsage.now().descriptors - start == 1 + 3 * Double(vms.count))
+            }
+            #expect(HostUsage.now().descriptors == start)
+            try CBaselineRun.densityUp(snapshot, count: 5)
+            #expect(HostUsage.now().descriptors - start == 1 + 3 * 5)
+            CBaselineRun.densityDown()
+            #expect(HostUsage.now().descriptors == start)
+        }
+
+        @Test("the C populate and memset baselines measure every phase")
+        func populatePhases() throws {
+            let phases = try CBaselineRun.populate(size: 4 << 20)
+            #expect(phases.count == 3 && phases.allSatisfy { $0 > 0 })
+            #expect(try CBaselineRun.memsetAnonymous(size: 4 << 20) > 0)
+        }
+    }
+}
