@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 // MARK: - The pinned ABI, checked
@@ -177,6 +178,31 @@ int ckvm_unblock_kick_signal(void) {
 int ckvm_kick_thread(unsigned long thread) {
     int r = pthread_kill((pthread_t)thread, ckvm_kick_signal());
     return r == 0 ? 0 : -r;
+}
+
+int ckvm_kick_timer_start(uint64_t first_ns, uint64_t interval_ns, uintptr_t *timer) {
+    struct sigevent event = {0};
+    event.sigev_notify = SIGEV_THREAD_ID;
+    event.sigev_signo = ckvm_kick_signal();
+    event._sigev_un._tid = gettid();
+    timer_t id;
+    if (timer_create(CLOCK_MONOTONIC, &event, &id) != 0) return -errno;
+    struct itimerspec spec = {
+        .it_value = { .tv_sec = (time_t)(first_ns / 1000000000u), .tv_nsec = (long)(first_ns % 1000000000u) },
+        .it_interval = { .tv_sec = (time_t)(interval_ns / 1000000000u), .tv_nsec = (long)(interval_ns % 1000000000u) },
+    };
+    if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;  // 0 would disarm
+    if (timer_settime(id, 0, &spec, NULL) != 0) {
+        int error = errno;
+        timer_delete(id);
+        return -error;
+    }
+    *timer = (uintptr_t)id;
+    return 0;
+}
+
+int ckvm_kick_timer_stop(uintptr_t timer) {
+    return timer_delete((timer_t)timer) == 0 ? 0 : -errno;
 }
 
 unsigned long ckvm_current_thread(void) { return (unsigned long)pthread_self(); }

@@ -32,6 +32,7 @@ public struct KVMError: Error, Hashable, Sendable, CustomStringConvertible {
         case statGuestMemfd = "fstat guest_memfd"
         case installKickHandler = "sigaction kick signal"
         case kick = "pthread_kill vCPU"
+        case kickTimer = "timer_create kick timer"
     }
 
     /// Why GmemKit refused a request without making the syscall.

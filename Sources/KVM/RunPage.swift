@@ -60,3 +60,29 @@ public struct VCPUKicker: Sendable {
     /// Kicks the vCPU; fails only when signalling its thread fails.
     public func kick() throws(KVMError) { try page.kick() }
 }
+
+/// A deadline for the calling thread's vCPU: a timer that sends the kick signal to the thread
+/// that created it at `deadline`, then every `every` until it is dropped, so a thread running
+/// a vCPU needs no second thread to enforce a timeout. `VCPU.run()` returns `.interrupted`
+/// when it fires; the caller compares the clock with its deadline. Create it on a thread that
+/// called `VCPU.registerCurrentThread()` (the kick signal must be handled there).
+public struct KickTimer: ~Copyable, Sendable {
+    private let timer: UInt
+
+    /// Arms the timer; fails with the errno of `timer_create` or `timer_settime`.
+    public init(after delay: Duration, every interval: Duration) throws(KVMError) {
+        var timer: UInt = 0
+        let result = ckvm_kick_timer_start(Self.nanoseconds(delay), Self.nanoseconds(interval), &timer)
+        if result < 0 { throw KVMError(.kickTimer, negated: result) }
+        self.timer = timer
+    }
+
+    deinit { _ = ckvm_kick_timer_stop(timer) }
+
+    private static func nanoseconds(_ duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        if seconds < 0 { return 0 }
+        return UInt64(clamping: seconds).multipliedReportingOverflow(by: 1_000_000_000).partialValue
+            &+ UInt64(attoseconds / 1_000_000_000)
+    }
+}

@@ -59,13 +59,15 @@ public struct VCPU: ~Copyable, Sendable {
 
     /// Registers the calling thread as the one that runs this vCPU: installs the kick
     /// signal's handler (once per process) and unblocks it here, so a kick interrupts
-    /// `KVM_RUN` on this thread, and names the thread `gmem-vcpu-<id>`. Call `unregisterThread()` before the thread ends.
-    public func registerCurrentThread() throws(KVMError) {
+    /// `KVM_RUN` on this thread, and names the thread `gmem-vcpu-<id>` when `renaming` (pass
+    /// false for a thread the caller lent, to keep its name). Call `unregisterThread()` before
+    /// the thread ends or goes back to other work.
+    public func registerCurrentThread(renaming: Bool = true) throws(KVMError) {
         _ = try check(ckvm_install_kick_handler(), .installKickHandler)
         _ = try check(ckvm_unblock_kick_signal(), .installKickHandler)
         let me = ckvm_current_thread()
         page.kickTarget.withLock { $0 = me }
-        ckvm_name_current_thread("gmem-vcpu-\(id)")
+        if renaming { ckvm_name_current_thread("gmem-vcpu-\(id)") }
     }
 
     /// Stops kicks from signalling the registered thread (they still set `immediate_exit`).

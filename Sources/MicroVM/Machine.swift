@@ -1,4 +1,3 @@
-import Dispatch
 import GuestMemory
 import KVM
 import Logging
@@ -6,10 +5,11 @@ import Logging
 /// Boots a guest whose RAM is guest_memfd and runs it to the end: the micro-VM's builder
 /// and run loop in one place.
 ///
-/// `run` creates the VM, one guest_memfd for all of RAM, the long-mode tables, the image and
-/// one thread per vCPU; it waits for vCPU 0 to exit (or a failure, the timeout, or
-/// `RunControl.stop()`), joins every thread and tears everything down before it returns.
-/// Nothing it creates outlives the call: no fd, mapping or thread.
+/// `run` creates the VM, one guest_memfd for all of RAM, the long-mode tables and the image;
+/// it runs vCPU 0 on the calling thread and every further vCPU on a thread of its own, until
+/// vCPU 0 exits (or a failure, the timeout, or `RunControl.stop()`), joins every thread and
+/// tears everything down before it returns. Nothing it creates outlives the call: no fd,
+/// mapping, timer or thread. (The calling thread keeps GmemKit's kick signal unblocked.)
 public enum Machine {
     /// Runs `config` and returns what happened. A guest that crashes, faults or times out
     /// is a report (see `RunReport.cause`); an error means the machine could not be built.
@@ -75,19 +75,20 @@ public enum Machine {
             } catch { throw MachineError.kernel(error) }
             logger.debug("booting \(config.name): \(config.vcpus) vCPU(s), \(config.memorySize) bytes of guest_memfd")
 
+            // vCPUs 1… on threads of their own; vCPU 0 on this thread, which would otherwise
+            // only wait: a thread per run costs a clone, a join and two cross-CPU wake-ups,
+            // about a tenth of a cold start on the reference host (BENCHMARKS.md, cold-start).
             var threads: [JoinableThreadBox] = []
-            for runner in runners {
+            for runner in runners.dropFirst() {
                 do {
-                    threads.append(JoinableThreadBox(try JoinableThread { runner.run() }))
+                    threads.append(JoinableThreadBox(try JoinableThread { runner.run(onCallerThread: false) }))
                 } catch {
                     state.end(.stopped)
                     threads.forEach { $0.join() }
                     throw error
                 }
             }
-            if state.done.wait(timeout: .now() + config.timeout.dispatchInterval) == .timedOut {
-                state.end(.timeout)
-            }
+            runners[0].run(onCallerThread: true, timeout: config.timeout)
             if control.isStopping { state.end(.stopped) }  // no-op when a cause is set already
             control.stop()
             threads.forEach { $0.join() }
@@ -135,10 +136,6 @@ final class JoinableThreadBox {
 }
 
 extension Duration {
-    var dispatchInterval: DispatchTimeInterval {
-        let (seconds, attoseconds) = components
-        return .nanoseconds(Int(clamping: seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
-    }
     /// Whole nanoseconds.
     public var nanoseconds: Int64 {
         let (seconds, attoseconds) = components

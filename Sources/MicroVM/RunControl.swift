@@ -1,4 +1,3 @@
-import Dispatch
 import KVM
 import Synchronization
 
@@ -32,7 +31,6 @@ final class RunState: Sendable {
     let passTimes = Lock<[ContinuousClock.Instant]>([])
     let console = Lock<[UInt8]>([])
     let running: Atomic<Int>
-    let done = DispatchSemaphore(value: 0)
 
     init(control: RunControl, started: ContinuousClock.Instant, vcpus: Int) {
         self.control = control
@@ -47,15 +45,12 @@ final class RunState: Sendable {
             current = cause
             return true
         }
-        if first {
-            control.stop()
-            done.signal()
-        }
+        if first { control.stop() }
     }
 
-    /// A vCPU thread has finished; the last one wakes the waiting thread.
+    /// A vCPU has finished its loop.
     func vcpuFinished() {
-        if running.subtract(1, ordering: .sequentiallyConsistent).newValue == 0 { done.signal() }
+        running.subtract(1, ordering: .sequentiallyConsistent)
     }
 }
 

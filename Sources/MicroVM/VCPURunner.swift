@@ -26,16 +26,34 @@ final class VCPURunner: Sendable {
         self.consoleSink = consoleSink
     }
 
-    /// The thread body.
-    func run() {
+    /// The loop, on a thread of its own or on the thread that called `Machine.run`
+    /// (`onCallerThread`: that thread keeps its name). With a `timeout`, a kick timer on this
+    /// thread ends the run with `.timeout` when it expires.
+    func run(onCallerThread: Bool, timeout: Duration? = nil) {
         defer { state.vcpuFinished() }
         do {
-            try vcpu.registerCurrentThread()
+            try vcpu.registerCurrentThread(renaming: !onCallerThread)
         } catch {
             state.end(.kernelError(vcpu: index, error: error))
             return
         }
         defer { vcpu.unregisterThread() }
+        guard let timeout else { return loop(deadline: nil) }
+        let timer: KickTimer
+        do {
+            // Fires at the deadline, then every millisecond: a signal that lands while this
+            // thread is outside KVM_RUN is consumed by the no-op handler, the next one is not.
+            timer = try KickTimer(after: timeout, every: .milliseconds(1))
+        } catch {
+            state.end(.kernelError(vcpu: index, error: error))
+            return
+        }
+        loop(deadline: state.started + timeout)
+        _ = consume timer  // disarmed only after the loop
+    }
+
+    /// Enter the guest, dispatch the exit, repeat.
+    private func loop(deadline: ContinuousClock.Instant?) {
         var counts = [Int](repeating: 0, count: ExitKind.allCases.count)
         defer { state.exitCounts.withLock { total in for i in counts.indices { total[i] += counts[i] } } }
         var sawFirstExit = false
@@ -89,6 +107,11 @@ final class VCPURunner: Sendable {
                 }
                 vcpu.completeInput(UInt64(parameter))
             case .interrupted:
+                if let deadline, ContinuousClock.now >= deadline {
+                    vcpu.unregisterThread()
+                    state.end(.timeout)
+                    return
+                }
                 continue
             case .mmioRead(let address, _):
                 fail(.unhandledMMIO(vcpu: index, address: address, write: false)); return

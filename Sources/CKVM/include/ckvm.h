@@ -266,6 +266,12 @@ int ckvm_install_kick_handler(void);
 int ckvm_unblock_kick_signal(void);
 /// pthread_kill(thread, kick signal). Returns 0 or -errno.
 int ckvm_kick_thread(unsigned long thread);
+/// Arms a CLOCK_MONOTONIC timer that sends the kick signal to the calling thread after
+/// `first_ns`, then every `interval_ns` (0: once), so a deadline interrupts KVM_RUN on that
+/// thread without another thread to wait for it. Stores the timer in *timer; 0 or -errno.
+int ckvm_kick_timer_start(uint64_t first_ns, uint64_t interval_ns, uintptr_t *timer);
+/// Deletes a timer from ckvm_kick_timer_start. Returns 0 or -errno.
+int ckvm_kick_timer_stop(uintptr_t timer);
 /// pthread_self() as an integer.
 unsigned long ckvm_current_thread(void);
 /// Names the calling thread (at most 15 bytes are kept), as shown in /proc/self/task/*/comm.
