@@ -37,6 +37,9 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("density-vms"), help: "VMs kept alive at once for density.")
     var densityVMs: Int = 1000
 
+    @Flag(name: .long, help: "Populate only: run the C baseline in the Swift column too, to see what ratio the host's noise alone gives.")
+    var control = false
+
     @Flag(name: .long, help: "Print the figures as JSON.")
     var json = false
 
@@ -175,6 +178,11 @@ struct BenchCommand: ParsableCommand {
         let gib = Double(size) / Double(1 << 30)
         var swift: [[Double]] = [[], [], []], c: [[Double]] = [[], [], []], memset: [Double] = []
         func swiftRound() throws {
+            if control {  // the control: C in both columns
+                let ns = try CBaselineRun.populate(size: size)
+                for phase in 0..<3 { swift[phase].append(gib / (Double(ns[phase]) / 1e9)) }
+                return
+            }
             let kvm = try KVMSystem()
             let vm = try kvm.createVM()
             let file = try vm.createGuestMemfd(size: size, flags: .hostShared)
@@ -208,7 +216,7 @@ struct BenchCommand: ParsableCommand {
                      "fallocate PUNCH_HOLE of \(populateMiB) MiB"]
         var figures = (0..<3).map {
             Figure(name: names[$0], unit: "GiB/s", swift: swift[$0], c: c[$0], lowerIsBetter: false, goal: 0.95,
-                   command: "gmem bench --filter populate", note: notes[$0])
+                   command: "gmem bench --filter populate", note: (control ? "CONTROL (C in both columns): " : "") + notes[$0])
         }
         figures.append(Figure(name: "populate-memset-reference", unit: "GiB/s", swift: [], c: memset, lowerIsBetter: false, goal: nil,
                               command: "gmem bench --filter populate", note: "memset of fresh anonymous memory in C, for reference"))
@@ -329,6 +337,7 @@ struct BenchCommand: ParsableCommand {
                  + swift.leftPadded(to: 12) + Self.percent(figure.swiftSpread).leftPadded(to: 7)
                  + c.leftPadded(to: 12) + Self.percent(figure.cSpread).leftPadded(to: 7) + ratio.leftPadded(to: 8) + "  " + goal)
         }
+        if control { emit("--control: the Swift column of the populate figures is the C baseline too (the host's noise alone).") }
         emit("median of \(rounds) rounds; ± is (max-min)/median; ratio is Swift/C (for rates, C/Swift is not used: "
              + "ratio > 1 is better for GiB/s and cycles/s, worse for times).")
     }

@@ -116,6 +116,25 @@ struct MachineTests {
         #expect(report.totalTime >= .milliseconds(200))
     }
 
+    @Test("the timeout stops every vCPU of a spinning guest, and the calling thread keeps its name")
+    func timeoutOnEveryVCPU() throws {
+        // vCPU 0 runs on this thread under a kick timer; vCPU 1 on its own thread.
+        func threadName() -> [CChar] {
+            var name = [CChar](repeating: 0, count: 32)
+            guard let file = fopen("/proc/thread-self/comm", "r") else { return [] }
+            defer { fclose(file) }
+            _ = fgets(&name, Int32(name.count), file)
+            return name
+        }
+        let before = threadName()
+        let report = try Machine.run(MachineConfig(image: makeELF(code: Code.spin), memorySize: 4 << 20, vcpus: 2,
+                                                   timeout: .milliseconds(100)))
+        let after = threadName()
+        #expect(report.cause == .timeout)
+        #expect(report.totalTime >= .milliseconds(100) && report.totalTime < .seconds(5))
+        #expect(!before.isEmpty && before == after)
+    }
+
     @Test("RunControl.stop() from another thread stops a spinning guest on every vCPU")
     func externalStop() throws {
         let control = RunControl()
