@@ -151,33 +151,49 @@ static void *cb_loop_thread(void *argument) {
     return NULL;
 }
 
-int cb_populate(uint64_t size, uint64_t ns[3]) {
-    int rc = 0, kvm = -1, vm = -1, gmem = -1;
-    uint8_t *memory = MAP_FAILED;
-    if ((kvm = ckvm_open("/dev/kvm")) < 0) return kvm;
-    if ((vm = ckvm_create_vm(kvm, CKVM_X86_DEFAULT_VM)) < 0) { rc = vm; goto out; }
+int cb_gmem_open(uint64_t size, struct cb_gmem *g) {
+    *g = (struct cb_gmem){ .kvm = -1, .vm = -1, .gmem = -1, .memory = MAP_FAILED, .size = size };
+    int rc;
+    if ((g->kvm = ckvm_open("/dev/kvm")) < 0) { rc = g->kvm; goto fail; }
+    if ((g->vm = ckvm_create_vm(g->kvm, CKVM_X86_DEFAULT_VM)) < 0) { rc = g->vm; goto fail; }
     struct ckvm_create_guest_memfd create = {
         .size = size, .flags = CKVM_GUEST_MEMFD_FLAG_MMAP | CKVM_GUEST_MEMFD_FLAG_INIT_SHARED,
     };
-    if ((gmem = ckvm_create_guest_memfd(vm, &create)) < 0) { rc = gmem; goto out; }
-    memory = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, gmem, 0);
-    if (memory == MAP_FAILED) { rc = -errno; goto out; }
-    uint64_t t0 = cb_now_ns();
-    if ((rc = ckvm_fallocate(gmem, 1 /* KEEP_SIZE */, 0, size)) < 0) goto out;
-    uint64_t t1 = cb_now_ns();
-    for (uint64_t offset = 0; offset < size; offset += 4096) ((volatile uint8_t *)memory)[offset] = 1;
-    uint64_t t2 = cb_now_ns();
-    if ((rc = ckvm_fallocate(gmem, 3 /* PUNCH_HOLE|KEEP_SIZE */, 0, size)) < 0) goto out;
-    uint64_t t3 = cb_now_ns();
-    ns[0] = t1 - t0;
-    ns[1] = t2 - t1;
-    ns[2] = t3 - t2;
-out:
-    if (memory != MAP_FAILED) munmap(memory, size);
-    if (gmem >= 0) close(gmem);
-    if (vm >= 0) close(vm);
-    close(kvm);
+    if ((g->gmem = ckvm_create_guest_memfd(g->vm, &create)) < 0) { rc = g->gmem; goto fail; }
+    g->memory = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, g->gmem, 0);
+    if (g->memory == MAP_FAILED) { rc = -errno; goto fail; }
+    return 0;
+fail:
+    cb_gmem_close(g);
     return rc;
+}
+
+int cb_gmem_allocate(const struct cb_gmem *g, uint64_t offset, uint64_t length, uint64_t *ns) {
+    uint64_t t0 = cb_now_ns();
+    int rc = ckvm_fallocate(g->gmem, 1 /* KEEP_SIZE */, offset, length);
+    *ns = cb_now_ns() - t0;
+    return rc;
+}
+
+void cb_gmem_touch(const struct cb_gmem *g, uint64_t offset, uint64_t length, uint64_t *ns) {
+    uint64_t t0 = cb_now_ns();
+    for (uint64_t at = offset; at < offset + length; at += 4096) ((volatile uint8_t *)g->memory)[at] = 1;
+    *ns = cb_now_ns() - t0;
+}
+
+int cb_gmem_punch(const struct cb_gmem *g, uint64_t offset, uint64_t length, uint64_t *ns) {
+    uint64_t t0 = cb_now_ns();
+    int rc = ckvm_fallocate(g->gmem, 3 /* PUNCH_HOLE|KEEP_SIZE */, offset, length);
+    *ns = cb_now_ns() - t0;
+    return rc;
+}
+
+void cb_gmem_close(struct cb_gmem *g) {
+    if (g->memory != MAP_FAILED && g->memory != NULL) munmap(g->memory, g->size);
+    if (g->gmem >= 0) close(g->gmem);
+    if (g->vm >= 0) close(g->vm);
+    if (g->kvm >= 0) close(g->kvm);
+    *g = (struct cb_gmem){ .kvm = -1, .vm = -1, .gmem = -1, .memory = MAP_FAILED, .size = 0 };
 }
 
 int cb_memset_anonymous(uint64_t size, uint64_t *ns) {

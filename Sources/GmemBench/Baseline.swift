@@ -95,15 +95,6 @@ public enum CBaselineRun {
                       firstExitNanoseconds: result.first_exit_ns, totalNanoseconds: result.total_ns, passNanoseconds: passes)
     }
 
-    /// allocate, first-touch and punch `size` bytes of guest_memfd in C; ns per phase.
-    public static func populate(size: UInt64) throws(BenchError) -> [UInt64] {
-        var ns: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        // Sound because: `ns` is a tuple of three UInt64 laid out contiguously, as C expects.
-        let rc = withUnsafeMutableBytes(of: &ns) { cb_populate(size, $0.baseAddress!.assumingMemoryBound(to: UInt64.self)) }
-        guard rc == 0 else { throw BenchError("the C populate baseline failed (errno \(-rc))") }
-        return [ns.0, ns.1, ns.2]
-    }
-
     /// memset of `size` bytes of fresh anonymous memory in C; ns.
     public static func memsetAnonymous(size: UInt64) throws(BenchError) -> UInt64 {
         var ns: UInt64 = 0

@@ -27,7 +27,16 @@ public struct Figure: Encodable, Sendable {
     public var cMedian: Double? { Self.median(c) }
     public var swiftSpread: Double? { Self.spread(swift) }
     public var cSpread: Double? { Self.spread(c) }
+    /// Swift/C of each round, when both sides ran the same rounds (each pair ran back to back,
+    /// in the same host state); nil otherwise.
+    public var roundRatios: [Double]? {
+        guard !swift.isEmpty, swift.count == c.count, c.allSatisfy({ $0 > 0 }), swift.allSatisfy({ $0 >= 0 }) else { return nil }
+        return zip(swift, c).map { $0 / $1 }
+    }
+    /// The median of the per-round ratios when the rounds pair up (a host that drifts between
+    /// rounds moves both sides of a pair alike), else the ratio of the medians.
     public var ratio: Double? {
+        if let roundRatios { return Self.median(roundRatios) }
         // A non-positive median (a memory delta swamped by the host's own churn) has no ratio.
         guard let s = swiftMedian, let c = cMedian, c > 0, s >= 0 else { return nil }
         return s / c
@@ -56,7 +65,7 @@ public struct Figure: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case name, unit, swift, c, lowerIsBetter, goal, command, note
-        case swiftMedian, cMedian, swiftSpread, cSpread, ratio, met
+        case swiftMedian, cMedian, swiftSpread, cSpread, ratio, roundRatios, met
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -74,6 +83,7 @@ public struct Figure: Encodable, Sendable {
         try container.encode(swiftSpread, forKey: .swiftSpread)
         try container.encode(cSpread, forKey: .cSpread)
         try container.encode(ratio, forKey: .ratio)
+        try container.encode(roundRatios, forKey: .roundRatios)
         try container.encode(met, forKey: .met)
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import GmemBench
+@testable import GmemBench
 import GuestImages
 import KVM
 import MicroVM
@@ -18,6 +18,15 @@ struct BenchFigureTests {
         #expect(figure.swiftSpread == 1.0)    // (30 - 10) / 20
         #expect(figure.cSpread == 30.0 / 25)
         #expect(figure.ratio == 0.8)
+        #expect(figure.met == true)
+    }
+
+    @Test("when the rounds pair up, the ratio is the median of the per-round ratios")
+    func pairedRatio() {
+        let figure = Figure(name: "p", unit: "GiB/s", swift: [10, 20, 30], c: [20, 10, 15], lowerIsBetter: false, goal: 0.95,
+                            command: "", note: "")
+        #expect(figure.roundRatios == [0.5, 2, 2])
+        #expect(figure.ratio == 2)  // not 20 / 15, the ratio of the medians
         #expect(figure.met == true)
     }
 
@@ -74,10 +83,13 @@ extension KernelTests {
             #expect(HostUsage.now().descriptors == start)
         }
 
-        @Test("the C populate and memset baselines measure every phase")
+        @Test("populate runs every phase on both sides, interleaved, and leaves nothing allocated; memset is timed")
         func populatePhases() throws {
-            let phases = try CBaselineRun.populate(size: 4 << 20)
-            #expect(phases.count == 3 && phases.allSatisfy { $0 > 0 })
+            let size: UInt64 = 8 << 20
+            let swift = try GmemKitPopulateFile(size: size), c = try CBaselinePopulateFile(size: size)
+            let (s, cNs) = try populateInterleaved(swift, c, size: size, chunk: 2 << 20)
+            #expect(s.count == 3 && s.allSatisfy { $0 > 0 } && cNs.count == 3 && cNs.allSatisfy { $0 > 0 })
+            #expect(try swift.mapping.residentBytes() == 0)  // punched on both sides
             #expect(try CBaselineRun.memsetAnonymous(size: 4 << 20) > 0)
         }
     }

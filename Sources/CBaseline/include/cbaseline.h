@@ -47,9 +47,24 @@ int cb_run_guest(const struct cb_boot *boot, struct cb_result *result);
 /// the reference for what MicroVM's thread-per-vCPU design costs at start and teardown.
 int cb_run_guest_threaded(const struct cb_boot *boot, struct cb_result *result, int threaded);
 
-/// guest_memfd population of `size` bytes: allocate (fallocate), first-touch one byte per page
-/// through the shared mapping, punch; ns of each phase in ns[0..2]. Returns 0 or -errno.
-int cb_populate(uint64_t size, uint64_t ns[3]);
+/// One guest_memfd for the populate figure, opened by cb_gmem_open: /dev/kvm, a VM, a
+/// guest_memfd of `size` bytes with MMAP|INIT_SHARED, and its shared mapping.
+struct cb_gmem {
+    int kvm, vm, gmem;
+    uint8_t *memory;
+    uint64_t size;
+};
+
+/// Opens `g` (see struct cb_gmem). Returns 0 or -errno (nothing stays open on failure).
+int cb_gmem_open(uint64_t size, struct cb_gmem *g);
+/// fallocate(KEEP_SIZE) of [offset, offset + length), timed in *ns. 0 or -errno.
+int cb_gmem_allocate(const struct cb_gmem *g, uint64_t offset, uint64_t length, uint64_t *ns);
+/// First touch: one byte written per page of [offset, offset + length) through the mapping, timed.
+void cb_gmem_touch(const struct cb_gmem *g, uint64_t offset, uint64_t length, uint64_t *ns);
+/// fallocate(PUNCH_HOLE|KEEP_SIZE) of [offset, offset + length), timed in *ns. 0 or -errno.
+int cb_gmem_punch(const struct cb_gmem *g, uint64_t offset, uint64_t length, uint64_t *ns);
+/// Unmaps and closes everything cb_gmem_open opened.
+void cb_gmem_close(struct cb_gmem *g);
 
 /// memset of `size` bytes of fresh anonymous memory (first touch), in ns; 0 or -errno.
 int cb_memset_anonymous(uint64_t size, uint64_t *ns);
