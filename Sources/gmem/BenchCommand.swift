@@ -242,6 +242,16 @@ struct BenchCommand: ParsableCommand {
     /// host memory (beyond guest_memfd pages) and descriptors per VM, GmemKit's KVM module
     /// against C. Three rounds at most (each builds and tears down every VM on both sides).
     private func density() throws -> [Figure] {
+        // Each VM holds 3 descriptors on both sides: raise the soft limit to the hard one.
+        let needed = rlim_t(3 * densityVMs + 64)
+        var limit = rlimit()
+        if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < needed {
+            limit.rlim_cur = min(limit.rlim_max, max(needed, limit.rlim_cur))
+            _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+            if limit.rlim_cur < needed {
+                throw CommandFailure("gmem bench: density needs \(needed) descriptors and RLIMIT_NOFILE allows \(limit.rlim_cur) (raise it with ulimit -n, or pass a smaller --density-vms)")
+            }
+        }
         let snapshot = try BootSnapshot(image: GuestImages.pingpong, memorySize: 4 << 20)
         let count = Double(densityVMs)
         var swift: [[Double]] = [[], [], []], c: [[Double]] = [[], [], []]
