@@ -148,6 +148,11 @@ public final class GuestMemoryMap: Sendable {
     /// Bytes resident across all regions.
     public func residentBytes() -> UInt64 { regions.reduce(0) { $0 + $1.residentBytes() } }
 
-    /// Per-region accounting.
-    public var usage: [GuestMemoryRegion.Usage] { regions.map(\.usage) }
+    /// Per-region accounting, with resident bytes.
+    public var usage: [GuestMemoryRegion.Usage] { usage(measuringResidency: true) }
+
+    /// Per-region accounting; resident bytes (`mincore`, O(size)) only when `measuringResidency`.
+    public func usage(measuringResidency: Bool) -> [GuestMemoryRegion.Usage] {
+        regions.map { $0.usage(measuringResidency: measuringResidency) }
+    }
 }

@@ -95,7 +95,7 @@ public enum Machine {
             if state.running.load(ordering: .sequentiallyConsistent) == 0 {
                 state.end(.stopped)  // every vCPU ended without vCPU 0 writing a status
             }
-            memoryUsage = memory.usage
+            memoryUsage = memory.usage(measuringResidency: config.measuresResidency)
             control.kickers.withLock { $0.removeAll() }
             _ = consume runners
         }  // teardown: vCPUs, guest memory, VM and /dev/kvm close here

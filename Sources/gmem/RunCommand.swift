@@ -97,6 +97,7 @@ struct RunCommand: ParsableCommand {
         var config = MachineConfig(name: name, image: image, memorySize: bytes, vcpus: vcpus,
                                    timeout: .milliseconds(Int64(timeout * 1000)), parameter: parameter)
         config.extraRegions = extras
+        config.measuresResidency = true  // the report shows it
         do { try config.validate() } catch { throw CommandFailure("gmem run: \(error)") }
         return config
     }
@@ -114,7 +115,7 @@ struct RunCommand: ParsableCommand {
         if report.pings > 0 { emit("   pings             \(report.pings)") }
         for (index, pass) in report.passes.enumerated() { emit("   pass \(index + 1)            \(formatDuration(pass))") }
         for region in report.memory {
-            emit("   region \(region.name.padding(toLength: 11, withPad: " ", startingAt: 0))resident \(formatBytes(region.residentBytes)) at exit; "
+            emit("   region \(region.name.padding(toLength: 11, withPad: " ", startingAt: 0))resident \(formatBytes(region.residentBytes ?? 0)) at exit; "
                   + "allocated \(formatBytes(region.allocatedBytes)), punched \(formatBytes(region.punchedBytes)) on request; "
                   + "all released at teardown")
         }
@@ -164,7 +165,7 @@ struct RunReportJSON: Encodable {
         passNanoseconds = report.passes.map(\.nanoseconds)
         regions = report.memory.map {
             Region(name: $0.name, guestPhysicalAddress: $0.guestPhysicalAddress, size: $0.size,
-                   residentBytesAtExit: $0.residentBytes, allocatedBytes: $0.allocatedBytes, punchedBytes: $0.punchedBytes)
+                   residentBytesAtExit: $0.residentBytes ?? 0, allocatedBytes: $0.allocatedBytes, punchedBytes: $0.punchedBytes)
         }
         console = String(decoding: report.console, as: UTF8.self)
         registers = Dictionary(uniqueKeysWithValues: report.registerDumps.map { vcpu, regs in

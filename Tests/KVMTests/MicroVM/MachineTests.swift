@@ -44,10 +44,19 @@ struct MachineTests {
 
     @Test("touch: one pass per parameter, each timed, memory resident afterwards")
     func touch() throws {
-        let report = try Machine.run(MachineConfig(name: "touch", image: GuestImages.touch, memorySize: 32 << 20, parameter: 2))
+        var config = MachineConfig(name: "touch", image: GuestImages.touch, memorySize: 32 << 20, parameter: 2)
+        config.measuresResidency = true
+        let report = try Machine.run(config)
         #expect(report.succeeded)
         #expect(report.passes.count == 2)
         #expect((report.memory.first?.residentBytes ?? 0) >= 28 << 20)
+    }
+
+    @Test("residency is measured only when asked for (mincore over all of RAM)")
+    func residencyIsOptIn() throws {
+        let report = try Machine.run(MachineConfig(name: "touch", image: GuestImages.touch, memorySize: 8 << 20, parameter: 1))
+        #expect(report.succeeded && report.memory.count == 1)
+        #expect(report.memory.allSatisfy { $0.residentBytes == nil })
     }
 
     @Test("a crashing guest ends the run with a shutdown and a register dump")
