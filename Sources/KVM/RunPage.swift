@@ -79,10 +79,13 @@ public struct KickTimer: ~Copyable, Sendable {
 
     deinit { _ = ckvm_kick_timer_stop(timer) }
 
-    private static func nanoseconds(_ duration: Duration) -> UInt64 {
+    /// Whole nanoseconds, 0 for a negative duration, saturating for one beyond ≈ 584 years.
+    static func nanoseconds(_ duration: Duration) -> UInt64 {
         let (seconds, attoseconds) = duration.components
         if seconds < 0 { return 0 }
-        return UInt64(clamping: seconds).multipliedReportingOverflow(by: 1_000_000_000).partialValue
-            &+ UInt64(attoseconds / 1_000_000_000)
+        let (product, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return .max / 2 }
+        let (sum, carry) = product.addingReportingOverflow(UInt64(max(attoseconds, 0) / 1_000_000_000))
+        return carry ? .max / 2 : sum
     }
 }

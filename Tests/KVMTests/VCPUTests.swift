@@ -42,6 +42,19 @@ struct VCPUTests {
         joinThread(thread2)
     }
 
+    @Test("a kick timer interrupts a guest that never exits on the thread that armed it")
+    func kickTimerInterruptsSpinningGuest() throws {
+        let vm = try makeVM()
+        let guest = try TinyGuest(in: vm, spin: true)
+        try guest.vcpu.registerCurrentThread(renaming: false)
+        defer { guest.vcpu.unregisterThread() }
+        let start = ContinuousClock.now
+        let timer = try KickTimer(after: .milliseconds(20), every: .milliseconds(1))
+        #expect(try guest.vcpu.run() == .interrupted)
+        #expect(ContinuousClock.now - start >= .milliseconds(20))
+        _ = consume timer  // disarmed: the next run is not interrupted by it
+    }
+
     @Test("creating the same vCPU id twice fails with EEXIST")
     func duplicateVCPUId() throws {
         let vm = try makeVM()
