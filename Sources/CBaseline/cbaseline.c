@@ -5,7 +5,6 @@
 #include "ckvm.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -26,80 +25,78 @@ uint64_t cb_now_ns(void) {
     return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
-struct cb_loop {
-    int vcpu;
+/// One VM built from a cb_boot: what cb_run_guest runs and cb_density_up keeps alive.
+struct cb_vm {
+    int vm, gmem, vcpu, run_size;
+    uint8_t *memory;
     struct ckvm_run *run;
-    const struct cb_boot *boot;
-    struct cb_result *result;
-    int rc;
+    uint64_t memory_size;
 };
 
-static int cb_loop_run(int vcpu, struct ckvm_run *run, const struct cb_boot *boot, struct cb_result *result);
-static void *cb_loop_thread(void *argument);
-
-int cb_run_guest(const struct cb_boot *boot, struct cb_result *result) {
-    return cb_run_guest_threaded(boot, result, 0);
+/// A VM on `kvm` and a guest_memfd of `size` bytes with MMAP|INIT_SHARED, mapped shared.
+/// Returns 0 or -errno; what it opened before failing is left in *vm, *gmem, *memory.
+static int open_vm_memory(int kvm, uint64_t size, int *vm, int *gmem, uint8_t **memory) {
+    if ((*vm = ckvm_create_vm(kvm, CKVM_X86_DEFAULT_VM)) < 0) return *vm;
+    struct ckvm_create_guest_memfd create = {
+        .size = size, .flags = CKVM_GUEST_MEMFD_FLAG_MMAP | CKVM_GUEST_MEMFD_FLAG_INIT_SHARED,
+    };
+    if ((*gmem = ckvm_create_guest_memfd(*vm, &create)) < 0) return *gmem;
+    *memory = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *gmem, 0);
+    return *memory == MAP_FAILED ? -errno : 0;
 }
 
-int cb_run_guest_threaded(const struct cb_boot *boot, struct cb_result *result, int threaded) {
+static void cb_vm_free(struct cb_vm *v) {
+    if (v->run != MAP_FAILED && v->run != NULL) munmap(v->run, (size_t)v->run_size);
+    if (v->vcpu >= 0) close(v->vcpu);
+    if (v->memory != MAP_FAILED && v->memory != NULL) munmap(v->memory, v->memory_size);
+    if (v->gmem >= 0) close(v->gmem);
+    if (v->vm >= 0) close(v->vm);
+}
+
+/// Builds `v` from `boot` up to the first KVM_RUN: VM, guest_memfd mapped with the boot bytes
+/// copied in and bound as memslot 0, vCPU 0 with its run page and registers. 0 or -errno;
+/// on failure cb_vm_free(v) closes what was opened.
+static int cb_vm_boot(int kvm, int run_size, const struct cb_boot *boot, struct cb_vm *v) {
+    *v = (struct cb_vm){ .vm = -1, .gmem = -1, .vcpu = -1, .run_size = run_size, .memory = MAP_FAILED,
+                         .run = MAP_FAILED, .memory_size = boot->memory_size };
+    int rc;
+    if ((rc = open_vm_memory(kvm, boot->memory_size, &v->vm, &v->gmem, &v->memory)) < 0) return rc;
+    memcpy(v->memory, boot->low, boot->low_length);
+    memcpy(v->memory + boot->image_gpa, boot->image, boot->image_length);
+    struct ckvm_userspace_memory_region2 region = {
+        .slot = 0, .flags = CKVM_MEM_GUEST_MEMFD, .guest_phys_addr = 0, .memory_size = boot->memory_size,
+        .userspace_addr = (uint64_t)(uintptr_t)v->memory, .guest_memfd_offset = 0, .guest_memfd = (uint32_t)v->gmem,
+    };
+    if ((rc = ckvm_set_user_memory_region2(v->vm, &region)) < 0) return rc;
+    if ((v->vcpu = ckvm_create_vcpu(v->vm, 0)) < 0) return v->vcpu;
+    v->run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->vcpu, 0);
+    if (v->run == MAP_FAILED) return -errno;
+    struct ckvm_sregs sregs;
+    if ((rc = ckvm_get_sregs(v->vcpu, &sregs)) < 0) return rc;
+    memcpy(&sregs, boot->sregs, sizeof sregs);
+    if ((rc = ckvm_set_sregs(v->vcpu, &sregs)) < 0) return rc;
+    return ckvm_set_regs(v->vcpu, (const struct ckvm_regs *)boot->regs);
+}
+
+static int cb_loop_run(int vcpu, struct ckvm_run *run, const struct cb_boot *boot, struct cb_result *result);
+
+int cb_run_guest(const struct cb_boot *boot, struct cb_result *result) {
     memset(result, 0, sizeof *result);
     if (boot->sregs_length != sizeof(struct ckvm_sregs) || boot->regs_length != sizeof(struct ckvm_regs)) {
         return (int)(result->status = -EINVAL);
     }
     uint64_t start = cb_now_ns();
-    int rc = 0, kvm = -1, vm = -1, gmem = -1, vcpu = -1, run_size = 0;
-    uint8_t *memory = MAP_FAILED;
-    struct ckvm_run *run = MAP_FAILED;
+    int rc = 0, kvm = -1, run_size = 0;
+    struct cb_vm v = { .vm = -1, .gmem = -1, .vcpu = -1, .memory = MAP_FAILED, .run = MAP_FAILED };
     uint64_t created = 0;
 
     if ((kvm = ckvm_open("/dev/kvm")) < 0) { rc = kvm; goto out; }
     if ((run_size = ckvm_get_vcpu_mmap_size(kvm)) < 0) { rc = run_size; goto out; }
     created = cb_now_ns();
-    if ((vm = ckvm_create_vm(kvm, CKVM_X86_DEFAULT_VM)) < 0) { rc = vm; goto out; }
-    struct ckvm_create_guest_memfd create = {
-        .size = boot->memory_size,
-        .flags = CKVM_GUEST_MEMFD_FLAG_MMAP | CKVM_GUEST_MEMFD_FLAG_INIT_SHARED,
-    };
-    if ((gmem = ckvm_create_guest_memfd(vm, &create)) < 0) { rc = gmem; goto out; }
-    memory = mmap(NULL, boot->memory_size, PROT_READ | PROT_WRITE, MAP_SHARED, gmem, 0);
-    if (memory == MAP_FAILED) { rc = -errno; goto out; }
-    memcpy(memory, boot->low, boot->low_length);
-    memcpy(memory + boot->image_gpa, boot->image, boot->image_length);
-    struct ckvm_userspace_memory_region2 region = {
-        .slot = 0,
-        .flags = CKVM_MEM_GUEST_MEMFD,
-        .guest_phys_addr = 0,
-        .memory_size = boot->memory_size,
-        .userspace_addr = (uint64_t)(uintptr_t)memory,
-        .guest_memfd_offset = 0,
-        .guest_memfd = (uint32_t)gmem,
-    };
-    if ((rc = ckvm_set_user_memory_region2(vm, &region)) < 0) goto out;
-    if ((vcpu = ckvm_create_vcpu(vm, 0)) < 0) { rc = vcpu; goto out; }
-    run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
-    if (run == MAP_FAILED) { rc = -errno; goto out; }
-    struct ckvm_sregs sregs;
-    if ((rc = ckvm_get_sregs(vcpu, &sregs)) < 0) goto out;
-    memcpy(&sregs, boot->sregs, sizeof sregs);
-    if ((rc = ckvm_set_sregs(vcpu, &sregs)) < 0) goto out;
-    if ((rc = ckvm_set_regs(vcpu, (const struct ckvm_regs *)boot->regs)) < 0) goto out;
-
-    if (threaded) {
-        struct cb_loop loop = { .vcpu = vcpu, .run = run, .boot = boot, .result = result };
-        pthread_t thread;
-        int error = pthread_create(&thread, NULL, cb_loop_thread, &loop);
-        if (error != 0) { rc = -error; goto out; }
-        pthread_join(thread, NULL);
-        rc = loop.rc;
-        goto out;
-    }
-    rc = cb_loop_run(vcpu, run, boot, result);
+    if ((rc = cb_vm_boot(kvm, run_size, boot, &v)) < 0) goto out;
+    rc = cb_loop_run(v.vcpu, v.run, boot, result);
 out:
-    if (run != MAP_FAILED) munmap(run, (size_t)run_size);
-    if (vcpu >= 0) close(vcpu);
-    if (memory != MAP_FAILED) munmap(memory, boot->memory_size);
-    if (gmem >= 0) close(gmem);
-    if (vm >= 0) close(vm);
+    cb_vm_free(&v);
     if (kvm >= 0) close(kvm);
     result->total_ns = cb_now_ns() - start;
     if (result->first_exit_ns != 0) result->first_exit_ns -= created;  // the loop stores the time
@@ -145,23 +142,11 @@ static int cb_loop_run(int vcpu, struct ckvm_run *run, const struct cb_boot *boo
     }
 }
 
-static void *cb_loop_thread(void *argument) {
-    struct cb_loop *loop = argument;
-    loop->rc = cb_loop_run(loop->vcpu, loop->run, loop->boot, loop->result);
-    return NULL;
-}
-
 int cb_gmem_open(uint64_t size, struct cb_gmem *g) {
     *g = (struct cb_gmem){ .kvm = -1, .vm = -1, .gmem = -1, .memory = MAP_FAILED, .size = size };
     int rc;
     if ((g->kvm = ckvm_open("/dev/kvm")) < 0) { rc = g->kvm; goto fail; }
-    if ((g->vm = ckvm_create_vm(g->kvm, CKVM_X86_DEFAULT_VM)) < 0) { rc = g->vm; goto fail; }
-    struct ckvm_create_guest_memfd create = {
-        .size = size, .flags = CKVM_GUEST_MEMFD_FLAG_MMAP | CKVM_GUEST_MEMFD_FLAG_INIT_SHARED,
-    };
-    if ((g->gmem = ckvm_create_guest_memfd(g->vm, &create)) < 0) { rc = g->gmem; goto fail; }
-    g->memory = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, g->gmem, 0);
-    if (g->memory == MAP_FAILED) { rc = -errno; goto fail; }
+    if ((rc = open_vm_memory(g->kvm, size, &g->vm, &g->gmem, &g->memory)) < 0) goto fail;
     return 0;
 fail:
     cb_gmem_close(g);
@@ -206,51 +191,13 @@ int cb_memset_anonymous(uint64_t size, uint64_t *ns) {
     return 0;
 }
 
-struct cb_vm {
-    int vm, gmem, vcpu, run_size;
-    uint8_t *memory;
-    struct ckvm_run *run;
-    uint64_t memory_size;
-};
-
 static struct cb_vm *density_vms;
 static int density_count = -1;
 static int density_kvm = -1;
 
-static void density_free(struct cb_vm *v) {
-    if (v->run != MAP_FAILED && v->run != NULL) munmap(v->run, (size_t)v->run_size);
-    if (v->vcpu >= 0) close(v->vcpu);
-    if (v->memory != MAP_FAILED && v->memory != NULL) munmap(v->memory, v->memory_size);
-    if (v->gmem >= 0) close(v->gmem);
-    if (v->vm >= 0) close(v->vm);
-}
-
 static int density_one(int kvm, int run_size, const struct cb_boot *boot, struct cb_vm *v) {
-    *v = (struct cb_vm){ .vm = -1, .gmem = -1, .vcpu = -1, .run_size = run_size, .memory = MAP_FAILED,
-                         .run = MAP_FAILED, .memory_size = boot->memory_size };
-    if ((v->vm = ckvm_create_vm(kvm, CKVM_X86_DEFAULT_VM)) < 0) return v->vm;
-    struct ckvm_create_guest_memfd create = {
-        .size = boot->memory_size, .flags = CKVM_GUEST_MEMFD_FLAG_MMAP | CKVM_GUEST_MEMFD_FLAG_INIT_SHARED,
-    };
-    if ((v->gmem = ckvm_create_guest_memfd(v->vm, &create)) < 0) return v->gmem;
-    v->memory = mmap(NULL, boot->memory_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->gmem, 0);
-    if (v->memory == MAP_FAILED) return -errno;
-    memcpy(v->memory, boot->low, boot->low_length);
-    memcpy(v->memory + boot->image_gpa, boot->image, boot->image_length);
-    struct ckvm_userspace_memory_region2 region = {
-        .slot = 0, .flags = CKVM_MEM_GUEST_MEMFD, .guest_phys_addr = 0, .memory_size = boot->memory_size,
-        .userspace_addr = (uint64_t)(uintptr_t)v->memory, .guest_memfd_offset = 0, .guest_memfd = (uint32_t)v->gmem,
-    };
     int rc;
-    if ((rc = ckvm_set_user_memory_region2(v->vm, &region)) < 0) return rc;
-    if ((v->vcpu = ckvm_create_vcpu(v->vm, 0)) < 0) return v->vcpu;
-    v->run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->vcpu, 0);
-    if (v->run == MAP_FAILED) return -errno;
-    struct ckvm_sregs sregs;
-    if ((rc = ckvm_get_sregs(v->vcpu, &sregs)) < 0) return rc;
-    memcpy(&sregs, boot->sregs, sizeof sregs);
-    if ((rc = ckvm_set_sregs(v->vcpu, &sregs)) < 0) return rc;
-    if ((rc = ckvm_set_regs(v->vcpu, (const struct ckvm_regs *)boot->regs)) < 0) return rc;
+    if ((rc = cb_vm_boot(kvm, run_size, boot, v)) < 0) return rc;
     if ((rc = ckvm_run(v->vcpu)) < 0) return rc;  // the first exit: the guest reads its parameter
     return v->run->exit_reason == CKVM_EXIT_IO ? 0 : -1000 - (int)v->run->exit_reason;
 }
@@ -272,7 +219,7 @@ int cb_density_up(const struct cb_boot *boot, int count) {
 }
 
 void cb_density_down(void) {
-    for (int i = 0; i < density_count; i++) density_free(&density_vms[i]);
+    for (int i = 0; i < density_count; i++) cb_vm_free(&density_vms[i]);
     free(density_vms);
     density_vms = NULL;
     density_count = -1;

@@ -81,11 +81,10 @@ public enum CBaselineRun {
         }
     }
 
-    /// Boots `snapshot` in C with `parameter` and runs it to its exit (on a new thread, created
-    /// and joined, when `threaded`).
-    public static func run(_ snapshot: BootSnapshot, parameter: UInt32, threaded: Bool = false) throws(BenchError) -> Result {
+    /// Boots `snapshot` in C with `parameter` and runs it to its exit.
+    public static func run(_ snapshot: BootSnapshot, parameter: UInt32) throws(BenchError) -> Result {
         var result = cb_result()
-        let rc = withBoot(snapshot, parameter: parameter) { cb_run_guest_threaded($0, &result, threaded ? 1 : 0) }
+        let rc = withBoot(snapshot, parameter: parameter) { cb_run_guest($0, &result) }
         guard rc == 0 else {
             let reason = rc <= -1000 ? "exit reason \(-1000 - Int(rc))" : "errno \(-rc)"
             throw BenchError("the C baseline failed (\(reason))")

@@ -153,13 +153,13 @@ struct ExploreCommand: ParsableCommand {
         }
     }
 
-    private func printTrace(_ item: FindingEntry) {
+    private func printTrace(_ item: FindingEntry, withScenario: Bool = true) {
         guard let trace = item.trace else { return }
         for (index, step) in trace.enumerated() {
             emit("  \(String(index + 1).leftPadded(to: 2)). \(step.step) → \(step.outcome)")
         }
         if let detail = item.detail { emit(item.verdict == "replayed" ? "  \(detail)." : "  At step \(trace.count): \(detail).") }
-        if let scenario = item.scenario {
+        if withScenario, let scenario = item.scenario {
             emit("  As a scenario (save it and run `gmem check FILE`, or use --scenarios DIR):")
             for line in scenario.split(separator: "\n") { emit("    \(line)") }
         }
@@ -184,10 +184,7 @@ struct ExploreCommand: ParsableCommand {
             for item in entry.invariants + [entry.handOff] where item.trace != nil {
                 emit("")
                 emit("\(entry.name): \(item.name) \(item.verdictText(depth: universe.depth))")
-                for (index, step) in item.trace!.enumerated() {
-                    emit("  \(String(index + 1).leftPadded(to: 2)). \(step.step) → \(step.outcome)")
-                }
-                if let detail = item.detail { emit("  At step \(item.trace!.count): \(detail).") }
+                printTrace(item, withScenario: false)
             }
         }
         if scenarios == nil { emit(""); emit("Write every trace as a scenario file with --scenarios DIR.") }

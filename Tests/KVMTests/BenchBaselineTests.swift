@@ -44,18 +44,16 @@ struct BenchFigureTests {
 extension KernelTests {
     @Suite("Bench: the C baseline does MicroVM's work")
     struct BenchBaselineTests {
-        @Test("the C baseline boots the same pingpong image: same pings and exit status, threaded or not")
+        @Test("the C baseline boots the same pingpong image: same pings and exit status")
         func pingpongAgrees() throws {
             let memory: UInt64 = 4 << 20
             let report = try Machine.run(MachineConfig(name: "pingpong", image: GuestImages.pingpong, memorySize: memory, parameter: 500))
             #expect(report.pings == 500 && report.status == 0)
             let snapshot = try BootSnapshot(image: GuestImages.pingpong, memorySize: memory)
-            for threaded in [false, true] {
-                let result = try CBaselineRun.run(snapshot, parameter: 500, threaded: threaded)
-                #expect(result.pings == 500 && result.status == 0, "threaded: \(threaded)")
-                #expect(result.exits == 502)  // parameter read, 500 pings, exit port
-                #expect(result.firstExitNanoseconds > 0 && result.firstExitNanoseconds < result.totalNanoseconds)
-            }
+            let result = try CBaselineRun.run(snapshot, parameter: 500)
+            #expect(result.pings == 500 && result.status == 0)
+            #expect(result.exits == 502)  // parameter read, 500 pings, exit port
+            #expect(result.firstExitNanoseconds > 0 && result.firstExitNanoseconds < result.totalNanoseconds)
         }
 
         @Test("touch reports its passes on both sides")

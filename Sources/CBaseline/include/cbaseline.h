@@ -43,10 +43,6 @@ struct cb_result {
 /// everything down. Returns 0 or -errno (also in result->status).
 int cb_run_guest(const struct cb_boot *boot, struct cb_result *result);
 
-/// cb_run_guest with the KVM_RUN loop on a new thread (created, then joined) when `threaded`:
-/// the reference for what MicroVM's thread-per-vCPU design costs at start and teardown.
-int cb_run_guest_threaded(const struct cb_boot *boot, struct cb_result *result, int threaded);
-
 /// One guest_memfd for the populate figure, opened by cb_gmem_open: /dev/kvm, a VM, a
 /// guest_memfd of `size` bytes with MMAP|INIT_SHARED, and its shared mapping.
 struct cb_gmem {
