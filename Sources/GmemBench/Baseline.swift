@@ -148,28 +148,35 @@ public struct HostUsage: Sendable {
     public let descriptors: Double
 
     public static func now() -> HostUsage {
-        func field(_ text: String, _ name: String) -> Double {
-            for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
-                return Double(line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0) * 1024
-            }
-            return 0
-        }
-        let meminfo = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? ""
-        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let meminfo = procText("/proc/meminfo")
         let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
-        return HostUsage(free: field(meminfo, "MemFree"), unevictable: field(meminfo, "Unevictable"),
-                         anonymous: field(status, "RssAnon"), descriptors: Double(fds))
+        return HostUsage(free: Double(bytes("MemFree", in: meminfo)), unevictable: Double(bytes("Unevictable", in: meminfo)),
+                         anonymous: Double(bytes("RssAnon", in: procText("/proc/self/status"))), descriptors: Double(fds))
+    }
+
+    /// The text of a /proc file, or "" when it cannot be read.
+    public static func procText(_ path: String) -> String {
+        (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    }
+
+    /// The `NAME:  N kB` field `name` of /proc text (meminfo, status) in bytes, or 0.
+    public static func bytes(_ name: String, in text: String) -> UInt64 {
+        for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
+            return (line.split(separator: " ").dropFirst().first.flatMap { UInt64($0) } ?? 0) * 1024
+        }
+        return 0
     }
 
     /// Waits (at most 10 s) until MemFree moves less than 1 MiB in 300 ms: destroyed VMs
     /// return their memory asynchronously, and a measurement must not start before it is back.
     public static func settle() {
-        var last = now().free
+        func free() -> Double { Double(bytes("MemFree", in: procText("/proc/meminfo"))) }
+        var last = free()
         for _ in 0..<33 {
             usleep(300_000)
-            let free = now().free
-            if abs(free - last) < 1_048_576.0 { return }
-            last = free
+            let now = free()
+            if abs(now - last) < 1_048_576.0 { return }
+            last = now
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GmemBench
 import GmemModel
 import GuestImages
 import KVM
@@ -23,11 +24,7 @@ struct ProcessResources: Encodable, Equatable {
 
 /// `Unevictable` of /proc/meminfo in bytes: memory pinned by guest_memfd (GMEM-SPEC F5).
 func unevictableBytes() -> UInt64 {
-    let text = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? ""
-    for line in text.split(separator: "\n") where line.hasPrefix("Unevictable:") {
-        return (line.split(separator: " ").dropFirst().first.flatMap { UInt64($0) } ?? 0) * 1024
-    }
-    return 0
+    HostUsage.bytes("Unevictable", in: HostUsage.procText("/proc/meminfo"))
 }
 
 /// `gmem fuzz`: random byte strings run as the CPL3 payload with random register states.
