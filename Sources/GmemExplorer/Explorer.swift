@@ -103,12 +103,14 @@ public struct Explorer: Sendable {
     }
 
     /// Runs `steps` from the empty process under `design` and says what each returned. A step
-    /// whose object does not exist (its creation failed, or its fd is closed) is reported as
-    /// `EBADF` and skipped, as the kernel would answer a stale fd.
+    /// the search could not take there (an object that does not exist or whose fd is closed,
+    /// or beyond `universe`) is reported as `EBADF` and skipped, as the kernel would answer a
+    /// stale fd.
     public static func replay(_ steps: [ExplorerStep], design: Design, universe: Universe = .standard) -> [TraceStep] {
         var state = ExplorerState(policy: design.policy)
         return steps.map { step in
-            guard state.canName(step) else {
+            // Only the steps the search could take here: each names objects whose fds are open.
+            guard state.steps(in: universe).contains(step) else {
                 return TraceStep(step: step, outcome: "EBADF (no such object)", modelOutcome: .failed(.EBADF))
             }
             let outcome = state.take(step, in: universe)
@@ -118,20 +120,5 @@ public struct Explorer: Sendable {
 
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-}
-
-extension ExplorerState {
-    /// Whether every object `step` names exists with an open fd (or is the next to create).
-    func canName(_ step: ExplorerStep) -> Bool {
-        func vmOpen(_ vm: Int) -> Bool { vm < vms.count && vms[vm].fd != nil }
-        func fileOpen(_ file: Int) -> Bool { file < files.count && files[file].fd != nil }
-        switch step {
-        case .createVM(let vm): return vm == vms.count
-        case .createFile(let file, let vm): return file == files.count && vmOpen(vm)
-        case .bind(let vm, _, let file): return vmOpen(vm) && fileOpen(file)
-        case .deleteSlot(let vm, _), .closeVM(let vm), .guestWrite(let vm, _, _), .guestRead(let vm, _, _): return vmOpen(vm)
-        case .closeFile(let file): return fileOpen(file)
-        }
     }
 }
