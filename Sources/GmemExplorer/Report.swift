@@ -59,6 +59,9 @@ public struct ExplorationReport: Hashable, Sendable {
     public let depthReached: Int
     /// Whether the search ran out of new states before the depth bound.
     public let exhausted: Bool
+    /// Whether the search stopped at its `maxStates` limit (so "holds" means nothing beyond
+    /// the states it stored).
+    public let stoppedAtLimit: Bool
     /// Wall time of the search, in seconds.
     public let seconds: Double
 
@@ -78,7 +81,30 @@ public struct ExplorationProgress: Sendable {
     public let design: Design
     public let depth: Int
     public let statesExplored: Int
+    /// Steps taken so far.
+    public let transitions: Int
     public let seconds: Double
+
+    public var statesPerSecond: Double { seconds > 0 ? Double(statesExplored) / seconds : 0 }
+}
+
+/// How big a search looks before it runs (``Explorer/estimate(pilotStates:)``).
+public struct SearchEstimate: Hashable, Sendable {
+    /// Distinct states the search is expected to store (exact when `exact`).
+    public let states: Int
+    /// Whether the pilot search exhausted the space, so `states` is the count.
+    public let exact: Bool
+    /// States the pilot stored.
+    public let pilotStates: Int
+    /// Seconds one state cost in the pilot.
+    public let secondsPerState: Double
+    /// Bytes one stored state costs, roughly.
+    public let bytesPerState: Int
+
+    /// The projected wall time, in seconds.
+    public var seconds: Double { Double(states) * secondsPerState }
+    /// The projected memory, in bytes.
+    public var bytes: Double { Double(states) * Double(bytesPerState) }
 }
 
 extension ModelOutcome {

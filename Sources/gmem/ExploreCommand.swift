@@ -55,6 +55,15 @@ struct ExploreCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the results as JSON.")
     var json = false
 
+    @Option(name: .long, help: "Refuse a search estimated to store more states than this, and stop one that reaches it.")
+    var maxStates: Int = 4_000_000
+
+    @Flag(name: .long, help: "Search even beyond --max-states (the estimate is still printed).")
+    var force = false
+
+    @Flag(name: .long, help: "No progress lines on stderr.")
+    var quiet = false
+
     func run() throws {
         let universe = Universe(vms: vms, files: files, slots: slots, pagesPerFile: pages, depth: depth)
         if let problem = universe.problem { fail(CommandFailure("gmem explore: \(problem)")) }
@@ -84,13 +93,40 @@ struct ExploreCommand: ParsableCommand {
             }
         }
 
+        if maxStates < 1 { fail(CommandFailure("gmem explore: --max-states must be at least 1 (got \(maxStates))")) }
+        // The estimate comes first: a search too big for --max-states is refused before it
+        // allocates anything beyond its pilot.
+        let pilots = Mutex<[SearchEstimate?]>(Array(repeating: nil, count: designs.count))
+        DispatchQueue.concurrentPerform(iterations: designs.count) { index in
+            let estimate = Explorer(design: designs[index], universe: universe).estimate()
+            pilots.withLock { $0[index] = estimate }
+        }
+        let estimates = pilots.withLock { $0.compactMap { $0 } }
+        for (design, estimate) in zip(designs, estimates) where estimate.states > maxStates {
+            let count = estimate.states >= 1_000_000_000_000_000 ? "more than 10^15" : (estimate.exact ? "" : "about ") + estimate.states.formatted()
+            let what = "\(design) in \(universe): estimated \(count) states "
+                + "(\(Self.duration(estimate.seconds)), \(Self.bytes(estimate.bytes)))"
+            if !force {
+                fail(CommandFailure("gmem explore: \(what) exceeds --max-states \(maxStates.formatted()); "
+                                    + "shrink the universe, raise --max-states, or pass --force"))
+            }
+            printError("gmem explore: \(what); searching anyway (--force)")
+        }
+        if !quiet, !all, let estimate = estimates.first {
+            printError("gmem explore: estimate \(estimate.exact ? "" : "about ")\(estimate.states.formatted()) states, "
+                       + "\(Self.duration(estimate.seconds)), \(Self.bytes(estimate.bytes))")
+        }
+
         let started = ContinuousClock.now
+        let limit = force ? nil : maxStates
         // Designs are independent searches: one per core.
         let slots = Mutex<[ExplorationReport?]>(Array(repeating: nil, count: designs.count))
         DispatchQueue.concurrentPerform(iterations: designs.count) { index in
-            let report = Explorer(design: designs[index], universe: universe).run(progressEvery: 250_000) { progress in
+            let report = Explorer(design: designs[index], universe: universe).run(maxStates: limit, progressSeconds: 2) { progress in
+                if quiet { return }
                 printError("gmem explore: \(progress.design): depth \(progress.depth), "
-                           + "\(progress.statesExplored.formatted()) states, \(String(format: "%.1f", progress.seconds)) s")
+                           + "\(progress.statesExplored.formatted()) states, \(Int(progress.statesPerSecond).formatted()) states/s, "
+                           + "\(String(format: "%.1f", progress.seconds)) s, resident \(Self.bytes(Double(Self.residentBytes())))")
             }
             slots.withLock { $0[index] = report }
         }
@@ -108,6 +144,23 @@ struct ExploreCommand: ParsableCommand {
         } else {
             printDesign(entries[0])
         }
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        seconds < 120 ? String(format: "~%.1f s", seconds) : seconds < 7200 ? String(format: "~%.0f min", seconds / 60)
+            : String(format: "~%.0f h", seconds / 3600)
+    }
+
+    static func bytes(_ value: Double) -> String {
+        value < 1_073_741_824 ? String(format: "%.0f MiB", value / 1_048_576) : String(format: "%.1f GiB", value / 1_073_741_824)
+    }
+
+    /// This process's resident memory (`/proc/self/statm`), or 0 where it cannot be read.
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
     /// The shortest exposure trace of slots-pin-file/none (from `reports` or a quick search).
@@ -139,6 +192,7 @@ struct ExploreCommand: ParsableCommand {
         emit("gmem explore: \(entry.name) in \(entry.universe)")
         emit("  \(entry.states.formatted()) states, \(entry.transitions.formatted()) steps, depth \(entry.depth)"
              + (entry.exhausted ? " (every state reached)" : "")
+             + (entry.stoppedAtLimit ? " (STOPPED at --max-states: verdicts hold only for the states stored)" : "")
              + ", \(String(format: "%.2f", entry.seconds)) s, \(Int(entry.statesPerSecond).formatted()) states/s")
         for item in entry.invariants + [entry.handOff] {
             emit("")
@@ -176,6 +230,9 @@ struct ExploreCommand: ParsableCommand {
             let cells = (entry.invariants + [entry.handOff]).map { $0.cell.padding(toLength: 15, withPad: " ", startingAt: 0) }
             emit(entry.name.padding(toLength: 30, withPad: " ", startingAt: 0) + cells.joined()
                  + String(entry.states).leftPadded(to: 10) + String(Int(entry.statesPerSecond)).leftPadded(to: 11))
+        }
+        for entry in entries where entry.stoppedAtLimit {
+            emit("\(entry.name): STOPPED at --max-states after \(entry.states.formatted()) states; its verdicts cover only those")
         }
         emit("")
         emit("holds: no violation to depth \(universe.depth); VIOLATED(n): a shortest trace has n steps; "
@@ -255,6 +312,7 @@ struct DesignEntry: Encodable {
     let transitions: Int
     let depth: Int
     let exhausted: Bool
+    let stoppedAtLimit: Bool
     let seconds: Double
     let statesPerSecond: Double
     let invariants: [FindingEntry]
@@ -273,6 +331,7 @@ struct DesignEntry: Encodable {
         transitions = report.transitions
         depth = report.depthReached
         exhausted = report.exhausted
+        stoppedAtLimit = report.stoppedAtLimit
         seconds = report.seconds
         statesPerSecond = report.statesPerSecond
         func entry(_ finding: Finding?, invariant: Invariant?, name: String, statement: String, verdict: String) -> FindingEntry {

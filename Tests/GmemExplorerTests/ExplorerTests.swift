@@ -118,6 +118,28 @@ struct ExplorerTests {
         #expect(Explorer(design: Design(lifetime: .upstream), universe: universe).run().statesExplored == full.statesExplored)
     }
 
+    @Test("the estimate is exact when its pilot exhausts the space, and over-estimates a deeper bound it cannot finish")
+    func estimate() {
+        let tiny = Universe(vms: 1, files: 1, slots: 1, pagesPerFile: 1, depth: 24)
+        let exact = Explorer(design: Design(lifetime: .upstream), universe: tiny).estimate()
+        #expect(exact.exact)
+        #expect(exact.states == Explorer(design: Design(lifetime: .upstream), universe: tiny).run().statesExplored)
+        let explorer = Explorer(design: Design(lifetime: .upstream), universe: .standard)
+        let projected = explorer.estimate(pilotStates: 2_000)
+        #expect(!projected.exact)
+        #expect(projected.states >= explorer.run().statesExplored)
+        let huge = Explorer(design: Design(lifetime: .upstream), universe: Universe(vms: 4, files: 4, slots: 4, pagesPerFile: 8, depth: 24))
+        #expect(huge.estimate(pilotStates: 2_000).states > 4_000_000)
+    }
+
+    @Test("a search stops at maxStates and says so; nothing is called exhausted")
+    func maxStates() {
+        let report = Explorer(design: Design(lifetime: .upstream)).run(maxStates: 500)
+        #expect(report.stoppedAtLimit)
+        #expect(!report.exhausted)
+        #expect(report.statesExplored == 500)
+    }
+
     @Test("an invalid universe is refused with a reason", arguments: [
         Universe(vms: 0), Universe(files: 9), Universe(slots: 0), Universe(pagesPerFile: 0), Universe(depth: 99),
     ])
