@@ -45,9 +45,11 @@ let package = Package(
             dependencies: ["KVM", "GmemModel", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        // CRC32C for snapshot chunks (SSE4.2 where present): C for the instruction.
+        .target(name: "CChecksum"),
         .target(
             name: "MicroVM",
-            dependencies: ["KVM", "GuestMemory", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["KVM", "GuestMemory", "CChecksum", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         // The guest programs in Guests/ (Embedded Swift), built by the GuestBuilder plugin into

@@ -12,6 +12,8 @@
 #include <stdatomic.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <linux/userfaultfd.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -233,5 +235,91 @@ int ckvm_probe_access(volatile uint8_t *address, int write) {
         if (r < 0 && errno != EINTR) return -errno;
     }
     if (WIFSIGNALED(status)) return WTERMSIG(status);
+    return 0;
+}
+
+// MARK: - vCPU state for snapshots
+
+_Static_assert(sizeof(struct ckvm_vcpu_events) == 64, "kvm_vcpu_events is 64 bytes");
+_Static_assert(sizeof(struct ckvm_fpu) == 416, "kvm_fpu is 416 bytes");
+
+#define CKVM_GET_MSRS _IOWR(CKVMIO, 0x88, struct ckvm_msrs_head)
+#define CKVM_SET_MSRS _IOW(CKVMIO, 0x89, struct ckvm_msrs_head)
+#define CKVM_GET_FPU _IOR(CKVMIO, 0x8c, struct ckvm_fpu)
+#define CKVM_SET_FPU _IOW(CKVMIO, 0x8d, struct ckvm_fpu)
+#define CKVM_GET_VCPU_EVENTS _IOR(CKVMIO, 0x9f, struct ckvm_vcpu_events)
+#define CKVM_SET_VCPU_EVENTS _IOW(CKVMIO, 0xa0, struct ckvm_vcpu_events)
+
+/// struct kvm_msrs without its flexible array (8 bytes: the size the ioctl number encodes).
+struct ckvm_msrs_head { uint32_t nmsrs; uint32_t pad; };
+struct ckvm_msr_entry { uint32_t index; uint32_t reserved; uint64_t data; };
+struct ckvm_msrs { struct ckvm_msrs_head head; struct ckvm_msr_entry entries[CKVM_MAX_MSRS]; };
+_Static_assert(sizeof(struct ckvm_msrs_head) == 8, "kvm_msrs is 8 bytes before its entries");
+_Static_assert(sizeof(struct ckvm_msr_entry) == 16, "kvm_msr_entry is 16 bytes");
+
+int ckvm_get_msrs(int vcpu_fd, uint32_t count, const uint32_t *indices, uint64_t *values) {
+    if (count > CKVM_MAX_MSRS) return -EINVAL;
+    struct ckvm_msrs msrs = {0};
+    msrs.head.nmsrs = count;
+    for (uint32_t i = 0; i < count; i++) msrs.entries[i].index = indices[i];
+    int r = ioctl_retrying(vcpu_fd, CKVM_GET_MSRS, PTR(&msrs));
+    if (r < 0) return r;
+    for (int i = 0; i < r && i < (int)count; i++) values[i] = msrs.entries[i].data;
+    return r;
+}
+
+int ckvm_set_msrs(int vcpu_fd, uint32_t count, const uint32_t *indices, const uint64_t *values) {
+    if (count > CKVM_MAX_MSRS) return -EINVAL;
+    struct ckvm_msrs msrs = {0};
+    msrs.head.nmsrs = count;
+    for (uint32_t i = 0; i < count; i++) {
+        msrs.entries[i].index = indices[i];
+        msrs.entries[i].data = values[i];
+    }
+    return ioctl_retrying(vcpu_fd, CKVM_SET_MSRS, PTR(&msrs));
+}
+
+int ckvm_get_vcpu_events(int vcpu_fd, struct ckvm_vcpu_events *events) {
+    return ioctl_retrying(vcpu_fd, CKVM_GET_VCPU_EVENTS, PTR(events));
+}
+int ckvm_set_vcpu_events(int vcpu_fd, const struct ckvm_vcpu_events *events) {
+    return ioctl_retrying(vcpu_fd, CKVM_SET_VCPU_EVENTS, PTR(events));
+}
+int ckvm_get_fpu(int vcpu_fd, struct ckvm_fpu *fpu) { return ioctl_retrying(vcpu_fd, CKVM_GET_FPU, PTR(fpu)); }
+int ckvm_set_fpu(int vcpu_fd, const struct ckvm_fpu *fpu) { return ioctl_retrying(vcpu_fd, CKVM_SET_FPU, PTR(fpu)); }
+
+// MARK: - Population probes
+
+int64_t ckvm_pwrite(int fd, const void *buffer, uint64_t length, uint64_t offset) {
+    for (;;) {
+        ssize_t n = pwrite(fd, buffer, (size_t)length, (off_t)offset);
+        if (n >= 0) return (int64_t)n;
+        if (errno != EINTR) return -errno;
+    }
+}
+
+int ckvm_probe_userfaultfd(void *address, uint64_t length, int minor, int *stage) {
+    *stage = 0;
+    int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+    if (fd < 0) return -errno;
+    struct uffdio_api api = { .api = UFFD_API, .features = minor ? UFFD_FEATURE_MINOR_SHMEM : 0 };
+    *stage = 1;
+    if (ioctl(fd, UFFDIO_API, &api) != 0) {
+        int error = errno;
+        close(fd);
+        return -error;
+    }
+    struct uffdio_register reg = {
+        .range = { .start = (uint64_t)(uintptr_t)address, .len = length },
+        .mode = minor ? UFFDIO_REGISTER_MODE_MINOR : UFFDIO_REGISTER_MODE_MISSING,
+    };
+    *stage = 2;
+    if (ioctl(fd, UFFDIO_REGISTER, &reg) != 0) {
+        int error = errno;
+        close(fd);
+        return -error;
+    }
+    ioctl(fd, UFFDIO_UNREGISTER, &reg.range);
+    close(fd);
     return 0;
 }

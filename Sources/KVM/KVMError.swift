@@ -33,6 +33,14 @@ public struct KVMError: Error, Hashable, Sendable, CustomStringConvertible {
         case installKickHandler = "sigaction kick signal"
         case kick = "pthread_kill vCPU"
         case kickTimer = "timer_create kick timer"
+        case getMSRs = "KVM_GET_MSRS"
+        case setMSRs = "KVM_SET_MSRS"
+        case getVCPUEvents = "KVM_GET_VCPU_EVENTS"
+        case setVCPUEvents = "KVM_SET_VCPU_EVENTS"
+        case getFPU = "KVM_GET_FPU"
+        case setFPU = "KVM_SET_FPU"
+        case writeGuestMemfd = "pwrite guest_memfd"
+        case userfaultfd = "userfaultfd on a guest_memfd mapping"
     }
 
     /// Why GmemKit refused a request without making the syscall.

@@ -13,6 +13,8 @@ public enum MachineError: Error, Sendable, CustomStringConvertible {
     case memory(GuestMemoryError)
     /// A vCPU thread could not be started (`pthread_create` errno).
     case thread(Int32)
+    /// A `MachineHandle` was asked for a transition its state does not allow.
+    case invalidTransition(action: String, state: String)
 
     public var description: String {
         switch self {
@@ -21,6 +23,7 @@ public enum MachineError: Error, Sendable, CustomStringConvertible {
         case .kernel(let error): error.description
         case .memory(let error): error.description
         case .thread(let code): "cannot start a vCPU thread: errno \(code)"
+        case .invalidTransition(let action, let state): "cannot \(action) a machine that is \(state)"
         }
     }
 }

@@ -31,11 +31,26 @@ final class RunState: Sendable {
     let passTimes = Lock<[ContinuousClock.Instant]>([])
     let console = Lock<[UInt8]>([])
     let running: Atomic<Int>
+    /// Where vCPUs wait while a `MachineHandle` is paused.
+    let gate: PauseGate
+    /// Whether a guest's snapshot request (`GuestABI.Port.snapshot`) pauses the machine; when
+    /// false (`Machine.run`) the request is counted and the guest goes on.
+    let pausesOnRequest: Bool
+    /// The guest's snapshot requests so far, with the value each wrote.
+    let snapshotRequests = Lock<[UInt32]>([])
 
-    init(control: RunControl, started: ContinuousClock.Instant, vcpus: Int) {
+    init(control: RunControl, started: ContinuousClock.Instant, vcpus: Int, pausesOnRequest: Bool = false) {
         self.control = control
         self.started = started
         self.running = Atomic(vcpus)
+        self.gate = PauseGate(live: vcpus)
+        self.pausesOnRequest = pausesOnRequest
+    }
+
+    /// Asks every vCPU to stop at its next exit boundary and park (see `PauseGate`).
+    func requestPause() {
+        guard gate.request() else { return }
+        for kicker in control.kickers.withLock({ $0 }) { try? kicker.kick() }
     }
 
     /// Records why the run ends (the first cause wins) and stops every vCPU.
@@ -45,12 +60,16 @@ final class RunState: Sendable {
             current = cause
             return true
         }
-        if first { control.stop() }
+        if first {
+            control.stop()
+            gate.stopAll()
+        }
     }
 
     /// A vCPU has finished its loop.
     func vcpuFinished() {
         running.subtract(1, ordering: .sequentiallyConsistent)
+        gate.finished()
     }
 }
 

@@ -13,9 +13,11 @@ final class VCPURunner: Sendable {
     let parameter: UInt32
     let consoleLimit: Int
     let consoleSink: @Sendable (UInt8) -> Void
+    /// Requests a pause when this vCPU has handled this many exits (0: never).
+    let pauseAfterExits: Int
 
     init(index: Int, vcpu: consuming VCPU, state: RunState, memory: GuestMemoryMap, parameter: UInt32,
-         consoleLimit: Int, consoleSink: @escaping @Sendable (UInt8) -> Void) {
+         consoleLimit: Int, consoleSink: @escaping @Sendable (UInt8) -> Void, pauseAfterExits: Int = 0) {
         self.index = index
         self.vcpu = vcpu
         self.state = state
@@ -24,6 +26,7 @@ final class VCPURunner: Sendable {
         self.parameter = parameter
         self.consoleLimit = consoleLimit
         self.consoleSink = consoleSink
+        self.pauseAfterExits = pauseAfterExits
     }
 
     /// The loop, on a thread of its own or on the thread that called `Machine.run`
@@ -57,6 +60,7 @@ final class VCPURunner: Sendable {
         var counts = [Int](repeating: 0, count: ExitKind.allCases.count)
         defer { state.exitCounts.withLock { total in for i in counts.indices { total[i] += counts[i] } } }
         var sawFirstExit = false
+        var handled = 0
 
         while !state.control.isStopping {
             let exit: VCPUExit
@@ -72,6 +76,8 @@ final class VCPURunner: Sendable {
                 state.firstExit.withLock { if $0 == nil { $0 = now } }
             }
             counts[ExitKind(exit).rawValue] += 1
+            handled &+= 1
+            if handled == pauseAfterExits { state.requestPause() }
             switch exit {
             case .ioOut(let port, _, _, let value):
                 switch port {
@@ -84,6 +90,11 @@ final class VCPURunner: Sendable {
                 case GuestABI.Port.passDone:
                     let now = ContinuousClock.now
                     state.passTimes.withLock { $0.append(now) }
+                case GuestABI.Port.snapshot:
+                    state.snapshotRequests.withLock { $0.append(value) }
+                    // This vCPU's kick only sets immediate_exit: its next KVM_RUN completes
+                    // the `out` and returns EINTR, where it parks like the others.
+                    if state.pausesOnRequest { state.requestPause() }
                 case GuestABI.Port.memoryRequest:
                     if let problem = requests.serve(blockAddress: UInt64(value)) {
                         fail(.badDeviceRequest(vcpu: index, detail: problem))
@@ -107,7 +118,13 @@ final class VCPURunner: Sendable {
                 }
                 vcpu.completeInput(UInt64(parameter))
             case .interrupted:
-                if let deadline, ContinuousClock.now >= deadline {
+                // A kick at an exit boundary: KVM completed the previous exit's instruction
+                // before returning EINTR, so the vCPU's state is consistent here (pause point).
+                if state.gate.isRequested {
+                    state.gate.park()
+                    continue
+                }
+                if let deadline, ContinuousClock.now >= deadline + state.gate.totalPaused {
                     vcpu.unregisterThread()
                     state.end(.timeout)
                     return

@@ -287,6 +287,40 @@ int ckvm_current_tid(void);
 /// exits 0. Used to check the SIGBUS rules (GMEM-SPEC M3, M4) without risking this process.
 int ckvm_probe_access(volatile uint8_t *address, int write);
 
+
+// MARK: - vCPU state for snapshots (MSRs, pending events, FPU)
+
+/// struct kvm_vcpu_events (x86, 64 bytes), kept opaque: GmemKit saves and restores it whole
+/// and decodes only the fields it reports (offsets in ckvm.c's static asserts).
+struct ckvm_vcpu_events { uint8_t raw[64]; };
+/// struct kvm_fpu (x86, 416 bytes), kept opaque.
+struct ckvm_fpu { uint8_t raw[416]; };
+
+/// The most MSRs one ckvm_get_msrs/ckvm_set_msrs call moves.
+#define CKVM_MAX_MSRS 32
+
+/// KVM_GET_MSRS of `count` (<= CKVM_MAX_MSRS) MSRs named by `indices` into `values`: the
+/// number read (the kernel stops at the first MSR it cannot read), or -errno.
+int ckvm_get_msrs(int vcpu_fd, uint32_t count, const uint32_t *indices, uint64_t *values);
+/// KVM_SET_MSRS: the number written (stops at the first refused MSR), or -errno.
+int ckvm_set_msrs(int vcpu_fd, uint32_t count, const uint32_t *indices, const uint64_t *values);
+/// KVM_GET_VCPU_EVENTS / KVM_SET_VCPU_EVENTS.
+int ckvm_get_vcpu_events(int vcpu_fd, struct ckvm_vcpu_events *events);
+int ckvm_set_vcpu_events(int vcpu_fd, const struct ckvm_vcpu_events *events);
+/// KVM_GET_FPU / KVM_SET_FPU.
+int ckvm_get_fpu(int vcpu_fd, struct ckvm_fpu *fpu);
+int ckvm_set_fpu(int vcpu_fd, const struct ckvm_fpu *fpu);
+
+// MARK: - Probes of the population paths a restore may use
+
+/// pwrite(fd, buffer, length, offset), retried on EINTR: bytes written or -errno.
+int64_t ckvm_pwrite(int fd, const void *buffer, uint64_t length, uint64_t offset);
+/// Opens a userfaultfd (user-mode faults only), completes the UFFDIO_API handshake and tries
+/// UFFDIO_REGISTER over [address, address + length) in MISSING (`minor` 0) or MINOR mode;
+/// unregisters and closes again. Returns 0 when registration worked, else -errno of the first
+/// step that failed, with that step in *stage (0 userfaultfd(2), 1 UFFDIO_API, 2 UFFDIO_REGISTER).
+int ckvm_probe_userfaultfd(void *address, uint64_t length, int minor, int *stage);
+
 #ifdef __cplusplus
 }
 #endif

@@ -39,5 +39,9 @@ public enum GuestABI {
         public static let ping: UInt16 = 0x512
         /// `outl`: a pass over memory is done.
         public static let passDone: UInt16 = 0x513
+        /// `outl`: the guest asks for a snapshot of itself now (the value is a tag kept in the
+        /// snapshot). Under `gmem run --snapshot FILE` the VMM pauses every vCPU after this
+        /// exit, writes the snapshot and resumes; otherwise the request is only counted.
+        public static let snapshot: UInt16 = 0x514
     }
 }
