@@ -52,6 +52,10 @@ public struct ModelCapabilities: Hashable, Sendable {
     /// Whether `KVM_SET_MEMORY_ATTRIBUTES` exists at all (`CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES`).
     public var hasMemoryAttributesIoctl: Bool { memoryAttributes != 0 }
 
+    /// The errno for binding a file range that overlaps a bound one (GMEM-B6): `EINVAL` on
+    /// 6.18, `EEXIST` upstream; set from a `KernelProfile` (`KernelProfile.capabilities(_:)`).
+    public var overlappingBindingErrno: ModelErrno = .EINVAL
+
     /// The `GUEST_MEMFD_FLAGS` mask a VM of `type` reports (`kvm_gmem_get_supported_flags`).
     public func guestMemfdFlags(forVMType type: UInt64) -> UInt64 {
         GmemABI.VMType.hasPrivateMemory(type)

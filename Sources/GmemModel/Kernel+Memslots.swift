@@ -141,7 +141,8 @@ extension ModelKernel {
         let unbound = gmem.bindings.firstExtent(overlapping: start, start + (size >> GmemABI.pageShift)) == nil
         if let error = GmemRules.validateBinding(
             isGuestMemfd: true, ownedByBindingVM: policy.mayBind(owner: gmem.owner, to: machine),
-            offset: offset, size: size, fileSize: inode.size, rangeIsUnbound: unbound) {
+            offset: offset, size: size, fileSize: inode.size, rangeIsUnbound: unbound,
+            overlapErrno: capabilities.overlappingBindingErrno) {
             return .failure(error)
         }
         return .success(index)

@@ -206,17 +206,18 @@ public enum GmemRules {
     /// lookup that fails with `EBADF`).
     ///
     /// Fails with `EINVAL` when the file is not a guest_memfd (B4), belongs to another VM
-    /// (B5), the range is unaligned or past the end (B3), or overlaps a bound range (B6).
+    /// (B5), or the range is unaligned or past the end (B3); with `overlapErrno` when it
+    /// overlaps a bound range (B6: `EINVAL` on 6.18, `EEXIST` upstream).
     public static func validateBinding(
         isGuestMemfd: Bool, ownedByBindingVM: Bool, offset: UInt64, size: UInt64, fileSize: UInt64,
-        rangeIsUnbound: Bool
+        rangeIsUnbound: Bool, overlapErrno: ModelErrno = .EINVAL
     ) -> ModelErrno? {
         if !isGuestMemfd { return .EINVAL }
         if !ownedByBindingVM { return .EINVAL }
         if Int64(bitPattern: offset) < 0 || !isPageAligned(offset) { return .EINVAL }
         let (end, overflow) = offset.addingReportingOverflow(size)
         if overflow || end > fileSize { return .EINVAL }
-        if !rangeIsUnbound { return .EINVAL }
+        if !rangeIsUnbound { return overlapErrno }
         return nil
     }
 

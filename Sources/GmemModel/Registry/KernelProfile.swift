@@ -69,6 +69,14 @@ public struct KernelProfile: Hashable, Sendable, CustomStringConvertible {
             Constant("GUEST_MEMFD_FLAG_NO_DIRECT_MAP", 1 << 2, provisional: true, source: "direct-map removal v12, unmerged"),
         ])
 
+    /// `capabilities` (what the kernel was configured and built with) answering like this
+    /// profile's kernel version.
+    public func capabilities(_ capabilities: ModelCapabilities) -> ModelCapabilities {
+        var result = capabilities
+        result.overlappingBindingErrno = overlappingBindingErrno
+        return result
+    }
+
     /// Every profile, oldest first.
     public static let all: [KernelProfile] = [.v6_18, .next]
 

@@ -267,6 +267,7 @@ public enum RuleRegistry {
                 .scenario("b6-gpa-overlap"),
                 .scenario("b6-two-files-same-vm"),
                 .test("Tests/GmemModelTests/BindingTests.swift"),
+                .test("Tests/GmemModelTests/ProfileTests.swift"),
                 .test("Tests/GmemModelTests/RulesTests.swift"),
                 .test("Tests/KVMTests/BindingTests.swift"),
             ]),
