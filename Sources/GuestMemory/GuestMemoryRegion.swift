@@ -73,6 +73,29 @@ public final class GuestMemoryRegion: Sendable {
         punched.add(count, ordering: .relaxed)
     }
 
+    /// Calls `body` with `[offset, offset + count)` of the region's shared side as raw bytes,
+    /// for bulk copies (a snapshot reads the region through it, a restore fills it). Throws
+    /// when the range is outside the region, the region is released or has no shared side.
+    /// The buffer must not escape `body`.
+    public func withSharedBytes<R>(offset: UInt64, count: UInt64, _ body: (UnsafeMutableRawBufferPointer) -> R) throws(GuestMemoryError) -> R {
+        guard offset <= range.size, count <= range.size - offset else {
+            throw .outOfRange(address: GuestPhysicalAddress(range.start.rawValue &+ offset), count: count)
+        }
+        let mapping = try mapping()
+        do {
+            return try mapping.withUnsafeMutableBytes(offset: offset, count: count) { body($0) }
+        } catch {
+            throw .outOfRange(address: GuestPhysicalAddress(range.start.rawValue &+ offset), count: count)
+        }
+    }
+
+    /// Carries the accounting of the region a snapshot was taken from into this one (a
+    /// restore): bytes preallocated and punched on the guest's requests before the snapshot.
+    public func carryOverAccounting(allocatedBytes: UInt64, punchedBytes: UInt64) {
+        allocated.add(allocatedBytes, ordering: .relaxed)
+        punched.add(punchedBytes, ordering: .relaxed)
+    }
+
     /// True when the shared side is the guest_memfd's own mapping (not anonymous memory).
     public let sharedSideIsFile: Bool
 

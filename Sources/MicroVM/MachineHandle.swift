@@ -42,10 +42,13 @@ public final class MachineHandle: Sendable {
     let run: RunState
     let control: RunControl
     let logger: Logger
+    /// The image a restored machine was first built from (its config holds no image bytes).
+    let restoredImage: SnapshotImage?
     private let lifecycle = Lock(Lifecycle())
 
     init(config: MachineConfig, vm: consuming VirtualMachine, memory: GuestMemoryMap, runners: [VCPURunner],
-         live: [Int], run: RunState, control: RunControl, logger: Logger) {
+         live: [Int], run: RunState, control: RunControl, logger: Logger, restoredImage: SnapshotImage? = nil) {
+        self.restoredImage = restoredImage
         self.config = config
         self.vm = vm
         self.memory = memory

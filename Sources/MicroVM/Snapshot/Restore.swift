@@ -1,0 +1,142 @@
+import GuestMemory
+import KVM
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How to restore a snapshot.
+public struct RestoreOptions: Sendable {
+    /// The restored run's wall-clock limit.
+    public var timeout: Duration = .seconds(30)
+    /// Whether the report measures each region's residency at exit.
+    public var measuresResidency = false
+    /// Whether to probe write(2) and userfaultfd population first (one throwaway VM).
+    public var probesPopulationPaths = true
+    public var console: @Sendable (UInt8) -> Void = { _ in }
+    public var logger = Logger(label: "gmemkit.microvm")
+    public init() {}
+}
+
+/// A snapshot opened and checked, ready to restore into one machine or many (clones).
+///
+/// Opening reads and checks everything but the page bytes (`SnapshotFormat.parse`); each
+/// restore creates a new VM, a new guest_memfd per region created by *that* VM, and copies the
+/// pages into the new file's own shared mapping, checking every memory chunk's CRC32C as it
+/// lands. A guest_memfd is never bound to a VM other than its creator (GMEM-SPEC B5).
+public final class Snapshot: Sendable {
+    public let path: String
+    public let manifest: SnapshotManifest
+    let file: SnapshotFile
+
+    /// Opens `path` and checks its header, chunk headers and metadata.
+    public init(path: String) throws(SnapshotError) {
+        let file = try SnapshotFile(path: path)
+        do { manifest = try SnapshotFormat.parse(file, hostPageSize: hostPageSize) } catch { throw .format(path: path, error) }
+        self.path = path
+        self.file = file
+    }
+
+    /// Checks the CRC32C of every memory chunk (reads the whole file).
+    public func verify() throws(SnapshotError) {
+        do { try SnapshotFormat.verifyExtents(of: manifest, in: file) } catch { throw .format(path: path, error) }
+    }
+
+    /// The configuration the snapshot's machine had (no image bytes: memory holds the image).
+    public func config(_ options: RestoreOptions) -> MachineConfig {
+        var config = MachineConfig(name: manifest.image.name, image: [], memorySize: manifest.machine.memorySize,
+                                   vcpus: Int(manifest.machine.vcpus), timeout: options.timeout,
+                                   parameter: manifest.machine.parameter, consoleLimit: Int(manifest.machine.consoleLimit))
+        config.extraRegions = manifest.regions.dropFirst().map(\.size)
+        config.measuresResidency = options.measuresResidency
+        return config
+    }
+
+    /// The population paths this host offers (cached: probed once per process).
+    public static func probePopulationPaths() -> [String] {
+        probeResult.withLock { cached in
+            if let cached { return cached }
+            let lines: [String]
+            do { lines = try PopulationProbe.run(on: KVMSystem()).summary } catch { lines = ["probe failed: \(error)"] }
+            cached = lines
+            return lines
+        }
+    }
+    private static let probeResult = Lock<[String]?>(nil)
+
+    /// The path every restore takes on this kernel.
+    public static let populationPath = "shared mapping (pread from the snapshot into the new guest_memfd's MMAP|INIT_SHARED mapping)"
+
+    /// Restores the snapshot into a new machine, built but not started. On any failure
+    /// nothing is left behind: the VM, its guest_memfds and mappings close as the error
+    /// propagates.
+    public func restore(_ options: RestoreOptions = RestoreOptions()) throws(SnapshotError) -> (MachineHandle, RestoreReport) {
+        let probe = options.probesPopulationPaths ? Self.probePopulationPaths() : []
+        let started = ContinuousClock.now
+        let config = config(options)
+        do { try config.validate() } catch { throw .machine(error) }
+        let logger = options.logger
+
+        let vm: VirtualMachine
+        do { vm = try KVMSystem(logger: logger).createVM() } catch { throw .machine(.kernel(error)) }
+        let layout = manifest.regions.map {
+            GuestMemoryMap.RegionSpec(name: $0.name, start: GuestPhysicalAddress($0.guestPhysicalAddress), size: $0.size,
+                                      flags: GuestMemfdFlags(rawValue: $0.flags))
+        }
+        let memory: GuestMemoryMap
+        do { memory = try GuestMemoryMap(vm: vm, layout: layout, logger: logger) } catch { throw .machine(.memory(error)) }
+
+        // Pages: straight from the file into each new guest_memfd's shared mapping.
+        for (number, extent) in manifest.extents.enumerated() {
+            let region = memory.regions[extent.region]
+            let outcome: Result<UInt32, SnapshotFormatError>
+            do {
+                outcome = try region.withSharedBytes(offset: extent.offset, count: extent.length) { bytes in
+                    do throws(SnapshotFormatError) { try file.read(at: extent.fileOffset, into: bytes) } catch { return .failure(error) }
+                    return .success(SnapshotFormat.extentCRC(extent, UnsafeRawBufferPointer(bytes)))
+                }
+            } catch { throw .machine(.memory(error)) }
+            let crc: UInt32
+            do { crc = try outcome.get() } catch { throw .format(path: path, error) }
+            guard crc == extent.crc32c else {
+                throw .format(path: path, .corrupted("memory chunk \(number) (region \(region.name), offset \(extent.offset)) checksum does not match"))
+            }
+        }
+        for (region, saved) in zip(memory.regions, manifest.regions) {
+            region.carryOverAccounting(allocatedBytes: saved.allocatedBytes, punchedBytes: saved.punchedBytes)
+            if saved.released { region.release() }  // its memslot stays; the next guest access faults (GMEM-SPEC L5, G2)
+        }
+
+        // vCPUs and devices.
+        let live = manifest.vcpus.filter { $0.exitStatus == nil }.map { Int($0.index) }
+        let control = RunControl()
+        let state = RunState(control: control, started: started, vcpus: live.count)
+        state.console.withLock { $0 = manifest.devices.console }
+        state.pings.store(manifest.devices.pings, ordering: .relaxed)
+        state.snapshotRequests.withLock { $0 = manifest.devices.snapshotRequests }
+        state.statuses.withLock { statuses in
+            for vcpu in manifest.vcpus { if let status = vcpu.exitStatus { statuses[Int(vcpu.index)] = status } }
+        }
+        var runners: [VCPURunner] = []
+        for saved in manifest.vcpus {
+            guard let vcpuState = VCPUState(registers: saved.registers, specialRegisters: saved.specialRegisters, fpu: saved.fpu,
+                                            events: saved.events, msrs: saved.msrs.map { .init(index: $0.index, value: $0.value) })
+            else { throw .format(path: path, .invalid("vCPU \(saved.index)'s state has the wrong size for this host's KVM")) }
+            do {
+                let vcpu = try vm.createVCPU(id: saved.index)
+                try vcpu.applyState(vcpuState)
+                control.kickers.withLock { $0.append(vcpu.kicker) }
+                runners.append(VCPURunner(index: Int(saved.index), vcpu: vcpu, state: state, memory: memory,
+                                          parameter: config.parameter, consoleLimit: config.consoleLimit, consoleSink: options.console))
+            } catch { throw .machine(.kernel(error)) }
+        }
+        let restoreTime = ContinuousClock.now - started
+        let handle = MachineHandle(config: config, vm: vm, memory: memory, runners: runners, live: live, run: state,
+                                   control: control, logger: logger, restoredImage: manifest.image)
+        let report = RestoreReport(path: path, image: manifest.image, reason: manifest.machine.reason,
+                                   memoryBytes: manifest.savedBytes, extents: manifest.extents.count, regions: manifest.regions,
+                                   population: Self.populationPath, probe: probe, restoreTime: restoreTime)
+        return (handle, report)
+    }
+}

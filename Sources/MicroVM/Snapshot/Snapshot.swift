@@ -1,0 +1,292 @@
+import CChecksum
+import GuestMemory
+import KVM
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a snapshot could not be taken or restored: one readable line each.
+public enum SnapshotError: Error, Sendable, CustomStringConvertible {
+    /// The snapshot file is unusable (truncated, corrupted, foreign, another version …).
+    case format(path: String, SnapshotFormatError)
+    /// Building or driving the machine failed.
+    case machine(MachineError)
+    /// A file operation failed (errno).
+    case file(operation: String, path: String, errno: Int32)
+    /// The machine cannot be snapshotted as it is.
+    case unsupported(String)
+
+    public var description: String {
+        switch self {
+        case .format(let path, let error): "\(path): \(error)"
+        case .machine(let error): error.description
+        case .file(let operation, let path, let code): "\(operation) \(path): \(String(cString: strerror(code))) (errno \(code))"
+        case .unsupported(let what): what
+        }
+    }
+}
+
+/// What a snapshot saved.
+public struct SnapshotReport: Sendable {
+    public struct Region: Sendable {
+        public let name: String
+        public let size: UInt64
+        public let savedBytes: UInt64
+        public let extents: Int
+        public let released: Bool
+    }
+    public let path: String
+    public let reason: String
+    public let fileBytes: UInt64
+    public let memoryBytes: UInt64
+    public let regions: [Region]
+    public let vcpus: Int
+    public let msrs: Int
+    /// Reading residency, checksumming and writing (the file in the page cache).
+    public let writeTime: Duration
+    /// `fsync` of the file and of its directory.
+    public let syncTime: Duration
+}
+
+/// What a restore did.
+public struct RestoreReport: Sendable {
+    public let path: String
+    public let image: SnapshotImage
+    public let reason: String
+    public let memoryBytes: UInt64
+    public let extents: Int
+    public let regions: [SnapshotRegion]
+    /// The population path that ran ("shared mapping"), and what the probe found of the others.
+    public let population: String
+    public let probe: [String]
+    /// From opening the file to a machine ready to start (VM, guest_memfds, pages, vCPUs).
+    public let restoreTime: Duration
+}
+
+/// A snapshot file opened for reading: `pread` at offsets, the descriptor closed in deinit.
+final class SnapshotFile: SnapshotSource, @unchecked Sendable {
+    // SAFETY (Sendable): `fd` and `size` never change; pread is safe from any thread.
+    let fd: Int32
+    let size: UInt64
+    let path: String
+
+    init(path: String) throws(SnapshotError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .file(operation: "open", path: path, errno: errno) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let code = errno
+            close(fd)
+            throw .file(operation: "stat", path: path, errno: code)
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw .format(path: path, .invalid("not a regular file"))
+        }
+        self.fd = fd
+        self.size = UInt64(info.st_size)
+        self.path = path
+    }
+
+    deinit { close(fd) }
+
+    func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(SnapshotFormatError) {
+        guard let base = buffer.baseAddress else { return }
+        var done = 0
+        while done < buffer.count {
+            let (position, overflow) = offset.addingReportingOverflow(UInt64(done))
+            guard !overflow, position <= UInt64(Int64.max) else { throw .truncated("an offset past the end") }
+            let n = pread(fd, base + done, buffer.count - done, off_t(position))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io("read", errno)
+            }
+            if n == 0 { throw .truncated("\(buffer.count) bytes at byte \(offset)") }
+            done += n
+        }
+    }
+}
+
+/// This host's page size.
+var hostPageSize: UInt32 { UInt32(truncatingIfNeeded: sysconf(Int32(_SC_PAGESIZE))) }
+
+extension MachineHandle {
+    /// Writes a snapshot of this paused machine to `path`, atomically: a temporary file in the
+    /// same directory, `fsync`, `rename`, `fsync` of the directory. A crash at any point leaves
+    /// the previous file at `path` (or none), never a partial one.
+    ///
+    /// Memory is saved per region, only the pages `mincore` reports resident in the
+    /// guest_memfd's shared mapping (touched and not punched); holes stay holes.
+    public func snapshot(to path: String, reason: String = "api") throws(SnapshotError) -> SnapshotReport {
+        guard state == .paused else { throw .machine(.invalidTransition(action: "snapshot", state: state.rawValue)) }
+        let started = ContinuousClock.now
+        let statuses = run.statuses.withLock { $0 }
+        var vcpus: [SnapshotVCPU] = []
+        for runner in runners {
+            let state: VCPUState
+            do { state = try runner.vcpu.captureState() } catch { throw .machine(.kernel(error)) }
+            vcpus.append(SnapshotVCPU(index: UInt32(runner.index), exitStatus: statuses[runner.index],
+                                      registers: state.registers, specialRegisters: state.specialRegisters, fpu: state.fpu,
+                                      events: state.events, msrs: state.msrs.map { .init(index: $0.index, value: $0.value) }))
+        }
+        let devices = SnapshotDevices(console: run.console.withLock { $0 }, pings: run.pings.load(ordering: .relaxed),
+                                      snapshotRequests: run.snapshotRequests.withLock { $0 })
+        let elapsed = ContinuousClock.now - run.started - run.gate.totalPaused
+        let machine = SnapshotMachine(memorySize: config.memorySize, vcpus: UInt32(config.vcpus), parameter: config.parameter,
+                                      consoleLimit: UInt64(min(max(config.consoleLimit, 0), Int(SnapshotFormat.maximumConsole))),
+                                      reason: reason, runNanoseconds: UInt64(max(elapsed.nanoseconds, 0)))
+        let image = restoredImage ?? SnapshotImage(name: config.name, size: UInt64(config.image.count),
+                                                   crc32c: SnapshotFormat.crc32c(config.image))
+
+        // Regions and their resident runs.
+        var regions: [SnapshotRegion] = []
+        var extents: [(region: Int, offset: UInt64, length: UInt64)] = []
+        for (index, region) in memory.regions.enumerated() {
+            let usage = region.usage(measuringResidency: false)
+            regions.append(SnapshotRegion(name: region.name, guestPhysicalAddress: region.range.start.rawValue, size: region.range.size,
+                                          flags: region.flags.rawValue, released: !region.isLive,
+                                          allocatedBytes: usage.allocatedBytes, punchedBytes: usage.punchedBytes))
+            guard region.isLive else { continue }
+            guard region.flags.isSuperset(of: .hostShared), region.sharedSideIsFile else {
+                throw .unsupported("region \(region.name) is private to the guest (its guest_memfd lacks MMAP|INIT_SHARED): the VMM cannot read it to snapshot it")
+            }
+            for (offset, length) in try Self.residentRuns(of: region) { extents.append((index, offset, length)) }
+        }
+
+        // Layout: header, machine, devices, vCPUs, regions, memory…, end.
+        var metadata: [(SnapshotFormat.Kind, [UInt8])] = [(.machine, SnapshotFormat.encode(image, machine, regions: regions.count)),
+                                                          (.devices, SnapshotFormat.encode(devices))]
+        metadata += vcpus.map { (.vcpu, SnapshotFormat.encode($0)) }
+        metadata += regions.map { (.region, SnapshotFormat.encode($0)) }
+        let header = UInt64(SnapshotFormat.headerSize), chunkHeader = UInt64(SnapshotFormat.chunkHeaderSize)
+        var fileSize = header + metadata.reduce(0) { $0 + chunkHeader + UInt64($1.1.count) }
+        let memoryStart = fileSize
+        fileSize += extents.reduce(0) { $0 + chunkHeader + $1.length } + chunkHeader
+        let chunks = UInt64(metadata.count + extents.count + 1)
+
+        let writer = try AtomicFile(path: path)
+        var position: UInt64 = 0
+        try writer.write(SnapshotFormat.header(pageSize: hostPageSize, fileSize: fileSize, chunks: chunks), at: &position)
+        for (kind, payload) in metadata {
+            try writer.write(SnapshotFormat.chunkHeader(kind, length: UInt64(payload.count), payloadCRC: SnapshotFormat.crc32c(payload)), at: &position)
+            try writer.write(payload, at: &position)
+        }
+        precondition(position == memoryStart)
+        for extent in extents {
+            let region = memory.regions[extent.region]
+            let headerAt = position
+            position += chunkHeader
+            let result: Result<UInt32, SnapshotError>
+            do {
+                result = try region.withSharedBytes(offset: extent.offset, count: extent.length) { bytes in
+                    let crc = SnapshotFormat.extentCRC(region: extent.region, offset: extent.offset, UnsafeRawBufferPointer(bytes))
+                    do throws(SnapshotError) { try writer.write(UnsafeRawBufferPointer(bytes), at: &position) } catch { return .failure(error) }
+                    return .success(crc)
+                }
+            } catch { throw .machine(.memory(error)) }
+            let crc = try result.get()
+            var at = headerAt
+            try writer.write(SnapshotFormat.chunkHeader(.memory, length: extent.length, arguments: (UInt64(extent.region), extent.offset), payloadCRC: crc), at: &at)
+        }
+        try writer.write(SnapshotFormat.chunkHeader(.end, length: 0, payloadCRC: 0), at: &position)
+        precondition(position == fileSize)
+        let written = ContinuousClock.now
+        try writer.commit()
+        let synced = ContinuousClock.now
+
+        let saved = regions.indices.map { index in extents.filter { $0.region == index } }
+        logger.debug("snapshot of \(config.name) to \(path): \(fileSize) bytes")
+        return SnapshotReport(
+            path: path, reason: reason, fileBytes: fileSize, memoryBytes: extents.reduce(0) { $0 + $1.length },
+            regions: regions.enumerated().map { index, region in
+                .init(name: region.name, size: region.size, savedBytes: saved[index].reduce(0) { $0 + $1.length },
+                      extents: saved[index].count, released: region.released)
+            },
+            vcpus: vcpus.count, msrs: vcpus.reduce(0) { $0 + $1.msrs.count },
+            writeTime: written - started, syncTime: synced - written)
+    }
+
+    /// The resident runs of a region's shared mapping (`mincore`), each at most
+    /// `SnapshotFormat.maximumExtent` bytes.
+    static func residentRuns(of region: GuestMemoryRegion) throws(SnapshotError) -> [(UInt64, UInt64)] {
+        let page = UInt64(hostPageSize)
+        let pages = Int(region.range.size / page)
+        var vector = [UInt8](repeating: 0, count: pages)
+        let result: Int32
+        do {
+            result = try region.withSharedBytes(offset: 0, count: region.range.size) { bytes in
+                vector.withUnsafeMutableBufferPointer { mincore(bytes.baseAddress, bytes.count, $0.baseAddress) == 0 ? 0 : errno }
+            }
+        } catch { throw .machine(.memory(error)) }
+        if result != 0 { throw .file(operation: "mincore over", path: "region \(region.name)", errno: result) }
+        var runs: [(UInt64, UInt64)] = []
+        var index = 0
+        let most = Int(SnapshotFormat.maximumExtent / page)
+        while index < pages {
+            guard vector[index] & 1 != 0 else { index += 1; continue }
+            let start = index
+            while index < pages, vector[index] & 1 != 0, index - start < most { index += 1 }
+            runs.append((UInt64(start) * page, UInt64(index - start) * page))
+        }
+        return runs
+    }
+}
+
+/// A file written under a temporary name and renamed over `path` only when complete and
+/// synced; removed if dropped before `commit()`.
+final class AtomicFile {
+    let path: String
+    let temporary: String
+    private var fd: Int32
+    private var committed = false
+
+    init(path: String) throws(SnapshotError) {
+        self.path = path
+        temporary = path + ".tmp-\(getpid())"
+        fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .file(operation: "create", path: temporary, errno: errno) }
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+        if !committed { unlink(temporary) }
+    }
+
+    func write(_ bytes: [UInt8], at position: inout UInt64) throws(SnapshotError) {
+        let result = bytes.withUnsafeBytes { raw -> Result<Void, SnapshotError> in
+            do throws(SnapshotError) { try write(raw, at: &position) } catch { return .failure(error) }
+            return .success(())
+        }
+        try result.get()
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer, at position: inout UInt64) throws(SnapshotError) {
+        guard let base = bytes.baseAddress else { return }
+        var done = 0
+        while done < bytes.count {
+            let n = pwrite(fd, base + done, bytes.count - done, off_t(position + UInt64(done)))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .file(operation: "write", path: temporary, errno: errno)
+            }
+            done += n
+        }
+        position += UInt64(bytes.count)
+    }
+
+    /// fsync, rename over `path`, fsync the directory.
+    func commit() throws(SnapshotError) {
+        guard fsync(fd) == 0 else { throw .file(operation: "fsync", path: temporary, errno: errno) }
+        close(fd)
+        fd = -1
+        guard rename(temporary, path) == 0 else { throw .file(operation: "rename to \(path)", path: temporary, errno: errno) }
+        committed = true
+        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        let dirFD = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dirFD >= 0 else { throw .file(operation: "open directory", path: directory, errno: errno) }
+        defer { close(dirFD) }
+        guard fsync(dirFD) == 0 else { throw .file(operation: "fsync directory", path: directory, errno: errno) }
+    }
+}

@@ -1,0 +1,530 @@
+import CChecksum
+
+// The GmemKit snapshot file format, version 1 (docs/snapshot-format.md): the values a
+// snapshot holds, their encoding, and the parser. Depends on nothing but CRC32C and
+// GuestABI's limits, so that Fuzz/Snapshot can compile it alone.
+
+/// Why a snapshot file cannot be read. Every value is checked before it is used: a bad file
+/// is one of these, never a trap.
+public enum SnapshotFormatError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The file does not start with GmemKit's magic.
+    case foreign
+    /// A format version this build does not read.
+    case unsupportedVersion(UInt32)
+    /// The snapshot was taken on a host with another page size.
+    case pageSize(file: UInt32, host: UInt32)
+    /// The file ends before a part it announces.
+    case truncated(String)
+    /// A checksum does not match: the bytes changed after they were written.
+    case corrupted(String)
+    /// A value is out of range or inconsistent with the rest (regions that do not fit …).
+    case invalid(String)
+    /// Reading the file failed (errno).
+    case io(String, Int32)
+
+    public var description: String {
+        switch self {
+        case .foreign: "not a GmemKit snapshot (no GMEMKIT SNAPSHOT magic)"
+        case .unsupportedVersion(let version): "snapshot format version \(version); this gmem reads version \(SnapshotFormat.version)"
+        case .pageSize(let file, let host): "taken on a host with \(file)-byte pages; this host's are \(host) bytes"
+        case .truncated(let what): "truncated: \(what)"
+        case .corrupted(let what): "corrupted: \(what)"
+        case .invalid(let what): "invalid: \(what)"
+        case .io(let what, let code): "\(what): errno \(code)"
+        }
+    }
+}
+
+/// The guest image a snapshot was taken from: its name, size and CRC32C.
+public struct SnapshotImage: Hashable, Sendable {
+    public var name: String
+    public var size: UInt64
+    public var crc32c: UInt32
+    public init(name: String, size: UInt64, crc32c: UInt32) { self.name = name; self.size = size; self.crc32c = crc32c }
+}
+
+/// The machine's configuration and why and when the snapshot was taken.
+public struct SnapshotMachine: Hashable, Sendable {
+    public var memorySize: UInt64
+    public var vcpus: UInt32
+    public var parameter: UInt32
+    public var consoleLimit: UInt64
+    /// What triggered the snapshot ("exits=100000", "ms=5", "guest request 0x1", "api").
+    public var reason: String
+    /// From the start of the run to the pause (paused time of earlier snapshots excluded).
+    public var runNanoseconds: UInt64
+    public init(memorySize: UInt64, vcpus: UInt32, parameter: UInt32, consoleLimit: UInt64, reason: String, runNanoseconds: UInt64) {
+        self.memorySize = memorySize; self.vcpus = vcpus; self.parameter = parameter
+        self.consoleLimit = consoleLimit; self.reason = reason; self.runNanoseconds = runNanoseconds
+    }
+}
+
+/// Device state: the console's output so far, the ping device's counter and the guest's
+/// snapshot requests. (The exit device's statuses are per vCPU; the parameter is the
+/// machine's; the memory-request device keeps its state in the regions.)
+public struct SnapshotDevices: Hashable, Sendable {
+    public var console: [UInt8]
+    public var pings: UInt64
+    public var snapshotRequests: [UInt32]
+    public init(console: [UInt8], pings: UInt64, snapshotRequests: [UInt32]) {
+        self.console = console; self.pings = pings; self.snapshotRequests = snapshotRequests
+    }
+}
+
+/// One vCPU: its exit status if it already exited, and its state as the kernel's structures.
+public struct SnapshotVCPU: Hashable, Sendable {
+    public struct MSR: Hashable, Sendable {
+        public var index: UInt32
+        public var value: UInt64
+        public init(index: UInt32, value: UInt64) { self.index = index; self.value = value }
+    }
+    public var index: UInt32
+    public var exitStatus: UInt32?
+    public var registers: [UInt8]
+    public var specialRegisters: [UInt8]
+    public var fpu: [UInt8]
+    public var events: [UInt8]
+    public var msrs: [MSR]
+    public init(index: UInt32, exitStatus: UInt32?, registers: [UInt8], specialRegisters: [UInt8], fpu: [UInt8], events: [UInt8], msrs: [MSR]) {
+        self.index = index; self.exitStatus = exitStatus; self.registers = registers
+        self.specialRegisters = specialRegisters; self.fpu = fpu; self.events = events; self.msrs = msrs
+    }
+}
+
+/// One region: where it is, its guest_memfd flags, whether it was released, and its
+/// accounting (bytes preallocated and punched on the guest's requests).
+public struct SnapshotRegion: Hashable, Sendable {
+    public var name: String
+    public var guestPhysicalAddress: UInt64
+    public var size: UInt64
+    public var flags: UInt64
+    public var released: Bool
+    public var allocatedBytes: UInt64
+    public var punchedBytes: UInt64
+    public init(name: String, guestPhysicalAddress: UInt64, size: UInt64, flags: UInt64, released: Bool, allocatedBytes: UInt64, punchedBytes: UInt64) {
+        self.name = name; self.guestPhysicalAddress = guestPhysicalAddress; self.size = size; self.flags = flags
+        self.released = released; self.allocatedBytes = allocatedBytes; self.punchedBytes = punchedBytes
+    }
+}
+
+/// A run of saved pages: `length` bytes at `offset` of region `region`, whose bytes are at
+/// `fileOffset` in the file with CRC32C `crc32c` (over the chunk's arguments and the bytes).
+public struct SnapshotExtent: Hashable, Sendable {
+    public var region: Int
+    public var offset: UInt64
+    public var length: UInt64
+    public var fileOffset: UInt64
+    public var crc32c: UInt32
+}
+
+/// Everything a snapshot file says, but the page bytes themselves (`extents` locate them).
+public struct SnapshotManifest: Hashable, Sendable {
+    public var pageSize: UInt32
+    public var image: SnapshotImage
+    public var machine: SnapshotMachine
+    public var devices: SnapshotDevices
+    public var vcpus: [SnapshotVCPU]
+    public var regions: [SnapshotRegion]
+    public var extents: [SnapshotExtent]
+    public var fileSize: UInt64
+
+    /// Bytes of guest memory saved per region.
+    public func savedBytes(region: Int) -> UInt64 {
+        extents.reduce(0) { $1.region == region ? $0 + $1.length : $0 }
+    }
+    public var savedBytes: UInt64 { extents.reduce(0) { $0 + $1.length } }
+}
+
+/// Constants and encoding of the format (docs/snapshot-format.md).
+public enum SnapshotFormat {
+    /// The 16 bytes every snapshot starts with.
+    public static let magic: [UInt8] = Array("GMEMKIT SNAPSHOT".utf8)
+    /// The version this build writes and reads.
+    public static let version: UInt32 = 1
+    static let headerSize = 64
+    static let chunkHeaderSize = 40
+    /// The largest memory chunk the writer makes: one CRC per MiB, checked while cache-hot.
+    public static let maximumExtent: UInt64 = 1 << 20
+    /// Bounds on what a file may ask for, checked before anything is allocated.
+    static let maximumName = 256
+    static let maximumConsole: UInt64 = 16 << 20
+    static let maximumRequests = 65_536
+    static let maximumRegions = 32
+    static let maximumVCPUs: UInt32 = 64
+    static let maximumMetadataChunk: UInt64 = maximumConsole + (1 << 20)
+    public static let registersSize = 144, specialRegistersSize = 312, fpuSize = 416, eventsSize = 64, maximumMSRs = 32
+    /// guest_memfd flags a region may have (MMAP | INIT_SHARED).
+    static let knownFlags: UInt64 = 0x3
+
+    enum Kind: UInt32 {
+        case machine = 1, devices = 2, vcpu = 3, region = 4, memory = 5, end = 6
+        var name: String {
+            switch self {
+            case .machine: "machine"
+            case .devices: "devices"
+            case .vcpu: "vCPU"
+            case .region: "region"
+            case .memory: "memory"
+            case .end: "end"
+            }
+        }
+    }
+
+    /// CRC32C of `bytes`, extending `crc`.
+    public static func crc32c(_ bytes: UnsafeRawBufferPointer, extending crc: UInt32 = 0) -> UInt32 {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return crc }
+        return gmem_crc32c(crc, base, bytes.count)
+    }
+
+    static func crc32c(_ bytes: [UInt8], extending crc: UInt32 = 0) -> UInt32 {
+        bytes.withUnsafeBytes { crc32c($0, extending: crc) }
+    }
+
+    // MARK: Encoding
+
+    static func header(pageSize: UInt32, fileSize: UInt64, chunks: UInt64) -> [UInt8] {
+        var w = SnapshotWriter()
+        w.bytes(magic)
+        w.u32(version); w.u32(UInt32(headerSize)); w.u32(pageSize); w.u32(0)
+        w.u64(fileSize); w.u64(chunks)
+        w.bytes([UInt8](repeating: 0, count: 12))
+        w.u32(crc32c(w.data))
+        return w.data
+    }
+
+    static func chunkHeader(_ kind: Kind, length: UInt64, arguments: (UInt64, UInt64) = (0, 0), payloadCRC: UInt32) -> [UInt8] {
+        var w = SnapshotWriter()
+        w.u32(kind.rawValue); w.u32(0); w.u64(length); w.u64(arguments.0); w.u64(arguments.1)
+        w.u32(payloadCRC)
+        w.u32(crc32c(w.data))
+        return w.data
+    }
+
+    static func encode(_ image: SnapshotImage, _ machine: SnapshotMachine, regions: Int) -> [UInt8] {
+        var w = SnapshotWriter()
+        w.string(image.name); w.u64(image.size); w.u32(image.crc32c)
+        w.u64(machine.memorySize); w.u32(machine.vcpus); w.u32(machine.parameter); w.u64(machine.consoleLimit)
+        w.u32(UInt32(regions)); w.string(machine.reason); w.u64(machine.runNanoseconds)
+        return w.data
+    }
+
+    static func encode(_ devices: SnapshotDevices) -> [UInt8] {
+        var w = SnapshotWriter()
+        w.u32(UInt32(devices.console.count)); w.bytes(devices.console)
+        w.u64(devices.pings)
+        w.u32(UInt32(devices.snapshotRequests.count)); devices.snapshotRequests.forEach { w.u32($0) }
+        return w.data
+    }
+
+    static func encode(_ vcpu: SnapshotVCPU) -> [UInt8] {
+        var w = SnapshotWriter()
+        w.u32(vcpu.index); w.u8(vcpu.exitStatus == nil ? 0 : 1); w.u32(vcpu.exitStatus ?? 0)
+        w.bytes(vcpu.registers); w.bytes(vcpu.specialRegisters); w.bytes(vcpu.fpu); w.bytes(vcpu.events)
+        w.u32(UInt32(vcpu.msrs.count)); vcpu.msrs.forEach { w.u32($0.index); w.u64($0.value) }
+        return w.data
+    }
+
+    static func encode(_ region: SnapshotRegion) -> [UInt8] {
+        var w = SnapshotWriter()
+        w.string(region.name); w.u64(region.guestPhysicalAddress); w.u64(region.size); w.u64(region.flags)
+        w.u8(region.released ? 1 : 0); w.u64(region.allocatedBytes); w.u64(region.punchedBytes)
+        return w.data
+    }
+
+    // MARK: Parsing
+
+    /// Reads and checks everything but the page bytes: the header, every chunk header, every
+    /// metadata chunk (checksums included) and the placement of every memory chunk. Memory
+    /// chunks' checksums are checked when their bytes are read (`verifyExtents` or a restore).
+    public static func parse(_ source: some SnapshotSource, hostPageSize: UInt32) throws(SnapshotFormatError) -> SnapshotManifest {
+        let fileSize = source.size
+        guard fileSize >= UInt64(magic.count) else {
+            throw fileSize == 0 ? .truncated("the file is empty") : .foreign
+        }
+        let head = try source.bytes(at: 0, count: UInt64(min(UInt64(headerSize), fileSize)))
+        guard Array(head.prefix(magic.count)) == magic else { throw .foreign }
+        guard head.count == headerSize else { throw .truncated("the \(headerSize)-byte header") }
+        var r = SnapshotReader(head, what: "header")
+        r.skip(magic.count)
+        let version = try r.u32(), size = try r.u32(), pageSize = try r.u32(), flags = try r.u32()
+        let declaredSize = try r.u64(), chunkCount = try r.u64()
+        guard crc32c(Array(head[0..<60])) == (try SnapshotReader(head, what: "header").u32(at: 60)) else {
+            throw .corrupted("the header's checksum does not match")
+        }
+        guard version == Self.version else { throw .unsupportedVersion(version) }
+        guard size == headerSize, flags == 0, head[48..<60].allSatisfy({ $0 == 0 }) else {
+            throw .invalid("header fields this version leaves zero are set")
+        }
+        guard pageSize == hostPageSize else { throw .pageSize(file: pageSize, host: hostPageSize) }
+        guard declaredSize == fileSize else {
+            throw declaredSize > fileSize ? .truncated("the header says \(declaredSize) bytes, the file has \(fileSize)")
+                                          : .invalid("\(fileSize - declaredSize) bytes after the declared end")
+        }
+
+        var cursor = UInt64(headerSize)
+        var seen: UInt64 = 0
+        var image: SnapshotImage?, machine: SnapshotMachine?, regionCount = 0, devices: SnapshotDevices?
+        var vcpus: [SnapshotVCPU] = [], regions: [SnapshotRegion] = [], extents: [SnapshotExtent] = []
+        var lastKind = Kind.machine.rawValue
+        var regionEnds: [UInt64] = []
+        var ended = false
+        while !ended {
+            guard seen < chunkCount else { throw .invalid("more chunks than the \(chunkCount) the header declares") }
+            guard fileSize - cursor >= UInt64(chunkHeaderSize) else { throw .truncated("chunk \(seen)'s header at byte \(cursor)") }
+            let raw = try source.bytes(at: cursor, count: UInt64(chunkHeaderSize))
+            var h = SnapshotReader(raw, what: "chunk \(seen)")
+            let kindValue = try h.u32(), chunkFlags = try h.u32(), length = try h.u64()
+            let argument0 = try h.u64(), argument1 = try h.u64(), payloadCRC = try h.u32(), headerCRC = try h.u32()
+            guard crc32c(Array(raw[0..<36])) == headerCRC else { throw .corrupted("chunk \(seen)'s header checksum does not match") }
+            guard let kind = Kind(rawValue: kindValue), chunkFlags == 0 else {
+                throw .invalid("chunk \(seen) has unknown kind \(kindValue) or flags \(chunkFlags)")
+            }
+            cursor += UInt64(chunkHeaderSize)
+            guard length <= fileSize - cursor else { throw .truncated("chunk \(seen) (\(kind.name)) of \(length) bytes at byte \(cursor)") }
+            // Order: machine, devices, vCPUs, regions, memory…, end.
+            let order: [Kind: UInt32] = [.machine: 1, .devices: 2, .vcpu: 3, .region: 4, .memory: 5, .end: 6]
+            guard (seen == 0) == (kind == .machine), order[kind]! >= lastKind, kind == .vcpu || kind == .region || kind == .memory || order[kind]! > lastKind || seen == 0 else {
+                throw .invalid("chunk \(seen) (\(kind.name)) is out of order")
+            }
+            lastKind = order[kind]!
+            if kind != .memory {
+                guard length <= maximumMetadataChunk else { throw .invalid("the \(kind.name) chunk claims \(length) bytes") }
+                guard argument0 == 0, argument1 == 0 else { throw .invalid("the \(kind.name) chunk has arguments set") }
+                let payload = try source.bytes(at: cursor, count: length)
+                guard crc32c(payload) == payloadCRC else { throw .corrupted("the \(kind.name) chunk's checksum does not match") }
+                var p = SnapshotReader(payload, what: "the \(kind.name) chunk")
+                switch kind {
+                case .machine:
+                    let parsed = try parseMachine(&p)
+                    (image, machine, regionCount) = parsed
+                case .devices:
+                    devices = try parseDevices(&p, machine: machine!)
+                case .vcpu:
+                    guard vcpus.count < Int(machine!.vcpus) else { throw .invalid("more vCPU chunks than the \(machine!.vcpus) vCPUs") }
+                    vcpus.append(try parseVCPU(&p, index: UInt32(vcpus.count)))
+                case .region:
+                    guard vcpus.count == Int(machine!.vcpus), devices != nil else { throw .invalid("a region before every vCPU and the devices") }
+                    guard regions.count < regionCount else { throw .invalid("more region chunks than the \(regionCount) regions") }
+                    let region = try parseRegion(&p, index: regions.count, previous: regions.last, memorySize: machine!.memorySize)
+                    regions.append(region)
+                    regionEnds.append(0)
+                case .end:
+                    guard length == 0 else { throw .invalid("the end chunk has a payload") }
+                    guard regions.count == regionCount else { throw .invalid("\(regions.count) region chunks for \(regionCount) regions") }
+                    ended = true
+                case .memory:
+                    break
+                }
+                try p.expectEnd()
+            } else {
+                guard regions.count == regionCount else { throw .invalid("memory before every region is described") }
+                guard argument0 < UInt64(regions.count) else { throw .invalid("memory chunk \(seen) names region \(argument0) of \(regions.count)") }
+                let index = Int(argument0), region = regions[index]
+                let page = UInt64(hostPageSize)
+                guard !region.released, region.flags == knownFlags else {
+                    throw .invalid("memory chunk \(seen) for region \(region.name), which is released or private to the guest")
+                }
+                guard length > 0, length % page == 0, argument1 % page == 0, length <= maximumExtent else {
+                    throw .invalid("memory chunk \(seen): offset \(argument1) or length \(length) is not a page multiple up to \(maximumExtent)")
+                }
+                let (end, overflow) = argument1.addingReportingOverflow(length)
+                guard !overflow, end <= region.size else {
+                    throw .invalid("memory chunk \(seen): [\(argument1), +\(length)) does not fit region \(region.name) of \(region.size) bytes")
+                }
+                guard argument1 >= regionEnds[index] else { throw .invalid("memory chunk \(seen) overlaps or precedes the one before it in \(region.name)") }
+                regionEnds[index] = end
+                extents.append(SnapshotExtent(region: index, offset: argument1, length: length, fileOffset: cursor, crc32c: payloadCRC))
+            }
+            cursor += length
+            seen += 1
+        }
+        guard seen == chunkCount else { throw .invalid("\(seen) chunks, the header declares \(chunkCount)") }
+        guard cursor == fileSize else { throw .invalid("bytes after the end chunk") }
+        guard let image, let machine, let devices else { throw .invalid("the machine or devices chunk is missing") }
+        guard vcpus.first?.exitStatus == nil else { throw .invalid("vCPU 0 has exited: the guest had ended, nothing to resume") }
+        return SnapshotManifest(pageSize: pageSize, image: image, machine: machine, devices: devices, vcpus: vcpus,
+                                regions: regions, extents: extents, fileSize: fileSize)
+    }
+
+    static func parseMachine(_ p: inout SnapshotReader) throws(SnapshotFormatError) -> (SnapshotImage, SnapshotMachine, Int) {
+        let image = SnapshotImage(name: try p.string(max: maximumName), size: try p.u64(), crc32c: try p.u32())
+        let memorySize = try p.u64(), vcpus = try p.u32(), parameter = try p.u32(), consoleLimit = try p.u64()
+        let regions = try p.u32()
+        let machine = SnapshotMachine(memorySize: memorySize, vcpus: vcpus, parameter: parameter, consoleLimit: consoleLimit,
+                                      reason: try p.string(max: maximumName), runNanoseconds: try p.u64())
+        guard memorySize >= GuestABI.minimumMemory, memorySize <= GuestABI.maximumMemory, memorySize % GuestABI.memoryGranule == 0 else {
+            throw .invalid("RAM of \(memorySize) bytes (a multiple of 2 MiB from 4 MiB to 4 GiB)")
+        }
+        guard (1...maximumVCPUs).contains(vcpus) else { throw .invalid("\(vcpus) vCPUs (1 to \(maximumVCPUs))") }
+        guard UInt64(vcpus) * GuestABI.stackSize + GuestABI.imageBase < memorySize else { throw .invalid("\(vcpus) vCPU stacks do not fit \(memorySize) bytes") }
+        guard consoleLimit <= maximumConsole else { throw .invalid("a console limit of \(consoleLimit) bytes") }
+        guard (1...UInt32(maximumRegions)).contains(regions) else { throw .invalid("\(regions) regions (1 to \(maximumRegions))") }
+        return (image, machine, Int(regions))
+    }
+
+    static func parseDevices(_ p: inout SnapshotReader, machine: SnapshotMachine) throws(SnapshotFormatError) -> SnapshotDevices {
+        let consoleCount = try p.u32()
+        guard UInt64(consoleCount) <= machine.consoleLimit else { throw .invalid("\(consoleCount) console bytes over the limit \(machine.consoleLimit)") }
+        let console = try p.bytes(Int(consoleCount))
+        let pings = try p.u64()
+        let requestCount = try p.u32()
+        guard requestCount <= maximumRequests else { throw .invalid("\(requestCount) snapshot requests") }
+        var requests: [UInt32] = []
+        for _ in 0..<requestCount { requests.append(try p.u32()) }
+        return SnapshotDevices(console: console, pings: pings, snapshotRequests: requests)
+    }
+
+    static func parseVCPU(_ p: inout SnapshotReader, index: UInt32) throws(SnapshotFormatError) -> SnapshotVCPU {
+        let stored = try p.u32()
+        guard stored == index else { throw .invalid("vCPU chunk \(index) is for vCPU \(stored)") }
+        let exited = try p.u8(), status = try p.u32()
+        guard exited <= 1 else { throw .invalid("vCPU \(index)'s exit flag is \(exited)") }
+        let registers = try p.bytes(registersSize), sregs = try p.bytes(specialRegistersSize)
+        let fpu = try p.bytes(fpuSize), events = try p.bytes(eventsSize)
+        let count = try p.u32()
+        guard count <= maximumMSRs else { throw .invalid("vCPU \(index) has \(count) MSRs (at most \(maximumMSRs))") }
+        var msrs: [SnapshotVCPU.MSR] = []
+        for _ in 0..<count { msrs.append(.init(index: try p.u32(), value: try p.u64())) }
+        return SnapshotVCPU(index: index, exitStatus: exited == 1 ? status : nil, registers: registers, specialRegisters: sregs,
+                            fpu: fpu, events: events, msrs: msrs)
+    }
+
+    static func parseRegion(_ p: inout SnapshotReader, index: Int, previous: SnapshotRegion?, memorySize: UInt64) throws(SnapshotFormatError) -> SnapshotRegion {
+        let region = SnapshotRegion(name: try p.string(max: maximumName), guestPhysicalAddress: try p.u64(), size: try p.u64(),
+                                    flags: try p.u64(), released: try p.u8() != 0, allocatedBytes: try p.u64(), punchedBytes: try p.u64())
+        let expectedStart = previous.map { $0.guestPhysicalAddress &+ $0.size } ?? 0
+        guard region.guestPhysicalAddress == expectedStart else {
+            throw .invalid("region \(region.name) starts at \(region.guestPhysicalAddress), not \(expectedStart) where the one before ends")
+        }
+        guard region.size > 0, region.size % GuestABI.memoryGranule == 0, region.size <= GuestABI.maximumMemory,
+              region.guestPhysicalAddress <= GuestABI.maximumMemory - region.size else {
+            throw .invalid("region \(region.name) of \(region.size) bytes at \(region.guestPhysicalAddress) does not fit the 4 GiB guest address space in 2 MiB units")
+        }
+        guard region.flags & ~knownFlags == 0 else { throw .invalid("region \(region.name) has unknown guest_memfd flags \(region.flags)") }
+        if index == 0 {
+            guard region.size == memorySize, region.flags == knownFlags, !region.released else {
+                throw .invalid("region 0 must be RAM: \(memorySize) bytes, MMAP|INIT_SHARED, not released")
+            }
+        }
+        guard region.allocatedBytes <= region.size, region.punchedBytes <= UInt64.max / 2 else {
+            throw .invalid("region \(region.name)'s accounting exceeds its size")
+        }
+        return region
+    }
+
+    /// Reads the bytes of every memory chunk and checks its checksum (what `gmem snapshot
+    /// inspect` does); a restore checks each chunk as it copies it instead.
+    public static func verifyExtents(of manifest: SnapshotManifest, in source: some SnapshotSource) throws(SnapshotFormatError) {
+        var buffer = [UInt8](repeating: 0, count: Int(maximumExtent))
+        for (number, extent) in manifest.extents.enumerated() {
+            let length = Int(extent.length)
+            let result = buffer.withUnsafeMutableBytes { raw -> Result<UInt32, SnapshotFormatError> in
+                let slice = UnsafeMutableRawBufferPointer(rebasing: raw[0..<length])
+                do throws(SnapshotFormatError) { try source.read(at: extent.fileOffset, into: slice) } catch { return .failure(error) }
+                return .success(extentCRC(extent, UnsafeRawBufferPointer(slice)))
+            }
+            let crc = try result.get()
+            guard crc == extent.crc32c else { throw .corrupted("memory chunk \(number) (region \(manifest.regions[extent.region].name), offset \(extent.offset)) checksum does not match") }
+        }
+    }
+
+    /// A memory chunk's checksum: over its region index and offset, then its bytes.
+    static func extentCRC(_ extent: SnapshotExtent, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        extentCRC(region: extent.region, offset: extent.offset, bytes)
+    }
+
+    static func extentCRC(region: Int, offset: UInt64, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        var w = SnapshotWriter()
+        w.u64(UInt64(region)); w.u64(offset)
+        return crc32c(bytes, extending: crc32c(w.data))
+    }
+}
+
+/// Where a snapshot is read from: a file (`SnapshotFile`) or bytes in memory.
+public protocol SnapshotSource {
+    /// The total size in bytes.
+    var size: UInt64 { get }
+    /// Fills `buffer` with the bytes at `offset`; throws `.truncated` when the source ends first.
+    func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(SnapshotFormatError)
+}
+
+extension SnapshotSource {
+    /// `count` bytes at `offset` (the caller has bounded `count`).
+    func bytes(at offset: UInt64, count: UInt64) throws(SnapshotFormatError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: Int(count))
+        let result = bytes.withUnsafeMutableBytes { raw -> Result<Void, SnapshotFormatError> in
+            do throws(SnapshotFormatError) { try read(at: offset, into: raw) } catch { return .failure(error) }
+            return .success(())
+        }
+        try result.get()
+        return bytes
+    }
+}
+
+/// A snapshot held in memory (tests, the fuzzer).
+public struct SnapshotBytes: SnapshotSource {
+    public let bytes: [UInt8]
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public var size: UInt64 { UInt64(bytes.count) }
+    public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(SnapshotFormatError) {
+        guard offset <= UInt64(bytes.count), UInt64(buffer.count) <= UInt64(bytes.count) - offset else {
+            throw .truncated("\(buffer.count) bytes at \(offset) of \(bytes.count)")
+        }
+        bytes.withUnsafeBytes { source in
+            buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[Int(offset)..<Int(offset) + buffer.count]))
+        }
+    }
+}
+
+/// Little-endian encoding.
+struct SnapshotWriter {
+    var data: [UInt8] = []
+    mutating func u8(_ v: UInt8) { data.append(v) }
+    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
+    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
+    mutating func bytes(_ b: [UInt8]) { data.append(contentsOf: b) }
+    mutating func string(_ s: String) {
+        let utf8 = Array(s.utf8.prefix(SnapshotFormat.maximumName))
+        u32(UInt32(utf8.count)); bytes(utf8)
+    }
+}
+
+/// Little-endian decoding with every read bounds-checked.
+struct SnapshotReader {
+    let data: [UInt8]
+    let what: String
+    var position = 0
+    init(_ data: [UInt8], what: String) { self.data = data; self.what = what }
+
+    mutating func skip(_ count: Int) { position += count }
+
+    mutating func bytes(_ count: Int) throws(SnapshotFormatError) -> [UInt8] {
+        guard count >= 0, count <= data.count - position else { throw .invalid("\(what) ends early") }
+        defer { position += count }
+        return Array(data[position..<position + count])
+    }
+    mutating func u8() throws(SnapshotFormatError) -> UInt8 { try bytes(1)[0] }
+    mutating func u32() throws(SnapshotFormatError) -> UInt32 {
+        let b = try bytes(4)
+        return b.reversed().reduce(0) { $0 << 8 | UInt32($1) }
+    }
+    mutating func u64() throws(SnapshotFormatError) -> UInt64 {
+        let b = try bytes(8)
+        return b.reversed().reduce(0) { $0 << 8 | UInt64($1) }
+    }
+    func u32(at offset: Int) throws(SnapshotFormatError) -> UInt32 {
+        var copy = self
+        copy.position = offset
+        return try copy.u32()
+    }
+    mutating func string(max: Int) throws(SnapshotFormatError) -> String {
+        let count = try u32()
+        guard count <= UInt32(max) else { throw .invalid("\(what): a string of \(count) bytes (at most \(max))") }
+        let b = try bytes(Int(count))
+        guard let s = String(validating: b, as: UTF8.self) else { throw .invalid("\(what): a string that is not UTF-8") }
+        return s
+    }
+    func expectEnd() throws(SnapshotFormatError) {
+        guard position == data.count else { throw .invalid("\(what) has \(data.count - position) bytes left over") }
+    }
+}
