@@ -64,6 +64,12 @@ public struct ExplorationReport: Hashable, Sendable {
     public let stoppedAtLimit: Bool
     /// Wall time of the search, in seconds.
     public let seconds: Double
+    /// Memory the stored states took (keys, parent pointers, moves, hash tables), in bytes.
+    public let bytes: Int
+    /// New states per level (level 0 is the empty process).
+    public let levels: [Int]
+    /// Whether states were reduced by symmetry (one per class of renamed VMs, files, memslots).
+    public let symmetry: Bool
 
     public var statesPerSecond: Double { seconds > 0 ? Double(statesExplored) / seconds : 0 }
 
@@ -84,6 +90,8 @@ public struct ExplorationProgress: Sendable {
     /// Steps taken so far.
     public let transitions: Int
     public let seconds: Double
+    /// Memory the stored states take so far, in bytes.
+    public let bytes: Int
 
     public var statesPerSecond: Double { seconds > 0 ? Double(statesExplored) / seconds : 0 }
 }
@@ -129,6 +137,43 @@ extension ModelOutcome {
             case .mmio(let address, _): return "MMIO exit at gpa \(hex(address)) (no memory there)"
             case .userspaceFault: return "EFAULT"
             }
+        }
+    }
+}
+
+extension CompactOutcome {
+    /// What GmemModel's outcome means in the compact semantics.
+    init(_ outcome: ModelOutcome) {
+        switch outcome {
+        case .failed: self = .refused
+        case .guest(.value(let token)): self = .read(token == 0 ? 0 : ExplorerStep.writer(of: token).map { 2 + UInt8($0) } ?? 255)
+        case .guest(.written): self = .written
+        case .guest(.mmio): self = .mmio
+        case .guest(.memoryFault): self = .fault
+        case .guest(.userspaceFault): self = .refused
+        case .done, .descriptor, .address, .value, .signal: self = .ok
+        }
+    }
+
+    /// A GmemModel outcome for a step the model cannot replay (a modelling choice it does
+    /// not make): no fd numbers, the errno every refusal in this universe has.
+    func modelOutcome(for step: ExplorerStep, universe: Universe) -> ModelOutcome {
+        func address() -> UInt64 {
+            switch step {
+            case .guestRead(_, let slot, let page), .guestWrite(_, let slot, let page): universe.guestPhysicalAddress(slot: slot, page: page)
+            default: 0
+            }
+        }
+        switch self {
+        case .ok: return .done
+        case .refused: return .failed(.EINVAL)
+        case .read(let value): return .guest(.value(value < 2 ? 0 : ExplorerStep.secret(ofVM: Int(value - 2))))
+        case .written: return .guest(.written)
+        case .mmio:
+            if case .guestWrite = step { return .guest(.mmio(guestPhysicalAddress: address(), isWrite: true)) }
+            return .guest(.mmio(guestPhysicalAddress: address(), isWrite: false))
+        case .fault:
+            return .guest(.memoryFault(ModelKernel.MemoryFault(flags: 0, guestPhysicalAddress: address(), size: GmemABI.pageSize)))
         }
     }
 }

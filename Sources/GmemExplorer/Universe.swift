@@ -13,11 +13,15 @@ public struct Universe: Hashable, Sendable, CustomStringConvertible {
     public var pagesPerFile: Int
     /// The longest operation sequence searched.
     public var depth: Int
+    /// The readings of the design the verdicts may rest on (default: the kernel's).
+    public var choices: ModellingChoices
 
     /// The bound: 2 VMs, 2 files, 2 slots, 2 pages, depth 10.
     public static let standard = Universe(vms: 2, files: 2, slots: 2, pagesPerFile: 2, depth: 10)
 
-    public init(vms: Int = 2, files: Int = 2, slots: Int = 2, pagesPerFile: Int = 2, depth: Int = 10) {
+    public init(vms: Int = 2, files: Int = 2, slots: Int = 2, pagesPerFile: Int = 2, depth: Int = 10,
+                choices: ModellingChoices = .kernel) {
+        self.choices = choices
         self.vms = vms
         self.files = files
         self.slots = slots
@@ -45,5 +49,6 @@ public struct Universe: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String {
         "\(vms) VMs, \(files) files, \(slots) memslots, \(pagesPerFile) pages, depth \(depth)"
+            + (choices.isKernel ? "" : " (\(choices))")
     }
 }

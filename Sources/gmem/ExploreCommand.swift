@@ -64,8 +64,39 @@ struct ExploreCommand: ParsableCommand {
     @Flag(name: .long, help: "No progress lines on stderr.")
     var quiet = false
 
+    @Option(name: .long, help: "When a new file names a VM: at-creation (the kernel) or at-first-bind (the 2023 proposal read literally).")
+    var fileNamesVm: String = ModellingChoices.FileNamesVM.atCreation.rawValue
+
+    @Option(name: .long, help: "A file's VM pointer when its VM is torn down (designs where files do not pin the VM): cleared or kept.")
+    var pointerAtTeardown: String = ModellingChoices.PointerAtTeardown.cleared.rawValue
+
+    @Flag(name: .long, help: "Count a file freed by a memslot deletion as data destroyed (memslot-delete-keeps-data).")
+    var countFreedFiles = false
+
+    @Flag(name: .long, help: "Let a new VM get a destroyed VM's identity (kernel pointer), so a dangling pointer can match it.")
+    var reuseVmIdentities = false
+
+    @Flag(name: .long, help: "With --all: also the verdict table under each alternative modelling choice.")
+    var choices = false
+
+    @Flag(name: .long, help: "Store every state, not one per class of renamed VMs, files and memslots.")
+    var noSymmetry = false
+
+    @Option(name: .long, help: "Cores per search (0: all).")
+    var threads: Int = 0
+
     func run() throws {
-        let universe = Universe(vms: vms, files: files, slots: slots, pagesPerFile: pages, depth: depth)
+        guard let namesVM = ModellingChoices.FileNamesVM(rawValue: fileNamesVm) else {
+            fail(CommandFailure("gmem explore: --file-names-vm must be at-creation or at-first-bind (got '\(fileNamesVm)')"))
+        }
+        guard let teardown = ModellingChoices.PointerAtTeardown(rawValue: pointerAtTeardown) else {
+            fail(CommandFailure("gmem explore: --pointer-at-teardown must be cleared or kept (got '\(pointerAtTeardown)')"))
+        }
+        if !(0...64).contains(threads) { fail(CommandFailure("gmem explore: --threads must be 0 to 64 (got \(threads))")) }
+        if choices, !all { fail(CommandFailure("gmem explore: --choices goes with --all")) }
+        let chosen = ModellingChoices(fileNamesVM: namesVM, pointerAtTeardown: teardown,
+                                      countFilesFreedByDelete: countFreedFiles, vmIdentitiesReused: reuseVmIdentities)
+        let universe = Universe(vms: vms, files: files, slots: slots, pagesPerFile: pages, depth: depth, choices: chosen)
         if let problem = universe.problem { fail(CommandFailure("gmem explore: \(problem)")) }
         let designs: [Design]
         if all {
@@ -98,7 +129,7 @@ struct ExploreCommand: ParsableCommand {
         // allocates anything beyond its pilot.
         let pilots = Mutex<[SearchEstimate?]>(Array(repeating: nil, count: designs.count))
         DispatchQueue.concurrentPerform(iterations: designs.count) { index in
-            let estimate = Explorer(design: designs[index], universe: universe).estimate()
+            let estimate = Explorer(design: designs[index], universe: universe).estimate(symmetry: !noSymmetry)
             pilots.withLock { $0[index] = estimate }
         }
         let estimates = pilots.withLock { $0.compactMap { $0 } }
@@ -119,14 +150,18 @@ struct ExploreCommand: ParsableCommand {
 
         let started = ContinuousClock.now
         let limit = force ? nil : maxStates
+        let quiet = self.quiet, threads = self.threads, symmetry = !noSymmetry
         // Designs are independent searches: one per core.
         let slots = Mutex<[ExplorationReport?]>(Array(repeating: nil, count: designs.count))
         DispatchQueue.concurrentPerform(iterations: designs.count) { index in
-            let report = Explorer(design: designs[index], universe: universe).run(maxStates: limit, progressSeconds: 2) { progress in
+            let report = Explorer(design: designs[index], universe: universe).run(
+                maxStates: limit, threads: designs.count > 1 ? 1 : threads, symmetry: symmetry, progressSeconds: 2
+            ) { progress in
                 if quiet { return }
                 printError("gmem explore: \(progress.design): depth \(progress.depth), "
                            + "\(progress.statesExplored.formatted()) states, \(Int(progress.statesPerSecond).formatted()) states/s, "
-                           + "\(String(format: "%.1f", progress.seconds)) s, resident \(Self.bytes(Double(Self.residentBytes())))")
+                           + "\(String(format: "%.1f", progress.seconds)) s, states \(Self.bytes(Double(progress.bytes))), "
+                           + "resident \(Self.bytes(Double(Self.residentBytes())))")
             }
             slots.withLock { $0[index] = report }
         }
@@ -141,6 +176,7 @@ struct ExploreCommand: ParsableCommand {
             try printJSON(ExploreJSON(universe: UniverseJSON(universe), seconds: seconds, designs: entries))
         } else if all {
             printTable(entries, universe: universe, seconds: seconds)
+            if choices { printChoices(kernel: entries, universe: universe, designs: designs, limit: limit) }
         } else {
             printDesign(entries[0])
         }
@@ -219,6 +255,31 @@ struct ExploreCommand: ParsableCommand {
         }
     }
 
+    /// The table again under each alternative reading (``ModellingChoices/alternatives``):
+    /// a `*` marks a cell that differs from the kernel's reading.
+    private func printChoices(kernel: [DesignEntry], universe: Universe, designs: [Design], limit: Int?) {
+        for (name, alternative) in ModellingChoices.alternatives {
+            let changed = Universe(vms: universe.vms, files: universe.files, slots: universe.slots,
+                                   pagesPerFile: universe.pagesPerFile, depth: universe.depth, choices: alternative)
+            let slots = Mutex<[ExplorationReport?]>(Array(repeating: nil, count: designs.count))
+            let symmetry = !noSymmetry
+            DispatchQueue.concurrentPerform(iterations: designs.count) { index in
+                let report = Explorer(design: designs[index], universe: changed).run(maxStates: limit, threads: 1, symmetry: symmetry)
+                slots.withLock { $0[index] = report }
+            }
+            let entries = slots.withLock { $0.compactMap { $0 } }.map { DesignEntry(report: $0, attack: nil) }
+            emit("")
+            emit("Under \"\(name)\" (\(alternative)); * = differs from the kernel's reading:")
+            for (entry, base) in zip(entries, kernel) {
+                let cells = zip(entry.invariants + [entry.handOff], base.invariants + [base.handOff]).map { pair in
+                    (pair.0.cell + (pair.0.cell == pair.1.cell ? "" : "*")).padding(toLength: 15, withPad: " ", startingAt: 0)
+                }
+                emit(entry.name.padding(toLength: 30, withPad: " ", startingAt: 0) + cells.joined()
+                     + String(entry.states).leftPadded(to: 10))
+            }
+        }
+    }
+
     private func printTable(_ entries: [DesignEntry], universe: Universe, seconds: Double) {
         emit("gmem explore --all: \(entries.count) designs in \(universe), \(String(format: "%.1f", seconds)) s")
         emit("")
@@ -252,7 +313,9 @@ struct ExploreCommand: ParsableCommand {
 
 struct UniverseJSON: Encodable {
     let vms, files, slots, pagesPerFile, depth: Int
+    let choices: String
     init(_ universe: Universe) {
+        choices = universe.choices.description
         vms = universe.vms; files = universe.files; slots = universe.slots
         pagesPerFile = universe.pagesPerFile; depth = universe.depth
     }

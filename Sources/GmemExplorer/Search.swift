@@ -1,0 +1,360 @@
+import Dispatch
+
+/// The invariants (and the hand-off question) as bits of one check over a transition.
+struct CheckBits: OptionSet, Sendable {
+    let rawValue: UInt8
+    static let exposure = CheckBits(rawValue: 1)
+    static let useAfterFree = CheckBits(rawValue: 2)
+    static let confidential = CheckBits(rawValue: 4)
+    static let deletion = CheckBits(rawValue: 8)
+    static let quiescence = CheckBits(rawValue: 16)
+    static let handOff = CheckBits(rawValue: 32)
+
+    static func of(_ invariant: Invariant) -> CheckBits {
+        switch invariant {
+        case .noCrossVMExposure: .exposure
+        case .noUseAfterFree: .useAfterFree
+        case .confidentialMemoryDiesWithVM: .confidential
+        case .deleteKeepsData: .deletion
+        case .quiescenceFreesEverything: .quiescence
+        }
+    }
+}
+
+extension CompactRules {
+    /// Which of `wanted` the transition `before` —`move`→ `after` breaks.
+    @inline(__always) func check(_ before: CompactState, _ move: Move, _ outcome: CompactOutcome, _ after: CompactState,
+                                 flavour: Design.Flavour, wanted: CheckBits) -> CheckBits {
+        var broken: CheckBits = []
+        let vms = Int(after.vms), files = Int(after.files)
+        if wanted.contains(.exposure), case .read(let value) = outcome, value >= 2, Int(value - 2) != Int(move.vm) {
+            broken.insert(.exposure)
+        }
+        if wanted.contains(.handOff), move.kind == .bind, outcome == .ok, before.creator(Int(move.file)) != Int(move.vm) {
+            broken.insert(.handOff)
+        }
+        if wanted.contains(.useAfterFree) {
+            for f in 0..<files where after.fileAlive(f) && after.owner[f] != 0 && liveVM(named: after.owner[f], in: after) < 0 {
+                broken.insert(.useAfterFree)
+                break
+            }
+        }
+        if wanted.contains(.confidential) {
+            switch flavour {
+            case .plain: break
+            case .snp:
+                for w in 0..<vms where !after.vmAlive(w) && secretPages(of: w, in: after) > 0 {
+                    broken.insert(.confidential)
+                    break
+                }
+            case .tdx:
+                for w in 0..<Int(before.vms) where !before.vmAlive(w) && secretPages(of: w, in: after) < secretPages(of: w, in: before) {
+                    broken.insert(.confidential)
+                    break
+                }
+            }
+        }
+        if wanted.contains(.deletion), move.kind == .delete, outcome == .ok {
+            for f in 0..<files {
+                if after.fileAlive(f) {
+                    if pages(of: f, in: before) != pages(of: f, in: after) { broken.insert(.deletion); break }
+                } else if choices.countFilesFreedByDelete, before.fileAlive(f), pages(of: f, in: before) != 0 {
+                    broken.insert(.deletion)
+                    break
+                }
+            }
+        }
+        if wanted.contains(.quiescence) {
+            var anyOpen = false, anyAlive = false
+            for v in 0..<vms { anyOpen = anyOpen || after.vmOpen(v); anyAlive = anyAlive || after.vmAlive(v) }
+            for f in 0..<files { anyOpen = anyOpen || after.fileOpen(f); anyAlive = anyAlive || after.fileAlive(f) }
+            if !anyOpen, anyAlive { broken.insert(.quiescence) }
+        }
+        return broken
+    }
+}
+
+/// One shard of the visited set: the states whose hash falls in it, in the order they were
+/// stored (so each BFS level is a contiguous range), with open addressing over their keys.
+final class Shard: @unchecked Sendable {
+    // SAFETY: a shard is written only by the task that owns it in the insert phase, and only
+    // read (by every task) in the expand phase; the phases are separated by the barrier of
+    // `concurrentPerform`, so no memory is read and written at once.
+    var keys: UnsafeMutablePointer<StateKey>
+    var parents: UnsafeMutablePointer<UInt32>
+    var moves: UnsafeMutablePointer<UInt16>
+    var count = 0
+    var capacity: Int
+    var table: UnsafeMutablePointer<UInt32>
+    var tableMask: Int
+    /// The candidates other tasks found for this shard in the current level, by task (each
+    /// task writes only its own element).
+    let inbox: UnsafeMutablePointer<[(key: StateKey, parent: UInt32, move: UInt16)]>
+    let tasks: Int
+
+    init(tasks: Int) {
+        capacity = 1024
+        keys = .allocate(capacity: capacity)
+        parents = .allocate(capacity: capacity)
+        moves = .allocate(capacity: capacity)
+        tableMask = 2047
+        table = .allocate(capacity: tableMask + 1)
+        table.initialize(repeating: 0, count: tableMask + 1)
+        self.tasks = tasks
+        inbox = .allocate(capacity: tasks)
+        inbox.initialize(repeating: [], count: tasks)
+    }
+
+    deinit {
+        keys.deallocate(); parents.deallocate(); moves.deallocate(); table.deallocate()
+        inbox.deinitialize(count: tasks)
+        inbox.deallocate()
+    }
+
+    var bytes: Int { capacity * (MemoryLayout<StateKey>.stride + 6) + (tableMask + 1) * 4 }
+
+    @inline(__always) func contains(_ key: StateKey, hash: UInt64) -> Bool {
+        var slot = Int(truncatingIfNeeded: hash) & tableMask
+        while true {
+            let entry = table[slot]
+            if entry == 0 { return false }
+            if keys[Int(entry - 1)] == key { return true }
+            slot = (slot + 1) & tableMask
+        }
+    }
+
+    /// Stores `key` unless present; returns its new local index or nil.
+    @inline(__always) func insert(_ key: StateKey, hash: UInt64, parent: UInt32, move: UInt16) -> Int? {
+        var slot = Int(truncatingIfNeeded: hash) & tableMask
+        while true {
+            let entry = table[slot]
+            if entry == 0 { break }
+            if keys[Int(entry - 1)] == key { return nil }
+            slot = (slot + 1) & tableMask
+        }
+        if count == capacity { grow() }
+        keys[count] = key
+        parents[count] = parent
+        moves[count] = move
+        count += 1
+        table[slot] = UInt32(count)
+        if count * 2 > tableMask { rehash() }
+        return count - 1
+    }
+
+    private func grow() {
+        let newCapacity = capacity * 2
+        func move<T>(_ pointer: inout UnsafeMutablePointer<T>) {
+            let bigger = UnsafeMutablePointer<T>.allocate(capacity: newCapacity)
+            bigger.moveInitialize(from: pointer, count: count)
+            pointer.deallocate()
+            pointer = bigger
+        }
+        move(&keys); move(&parents); move(&moves)
+        capacity = newCapacity
+    }
+
+    private func rehash() {
+        let size = (tableMask + 1) * 2
+        table.deallocate()
+        table = .allocate(capacity: size)
+        table.initialize(repeating: 0, count: size)
+        tableMask = size - 1
+        for index in 0..<count {
+            var slot = Int(truncatingIfNeeded: keys[index].hash >> Search.shardBits) & tableMask
+            while table[slot] != 0 { slot = (slot + 1) & tableMask }
+            table[slot] = UInt32(index + 1)
+        }
+    }
+}
+
+/// The parallel breadth-first search over canonical compact states.
+///
+/// Level by level: in the expand phase each task takes the new states of its shards, runs
+/// every move, checks the invariants on every transition, and sends each successor not
+/// already stored to the shard its hash names; in the insert phase each task stores its
+/// shards' candidates. The shard count is fixed, so the states, their order and the traces
+/// found do not depend on how many cores run the tasks.
+struct Search {
+    static let shardBits = 3
+    static let shards = 1 << shardBits
+
+    let rules: CompactRules
+    let canon: Canonicalizer
+    let flavour: Design.Flavour
+    let wanted: CheckBits
+
+    struct Found: Sendable {
+        var parent: UInt32
+        var move: UInt16
+    }
+
+    struct Result {
+        var shards: [Shard]
+        var found: [UInt8: Found]
+        var foundLevel: [UInt8: Int]
+        var levels: [Int]
+        var transitions: Int
+        var stoppedAtLimit: Bool
+        var exhausted: Bool
+        var seconds: Double
+        var bytes: Int
+    }
+
+    static func globalID(shard: Int, local: Int) -> UInt32 { UInt32(shard) << 29 | UInt32(local) }
+    static func shardOf(_ id: UInt32) -> Int { Int(id >> 29) }
+    static func localOf(_ id: UInt32) -> Int { Int(id & 0x1FFF_FFFF) }
+
+    func run(threads: Int, stopWhen: CheckBits, maxStates: Int?, progress: (@Sendable (Int, Int, Int, Double, Int) -> Void)?,
+             progressSeconds: Double) -> Result {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let shards = (0..<Self.shards).map { _ in Shard(tasks: Self.shards) }
+        let root = CompactState()
+        let rootKey = canon.canonical(root)
+        let rootHash = rootKey.hash
+        let rootShard = Int(rootHash & UInt64(Self.shards - 1))
+        _ = shards[rootShard].insert(rootKey, hash: rootHash >> Self.shardBits, parent: UInt32.max, move: 0)
+        var levelStart = [Int](repeating: 0, count: Self.shards)
+        var found: [UInt8: Found] = [:]
+        var foundLevel: [UInt8: Int] = [:]
+        var levels = [1]
+        var transitions = 0
+        var stopped = false
+        var total = 1
+        var depth = 0
+        let universe = rules.universe
+        var nextProgress = clock.now + .milliseconds(Int(progressSeconds * 1000))
+
+        while depth < universe.depth {
+            let starts = levelStart
+            let ends = shards.map(\.count)
+            if zip(starts, ends).allSatisfy({ $0 >= $1 }) { break }
+            let foundSoFar = found.keys.reduce(CheckBits()) { $0.union(CheckBits(rawValue: $1)) }
+            let looking = wanted.subtracting(foundSoFar)
+            // Expand: task t owns shard t's new states and the outbox row t.
+            let perTask = UnsafeMutablePointer<(transitions: Int, found: [UInt8: Found])>.allocate(capacity: Self.shards)
+            perTask.initialize(repeating: (0, [:]), count: Self.shards)
+            let tasks = TaskBox(perTask)
+            let shardList = ShardList(shards)
+            parallel(threads: threads, Self.shards) { t in
+                let shard = shardList.shards[t]
+                var outbox = [[(key: StateKey, parent: UInt32, move: UInt16)]](repeating: [], count: Self.shards)
+                var localFound: [UInt8: Found] = [:]
+                var localLooking = looking
+                var count = 0
+                for local in starts[t]..<ends[t] {
+                    let state = canon.unpack(shard.keys[local])
+                    let me = Self.globalID(shard: t, local: local)
+                    rules.forEachMove(state) { move in
+                        var after = state
+                        let outcome = rules.apply(move, to: &after)
+                        count += 1
+                        if !localLooking.isEmpty {
+                            let broken = rules.check(state, move, outcome, after, flavour: flavour, wanted: localLooking)
+                            if !broken.isEmpty {
+                                for bit in 0..<6 where broken.contains(CheckBits(rawValue: 1 << bit)) {
+                                    localFound[UInt8(1 << bit)] = Found(parent: me, move: move.code)
+                                }
+                                localLooking.subtract(broken)
+                            }
+                        }
+                        // Refused, or nothing changed (a read of an allocated page, a write of
+                        // the same secret): the successor is this state, already stored.
+                        if outcome == .refused || after == state { return }
+                        let key = canon.canonical(after)
+                        let hash = key.hash
+                        let destination = Int(hash & UInt64(Self.shards - 1))
+                        if shardList.shards[destination].contains(key, hash: hash >> Self.shardBits) { return }
+                        outbox[destination].append((key, me, move.code))
+                    }
+                }
+                // SAFETY: each task writes its own element of perTask and its own inbox column.
+                tasks.pointer[t] = (count, localFound)
+                for destination in 0..<Self.shards { shardList.shards[destination].inboxSet(t, outbox[destination]) }
+            }
+            // Merge what this level found: the lowest shard's finding, for determinism.
+            for t in 0..<Self.shards {
+                transitions += perTask[t].transitions
+                for (bit, record) in perTask[t].found where found[bit] == nil {
+                    found[bit] = record
+                    foundLevel[bit] = depth + 1
+                }
+            }
+            perTask.deinitialize(count: Self.shards)
+            perTask.deallocate()
+            levelStart = ends
+            // Insert: task s stores its shard's candidates, in task order.
+            parallel(threads: threads, Self.shards) { s in
+                let shard = shardList.shards[s]
+                for t in 0..<Self.shards {
+                    for candidate in shard.inbox[t] {
+                        _ = shard.insert(candidate.key, hash: candidate.key.hash >> Self.shardBits,
+                                         parent: candidate.parent, move: candidate.move)
+                    }
+                    shard.inbox[t] = []
+                }
+            }
+            depth += 1
+            let now = shards.reduce(0) { $0 + $1.count }
+            let added = now - total
+            total = now
+            if added > 0 { levels.append(added) }
+            if let progress, clock.now >= nextProgress {
+                nextProgress = clock.now + .milliseconds(Int(progressSeconds * 1000))
+                progress(depth, total, transitions, Self.seconds(clock.now - start), shards.reduce(0) { $0 + $1.bytes })
+            }
+            if added == 0 { break }
+            if found.keys.contains(where: { stopWhen.contains(CheckBits(rawValue: $0)) }) { stopped = false; break }
+            if let maxStates, total >= maxStates { stopped = true; break }
+        }
+        let exhausted = !stopped && zip(levelStart, shards.map(\.count)).allSatisfy { $0 >= $1 }
+            && !found.keys.contains(where: { stopWhen.contains(CheckBits(rawValue: $0)) })
+        return Result(shards: shards, found: found, foundLevel: foundLevel, levels: levels, transitions: transitions,
+                      stoppedAtLimit: stopped, exhausted: exhausted, seconds: Self.seconds(clock.now - start),
+                      bytes: shards.reduce(0) { $0 + $1.bytes })
+    }
+
+    /// The moves from the root to the stored state `id`, in the stored (canonical) naming.
+    static func path(to id: UInt32, in shards: [Shard]) -> [UInt32] {
+        var ids: [UInt32] = []
+        var current = id
+        while current != UInt32.max {
+            ids.append(current)
+            current = shards[shardOf(current)].parents[localOf(current)]
+        }
+        return ids.reversed()
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+extension Shard {
+    @inline(__always) func inboxSet(_ task: Int, _ items: [(key: StateKey, parent: UInt32, move: UInt16)]) {
+        inbox[task] = items
+    }
+}
+
+/// Runs `body(0..<n)` on up to `threads` cores (all when 0), returning when all are done.
+func parallel(threads: Int, _ n: Int, _ body: @Sendable (Int) -> Void) {
+    if threads == 1 {
+        for index in 0..<n { body(index) }
+    } else {
+        DispatchQueue.concurrentPerform(iterations: n, execute: body)
+    }
+}
+
+/// The shards, shared by the tasks of one phase (see ``Shard``'s SAFETY note).
+struct ShardList: @unchecked Sendable {
+    let shards: [Shard]
+    init(_ shards: [Shard]) { self.shards = shards }
+}
+
+struct TaskBox: @unchecked Sendable {
+    // SAFETY: each task writes only its own index; the coordinator reads after the barrier.
+    let pointer: UnsafeMutablePointer<(transitions: Int, found: [UInt8: Found])>
+    init(_ pointer: UnsafeMutablePointer<(transitions: Int, found: [UInt8: Found])>) { self.pointer = pointer }
+    typealias Found = Search.Found
+}
