@@ -23,6 +23,8 @@ enum Port {
     static let ping: UInt16 = 0x512
     /// `outl`: a pass of the `touch` guest finished (value = pass number).
     static let passDone: UInt16 = 0x513
+    /// `outl`: ask the VMM for a snapshot of this machine now (value = a tag).
+    static let snapshot: UInt16 = 0x514
 }
 
 /// Writes `value` to `port` with `outl`; exits to the VMM.

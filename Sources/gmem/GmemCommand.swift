@@ -11,7 +11,7 @@ struct GmemCommand: ParsableCommand {
             guest_memfd against an executable model of its contract, and explores the design \
             space of guest_memfd's lifetime rules.
             """,
-        subcommands: [RunCommand.self, CheckCommand.self, ExploreCommand.self, RulesCommand.self, BenchCommand.self, InfoCommand.self, FuzzCommand.self, SoakCommand.self],
+        subcommands: [RunCommand.self, CheckCommand.self, ExploreCommand.self, RulesCommand.self, RestoreCommand.self, SnapshotCommand.self, BenchCommand.self, InfoCommand.self, FuzzCommand.self, SoakCommand.self],
         defaultSubcommand: nil
     )
 }

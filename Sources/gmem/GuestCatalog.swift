@@ -18,6 +18,8 @@ enum GuestCatalog {
               summary: "PARAM passes writing one byte per page: first-touch cost"),
         Entry(name: "smp", image: GuestImages.smp, defaultParameter: 1,
               summary: "every vCPU fills its region; vCPU 0 checks them all"),
+        Entry(name: "snapshot", image: GuestImages.snapshot, defaultParameter: 1000,
+              summary: "pings PARAM times, asking for a snapshot of itself halfway (port 0x514); checks its memory after"),
         Entry(name: "release", image: GuestImages.release, defaultParameter: 0,
               summary: "has the VMM release a region's guest_memfd, then touches it: ends in a memory fault (GMEM-SPEC G2)"),
     ]

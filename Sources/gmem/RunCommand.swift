@@ -36,9 +36,16 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the report as JSON; the console output is part of it.")
     var json = false
 
+    @Option(name: .customLong("snapshot-at"), help: "When to snapshot: exits=N (vCPU 0's Nth exit) or ms=T (T ms into the run); needs --snapshot.")
+    var snapshotAt: String?
+
+    @Option(name: .long, help: "Write a snapshot of the running guest to FILE (at --snapshot-at, and whenever the guest asks through port 0x514).")
+    var snapshot: String?
+
     func run() throws {
         let config: MachineConfig
         do { config = try makeConfig() } catch { fail(error) }
+        if snapshot != nil || snapshotAt != nil { return try runWithSnapshot(config) }  // SnapshotCommand.swift
         let report: RunReport
         let console = ConsoleWriter()
         let live = !json
@@ -102,7 +109,7 @@ struct RunCommand: ParsableCommand {
         return config
     }
 
-    private func printHuman(_ report: RunReport) {
+    func printHuman(_ report: RunReport) {
         emit()
         emit("── \(report.guest): \(report.cause)")
         if let first = report.timeToFirstExit {

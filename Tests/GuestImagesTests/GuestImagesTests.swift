@@ -17,7 +17,7 @@ private struct ELFReader {
 struct GuestImagesTests {
     @Test("every guest directory is embedded, in name order")
     func allGuestsPresent() {
-        #expect(GuestImages.all.map(\.name) == ["hello", "pingpong", "release", "smp", "touch"])
+        #expect(GuestImages.all.map(\.name) == ["hello", "pingpong", "release", "smp", "snapshot", "touch"])
         #expect(GuestImages.image(named: "hello") == GuestImages.hello)
         #expect(GuestImages.image(named: "nope") == nil)
     }

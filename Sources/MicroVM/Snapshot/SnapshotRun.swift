@@ -1,0 +1,153 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// When `Machine.run(_:snapshotTo:at:)` takes its snapshot.
+public enum SnapshotTrigger: Hashable, Sendable, CustomStringConvertible {
+    /// When vCPU 0 has handled this many exits.
+    case exits(Int)
+    /// This long after the run started.
+    case elapsed(Duration)
+    /// Only when the guest asks (`GuestABI.Port.snapshot`).
+    case guestRequest
+
+    /// Parses "exits=N" (N ≥ 1) or "ms=T" (T ≥ 0, at most one day); nil otherwise.
+    public init?(parsing text: String) {
+        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return nil }
+        switch parts[0] {
+        case "exits":
+            guard let count = Int(parts[1]), count >= 1 else { return nil }
+            self = .exits(count)
+        case "ms":
+            guard let ms = Int64(parts[1]), ms >= 0, ms <= 86_400_000 else { return nil }
+            self = .elapsed(.milliseconds(ms))
+        default:
+            return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .exits(let count): "exits=\(count)"
+        case .elapsed(let duration): "ms=\(duration.nanoseconds / 1_000_000)"
+        case .guestRequest: "guest request"
+        }
+    }
+}
+
+/// A run that took snapshots: the run's report and one report per snapshot written.
+public struct SnapshotRunReport: Sendable {
+    public let run: RunReport
+    public let snapshots: [SnapshotReport]
+    /// Set when the trigger never fired: why no snapshot was written.
+    public let missed: String?
+}
+
+extension Machine {
+    /// Runs `config` like `run(_:)`, writing a snapshot to `path` when `trigger` fires and
+    /// whenever the guest asks for one (each replaces the last, atomically); the machine
+    /// resumes after each snapshot and runs to its end.
+    public static func run(
+        _ config: MachineConfig, snapshotTo path: String, at trigger: SnapshotTrigger,
+        console: @escaping @Sendable (UInt8) -> Void = { _ in }
+    ) throws(SnapshotError) -> SnapshotRunReport {
+        let exits: Int
+        if case .exits(let count) = trigger { exits = count } else { exits = 0 }
+        let machine: MachineHandle
+        do { machine = try MachineHandle.build(config, pauseAfterExits: exits, pausesOnGuestRequest: true, console: console) }
+        catch { throw .machine(error) }
+        do { try machine.start() } catch { throw .machine(error) }
+        var snapshots: [SnapshotReport] = []
+        var missed: String?
+        if case .elapsed(let delay) = trigger {
+            let deadline = ContinuousClock.now + delay
+            while ContinuousClock.now < deadline, machine.liveVCPUs > 0, machine.state == .running { usleep(200) }
+            do {
+                if machine.state == .running { try machine.pause() }
+                snapshots.append(try machine.snapshot(to: path, reason: trigger.description))
+                try machine.resume()
+            } catch let error as MachineError {
+                missed = "the guest ended before \(trigger) (\(error))"
+            } catch let error as SnapshotError {
+                machine.stop()
+                throw error
+            } catch {
+                missed = "\(error)"
+            }
+        }
+        var requests = 0
+        while true {
+            let paused: Bool
+            do { paused = try machine.waitUntilPaused() } catch { break }
+            guard paused else { break }
+            let count = machine.snapshotRequests.count
+            let reason: String
+            if count > requests, let tag = machine.snapshotRequests.last {
+                reason = "guest request \(tag)"
+                requests = count
+            } else {
+                reason = trigger.description
+            }
+            do {
+                snapshots.append(try machine.snapshot(to: path, reason: reason))
+                try machine.resume()
+            } catch let error as MachineError {
+                machine.stop()
+                throw .machine(error)
+            } catch let error as SnapshotError {
+                machine.stop()
+                throw error
+            } catch {
+                break
+            }
+        }
+        let report: RunReport
+        do { report = try machine.wait() } catch { throw .machine(error) }
+        if snapshots.isEmpty, missed == nil {
+            missed = trigger == .guestRequest ? "the guest never asked for a snapshot" : "the guest ended before \(trigger)"
+        }
+        return SnapshotRunReport(run: report, snapshots: snapshots, missed: snapshots.isEmpty ? missed : nil)
+    }
+}
+
+/// One restored machine's run.
+public struct RestoredRun: Sendable {
+    public let restore: RestoreReport
+    public let run: RunReport
+    /// The identity of the VM it ran in (a new one per clone).
+    public let vm: String
+}
+
+extension Snapshot {
+    /// The most clones one call restores.
+    public static let maximumClones = 64
+
+    /// Restores `clones` machines from this snapshot (each its own VM and guest_memfds), starts
+    /// them all, so they run at once, and waits for every one. The first failure to restore
+    /// stops the ones already built and is thrown.
+    public func restoreAndRun(clones: Int = 1, _ options: RestoreOptions = RestoreOptions()) throws(SnapshotError) -> [RestoredRun] {
+        guard (1...Self.maximumClones).contains(clones) else {
+            throw .unsupported("--clones must be between 1 and \(Self.maximumClones) (got \(clones))")
+        }
+        var machines: [(MachineHandle, RestoreReport)] = []
+        for index in 0..<clones {
+            var each = options
+            each.probesPopulationPaths = options.probesPopulationPaths && index == 0
+            machines.append(try restore(each))
+        }
+        for (machine, _) in machines {
+            do { try machine.start() } catch {
+                machines.forEach { $0.0.stop() }
+                throw .machine(error)
+            }
+        }
+        var runs: [RestoredRun] = []
+        for (machine, report) in machines {
+            let run: RunReport
+            do { run = try machine.wait() } catch { throw .machine(error) }
+            runs.append(RestoredRun(restore: report, run: run, vm: machine.vm.identity.description))
+        }
+        return runs
+    }
+}
