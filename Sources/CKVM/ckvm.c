@@ -132,6 +132,13 @@ int ckvm_fallocate(int fd, int mode, uint64_t offset, uint64_t length) {
     }
 }
 
+int ckvm_mbind(uint64_t address, uint64_t length, int mode, uint64_t node_mask) {
+    unsigned long mask = (unsigned long)node_mask;
+    long result = syscall(SYS_mbind, (unsigned long)address, (unsigned long)length, (unsigned long)mode,
+                          mode == 0 ? (unsigned long)0 : (unsigned long)&mask, mode == 0 ? 0ul : 64ul, 0ul);
+    return result < 0 ? -errno : 0;
+}
+
 int ckvm_memfd_create(uint64_t size) {
     int fd = memfd_create("gmemkit", MFD_CLOEXEC);
     if (fd < 0) return -errno;

@@ -253,6 +253,10 @@ int ckvm_fallocate(int fd, int mode, uint64_t offset, uint64_t length);
 /// guest_memfd, for conformance checks (GMEM-SPEC B4). Returns the fd or -errno.
 int ckvm_memfd_create(uint64_t size);
 
+/// mbind(addr, len, mode, {node mask}, 64, 0), raw (no libnuma): 0 or -errno. For the NUMA
+/// policy facts of the kernel profiles (GMEM-SPEC M7).
+int ckvm_mbind(uint64_t address, uint64_t length, int mode, uint64_t node_mask);
+
 // MARK: - Kicking a running vCPU
 
 /// Atomically stores `value` into run->immediate_exit (safe from any thread).

@@ -197,6 +197,20 @@ public enum RuleRegistry {
                 .test("Tests/KVMTests/MappingTests.swift"),
             ]),
         ContractRule(
+            "M6", .host,
+            "`madvise(MADV_COLLAPSE)` on a guest_memfd mapping fails with `EINVAL`, on a huge-page-aligned range too: guest_memfd memory is never collapsed into huge pages.",
+            mirrors: ["madvise_collapse (thp_vma_allowable_order)", "selftest guest_memfd_test.c: test_collapse"],
+            verifiedBy: [
+                .test("Tests/KVMTests/ProfileFactsTests.swift"),
+            ]),
+        ContractRule(
+            "M7", .host,
+            "`mbind` on a guest_memfd mapping is accepted (on 6.18 the policy is the mapping's; from 6.19 the file keeps a shared policy that steers its allocations).",
+            mirrors: ["vma_replace_policy", "kvm_gmem_set_policy (6.19)", "selftest guest_memfd_test.c: test_mbind"],
+            verifiedBy: [
+                .test("Tests/KVMTests/ProfileFactsTests.swift"),
+            ]),
+        ContractRule(
             "B1", .host,
             "The version 1 `KVM_SET_USER_MEMORY_REGION` with `KVM_MEM_GUEST_MEMFD` is `EINVAL`.",
             mirrors: ["kvm_vm_ioctl (KVM_SET_USER_MEMORY_REGION flag mask)", "selftest set_memory_region_test.c: test_add_private_memory_region"],
