@@ -69,6 +69,7 @@ let package = Package(
             dependencies: [
                 "KVM", "MicroVM", "GuestImages", "GmemConformance", "GmemExplorer", "GmemBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -10,17 +10,19 @@
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     guard let image = try? ELFImage(bytes) else { return 0 }
+    precondition(image.segments.count <= ELFImage.maximumProgramHeaders)
     // Placement against a few memory sizes, as `Machine.run` does before loading.
     for (memory, vcpus) in [(UInt64(4) << 20, 1), (UInt64(16) << 20, 2), (UInt64(4) << 30, 64)] {
         guard (try? image.checkFits(memorySize: memory, vcpus: vcpus)) != nil else { continue }
         // Every byte the loader would copy must come from inside the file.
-        for segment in image.segments {
+        for (index, segment) in image.segments.enumerated() {
             let start = Int(segment.fileOffset)
             let end = start + Int(segment.fileSize)
             precondition(start >= 0 && end <= bytes.count && segment.fileSize <= segment.memorySize)
             precondition(segment.physicalAddress >= GuestABI.imageBase
                          && segment.physicalAddress + segment.memorySize <= memory)
-            _ = bytes[start..<end].reduce(0, &+)
+            // The bytes the loader copies are exactly the segment's range of the file.
+            precondition(image.fileBytes(ofSegment: index).elementsEqual(bytes[start..<end]))
         }
     }
     return 0

@@ -29,9 +29,9 @@ public struct BootSnapshot: Sendable {
         let start = elf.segments.map(\.physicalAddress).min() ?? GuestABI.imageBase
         let end = elf.segments.map { $0.physicalAddress + $0.fileSize }.max() ?? start
         var image = [UInt8](repeating: 0, count: Int(end - start))
-        for segment in elf.segments {
-            let from = Int(segment.fileOffset), to = Int(segment.physicalAddress - start)
-            image.replaceSubrange(to..<to + Int(segment.fileSize), with: elf.bytes[from..<from + Int(segment.fileSize)])
+        for (index, segment) in elf.segments.enumerated() {
+            let to = Int(segment.physicalAddress - start)
+            image.replaceSubrange(to..<to + Int(segment.fileSize), with: elf.fileBytes(ofSegment: index))
         }
         self.image = image
         imageAddress = start

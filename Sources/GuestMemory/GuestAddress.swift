@@ -12,8 +12,8 @@ public struct GuestPhysicalAddress: RawRepresentable, Hashable, Comparable, Send
         return overflow ? nil : GuestPhysicalAddress(sum)
     }
 
-    /// True when the address is a multiple of `alignment` (a power of two).
-    public func isAligned(to alignment: UInt64) -> Bool { rawValue & (alignment - 1) == 0 }
+    /// True when the address is a multiple of `alignment`; false for an alignment of 0.
+    public func isAligned(to alignment: UInt64) -> Bool { alignment != 0 && rawValue % alignment == 0 }
 
     public var description: String { "0x" + String(rawValue, radix: 16) }
 }

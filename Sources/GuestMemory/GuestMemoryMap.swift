@@ -35,6 +35,7 @@ public final class GuestMemoryMap: Sendable {
     public init(vm: borrowing VirtualMachine, layout: [RegionSpec], logger: Logger = Logger(label: "gmemkit.memory")) throws(GuestMemoryError) {
         let sorted = layout.sorted { $0.start < $1.start }
         try Self.validate(sorted)
+        // validate() caps the count, so every index is a memslot id.
         var regions: [GuestMemoryRegion] = []
         for (index, spec) in sorted.enumerated() {
             let slot = UInt32(index)
@@ -58,6 +59,9 @@ public final class GuestMemoryMap: Sendable {
 
     static func validate(_ sorted: [RegionSpec]) throws(GuestMemoryError) {
         guard !sorted.isEmpty else { throw .invalidLayout("no regions") }
+        guard sorted.count <= maximumRegions else {
+            throw .invalidLayout("\(sorted.count) regions: at most \(maximumRegions) (KVM's memslots per address space)")
+        }
         var previousEnd: UInt64 = 0
         for (index, spec) in sorted.enumerated() {
             // GmemModel's memslot and creation rules (GMEM-SPEC P2), before any syscall.
@@ -98,8 +102,9 @@ public final class GuestMemoryMap: Sendable {
         do { try mapping.write(bytes, at: offset) } catch { throw .kernel(error) }
     }
 
-    /// Reads `count` bytes of guest memory at `address`.
+    /// Reads `count` bytes of guest memory at `address`; a negative `count` is `.outOfRange`.
     public func read(at address: GuestPhysicalAddress, count: Int) throws(GuestMemoryError) -> [UInt8] {
+        guard count >= 0 else { throw .outOfRange(address: address, count: UInt64(truncatingIfNeeded: count)) }
         let (mapping, offset) = try locate(address, UInt64(count))
         do { return try mapping.read(at: offset, count: count) } catch { throw .kernel(error) }
     }
@@ -142,8 +147,11 @@ public final class GuestMemoryMap: Sendable {
         try region.punchHole(offset: offset, count: count)
     }
 
-    /// Total bytes of guest memory.
-    public var size: UInt64 { regions.reduce(0) { $0 + $1.range.size } }
+    /// Total bytes of guest memory (disjoint regions below 2^64, so the sum cannot wrap).
+    public var size: UInt64 { regions.reduce(0) { $0 &+ $1.range.size } }
+
+    /// The most regions a map holds: KVM's usable memslots per address space (32764 on x86).
+    public static let maximumRegions = 32_764
 
     /// Bytes resident across all regions.
     public func residentBytes() -> UInt64 { regions.reduce(0) { $0 + $1.residentBytes() } }

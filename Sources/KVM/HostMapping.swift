@@ -27,8 +27,15 @@ public final class HostMapping: @unchecked Sendable {
 
     init(fd: Int32, length: UInt64, protection: Int32 = PROT_READ | PROT_WRITE, flags: Int32 = MAP_SHARED,
          offset: UInt64 = 0) throws(KVMError) {
-        let pointer = mmap(nil, Int(length), protection, flags, fd, off_t(Int64(bitPattern: offset)))
+        // `length` goes to the kernel as the size_t it is (bit pattern, never a trapping
+        // conversion), so a huge length is the kernel's ENOMEM or EINVAL, as from C.
+        let pointer = mmap(nil, Int(bitPattern: UInt(length)), protection, flags, fd, off_t(Int64(bitPattern: offset)))
         guard let pointer, pointer != MAP_FAILED else { throw KVMError(.mapGuestMemfd, Errno(rawValue: errno)) }
+        // A mapping never exceeds the address space, so the length fits in Int from here on.
+        guard length <= UInt64(Int.max) else {
+            munmap(pointer, Int(bitPattern: UInt(length)))
+            throw KVMError(.mapGuestMemfd, .noMemory)
+        }
         self.base = pointer
         self.length = length
     }
@@ -55,6 +62,15 @@ public final class HostMapping: @unchecked Sendable {
         }
     }
 
+    /// `checkRange` for a count given as `Int`: a negative count is refused, never converted.
+    @inlinable @inline(__always)
+    func checkRange(_ offset: UInt64, count: Int) throws(KVMError) {
+        guard count >= 0 else {
+            throw KVMError(.mapGuestMemfd, .invalidArgument, refusal: .invalidArgument("a byte count of \(count) is negative"))
+        }
+        try checkRange(offset, UInt64(count))
+    }
+
     /// Copies `buffer.count` bytes at `offset` into `buffer`; fails when out of bounds.
     public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(KVMError) {
         try checkRange(offset, UInt64(buffer.count))
@@ -62,9 +78,9 @@ public final class HostMapping: @unchecked Sendable {
         destination.copyMemory(from: base + Int(offset), byteCount: buffer.count)
     }
 
-    /// Returns `count` bytes at `offset`; fails when out of bounds.
+    /// Returns `count` bytes at `offset`; fails when out of bounds or `count` is negative.
     public func read(at offset: UInt64, count: Int) throws(KVMError) -> [UInt8] {
-        try checkRange(offset, UInt64(count))
+        try checkRange(offset, count: count)
         return Array(UnsafeRawBufferPointer(start: base + Int(offset), count: count))
     }
 
@@ -165,7 +181,14 @@ public final class HostMapping: @unchecked Sendable {
     /// `probeInChild` may touch them), while no other mapping can land in the range before
     /// this object unmaps it whole in `deinit`. For conformance tests of munmap.
     @_spi(Unchecked)
+    /// The range must lie inside the mapping and be page-aligned (the `MAP_FIXED` replacement
+    /// must never reach memory this object does not own); otherwise `EINVAL` before the call.
     public func unmapUnchecked(offset: UInt64, count: UInt64) throws(KVMError) {
+        try checkRange(offset, count)
+        guard offset % pageSize == 0, count % pageSize == 0, count > 0 else {
+            throw KVMError(.mapGuestMemfd, .invalidArgument,
+                           refusal: .invalidArgument("munmap range [\(hex(offset)), +\(hex(count))) is not page-aligned and non-empty"))
+        }
         let result = mmap(base + Int(offset), Int(count), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)
         guard result != MAP_FAILED else { throw KVMError(.mapGuestMemfd, Errno(rawValue: errno)) }
     }
@@ -174,13 +197,13 @@ public final class HostMapping: @unchecked Sendable {
     /// the caller has established that the page is mapped, readable and shared).
     @_spi(Unchecked)
     public func loadUnchecked(at offset: UInt64) -> UInt64 {
-        base.loadUnaligned(fromByteOffset: Int(offset), as: UInt64.self)
+        base.loadUnaligned(fromByteOffset: Int(bitPattern: UInt(offset)), as: UInt64.self)
     }
 
     /// Writes 8 bytes at `offset` without bounds or safety checks (conformance only).
     @_spi(Unchecked)
     public func storeUnchecked(_ value: UInt64, at offset: UInt64) {
-        base.storeBytes(of: value, toByteOffset: Int(offset), as: UInt64.self)
+        base.storeBytes(of: value, toByteOffset: Int(bitPattern: UInt(offset)), as: UInt64.self)
     }
 
     /// Probes one byte in a forked child and returns the signal that ended it (0 if none).
@@ -189,6 +212,7 @@ public final class HostMapping: @unchecked Sendable {
     @_spi(Unchecked)
     public func probeInChild(offset: UInt64, write: Bool) -> Int32 {
         // Sound because: the access happens only in the forked child, which dies of any fault.
-        ckvm_probe_access((base + Int(offset)).assumingMemoryBound(to: UInt8.self), write ? 1 : 0)
+        // A wild offset is the child's own fault; the conversion never traps this process.
+        ckvm_probe_access((base + Int(bitPattern: UInt(offset))).assumingMemoryBound(to: UInt8.self), write ? 1 : 0)
     }
 }

@@ -37,7 +37,7 @@ final class RunPage: @unchecked Sendable {
     /// `io.data_offset`, inside the mapping).
     @inline(__always)
     func bytes(at offset: Int) -> UnsafeMutableRawPointer? {
-        offset >= 0 && offset + 8 <= size ? UnsafeMutableRawPointer(run) + offset : nil
+        offset >= 0 && offset <= size - 8 ? UnsafeMutableRawPointer(run) + offset : nil
     }
 
     func kick() throws(KVMError) {

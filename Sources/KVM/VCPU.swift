@@ -109,7 +109,7 @@ public struct VCPU: ~Copyable, Sendable {
             let io = run.pointee.exit.io
             if io.direction == UInt8(CKVM_EXIT_IO_OUT) {
                 var value: UInt32 = 0
-                if let data = page.bytes(at: Int(io.data_offset)) {
+                if let data = page.bytes(at: Int(exactly: io.data_offset) ?? -1) {
                     switch io.size {
                     case 1: value = UInt32(data.load(as: UInt8.self))
                     case 2: value = UInt32(data.loadUnaligned(as: UInt16.self))
@@ -162,7 +162,7 @@ public struct VCPU: ~Copyable, Sendable {
         switch Int32(bitPattern: run.pointee.exit_reason) {
         case CKVM_EXIT_IO:
             let io = run.pointee.exit.io
-            guard io.direction == UInt8(CKVM_EXIT_IO_IN), let data = page.bytes(at: Int(io.data_offset)) else { return }
+            guard io.direction == UInt8(CKVM_EXIT_IO_IN), let data = page.bytes(at: Int(exactly: io.data_offset) ?? -1) else { return }
             switch io.size {
             case 1: data.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
             case 2: data.storeBytes(of: UInt16(truncatingIfNeeded: value).littleEndian, as: UInt16.self)

@@ -24,7 +24,7 @@ public enum Machine {
         try config.validate()
         let image: ELFImage
         do {
-            image = try ELFImage(config.image)
+            if let parsed = config.parsedImage { image = parsed } else { image = try ELFImage(config.image) }
             try image.checkFits(memorySize: config.memorySize, vcpus: config.vcpus)
         } catch { throw .image(error) }
 
@@ -47,9 +47,8 @@ public enum Machine {
                 }
                 memory = try GuestMemoryMap(vm: vm, layout: layout, logger: logger)
                 try LongMode.writeTables(into: memory, memorySize: config.addressSpaceEnd)
-                for segment in image.segments {
-                    let start = Int(segment.fileOffset)
-                    try memory.write(image.bytes[start..<start + Int(segment.fileSize)], at: GuestPhysicalAddress(segment.physicalAddress))
+                for (index, segment) in image.segments.enumerated() {
+                    try memory.write(image.fileBytes(ofSegment: index), at: GuestPhysicalAddress(segment.physicalAddress))
                     if segment.memorySize > segment.fileSize {
                         try memory.fill(0, at: GuestPhysicalAddress(segment.physicalAddress + segment.fileSize),
                                         count: segment.memorySize - segment.fileSize)
@@ -136,9 +135,12 @@ final class JoinableThreadBox {
 }
 
 extension Duration {
-    /// Whole nanoseconds.
+    /// Whole nanoseconds, saturating at `Int64.min`/`Int64.max` beyond ≈ 292 years.
     public var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? .min : .max }
+        let (sum, carry) = product.addingReportingOverflow(attoseconds / 1_000_000_000)
+        return carry ? (product < 0 ? .min : .max) : sum
     }
 }

@@ -4,8 +4,12 @@ import KVM
 public struct MachineConfig: Sendable {
     /// A name for the guest, used in reports.
     public var name: String
-    /// The guest image: a static x86-64 ELF64 executable following `GuestABI`.
+    /// The guest image: a static x86-64 ELF64 executable following `GuestABI`. Ignored when
+    /// `parsedImage` is set.
     public var image: [UInt8]
+    /// The guest image already parsed, e.g. by `ELFImage.load(path:memorySize:vcpus:)`, which
+    /// reads from a file only what the guest can hold; when set, `image` is not used.
+    public var parsedImage: ELFImage?
     /// Guest RAM in bytes: a multiple of 2 MiB from 4 MiB to 4 GiB, all of it guest_memfd.
     public var memorySize: UInt64
     /// Number of vCPUs (1 … 64); vCPU 0's exit status is the VM's.
@@ -44,8 +48,27 @@ public struct MachineConfig: Sendable {
         self.consoleLimit = consoleLimit
     }
 
-    /// The end of the last region: RAM, then the extra regions.
-    public var addressSpaceEnd: UInt64 { extraRegions.reduce(memorySize, +) }
+    /// A configuration for an image that is already parsed (`parsedImage`).
+    public init(
+        name: String = "guest", parsedImage: ELFImage, memorySize: UInt64 = 16 << 20, vcpus: Int = 1,
+        timeout: Duration = .seconds(30), parameter: UInt32 = 1, consoleLimit: Int = 1 << 20
+    ) {
+        self.init(name: name, image: [], memorySize: memorySize, vcpus: vcpus, timeout: timeout,
+                  parameter: parameter, consoleLimit: consoleLimit)
+        self.parsedImage = parsedImage
+    }
+
+    /// The end of the last region: RAM, then the extra regions; `UInt64.max` when the sizes
+    /// add up past 2^64 (which `validate()` refuses).
+    public var addressSpaceEnd: UInt64 {
+        var end = memorySize
+        for size in extraRegions {
+            let (sum, overflow) = end.addingReportingOverflow(size)
+            if overflow { return .max }
+            end = sum
+        }
+        return end
+    }
 
     /// Checks the values; throws `MachineError.invalidConfiguration` naming the first bad one.
     public func validate() throws(MachineError) {
@@ -66,5 +89,6 @@ public struct MachineConfig: Sendable {
         guard addressSpaceEnd <= GuestABI.maximumMemory else {
             throw .invalidConfiguration("RAM and extra regions together exceed 4 GiB")
         }
+        guard consoleLimit >= 0 else { throw .invalidConfiguration("the console limit must not be negative (got \(consoleLimit))") }
     }
 }

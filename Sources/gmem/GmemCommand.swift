@@ -1,7 +1,16 @@
 import ArgumentParser
 
-/// `gmem`: run, check and explore KVM virtual machines whose RAM is guest_memfd.
+/// The entry point: makes the standard descriptors safe (`StandardStreams.prepare`), then
+/// parses and runs the command.
 @main
+enum GmemMain {
+    static func main() {
+        StandardStreams.prepare()
+        GmemCommand.main()
+    }
+}
+
+/// `gmem`: run, check and explore KVM virtual machines whose RAM is guest_memfd.
 struct GmemCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gmem",

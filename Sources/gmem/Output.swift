@@ -1,6 +1,11 @@
 import Foundation
 import KVM
+import SystemPackage
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Prints `value` as stable, pretty JSON (sorted keys) on standard output.
 func printJSON(_ value: some Encodable) throws {
@@ -11,14 +16,83 @@ func printJSON(_ value: some Encodable) throws {
 }
 
 /// Writes one line to standard output, unbuffered, so it stays in order with the guest's
-/// console output and with errors on standard error.
+/// console output and with errors on standard error. A failed write (a closed pipe, a full
+/// disk, a standard output closed at start) ends the process: one line on stderr, exit 1.
 func emit(_ line: String = "") {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    StandardStreams.writeOutput(Array((line + "\n").utf8))
 }
 
-/// Writes one line to standard error.
+/// Writes one line to standard error (failures are ignored: there is nowhere left to report).
 func printError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    _ = StandardStreams.write(Array((line + "\n").utf8), to: STDERR_FILENO)
+}
+
+/// The process's standard descriptors, made safe at start and written with write(2).
+enum StandardStreams {
+    /// True when fd 1 was closed when the process started (it now refers to /dev/null).
+    private static let outputClosedAtStart = Atomic<Bool>(false)
+    /// Set by the first output failure, so that exactly one line reports it.
+    private static let failing = Atomic<Bool>(false)
+
+    /// Run first thing in `main`: reopens each of fds 0–2 that is closed (so no descriptor
+    /// the program opens, /dev/kvm included, can become standard output): stdin and stderr
+    /// on /dev/null, stdout on /dev/full, so that every write to it, ours or stdio's, fails
+    /// and is reported as a closed standard output. Ignores SIGPIPE (a closed pipe is the
+    /// write's EPIPE, reported, not a silent death), and checks at exit that what went
+    /// through stdio (ArgumentParser's help and usage) was written.
+    static func prepare() {
+        for fd in Int32(0)...2 where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
+            let opened = fd == STDOUT_FILENO ? open("/dev/full", O_WRONLY) : open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY)
+            if opened >= 0, opened != fd {
+                dup2(opened, fd)
+                close(opened)
+            }
+            if fd == STDOUT_FILENO { outputClosedAtStart.store(true, ordering: .sequentiallyConsistent) }
+        }
+        signal(SIGPIPE, SIG_IGN)
+        atexit {
+            // fflush(NULL) flushes every stdio stream; only stdout carries anything here.
+            if fflush(nil) != 0 { StandardStreams.outputFailed(errno) }
+        }
+    }
+
+    /// Writes `bytes` to standard output or ends the process with one line on stderr.
+    static func writeOutput(_ bytes: [UInt8]) {
+        if outputClosedAtStart.load(ordering: .sequentiallyConsistent) { outputFailed(EBADF) }
+        let error = write(bytes, to: STDOUT_FILENO)
+        if error != 0 { outputFailed(error) }
+    }
+
+    /// Writes all of `bytes` to `fd`; 0, or the errno of the failed write(2).
+    static func write(_ bytes: [UInt8], to fd: Int32) -> Int32 {
+        bytes.withUnsafeBytes { raw -> Int32 in
+            guard let base = raw.baseAddress else { return 0 }
+            var offset = 0
+            while offset < raw.count {
+                // SAFETY: write(2) reads only the `raw.count - offset` bytes left in `raw`.
+                let written = Glibc.write(fd, base + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                if written == 0 { return EIO }
+                offset += written
+            }
+            return 0
+        }
+    }
+
+    /// Reports that standard output cannot be written, once, and exits 1 without running
+    /// exit handlers (other threads may still be running a guest).
+    static func outputFailed(_ error: Int32) -> Never {
+        if !failing.exchange(true, ordering: .sequentiallyConsistent) {
+            let reason = outputClosedAtStart.load(ordering: .sequentiallyConsistent)
+                ? "standard output is closed"
+                : "cannot write standard output: \(errnoName(Errno(rawValue: error))) (\(String(cString: strerror(error))))"
+            _ = write(Array("gmem: \(reason)\n".utf8), to: STDERR_FILENO)
+        }
+        _exit(1)
+    }
 }
 
 /// A failure the CLI reports as one readable line on stderr and a non-zero exit.
@@ -79,14 +153,6 @@ final class ConsoleWriter: Sendable {
     }
 
     private func emit(_ bytes: [UInt8]) {
-        // Sound because: write(2) reads only the `raw.count - offset` bytes left in the buffer.
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = Foundation.write(STDOUT_FILENO, raw.baseAddress! + offset, raw.count - offset)
-                if written <= 0 { return }
-                offset += written
-            }
-        }
+        StandardStreams.writeOutput(bytes)
     }
 }

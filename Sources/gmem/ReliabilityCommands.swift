@@ -162,7 +162,7 @@ struct SoakCommand: ParsableCommand {
                  + "resident \(formatBytes(before.residentBytes)) → \(formatBytes(after.residentBytes)) (\(growth) bytes); "
                  + "Unevictable \(formatBytes(unevictableBefore)) → \(formatBytes(unevictableAfter))")
             emit("soak: \(cycles) lifecycles in \(String(format: "%.1f", result.seconds)) s "
-                 + "(\(Int(Double(cycles) / max(result.seconds, 1e-9)))/s), \(failures) failed runs: \(passed ? "no leaks" : "LEAK OR FAILURE")")
+                 + "(\(String(format: "%.0f", Double(cycles) / max(result.seconds, 1e-9)))/s), \(failures) failed runs: \(passed ? "no leaks" : "LEAK OR FAILURE")")
         }
         if !passed { throw ExitCode(1) }
     }

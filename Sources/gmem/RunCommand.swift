@@ -24,7 +24,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Number of vCPUs (1 to 64).")
     var vcpus: Int = 1
 
-    @Option(name: .long, help: "Wall-clock limit in seconds.")
+    @Option(name: .long, help: "Wall-clock limit in seconds (0.001 to 1000000000).")
     var timeout: Double = 30
 
     @Option(name: .long, help: "The guest's parameter (pingpong: round trips; touch: passes). Default: the guest's own.")
@@ -73,24 +73,19 @@ struct RunCommand: ParsableCommand {
         }
     }
 
+    /// The longest `--timeout` (≈ 31.7 years): beyond it a deadline is not a deadline.
+    static let maximumTimeout: Double = 1e9
+
     private func makeConfig() throws -> MachineConfig {
-        let image: [UInt8]
-        let name: String
-        var parameter: UInt32 = param ?? 1
-        if let entry = GuestCatalog.entry(named: guest) {
-            image = entry.image
-            name = entry.name
-            parameter = param ?? entry.defaultParameter
-        } else if let data = FileManager.default.contents(atPath: guest) {
-            image = [UInt8](data)
-            name = guest
-        } else {
-            throw CommandFailure("gmem run: '\(guest)' is neither a built-in guest (\(GuestCatalog.entries.map(\.name).joined(separator: ", "))) nor a readable file")
-        }
+        let catalogEntry = GuestCatalog.entry(named: guest)
+        let name = catalogEntry?.name ?? guest
+        var parameter: UInt32 = param ?? catalogEntry?.defaultParameter ?? 1
         guard let bytes = parseSize(memory) else {
             throw CommandFailure("gmem run: cannot read memory size '\(memory)': use a number with an optional K, M or G suffix")
         }
-        guard timeout > 0, timeout.isFinite else { throw CommandFailure("gmem run: the timeout must be a positive number of seconds") }
+        guard timeout.isFinite, timeout >= 0.001, timeout <= Self.maximumTimeout else {
+            throw CommandFailure("gmem run: the timeout must be between 0.001 and \(Int(Self.maximumTimeout)) seconds (got \(timeout))")
+        }
         var extras: [UInt64] = []
         for text in extra {
             guard let size = parseSize(text) else { throw CommandFailure("gmem run: cannot read extra region size '\(text)'") }
@@ -99,13 +94,25 @@ struct RunCommand: ParsableCommand {
         if name == "release" {
             // The release guest finds its extra region at the parameter, in MiB.
             if extras.isEmpty { extras = [2 << 20] }
-            if param == nil { parameter = UInt32(bytes >> 20) }
+            if param == nil { parameter = UInt32(clamping: bytes >> 20) }
         }
-        var config = MachineConfig(name: name, image: image, memorySize: bytes, vcpus: vcpus,
-                                   timeout: .milliseconds(Int64(timeout * 1000)), parameter: parameter)
+        // At most 1e9 s, so the product is below 2^63 nanoseconds.
+        var config = MachineConfig(name: name, image: catalogEntry?.image ?? [], memorySize: bytes, vcpus: vcpus,
+                                   timeout: .nanoseconds(Int64(timeout * 1e9)), parameter: parameter)
         config.extraRegions = extras
         config.measuresResidency = true  // the report shows it
         do { try config.validate() } catch { throw CommandFailure("gmem run: \(error)") }
+        if catalogEntry == nil {
+            // A path: read only the headers and the segments that fit (never the whole file).
+            guard FileManager.default.fileExists(atPath: guest) else {
+                throw CommandFailure("gmem run: '\(guest)' is neither a built-in guest (\(GuestCatalog.entries.map(\.name).joined(separator: ", "))) nor a file")
+            }
+            do {
+                config.parsedImage = try ELFImage.load(path: guest, memorySize: bytes, vcpus: vcpus)
+            } catch {
+                throw CommandFailure("gmem run: \(error)")
+            }
+        }
         return config
     }
 

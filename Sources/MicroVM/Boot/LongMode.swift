@@ -13,7 +13,7 @@ public enum LongMode {
     public static let tablesSize: UInt64 = GuestABI.tss + GuestABI.tssLimit + 1
 
     /// The table bytes to place at `base`, identity-mapping `[0, identityMap)` (rounded up
-    /// to 2 MiB, at most 4 GiB).
+    /// to 2 MiB, at most 4 GiB). Addresses wrap rather than trap for a `base` near 2^64.
     public static func tables(base: UInt64, identityMap: UInt64) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: Int(tablesSize))
         func put<T: FixedWidthInteger>(_ value: T, at offset: UInt64) {
@@ -22,7 +22,7 @@ public enum LongMode {
             }
         }
         // GDT: null, kernel code/data (unused), user data 0x2b, user code 0x33, TSS 0x38.
-        let tss = base + GuestABI.tss, limit = GuestABI.tssLimit
+        let tss = base &+ GuestABI.tss, limit = GuestABI.tssLimit
         let gdt: [UInt64] = [
             0, 0,
             0x00af_9b00_0000_ffff,  // 0x10 kernel code, L=1
@@ -41,12 +41,12 @@ public enum LongMode {
 
         // Page tables: PML4[0] → PDPT; PDPT[g] → PD g; PD entries map 2 MiB user pages.
         let userTable: UInt64 = 0x7  // present | writable | user
-        put((base + GuestABI.pdpt) | userTable, at: GuestABI.pml4)
+        put((base &+ GuestABI.pdpt) | userTable, at: GuestABI.pml4)
         let mapped = min(identityMap, GuestABI.maximumMemory)
         let gibibytes = (mapped + (1 << 30) - 1) >> 30
         for g in 0..<gibibytes {
             let pd = GuestABI.firstPageDirectory + g * 0x1000
-            put((base + pd) | userTable, at: GuestABI.pdpt + g * 8)
+            put((base &+ pd) | userTable, at: GuestABI.pdpt + g * 8)
             for entry in 0..<UInt64(512) {
                 let address = (g << 30) + entry * GuestABI.memoryGranule
                 guard address < mapped else { break }
@@ -86,7 +86,7 @@ public enum LongMode {
         sregs.cs = code
         sregs.ds = data; sregs.es = data; sregs.fs = data; sregs.gs = data; sregs.ss = data
         var tr = Segment()
-        tr.base = base + GuestABI.tss
+        tr.base = base &+ GuestABI.tss
         tr.limit = UInt32(GuestABI.tssLimit)
         tr.selector = GuestABI.tssSelector
         tr.type = 11
@@ -96,10 +96,10 @@ public enum LongMode {
         ldt.type = 2
         ldt.unusable = true
         sregs.ldt = ldt
-        sregs.gdt = DescriptorTable(base: base + GuestABI.gdtBase, limit: 9 * 8 - 1)
+        sregs.gdt = DescriptorTable(base: base &+ GuestABI.gdtBase, limit: 9 * 8 - 1)
         sregs.idt = DescriptorTable(base: 0, limit: 0)
         sregs.cr0 = 0x8005_0033  // PG | WP | NE | ET | MP | PE
-        sregs.cr3 = base + GuestABI.pml4
+        sregs.cr3 = base &+ GuestABI.pml4
         sregs.cr4 = 0x20         // PAE
         sregs.efer = 0x500       // LME | LMA
         return sregs
@@ -109,10 +109,12 @@ public enum LongMode {
     public static func entryRegisters(entry: UInt64, index: Int, count: Int, memorySize: UInt64) -> Registers {
         var regs = Registers()
         regs.rip = entry
-        regs.rdi = UInt64(index)
-        regs.rsi = UInt64(count)
+        // Bit patterns and wrapping arithmetic: a caller's out-of-range index gives registers
+        // the guest cannot use, never a trap (Machine passes only validated values).
+        regs.rdi = UInt64(truncatingIfNeeded: index)
+        regs.rsi = UInt64(truncatingIfNeeded: count)
         regs.rdx = memorySize
-        regs.rsp = memorySize - UInt64(index) * GuestABI.stackSize
+        regs.rsp = memorySize &- UInt64(truncatingIfNeeded: index) &* GuestABI.stackSize
         regs.rflags = 0x3002  // IOPL 3 (for VMX/SVM), reserved bit 1
         return regs
     }

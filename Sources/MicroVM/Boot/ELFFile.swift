@@ -1,0 +1,68 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension ELFImage {
+    /// Loads the image at `path` for a guest of `memorySize` bytes and `vcpus` vCPUs,
+    /// reading only the ELF header, the program-header table and, once every segment is
+    /// known to fit (`checkFits`), the segments' file bytes: a file that is not an ELF costs
+    /// 64 bytes of reading whatever its size, and at most `memorySize` bytes are read in all.
+    ///
+    /// Throws `.unreadable` when the file cannot be opened, is not a regular file or a read
+    /// fails, and the parser's `ELFError` otherwise.
+    public static func load(path: String, memorySize: UInt64, vcpus: Int) throws(ELFError) -> ELFImage {
+        // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw .unreadable(path: path, errno: errno) }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { throw .unreadable(path: path, errno: errno) }
+        guard status.st_mode & S_IFMT == S_IFREG else { throw .notRegularFile(path: path) }
+        let source = FileSource(fd: fd, path: path, count: UInt64(clamping: status.st_size))
+        let layout = try Layout(source)
+        try checkFits(layout.segments, memorySize: memorySize, vcpus: vcpus)
+        var contents: [ArraySlice<UInt8>] = []
+        contents.reserveCapacity(layout.segments.count)
+        for segment in layout.segments {
+            // Fits in guest memory (≤ 4 GiB, checked above), so the size is a valid Int.
+            contents.append(ArraySlice(try source.read(at: segment.fileOffset, length: Int(segment.fileSize))))
+        }
+        return ELFImage(layout: layout, contents: contents)
+    }
+}
+
+/// A regular file read with `pread`, only where the parser asks.
+struct FileSource: ELFSource {
+    let fd: Int32
+    let path: String
+    let count: UInt64
+
+    func read(at offset: UInt64, length: Int) throws(ELFError) -> [UInt8] {
+        guard length >= 0, offset <= count, UInt64(length) <= count - offset else {
+            throw .truncated(what: "range at offset \(offset)", needed: Int(clamping: offset &+ UInt64(length)), available: Int(clamping: count))
+        }
+        var failure: Int32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
+            initialized = 0
+            while initialized < length {
+                // SAFETY: pread writes at most `length - initialized` bytes into the
+                // uninitialised tail of `buffer`, whose capacity is `length`.
+                let got = pread(fd, buffer.baseAddress! + initialized, length - initialized,
+                                off_t(offset) + off_t(initialized))
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    break
+                }
+                if got == 0 { failure = -1; break }  // the file shrank under us
+                initialized += got
+            }
+        }
+        if failure > 0 { throw .unreadable(path: path, errno: failure) }
+        if failure < 0 {
+            throw .truncated(what: "range at offset \(offset) (the file shrank while loading)", needed: Int(clamping: offset &+ UInt64(length)),
+                             available: Int(clamping: count))
+        }
+        return bytes
+    }
+}

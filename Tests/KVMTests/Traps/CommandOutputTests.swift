@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built `gmem` next to the test binary (`swift test` builds every product first).
+let gmemBinary: String = {
+    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+    var directory = URL(fileURLWithPath: exe).deletingLastPathComponent()
+    // .build/<triple>/debug/GmemKitPackageTests.xctest, or a bundle directory inside it.
+    for _ in 0..<3 where !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("gmem").path) {
+        directory.deleteLastPathComponent()
+    }
+    return directory.appendingPathComponent("gmem").path
+}()
+
+/// How the child's standard output is set up.
+enum ChildOutput {
+    case file(String)
+    case closed
+    /// A pipe whose read end is closed before the child writes (as `| head -0`).
+    case brokenPipe
+}
+
+struct ChildResult {
+    let status: Int32
+    let signal: Int32
+    let standardError: String
+    let maxResidentKiB: Int
+}
+
+/// Runs `gmem ARGUMENTS` with `output` as fd 1 and stderr captured; waits with wait4 for its
+/// own resource usage.
+func runGmem(_ arguments: [String], output: ChildOutput) throws -> ChildResult {
+    var errPipe: [Int32] = [0, 0]
+    guard pipe(&errPipe) == 0 else { throw POSIXError(.EIO) }
+    var outPipe: [Int32] = [-1, -1]
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    switch output {
+    case .file(let path): posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY, 0)
+    case .closed: posix_spawn_file_actions_addclose(&actions, 1)
+    case .brokenPipe:
+        guard pipe(&outPipe) == 0 else { throw POSIXError(.EIO) }
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        posix_spawn_file_actions_addclose(&actions, outPipe[0])
+    }
+    posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+    posix_spawn_file_actions_addclose(&actions, errPipe[0])
+    var pid: pid_t = 0
+    let argv = ([gmemBinary] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    let spawned = posix_spawn(&pid, gmemBinary, &actions, nil, argv, environ)
+    close(errPipe[1])
+    if outPipe[0] >= 0 {
+        close(outPipe[0])  // the reader is gone before the child writes anything
+        close(outPipe[1])
+    }
+    guard spawned == 0 else { close(errPipe[0]); throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EIO) }
+    var captured: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let got = read(errPipe[0], &buffer, buffer.count)
+        if got <= 0 { break }
+        captured += buffer[0..<got]
+    }
+    close(errPipe[0])
+    var status: Int32 = 0
+    var usage = rusage()
+    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    let signaled = status & 0x7f
+    return ChildResult(status: signaled == 0 ? (status >> 8) & 0xff : -1, signal: signaled,
+                       standardError: String(decoding: captured, as: UTF8.self), maxResidentKiB: usage.ru_maxrss)
+}
+
+@Suite("gmem: output errors and descriptors", .serialized,
+       .enabled(if: FileManager.default.isExecutableFile(atPath: gmemBinary), "the gmem binary is not built next to the tests"))
+struct CommandOutputTests {
+    /// Exactly one line on stderr, exit 1, no signal.
+    func expectOneLineFailure(_ result: ChildResult, mentioning text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(result.signal == 0, "killed by signal \(result.signal)", sourceLocation: sourceLocation)
+        #expect(result.status == 1, "exit \(result.status): \(result.standardError)", sourceLocation: sourceLocation)
+        let lines = result.standardError.split(separator: "\n")
+        #expect(lines.count == 1, "stderr: \(result.standardError)", sourceLocation: sourceLocation)
+        #expect(result.standardError.contains(text), "stderr: \(result.standardError)", sourceLocation: sourceLocation)
+    }
+
+    @Test("stdout on /dev/full: one line naming ENOSPC, exit 1 (run, check, info, --help)")
+    func fullDisk() throws {
+        for arguments in [["run", "--json"], ["check", "--backend", "model"], ["explore", "--help"], ["--help"]] {
+            expectOneLineFailure(try runGmem(arguments, output: .file("/dev/full")), mentioning: "ENOSPC")
+        }
+    }
+
+    @Test("stdout closed at start: one line saying so, exit 1; nothing is opened as fd 1")
+    func closedOutput() throws {
+        for arguments in [["check", "--backend", "model"], ["run"], ["--help"]] {
+            expectOneLineFailure(try runGmem(arguments, output: .closed), mentioning: "standard output is closed")
+        }
+    }
+
+    @Test("a closed pipe (gmem check | head -0): one line naming EPIPE, exit 1, no SIGPIPE death")
+    func brokenPipe() throws {
+        for arguments in [["check", "--backend", "model"], ["run", "--json"]] {
+            expectOneLineFailure(try runGmem(arguments, output: .brokenPipe), mentioning: "EPIPE")
+        }
+    }
+
+    @Test("out-of-range run arguments are one-line errors, not traps")
+    func runArguments() throws {
+        let cases: [([String], String)] = [
+            (["run", "--timeout", "1e16"], "timeout"), (["run", "--timeout=-1"], "timeout"),
+            (["run", "--timeout", "nan"], "timeout"), (["run", "--extra", "17592186044414M"], "4 GiB"),
+            (["run", "--memory", "18446744073709551615"], "memory"), (["run", "--memory", "99999999999999999999G"], "memory"),
+            (["run", "--vcpus=-5"], "vCPUs"), (["run", "release", "--memory", "17592186044414M"], "memory"),
+            (["run", "/proc/self"], "not a regular file"), (["run", "/nonexistent/guest.elf"], "neither"),
+        ]
+        for (arguments, text) in cases {
+            expectOneLineFailure(try runGmem(arguments, output: .file("/dev/null")), mentioning: text)
+        }
+    }
+
+    @Test("a 1 GiB non-ELF file is refused without reading it (child RSS stays under 64 MiB)")
+    func bigFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gmem-big-\(getpid()).bin").path
+        #expect(FileManager.default.createFile(atPath: path, contents: Data("not an ELF".utf8)))
+        defer { unlink(path) }
+        #expect(truncate(path, 1 << 30) == 0)
+        let result = try runGmem(["run", path], output: .file("/dev/null"))
+        expectOneLineFailure(result, mentioning: "bad magic")
+        #expect(result.maxResidentKiB < 64 << 10, "peak RSS \(result.maxResidentKiB) KiB")
+    }
+}
