@@ -24,7 +24,7 @@ public enum Machine {
         try config.validate()
         let image: ELFImage
         do {
-            if let parsed = config.parsedImage { image = parsed } else { image = try ELFImage(config.image) }
+            image = try config.elfImage()
             try image.checkFits(memorySize: config.memorySize, vcpus: config.vcpus)
         } catch { throw .image(error) }
 
@@ -47,13 +47,7 @@ public enum Machine {
                 }
                 memory = try GuestMemoryMap(vm: vm, layout: layout, logger: logger)
                 try LongMode.writeTables(into: memory, memorySize: config.addressSpaceEnd)
-                for (index, segment) in image.segments.enumerated() {
-                    try memory.write(image.fileBytes(ofSegment: index), at: GuestPhysicalAddress(segment.physicalAddress))
-                    if segment.memorySize > segment.fileSize {
-                        try memory.fill(0, at: GuestPhysicalAddress(segment.physicalAddress + segment.fileSize),
-                                        count: segment.memorySize - segment.fileSize)
-                    }
-                }
+                try image.copySegments(into: memory)
                 try prepare(memory)
             } catch { throw MachineError.memory(error) }
 
@@ -124,6 +118,28 @@ public enum Machine {
             console: state.console.withLock { $0 },
             registerDumps: state.dumps.withLock { $0 }
         )
+    }
+}
+
+extension MachineConfig {
+    /// The image to boot: `parsedImage`, or `image` parsed.
+    func elfImage() throws(ELFError) -> ELFImage {
+        if let parsedImage { return parsedImage }
+        return try ELFImage(image)
+    }
+}
+
+extension ELFImage {
+    /// Copies every segment's file bytes to its guest-physical address and zero-fills the
+    /// rest of its memory size (the image was checked to fit, `checkFits`).
+    func copySegments(into memory: GuestMemoryMap) throws(GuestMemoryError) {
+        for (index, segment) in segments.enumerated() {
+            try memory.write(fileBytes(ofSegment: index), at: GuestPhysicalAddress(segment.physicalAddress))
+            if segment.memorySize > segment.fileSize {
+                try memory.fill(0, at: GuestPhysicalAddress(segment.physicalAddress + segment.fileSize),
+                                count: segment.memorySize - segment.fileSize)
+            }
+        }
     }
 }
 

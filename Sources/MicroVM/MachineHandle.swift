@@ -93,7 +93,7 @@ public final class MachineHandle: Sendable {
         guard pauseAfterExits >= 0 else { throw .invalidConfiguration("the exit count to pause at must not be negative") }
         let image: ELFImage
         do {
-            image = try ELFImage(config.image)
+            image = try config.elfImage()
             try image.checkFits(memorySize: config.memorySize, vcpus: config.vcpus)
         } catch { throw .image(error) }
 
@@ -105,14 +105,7 @@ public final class MachineHandle: Sendable {
         do {
             memory = try GuestMemoryMap(vm: vm, layout: layout(of: config), logger: logger)
             try LongMode.writeTables(into: memory, memorySize: config.addressSpaceEnd)
-            for segment in image.segments {
-                let start = Int(segment.fileOffset)
-                try memory.write(image.bytes[start..<start + Int(segment.fileSize)], at: GuestPhysicalAddress(segment.physicalAddress))
-                if segment.memorySize > segment.fileSize {
-                    try memory.fill(0, at: GuestPhysicalAddress(segment.physicalAddress + segment.fileSize),
-                                    count: segment.memorySize - segment.fileSize)
-                }
-            }
+            try image.copySegments(into: memory)
         } catch { throw .memory(error) }
 
         var runners: [VCPURunner] = []
