@@ -60,7 +60,7 @@ let package = Package(
         .plugin(name: "GuestBuilder", capability: .buildTool(), dependencies: ["GuestEmbed"]),
         .target(
             name: "GmemConformance",
-            dependencies: ["KVM", "GmemModel", "MicroVM"],
+            dependencies: ["KVM", "CKVM", "GmemModel", "MicroVM"],
             swiftSettings: swiftSettings
         ),
         .target(name: "GmemExplorer", dependencies: ["GmemModel"], swiftSettings: swiftSettings),

@@ -32,6 +32,9 @@ public final class ModelBackend: ConformanceBackend {
 
     public func unavailableReason(for requirement: Scenario.Requirement) -> String? { nil }
 
+    /// Rebinding a name (a second `vm A`) forgets the old object without closing it, as
+    /// reassigning a C variable does: it stays open, unreachable by name (both backends).
+
     private func fd(_ name: String) -> Int32 { descriptors[name] ?? Self.invalidDescriptor }
 
     private func address(_ expression: AddressExpression) -> UInt64 {
@@ -56,29 +59,59 @@ public final class ModelBackend: ConformanceBackend {
     }
 
     public func perform(_ action: Action) -> Outcome {
+        let outcome = step(action)
+        for machine in kernel.takeDestroyedVMs() {
+            for name in namesOfMachine.removeValue(forKey: machine) ?? [] where machines[name] == machine { machines[name] = nil }
+        }
+        return outcome
+    }
+
+    /// VM names by the model VM id they named at creation (while that VM lives).
+    private var namesOfMachine: [Int: [String]] = [:]
+
+    private func step(_ action: Action) -> Outcome {
         switch action {
-        case .createVM(let name, let type):
-            let outcome = bind(name, kernel.apply(.createVM(type: type)))
+        case .createVM(let name, let type, let device):
+            let result = device.map { kernel.createVM(type: type, deviceFD: fd($0)) } ?? kernel.createVM(type: type)
+            let outcome = bind(name, Self.outcome(result, ModelOutcome.descriptor))
             machines[name] = kernel.machineID(of: fd(name))
+            if let machine = machines[name] { namesOfMachine[machine, default: []].append(name) }
             return outcome
-        case .stat(let name):
+        case .openKVM(let name):
+            return bind(name, Self.outcome(kernel.openKVMDevice(), ModelOutcome.descriptor))
+        case .rawDescriptor(let name, let number):
+            descriptors[name] = number
+            return .ok
+        case .stat(let name, let other):
             switch kernel.fileStatus(fd: fd(name)) {
-            case .success(let status): return .status(mode: status.mode, size: status.size, closeOnExec: status.closeOnExec)
+            case .success(let status):
+                var sameInode: Bool?
+                if let other {
+                    guard case .success(let second) = kernel.fileStatus(fd: fd(other)) else { return .errno(ModelErrno.EBADF.rawValue) }
+                    sameInode = second.identity == status.identity
+                }
+                return .status(StatusPattern(type: FileType(mode: status.fileType), mode: status.mode, size: status.size,
+                                             blockSize: status.blockSize, closeOnExec: status.closeOnExec, sameInode: sameInode))
+            case .failure(let errno): return .errno(errno.rawValue)
+            }
+        case .checkExtension(let of, let capability):
+            switch kernel.checkExtension(fd: fd(of), capability: capability) {
+            case .success(let value): return .value(UInt64(bitPattern: Int64(value)))
             case .failure(let errno): return .errno(errno.rawValue)
             }
         case .alive(let name):
             guard let id = machines[name] else { return .value(0) }
-            return .value(kernel.liveVMs.contains { $0.id == id } ? 1 : 0)
+            return .value(kernel.vmExists(id) ? 1 : 0)
         case .createVCPU(let name, let vm, let id):
-            return bind(name, kernel.apply(.createVCPU(vmFD: fd(vm), id: id)))
+            return bind(name, Self.outcome(kernel.createVCPU(vmFD: fd(vm), id: id), ModelOutcome.descriptor))
         case .createStats(let name, let of):
             return bind(name, kernel.apply(.createStatsFD(fd: fd(of))))
         case .createGuestMemfd(let name, let vm, let size, let flags, _):
             return bind(name, kernel.apply(.createGuestMemfd(vmFD: fd(vm), size: size, flags: flags)))
         case .createMemfd(let name, let size):
-            return bind(name, kernel.apply(.createMemfd(size: size)))
+            return bind(name, Self.outcome(kernel.createMemfd(size: size, closeOnExec: true), ModelOutcome.descriptor))
         case .dup(let name, let of):
-            return bind(name, kernel.apply(.dup(fd: fd(of))))
+            return bind(name, Self.outcome(kernel.dup(fd(of), closeOnExec: true), ModelOutcome.descriptor))
         case .close(let name):
             let outcome = kernel.apply(.close(fd: fd(name)))
             descriptors[name] = Self.invalidDescriptor
@@ -108,15 +141,37 @@ public final class ModelBackend: ConformanceBackend {
             return Self.translate(outcome)
         case .munmap(let mapping, let offset, let length):
             return Self.translate(kernel.apply(.munmap(address: (mappings[mapping] ?? 0) &+ offset, length: length)))
-        case .hostRead(let mapping, let offset):
-            return Self.translate(kernel.apply(.hostRead(address: (mappings[mapping] ?? 0) &+ offset)))
-        case .hostWrite(let mapping, let offset, let value):
-            return Self.translate(kernel.apply(.hostWrite(address: (mappings[mapping] ?? 0) &+ offset, value: value)))
+        case .madvise(let mapping, let offset, let length, let advice):
+            return Self.outcome(kernel.madvise(address: (mappings[mapping] ?? 0) &+ offset, length: length, advice: advice)) { .ok }
+        case .hostRead(let mapping, let offset, let width):
+            switch kernel.hostRead(address: (mappings[mapping] ?? 0) &+ offset, width: UInt64(width.rawValue)) {
+            case .success(let value): return .value(value)
+            case .failure(let signal): return .signal(signal == .sigbus ? 7 : 11)
+            }
+        case .hostWrite(let mapping, let offset, let width, let value):
+            switch kernel.hostWrite(address: (mappings[mapping] ?? 0) &+ offset, width: UInt64(width.rawValue), value: value) {
+            case .success: return .ok
+            case .failure(let signal): return .signal(signal == .sigbus ? 7 : 11)
+            }
         case .setAttributes(let vm, let gpa, let size, let attributes, let flags):
             return Self.translate(kernel.apply(.setMemoryAttributes(vmFD: fd(vm), address: gpa, size: size, attributes: attributes, flags: flags)))
         case .guestAccess(let via, let gpa, let write, let isPrivate):
             return Self.translate(kernel.apply(.guestAccess(fd: fd(via), guestPhysicalAddress: gpa,
                                                             write.map { .write($0) } ?? .read, isPrivate: isPrivate)))
+        }
+    }
+
+    static func outcome<T>(_ result: Result<T, ModelErrno>, _ success: (T) -> ModelOutcome) -> ModelOutcome {
+        switch result {
+        case .success(let value): success(value)
+        case .failure(let error): .failed(error)
+        }
+    }
+
+    static func outcome<T>(_ result: Result<T, ModelErrno>, _ success: (T) -> Outcome) -> Outcome {
+        switch result {
+        case .success(let value): success(value)
+        case .failure(let error): .errno(error.rawValue)
         }
     }
 

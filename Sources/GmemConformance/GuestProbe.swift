@@ -33,6 +33,12 @@ struct GuestProbe {
         0xEB, 0xFE,             // jmp $
     ]
 
+    /// Whether `[gpa, gpa + size)` reaches the probe's own guest-physical range.
+    static func overlaps(gpa: UInt64, size: UInt64) -> Bool {
+        let (end, overflow) = gpa.addingReportingOverflow(size)
+        return size != 0 && (overflow || end > base) && gpa < base + Self.size
+    }
+
     /// The probe's memory (anonymous host memory behind the hidden memslot).
     let memory: HostMapping
 

@@ -1,3 +1,4 @@
+import CKVM
 @_spi(Unchecked) import KVM
 import SystemPackage
 
@@ -8,45 +9,59 @@ import Glibc
 /// The host kernel as a backend: each action becomes the real syscall on real descriptors
 /// and mappings, bound to the scenario's names. Host accesses that could raise a signal run
 /// in a forked child first (GMEM-SPEC M3, M4), so the checker survives them; guest accesses
-/// run a real vCPU at CPL3 (`GuestProbe`).
+/// run a real vCPU at CPL3 (`GuestProbe`). Every step that could make the host allocate
+/// memory is charged to a ``MemoryBudget`` first and refused before the syscall when it
+/// would exceed it.
 public final class KernelBackend: ConformanceBackend {
     public let name = "kernel"
     private let kvmFD: Int32
     private let runMappingSize: Int
     private let attributesSupported: Bool
     private let protectedVMSupported: Bool
+    /// What the scenario may still make the host allocate.
+    public private(set) var budget: MemoryBudget
 
     /// What a scenario name refers to.
     private final class Descriptor {
-        enum Kind { case vm, vcpu, stats, guestMemfd, memfd, other }
+        enum Kind { case vm, vcpu, stats, guestMemfd, memfd, kvmDevice, standardStream, raw, other }
         var fd: Int32
         let kind: Kind
-        /// guest_memfd size and flags, for the host-access safety check.
+        /// guest_memfd size and flags, for the host-access safety check and the budget.
         let size: UInt64
         let flags: UInt64
         var vcpu: VCPU?
         let vcpuID: UInt32
-        init(fd: Int32, kind: Kind, size: UInt64 = 0, flags: UInt64 = 0, vcpuID: UInt32 = 0) {
-            self.fd = fd; self.kind = kind; self.size = size; self.flags = flags; self.vcpuID = vcpuID
+        /// A raw name (`raw Z fd=N`) or the process's own fds 0–2: never closed by the backend.
+        let borrowed: Bool
+        init(fd: Int32, kind: Kind, size: UInt64 = 0, flags: UInt64 = 0, vcpuID: UInt32 = 0, borrowed: Bool = false) {
+            self.fd = fd; self.kind = kind; self.size = size; self.flags = flags; self.vcpuID = vcpuID; self.borrowed = borrowed
         }
         func close() {
-            if vcpu != nil { vcpu = nil } else if fd >= 0 { _ = Glibc.close(fd) }
+            if vcpu != nil { vcpu = nil } else if fd >= 0, !borrowed { _ = Glibc.close(fd) }
             fd = KernelBackend.invalidDescriptor
         }
     }
 
-    /// A host mapping and what it maps, for the signal-safety check.
-    private final class MappingState {
-        let mapping: HostMapping?
-        let protection: Int32
-        /// Bytes of the mapped object that lie inside the file (nil for anonymous memory).
-        let fileBytesMapped: UInt64?
-        let sharedMemory: Bool
-        var unmappedPages: Set<UInt64> = []
-        init(mapping: HostMapping?, protection: Int32, fileBytesMapped: UInt64?, sharedMemory: Bool) {
-            self.mapping = mapping; self.protection = protection
-            self.fileBytesMapped = fileBytesMapped; self.sharedMemory = sharedMemory
-        }
+    private var descriptors: [String: Descriptor] = [:]
+    /// Objects whose name was bound again: still open, as in the model, until the end.
+    private var rebound: [Descriptor] = []
+    private var mappings: [String: ArenaMapping] = [:]
+    private var reboundMappings: [ArenaMapping] = []
+    /// Where the next mapping goes: where the model puts it (``ModelKernel/mappingBase``,
+    /// each mapping followed by its guard), so that addresses agree on both backends.
+    private var nextArena = ModelKernel.mappingBase
+    /// Probes by VM name; a dup of a VM fd shares its VM's probe.
+    private var probes: [String: ProbeState] = [:]
+    private var probeOf: [String: String] = [:]
+    /// KVM's debugfs folder of each VM name ("<tid>-<fd>" at creation) and its inode: a
+    /// later VM on the same fd number gets the same folder name but a new inode.
+    private var debugfsNames: [String: (folder: String, inode: UInt64)] = [:]
+    /// Pages already charged to the budget (object, page), so a page is charged once.
+    private var chargedPages: Set<PageKey> = []
+
+    private struct PageKey: Hashable {
+        let object: ObjectIdentifier
+        let page: UInt64
     }
 
     /// Per VM created: its probe memory, and the next vCPU id for a probe vCPU.
@@ -55,14 +70,6 @@ public final class KernelBackend: ConformanceBackend {
         var nextVCPUID = GuestProbe.vcpuID
         init(probe: GuestProbe) { self.probe = probe }
     }
-
-    private var descriptors: [String: Descriptor] = [:]
-    private var mappings: [String: MappingState] = [:]
-    /// Probes by VM name; a dup of a VM fd shares its VM's probe.
-    private var probes: [String: ProbeState] = [:]
-    private var probeOf: [String: String] = [:]
-    /// KVM's debugfs folder of each VM name ("<tid>-<fd>" at creation), for `alive`.
-    private var debugfsNames: [String: String] = [:]
 
     static let invalidDescriptor: Int32 = 1_000_000
 
@@ -74,7 +81,8 @@ public final class KernelBackend: ConformanceBackend {
     }()
 
     /// Opens /dev/kvm; fails when KVM is not usable here.
-    public init() throws(KVMError) {
+    public init(budget: MemoryBudget = MemoryBudget()) throws(KVMError) {
+        self.budget = budget
         kvmFD = try UncheckedKVM.openDevice()
         do {
             runMappingSize = try UncheckedKVM.vcpuMmapSize(kvmFD: kvmFD)
@@ -89,9 +97,71 @@ public final class KernelBackend: ConformanceBackend {
     deinit {
         // vCPUs and descriptors first, then probe memory, then /dev/kvm.
         for descriptor in descriptors.values { descriptor.close() }
+        for descriptor in rebound { descriptor.close() }
         probes.removeAll()
         mappings.removeAll()
+        reboundMappings.removeAll()
         Glibc.close(kvmFD)
+    }
+
+    /// What this backend's process looks like to the model: its fd limit net of the fds
+    /// gmem check itself holds, the vCPU mapping size and `KVM_CHECK_EXTENSION`'s answers.
+    public func describe(into capabilities: inout ModelCapabilities) {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        let open = Self.openDescriptorCount()
+        let soft = UInt64(limit.rlim_cur)
+        capabilities.descriptorLimit = soft > UInt64(open) ? soft - UInt64(max(open - 3, 0)) : 3
+        capabilities.vcpuMappingSize = UInt64(runMappingSize)
+        Self.apply(Self.extensionTable, to: &capabilities)
+        capabilities.executeOnlyMappings = Self.cpuHasProtectionKeys
+        var device = Glibc.stat()
+        if stat("/dev/kvm", &device) == 0 { capabilities.kvmDeviceMode = UInt32(device.st_mode & 0o7777) }
+    }
+
+    /// `KVM_CHECK_EXTENSION` of every capability number up to 255 on /dev/kvm and on a
+    /// default VM of this kernel (measured once per process).
+    static let extensionTable: ExtensionTable = {
+        guard let kvm = try? UncheckedKVM.openDevice() else { return ExtensionTable() }
+        defer { Glibc.close(kvm) }
+        var table = ExtensionTable()
+        for capability in 0..<UInt64(256) {
+            let value = ckvm_check_extension(kvm, Int(capability))
+            if value != 0 { table.system[capability] = value }
+        }
+        if let vm = try? UncheckedKVM.createVM(kvmFD: kvm, type: 0) {
+            for capability in 0..<UInt64(256) {
+                let value = ckvm_check_extension(vm, Int(capability))
+                if value != 0 { table.vm[capability] = value }
+            }
+            Glibc.close(vm)
+        }
+        return table
+    }()
+
+    /// Whether the CPU has protection keys (`pku` in /proc/cpuinfo): PROT_EXEC alone is then execute-only.
+    static let cpuHasProtectionKeys: Bool = {
+        guard let text = MemoryCgroup.read("/proc/cpuinfo") else { return false }
+        return text.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").contains("pku") ?? false
+    }()
+
+    /// Sets the capabilities the model derives from `KVM_CHECK_EXTENSION` answers.
+    static func apply(_ table: ExtensionTable, to capabilities: inout ModelCapabilities) {
+        capabilities.extensions = table
+        if let ids = table.system[128], ids > 0 { capabilities.maxVCPUIDs = UInt32(ids) }
+        capabilities.addressSpaces = UInt32(max(1, table.vm[118] ?? 0))
+        capabilities.executeOnlyMappings = cpuHasProtectionKeys
+    }
+
+    static func openDescriptorCount() -> Int {
+        guard let directory = opendir("/proc/self/fd") else { return 3 }
+        defer { closedir(directory) }
+        var count = -1  // the directory's own fd
+        while let entry = readdir(directory) {
+            let first = withUnsafeBytes(of: entry.pointee.d_name) { $0.first ?? 0 }
+            if first != UInt8(ascii: ".") { count += 1 }
+        }
+        return max(count, 3)
     }
 
     public func unavailableReason(for requirement: Scenario.Requirement) -> String? {
@@ -100,6 +170,8 @@ public final class KernelBackend: ConformanceBackend {
             attributesSupported ? nil : "this kernel has no KVM_MEMORY_ATTRIBUTE_PRIVATE (KVM_CAP_MEMORY_ATTRIBUTES = 0)"
         case .protectedVM:
             protectedVMSupported ? nil : "this kernel offers no KVM_X86_SW_PROTECTED_VM (KVM_CAP_VM_TYPES)"
+        case .debugfs:
+            Self.debugfsAvailable ? nil : "KVM's debugfs (/sys/kernel/debug/kvm) is not mounted and cannot be: VM lifetime is not observable"
         }
     }
 
@@ -114,25 +186,60 @@ public final class KernelBackend: ConformanceBackend {
         }
     }
 
+    /// Binds `name` to what `body` creates; an object the name held before stays open.
     private func create(_ name: String, kind: Descriptor.Kind, size: UInt64 = 0, flags: UInt64 = 0, vcpuID: UInt32 = 0,
                         _ body: () throws(KVMError) -> Int32) -> Outcome {
-        descriptors[name]?.close()
-        do {
-            let fd = try body()
+        // The operands are read before the name is bound again (as `fd = dup(fd)` in C).
+        let result: Result<Int32, KVMError>
+        do { result = .success(try body()) } catch { result = .failure(error) }
+        if let old = descriptors.removeValue(forKey: name) { rebound.append(old) }
+        switch result {
+        case .success(let fd):
             descriptors[name] = Descriptor(fd: fd, kind: kind, size: size, flags: flags, vcpuID: vcpuID)
             return .ok
-        } catch {
+        case .failure(let error):
             descriptors[name] = Descriptor(fd: Self.invalidDescriptor, kind: kind)
             return .errno(error.errno.rawValue)
         }
     }
 
+    /// The reason an action on one of gmem check's own standard streams is not performed.
+    private func standardStream(_ name: String?, _ what: String) -> Outcome? {
+        guard let name, let descriptor = descriptors[name], descriptor.kind == .standardStream else { return nil }
+        return .unsupported("\(name) is gmem check's own fd \(descriptor.fd) (a standard stream): \(what) on it depends on what the stream is, and may block or change it")
+    }
+
+    private func charge(_ bytes: UInt64, for what: String) -> Outcome? {
+        if budget.charge(bytes) { return nil }
+        return .budgetRefusal("\(what) could make the host allocate \(MemoryBudget.text(bytes)); \(MemoryBudget.text(budget.remaining)) of the \(MemoryBudget.text(budget.limit)) budget is left")
+    }
+
+    /// Charges the pages `[first, last]` of `object` not charged yet.
+    private func chargePages(_ object: AnyObject, _ first: UInt64, _ last: UInt64, for what: String) -> Outcome? {
+        var fresh: [PageKey] = []
+        var page = first
+        while page <= last, fresh.count <= 2 {
+            let key = PageKey(object: ObjectIdentifier(object), page: page)
+            if !chargedPages.contains(key) { fresh.append(key) }
+            if page == last { break }
+            page += 1
+        }
+        if let refusal = charge(UInt64(fresh.count) * 4096, for: what) { return refusal }
+        chargedPages.formUnion(fresh)
+        return nil
+    }
+
     public func perform(_ action: Action) -> Outcome {
         switch action {
-        case .createVM(let name, let type):
-            let result = create(name, kind: .vm) { () throws(KVMError) in try UncheckedKVM.createVM(kvmFD: kvmFD, type: type) }
+        case .createVM(let name, let type, let device):
+            if let refusal = charge(MemoryBudget.perVM, for: "a VM") { return refusal }
+            let deviceFD = device.map { fd($0) } ?? kvmFD
+            let result = create(name, kind: .vm) { () throws(KVMError) in try UncheckedKVM.createVM(kvmFD: deviceFD, type: type) }
+            debugfsNames[name] = nil
             if result == .ok {
-                debugfsNames[name] = "\(UncheckedKVM.currentThreadID())-\(fd(name))"
+                let folder = "/sys/kernel/debug/kvm/\(UncheckedKVM.currentThreadID())-\(fd(name))"
+                var status = Glibc.stat()
+                if KernelBackend.debugfsAvailable, stat(folder, &status) == 0 { debugfsNames[name] = (folder, UInt64(status.st_ino)) }
                 do {
                     probes[name] = ProbeState(probe: try GuestProbe(vmFD: fd(name)))
                     probeOf[name] = name
@@ -141,33 +248,57 @@ public final class KernelBackend: ConformanceBackend {
                 }
             }
             return result
-        case .stat(let name):
+        case .openKVM(let name):
+            return create(name, kind: .kvmDevice) { () throws(KVMError) in try UncheckedKVM.openDevice() }
+        case .rawDescriptor(let name, let number):
+            if let old = descriptors.removeValue(forKey: name) { rebound.append(old) }
+            descriptors[name] = Descriptor(fd: number, kind: (0...2).contains(number) ? .standardStream : .raw, borrowed: true)
+            return .ok
+        case .stat(let name, let other):
+            if let refusal = standardStream(name, "fstat") ?? standardStream(other, "fstat") { return refusal }
             var status = Glibc.stat()
             let fd = fd(name)
             guard fstat(fd, &status) == 0 else { return .errno(errno) }
-            guard status.st_mode & S_IFMT == S_IFREG else { return .errno(EINVAL) }
             let flags = fcntl(fd, F_GETFD)
-            return .status(mode: UInt32(status.st_mode & 0o7777), size: UInt64(status.st_size), closeOnExec: flags & FD_CLOEXEC != 0)
-        case .alive(let name):
-            guard let folder = debugfsNames[name] else { return .value(0) }
-            guard KernelBackend.debugfsAvailable else {
-                return .unsupported("KVM's debugfs (/sys/kernel/debug/kvm) is not mounted: VM lifetime is not observable")
+            var sameInode: Bool?
+            if let other {
+                var second = Glibc.stat()
+                guard fstat(self.fd(other), &second) == 0 else { return .errno(errno) }
+                sameInode = second.st_dev == status.st_dev && second.st_ino == status.st_ino
             }
+            return .status(StatusPattern(type: FileType(mode: UInt32(status.st_mode)), mode: UInt32(status.st_mode & 0o7777),
+                                         size: UInt64(bitPattern: Int64(status.st_size)), blockSize: UInt64(bitPattern: Int64(status.st_blksize)),
+                                         closeOnExec: flags & FD_CLOEXEC != 0, sameInode: sameInode))
+        case .checkExtension(let of, let capability):
+            // The ioctl takes an unsigned long; the C wrapper a long of the same bits.
+            let result = ckvm_check_extension(fd(of), Int(bitPattern: UInt(capability)))
+            return result < 0 ? .errno(-result) : .value(UInt64(bitPattern: Int64(result)))
+        case .alive(let name):
+            guard KernelBackend.debugfsAvailable else {
+                return .unsupported("KVM's debugfs (/sys/kernel/debug/kvm) is not mounted: VM lifetime is not observable (requires=debugfs skips instead)")
+            }
+            guard let entry = debugfsNames[name] else { return .value(0) }
             // VM destruction can trail the last close by a moment (deferred fput): give it a
             // few milliseconds before answering "alive".
             for _ in 0..<25 {
-                if access("/sys/kernel/debug/kvm/\(folder)", F_OK) != 0 { return .value(0) }
+                var status = Glibc.stat()
+                if stat(entry.folder, &status) != 0 || UInt64(status.st_ino) != entry.inode { return .value(0) }
                 usleep(2_000)
             }
             return .value(1)
         case .createVCPU(let name, let vm, let id):
-            if id > GuestProbe.lowestVCPUID { return .unsupported("vCPU ids above \(GuestProbe.lowestVCPUID) are reserved for the guest probe") }
-            let result = create(name, kind: .vcpu, vcpuID: id) { () throws(KVMError) in try UncheckedKVM.createVCPU(vmFD: fd(vm), id: id) }
+            if id > UInt64(GuestProbe.lowestVCPUID), id <= UInt64(GuestProbe.vcpuID) {
+                return .unsupported("vCPU ids \(GuestProbe.lowestVCPUID + 1)–\(GuestProbe.vcpuID) are the guest probe's")
+            }
+            if let refusal = charge(MemoryBudget.perVCPU, for: "a vCPU") { return refusal }
+            // An id of 2^32 or more is refused by the kernel exactly as 0xFFFFFFFF is
+            // (id >= KVM_MAX_VCPU_IDS, or the fd is not a VM): pass that instead of truncating.
+            let passed = id > UInt64(UInt32.max) ? UInt32.max : UInt32(id)
+            let result = create(name, kind: .vcpu, vcpuID: passed) { () throws(KVMError) in try UncheckedKVM.createVCPU(vmFD: fd(vm), id: passed) }
             if result == .ok { probeOf[name] = probeOf[vm] }
             return result
         case .createStats(let name, let of):
-            let result = create(name, kind: .stats) { () throws(KVMError) in try UncheckedKVM.statsFD(of: fd(of)) }
-            return result
+            return create(name, kind: .stats) { () throws(KVMError) in try UncheckedKVM.statsFD(of: fd(of)) }
         case .createGuestMemfd(let name, let vm, let size, let flags, let reserved):
             return create(name, kind: .guestMemfd, size: size, flags: flags) { () throws(KVMError) in
                 try UncheckedKVM.createGuestMemfd(vmFD: fd(vm), size: size, flags: flags, reserved: reserved)
@@ -176,7 +307,8 @@ public final class KernelBackend: ConformanceBackend {
             return create(name, kind: .memfd, size: size) { () throws(KVMError) in try UncheckedKVM.createMemfd(size: size) }
         case .dup(let name, let of):
             let source = descriptors[of]
-            let result = create(name, kind: source?.kind ?? .other, size: source?.size ?? 0, flags: source?.flags ?? 0,
+            let kind: Descriptor.Kind = source.map { $0.kind == .raw ? .other : $0.kind } ?? .other
+            let result = create(name, kind: kind, size: source?.size ?? 0, flags: source?.flags ?? 0,
                                 vcpuID: source?.vcpuID ?? 0) { () throws(KVMError) in
                 let fd = fcntl(self.fd(of), F_DUPFD_CLOEXEC, 0)
                 guard fd >= 0 else { throw KVMError(.createGuestMemfd, Errno(rawValue: errno)) }
@@ -185,77 +317,119 @@ public final class KernelBackend: ConformanceBackend {
             if result == .ok { probeOf[name] = probeOf[of] }
             return result
         case .close(let name):
-            let fd = fd(name)
-            if let descriptor = descriptors[name], descriptor.fd != Self.invalidDescriptor {
+            guard let descriptor = descriptors[name] else { return Glibc.close(Self.invalidDescriptor) == 0 ? .ok : .errno(errno) }
+            if descriptor.borrowed {
+                if descriptor.kind == .standardStream {
+                    return .unsupported("\(name) is gmem check's own fd \(descriptor.fd): closing it would close the checker's standard stream")
+                }
+                return Glibc.close(descriptor.fd) == 0 ? .ok : .errno(errno)
+            }
+            if descriptor.fd != Self.invalidDescriptor {
                 descriptor.close()
                 return .ok
             }
-            return Glibc.close(fd) == 0 ? .ok : .errno(errno)
+            return Glibc.close(descriptor.fd) == 0 ? .ok : .errno(errno)
         case .setRegion(let vm, let version, let slot, let flags, let gpa, let size, let userspace, let file, let offset):
             if slot == GuestProbe.slot { return .unsupported("memslot \(slot) is reserved for the guest probe") }
             var region = MemoryRegion(slot: slot, guestPhysicalAddress: gpa, size: size, userspaceAddress: address(userspace))
             region.flags = MemoryRegion.Flags(rawValue: flags)
             region.guestMemfd = file.map { self.fd($0) } ?? 0
             region.guestMemfdOffset = offset
-            return outcome { () throws(KVMError) in
+            let result = outcome { () throws(KVMError) in
                 if version == 1 {
                     try UncheckedKVM.setUserMemoryRegion(vmFD: fd(vm), region)
                 } else {
                     try UncheckedKVM.setUserMemoryRegion2(vmFD: fd(vm), region)
                 }
             }
+            // Every other check passed and the range met a memslot: if it reaches the probe's,
+            // the answer is about gmem check's own memslot, not the scenario's.
+            if result == .errno(EEXIST), GuestProbe.overlaps(gpa: gpa, size: size), slot >> 16 == 0 {
+                return .unsupported("guest-physical \(hexOrDecimal(GuestProbe.base))–\(hexOrDecimal(GuestProbe.base + GuestProbe.size - 1)) holds the guest probe's memslot")
+            }
+            return result
         case .fallocate(let file, let mode, let offset, let length):
+            if let refusal = standardStream(file, "fallocate") { return refusal }
+            if let descriptor = descriptors[file], mode == 0 || mode == 1, offset >= 0, length > 0,
+               !offset.addingReportingOverflow(length).overflow {
+                // Only plain allocation (mode 0 or KEEP_SIZE, an end that does not overflow)
+                // allocates: up to `length` bytes of a memfd (shmem allocates past the end with
+                // KEEP_SIZE), or what lies inside a guest_memfd.
+                var bytes: UInt64 = 0
+                switch descriptor.kind {
+                case .memfd: bytes = UInt64(length)
+                case .guestMemfd: bytes = min(UInt64(length), descriptor.size > UInt64(offset) ? descriptor.size - UInt64(offset) : 0)
+                default: bytes = 0
+                }
+                if let refusal = charge(bytes, for: "fallocate of \(MemoryBudget.text(UInt64(length)))") { return refusal }
+            }
             return outcome { () throws(KVMError) in try UncheckedKVM.fallocate(fd: fd(file), mode: mode, offset: offset, length: length) }
         case .fileOperation(let file, let operation):
+            if let refusal = standardStream(file, "a file operation") { return refusal }
+            if let descriptor = descriptors[file], descriptor.kind == .kvmDevice, operation == .fchmod {
+                return .unsupported("fchmod on /dev/kvm would change the device node's permissions for the whole host")
+            }
+            if let descriptor = descriptors[file], descriptor.kind == .memfd, operation == .write || operation == .pwrite,
+               let refusal = chargePages(descriptor, 0, 1, for: "a write to a memfd") { return refusal }
             return fileOperation(fd(file), operation)
         case .reopen(let name, let of):
-            return create(name, kind: descriptors[of]?.kind ?? .other) { () throws(KVMError) in
+            if let refusal = standardStream(of, "reopening") { return refusal }
+            let source = descriptors[of]
+            return create(name, kind: source.map { $0.kind == .raw ? .other : $0.kind } ?? .other, size: source?.size ?? 0) { () throws(KVMError) in
                 let fd = open("/proc/self/fd/\(self.fd(of))", O_RDWR | O_CLOEXEC)
                 guard fd >= 0 else { throw KVMError(.createGuestMemfd, Errno(rawValue: errno)) }
                 return fd
             }
         case .mmap(let name, let file, let protection, let flags, let offset, let length):
+            if let refusal = standardStream(file, "mmap") { return refusal }
             let descriptor = descriptors[file]
-            do {
-                let mapping = try UncheckedKVM.map(fd: fd(file), length: length, protection: protection, flags: flags, offset: offset)
-                var inside: UInt64? = nil
-                var shared = false
-                if let descriptor, descriptor.kind == .guestMemfd || descriptor.kind == .memfd {
-                    inside = descriptor.size > offset ? descriptor.size - offset : 0
-                    shared = descriptor.kind == .memfd || descriptor.flags & 3 == 3
+            if let old = mappings.removeValue(forKey: name) { reboundMappings.append(old) }
+            switch ArenaMapping.map(fd: fd(file), length: length, protection: protection, flags: flags, offset: offset, at: nextArena) {
+            case .success(let mapping):
+                nextArena = mapping.address + mapping.arenaLength
+                if let descriptor {
+                    switch descriptor.kind {
+                    case .guestMemfd:
+                        mapping.fileBytesMapped = descriptor.size > offset ? descriptor.size - offset : 0
+                        mapping.alwaysSafe = descriptor.flags & 3 == 3 && flags & 0xF != 2
+                    case .memfd:
+                        mapping.fileBytesMapped = nil  // the size can change: probe past the first pages
+                        mapping.alwaysSafe = false
+                    case .vcpu:
+                        mapping.fileBytesMapped = UInt64(runMappingSize) > offset ? UInt64(runMappingSize) - offset : 0
+                        mapping.alwaysSafe = true
+                    default:
+                        mapping.alwaysSafe = false
+                    }
                 }
-                mappings[name] = MappingState(mapping: mapping, protection: protection, fileBytesMapped: inside, sharedMemory: shared)
+                mapping.owner = descriptor
+                mappings[name] = mapping
                 return .ok
-            } catch {
-                mappings[name] = MappingState(mapping: nil, protection: 0, fileBytesMapped: 0, sharedMemory: false)
-                return .errno(error.errno.rawValue)
+            case .failure(let error):
+                mappings[name] = nil
+                return .errno(error.code)
             }
         case .mapAnonymous(let name, let length, let protection):
-            do {
-                let mapping = try UncheckedKVM.map(fd: -1, length: length, protection: protection, flags: MAP_SHARED | MAP_ANONYMOUS)
-                mappings[name] = MappingState(mapping: mapping, protection: protection, fileBytesMapped: nil, sharedMemory: true)
+            if let old = mappings.removeValue(forKey: name) { reboundMappings.append(old) }
+            switch ArenaMapping.map(fd: -1, length: length, protection: protection, flags: MAP_SHARED | MAP_ANONYMOUS, offset: 0, at: nextArena) {
+            case .success(let mapping):
+                nextArena = mapping.address + mapping.arenaLength
+                mapping.alwaysSafe = true
+                mapping.fileBytesMapped = mapping.length
+                mappings[name] = mapping
                 return .ok
-            } catch {
-                mappings[name] = MappingState(mapping: nil, protection: 0, fileBytesMapped: 0, sharedMemory: false)
-                return .errno(error.errno.rawValue)
+            case .failure(let error):
+                mappings[name] = nil
+                return .errno(error.code)
             }
         case .munmap(let name, let offset, let length):
-            guard let state = mappings[name], let mapping = state.mapping else {
-                // A name with no mapping stands for address 0, as in the model. Nothing can be
-                // mapped that low (vm.mmap_min_addr), so asking the kernel is safe.
-                guard offset < 1 << 16, length < 1 << 16 else { return .unsupported("munmap of an unmapped name far from 0") }
-                // Sound because: below vm.mmap_min_addr nothing of this process is mapped.
-                return munmap(UnsafeMutableRawPointer(bitPattern: UInt(offset)), Int(length)) == 0 ? .ok : .errno(errno)
-            }
-            guard offset % 4096 == 0, length > 0, offset < mapping.length else { return .errno(EINVAL) }
-            let count = min(length + 4095 & ~4095, mapping.length - offset)
-            do { try mapping.unmapUnchecked(offset: offset, count: count) } catch { return .errno(error.errno.rawValue) }
-            for page in stride(from: offset, to: offset + count, by: 4096) { state.unmappedPages.insert(page) }
-            return .ok
-        case .hostRead(let name, let offset):
-            return hostAccess(name, offset: offset, write: nil)
-        case .hostWrite(let name, let offset, let value):
-            return hostAccess(name, offset: offset, write: value)
+            return munmap(name, offset: offset, length: length)
+        case .madvise(let name, let offset, let length, let advice):
+            return madvise(name, offset: offset, length: length, advice: advice)
+        case .hostRead(let name, let offset, let width):
+            return hostAccess(name, offset: offset, width: width, write: nil)
+        case .hostWrite(let name, let offset, let width, let value):
+            return hostAccess(name, offset: offset, width: width, write: value)
         case .setAttributes(let vm, let gpa, let size, let attributes, let flags):
             return outcome { () throws(KVMError) in
                 try UncheckedKVM.setMemoryAttributes(vmFD: fd(vm), address: gpa, size: size, attributes: attributes, flags: flags)
@@ -263,8 +437,12 @@ public final class KernelBackend: ConformanceBackend {
         case .guestAccess(let via, let gpa, let write, let isPrivate):
             if isPrivate { return .unsupported("a guest cannot choose a private access on this VM type") }
             guard let descriptor = descriptors[via], descriptor.fd != Self.invalidDescriptor else { return .errno(EBADF) }
+            if GuestProbe.overlaps(gpa: gpa, size: 8) {
+                return .unsupported("gpa \(hexOrDecimal(gpa)) is the guest probe's own memory")
+            }
             switch descriptor.kind {
             case .vcpu:
+                if let refusal = chargePages(descriptor, gpa >> 12, gpa >> 12, for: "a guest access") { return refusal }
                 if descriptor.vcpu == nil {
                     do {
                         descriptor.vcpu = try UncheckedKVM.adoptVCPU(fd: descriptor.fd, id: descriptor.vcpuID, runMappingSize: runMappingSize)
@@ -276,6 +454,9 @@ public final class KernelBackend: ConformanceBackend {
                 // does not pin the VM beyond what the scenario itself holds (GMEM-SPEC L6).
                 guard let probeName = probeOf[via], let state = probes[probeName] else { return .unsupported("no guest probe for \(via)") }
                 guard state.nextVCPUID > GuestProbe.lowestVCPUID else { return .unsupported("the guest probe ran out of vCPU ids") }
+                if let refusal = chargePages(state, gpa >> 12, gpa >> 12, for: "a guest access") ?? charge(MemoryBudget.perVCPU, for: "a probe vCPU") {
+                    return refusal
+                }
                 let id = state.nextVCPUID
                 state.nextVCPUID -= 1
                 let vcpu: VCPU
@@ -285,7 +466,9 @@ public final class KernelBackend: ConformanceBackend {
                 } catch { return .unsupported("cannot create a probe vCPU: \(error)") }
                 return GuestProbe.access(on: vcpu, gpa: gpa, write: write)
             default:
-                return .errno(ENOTTY)
+                // Not a vCPU: the real KVM_RUN ioctl on whatever it is, which refuses it.
+                let result = ckvm_run(descriptor.fd)
+                return result < 0 ? .errno(-result) : .unsupported("KVM_RUN succeeded on a descriptor that is not a vCPU")
             }
         }
     }
@@ -293,13 +476,13 @@ public final class KernelBackend: ConformanceBackend {
     private func address(_ expression: AddressExpression) -> UInt64 {
         switch expression {
         case .literal(let value): value
-        case .mapping(let name, let offset): (mappings[name]?.mapping?.hostAddress ?? 0) &+ offset
+        case .mapping(let name, let offset): (mappings[name]?.address ?? 0) &+ offset
         }
     }
 
     private func fileOperation(_ fd: Int32, _ operation: ModelFileOperation) -> Outcome {
         var buffer = [UInt8](repeating: 0, count: 8)
-        // Sound because: each call reads or writes at most 8 bytes, the size of `buffer`.
+        // SAFETY: each call reads or writes at most 8 bytes, the size of `buffer`.
         let result: Int = buffer.withUnsafeMutableBytes { raw in
             switch operation {
             case .read: read(fd, raw.baseAddress, 8)
@@ -315,27 +498,81 @@ public final class KernelBackend: ConformanceBackend {
         return result < 0 ? .errno(errno) : .ok
     }
 
-    /// A host access at `offset` of a mapping: in this process when it cannot fault, else
-    /// first in a forked child, which dies of the signal instead of this process.
-    private func hostAccess(_ name: String, offset: UInt64, write: UInt64?) -> Outcome {
-        guard let state = mappings[name], let mapping = state.mapping else { return .signal(SIGSEGV) }
+    // MARK: - Mappings
+
+    /// The kernel's own checks of `munmap`'s arguments (`__do_munmap`), for the part of a
+    /// range outside every arena, where nothing of the scenario's can be.
+    static func munmapArgumentError(address: UInt64, length: UInt64) -> Int32? {
+        if address & 4095 != 0 { return EINVAL }
+        let aligned = (length &+ 4095) & ~4095
+        if length == 0 || aligned == 0 { return EINVAL }
+        if address > 0x7FFF_FFFF_F000 || aligned > 0x7FFF_FFFF_F000 - address { return EINVAL }
+        return nil
+    }
+
+    private func munmap(_ name: String, offset: UInt64, length: UInt64) -> Outcome {
+        guard let mapping = mappings[name] else {
+            // A name whose mmap failed stands for address 0, as in the model. Nothing can be
+            // mapped that low (vm.mmap_min_addr), so asking the kernel is safe when the range stays there.
+            let start = offset
+            if let error = Self.munmapArgumentError(address: start, length: length) { return .errno(error) }
+            let end = start + ((length &+ 4095) & ~4095)
+            guard end <= 1 << 16 else { return .ok }  // beyond the low 64 KiB: nothing of gmem check's is unmapped
+            // SAFETY: the range lies below vm.mmap_min_addr, where this process maps nothing.
+            return Glibc.munmap(UnsafeMutableRawPointer(bitPattern: UInt(start)), Int(end - start)) == 0 ? .ok : .errno(errno)
+        }
+        let start = mapping.address &+ offset
+        if let error = Self.munmapArgumentError(address: start, length: length) { return .errno(error) }
+        let end = start + ((length &+ 4095) & ~4095)
+        // The real call for the part inside this mapping's arena; the rest holds nothing of the scenario's.
+        return mapping.unmap(from: start, to: end)
+    }
+
+    private func madvise(_ name: String, offset: UInt64, length: UInt64, advice: Int32) -> Outcome {
+        let base = mappings[name]?.address ?? 0
+        let start = base &+ offset
+        // The kernel's argument checks (do_madvise), before any VMA is looked at.
+        guard GmemRules.madviseAdviceIsValid(advice) else { return .errno(EINVAL) }
+        if start & 4095 != 0 { return .errno(EINVAL) }
+        let aligned = (length &+ 4095) & ~4095
+        if length != 0, aligned == 0 { return .errno(EINVAL) }
+        let (end, overflow) = start.addingReportingOverflow(aligned)
+        if overflow { return .errno(EINVAL) }
+        if end == start { return .ok }
+        guard let mapping = mappings[name] else { return .errno(ENOMEM) }
+        return mapping.advise(from: start, to: end, advice: advice)
+    }
+
+    /// A host access of `width` bytes at `offset` of a mapping: in this process when it
+    /// cannot fault, else first in a forked child, which dies of the signal instead.
+    private func hostAccess(_ name: String, offset: UInt64, width: AccessWidth, write: UInt64?) -> Outcome {
+        guard let mapping = mappings[name] else { return .signal(SIGSEGV) }
+        let count = UInt64(width.rawValue)
+        let (last, overflow) = offset.addingReportingOverflow(count - 1)
+        guard !overflow, last < mapping.arenaLength else {
+            return .unsupported("offset \(hexOrDecimal(offset)) reaches past the \(MemoryBudget.text(mapping.arenaLength)) window gmem check reserves for mapping \(name)")
+        }
+        let owner: AnyObject = mapping.owner ?? mapping
+        if let refusal = chargePages(owner, offset >> 12, last >> 12, for: "a host access") {
+            return refusal
+        }
         let needed: Int32 = write == nil ? PROT_READ : PROT_WRITE
-        let safe = offset + 8 <= mapping.length
-            && !state.unmappedPages.contains(offset & ~4095)
-            && state.protection & needed != 0
-            && state.sharedMemory
-            && (state.fileBytesMapped.map { offset < $0 } ?? true)
+        let safe = last < mapping.length && mapping.alwaysSafe && mapping.protection & needed != 0
+            && mapping.pagesLive(offset >> 12, last >> 12)
+            && (mapping.fileBytesMapped.map { last < $0 } ?? false)
         if !safe {
-            guard offset < mapping.length else { return .signal(SIGSEGV) }
-            let signal = mapping.probeInChild(offset: offset, write: write != nil)
-            if signal != 0 { return .signal(signal) }
-            if signal < 0 { return .unsupported("cannot fork a probe: errno \(-signal)") }
+            for page in [offset, last & ~4095 > offset ? last & ~4095 : offset] {
+                let signal = mapping.probeInChild(offset: page, write: write != nil)
+                if signal < 0 { return .unsupported("cannot fork a probe: errno \(-signal)") }
+                if signal != 0 { return .signal(signal) }
+                if last & ~4095 <= offset { break }
+            }
         }
         if let write {
-            mapping.storeUnchecked(write, at: offset)
+            mapping.store(write, at: offset, width: width)
             return .ok
         }
-        return .value(mapping.loadUnchecked(at: offset))
+        return .value(mapping.load(at: offset, width: width))
     }
 }
 
@@ -346,4 +583,152 @@ import GmemModel
 /// `KVM_CHECK_EXTENSION` on a raw fd, 0 on failure.
 private func ckvmCheck(_ fd: Int32, _ capability: Capability) -> Int32 {
     (try? UncheckedKVM.checkExtension(fd: fd, capability)) ?? 0
+}
+
+/// A host mapping made by the kernel backend inside a reserved window ("arena") of its own:
+/// the mapping at the window's start and ``ModelKernel/mappingGuard`` bytes of inaccessible
+/// reservation after it, so that a scenario's `munmap`, `madvise` and accesses past the end
+/// of a mapping are real calls that can only reach gmem check's own reservation, never its
+/// other memory. Unmapped pages are reserved again at once, so nothing else lands there.
+final class ArenaMapping {
+    /// The mapping's first address.
+    let address: UInt64
+    /// The mapped length (rounded to pages).
+    let length: UInt64
+    /// The window: the mapping plus its guard.
+    let arenaLength: UInt64
+    let protection: Int32
+    /// Bytes of the file behind the mapping (nil when unknown or changing: probe first).
+    var fileBytesMapped: UInt64?
+    /// Whether an access inside `fileBytesMapped` to a live page can never fault.
+    var alwaysSafe = false
+    /// The descriptor mapped, for charging touched pages once per file.
+    var owner: AnyObject?
+    /// Pages of the mapping (by index) no longer mapped.
+    private var unmapped: Set<UInt64> = []
+
+    private init(address: UInt64, length: UInt64, arenaLength: UInt64, protection: Int32) {
+        self.address = address
+        self.length = length
+        self.arenaLength = arenaLength
+        self.protection = protection
+    }
+
+    deinit {
+        // SAFETY: the window was reserved by `map` and belongs to this object alone.
+        Glibc.munmap(UnsafeMutableRawPointer(bitPattern: UInt(address)), Int(arenaLength))
+    }
+
+    /// `MAP_FIXED_NOREPLACE` (Linux 4.17).
+    static let fixedNoReplace: Int32 = 0x10_0000
+
+    /// Reserves a window at `at` (the model's placement of the same mapping) and maps `fd`
+    /// at its start; the error is the kernel's errno for the call.
+    static func map(fd: Int32, length: UInt64, protection: Int32, flags: Int32, offset: UInt64, at: UInt64) -> Result<ArenaMapping, SystemErrno> {
+        let rounded = (length &+ 4095) & ~4095
+        let (window, overflow) = rounded.addingReportingOverflow(ModelKernel.mappingGuard)
+        let fileOffset = off_t(Int64(bitPattern: offset))
+        // SAFETY: a PROT_NONE reservation that replaces nothing (MAP_FIXED_NOREPLACE).
+        let reserved = length == 0 || rounded == 0 || overflow || window > 0x7FFF_FFFF_F000 ? MAP_FAILED
+            : Glibc.mmap(UnsafeMutableRawPointer(bitPattern: UInt(at)), Int(window), PROT_NONE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | fixedNoReplace, -1, 0)
+        guard let reserved, reserved != MAP_FAILED, UInt64(UInt(bitPattern: reserved)) == at else {
+            // No window (a degenerate or too large length, or the range is taken): the real
+            // call at the same address without replacing anything gives the kernel's answer.
+            // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping.
+            let pointer = Glibc.mmap(UnsafeMutableRawPointer(bitPattern: UInt(at)), Int(bitPattern: UInt(length)), protection,
+                                     flags | fixedNoReplace, fd, fileOffset)
+            if pointer == MAP_FAILED { return .failure(SystemErrno(errno)) }
+            Glibc.munmap(pointer, Int(bitPattern: UInt(length)))
+            return .failure(SystemErrno(EEXIST))
+        }
+        // SAFETY: MAP_FIXED replaces only the start of our own reservation.
+        let pointer = Glibc.mmap(reserved, Int(rounded), protection, flags | MAP_FIXED, fd, fileOffset)
+        guard pointer != MAP_FAILED else {
+            let code = errno
+            Glibc.munmap(reserved, Int(window))
+            return .failure(SystemErrno(code))
+        }
+        return .success(ArenaMapping(address: at, length: rounded, arenaLength: window, protection: protection))
+    }
+
+    func pagesLive(_ first: UInt64, _ last: UInt64) -> Bool {
+        unmapped.isEmpty || !(first...last).contains { unmapped.contains($0) }
+    }
+
+    /// `munmap(from, to - from)` for the part inside the window (already validated).
+    func unmap(from start: UInt64, to end: UInt64) -> Outcome {
+        let low = max(start, address), high = min(end, address + arenaLength)
+        guard low < high else { return .ok }
+        // SAFETY: [low, high) lies inside this object's window.
+        if Glibc.munmap(UnsafeMutableRawPointer(bitPattern: UInt(low)), Int(high - low)) != 0 { return .errno(errno) }
+        // Reserve it again at once: the range stays gmem check's, inaccessible.
+        _ = Glibc.mmap(UnsafeMutableRawPointer(bitPattern: UInt(low)), Int(high - low), PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0)
+        var page = (low - address) >> 12
+        while page < min((high - address) >> 12, length >> 12) {
+            unmapped.insert(page)
+            page += 1
+        }
+        return .ok
+    }
+
+    /// `madvise` over [start, end): the real call on each live run of the mapping's pages;
+    /// `ENOMEM` (after them) when the range covers pages that are not mapped (the guard,
+    /// unmapped pages, or anything past the window).
+    func advise(from start: UInt64, to end: UInt64, advice: Int32) -> Outcome {
+        var hole = start < address || end > address + length
+        let low = max(start, address), high = min(end, address + length)
+        var page = low >= high ? 0 : (low - address) >> 12
+        let endPage = low >= high ? 0 : (high - address) >> 12
+        var firstError: Int32?
+        while page < endPage {
+            if unmapped.contains(page) { hole = true; page += 1; continue }
+            var runEnd = page + 1
+            while runEnd < endPage, !unmapped.contains(runEnd) { runEnd += 1 }
+            // SAFETY: the run lies inside this object's live mapping.
+            if Glibc.madvise(UnsafeMutableRawPointer(bitPattern: UInt(address + page << 12)), Int((runEnd - page) << 12), advice) != 0,
+               firstError == nil {
+                firstError = errno
+            }
+            page = runEnd
+        }
+        if let firstError { return .errno(firstError) }
+        return hole ? .errno(ENOMEM) : .ok
+    }
+
+    /// Probes one byte at `offset` of the window in a forked child; the signal that ended it, 0, or -errno.
+    func probeInChild(offset: UInt64, write: Bool) -> Int32 {
+        // SAFETY: the access happens only in the forked child, which dies of any fault; the
+        // offset lies inside the window (checked by the caller).
+        ckvm_probe_access(UnsafeMutablePointer<UInt8>(bitPattern: UInt(address + offset))!, write ? 1 : 0)
+    }
+
+    func load(at offset: UInt64, width: AccessWidth) -> UInt64 {
+        // SAFETY: the caller has established (directly or by a probe) that the bytes are mapped and readable.
+        let pointer = UnsafeRawPointer(bitPattern: UInt(address + offset))!
+        switch width {
+        case .byte: return UInt64(pointer.load(as: UInt8.self))
+        case .half: return UInt64(UInt16(littleEndian: pointer.loadUnaligned(as: UInt16.self)))
+        case .word: return UInt64(UInt32(littleEndian: pointer.loadUnaligned(as: UInt32.self)))
+        case .double: return UInt64(littleEndian: pointer.loadUnaligned(as: UInt64.self))
+        }
+    }
+
+    func store(_ value: UInt64, at offset: UInt64, width: AccessWidth) {
+        // SAFETY: the caller has established (directly or by a probe) that the bytes are mapped and writable.
+        let pointer = UnsafeMutableRawPointer(bitPattern: UInt(address + offset))!
+        switch width {
+        case .byte: pointer.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+        case .half: pointer.storeBytes(of: UInt16(truncatingIfNeeded: value).littleEndian, toByteOffset: 0, as: UInt16.self)
+        case .word: pointer.storeBytes(of: UInt32(truncatingIfNeeded: value).littleEndian, toByteOffset: 0, as: UInt32.self)
+        case .double: pointer.storeBytes(of: value.littleEndian, toByteOffset: 0, as: UInt64.self)
+        }
+    }
+}
+
+/// An errno as an `Error` value.
+struct SystemErrno: Error {
+    let code: Int32
+    init(_ code: Int32) { self.code = code }
 }

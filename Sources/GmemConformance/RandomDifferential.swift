@@ -1,9 +1,14 @@
 import GmemModel
 
-/// Seeded random operation sequences over 1–3 VMs, 1–3 files each, a few memslots and
-/// pages, run on the model and the kernel step by step. The first divergence is shrunk to a
-/// minimal scenario (steps removed while the divergence persists) and returned as a
-/// scenario file plus the seed.
+/// Seeded random scenarios over the whole scenario language, run on the model and the
+/// kernel step by step. Every action of the language is generated, with every key, valid
+/// and invalid values, all kinds of object as operands (VMs, vCPUs, stats fds,
+/// guest_memfds, memfds, /dev/kvm, fds 0–2, closed and raw descriptors, mappings) and
+/// reused names. The first divergence is shrunk to a minimal scenario (steps removed while
+/// it persists, names kept declared) and returned with the seed.
+///
+/// Everything generated stays inside the kernel backend's memory budget by construction:
+/// files are at most 64 KiB, allocations at most 64 KiB, and at most a few VMs per sequence.
 public struct RandomDifferential: Sendable {
     public let runner: ConformanceRunner
     /// Operations per sequence; each sequence starts from a fresh model and a fresh set of
@@ -21,13 +26,25 @@ public struct RandomDifferential: Sendable {
         public let minimal: Scenario
     }
 
+    /// An action keyword and the class of its outcome ("EINVAL", "ok", "value", "SIGBUS" …).
+    public struct CoverageKey: Hashable, Sendable {
+        public let action: String
+        public let outcome: String
+    }
+
     public struct Report: Sendable {
         public let seed: UInt64
         public let operationsRun: Int
         public let sequences: Int
-        /// Sequences the kernel backend could not finish (it reported an action unsupported).
-        public let skippedSequences: Int
+        /// Sequences the kernel backend could not finish (a step it cannot perform, or one
+        /// the memory budget refused): failures, with the first such problem.
+        public let failedSequences: Int
+        public let firstFailure: String?
         public let divergence: Divergence?
+        /// Steps per action keyword.
+        public let coverage: [String: Int]
+        /// Steps per action keyword and outcome class.
+        public let outcomes: [CoverageKey: Int]
     }
 
     /// Runs `operations` random operations from `seed`; stops at the first divergence.
@@ -35,32 +52,62 @@ public struct RandomDifferential: Sendable {
         var generator = SplitMix64(seed: seed)
         var done = 0
         var sequences = 0
-        var skipped = 0
+        var failed = 0
+        var firstFailure: String?
+        var coverage: [String: Int] = [:]
+        var outcomes: [CoverageKey: Int] = [:]
         while done < operations {
             let length = min(sequenceLength, operations - done)
             let scenario = Self.sequence(length: length, generator: &generator, name: "random-seed\(seed)-\(sequences)")
             sequences += 1
             done += length
             let result = runner.run(scenario)
+            for step in result.steps {
+                let keyword = step.step.action.keyword
+                coverage[keyword, default: 0] += 1
+                if let outcome = step.model ?? step.kernel {
+                    outcomes[CoverageKey(action: keyword, outcome: Self.outcomeClass(outcome)), default: 0] += 1
+                }
+            }
             switch result.status {
             case .diverged:
                 let minimal = shrink(scenario)
-                return Report(seed: seed, operationsRun: done, sequences: sequences, skippedSequences: skipped,
-                              divergence: Divergence(problem: result.firstProblem ?? "divergence", original: scenario, minimal: minimal))
-            case .skipped:
-                skipped += 1
+                return Report(seed: seed, operationsRun: done, sequences: sequences, failedSequences: failed, firstFailure: firstFailure,
+                              divergence: Divergence(problem: result.firstProblem ?? "divergence", original: scenario, minimal: minimal),
+                              coverage: coverage, outcomes: outcomes)
+            case .failed:
+                failed += 1
+                if firstFailure == nil { firstFailure = "\(scenario.name): \(result.firstProblem ?? "failed")" }
             default:
                 break
             }
         }
-        return Report(seed: seed, operationsRun: done, sequences: sequences, skippedSequences: skipped, divergence: nil)
+        return Report(seed: seed, operationsRun: done, sequences: sequences, failedSequences: failed, firstFailure: firstFailure,
+                      divergence: nil, coverage: coverage, outcomes: outcomes)
     }
 
-    /// Removes steps while the scenario still diverges (one pass per removal size).
+    static func outcomeClass(_ outcome: Outcome) -> String {
+        switch outcome {
+        case .ok: "ok"
+        case .value: "value"
+        case .written: "written"
+        case .errno(let code): errnoName(code)
+        case .anyError: "error"
+        case .signal(let signal): signal == 7 ? "SIGBUS" : signal == 11 ? "SIGSEGV" : "signal"
+        case .memoryFault: "fault"
+        case .mmio: "mmio"
+        case .userspaceFault: "efault"
+        case .status: "stat"
+        case .unsupported: "unsupported"
+        case .budgetRefusal: "budget"
+        }
+    }
+
+    /// Removes steps while the scenario still diverges, keeping every used name declared.
     func shrink(_ scenario: Scenario) -> Scenario {
         var current = scenario
         // Drop everything after the first divergent step.
-        if let index = runner.run(current).steps.firstIndex(where: { $0.problem != nil }) {
+        if let index = runner.run(current).steps.firstIndex(where: { !$0.problems.isEmpty }) {
             current.steps = Array(current.steps.prefix(index + 1))
         }
         var chunk = max(current.steps.count / 2, 1)
@@ -72,7 +119,7 @@ public struct RandomDifferential: Sendable {
                 let end = min(start + chunk, current.steps.count - 1)  // keep the divergent last step
                 if end <= start { break }
                 candidate.steps.removeSubrange(start..<end)
-                if runner.run(candidate).status == .diverged {
+                if candidate.undeclaredUses.isEmpty, runner.run(candidate).status == .diverged {
                     current = candidate
                     changed = true
                 } else {
@@ -87,121 +134,225 @@ public struct RandomDifferential: Sendable {
 
     // MARK: - Generation
 
-    /// A random sequence of `length` actions over a small universe of names.
+    /// A random sequence of `length` actions over the whole language.
     static func sequence(length: Int, generator: inout SplitMix64, name: String) -> Scenario {
         var world = World()
         var steps: [Step] = []
+        steps.reserveCapacity(length)
         for _ in 0..<length {
             steps.append(Step(world.next(&generator)))
         }
         return Scenario(name: name, rules: [], steps: steps, source: "random")
     }
 
-    /// The names created so far in one sequence, and the shape of each mapping.
+    /// The names bound so far in one sequence, by what they were created as.
     struct World {
-        var vms: [String] = []
-        var files: [String] = []
-        var vcpus: [String] = []
-        var descriptorsClosed: Set<String> = []
-        var mappings: [(name: String, length: UInt64)] = []
+        enum Kind: CaseIterable { case vm, vcpu, stats, gmem, memfd, kvm, standard, raw }
+        var names: [Kind: [String]] = [:]
+        var mappings: [(name: String, length: UInt64, vcpu: Bool)] = []
+        var vms = 0
         var counter = 0
 
-        mutating func fresh(_ prefix: String) -> String {
+        mutating func fresh(_ prefix: String, _ g: inout SplitMix64) -> String {
+            // Now and then a name is bound again (the old object stays open, unnamed).
+            if g.next(12) == 0, let reused = (names.values.flatMap { $0 } + mappings.map(\.name)).randomElement(using: &g) {
+                if reused.hasPrefix(prefix) { return reused }
+            }
             counter += 1
             return "\(prefix)\(counter)"
         }
 
-        var descriptors: [String] { vms + files + vcpus }
+        mutating func add(_ name: String, _ kind: Kind) {
+            for key in names.keys { names[key]!.removeAll { $0 == name } }
+            mappings.removeAll { $0.name == name }
+            names[kind, default: []].append(name)
+        }
+
+        mutating func addMapping(_ name: String, _ length: UInt64, vcpu: Bool) {
+            for key in names.keys { names[key]!.removeAll { $0 == name } }
+            mappings.removeAll { $0.name == name }
+            mappings.append((name, length, vcpu))
+        }
+
+        /// A declared descriptor: mostly of `preferred` kinds, sometimes any.
+        func pick(_ preferred: [Kind], _ g: inout SplitMix64, safeForFiles: Bool = false) -> String? {
+            var pool = preferred.flatMap { names[$0] ?? [] }
+            if pool.isEmpty || g.next(5) == 0 {
+                pool = Kind.allCases.filter { !safeForFiles || $0 != .standard }.flatMap { names[$0] ?? [] }
+            }
+            if safeForFiles { pool.removeAll { names[.standard]?.contains($0) ?? false } }
+            return pool.isEmpty ? nil : pool[Int(g.next(UInt64(pool.count)))]
+        }
+
+        var hasDescriptor: Bool { names.values.contains { !$0.isEmpty } }
+
+        static let sizes: [UInt64] = [4096, 8192, 16384, 65536]
+        static let badSizes: [UInt64] = [0, 1, 4095, 4097, 0xFFFF_FFFF_FFFF_F000, 0x8000_0000_0000_0000, UInt64(bitPattern: -4096)]
+
+        func size(_ g: inout SplitMix64) -> UInt64 {
+            g.next(5) == 0 ? g.pick(Self.badSizes) : g.pick(Self.sizes)
+        }
 
         mutating func next(_ g: inout SplitMix64) -> Action {
-            if vms.isEmpty { return createVM() }
-            let roll = g.next(100)
-            switch roll {
-            case 0..<6:
-                return vms.count < 3 ? createVM() : createFile(&g)
-            case 6..<18:
-                return files.count < 6 ? createFile(&g) : region(&g)
-            case 18..<22:
-                let name = fresh("C")
-                vcpus.append(name)
-                return .createVCPU(name: name, vm: g.pick(vms), id: UInt32(g.next(2)))
-            case 22..<38:
-                return region(&g)
-            case 38..<48:
-                guard !files.isEmpty else { return createFile(&g) }
-                return .fallocate(file: g.pick(files), mode: g.pick([1, 1, 3, 3, 0]), offset: Int64(g.pick([0, 4096, 8192, 12288])),
-                                  length: Int64(g.pick([4096, 8192, 16384])))
-            case 48..<56:
-                guard !files.isEmpty else { return createFile(&g) }
-                let name = fresh("P")
-                let length: UInt64 = g.pick([4096, 8192, 16384])
-                mappings.append((name, length))
-                return .mmap(name: name, file: g.pick(files), protection: g.pick([3, 3, 3, 1]), flags: g.pick([1, 1, 1, 2]),
-                             offset: 0, length: length)
-            case 56..<66:
-                guard let mapping = mappings.isEmpty ? nil : g.pick(mappings) else { return createFile(&g) }
-                let offset = g.next(mapping.length / 4096) * 4096
-                return g.next(2) == 0 ? .hostRead(mapping: mapping.name, offset: offset)
-                    : .hostWrite(mapping: mapping.name, offset: offset, value: g.next(1000) + 1)
-            case 66..<80:
-                let via = vcpus.isEmpty || g.next(2) == 0 ? g.pick(vms) : g.pick(vcpus)
-                let gpa: UInt64 = g.pick([0, 4096, 8192, 12288, 0x10_0000, 0x10_1000])
-                return .guestAccess(via: via, gpa: gpa, write: g.next(2) == 0 ? nil : g.next(1000) + 1, isPrivate: false)
-            case 80..<88:
-                let name = g.pick(descriptors)
-                descriptorsClosed.insert(name)
+            if vms == 0 || !hasDescriptor { return createVM(&g) }
+            switch g.next(29) {
+            case 0: return vms < 3 ? createVM(&g) : region(&g)
+            case 1:
+                guard let vm = pick([.vm], &g) else { return createVM(&g) }
+                let name = fresh("C", &g)
+                add(name, .vcpu)
+                return .createVCPU(name: name, vm: vm, id: g.next(8) == 0 ? g.pick([16383, 16384, 1 << 32, UInt64.max]) : g.next(4))
+            case 2:
+                guard let of = pick([.vm, .vcpu], &g) else { return createVM(&g) }
+                let name = fresh("S", &g)
+                add(name, .stats)
+                return .createStats(name: name, of: of)
+            case 3, 4: return createFile(&g)
+            case 5:
+                let name = fresh("M", &g)
+                add(name, .memfd)
+                return .createMemfd(name: name, size: g.next(6) == 0 ? g.pick([0, UInt64(bitPattern: -1), 0x8000_0000_0000_0000, 5000]) : g.pick(Self.sizes))
+            case 6:
+                let name = fresh("K", &g)
+                add(name, .kvm)
+                return .openKVM(name: name)
+            case 7:
+                let name = fresh("Z", &g)
+                let fd: Int32 = g.pick([0, 1, 2, -1, 1_000_000, Int32.min])
+                add(name, fd >= 0 && fd <= 2 ? .standard : .raw)
+                return .rawDescriptor(name: name, fd: fd)
+            case 8:
+                guard let of = pick(Kind.allCases, &g) else { return createVM(&g) }
+                let kind = Kind.allCases.first { names[$0]?.contains(of) ?? false } ?? .raw
+                let name = fresh(kind == .vm ? "V" : "D", &g)
+                add(name, kind == .raw ? .raw : kind)
+                return .dup(name: name, of: of)
+            case 9:
+                guard let name = pick(Kind.allCases, &g, safeForFiles: true) else { return createVM(&g) }
                 return .close(name)
-            case 88..<92:
-                guard let source = descriptors.isEmpty ? nil : g.pick(descriptors) else { return createVM() }
-                let name = fresh(source.hasPrefix("F") ? "F" : source.hasPrefix("C") ? "C" : "V")
-                if source.hasPrefix("F") { files.append(name) } else if source.hasPrefix("C") { vcpus.append(name) } else { vms.append(name) }
-                return .dup(name: name, of: source)
-            case 92..<95:
-                // Only file mappings: anonymous ones may back memslots (userspace_addr), and
-                // where the next mmap lands after an munmap is the kernel's choice, not part
-                // of the contract (the model places first-fit; the kernel backend reserves
-                // the range), so a freed range must never be reachable again.
-                let candidates = mappings.indices.filter { mappings[$0].name.hasPrefix("P") }
-                guard !candidates.isEmpty else { return createFile(&g) }
-                let mapping = mappings.remove(at: g.pick(candidates))
-                return .munmap(mapping: mapping.name, offset: 0, length: mapping.length)
-            case 95..<97:
-                guard !files.isEmpty else { return createFile(&g) }
-                return .fileOperation(file: g.pick(files), g.pick([.read, .pwrite, .ftruncate, .fsync]))
+            case 10:
+                guard let of = pick([.memfd, .gmem, .kvm], &g, safeForFiles: true) else { return createFile(&g) }
+                let kind = Kind.allCases.first { names[$0]?.contains(of) ?? false } ?? .raw
+                let name = fresh("R", &g)
+                add(name, kind == .memfd || kind == .kvm ? kind : .raw)
+                return .reopen(name: name, of: of)
+            case 11, 12, 13: return region(&g)
+            case 14:
+                guard let vm = pick([.vm], &g) else { return createVM(&g) }
+                return .setRegion(vm: vm, version: g.next(6) == 0 ? 1 : 2, slot: slot(&g), flags: 0, gpa: 0, size: 0,
+                                  userspace: .literal(0), file: nil, offset: 0)
+            case 15:
+                guard let file = pick([.gmem, .memfd], &g, safeForFiles: true) else { return createFile(&g) }
+                let mode: Int32 = g.pick([1, 1, 3, 3, 0, 2, 0x10, 0x11, 0x8, 0x4, 0x40, 0x80, Int32.min])
+                let offset: Int64 = g.next(6) == 0 ? g.pick([-4096, 1, Int64.max - 4095, 0x7FFF_FFFF_FFFF_0000]) : g.pick([0, 4096, 8192, 12288, 100])
+                // A memfd allocates whatever length it is given (past its end with KEEP_SIZE):
+                // only lengths that fit the memory budget, or that are refused before allocating.
+                let isMemfd = names[.memfd]?.contains(file) ?? false
+                var length: Int64 = g.next(6) == 0 ? g.pick([0, -1, 4095, Int64.max]) : g.pick([4096, 8192, 16384, 65536, 5000])
+                if isMemfd, mode & 2 == 0, length > 65536, offset.addingReportingOverflow(length).overflow == false { length = 65536 }
+                return .fallocate(file: file, mode: mode, offset: offset, length: length)
+            case 16:
+                guard let file = pick([.gmem, .memfd, .vm, .stats, .vcpu, .kvm], &g, safeForFiles: true) else { return createFile(&g) }
+                var operation = g.pick(ModelKernel.FileOperation.allCases)
+                if operation == .fchmod, names[.kvm]?.contains(file) ?? false { operation = .fsync }
+                return .fileOperation(file: file, operation)
+            case 17, 18:
+                guard let file = pick([.gmem, .memfd, .vcpu], &g, safeForFiles: true) else { return createFile(&g) }
+                let isVCPU = names[.vcpu]?.contains(file) ?? false
+                let name = fresh("P", &g)
+                let length: UInt64 = g.next(8) == 0 ? g.pick([0, 0xFFFF_FFFF_FFFF_F000, 0x8000_0000_0000_0000, 1 << 47]) : g.pick([4096, 8192, 16384, 5000])
+                let offset: UInt64 = g.next(8) == 0 ? g.pick([1, 0xFFFF_FFFF_FFFF_F000, 1 << 62]) : g.pick([0, 0, 4096])
+                addMapping(name, length, vcpu: isVCPU)
+                return .mmap(name: name, file: file, protection: g.pick([3, 3, 1, 2, 0, 7, 4, Int32(bitPattern: 0x8000_0000)]),
+                             flags: g.pick([1, 1, 2, 3, 0, 4]), offset: offset, length: length)
+            case 19:
+                let name = fresh("U", &g)
+                let length: UInt64 = g.next(8) == 0 ? g.pick([0, 0xFFFF_FFFF_FFFF_F000, 1 << 47]) : g.pick([4096, 16384])
+                addMapping(name, length, vcpu: false)
+                return .mapAnonymous(name: name, length: length, protection: g.pick([3, 3, 1, 0]))
+            case 20:
+                guard let mapping = mappings.isEmpty ? nil : g.pick(mappings) else { return mapAnon(&g) }
+                let offset: UInt64 = g.next(6) == 0 ? g.pick([1, 4095, 1 << 40, UInt64(bitPattern: -4096)]) : g.pick([0, 0, 4096, 8192])
+                let length: UInt64 = g.next(6) == 0 ? g.pick([0, 1, 0xFFFF_FFFF_FFFF_F000, 1 << 32]) : g.pick([4096, 8192, 16384, 1 << 20])
+                return .munmap(mapping: mapping.name, offset: offset, length: length)
+            case 21:
+                guard let mapping = mappings.isEmpty ? nil : g.pick(mappings) else { return mapAnon(&g) }
+                let offset: UInt64 = g.next(8) == 0 ? g.pick([1, 1 << 40]) : g.pick([0, 4096])
+                let length: UInt64 = g.next(8) == 0 ? g.pick([0, UInt64(bitPattern: -1), 1 << 32]) : g.pick([4096, 8192, 16384, 1 << 20])
+                return .madvise(mapping: mapping.name, offset: offset, length: length, advice: g.pick([0, 1, 2, 3, 4, 4, 8, 9, 9, 10, 11, 5, 200, -1]))
+            case 22, 23:
+                guard let mapping = mappings.isEmpty ? nil : g.pick(mappings) else { return mapAnon(&g) }
+                let width = g.pick(AccessWidth.allCases)
+                var offset: UInt64 = g.pick([0, 0, 8, 4095, 4094, 4096, 4100, 8191, 12288, 16380, 20480, 1 << 20])
+                if mapping.vcpu { offset = g.pick([8192, 8200, 12288, 1 << 20]) }
+                if g.next(2) == 0 { return .hostRead(mapping: mapping.name, offset: offset, width: width) }
+                return .hostWrite(mapping: mapping.name, offset: offset, width: width, value: g.next(width.maxValue == .max ? 1 << 62 : width.maxValue + 1))
+            case 24:
+                guard let vm = pick([.vm], &g) else { return createVM(&g) }
+                return .setAttributes(vm: vm, gpa: g.pick([0, 4096, 1]), size: g.pick([4096, 0, 8192]), attributes: g.pick([8, 0, 1, 16]), flags: g.pick([0, 0, 1]))
+            case 25, 26:
+                guard let via = pick([.vm, .vcpu], &g) else { return createVM(&g) }
+                let gpa: UInt64 = g.pick([0, 4096, 8192, 12288, 0x10_0000, 0x10_1000, 0x20_0000, 0x8000_0000])
+                return .guestAccess(via: via, gpa: gpa, write: g.next(2) == 0 ? nil : g.next(1000) + 1, isPrivate: false)
+            case 27:
+                guard let file = pick([.gmem, .memfd, .vm, .vcpu, .stats, .kvm], &g, safeForFiles: true) else { return createFile(&g) }
+                let other = g.next(3) == 0 ? pick(Kind.allCases, &g, safeForFiles: true) : nil
+                return .stat(file, sameInodeAs: other)
             default:
-                let name = fresh("U")
-                mappings.append((name, 16384))
-                return .mapAnonymous(name: name, length: 16384, protection: 3)
+                guard let of = pick([.kvm, .vm], &g) else { return createVM(&g) }
+                if g.next(3) == 0 { return .alive(pick([.vm], &g) ?? of) }
+                return .checkExtension(of: of, capability: g.pick([231, 233, 234, 235, 244, 10, 66, 128, 118, 81, 0, 255, 1 << 33, UInt64.max]))
             }
         }
 
-        mutating func createVM() -> Action {
-            let name = fresh("V")
-            vms.append(name)
-            return .createVM(name: name, type: 0)
+        func slot(_ g: inout SplitMix64) -> UInt32 {
+            g.next(10) == 0 ? g.pick([32764, 32767, 65536, 65537, 1 << 17, UInt32.max]) : UInt32(g.next(3))
+        }
+
+        mutating func createVM(_ g: inout SplitMix64) -> Action {
+            let device = g.next(6) == 0 ? pick([.kvm], &g) : nil
+            let name = fresh("V", &g)
+            vms += 1
+            add(name, .vm)
+            return .createVM(name: name, type: g.next(10) == 0 ? g.pick([1, 2, 5, 1 << 40]) : 0, device: device)
         }
 
         mutating func createFile(_ g: inout SplitMix64) -> Action {
-            let name = fresh("F")
-            files.append(name)
-            return .createGuestMemfd(name: name, vm: g.pick(vms), size: g.pick([4096, 8192, 16384]),
-                                     flags: g.pick([3, 3, 3, 1, 0, 2]), reserved: 0)
+            guard let vm = pick([.vm], &g) else { return createVM(&g) }
+            let name = fresh("F", &g)
+            add(name, .gmem)
+            return .createGuestMemfd(name: name, vm: vm, size: size(&g), flags: g.next(8) == 0 ? g.pick([4, 7, 1 << 63]) : g.pick([3, 3, 3, 1, 0, 2]),
+                                     reserved: g.next(10) == 0 ? 0xdead : 0)
+        }
+
+        mutating func mapAnon(_ g: inout SplitMix64) -> Action {
+            let name = fresh("U", &g)
+            addMapping(name, 16384, vcpu: false)
+            return .mapAnonymous(name: name, length: 16384, protection: 3)
         }
 
         mutating func region(_ g: inout SplitMix64) -> Action {
-            let vm = g.pick(vms)
-            let slot = UInt32(g.next(3))
-            if g.next(5) == 0 {
-                return .setRegion(vm: vm, version: 2, slot: slot, flags: 0, gpa: 0, size: 0, userspace: .literal(0), file: nil, offset: 0)
+            guard let vm = pick([.vm], &g) else { return createVM(&g) }
+            let file: String? = g.next(4) == 0 ? nil : pick([.gmem, .memfd, .standard, .raw], &g)
+            var flags: UInt32 = file == nil ? g.pick([0, 0, 1, 2]) : g.pick([4, 4, 4, 4, 5, 6, 0])
+            if g.next(20) == 0 { flags = g.pick([8, 1 << 31]) }
+            let userspace: AddressExpression
+            if !mappings.isEmpty, g.next(3) == 0 {
+                userspace = .mapping(g.pick(mappings).name, offset: g.pick([0, 0, 4096]))
+            } else {
+                userspace = .literal(g.pick([0x7000_0000_0000, 0x7000_0000_0000, 0, 1, 0x8000_0000_0000]))
             }
-            let anonymous = mappings.filter { $0.name.hasPrefix("U") }
-            let file: String? = files.isEmpty ? nil : g.pick(files)
-            let userspace: AddressExpression = anonymous.isEmpty || g.next(3) != 0 ? .literal(0) : .mapping(g.pick(anonymous).name, offset: 0)
-            let flags: UInt32 = file == nil ? 0 : g.pick([4, 4, 4, 4, 5, 0])
-            return .setRegion(vm: vm, version: g.next(10) == 0 ? 1 : 2, slot: slot, flags: flags,
-                              gpa: g.pick([0, 4096, 8192, 0x10_0000]), size: g.pick([4096, 8192, 16384]),
-                              userspace: flags & 4 == 0 && userspace == .literal(0) ? .literal(0x7000_0000_0000) : userspace,
-                              file: flags & 4 == 0 ? nil : file, offset: g.pick([0, 4096, 8192]))
+            let gpa: UInt64 = g.next(10) == 0 ? g.pick([1, 0xFFFF_FFFF_FFFF_F000, 1 << 52]) : g.pick([0, 4096, 8192, 0x10_0000, 0x20_0000])
+            return .setRegion(vm: vm, version: g.next(8) == 0 ? 1 : 2, slot: slot(&g), flags: flags,
+                              gpa: gpa, size: g.next(10) == 0 ? g.pick([1, 0xFFFF_FFFF_FFFF_F000, 1 << 44]) : g.pick([4096, 8192, 16384]),
+                              userspace: userspace, file: flags & 4 == 0 ? nil : file,
+                              offset: g.next(10) == 0 ? g.pick([1, UInt64.max & ~4095]) : g.pick([0, 4096, 8192]))
         }
+    }
+}
+
+extension Array {
+    func randomElement(using g: inout SplitMix64) -> Element? {
+        isEmpty ? nil : self[Int(g.next(UInt64(count)))]
     }
 }

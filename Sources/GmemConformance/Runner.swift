@@ -11,8 +11,12 @@ public struct StepResult: Hashable, Sendable {
     public let step: Step
     public let model: Outcome?
     public let kernel: Outcome?
-    /// Set when the step failed: a divergence between backends or an unmet expectation.
-    public let problem: String?
+    /// Everything wrong with the step: a divergence between backends, an unmet
+    /// expectation, a step the kernel backend could not perform or refused (budget).
+    public let problems: [String]
+
+    /// The first problem, if any.
+    public var problem: String? { problems.first }
 }
 
 /// The result of one scenario.
@@ -20,11 +24,13 @@ public struct ScenarioResult: Hashable, Sendable {
     public enum Status: String, Hashable, Sendable {
         /// Every step matched its expectation and the backends agreed.
         case passed
-        /// A step's outcome differed from its expectation.
+        /// A step's outcome differed from its expectation, or the kernel backend could not
+        /// perform a step (or refused it for the memory budget).
         case failed
         /// The model and the kernel gave different outcomes.
         case diverged
-        /// The kernel could not run the scenario here (the model part still ran).
+        /// The kernel could not run the scenario here for a capability it lacks, named in
+        /// the scenario's `requires=` (the model part still ran).
         case skipped
     }
 
@@ -33,35 +39,47 @@ public struct ScenarioResult: Hashable, Sendable {
     public let steps: [StepResult]
     /// Why the kernel side was skipped, when it was.
     public let skipReason: String?
+    /// Whether a step was refused by the memory budget.
+    public let budgetRefused: Bool
 
     /// The first problem, for one-line reports.
-    public var firstProblem: String? { steps.first { $0.problem != nil }?.problem }
+    public var firstProblem: String? { steps.first { !$0.problems.isEmpty }?.problems.first }
+    /// Every problem of every step, with its line.
+    public var problems: [String] {
+        steps.flatMap { step in step.problems.map { step.step.line > 0 ? "line \(step.step.line): \($0)" : $0 } }
+    }
 }
 
 /// Runs scenarios on the model, the kernel or both, step by step, comparing outcomes.
 public struct ConformanceRunner: Sendable {
     public let selection: BackendSelection
     public let capabilities: ModelCapabilities
+    /// The memory budget of each scenario on the kernel backend.
+    public var memoryBudget: UInt64
 
     /// A runner; `capabilities` should describe the kernel the model is compared with
     /// (`ConformanceRunner.hostCapabilities()` for this host).
-    public init(selection: BackendSelection, capabilities: ModelCapabilities) {
+    public init(selection: BackendSelection, capabilities: ModelCapabilities, memoryBudget: UInt64 = MemoryBudget.defaultLimit) {
         self.selection = selection
         self.capabilities = capabilities
+        self.memoryBudget = memoryBudget
     }
 
     /// The model capabilities of this host's kernel, or nil without a usable /dev/kvm.
     public static func hostCapabilities() -> ModelCapabilities? {
         guard let system = try? KVMSystem(), let report = try? system.report() else { return nil }
         let types = (try? system.supportedVMTypes()) ?? [.default]
-        return ModelCapabilities(vmTypes: types.map { UInt64($0.rawValue) }, guestMemfdFlags: report.guestMemfdFlags,
-                                 memoryAttributes: report.memoryAttributes)
+        var capabilities = ModelCapabilities(vmTypes: types.map { UInt64($0.rawValue) }, guestMemfdFlags: report.guestMemfdFlags,
+                                             memoryAttributes: report.memoryAttributes)
+        KernelBackend.apply(KernelBackend.extensionTable, to: &capabilities)
+        return capabilities
     }
 
     static func modelSupports(_ requirement: Scenario.Requirement, _ capabilities: ModelCapabilities) -> Bool {
         switch requirement {
         case .memoryAttributes: capabilities.memoryAttributes & 8 != 0
         case .protectedVM: capabilities.vmTypes.contains(1)
+        case .debugfs: true
         }
     }
 
@@ -70,50 +88,82 @@ public struct ConformanceRunner: Sendable {
         var kernel: KernelBackend?
         var skipReason: String?
         var modelCapabilities = capabilities
-        if let requirement = scenario.requires, !Self.modelSupports(requirement, capabilities) {
+        let lacking = scenario.requires.filter { !Self.modelSupports($0, capabilities) }
+        if !lacking.isEmpty {
             // The host lacks what the scenario needs: the model runs it as upstream Linux does.
-            modelCapabilities = .upstream
-            skipReason = "this kernel lacks \(requirement.rawValue); checked on the model (upstream capabilities) only"
+            var upstream = ModelCapabilities.upstream
+            upstream.extensions = capabilities.extensions
+            upstream.descriptorLimit = capabilities.descriptorLimit
+            upstream.vcpuMappingSize = capabilities.vcpuMappingSize
+            upstream.maxVCPUIDs = capabilities.maxVCPUIDs
+            upstream.kvmDeviceMode = capabilities.kvmDeviceMode
+            modelCapabilities = upstream
+            skipReason = "this kernel lacks \(lacking.map(\.rawValue).joined(separator: ", ")); checked on the model (upstream capabilities) only"
         }
         if selection != .model, skipReason == nil {
             do {
-                let backend = try KernelBackend()
-                if let requirement = scenario.requires, let reason = backend.unavailableReason(for: requirement) {
+                let backend = try KernelBackend(budget: MemoryBudget(limit: memoryBudget))
+                if let reason = scenario.requires.lazy.compactMap({ backend.unavailableReason(for: $0) }).first {
                     skipReason = reason
                 } else {
                     kernel = backend
+                    backend.describe(into: &modelCapabilities)
                 }
             } catch { skipReason = "no usable /dev/kvm: \(error)" }
         }
         let model: ModelBackend? = selection == .kernel ? nil : ModelBackend(capabilities: modelCapabilities)
         if selection == .kernel, kernel == nil {
-            return ScenarioResult(scenario: scenario, status: .skipped, steps: [], skipReason: skipReason)
+            return ScenarioResult(scenario: scenario, status: .skipped, steps: [], skipReason: skipReason, budgetRefused: false)
         }
         var results: [StepResult] = []
+        results.reserveCapacity(scenario.steps.count)
         var status = ScenarioResult.Status.passed
+        var refused = false
+        func worsen(_ next: ScenarioResult.Status) {
+            if next == .diverged || (next == .failed && status != .diverged) { status = next }
+        }
         for step in scenario.steps {
             let modelOutcome = model?.perform(step.action)
             var kernelOutcome = kernel?.perform(step.action)
-            if case .unsupported(let why) = kernelOutcome {
-                skipReason = "line \(step.line): \(why)"
+            var problems: [String] = []
+            let text = ScenarioFormat.line(for: step.action)
+            switch kernelOutcome {
+            case .unsupported(let why):
+                problems.append("\(text): the kernel backend cannot perform this step: \(why); the rest of the scenario ran on the model only")
                 kernel = nil
                 kernelOutcome = nil
+                worsen(.failed)
+            case .budgetRefusal(let why):
+                problems.append("\(text): refused before the syscall by the memory budget: \(why); the rest of the scenario ran on the model only")
+                kernel = nil
+                kernelOutcome = nil
+                refused = true
+                worsen(.failed)
+            default:
+                break
             }
-            var problem: String?
             if let modelOutcome, let kernelOutcome, modelOutcome != kernelOutcome {
-                problem = "\(ScenarioFormat.line(for: step.action)): model \(modelOutcome), kernel \(kernelOutcome)"
-                status = .diverged
+                var which = ""
+                if let expected = step.expected {
+                    let modelMet = expected.isMet(by: modelOutcome), kernelMet = expected.isMet(by: kernelOutcome)
+                    which = modelMet ? " (the model met the expectation '\(ScenarioFormat.outcomeText(expected))', the kernel did not)"
+                        : kernelMet ? " (the kernel met the expectation '\(ScenarioFormat.outcomeText(expected))', the model did not)"
+                        : " (neither met the expectation '\(ScenarioFormat.outcomeText(expected))')"
+                }
+                problems.append("\(text): model \(modelOutcome), kernel \(kernelOutcome)\(which)")
+                worsen(.diverged)
             } else if let expected = step.expected {
                 for (name, outcome) in [("model", modelOutcome), ("kernel", kernelOutcome)] {
-                    if let outcome, outcome != expected, problem == nil {
-                        problem = "\(ScenarioFormat.line(for: step.action)): expected \(expected), \(name) gave \(outcome)"
-                        if status == .passed { status = .failed }
+                    if let outcome, !expected.isMet(by: outcome) {
+                        problems.append("\(text): expected \(ScenarioFormat.outcomeText(expected)), \(name) gave \(outcome)")
+                        worsen(.failed)
+                        break
                     }
                 }
             }
-            results.append(StepResult(step: step, model: modelOutcome, kernel: kernelOutcome, problem: problem))
+            results.append(StepResult(step: step, model: modelOutcome, kernel: kernelOutcome, problems: problems))
         }
         if status == .passed, skipReason != nil, selection != .model { status = .skipped }
-        return ScenarioResult(scenario: scenario, status: status, steps: results, skipReason: skipReason)
+        return ScenarioResult(scenario: scenario, status: status, steps: results, skipReason: skipReason, budgetRefused: refused)
     }
 }

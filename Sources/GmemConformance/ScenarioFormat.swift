@@ -1,330 +1,874 @@
 import GmemModel
 
-/// The plain-text scenario language (README, "Scenario files"): one action per line with
-/// named objects, an optional expected outcome after `->`, `#` comments, and `scenario`
-/// headers. `ScenarioFormat.parse` reads it; `ScenarioFormat.line(for:)` writes it, so a
-/// generated or shrunk sequence prints as a file that `gmem check` runs again.
+/// The plain-text scenario language (docs/scenario-language.md): one action per line with
+/// named objects, an optional expected outcome after `->`, `#` comments and `scenario`
+/// headers. `ScenarioFormat.parse` reads it strictly (every word is accounted for, every
+/// number is range-checked against the C type of its field, every name is declared before
+/// use); `ScenarioFormat.text(of:)` writes it, so a generated or shrunk sequence prints as a
+/// file that `gmem check` runs again.
 public enum ScenarioFormat {
-    /// A syntax error, with its line.
+    /// A syntax error at a line and column of a file, naming what was expected.
     public struct ParseError: Error, Hashable, Sendable, CustomStringConvertible {
+        public let source: String
         public let line: Int
+        public let column: Int
         public let message: String
-        public var description: String { "line \(line): \(message)" }
+
+        public init(source: String, line: Int, column: Int, message: String) {
+            self.source = source
+            self.line = line
+            self.column = column
+            self.message = message
+        }
+
+        /// `FILE:LINE:COLUMN: message`.
+        public var description: String { "\(source):\(line):\(column): \(message)" }
     }
+
+    /// The GMEM-SPEC rule ids a scenario may cite in `rules=`.
+    public static let knownRules: [String] =
+        (1...7).map { "C\($0)" } + (1...6).map { "F\($0)" } + (1...5).map { "M\($0)" } + (1...10).map { "B\($0)" }
+        + (1...6).map { "L\($0)" } + (1...4).map { "G\($0)" } + (1...3).map { "A\($0)" } + (1...3).map { "P\($0)" }
+
+    /// The largest number of steps one file may hold (a bound on what a file can make the
+    /// checker allocate; 2^24 lines is far beyond any hand-written or generated scenario).
+    public static let maximumSteps = 1 << 24
 
     // MARK: - Parsing
 
     /// Parses scenario text; steps before any `scenario` header form one scenario named
-    /// after `source`.
+    /// after `source`. LF, CRLF and CR line ends and a leading byte-order mark are accepted.
+    ///
+    /// Fails on the first error: an unknown action, key, word, outcome, rule or requirement,
+    /// a number out of its field's range, a name used before it is declared, an empty file,
+    /// or a scenario without steps.
     public static func parse(_ text: String, source: String = "input") throws(ParseError) -> [Scenario] {
-        var scenarios: [Scenario] = []
-        var current: Scenario?
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let number = index + 1
-            var line = Substring(rawLine)
-            if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
-            let trimmed = line.trimmingSpaces()
-            if trimmed.isEmpty { continue }
-            var words = trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-            if words[0] == "scenario" {
-                if let current { scenarios.append(current) }
-                guard words.count >= 2 else { throw ParseError(line: number, message: "scenario needs a name") }
-                let arguments = try Arguments(Array(words.dropFirst(2)), line: number)
-                let rules = arguments.named["rules"].map { $0.split(separator: ",").map(String.init) } ?? []
-                var requirement: Scenario.Requirement?
-                if let text = arguments.named["requires"] {
-                    guard let value = Scenario.Requirement(rawValue: text) else {
-                        throw ParseError(line: number, message: "unknown requirement '\(text)' (memory-attributes, protected-vm)")
-                    }
-                    requirement = value
-                }
-                current = Scenario(name: words[1], rules: rules, requires: requirement, steps: [], source: source)
-                continue
-            }
-            var expected: Outcome?
-            if let arrow = words.firstIndex(of: "->") {
-                expected = try parseOutcome(Array(words[(arrow + 1)...]), line: number)
-                words = Array(words[..<arrow])
-            }
-            guard !words.isEmpty else { throw ParseError(line: number, message: "missing action before '->'") }
-            let action = try parseAction(words, line: number)
-            if current == nil { current = Scenario(name: source, rules: [], steps: [], source: source) }
-            current!.steps.append(Step(action, expect: expected, line: number))
+        var parser = Parser(source: source)
+        var body = Substring(text)
+        if body.first == "\u{FEFF}" { body = body.dropFirst() }
+        var number = 0
+        for rawLine in body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
+            number += 1
+            try parser.line(rawLine, number: number)
         }
-        if let current { scenarios.append(current) }
-        return scenarios
+        return try parser.finish(lines: number)
     }
 
-    /// Positional words and `key=value` pairs of one line.
-    struct Arguments {
-        var positional: [String] = []
-        var named: [String: String] = [:]
-        var flags: Set<String> = []
+    /// One word of a line and the column (1-based, in characters) where it starts.
+    struct Word {
+        let text: Substring
+        let column: Int
+    }
+
+    /// What a name is bound to at a point of a scenario.
+    enum NameKind { case descriptor, mapping }
+
+    struct Parser {
+        let source: String
+        var scenarios: [Scenario] = []
+        var current: Scenario?
+        var currentLine = 0
+        var names: [String: NameKind] = [:]
+        var scenarioNames: [String: Int] = [:]
+        var totalSteps = 0
+
+        init(source: String) { self.source = source }
+
+        func error(_ line: Int, _ column: Int, _ message: String) -> ParseError {
+            ParseError(source: source, line: line, column: column, message: message)
+        }
+
+        mutating func line(_ raw: Substring, number: Int) throws(ParseError) {
+            var words: [Word] = []
+            var column = 0
+            var start: Substring.Index?
+            var startColumn = 0
+            var index = raw.startIndex
+            while index < raw.endIndex {
+                let character = raw[index]
+                column += 1
+                if character == "#" { break }
+                if character == " " || character == "\t" {
+                    if let begin = start { words.append(Word(text: raw[begin..<index], column: startColumn)); start = nil }
+                } else if start == nil {
+                    guard character.isASCII, let ascii = character.asciiValue, ascii >= 0x21, ascii < 0x7F else {
+                        throw error(number, column, "unexpected character \(String(reflecting: String(character))) (the language is ASCII words separated by spaces)")
+                    }
+                    start = index
+                    startColumn = column
+                } else if !character.isASCII || character.asciiValue.map({ $0 < 0x21 || $0 >= 0x7F }) ?? true {
+                    throw error(number, column, "unexpected character \(String(reflecting: String(character))) (the language is ASCII words separated by spaces)")
+                }
+                index = raw.index(after: index)
+            }
+            if let begin = start { words.append(Word(text: raw[begin..<index], column: startColumn)) }
+            guard let first = words.first else { return }
+            let endColumn = column + 1
+            if first.text == "scenario" {
+                try header(words, number: number, endColumn: endColumn)
+                return
+            }
+            var actionWords = words
+            var outcomeWords: [Word]?
+            if let arrow = words.firstIndex(where: { $0.text == "->" }) {
+                actionWords = Array(words[..<arrow])
+                outcomeWords = Array(words[(arrow + 1)...])
+                if let second = outcomeWords!.first(where: { $0.text == "->" }) {
+                    throw error(number, second.column, "a step has one expectation: unexpected second '->'")
+                }
+                guard !actionWords.isEmpty else { throw error(number, words[arrow].column, "missing action before '->'") }
+            }
+            let context = LineContext(parser: self, line: number, endColumn: endColumn)
+            var action = try context.action(actionWords)
+            var expected: Outcome?
+            if let outcomeWords {
+                guard let head = outcomeWords.first else {
+                    throw error(number, endColumn, "missing outcome after '->' (expected ok, error, an errno name, value N, written, mmio, efault, SIGBUS, SIGSEGV, fault gpa=A or stat …)")
+                }
+                expected = try context.outcome(head, Array(outcomeWords.dropFirst()), action: &action)
+            }
+            if current == nil {
+                current = Scenario(name: source, rules: [], steps: [], source: source)
+                currentLine = number
+            }
+            totalSteps += 1
+            guard totalSteps <= ScenarioFormat.maximumSteps else {
+                throw error(number, 1, "more than \(ScenarioFormat.maximumSteps) steps in one file")
+            }
+            current!.steps.append(Step(action, expect: expected, line: number))
+            if let name = action.binds { names[name] = action.bindsMapping ? .mapping : .descriptor }
+        }
+
+        mutating func header(_ words: [Word], number: Int, endColumn: Int) throws(ParseError) {
+            try close()
+            guard words.count >= 2 else { throw error(number, endColumn, "missing scenario name after 'scenario'") }
+            let name = words[1]
+            guard name.text.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }), !name.text.contains("=") else {
+                throw error(number, name.column, "scenario name '\(name.text)' may hold only letters, digits, '-', '_' and '.'")
+            }
+            if let previous = scenarioNames[String(name.text)] {
+                throw error(number, name.column, "scenario '\(name.text)' is already defined on line \(previous)")
+            }
+            scenarioNames[String(name.text)] = number
+            var rules: [String] = []
+            var requires: [Scenario.Requirement] = []
+            var seen: Set<Substring> = []
+            for word in words.dropFirst(2) {
+                guard let equals = word.text.firstIndex(of: "=") else {
+                    throw error(number, word.column, "unexpected word '\(word.text)' (a scenario header takes rules=ID,… and requires=NAME,…)")
+                }
+                let key = word.text[..<equals]
+                let value = word.text[word.text.index(after: equals)...]
+                let valueColumn = word.column + key.count + 1
+                guard seen.insert(key).inserted else { throw error(number, word.column, "\(key)= given twice") }
+                switch key {
+                case "rules":
+                    var column = valueColumn
+                    for part in value.split(separator: ",", omittingEmptySubsequences: false) {
+                        guard ScenarioFormat.knownRules.contains(String(part)) else {
+                            throw error(number, column, "unknown rule id '\(part)' (GMEM-SPEC ids C1–C7, F1–F6, M1–M5, B1–B10, L1–L6, G1–G4, A1–A3, P1–P3\(suggestion(String(part), ScenarioFormat.knownRules)))")
+                        }
+                        rules.append(String(part))
+                        column += part.count + 1
+                    }
+                case "requires":
+                    var column = valueColumn
+                    for part in value.split(separator: ",", omittingEmptySubsequences: false) {
+                        guard let requirement = Scenario.Requirement(rawValue: String(part)) else {
+                            let all = Scenario.Requirement.allCases.map(\.rawValue)
+                            throw error(number, column, "unknown requirement '\(part)' (expected \(all.joined(separator: ", "))\(suggestion(String(part), all)))")
+                        }
+                        if !requires.contains(requirement) { requires.append(requirement) }
+                        column += part.count + 1
+                    }
+                default:
+                    throw error(number, word.column, "unknown key '\(key)' in a scenario header (expected rules= or requires=\(suggestion(String(key), ["rules", "requires"])))")
+                }
+            }
+            current = Scenario(name: String(name.text), rules: rules, requires: requires, steps: [], source: source)
+            currentLine = number
+            names = [:]
+        }
+
+        mutating func close() throws(ParseError) {
+            guard let scenario = current else { return }
+            guard !scenario.steps.isEmpty else {
+                throw error(currentLine, 1, "scenario '\(scenario.name)' has no steps")
+            }
+            scenarios.append(scenario)
+            current = nil
+        }
+
+        mutating func finish(lines: Int) throws(ParseError) -> [Scenario] {
+            try close()
+            guard !scenarios.isEmpty else {
+                throw error(max(lines, 1), 1, "no scenario: the file holds no action (expected lines such as 'vm A' and 'gmem F A size=4K')")
+            }
+            return scenarios
+        }
+    }
+
+    /// The C type of a numeric field: its width and signedness, for range checks.
+    enum CType {
+        case u64, s64, u32, s32
+
+        var bits: Int { self == .u64 || self == .s64 ? 64 : 32 }
+        var name: String {
+            switch self {
+            case .u64: "a 64-bit unsigned field (__u64)"
+            case .s64: "a 64-bit signed field (loff_t)"
+            case .u32: "a 32-bit unsigned field (__u32)"
+            case .s32: "a 32-bit signed field (int)"
+            }
+        }
+        /// Every field accepts `-2^(bits-1) … 2^bits - 1`; a value is stored as its `bits`-bit
+        /// two's complement pattern, as C converts it.
+        var minimum: Int128 { -(Int128(1) << (bits - 1)) }
+        var maximum: Int128 { (Int128(1) << bits) - 1 }
+    }
+
+    /// The words of one action line, with the keys it may take.
+    struct LineContext {
+        let parser: Parser
         let line: Int
+        let endColumn: Int
 
-        init(_ words: [String], line: Int) throws(ParseError) {
-            self.line = line
-            for word in words {
-                if let equals = word.firstIndex(of: "=") {
-                    named[String(word[..<equals])] = String(word[word.index(after: equals)...])
-                } else {
-                    positional.append(word)
+        func error(_ column: Int, _ message: String) -> ParseError { parser.error(line, column, message) }
+
+        // MARK: Actions
+
+        struct Arguments {
+            let context: LineContext
+            let verb: Word
+            let synopsis: String
+            var positional: [Word] = []
+            var keyed: [Substring: (word: Word, value: Substring, column: Int)] = [:]
+
+            init(_ context: LineContext, _ words: [Word], keys: [String], synopsis: String) throws(ParseError) {
+                self.context = context
+                verb = words[0]
+                self.synopsis = synopsis
+                for word in words.dropFirst() {
+                    if let equals = word.text.firstIndex(of: "=") {
+                        let key = word.text[..<equals]
+                        guard !key.isEmpty else { throw context.error(word.column, "missing key before '=' in '\(word.text)'") }
+                        guard keys.contains(String(key)) else {
+                            throw context.error(word.column, "unknown key '\(key)' for \(verb.text) (expected \(keys.isEmpty ? "no keys" : keys.map { $0 + "=" }.joined(separator: ", "))\(suggestion(String(key), keys)); \(synopsis))")
+                        }
+                        guard keyed[key] == nil else { throw context.error(word.column, "\(key)= given twice") }
+                        keyed[key] = (word, word.text[word.text.index(after: equals)...], word.column + key.count + 1)
+                    } else {
+                        positional.append(word)
+                    }
                 }
             }
-        }
 
-        func name(_ index: Int, _ what: String) throws(ParseError) -> String {
-            guard index < positional.count else { throw ParseError(line: line, message: "missing \(what)") }
-            return positional[index]
-        }
-
-        func number(_ key: String, default value: UInt64? = nil) throws(ParseError) -> UInt64 {
-            guard let text = named[key] else {
-                if let value { return value }
-                throw ParseError(line: line, message: "missing \(key)=")
+            /// Checks that no positional word is left beyond `count`.
+            func expect(positional count: Int) throws(ParseError) {
+                if positional.count > count {
+                    let extra = positional[count]
+                    throw context.error(extra.column, "unexpected word '\(extra.text)' (\(synopsis))")
+                }
             }
-            guard let number = parseNumber(text) else { throw ParseError(line: line, message: "\(key)=\(text) is not a number") }
-            return number
+
+            func word(_ index: Int, _ what: String) throws(ParseError) -> Word {
+                guard index < positional.count else { throw context.error(context.endColumn, "missing \(what) (\(synopsis))") }
+                return positional[index]
+            }
+
+            /// A new name bound by this action.
+            func newName(_ index: Int, _ what: String) throws(ParseError) -> String {
+                let word = try word(index, what)
+                try context.checkIdentifier(word)
+                return String(word.text)
+            }
+
+            /// A declared descriptor name.
+            func descriptor(_ index: Int, _ what: String) throws(ParseError) -> String {
+                try context.declared(try word(index, what), as: .descriptor, what: what)
+            }
+
+            /// A declared mapping name.
+            func mapping(_ index: Int, _ what: String) throws(ParseError) -> String {
+                try context.declared(try word(index, what), as: .mapping, what: what)
+            }
+
+            func has(_ key: String) -> Bool { keyed[Substring(key)] != nil }
+
+            func number(_ key: String, _ type: CType, default value: UInt64? = nil) throws(ParseError) -> UInt64 {
+                guard let entry = keyed[Substring(key)] else {
+                    if let value { return value }
+                    throw context.error(context.endColumn, "missing \(key)= (\(synopsis))")
+                }
+                return try context.number(entry.value, column: entry.column, type, key: key)
+            }
+
+            func symbols(_ key: String, _ table: [(String, UInt64)], _ type: CType, default value: UInt64) throws(ParseError) -> UInt64 {
+                guard let entry = keyed[Substring(key)] else { return value }
+                return try context.symbols(entry.value, column: entry.column, table, type, key: key)
+            }
+
+            func descriptorKey(_ key: String, what: String) throws(ParseError) -> String? {
+                guard let entry = keyed[Substring(key)] else { return nil }
+                return try context.declared(Word(text: entry.value, column: entry.column), as: .descriptor, what: what)
+            }
         }
 
-        func symbols(_ key: String, _ table: [String: UInt64], default value: UInt64) throws(ParseError) -> UInt64 {
-            guard let text = named[key] else { return value }
-            if let number = parseNumber(text) { return number }
+        func checkIdentifier(_ word: Word) throws(ParseError) {
+            guard let first = word.text.first, first.isLetter,
+                  word.text.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                throw error(word.column, "'\(word.text)' is not a name (a letter, then letters, digits or '_')")
+            }
+        }
+
+        func declared(_ word: Word, as kind: NameKind, what: String) throws(ParseError) -> String {
+            try checkIdentifier(word)
+            let name = String(word.text)
+            switch parser.names[name] {
+            case .none:
+                let candidates = parser.names.filter { $0.value == kind }.map(\.key).sorted()
+                throw error(word.column, "undeclared name '\(name)': expected \(what), declared before this line\(candidates.isEmpty ? "" : " (declared: \(candidates.prefix(8).joined(separator: ", "))\(suggestion(name, candidates)))")")
+            case .some(let found) where found != kind:
+                throw error(word.column, "'\(name)' is \(found == .mapping ? "a host mapping" : "a descriptor"); expected \(what)")
+            default:
+                return name
+            }
+        }
+
+        func action(_ words: [Word]) throws(ParseError) -> Action {
+            let verb = words[0]
+            switch verb.text {
+            case "vm":
+                let a = try Arguments(self, words, keys: ["type"], synopsis: "vm NAME [DEVICE] [type=N]")
+                try a.expect(positional: 2)
+                return .createVM(name: try a.newName(0, "VM name"), type: try a.number("type", .u64, default: 0),
+                                 device: a.positional.count > 1 ? try a.descriptor(1, "a /dev/kvm descriptor") : nil)
+            case "vcpu":
+                let a = try Arguments(self, words, keys: ["id"], synopsis: "vcpu NAME VM [id=N]")
+                try a.expect(positional: 2)
+                return .createVCPU(name: try a.newName(0, "vCPU name"), vm: try a.descriptor(1, "a VM"), id: try a.number("id", .u64, default: 0))
+            case "stats":
+                let a = try Arguments(self, words, keys: [], synopsis: "stats NAME VM|VCPU")
+                try a.expect(positional: 2)
+                return .createStats(name: try a.newName(0, "stats name"), of: try a.descriptor(1, "a VM or vCPU"))
+            case "gmem":
+                let a = try Arguments(self, words, keys: ["size", "flags", "reserved"], synopsis: "gmem NAME VM size=SIZE [flags=mmap|init_shared|N] [reserved=N]")
+                try a.expect(positional: 2)
+                return .createGuestMemfd(name: try a.newName(0, "file name"), vm: try a.descriptor(1, "a VM"), size: try a.number("size", .u64),
+                                         flags: try a.symbols("flags", ScenarioFormat.guestMemfdFlags, .u64, default: 0),
+                                         reserved: try a.number("reserved", .u64, default: 0))
+            case "memfd":
+                let a = try Arguments(self, words, keys: ["size"], synopsis: "memfd NAME size=SIZE")
+                try a.expect(positional: 1)
+                return .createMemfd(name: try a.newName(0, "memfd name"), size: try a.number("size", .s64))
+            case "kvm":
+                let a = try Arguments(self, words, keys: [], synopsis: "kvm NAME")
+                try a.expect(positional: 1)
+                return .openKVM(name: try a.newName(0, "descriptor name"))
+            case "raw":
+                let a = try Arguments(self, words, keys: ["fd"], synopsis: "raw NAME fd=N")
+                try a.expect(positional: 1)
+                let name = try a.newName(0, "descriptor name")
+                let value = Int32(bitPattern: UInt32(truncatingIfNeeded: try a.number("fd", .s32)))
+                guard value < 3 || value >= 1_000_000 else {
+                    throw error(a.keyed["fd"]!.column, "fd=\(value): raw descriptors are 0–2, negative, or ≥ 1000000 (3–999999 belong to gmem check and the scenario's own objects; name those instead)")
+                }
+                return .rawDescriptor(name: name, fd: value)
+            case "dup":
+                let a = try Arguments(self, words, keys: [], synopsis: "dup NAME DESCRIPTOR")
+                try a.expect(positional: 2)
+                return .dup(name: try a.newName(0, "new name"), of: try a.descriptor(1, "a descriptor"))
+            case "close":
+                let a = try Arguments(self, words, keys: [], synopsis: "close DESCRIPTOR")
+                try a.expect(positional: 1)
+                return .close(try a.descriptor(0, "a descriptor"))
+            case "reopen":
+                let a = try Arguments(self, words, keys: [], synopsis: "reopen NAME DESCRIPTOR")
+                try a.expect(positional: 2)
+                return .reopen(name: try a.newName(0, "new name"), of: try a.descriptor(1, "a descriptor"))
+            case "region":
+                let a = try Arguments(self, words, keys: ["slot", "gpa", "size", "file", "offset", "uaddr", "flags", "api"],
+                                      synopsis: "region VM slot=N size=SIZE [gpa=A] [file=F [offset=O]] [uaddr=N|P[+O]] [flags=gmem|log_dirty|readonly|N] [api=1|2]")
+                try a.expect(positional: 1)
+                let vm = try a.descriptor(0, "a VM")
+                let version = try apiVersion(a)
+                let file = try a.descriptorKey("file", what: "a guest_memfd (file=)")
+                let flags = UInt32(try a.symbols("flags", ScenarioFormat.memslotFlags, .u32, default: file == nil ? 0 : 4))
+                if flags & 4 != 0, file == nil {
+                    throw error(a.keyed["flags"]!.column, "flags=gmem needs file=F (the guest_memfd to bind; to pass fd 0 itself, declare 'raw Z fd=0' and write file=Z)")
+                }
+                var userspace = AddressExpression.literal(0)
+                if let entry = a.keyed["uaddr"] { userspace = try address(entry.value, column: entry.column) }
+                return .setRegion(vm: vm, version: version, slot: UInt32(try a.number("slot", .u32)), flags: flags,
+                                  gpa: try a.number("gpa", .u64, default: 0), size: try a.number("size", .u64),
+                                  userspace: userspace, file: file, offset: try a.number("offset", .u64, default: 0))
+            case "delete":
+                let a = try Arguments(self, words, keys: ["slot", "api"], synopsis: "delete VM slot=N [api=1|2]")
+                try a.expect(positional: 1)
+                return .setRegion(vm: try a.descriptor(0, "a VM"), version: try apiVersion(a), slot: UInt32(try a.number("slot", .u32)),
+                                  flags: 0, gpa: 0, size: 0, userspace: .literal(0), file: nil, offset: 0)
+            case "fallocate":
+                let a = try Arguments(self, words, keys: ["mode", "offset", "len"], synopsis: "fallocate F [mode=allocate|punch|N] [offset=O] len=L")
+                try a.expect(positional: 1)
+                return .fallocate(file: try a.descriptor(0, "a file"),
+                                  mode: Int32(bitPattern: UInt32(try a.symbols("mode", ScenarioFormat.fallocateModes, .s32, default: 1))),
+                                  offset: Int64(bitPattern: try a.number("offset", .s64, default: 0)),
+                                  length: Int64(bitPattern: try a.number("len", .s64)))
+            case "fileop":
+                let a = try Arguments(self, words, keys: [], synopsis: "fileop F read|write|pread|pwrite|lseek|ftruncate|fsync|fchmod")
+                try a.expect(positional: 2)
+                let file = try a.descriptor(0, "a descriptor")
+                let word = try a.word(1, "operation")
+                guard let operation = ScenarioFormat.fileOperations.first(where: { $0.0 == word.text })?.1 else {
+                    let all = ScenarioFormat.fileOperations.map(\.0)
+                    throw error(word.column, "unknown file operation '\(word.text)' (expected \(all.joined(separator: ", "))\(suggestion(String(word.text), all)))")
+                }
+                return .fileOperation(file: file, operation)
+            case "mmap":
+                let a = try Arguments(self, words, keys: ["prot", "flags", "offset", "len"],
+                                      synopsis: "mmap NAME F [prot=rw|r|w|x|none|N] [flags=shared|private|shared_validate|N] [offset=O] len=L")
+                try a.expect(positional: 2)
+                let flags = try a.symbols("flags", ScenarioFormat.mapFlags, .s32, default: 1)
+                if flags & ~0xF != 0 {
+                    throw error(a.keyed["flags"]!.column, "flags=\(flags): only the mapping type (shared 1, private 2, shared_validate 3; 0–15) is taken; other mmap flags would change where or how gmem check's own process maps memory")
+                }
+                return .mmap(name: try a.newName(0, "mapping name"), file: try a.descriptor(1, "a descriptor"),
+                             protection: Int32(bitPattern: UInt32(try a.symbols("prot", ScenarioFormat.protections, .s32, default: 3))),
+                             flags: Int32(flags), offset: try a.number("offset", .u64, default: 0), length: try a.number("len", .u64))
+            case "anon":
+                let a = try Arguments(self, words, keys: ["len", "prot"], synopsis: "anon NAME len=L [prot=rw|r|w|x|none|N]")
+                try a.expect(positional: 1)
+                return .mapAnonymous(name: try a.newName(0, "mapping name"), length: try a.number("len", .u64),
+                                     protection: Int32(bitPattern: UInt32(try a.symbols("prot", ScenarioFormat.protections, .s32, default: 3))))
+            case "munmap":
+                let a = try Arguments(self, words, keys: ["offset", "len"], synopsis: "munmap P [offset=O] len=L")
+                try a.expect(positional: 1)
+                return .munmap(mapping: try a.mapping(0, "a host mapping"), offset: try a.number("offset", .u64, default: 0),
+                               length: try a.number("len", .u64))
+            case "madvise":
+                let a = try Arguments(self, words, keys: ["offset", "len", "advice"],
+                                      synopsis: "madvise P [offset=O] len=L advice=dontneed|remove|willneed|normal|random|sequential|free|N")
+                try a.expect(positional: 1)
+                guard a.has("advice") else { throw error(endColumn, "missing advice= (\(a.synopsis))") }
+                return .madvise(mapping: try a.mapping(0, "a host mapping"), offset: try a.number("offset", .u64, default: 0),
+                                length: try a.number("len", .u64),
+                                advice: Int32(bitPattern: UInt32(try a.symbols("advice", ScenarioFormat.advices, .s32, default: 0))))
+            case "read":
+                let a = try Arguments(self, words, keys: ["offset", "width"], synopsis: "read P [offset=O] [width=1|2|4|8]")
+                try a.expect(positional: 1)
+                return .hostRead(mapping: try a.mapping(0, "a host mapping"), offset: try a.number("offset", .u64, default: 0), width: try width(a))
+            case "write":
+                let a = try Arguments(self, words, keys: ["offset", "width", "value"], synopsis: "write P [offset=O] [width=1|2|4|8] value=V")
+                try a.expect(positional: 1)
+                let width = try width(a)
+                let value = try a.number("value", .u64)
+                if value > width.maxValue {
+                    throw error(a.keyed["value"]!.column, "value=\(hexOrDecimal(value)) does not fit a \(width.rawValue)-byte write (at most \(hexOrDecimal(width.maxValue)))")
+                }
+                return .hostWrite(mapping: try a.mapping(0, "a host mapping"), offset: try a.number("offset", .u64, default: 0), width: width, value: value)
+            case "attrs":
+                let a = try Arguments(self, words, keys: ["gpa", "size", "attrs", "flags"], synopsis: "attrs VM [gpa=A] size=S [attrs=private|none|N] [flags=N]")
+                try a.expect(positional: 1)
+                return .setAttributes(vm: try a.descriptor(0, "a VM"), gpa: try a.number("gpa", .u64, default: 0), size: try a.number("size", .u64),
+                                      attributes: try a.symbols("attrs", ScenarioFormat.attributeNames, .u64, default: 0),
+                                      flags: try a.number("flags", .u64, default: 0))
+            case "guest":
+                let a = try Arguments(self, words, keys: ["gpa", "write"], synopsis: "guest VM|VCPU gpa=A read|write=V [private]")
+                let via = try a.descriptor(0, "a VM or vCPU")
+                var read = false
+                var isPrivate = false
+                for word in a.positional.dropFirst() {
+                    switch word.text {
+                    case "read" where !read: read = true
+                    case "private" where !isPrivate: isPrivate = true
+                    default:
+                        throw error(word.column, "unexpected word '\(word.text)' (expected read or private\(suggestion(String(word.text), ["read", "private"])); \(a.synopsis))")
+                    }
+                }
+                if read, let write = a.keyed["write"] { throw error(write.word.column, "a guest access is read or write=V, not both") }
+                guard read || a.has("write") else { throw error(endColumn, "guest needs 'read' or 'write=VALUE' (\(a.synopsis))") }
+                let gpa = try a.number("gpa", .u64)
+                guard gpa % 4096 == 0 else {
+                    throw error(a.keyed["gpa"]!.column, "gpa=\(hexOrDecimal(gpa)): guest accesses are 8 bytes at a page start")
+                }
+                return .guestAccess(via: via, gpa: gpa, write: read ? nil : try a.number("write", .u64), isPrivate: isPrivate)
+            case "stat":
+                let a = try Arguments(self, words, keys: ["ino"], synopsis: "stat F [ino=G]")
+                try a.expect(positional: 1)
+                return .stat(try a.descriptor(0, "a descriptor"), sameInodeAs: try a.descriptorKey("ino", what: "a descriptor to compare inodes with (ino=)"))
+            case "cap":
+                let a = try Arguments(self, words, keys: [], synopsis: "cap DESCRIPTOR CAPABILITY (a KVM_CAP_ name such as guest_memfd, or a number)")
+                try a.expect(positional: 2)
+                let of = try a.descriptor(0, "/dev/kvm or a VM")
+                let word = try a.word(1, "capability")
+                var text = word.text.lowercased()
+                if text.hasPrefix("kvm_cap_") { text.removeFirst(8) }
+                if let entry = capabilityNames.first(where: { $0.0 == text }) { return .checkExtension(of: of, capability: entry.1) }
+                guard word.text.first?.isNumber ?? false else {
+                    throw error(word.column, "unknown capability '\(word.text)' (a KVM_CAP_ name from linux/kvm.h or a number\(suggestion(text, capabilityNames.map(\.0))))")
+                }
+                return .checkExtension(of: of, capability: try number(word.text, column: word.column, .u64, key: "capability"))
+            case "alive":
+                let a = try Arguments(self, words, keys: [], synopsis: "alive VM")
+                try a.expect(positional: 1)
+                return .alive(try a.descriptor(0, "a VM"))
+            default:
+                throw error(verb.column, "unknown action '\(verb.text)' (expected one of \(ScenarioFormat.actions.joined(separator: ", "))\(suggestion(String(verb.text), ScenarioFormat.actions)))")
+            }
+        }
+
+        func apiVersion(_ a: Arguments) throws(ParseError) -> Int {
+            guard let entry = a.keyed["api"] else { return 2 }
+            guard entry.value == "1" || entry.value == "2" else {
+                throw error(entry.column, "api=\(entry.value): expected 1 (KVM_SET_USER_MEMORY_REGION) or 2 (KVM_SET_USER_MEMORY_REGION2)")
+            }
+            return entry.value == "1" ? 1 : 2
+        }
+
+        func width(_ a: Arguments) throws(ParseError) -> AccessWidth {
+            guard let entry = a.keyed["width"] else { return .double }
+            guard let value = Int(entry.value), let width = AccessWidth(rawValue: value) else {
+                throw error(entry.column, "width=\(entry.value): expected 1, 2, 4 or 8 (bytes)")
+            }
+            return width
+        }
+
+        func address(_ text: Substring, column: Int) throws(ParseError) -> AddressExpression {
+            guard let first = text.first, first.isLetter else {
+                return .literal(try number(text, column: column, .u64, key: "uaddr"))
+            }
+            let end = text.firstIndex(where: { $0 == "+" || $0 == "-" }) ?? text.endIndex
+            let name = try declared(Word(text: text[..<end], column: column), as: .mapping, what: "a host mapping (uaddr=P[+O])")
+            guard end < text.endIndex else { return .mapping(name, offset: 0) }
+            let rest = text[end...]
+            let offsetColumn = column + text.distance(from: text.startIndex, to: end)
+            // P+O or P-O: the offset is the (signed) rest, taken modulo 2^64 as __u64 arithmetic.
+            let value = try evaluate(rest, column: offsetColumn, key: "uaddr")
+            guard value >= CType.u64.minimum, value <= CType.u64.maximum else {
+                throw error(offsetColumn, "uaddr offset \(rest) is out of range for \(CType.u64.name)")
+            }
+            return .mapping(name, offset: UInt64(truncatingIfNeeded: value))
+        }
+
+        // MARK: Numbers
+
+        /// `TERM ((+|-) TERM)*` with an optional leading `-`; a term is decimal or `0x` hex,
+        /// decimal optionally followed by K, M, G or T (binary multiples).
+        func evaluate(_ text: Substring, column: Int, key: String) throws(ParseError) -> Int128 {
+            guard !text.isEmpty else { throw error(column, "\(key)= needs a value") }
+            var total: Int128 = 0
+            var index = text.startIndex
+            var sign: Int128 = 1
+            var position = column
+            if text[index] == "-" { sign = -1; index = text.index(after: index); position += 1 }
+            else if text[index] == "+" { index = text.index(after: index); position += 1 }
+            while true {
+                let termStart = index
+                let termColumn = position
+                while index < text.endIndex, text[index] != "+", text[index] != "-" {
+                    index = text.index(after: index)
+                    position += 1
+                }
+                let term = text[termStart..<index]
+                guard let value = ScenarioFormat.termValue(term) else {
+                    if term.isEmpty { throw error(termColumn, "\(key)=\(text): missing number") }
+                    let digits = term.lowercased().hasPrefix("0x") ? term.dropFirst(2) : term.dropLast(term.last.map { "kmgtKMGT".contains($0) } ?? false ? 1 : 0)
+                    if !digits.isEmpty, digits.allSatisfy({ $0.isHexDigit }) {
+                        throw error(termColumn, "\(key)=\(text) is out of range (a term must fit 64 bits before its K, M, G or T)")
+                    }
+                    throw error(termColumn, "\(key)=\(text): '\(term)' is not a number (decimal, 0x hex, or decimal with K, M, G, T)")
+                }
+                total += sign * value
+                guard total.magnitude < (UInt128(1) << 100) else { throw error(column, "\(key)=\(text) is out of range") }
+                guard index < text.endIndex else { break }
+                sign = text[index] == "-" ? -1 : 1
+                index = text.index(after: index)
+                position += 1
+            }
+            return total
+        }
+
+        func number(_ text: Substring, column: Int, _ type: CType, key: String) throws(ParseError) -> UInt64 {
+            let value = try evaluate(text, column: column, key: key)
+            guard value >= type.minimum, value <= type.maximum else {
+                throw error(column, "\(key)=\(text) is out of range for \(type.name): \(type.minimum)…\(type.maximum)")
+            }
+            let pattern = UInt64(truncatingIfNeeded: value)
+            return type.bits == 64 ? pattern : pattern & 0xFFFF_FFFF
+        }
+
+        func symbols(_ text: Substring, column: Int, _ table: [(String, UInt64)], _ type: CType, key: String) throws(ParseError) -> UInt64 {
             var result: UInt64 = 0
-            for part in text.split(separator: "|") {
-                guard let bit = table[String(part).lowercased()] else {
-                    throw ParseError(line: line, message: "\(key)=\(part) is not one of \(table.keys.sorted().joined(separator: ", "))")
+            var position = column
+            for part in text.split(separator: "|", omittingEmptySubsequences: false) {
+                if let entry = table.first(where: { $0.0 == part.lowercased() }) {
+                    result |= entry.1
+                } else if let first = part.first, first.isNumber || first == "-" {
+                    result |= try number(part, column: position, type, key: key)
+                } else {
+                    let names = table.map(\.0)
+                    throw error(position, "\(key)=\(part) is not one of \(names.joined(separator: ", ")) or a number\(suggestion(String(part), names))")
                 }
-                result |= bit
+                position += part.count + 1
             }
             return result
         }
+
+        // MARK: Outcomes
+
+        func outcome(_ head: Word, _ rest: [Word], action: inout Action) throws(ParseError) -> Outcome {
+            func noMore(_ count: Int = 0) throws(ParseError) {
+                if rest.count > count {
+                    throw error(rest[count].column, "unexpected word '\(rest[count].text)' after the outcome '\(head.text)'")
+                }
+            }
+            switch head.text.lowercased() {
+            case "ok": try noMore(); return .ok
+            case "written": try noMore(); return .written
+            case "mmio": try noMore(); return .mmio
+            case "efault": try noMore(); return .userspaceFault
+            case "error": try noMore(); return .anyError
+            case "sigbus": try noMore(); return .signal(7)
+            case "sigsegv": try noMore(); return .signal(11)
+            case "value":
+                guard let word = rest.first else { throw error(endColumn, "value needs a number (value N)") }
+                try noMore(1)
+                let value = try number(word.text, column: word.column, .u64, key: "value")
+                if case .hostRead(_, _, let width) = action, value > width.maxValue {
+                    throw error(word.column, "value \(hexOrDecimal(value)) cannot come from a \(width.rawValue)-byte read")
+                }
+                return .value(value)
+            case "fault":
+                var gpa: UInt64?, size: UInt64 = 4096, flags: UInt64 = 0
+                for word in rest {
+                    guard let equals = word.text.firstIndex(of: "=") else {
+                        throw error(word.column, "unexpected word '\(word.text)' (fault gpa=A [size=S] [flags=F])")
+                    }
+                    let key = word.text[..<equals], value = word.text[word.text.index(after: equals)...]
+                    let column = word.column + key.count + 1
+                    switch key {
+                    case "gpa": gpa = try number(value, column: column, .u64, key: "gpa")
+                    case "size": size = try number(value, column: column, .u64, key: "size")
+                    case "flags": flags = try number(value, column: column, .u64, key: "flags")
+                    default: throw error(word.column, "unknown key '\(key)' for fault (expected gpa=, size=, flags=\(suggestion(String(key), ["gpa", "size", "flags"])))")
+                    }
+                }
+                guard let gpa else { throw error(endColumn, "fault needs gpa=A") }
+                return .memoryFault(gpa: gpa, size: size, flags: flags)
+            case "stat":
+                var pattern = StatusPattern()
+                var seen: Set<Substring> = []
+                for word in rest {
+                    guard let equals = word.text.firstIndex(of: "=") else {
+                        throw error(word.column, "unexpected word '\(word.text)' (stat [type=reg|chr|…] [mode=OCTAL] [size=N] [blksize=N] [cloexec=0|1] [ino=same|different[:G]])")
+                    }
+                    let key = word.text[..<equals], value = word.text[word.text.index(after: equals)...]
+                    let column = word.column + key.count + 1
+                    guard seen.insert(key).inserted else { throw error(word.column, "\(key)= given twice") }
+                    switch key {
+                    case "type":
+                        guard let type = FileType(rawValue: String(value)) else {
+                            let all = FileType.allCases.map(\.rawValue)
+                            throw error(column, "type=\(value) is not one of \(all.joined(separator: ", "))\(suggestion(String(value), all))")
+                        }
+                        pattern.type = type
+                    case "mode":
+                        guard let mode = UInt32(value, radix: 8), mode <= 0o7777 else {
+                            throw error(column, "mode=\(value): expected octal permission bits 0–7777")
+                        }
+                        pattern.mode = mode
+                    case "size": pattern.size = try number(value, column: column, .s64, key: "size")
+                    case "blksize": pattern.blockSize = try number(value, column: column, .s64, key: "blksize")
+                    case "cloexec":
+                        guard value == "0" || value == "1" else { throw error(column, "cloexec=\(value): expected 0 or 1") }
+                        pattern.closeOnExec = value == "1"
+                    case "ino":
+                        let parts = value.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+                        guard parts[0] == "same" || parts[0] == "different" else {
+                            throw error(column, "ino=\(value): expected same or different (optionally :G, the object to compare with)")
+                        }
+                        pattern.sameInode = parts[0] == "same"
+                        guard case .stat(let name, let other) = action else {
+                            throw error(column, "ino= belongs to a stat step")
+                        }
+                        if parts.count == 2 {
+                            let given = try declared(Word(text: parts[1], column: column + parts[0].count + 1), as: .descriptor, what: "a descriptor to compare inodes with")
+                            if let other, other != given { throw error(column, "ino=\(value) names another object than the step's ino=\(other)") }
+                            action = .stat(name, sameInodeAs: given)
+                        } else if other == nil {
+                            throw error(column, "ino=\(value) needs the object to compare with: ino=\(parts[0]):G, or 'stat F ino=G'")
+                        }
+                    default:
+                        throw error(word.column, "unknown key '\(key)' for stat (expected type=, mode=, size=, blksize=, cloexec=, ino=\(suggestion(String(key), ["type", "mode", "size", "blksize", "cloexec", "ino"])))")
+                    }
+                }
+                guard !seen.isEmpty else { throw error(endColumn, "stat needs at least one field (type=, mode=, size=, blksize=, cloexec=, ino=)") }
+                return .status(pattern)
+            default:
+                if let code = errnoCode(String(head.text)) { try noMore(); return .errno(code) }
+                let all = ["ok", "error", "value", "written", "mmio", "efault", "SIGBUS", "SIGSEGV", "fault", "stat"]
+                throw error(head.column, "unknown outcome '\(head.text)' (expected \(all.joined(separator: ", ")) or an errno name such as EINVAL\(suggestion(String(head.text), all + errnoTable.map(\.0))))")
+            }
+        }
     }
 
-    static let guestMemfdFlags: [String: UInt64] = ["mmap": 1, "init_shared": 2, "none": 0]
-    static let memslotFlags: [String: UInt64] = ["log_dirty": 1, "readonly": 2, "gmem": 4, "none": 0]
-    static let fallocateModes: [String: UInt64] = ["allocate": 1, "keep_size": 1, "punch": 3, "punch_hole": 2, "zero_range": 0x10, "collapse": 0x8, "none": 0]
-    static let protections: [String: UInt64] = ["r": 1, "w": 2, "x": 4, "rw": 3, "rx": 5, "rwx": 7, "none": 0]
-    static let mapFlags: [String: UInt64] = ["shared": 1, "private": 2]
-    static let attributeNames: [String: UInt64] = ["private": 8, "none": 0]
-    static let fileOperations: [String: ModelKernel.FileOperation] = [
-        "read": .read, "write": .write, "pread": .pread, "pwrite": .pwrite, "lseek": .lseek,
-        "ftruncate": .ftruncate, "fsync": .fsync, "fchmod": .fchmod,
+    /// The value of one number term, or nil.
+    static func termValue(_ term: Substring) -> Int128? {
+        let lower = term.lowercased()
+        if lower.hasPrefix("0x") {
+            let digits = lower.dropFirst(2)
+            guard !digits.isEmpty, digits.count <= 16, let value = UInt64(digits, radix: 16) else { return nil }
+            return Int128(value)
+        }
+        var digits = Substring(lower)
+        var shift = 0
+        if let last = digits.last, let index = ["k", "m", "g", "t"].firstIndex(of: String(last)) {
+            shift = (index + 1) * 10
+            digits = digits.dropLast()
+        }
+        guard !digits.isEmpty, digits.count <= 20, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = UInt64(digits) else { return nil }
+        return Int128(value) << shift
+    }
+
+    /// The action keywords, for error messages.
+    static let actions = ["vm", "vcpu", "stats", "gmem", "memfd", "kvm", "raw", "dup", "close", "reopen", "region", "delete",
+                          "fallocate", "fileop", "mmap", "anon", "munmap", "madvise", "read", "write", "attrs", "guest",
+                          "stat", "cap", "alive"]
+
+    static let guestMemfdFlags: [(String, UInt64)] = [("mmap", 1), ("init_shared", 2), ("none", 0)]
+    static let memslotFlags: [(String, UInt64)] = [("log_dirty", 1), ("readonly", 2), ("gmem", 4), ("none", 0)]
+    static let fallocateModes: [(String, UInt64)] = [("allocate", 1), ("keep_size", 1), ("punch", 3), ("punch_hole", 2),
+                                                     ("zero_range", 0x10), ("collapse", 0x8), ("insert", 0x20), ("unshare", 0x40), ("none", 0)]
+    static let protections: [(String, UInt64)] = [("r", 1), ("w", 2), ("x", 4), ("rw", 3), ("rx", 5), ("rwx", 7), ("none", 0)]
+    static let mapFlags: [(String, UInt64)] = [("shared", 1), ("private", 2), ("shared_validate", 3)]
+    static let attributeNames: [(String, UInt64)] = [("private", 8), ("none", 0)]
+    static let advices: [(String, UInt64)] = [("normal", 0), ("random", 1), ("sequential", 2), ("willneed", 3), ("dontneed", 4),
+                                              ("free", 8), ("remove", 9), ("dontfork", 10), ("dofork", 11)]
+    static let fileOperations: [(String, ModelKernel.FileOperation)] = [
+        ("read", .read), ("write", .write), ("pread", .pread), ("pwrite", .pwrite), ("lseek", .lseek),
+        ("ftruncate", .ftruncate), ("fsync", .fsync), ("fchmod", .fchmod),
     ]
 
-    static func parseAction(_ words: [String], line: Int) throws(ParseError) -> Action {
-        let verb = words[0]
-        let a = try Arguments(Array(words.dropFirst()), line: line)
-        switch verb {
-        case "vm":
-            return .createVM(name: try a.name(0, "VM name"), type: try a.number("type", default: 0))
-        case "vcpu":
-            return .createVCPU(name: try a.name(0, "vCPU name"), vm: try a.name(1, "VM"), id: UInt32(truncatingIfNeeded: try a.number("id", default: 0)))
-        case "stats":
-            return .createStats(name: try a.name(0, "stats name"), of: try a.name(1, "VM or vCPU"))
-        case "gmem":
-            return .createGuestMemfd(name: try a.name(0, "file name"), vm: try a.name(1, "VM"), size: try a.number("size"),
-                                     flags: try a.symbols("flags", guestMemfdFlags, default: 0), reserved: try a.number("reserved", default: 0))
-        case "memfd":
-            return .createMemfd(name: try a.name(0, "memfd name"), size: try a.number("size"))
-        case "dup":
-            return .dup(name: try a.name(0, "new name"), of: try a.name(1, "descriptor"))
-        case "close":
-            return .close(try a.name(0, "descriptor"))
-        case "region", "delete":
-            let version = Int(try a.number("api", default: 2))
-            guard version == 1 || version == 2 else { throw ParseError(line: line, message: "api= must be 1 or 2") }
-            let size = verb == "delete" ? 0 : try a.number("size")
-            var userspace = AddressExpression.literal(0)
-            if let text = a.named["uaddr"] {
-                guard let expression = parseAddress(text) else { throw ParseError(line: line, message: "uaddr=\(text) is neither a number nor MAPPING[+OFFSET]") }
-                userspace = expression
-            }
-            let file = a.named["file"]
-            let defaultFlags: UInt64 = verb == "delete" ? 0 : (file == nil ? 0 : 4)
-            return .setRegion(vm: try a.name(0, "VM"), version: version, slot: UInt32(truncatingIfNeeded: try a.number("slot")),
-                              flags: UInt32(truncatingIfNeeded: try a.symbols("flags", memslotFlags, default: defaultFlags)),
-                              gpa: try a.number("gpa", default: 0), size: size, userspace: userspace, file: file,
-                              offset: try a.number("offset", default: 0))
-        case "fallocate":
-            return .fallocate(file: try a.name(0, "file"), mode: Int32(truncatingIfNeeded: try a.symbols("mode", fallocateModes, default: 1)),
-                              offset: Int64(bitPattern: try a.number("offset", default: 0)), length: Int64(bitPattern: try a.number("len")))
-        case "fileop":
-            let name = try a.name(1, "operation")
-            guard let operation = fileOperations[name] else {
-                throw ParseError(line: line, message: "unknown file operation '\(name)' (\(fileOperations.keys.sorted().joined(separator: ", ")))")
-            }
-            return .fileOperation(file: try a.name(0, "descriptor"), operation)
-        case "reopen":
-            return .reopen(name: try a.name(0, "new name"), of: try a.name(1, "descriptor"))
-        case "mmap":
-            return .mmap(name: try a.name(0, "mapping name"), file: try a.name(1, "descriptor"),
-                         protection: Int32(try a.symbols("prot", protections, default: 3)),
-                         flags: Int32(try a.symbols("flags", mapFlags, default: 1)),
-                         offset: try a.number("offset", default: 0), length: try a.number("len"))
-        case "anon":
-            return .mapAnonymous(name: try a.name(0, "mapping name"), length: try a.number("len"),
-                                 protection: Int32(try a.symbols("prot", protections, default: 3)))
-        case "munmap":
-            return .munmap(mapping: try a.name(0, "mapping"), offset: try a.number("offset", default: 0), length: try a.number("len"))
-        case "read":
-            return .hostRead(mapping: try a.name(0, "mapping"), offset: try pageOffset(a, line))
-        case "write":
-            return .hostWrite(mapping: try a.name(0, "mapping"), offset: try pageOffset(a, line), value: try a.number("value"))
-        case "attrs":
-            return .setAttributes(vm: try a.name(0, "VM"), gpa: try a.number("gpa", default: 0), size: try a.number("size"),
-                                  attributes: try a.symbols("attrs", attributeNames, default: 0), flags: try a.number("flags", default: 0))
-        case "guest":
-            let write = a.named["write"]
-            guard write != nil || a.positional.contains("read") else {
-                throw ParseError(line: line, message: "guest needs 'read' or 'write=VALUE'")
-            }
-            let gpa = try a.number("gpa")
-            guard gpa % 4096 == 0 else { throw ParseError(line: line, message: "guest accesses are to page starts: gpa=\(gpa)") }
-            return .guestAccess(via: try a.name(0, "VM or vCPU"), gpa: gpa,
-                                write: write == nil ? nil : try a.number("write"), isPrivate: a.positional.contains("private"))
-        case "stat":
-            return .stat(try a.name(0, "guest_memfd"))
-        case "alive":
-            return .alive(try a.name(0, "VM"))
-        default:
-            throw ParseError(line: line, message: "unknown action '\(verb)'")
-        }
-    }
-
-    static func pageOffset(_ a: Arguments, _ line: Int) throws(ParseError) -> UInt64 {
-        let offset = try a.number("offset", default: 0)
-        guard offset % 4096 == 0 else { throw ParseError(line: line, message: "host accesses are to page starts: offset=\(offset)") }
-        return offset
-    }
-
-    static func parseOutcome(_ words: [String], line: Int) throws(ParseError) -> Outcome {
-        guard let first = words.first else { throw ParseError(line: line, message: "missing outcome after '->'") }
-        let a = try Arguments(Array(words.dropFirst()), line: line)
-        switch first.lowercased() {
-        case "ok": return .ok
-        case "written": return .written
-        case "mmio": return .mmio
-        case "efault-userspace", "efault": return .userspaceFault
-        case "sigbus": return .signal(7)
-        case "sigsegv": return .signal(11)
-        case "value":
-            guard let text = a.positional.first, let value = parseNumber(text) else { throw ParseError(line: line, message: "value needs a number") }
-            return .value(value)
-        case "stat":
-            guard let modeText = a.named["mode"], let mode = UInt32(modeText, radix: 8) else {
-                throw ParseError(line: line, message: "stat needs mode=OCTAL")
-            }
-            return .status(mode: mode, size: try a.number("size"), closeOnExec: try a.number("cloexec", default: 0) != 0)
-        case "fault":
-            return .memoryFault(gpa: try a.number("gpa"), size: try a.number("size", default: 4096), flags: try a.number("flags", default: 0))
-        default:
-            if let code = errnoCode(first) { return .errno(code) }
-            throw ParseError(line: line, message: "unknown outcome '\(first)'")
-        }
-    }
-
-    static func parseAddress(_ text: String) -> AddressExpression? {
-        if let number = parseNumber(text) { return .literal(number) }
-        if let plus = text.firstIndex(of: "+") {
-            guard let offset = parseNumber(String(text[text.index(after: plus)...])) else { return nil }
-            return .mapping(String(text[..<plus]), offset: offset)
-        }
-        return .mapping(text, offset: 0)
-    }
-
-    /// "16K", "2M", "1G", "0x1000", "4096" → the number.
-    static func parseNumber(_ text: String) -> UInt64? {
-        let lower = text.lowercased()
-        if lower.hasPrefix("0x") { return UInt64(lower.dropFirst(2), radix: 16) }
-        if lower.hasPrefix("-"), let value = Int64(lower) { return UInt64(bitPattern: value) }
-        for (suffix, shift) in [("k", 10), ("m", 20), ("g", 30), ("t", 40)] where lower.hasSuffix(suffix) {
-            guard let value = UInt64(lower.dropLast()) else { return nil }
-            let (result, overflow) = value.multipliedReportingOverflow(by: 1 << UInt64(shift))
-            return overflow ? nil : result
-        }
-        return UInt64(lower)
+    static func fileOperationName(_ operation: ModelKernel.FileOperation) -> String {
+        fileOperations.first { $0.1 == operation }?.0 ?? "read"
     }
 
     // MARK: - Printing
 
     /// The scenario as text that `parse` reads back to the same steps.
     public static func text(of scenario: Scenario) -> String {
-        var lines = ["scenario \(scenario.name)" + (scenario.rules.isEmpty ? "" : " rules=\(scenario.rules.joined(separator: ","))")
-                     + (scenario.requires.map { " requires=\($0.rawValue)" } ?? "")]
+        let name = scenario.name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) && !scenario.name.isEmpty
+            ? scenario.name : "scenario"
+        var lines = ["scenario \(name)" + (scenario.rules.isEmpty ? "" : " rules=\(scenario.rules.joined(separator: ","))")
+                     + (scenario.requires.isEmpty ? "" : " requires=\(scenario.requires.map(\.rawValue).joined(separator: ","))")]
         for step in scenario.steps {
             lines.append(line(for: step.action) + (step.expected.map { " -> \(outcomeText($0))" } ?? ""))
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
+    static func size(_ value: UInt64) -> String {
+        if value != 0, value % (1 << 20) == 0, value >> 20 < 1 << 40 { return "\(value >> 20)M" }
+        if value != 0, value % 1024 == 0, value >> 10 < 1 << 40 { return "\(value >> 10)K" }
+        return hexOrDecimal(value)
+    }
+
+    static func signed(_ value: Int64) -> String {
+        value < 0 ? (value == .min ? "0x8000000000000000" : "-" + size(UInt64(-value))) : size(UInt64(value))
+    }
+
+    static func symbols(_ value: UInt64, _ table: [(String, UInt64)]) -> String {
+        if value == 0 { return "0" }
+        var rest = value
+        var names: [String] = []
+        for (name, bit) in table where bit != 0 && bit.nonzeroBitCount == 1 && rest & bit == bit {
+            names.append(name)
+            rest &= ~bit
+        }
+        if rest != 0 { return hexOrDecimal(value) }
+        return names.joined(separator: "|")
+    }
+
     /// One action as a line of the language.
     public static func line(for action: Action) -> String {
-        func size(_ value: UInt64) -> String {
-            if value != 0, value % (1 << 20) == 0 { return "\(value >> 20)M" }
-            if value != 0, value % 1024 == 0 { return "\(value >> 10)K" }
-            return hexOrDecimal(value)
-        }
-        func symbols(_ value: UInt64, _ table: [String: UInt64], preferred: [String]) -> String {
-            if value == 0 { return "0" }
-            var rest = value
-            var names: [String] = []
-            for name in preferred { if let bit = table[name], bit != 0, rest & bit == bit { names.append(name); rest &= ~bit } }
-            if rest != 0 { return String(value) }
-            return names.joined(separator: "|")
-        }
         switch action {
-        case .createVM(let name, let type):
-            return "vm \(name)" + (type == 0 ? "" : " type=\(type)")
+        case .createVM(let name, let type, let device):
+            return "vm \(name)" + (device.map { " \($0)" } ?? "") + (type == 0 ? "" : " type=\(hexOrDecimal(type))")
         case .createVCPU(let name, let vm, let id):
-            return "vcpu \(name) \(vm) id=\(id)"
+            return "vcpu \(name) \(vm) id=\(hexOrDecimal(id))"
         case .createStats(let name, let of):
             return "stats \(name) \(of)"
         case .createGuestMemfd(let name, let vm, let s, let flags, let reserved):
-            return "gmem \(name) \(vm) size=\(size(s)) flags=\(symbols(flags, guestMemfdFlags, preferred: ["mmap", "init_shared"]))"
-                + (reserved == 0 ? "" : " reserved=\(reserved)")
+            return "gmem \(name) \(vm) size=\(size(s)) flags=\(symbols(flags, guestMemfdFlags))"
+                + (reserved == 0 ? "" : " reserved=\(hexOrDecimal(reserved))")
         case .createMemfd(let name, let s):
-            return "memfd \(name) size=\(size(s))"
+            return "memfd \(name) size=\(signed(Int64(bitPattern: s)))"
+        case .openKVM(let name):
+            return "kvm \(name)"
+        case .rawDescriptor(let name, let fd):
+            return "raw \(name) fd=\(fd)"
         case .dup(let name, let of):
             return "dup \(name) \(of)"
         case .close(let name):
             return "close \(name)"
         case .setRegion(let vm, let version, let slot, let flags, let gpa, let s, let userspace, let file, let offset):
-            var text = (s == 0 && file == nil && flags == 0 ? "delete \(vm) slot=\(slot)" :
-                "region \(vm) slot=\(slot) flags=\(symbols(UInt64(flags), memslotFlags, preferred: ["gmem", "log_dirty", "readonly"])) gpa=\(hexOrDecimal(gpa)) size=\(size(s))")
-            if case .literal(0) = userspace {} else { text += " uaddr=\(userspace)" }
-            if let file { text += " file=\(file)" }
-            if offset != 0 { text += " offset=\(size(offset))" }
+            var text: String
+            if s == 0, file == nil, flags == 0, gpa == 0, userspace == .literal(0), offset == 0 {
+                text = "delete \(vm) slot=\(hexOrDecimal(UInt64(slot)))"
+            } else {
+                text = "region \(vm) slot=\(hexOrDecimal(UInt64(slot))) flags=\(symbols(UInt64(flags), memslotFlags)) gpa=\(hexOrDecimal(gpa)) size=\(size(s))"
+                if userspace != .literal(0) { text += " uaddr=\(userspace)" }
+                if let file { text += " file=\(file)" }
+                if offset != 0 { text += " offset=\(size(offset))" }
+            }
             if version == 1 { text += " api=1" }
             return text
         case .fallocate(let file, let mode, let offset, let length):
-            let modeText = mode == 1 ? "allocate" : mode == 3 ? "punch" : String(mode)
-            return "fallocate \(file) mode=\(modeText) offset=\(size(UInt64(bitPattern: offset))) len=\(size(UInt64(bitPattern: length)))"
+            let modeText = mode == 1 ? "allocate" : mode == 3 ? "punch" : hexOrDecimal(UInt64(UInt32(bitPattern: mode)))
+            return "fallocate \(file) mode=\(modeText) offset=\(signed(offset)) len=\(signed(length))"
         case .fileOperation(let file, let operation):
-            return "fileop \(file) \(fileOperations.first { $0.value == operation }!.key)"
+            return "fileop \(file) \(fileOperationName(operation))"
         case .reopen(let name, let of):
             return "reopen \(name) \(of)"
         case .mmap(let name, let file, let protection, let flags, let offset, let length):
-            let prot = protections.first { $0.value == UInt64(protection) && $0.key.count <= 3 && $0.key != "none" }?.key ?? String(protection)
-            let flagText = flags == 1 ? "shared" : flags == 2 ? "private" : String(flags)
-            return "mmap \(name) \(file) prot=\(prot) flags=\(flagText)" + (offset == 0 ? "" : " offset=\(size(offset))") + " len=\(size(length))"
+            let flagText = flags == 1 ? "shared" : flags == 2 ? "private" : flags == 3 ? "shared_validate" : String(flags)
+            return "mmap \(name) \(file) prot=\(protectionText(protection)) flags=\(flagText)" + (offset == 0 ? "" : " offset=\(size(offset))") + " len=\(size(length))"
         case .mapAnonymous(let name, let length, let protection):
-            return "anon \(name) len=\(size(length))" + (protection == 3 ? "" : " prot=\(protection)")
+            return "anon \(name) len=\(size(length))" + (protection == 3 ? "" : " prot=\(protectionText(protection))")
         case .munmap(let mapping, let offset, let length):
             return "munmap \(mapping)" + (offset == 0 ? "" : " offset=\(size(offset))") + " len=\(size(length))"
-        case .hostRead(let mapping, let offset):
-            return "read \(mapping)" + (offset == 0 ? "" : " offset=\(size(offset))")
-        case .hostWrite(let mapping, let offset, let value):
-            return "write \(mapping)" + (offset == 0 ? "" : " offset=\(size(offset))") + " value=\(value)"
+        case .madvise(let mapping, let offset, let length, let advice):
+            let name = advices.first { $0.1 == UInt64(UInt32(bitPattern: advice)) }?.0 ?? hexOrDecimal(UInt64(UInt32(bitPattern: advice)))
+            return "madvise \(mapping)" + (offset == 0 ? "" : " offset=\(size(offset))") + " len=\(size(length)) advice=\(name)"
+        case .hostRead(let mapping, let offset, let width):
+            return "read \(mapping)" + (offset == 0 ? "" : " offset=\(hexOrDecimal(offset))") + (width == .double ? "" : " width=\(width.rawValue)")
+        case .hostWrite(let mapping, let offset, let width, let value):
+            return "write \(mapping)" + (offset == 0 ? "" : " offset=\(hexOrDecimal(offset))") + (width == .double ? "" : " width=\(width.rawValue)")
+                + " value=\(value)"
         case .setAttributes(let vm, let gpa, let s, let attributes, let flags):
-            return "attrs \(vm) gpa=\(hexOrDecimal(gpa)) size=\(size(s)) attrs=\(attributes == 8 ? "private" : String(attributes))"
-                + (flags == 0 ? "" : " flags=\(flags)")
+            return "attrs \(vm) gpa=\(hexOrDecimal(gpa)) size=\(size(s)) attrs=\(attributes == 8 ? "private" : hexOrDecimal(attributes))"
+                + (flags == 0 ? "" : " flags=\(hexOrDecimal(flags))")
         case .guestAccess(let via, let gpa, let write, let isPrivate):
             return "guest \(via) gpa=\(hexOrDecimal(gpa)) " + (write.map { "write=\($0)" } ?? "read") + (isPrivate ? " private" : "")
-        case .stat(let name):
-            return "stat \(name)"
+        case .stat(let name, let other):
+            return "stat \(name)" + (other.map { " ino=\($0)" } ?? "")
+        case .checkExtension(let of, let capability):
+            return "cap \(of) " + (capabilityNames.first { $0.1 == capability }?.0 ?? String(capability))
         case .alive(let name):
             return "alive \(name)"
+        }
+    }
+
+    static func protectionText(_ protection: Int32) -> String {
+        switch protection {
+        case 0: "none"
+        case 1: "r"
+        case 2: "w"
+        case 3: "rw"
+        case 4: "x"
+        case 5: "rx"
+        case 7: "rwx"
+        default: hexOrDecimal(UInt64(UInt32(bitPattern: protection)))
         }
     }
 
@@ -335,18 +879,29 @@ public enum ScenarioFormat {
             "fault gpa=\(hexOrDecimal(gpa))" + (size == 4096 ? "" : " size=\(size)") + (flags == 0 ? "" : " flags=\(flags)")
         case .value(let value): "value \(value)"
         case .signal(let code): code == 7 ? "SIGBUS" : code == 11 ? "SIGSEGV" : "signal \(code)"
-        case .userspaceFault: "efault"
-        case .status(let mode, let size, let cloexec): "stat mode=\(String(mode, radix: 8)) size=\(size) cloexec=\(cloexec ? 1 : 0)"
         default: outcome.description
         }
     }
 }
 
-extension Substring {
-    func trimmingSpaces() -> Substring {
-        var result = self
-        while let first = result.first, first == " " || first == "\t" { result.removeFirst() }
-        while let last = result.last, last == " " || last == "\t" || last == "\r" { result.removeLast() }
-        return result
+/// "; did you mean 'X'?" for the candidate nearest `word` (edit distance ≤ 2 or a third of
+/// its length), or "".
+func suggestion(_ word: String, _ candidates: [String]) -> String {
+    let target = Array(word.lowercased().utf8.prefix(64))
+    var best: (String, Int)?
+    for candidate in candidates {
+        let other = Array(candidate.lowercased().utf8.prefix(64))
+        var previous = Array(0...other.count)
+        for (i, a) in target.enumerated() {
+            var row = [i + 1]
+            for (j, b) in other.enumerated() {
+                row.append(Swift.min(previous[j + 1] + 1, row[j] + 1, previous[j] + (a == b ? 0 : 1)))
+            }
+            previous = row
+        }
+        let distance = previous[other.count]
+        if distance < (best?.1 ?? .max) { best = (candidate, distance) }
     }
+    guard let best, best.1 > 0, best.1 <= Swift.max(2, target.count / 3) else { return "" }
+    return "; did you mean '\(best.0)'?"
 }

@@ -19,6 +19,23 @@ public struct ModelCapabilities: Hashable, Sendable {
     public var physicalAddressBits: UInt64
     /// The end of the user address space (`TASK_SIZE_MAX`, 4-level paging): `access_ok` limit.
     public var userAddressLimit: UInt64
+    /// How many fds the process may have open (`RLIMIT_NOFILE`, minus those its host
+    /// program holds besides 0–2): installing one more fails with `EMFILE`.
+    public var descriptorLimit: UInt64 = 1024
+    /// `KVM_GET_VCPU_MMAP_SIZE`: the bytes of a vCPU fd a host mapping can reach.
+    public var vcpuMappingSize: UInt64 = 3 * 4096
+    /// `KVM_MAX_VCPU_IDS` (`KVM_CAP_MAX_VCPU_ID`): vCPU ids must be below it.
+    public var maxVCPUIDs: UInt32 = GmemABI.maxVCPUIDs
+    /// Memslot address spaces of a VM without private memory (`KVM_CAP_MULTI_ADDRESS_SPACE`:
+    /// 2 with SMM, 1 without).
+    public var addressSpaces: UInt32 = 2
+    /// Whether `PROT_EXEC` without `PROT_READ` maps execute-only memory (x86 protection
+    /// keys), so reads through it raise `SIGSEGV`.
+    public var executeOnlyMappings: Bool = true
+    /// The permission bits of /dev/kvm (`fstat` of an opened /dev/kvm).
+    public var kvmDeviceMode: UInt32 = 0o666
+    /// `KVM_CHECK_EXTENSION` answers of this kernel, on /dev/kvm and on a default VM.
+    public var extensions: ExtensionTable = ExtensionTable()
 
     /// Describes a kernel; every field is taken as given.
     public init(
@@ -67,4 +84,25 @@ public struct ModelCapabilities: Hashable, Sendable {
     public func memoryAttributes(forVMType type: UInt64) -> UInt64 {
         GmemABI.VMType.hasPrivateMemory(type) ? memoryAttributes : 0
     }
+}
+
+/// What `KVM_CHECK_EXTENSION` answers for each capability number on /dev/kvm and on a
+/// default VM (a capability absent from the table answers 0). The capabilities the model
+/// itself describes (guest_memfd, flags, attributes, VM types, memory regions) are
+/// answered from ``ModelCapabilities`` instead.
+///
+/// Equality compares the answers; hashing ignores them, so model states stay cheap to hash.
+public struct ExtensionTable: Hashable, Sendable {
+    /// Capability number → answer on /dev/kvm.
+    public var system: [UInt64: Int32]
+    /// Capability number → answer on a default VM's fd.
+    public var vm: [UInt64: Int32]
+
+    /// A table; every value is taken as given.
+    public init(system: [UInt64: Int32] = [:], vm: [UInt64: Int32] = [:]) {
+        self.system = system
+        self.vm = vm
+    }
+
+    public func hash(into hasher: inout Hasher) {}
 }

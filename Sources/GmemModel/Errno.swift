@@ -30,6 +30,8 @@ public struct ModelErrno: Error, Hashable, Sendable, CustomStringConvertible {
     public static let ENODEV = ModelErrno(rawValue: 19)
     /// Invalid argument: the contract's most common refusal.
     public static let EINVAL = ModelErrno(rawValue: 22)
+    /// Too many open files (the process's fd limit).
+    public static let EMFILE = ModelErrno(rawValue: 24)
     /// Inappropriate ioctl (unknown or unsupported ioctl, e.g. memory attributes on the reference host).
     public static let ENOTTY = ModelErrno(rawValue: 25)
     /// File too large (fallocate offset + length overflows).
@@ -55,6 +57,7 @@ public struct ModelErrno: Error, Hashable, Sendable, CustomStringConvertible {
         case 17: "EEXIST"
         case 19: "ENODEV"
         case 22: "EINVAL"
+        case 24: "EMFILE"
         case 25: "ENOTTY"
         case 27: "EFBIG"
         case 29: "ESPIPE"

@@ -65,6 +65,7 @@ extension ModelKernel {
         fd: Int32, guestPhysicalAddress: UInt64, _ access: GuestAccess, isPrivate: Bool = false
     ) -> Result<GuestAccessOutcome, ModelErrno> {
         guard let index = fileIndex(fd), let file = openFiles[index] else { return .failure(.EBADF) }
+        if file.kind == .kvmDevice { return .failure(.EINVAL) }
         guard file.kind == .vcpu || file.kind == .machine else { return .failure(.ENOTTY) }
         return .success(runAccess(machine: file.machine, guestPhysicalAddress: guestPhysicalAddress, access, isPrivate: isPrivate))
     }
@@ -89,9 +90,14 @@ extension ModelKernel {
             switch access {
             case .read:
                 inodes[file.inode]!.pages.fillGaps(filePage, filePage + 1, with: 0)
-                return .value(inodes[file.inode]!.pages.value(at: filePage)!)
+                var value: UInt64 = 0
+                for byte in 0..<UInt64(8) { value |= UInt64(readByte(file.inode, filePage << GmemABI.pageShift + byte)) << (byte * 8) }
+                return .value(value)
             case .write(let value):
                 inodes[file.inode]!.pages.set(filePage, filePage + 1, to: value)
+                if !inodes[file.inode]!.bytes.isEmpty {
+                    for byte in 0..<UInt64(8) { inodes[file.inode]!.bytes[filePage << GmemABI.pageShift + byte] = nil }
+                }
                 return .written
             }
         }

@@ -1,56 +1,99 @@
-/// Host mappings of guest_memfd files and anonymous memory, and host accesses through them
-/// (GMEM-SPEC M).
+/// Host mappings of files and anonymous memory, and host accesses through them (GMEM-SPEC M).
 extension ModelKernel {
-    /// `mmap(NULL, length, prot, flags, fd, offset)` of a guest_memfd: returns the address
-    /// (first fit from ``mappingBase``); the mapping holds a reference on the file (M5).
+    /// The unmapped gap the model leaves after every mapping (and the kernel backend
+    /// reserves): where a mapping lands is the kernel's choice, not part of the contract, so
+    /// no range past a mapping's end is ever another mapping's.
+    public static let mappingGuard: UInt64 = 1 << 30
+
+    /// `mmap(NULL, length, prot, flags, fd, offset)` of a file: returns the address; the
+    /// mapping holds a reference on the file (M5).
     ///
-    /// Fails with `EINVAL` (unaligned offset), `EBADF` (closed fd), then the errnos of
-    /// ``GmemRules/validateMmap(fileFlags:prot:flags:offset:length:)`` (M1, M2), `ENOMEM`
-    /// when no address range is free; `ENODEV` for VM/vCPU/stats fds and `EOPNOTSUPP` for a
-    /// memfd (neither is modelled).
+    /// Fails in the order of `sys_mmap` and `do_mmap`: `EINVAL` (unaligned offset), `EBADF`
+    /// (closed fd), `EINVAL` (zero length), `ENOMEM` (length overflows when rounded, or no
+    /// address range), `EOVERFLOW` (page offset overflows), `EINVAL` (unknown mapping type),
+    /// `EPERM` (`PROT_EXEC` on a noexec mount), `ENODEV` (no `mmap` file operation: VM,
+    /// stats, /dev/kvm, standard streams), then the file's own checks: M1, M2 of
+    /// ``GmemRules/validateMmap(fileFlags:prot:flags:offset:length:)`` for a guest_memfd.
     public mutating func mmap(fd: Int32, prot: Int32, flags: Int32, offset: UInt64, length: UInt64) -> Result<UInt64, ModelErrno> {
         if !GmemRules.isPageAligned(offset) { return .failure(.EINVAL) }
         guard let index = fileIndex(fd), let file = openFiles[index] else { return .failure(.EBADF) }
-        switch file.kind {
-        case .guestMemfd: break
-        case .machine, .vcpu, .stats: return .failure(.ENODEV)
-        case .memfd: return .failure(.EOPNOTSUPP)
-        }
-        if let error = GmemRules.validateMmap(fileFlags: inodes[file.inode]!.flags, prot: prot, flags: flags, offset: offset, length: length) {
-            return .failure(error)
-        }
-        let pages = (length + GmemABI.pageSize - 1) >> GmemABI.pageShift
+        if length == 0 { return .failure(.EINVAL) }
+        if length > UInt64.max - (GmemABI.pageSize - 1) { return .failure(.ENOMEM) }
+        let pages = (length + (GmemABI.pageSize - 1)) >> GmemABI.pageShift
+        if (offset >> GmemABI.pageShift).addingReportingOverflow(pages).overflow { return .failure(.EOVERFLOW) }
         guard let start = freeAddressRange(pages: pages) else { return .failure(.ENOMEM) }
+        // file_mmap_ok: a regular file maps at most MAX_LFS_FILESIZE bytes, any other file
+        // at most ULONG_MAX.
+        let maximum = file.kind == .guestMemfd || file.kind == .memfd ? UInt64(Int64.max) : UInt64.max
+        let bytes = pages << GmemABI.pageShift
+        if bytes > maximum || offset >> GmemABI.pageShift > (maximum - bytes) >> GmemABI.pageShift {
+            return .failure(.EOVERFLOW)
+        }
+        let type = flags & GmemABI.MapFlag.typeMask
+        guard type == GmemABI.MapFlag.shared || type == GmemABI.MapFlag.sharedValidate || type == GmemABI.MapFlag.private else {
+            return .failure(.EINVAL)
+        }
+        var inode = file.inode
+        // do_mmap: a shared writable mapping needs a file open for writing (stats fds are read-only).
+        if file.kind == .stats, type != GmemABI.MapFlag.private, prot & GmemABI.Protection.write != 0 { return .failure(.EACCES) }
+        switch file.kind {
+        case .guestMemfd:
+            if let error = GmemRules.validateMmap(fileFlags: inodes[file.inode]!.flags, prot: prot, flags: flags, offset: offset, length: length) {
+                return .failure(error)
+            }
+        case .memfd:
+            break
+        case .vcpu:
+            if prot & GmemABI.Protection.exec != 0, GmemRules.anonymousInodesNoexec { return .failure(.EPERM) }
+            // kvm_vcpu_mmap: the kvm_run, PIO and coalesced-MMIO pages (a fault past them is SIGBUS).
+            if file.inode < 0 {
+                let run = Self.insertLowest(Inode(kind: .anonymous, size: capabilities.vcpuMappingSize), into: &inodes)
+                openFiles[index]!.inode = run
+            }
+            inode = openFiles[index]!.inode
+        case .machine, .stats:
+            if prot & GmemABI.Protection.exec != 0, GmemRules.anonymousInodesNoexec { return .failure(.EPERM) }
+            return .failure(.ENODEV)
+        case .kvmDevice, .standardStream:
+            return .failure(.ENODEV)
+        }
+        var copies = -1
+        if type == GmemABI.MapFlag.private {
+            copies = Self.insertLowest(Inode(kind: .anonymous, size: UInt64.max), into: &inodes)
+        }
         openFiles[index]!.references += 1
-        insertMapping(Mapping(start: start, pageCount: pages, protection: prot, file: index, inode: file.inode,
-                              pageOffset: offset >> GmemABI.pageShift))
+        reserve(start: start, pages: pages)
+        insertMapping(Mapping(start: start, pageCount: pages, protection: prot, file: index, inode: inode,
+                              pageOffset: offset >> GmemABI.pageShift, privateCopies: copies))
         return .success(start)
     }
 
-    /// `mmap(NULL, length, prot, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)`: zeroed anonymous memory,
+    /// `mmap(NULL, length, prot, MAP_SHARED|MAP_ANONYMOUS, -1, 0)`: zeroed anonymous memory,
     /// e.g. the `userspace_addr` backing of a v1 memslot or of the shared side (B10).
     ///
     /// Fails with `EINVAL` for a zero length and `ENOMEM` when no address range is free.
     public mutating func mapAnonymous(length: UInt64, prot: Int32 = GmemABI.Protection.read | GmemABI.Protection.write) -> Result<UInt64, ModelErrno> {
         if length == 0 { return .failure(.EINVAL) }
         if length > UInt64.max - (GmemABI.pageSize - 1) { return .failure(.ENOMEM) }
-        let pages = (length + GmemABI.pageSize - 1) >> GmemABI.pageShift
+        let pages = (length + (GmemABI.pageSize - 1)) >> GmemABI.pageShift
         guard let start = freeAddressRange(pages: pages) else { return .failure(.ENOMEM) }
         let inode = Self.insertLowest(Inode(kind: .anonymous, size: pages << GmemABI.pageShift), into: &inodes)
+        reserve(start: start, pages: pages)
         insertMapping(Mapping(start: start, pageCount: pages, protection: prot, file: -1, inode: inode, pageOffset: 0))
         return .success(start)
     }
 
     /// `munmap(address, length)`: removes every mapped page in the range (splitting mappings
-    /// that straddle it); the last mapping of a closed guest_memfd releases the file (M5).
+    /// that straddle it); the last mapping of a closed file releases the file (M5).
     ///
     /// Fails with `EINVAL` for an unaligned address, a zero length or a range outside user
     /// space; unmapping nothing succeeds.
     public mutating func munmap(address: UInt64, length: UInt64) -> Result<Void, ModelErrno> {
         if !GmemRules.isPageAligned(address) || length == 0 { return .failure(.EINVAL) }
-        let (rawEnd, overflow) = address.addingReportingOverflow(length)
-        if overflow || rawEnd > capabilities.userAddressLimit { return .failure(.EINVAL) }
-        let end = (rawEnd + GmemABI.pageSize - 1) & ~(GmemABI.pageSize - 1)
+        let (rounded, roundOverflow) = length.addingReportingOverflow(GmemABI.pageSize - 1)
+        if roundOverflow { return .failure(.EINVAL) }
+        let (end, overflow) = address.addingReportingOverflow(rounded & ~(GmemABI.pageSize - 1))
+        if overflow || end > capabilities.userAddressLimit { return .failure(.EINVAL) }
         var kept: [Mapping] = []
         var dropped: [Mapping] = []
         var added: [Mapping] = []
@@ -80,56 +123,215 @@ extension ModelKernel {
         for piece in added {
             insertMapping(piece)
             if piece.file >= 0 { openFiles[piece.file]!.references += 1 } else { inodes[piece.inode]!.references += 1 }
+            if piece.privateCopies >= 0 { inodes[piece.privateCopies]!.references += 1 }
         }
-        for mapping in dropped {
-            if mapping.file >= 0 { dropFileReference(mapping.file) } else { dropInodeReference(mapping.inode) }
-        }
+        for mapping in dropped { dropMapping(mapping) }
         return .success(())
     }
 
-    /// Reads the content token of the page at host `address`; touching a guest_memfd page
-    /// allocates it (F6).
+    /// Drops the references a mapping (piece) holds.
+    mutating func dropMapping(_ mapping: Mapping) {
+        if mapping.privateCopies >= 0 { dropInodeReference(mapping.privateCopies) }
+        if mapping.file >= 0 { dropFileReference(mapping.file) } else { dropInodeReference(mapping.inode) }
+    }
+
+    /// `madvise(address, length, advice)` for the advice values the model describes:
+    /// `NORMAL`, `RANDOM`, `SEQUENTIAL`, `WILLNEED`, `DONTFORK`, `DOFORK` (no effect on data),
+    /// `DONTNEED` (drops private copies), `FREE` (anonymous private memory only) and
+    /// `REMOVE` (punches the backing file of a shared mapping).
+    ///
+    /// Fails with `EINVAL` (unknown advice, unaligned address, wrapping range, `FREE` on a
+    /// shared or file mapping, `REMOVE` on memory without a file), `EACCES` (`REMOVE` on a
+    /// private mapping), `ENODEV` (`REMOVE` through a vCPU mapping), or `ENOMEM` when part
+    /// of the range is not mapped (after advising the mapped parts).
+    public mutating func madvise(address: UInt64, length: UInt64, advice: Int32) -> Result<Void, ModelErrno> {
+        guard GmemRules.madviseAdviceIsValid(advice) else { return .failure(.EINVAL) }
+        if !GmemRules.isPageAligned(address) { return .failure(.EINVAL) }
+        let (rounded, roundOverflow) = length.addingReportingOverflow(GmemABI.pageSize - 1)
+        let aligned = roundOverflow ? 0 : rounded & ~(GmemABI.pageSize - 1)
+        if length != 0, aligned == 0 { return .failure(.EINVAL) }
+        let (end, overflow) = address.addingReportingOverflow(aligned)
+        if overflow { return .failure(.EINVAL) }
+        if end == address { return .success(()) }
+        var cursor = address
+        var hole = false
+        for mapping in mappings where mapping.end > address && mapping.start < end {
+            if mapping.start > cursor { hole = true }
+            let from = max(mapping.start, address), to = min(mapping.end, end)
+            let firstPage = mapping.pageOffset + ((from - mapping.start) >> GmemABI.pageShift)
+            let lastPage = mapping.pageOffset + ((to - mapping.start) >> GmemABI.pageShift)
+            switch advice {
+            case 4:  // MADV_DONTNEED
+                if mapping.privateCopies >= 0 { removePages(mapping.privateCopies, firstPage, lastPage) }
+            case 8:  // MADV_FREE: anonymous private memory only (the model's anon is MAP_SHARED)
+                return .failure(.EINVAL)
+            case 9:  // MADV_REMOVE
+                if mapping.privateCopies >= 0 { return .failure(.EACCES) }
+                if mapping.file < 0 {
+                    removePages(mapping.inode, firstPage, lastPage)
+                } else {
+                    let kind = openFiles[mapping.file]!.kind
+                    if kind == .vcpu { return .failure(.ENODEV) }
+                    if kind == .guestMemfd {
+                        let size = inodes[mapping.inode]!.size >> GmemABI.pageShift
+                        removePages(mapping.inode, firstPage, min(lastPage, size))
+                    } else {
+                        zeroBytes(mapping.inode, from: firstPage << GmemABI.pageShift, to: lastPage << GmemABI.pageShift)
+                    }
+                }
+            default:
+                break
+            }
+            cursor = to
+        }
+        if cursor < end { hole = true }
+        return hole ? .failure(.ENOMEM) : .success(())
+    }
+
+    /// Reads the content token of the page at host `address` (8 bytes at the page start);
+    /// touching a guest_memfd page allocates it (F6).
     ///
     /// Fails with `SIGSEGV` (nothing mapped, or no `PROT_READ`) or `SIGBUS` (private
     /// guest_memfd memory, M3; past the end of the file, M4).
     public mutating func hostRead(address: UInt64) -> Result<UInt64, HostSignal> {
-        switch resolveHostPage(address: address, protection: GmemABI.Protection.read) {
-        case .failure(let signal):
-            return .failure(signal)
-        case .success(let (inode, page)):
-            if let value = inodes[inode]!.pages.value(at: page) { return .success(value) }
-            if inodes[inode]!.kind == .guestMemfd { inodes[inode]!.pages.set(page, page + 1, to: 0) }
-            return .success(0)
-        }
+        hostRead(address: address & ~(GmemABI.pageSize - 1), width: 8)
     }
 
     /// Writes content token `value` to the page at host `address` (allocating it).
     ///
     /// Fails with `SIGSEGV` (nothing mapped, or no `PROT_WRITE`) or `SIGBUS` (M3, M4).
     public mutating func hostWrite(address: UInt64, value: UInt64) -> Result<Void, HostSignal> {
-        switch resolveHostPage(address: address, protection: GmemABI.Protection.write) {
+        hostWrite(address: address & ~(GmemABI.pageSize - 1), width: 8, value: value)
+    }
+
+    /// Loads `width` (1, 2, 4 or 8) bytes, little-endian, at host `address`; an access that
+    /// straddles two pages needs both.
+    ///
+    /// Fails as ``hostRead(address:)``, for the first page that refuses the access.
+    public mutating func hostRead(address: UInt64, width: UInt64) -> Result<UInt64, HostSignal> {
+        switch resolveAccess(address: address, width: width, protection: GmemABI.Protection.read) {
         case .failure(let signal):
             return .failure(signal)
-        case .success(let (inode, page)):
-            inodes[inode]!.pages.set(page, page + 1, to: value)
+        case .success(let pieces):
+            var value: UInt64 = 0
+            for (index, piece) in pieces.enumerated() {
+                let byte = readByte(piece.inode, piece.offset)
+                value |= UInt64(byte) << (UInt64(index) * 8)
+            }
+            return .success(value)
+        }
+    }
+
+    /// Stores the low `width` bytes of `value`, little-endian, at host `address`.
+    ///
+    /// Fails as ``hostWrite(address:value:)``, for the first page that refuses the access;
+    /// nothing is written then.
+    public mutating func hostWrite(address: UInt64, width: UInt64, value: UInt64) -> Result<Void, HostSignal> {
+        switch resolveAccess(address: address, width: width, protection: GmemABI.Protection.write) {
+        case .failure(let signal):
+            return .failure(signal)
+        case .success(let pieces):
+            if width == 8, pieces.allSatisfy({ $0.inode == pieces[0].inode }), pieces[0].offset & (GmemABI.pageSize - 1) == 0 {
+                let inode = pieces[0].inode, page = pieces[0].offset >> GmemABI.pageShift
+                inodes[inode]!.pages.set(page, page + 1, to: value)
+                if !inodes[inode]!.bytes.isEmpty {
+                    for byte in 0..<UInt64(8) { inodes[inode]!.bytes[pieces[0].offset + byte] = nil }
+                }
+                return .success(())
+            }
+            for (index, piece) in pieces.enumerated() {
+                setByte(piece.inode, piece.offset, UInt8(truncatingIfNeeded: value >> (UInt64(index) * 8)))
+            }
             return .success(())
         }
     }
 
-    /// The inode page behind host `address`, or the signal an access with `protection` raises.
-    func resolveHostPage(address: UInt64, protection: Int32) -> Result<(Int, UInt64), HostSignal> {
+    /// The inode byte behind each byte of a `width`-byte access at `address` (allocating the
+    /// pages it touches, as faults do), or the signal of the first page that refuses it.
+    mutating func resolveAccess(address: UInt64, width: UInt64, protection: Int32) -> Result<[(inode: Int, offset: UInt64)], HostSignal> {
+        let (last, overflow) = address.addingReportingOverflow(width - 1)
+        if overflow { return .failure(.sigsegv) }
+        var pieces: [(inode: Int, offset: UInt64)] = []
+        var page = address >> GmemABI.pageShift
+        let lastPage = last >> GmemABI.pageShift
+        var resolved: [UInt64: (Int, UInt64)] = [:]
+        while page <= lastPage {
+            switch resolveHostPage(address: page << GmemABI.pageShift, protection: protection) {
+            case .failure(let signal): return .failure(signal)
+            case .success(let target): resolved[page] = target
+            }
+            if page == lastPage { break }
+            page += 1
+        }
+        for byte in 0..<width {
+            let at = address + byte
+            let (inode, inodePage) = resolved[at >> GmemABI.pageShift]!
+            pieces.append((inode, inodePage << GmemABI.pageShift | (at & (GmemABI.pageSize - 1))))
+        }
+        return .success(pieces)
+    }
+
+    /// The inode page behind host `address` (allocating it, and for a write through a
+    /// private mapping copying it), or the signal an access with `protection` raises.
+    mutating func resolveHostPage(address: UInt64, protection: Int32) -> Result<(Int, UInt64), HostSignal> {
         guard let mapping = mapping(containing: address) else { return .failure(.sigsegv) }
-        if mapping.protection & protection == 0 { return .failure(.sigsegv) }
+        // x86 page tables: writable implies readable, and executable implies readable
+        // unless the CPU has protection keys (execute-only memory).
+        typealias Protection = GmemABI.Protection
+        var allowed = mapping.protection
+        if allowed & Protection.write != 0 { allowed |= Protection.read }
+        if allowed & Protection.exec != 0, !capabilities.executeOnlyMappings { allowed |= Protection.read }
+        if allowed & protection == 0 { return .failure(.sigsegv) }
         let page = mapping.pageOffset + ((address - mapping.start) >> GmemABI.pageShift)
         let inode = inodes[mapping.inode]!
         if inode.kind == .guestMemfd {
             if GmemRules.hostAccessRaisesSIGBUS(fileFlags: inode.flags, filePage: page, fileSize: inode.size) {
                 return .failure(.sigbus)
             }
-        } else if page >= inode.size >> GmemABI.pageShift {
+        } else if page >= (inode.size >> GmemABI.pageShift) + (inode.size & (GmemABI.pageSize - 1) == 0 ? 0 : 1) {
             return .failure(.sigbus)
         }
+        if mapping.privateCopies >= 0 {
+            let copies = mapping.privateCopies
+            if inodes[copies]!.pages.value(at: page) != nil { return .success((copies, page)) }
+            if protection & GmemABI.Protection.write != 0 {
+                copyPage(from: mapping.inode, to: copies, page: page)
+                return .success((copies, page))
+            }
+        }
+        if inodes[mapping.inode]!.pages.value(at: page) == nil { inodes[mapping.inode]!.pages.set(page, page + 1, to: 0) }
         return .success((mapping.inode, page))
+    }
+
+    /// Copies page `page` of inode `source` (allocating it there first) into inode `target`.
+    mutating func copyPage(from source: Int, to target: Int, page: UInt64) {
+        if inodes[source]!.pages.value(at: page) == nil { inodes[source]!.pages.set(page, page + 1, to: 0) }
+        inodes[target]!.pages.set(page, page + 1, to: inodes[source]!.pages.value(at: page)!)
+        let base = page << GmemABI.pageShift
+        for (offset, byte) in inodes[source]!.bytes where offset >> GmemABI.pageShift == page {
+            inodes[target]!.bytes[offset] = byte
+        }
+        _ = base
+    }
+
+    /// The byte at `offset` of inode `index` (0 where nothing was written).
+    func readByte(_ index: Int, _ offset: UInt64) -> UInt8 {
+        let inode = inodes[index]!
+        if let byte = inode.bytes[offset] { return byte }
+        guard let token = inode.pages.value(at: offset >> GmemABI.pageShift) else { return 0 }
+        let within = offset & (GmemABI.pageSize - 1)
+        return within < 8 ? UInt8(truncatingIfNeeded: token >> (within * 8)) : 0
+    }
+
+    /// Sets the byte at `offset` of inode `index` (whose page is allocated), keeping only
+    /// bytes that differ from the page token's picture.
+    mutating func setByte(_ index: Int, _ offset: UInt64, _ byte: UInt8) {
+        let page = offset >> GmemABI.pageShift
+        if inodes[index]!.pages.value(at: page) == nil { inodes[index]!.pages.set(page, page + 1, to: 0) }
+        let token = inodes[index]!.pages.value(at: page)!
+        let within = offset & (GmemABI.pageSize - 1)
+        let picture: UInt8 = within < 8 ? UInt8(truncatingIfNeeded: token >> (within * 8)) : 0
+        inodes[index]!.bytes[offset] = byte == picture ? nil : byte
     }
 
     func mapping(containing address: UInt64) -> Mapping? {
@@ -143,22 +345,31 @@ extension ModelKernel {
         return mappings[low]
     }
 
-    /// The lowest address at or above ``mappingBase`` with `pages` free pages.
+    /// Where the next mapping of `pages` pages goes: past every earlier mapping and its
+    /// ``mappingGuard`` (addresses are never reused), or nil when user space is exhausted.
     func freeAddressRange(pages: UInt64) -> UInt64? {
         let (length, overflow) = pages.multipliedReportingOverflow(by: GmemABI.pageSize)
         if overflow { return nil }
-        var candidate = Self.mappingBase
-        for mapping in mappings where mapping.end > candidate {
-            if mapping.start >= candidate, mapping.start - candidate >= length { break }
-            candidate = mapping.end
-        }
+        let candidate = nextMappingAddress
         let (end, endOverflow) = candidate.addingReportingOverflow(length)
         return endOverflow || end > capabilities.userAddressLimit ? nil : candidate
     }
 
+    /// Moves the placement cursor past a new mapping and its guard.
+    mutating func reserve(start: UInt64, pages: UInt64) {
+        let end = start + pages << GmemABI.pageShift
+        let (next, overflow) = end.addingReportingOverflow(Self.mappingGuard)
+        nextMappingAddress = overflow ? UInt64.max & ~(GmemABI.pageSize - 1) : next
+    }
+
     mutating func insertMapping(_ mapping: Mapping) {
-        let position = mappings.firstIndex(where: { $0.start > mapping.start }) ?? mappings.count
-        mappings.insert(mapping, at: position)
+        var low = 0
+        var high = mappings.count
+        while low < high {
+            let mid = (low + high) >> 1
+            if mappings[mid].start <= mapping.start { low = mid + 1 } else { high = mid }
+        }
+        mappings.insert(mapping, at: low)
     }
 }
 

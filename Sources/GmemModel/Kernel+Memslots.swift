@@ -154,6 +154,7 @@ extension ModelKernel {
         if policy.zeroesOnRebindToAnotherVM, openFiles[file]!.guestMemfd!.dataOwner != .machine(machine) {
             let inode = openFiles[file]!.inode
             inodes[inode]!.pages = PageMap()
+            inodes[inode]!.bytes = [:]
         }
         openFiles[file]!.guestMemfd!.dataOwner = .machine(machine)
         openFiles[file]!.guestMemfd!.owner = .machine(machine)

@@ -9,8 +9,11 @@ public struct ModelKernel: Hashable, Sendable {
     /// The lifetime design in force.
     public let policy: Policy
 
-    /// fd table: index `fd - firstDescriptor` → index into `openFiles`.
-    var descriptors: [Int?] = []
+    /// fd table: index `fd` → index into `openFiles` (fds 0–2 start open on the process's
+    /// standard streams, as in any process).
+    var descriptors: [Int?] = [0, 1, 2]
+    /// `FD_CLOEXEC` of each fd in `descriptors` (false where the fd is free).
+    var closeOnExec: [Bool] = [false, false, false]
     /// Open file descriptions, lowest free index first.
     var openFiles: [OpenFile?] = []
     /// VMs, by id (lowest free first).
@@ -20,15 +23,22 @@ public struct ModelKernel: Hashable, Sendable {
     /// Host mappings, sorted by start address.
     var mappings: [Mapping] = []
 
-    /// The lowest fd number the model hands out (0–2 are stdin, stdout, stderr).
+    /// The lowest fd number a new process hands out (0–2 are stdin, stdout, stderr, open
+    /// from the start; once closed, their numbers are reused like any other).
     public static let firstDescriptor: Int32 = 3
-    /// Where the model places host mappings (first fit, ascending).
-    public static let mappingBase: UInt64 = 0x7F00_0000_0000
+    /// Where the model places its first host mapping (later ones follow, each past the
+    /// previous one and its ``mappingGuard``).
+    public static let mappingBase: UInt64 = 0x1000_0000_0000
+    /// VMs destroyed since the last ``takeDestroyedVMs()`` (not part of the state's identity).
+    var events = ModelEvents()
+    /// Where the next host mapping goes.
+    var nextMappingAddress: UInt64 = ModelKernel.mappingBase
 
     /// An empty process on a kernel with `capabilities`, running `policy`; never fails.
     public init(capabilities: ModelCapabilities = .referenceHost, policy: Policy = .upstream) {
         self.capabilities = capabilities
         self.policy = policy
+        openFiles = (0..<3).map { _ in OpenFile(kind: .standardStream) }
     }
 }
 
@@ -38,6 +48,10 @@ public struct ModelKernel: Hashable, Sendable {
 struct OpenFile: Hashable, Sendable {
     enum Kind: UInt8, Hashable, Sendable {
         case machine, vcpu, stats, guestMemfd, memfd
+        /// fds 0–2 as the process found them (the model takes them to be `/dev/null`).
+        case standardStream
+        /// `/dev/kvm`.
+        case kvmDevice
     }
     var kind: Kind
     /// fds plus mappings plus (alternative policies) memslots referring to it.
@@ -50,6 +64,8 @@ struct OpenFile: Hashable, Sendable {
     var inode: Int = -1
     /// The VM's view of a guest_memfd: owner and bindings.
     var guestMemfd: GuestMemfdFile?
+    /// The file position (`read`, `write`, `lseek` of a memfd).
+    var position: UInt64 = 0
 }
 
 /// The file half of a guest_memfd (the kernel's `struct kvm_gmem`): the VM's view.
@@ -80,8 +96,15 @@ struct Inode: Hashable, Sendable {
     var size: UInt64
     /// guest_memfd create flags.
     var flags: UInt64 = 0
-    /// Allocated pages and their content token (0 = zero page).
+    /// Allocated pages and their content token (0 = zero page): a page holding token `t`
+    /// holds `t` little-endian in its first 8 bytes and zeros elsewhere, except where
+    /// `bytes` says otherwise.
     var pages: PageMap<UInt64> = PageMap()
+    /// Bytes (by offset in the inode) of allocated pages that differ from their token's
+    /// picture: what host accesses narrower than 8 bytes or off a page start wrote.
+    var bytes: [UInt64: UInt8] = [:]
+    /// Permission bits (`fchmod` of a memfd).
+    var mode: UInt32 = 0o600
     /// Files (guest_memfd, memfd) or mapping pieces (anonymous) that refer to it.
     var references: Int32 = 1
 }
@@ -110,6 +133,9 @@ struct Mapping: Hashable, Sendable {
     var inode: Int
     /// The inode page the mapping's first page maps.
     var pageOffset: UInt64
+    /// For a private file mapping, the anonymous inode holding its copied-on-write pages
+    /// (indexed by file page), else -1.
+    var privateCopies: Int = -1
 
     var end: UInt64 { start + pageCount << GmemABI.pageShift }
 }
@@ -198,7 +224,10 @@ public struct HostMappingSummary: Hashable, Sendable {
 extension ModelKernel {
     /// The open fd numbers, ascending.
     public var openDescriptors: [Int32] {
-        descriptors.indices.compactMap { descriptors[$0] == nil ? nil : Int32($0) + Self.firstDescriptor }
+        descriptors.indices.compactMap { fd in
+            guard let file = descriptors[fd], openFiles[file]?.kind != .standardStream else { return nil }
+            return Int32(fd)
+        }
     }
 
     /// The live VMs, by id.
@@ -299,9 +328,17 @@ extension ModelKernel {
 extension ModelKernel {
     @inline(__always)
     func fileIndex(_ fd: Int32) -> Int? {
-        let slot = Int(fd) - Int(Self.firstDescriptor)
-        guard slot >= 0, slot < descriptors.count else { return nil }
-        return descriptors[slot]
+        guard fd >= 0, Int(fd) < descriptors.count else { return nil }
+        return descriptors[Int(fd)]
+    }
+
+    /// The number of open fds (standard streams included).
+    var descriptorCount: Int { descriptors.count - descriptors.lazy.filter { $0 == nil }.count }
+
+    /// Whether one more fd can be installed under the process's fd limit (else `EMFILE`).
+    var descriptorAvailable: Bool {
+        guard let free = descriptors.firstIndex(where: { $0 == nil }) else { return UInt64(descriptors.count) < capabilities.descriptorLimit }
+        return UInt64(free) < capabilities.descriptorLimit
     }
 
     /// Stores `value` at the lowest free index of `table`.
@@ -320,9 +357,12 @@ extension ModelKernel {
         while let last = table.last, last == nil { table.removeLast() }
     }
 
-    /// Installs a new fd for open file `file` at the lowest free number.
-    mutating func installDescriptor(for file: Int) -> Int32 {
-        Int32(Self.insertLowest(file, into: &descriptors)) + Self.firstDescriptor
+    /// Installs a new fd for open file `file` at the lowest free number (callers check
+    /// ``descriptorAvailable`` where the kernel does).
+    mutating func installDescriptor(for file: Int, closeOnExec flag: Bool = false) -> Int32 {
+        let fd = Self.insertLowest(file, into: &descriptors)
+        if fd < closeOnExec.count { closeOnExec[fd] = flag } else { closeOnExec.append(flag) }
+        return Int32(fd)
     }
 
     /// Creates an open file description with one reference.
@@ -331,13 +371,14 @@ extension ModelKernel {
     }
 
     /// The VM a VM-ioctl fd refers to, with the errno an ioctl on another kind of fd gets:
-    /// `EBADF` closed, `EINVAL` a vCPU fd (`kvm_arch_vcpu_ioctl`), `ENOTTY` anything else.
+    /// `EBADF` closed, `EINVAL` a vCPU fd (`kvm_arch_vcpu_ioctl`) or /dev/kvm
+    /// (`kvm_arch_dev_ioctl`), `ENOTTY` anything else.
     func machineForVMIoctl(_ fd: Int32) -> Result<Int, ModelErrno> {
         guard let index = fileIndex(fd), let file = openFiles[index] else { return .failure(.EBADF) }
         switch file.kind {
         case .machine: return .success(file.machine)
-        case .vcpu: return .failure(.EINVAL)
-        case .stats, .guestMemfd, .memfd: return .failure(.ENOTTY)
+        case .vcpu, .kvmDevice: return .failure(.EINVAL)
+        case .stats, .guestMemfd, .memfd, .standardStream: return .failure(.ENOTTY)
         }
     }
 }
@@ -357,9 +398,12 @@ extension ModelKernel {
         Self.removeEntry(index, from: &openFiles)
         switch file.kind {
         case .machine, .vcpu, .stats:
+            if file.kind == .vcpu, file.inode >= 0 { dropInodeReference(file.inode) }
             dropMachineReference(file.machine)
         case .memfd:
             dropInodeReference(file.inode)
+        case .standardStream, .kvmDevice:
+            break
         case .guestMemfd:
             let gmem = file.guestMemfd!
             // kvm_gmem_release: invalidate every binding; the memslots stay (L5, G2).
@@ -383,6 +427,15 @@ extension ModelKernel {
         if inodes[index]!.references == 0 { Self.removeEntry(index, from: &inodes) }
     }
 
+    /// Frees pages `[start, end)` of inode `index` and the bytes written into them.
+    mutating func removePages(_ index: Int, _ start: UInt64, _ end: UInt64) {
+        guard start < end else { return }
+        inodes[index]!.pages.remove(start, end)
+        if !inodes[index]!.bytes.isEmpty {
+            inodes[index]!.bytes = inodes[index]!.bytes.filter { $0.key >> GmemABI.pageShift < start || $0.key >> GmemABI.pageShift >= end }
+        }
+    }
+
     /// Drops one reference on VM `machine`; destroys it when it was the last (L6).
     mutating func dropMachineReference(_ machine: Int) {
         machines[machine]!.references -= 1
@@ -394,6 +447,7 @@ extension ModelKernel {
         let slots = machines[machine]!.slots
         for slot in slots { unbind(slot, of: machine) }
         Self.removeEntry(machine, from: &machines)
+        events.destroyedVMs.append(machine)
         // Alternative policies: files may outlive their VM; their pointer must not match a
         // future VM that reuses the id.
         for index in openFiles.indices {
@@ -425,5 +479,22 @@ extension ModelKernel {
             openFiles[fileIndex]!.guestMemfd!.owner = .none
         }
         if policy.memslotHoldsFileReference { dropFileReference(fileIndex) }
+    }
+}
+
+/// What happened inside the model that an observer may want to know, outside the state's
+/// identity: equality ignores it and hashing skips it, so explored states stay comparable.
+struct ModelEvents: Hashable, Sendable {
+    var destroyedVMs: [Int] = []
+    static func == (lhs: ModelEvents, rhs: ModelEvents) -> Bool { true }
+    func hash(into hasher: inout Hasher) {}
+}
+
+extension ModelKernel {
+    /// The ids of the VMs destroyed since the last call (an id may be reused afterwards by
+    /// a new VM), for observers that track VMs by creation rather than by id.
+    public mutating func takeDestroyedVMs() -> [Int] {
+        defer { events.destroyedVMs.removeAll(keepingCapacity: true) }
+        return events.destroyedVMs
     }
 }

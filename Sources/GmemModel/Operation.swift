@@ -67,7 +67,7 @@ extension ModelKernel {
         case .createVM(let type):
             return Self.outcome(createVM(type: type), ModelOutcome.descriptor)
         case .createVCPU(let vmFD, let id):
-            return Self.outcome(createVCPU(vmFD: vmFD, id: id), ModelOutcome.descriptor)
+            return Self.outcome(createVCPU(vmFD: vmFD, id: UInt64(id)), ModelOutcome.descriptor)
         case .createStatsFD(let fd):
             return Self.outcome(createStatsFD(fd: fd), ModelOutcome.descriptor)
         case .createMemfd(let size):

@@ -23,6 +23,23 @@ public enum GmemRules {
 
     // MARK: F — fallocate
 
+    /// The `S_IFMT` bits `fstat` reports for KVM's anonymous inodes (VM, vCPU, stats fds).
+    public static let anonymousInodeType: UInt32 = 0
+    /// Whether KVM's anonymous inodes live on a noexec mount (`PROT_EXEC` mappings: `EPERM`).
+    public static let anonymousInodesNoexec = true
+
+    /// Whether `madvise_behavior_valid` accepts `advice` among those the model describes
+    /// (the other valid ones are refused by the scenario language before any call).
+    public static func madviseAdviceIsValid(_ advice: Int32) -> Bool {
+        switch advice {
+        case 0...4, 8...11: true
+        default: false
+        }
+    }
+
+    /// What `fchmod` answers on a guest_memfd or a KVM anonymous inode.
+    public static let anonymousInodeChmod: ModelErrno = .EOPNOTSUPP
+
     /// Checks `fallocate(fd, mode, offset, length)` on a guest_memfd of `fileSize` bytes, in
     /// the order of `vfs_fallocate`, `kvm_gmem_fallocate` and `kvm_gmem_allocate`.
     ///
@@ -76,7 +93,7 @@ public enum GmemRules {
         if !isPageAligned(offset) { return .EINVAL }
         if length == 0 { return .EINVAL }
         if length > UInt64.max - (GmemABI.pageSize - 1) { return .ENOMEM }
-        let pages = (length + GmemABI.pageSize - 1) >> GmemABI.pageShift
+        let pages = (length + (GmemABI.pageSize - 1)) >> GmemABI.pageShift
         if (offset >> GmemABI.pageShift).addingReportingOverflow(pages).overflow { return .EOVERFLOW }
         let type = flags & GmemABI.MapFlag.typeMask
         guard type == GmemABI.MapFlag.shared || type == GmemABI.MapFlag.sharedValidate
@@ -165,7 +182,7 @@ public enum GmemRules {
             if !isPageAligned(region.guestMemfdOffset) { return .EINVAL }
             if region.guestMemfdOffset.addingReportingOverflow(region.memorySize).overflow { return .EINVAL }
         }
-        let addressSpaces: UInt32 = GmemABI.VMType.hasPrivateMemory(vmType) ? 1 : 2
+        let addressSpaces: UInt32 = GmemABI.VMType.hasPrivateMemory(vmType) ? 1 : max(1, capabilities.addressSpaces)
         if region.addressSpace >= addressSpaces || region.slotID >= GmemABI.memorySlotsNumber { return .EINVAL }
         if region.guestPhysicalAddress.addingReportingOverflow(region.memorySize).overflow { return .EINVAL }
         if region.memorySize >> GmemABI.pageShift > GmemABI.maxPagesPerSlot { return .EINVAL }

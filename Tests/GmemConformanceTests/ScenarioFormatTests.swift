@@ -17,6 +17,17 @@ struct ScenarioFormatTests {
         }
     }
 
+    @Test("random scenarios over the whole language print as text that parses back to the same steps")
+    func randomRoundTrip() throws {
+        var generator = SplitMix64(seed: 77)
+        for index in 0..<200 {
+            let scenario = RandomDifferential.sequence(length: 40, generator: &generator, name: "r\(index)")
+            let text = ScenarioFormat.text(of: scenario)
+            let parsed = try #require(try ScenarioFormat.parse(text, source: "random").first)
+            #expect(parsed.steps.map(\.action) == scenario.steps.map(\.action), "\(text)")
+        }
+    }
+
     @Test("a hand-written file parses: sizes, flags, expectations, comments")
     func handWritten() throws {
         let scenarios = try ScenarioFormat.parse("""
@@ -41,14 +52,123 @@ struct ScenarioFormatTests {
         #expect(steps[6].expected == .value(7))
     }
 
-    @Test("errors name the line and what is wrong")
-    func errors() {
-        #expect(throws: ScenarioFormat.ParseError(line: 2, message: "unknown action 'frobnicate'")) {
-            try ScenarioFormat.parse("vm A\nfrobnicate A", source: "x")
+    @Test("the new actions and outcomes parse: raw fds, /dev/kvm, cap, madvise, widths, stat fields, error, size arithmetic")
+    func newForms() throws {
+        let steps = try #require(try ScenarioFormat.parse("""
+            kvm K
+            vm A K type=0
+            raw Z fd=0
+            raw N fd=-1
+            gmem F A size=2M+4K
+            memfd M size=16K-1
+            cap K guest_memfd -> value 1
+            cap A KVM_CAP_USER_MEMORY2 -> value 1
+            cap A 0x100000000 -> value 0
+            region A slot=0 size=4K file=Z -> EINVAL
+            mmap P M len=16K
+            madvise P offset=4K len=4K advice=dontneed -> ok
+            write P offset=4095 width=2 value=0xBEEF
+            read P offset=4095 width=2 -> value 0xBEEF
+            read P offset=4096 width=1 -> value 0xBE
+            stat F -> stat type=reg size=0x201000 blksize=4096
+            stat M -> stat ino=different:F
+            dup D F
+            stat D -> stat ino=same:F cloexec=1
+            close N -> error
+            """, source: "t").first).steps
+        #expect(steps[1].action == .createVM(name: "A", type: 0, device: "K"))
+        #expect(steps[2].action == .rawDescriptor(name: "Z", fd: 0))
+        #expect(steps[3].action == .rawDescriptor(name: "N", fd: -1))
+        #expect(steps[4].action == .createGuestMemfd(name: "F", vm: "A", size: 0x20_1000, flags: 0, reserved: 0))
+        #expect(steps[5].action == .createMemfd(name: "M", size: 16383))
+        #expect(steps[6].action == .checkExtension(of: "K", capability: 234))
+        #expect(steps[8].action == .checkExtension(of: "A", capability: 1 << 32))
+        #expect(steps[9].action == .setRegion(vm: "A", version: 2, slot: 0, flags: 4, gpa: 0, size: 4096, userspace: .literal(0), file: "Z", offset: 0))
+        #expect(steps[11].action == .madvise(mapping: "P", offset: 4096, length: 4096, advice: 4))
+        #expect(steps[12].action == .hostWrite(mapping: "P", offset: 4095, width: .half, value: 0xBEEF))
+        #expect(steps[16].action == .stat("M", sameInodeAs: "F"))
+        #expect(steps[18].expected == .status(StatusPattern(closeOnExec: true, sameInode: true)))
+        #expect(steps[19].expected == .anyError)
+        #expect(Outcome.anyError.isMet(by: .errno(9)))
+        #expect(!Outcome.anyError.isMet(by: .ok))
+    }
+
+    /// The error for `text`, or nil when it parses.
+    func error(_ text: String) -> ScenarioFormat.ParseError? {
+        do {
+            _ = try ScenarioFormat.parse(text, source: "f.gmem")
+            return nil
+        } catch {
+            return error
         }
-        #expect(throws: ScenarioFormat.ParseError.self) { try ScenarioFormat.parse("gmem F A size=lots", source: "x") }
-        #expect(throws: ScenarioFormat.ParseError.self) { try ScenarioFormat.parse("vm A -> EWHAT", source: "x") }
-        #expect(throws: ScenarioFormat.ParseError.self) { try ScenarioFormat.parse("guest A gpa=12 read", source: "x") }
+    }
+
+    @Test("errors name the file, line and column, what was expected and the nearest spelling")
+    func errorsPointAtTheWord() throws {
+        let flag = try #require(error("vm A\ngmem F A size=4K flag=mmap|init_shared"))
+        #expect(flag.line == 2 && flag.column == 18)
+        #expect(flag.description.hasPrefix("f.gmem:2:18: unknown key 'flag'"))
+        #expect(flag.message.contains("did you mean 'flags'?"))
+        let offset = try #require(error("vm A\ngmem F A size=4K\nfallocate F ofset=4095 len=4K"))
+        #expect(offset.line == 3 && offset.column == 13 && offset.message.contains("did you mean 'offset'?"))
+        let verb = try #require(error("vm A\nfrobnicate A"))
+        #expect(verb.line == 2 && verb.column == 1 && verb.message.contains("unknown action 'frobnicate'"))
+        let reed = try #require(error("vm A\nguest A gpa=0 reed write=1"))
+        #expect(reed.column == 15 && reed.message.contains("did you mean 'read'?"))
+        let bogus = try #require(error("vm A\ngmem F A size=4K flags=mmap\nmmap P F len=4K bogus"))
+        #expect(bogus.line == 3 && bogus.column == 17 && bogus.message.contains("unexpected word 'bogus'"))
+        let twice = try #require(error("vm A -> ok -> EINVAL"))
+        #expect(twice.column == 12)
+        let trailing = try #require(error("vm A -> ok EINVAL"))
+        #expect(trailing.column == 12 && trailing.message.contains("after the outcome"))
+        let undeclared = try #require(error("vm A\ngmem F B size=4K"))
+        #expect(undeclared.column == 8 && undeclared.message.contains("undeclared name 'B'"))
+        let rule = try #require(error("scenario s rules=B5,ZZ9\nvm A"))
+        #expect(rule.column == 21 && rule.message.contains("unknown rule id 'ZZ9'"))
+        let requirement = try #require(error("scenario s requires=memory-attributes,protected-wm\nvm A"))
+        #expect(requirement.message.contains("did you mean 'protected-vm'?"))
+        let gmemWithoutFile = try #require(error("vm A\nregion A slot=0 size=4K flags=gmem"))
+        #expect(gmemWithoutFile.message.contains("flags=gmem needs file=F"))
+        let mappingAsFile = try #require(error("anon U len=4K\nclose U"))
+        #expect(mappingAsFile.message.contains("is a host mapping"))
+    }
+
+    @Test("numbers are range-checked against the C type of their field, never truncated")
+    func numberRanges() throws {
+        #expect(error("vm A\ngmem F A size=4K\nfallocate F mode=0x100000000 len=4K")?.message.contains("out of range for a 32-bit signed field") == true)
+        #expect(error("vm A\nregion A slot=4294967296 size=4K")?.message.contains("out of range for a 32-bit unsigned field") == true)
+        #expect(error("vm A\nregion A slot=0 size=4K flags=4294967296")?.message.contains("out of range") == true)
+        #expect(error("vm A\nvcpu C A id=18446744073709551616")?.message.contains("out of range") == true)
+        #expect(error("vm A\nregion A slot=0 size=4K api=18446744073709551615")?.message.contains("api=18446744073709551615: expected 1") == true)
+        #expect(error("anon U len=0xFFFFFFFFFFFFFFFFF")?.message.contains("out of range") == true)
+        #expect(error("anon U len=0xFFFFFFFFFFFFFFFF+1")?.message.contains("out of range") == true)
+        #expect(error("anon U len=lots")?.message.contains("is not a number") == true)
+        #expect(error("raw Z fd=7")?.message.contains("raw descriptors are 0–2") == true)
+        #expect(error("anon U len=4K\nwrite U width=1 value=256")?.message.contains("does not fit a 1-byte write") == true)
+        // In range: negative values are their two's complement, as C converts them.
+        #expect(error("anon U len=-4096") == nil)
+        #expect(error("anon U len=0x8000000000000000 prot=0x80000000") == nil)
+        #expect(error("vm A\ngmem F A size=4K flags=0xFFFFFFFFFFFFFFFF") == nil)
+    }
+
+    @Test("LF, CRLF and CR line ends and a byte-order mark are accepted; an empty file or one without steps is an error")
+    func lineEnds() throws {
+        for text in ["vm A\ngmem F A size=0 -> ok\n", "vm A\r\ngmem F A size=0 -> ok\r\n", "vm A\rgmem F A size=0 -> ok\r", "\u{FEFF}vm A\ngmem F A size=0 -> ok"] {
+            let steps = try #require(try ScenarioFormat.parse(text, source: "x").first).steps
+            #expect(steps.count == 2)
+            #expect(steps[1].line == 2)
+            #expect(steps[1].expected == .ok)
+        }
+        #expect(error("")?.message.contains("no scenario") == true)
+        #expect(error("# only a comment\n\n")?.message.contains("no scenario") == true)
+        #expect(error("scenario a\nscenario b\nvm A")?.message.contains("scenario 'a' has no steps") == true)
+        #expect(error("scenario a\nvm A\nscenario a\nvm A")?.message.contains("already defined") == true)
+    }
+
+    @Test("requires= takes a list")
+    func requiresList() throws {
+        let scenario = try #require(try ScenarioFormat.parse("scenario s requires=memory-attributes,protected-vm\nvm A", source: "x").first)
+        #expect(scenario.requires == [.memoryAttributes, .protectedVM])
     }
 
     @Test("the whole catalogue passes on the model, as the reference host and as upstream")
@@ -56,19 +176,25 @@ struct ScenarioFormatTests {
         for capabilities in [ModelCapabilities.referenceHost, .upstream] {
             let runner = ConformanceRunner(selection: .model, capabilities: capabilities)
             for scenario in Catalogue.scenarios {
-                // a1-attributes-on-this-host has no expectation; the others must hold.
                 let result = runner.run(scenario)
                 #expect(result.status == .passed || result.status == .skipped, "\(scenario.name): \(result.firstProblem ?? "")")
             }
         }
     }
 
-    @Test("random sequences are deterministic for a seed and use many kinds of action")
+    @Test("random sequences are deterministic for a seed and reach every action of the language")
     func generatorIsDeterministic() {
         var a = SplitMix64(seed: 9), b = SplitMix64(seed: 9)
         let first = RandomDifferential.sequence(length: 50, generator: &a, name: "x")
         let second = RandomDifferential.sequence(length: 50, generator: &b, name: "x")
         #expect(first == second)
-        #expect(Set(first.steps.map { ScenarioFormat.line(for: $0.action).split(separator: " ")[0] }).count >= 8)
+        var generator = SplitMix64(seed: 3)
+        var keywords: Set<String> = []
+        for _ in 0..<300 {
+            for step in RandomDifferential.sequence(length: 40, generator: &generator, name: "x").steps {
+                keywords.insert(String(step.action.keyword.split(separator: " ")[0]))
+            }
+        }
+        #expect(keywords == Set(ScenarioFormat.actions))
     }
 }

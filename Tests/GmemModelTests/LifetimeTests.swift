@@ -116,7 +116,7 @@ struct LifetimeTests {
         var f = try Fixture()
         #expect(f.kernel.createVCPU(vmFD: f.vm, id: 2) == .success(4))
         #expect(f.kernel.createVCPU(vmFD: f.vm, id: 2).failure == .EEXIST)
-        #expect(f.kernel.createVCPU(vmFD: f.vm, id: GmemABI.maxVCPUIDs).failure == .EINVAL)
+        #expect(f.kernel.createVCPU(vmFD: f.vm, id: UInt64(GmemABI.maxVCPUIDs)).failure == .EINVAL)
         #expect(f.kernel.close(4) == .success(()))
         #expect(f.kernel.createVCPU(vmFD: f.vm, id: 2).failure == .EEXIST)
     }

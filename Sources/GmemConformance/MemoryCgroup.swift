@@ -1,0 +1,90 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A memory cgroup around the checker itself, as a backstop behind ``MemoryBudget``: a
+/// child of the process's own memory cgroup (cgroup v2 where the memory controller is
+/// there, else the v1 memory hierarchy), limited to the budget plus what gmem check itself
+/// needs, so that even a charge the budget misses ends in this cgroup's OOM, never the host's.
+public enum MemoryCgroup {
+    /// What gmem check needs besides what scenarios allocate (binary, runtime, buffers).
+    public static let ownAllowance: UInt64 = 256 << 20
+
+    /// Moves this process into a new child memory cgroup limited to `limit` plus
+    /// ``ownAllowance`` and removes it again at exit; returns a note saying what was done,
+    /// or why not (not root, no writable memory controller).
+    public static func enter(limit: UInt64) -> String? {
+        let total = limit &+ ownAllowance
+        guard let (directory, version) = childDirectory() else {
+            return "no writable memory cgroup here: the kernel backend is bounded by the memory budget alone"
+        }
+        guard mkdir(directory, 0o755) == 0 || errno == EEXIST else {
+            return "cannot create the memory cgroup \(directory) (errno \(errno)): the kernel backend is bounded by the memory budget alone"
+        }
+        let limitFile = version == 2 ? "memory.max" : "memory.limit_in_bytes"
+        guard write(String(total), to: "\(directory)/\(limitFile)"),
+              write(String(getpid()), to: "\(directory)/cgroup.procs") else {
+            rmdir(directory)
+            return "cannot limit the memory cgroup \(directory): the kernel backend is bounded by the memory budget alone"
+        }
+        if version == 1 { _ = write("0", to: "\(directory)/memory.swappiness") }
+        cgroupPath = directory
+        atexit { MemoryCgroup.leave() }
+        return "running in memory cgroup \(directory) (v\(version)) limited to \(MemoryBudget.text(total)) (the budget plus \(MemoryBudget.text(ownAllowance)) for gmem check itself)"
+    }
+
+    nonisolated(unsafe) static var cgroupPath: String?
+
+    /// Moves back to the parent cgroup and removes the child (at exit).
+    static func leave() {
+        guard let path = cgroupPath else { return }
+        let parent = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
+        _ = write(String(getpid()), to: "\(parent)/cgroup.procs")
+        rmdir(path)
+        cgroupPath = nil
+    }
+
+    /// The directory for a child of this process's memory cgroup, and the cgroup version.
+    static func childDirectory() -> (String, Int)? {
+        guard geteuid() == 0, let text = read("/proc/self/cgroup") else { return nil }
+        let name = "gmem-check-\(getpid())"
+        if let controllers = read("/sys/fs/cgroup/cgroup.controllers"), controllers.split(separator: " ").contains(where: { $0.hasPrefix("memory") }) {
+            for line in text.split(separator: "\n") where line.hasPrefix("0::") {
+                let own = line.dropFirst(3)
+                return ("/sys/fs/cgroup\(own == "/" ? "" : own)/\(name)", 2)
+            }
+        }
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3, parts[1].split(separator: ",").contains("memory") else { continue }
+            guard access("/sys/fs/cgroup/memory/cgroup.procs", W_OK) == 0 else { return nil }
+            let own = parts[2]
+            return ("/sys/fs/cgroup/memory\(own == "/" ? "" : own)/\(name)", 1)
+        }
+        return nil
+    }
+
+    static func read(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while bytes.count < 1 << 20 {
+            // SAFETY: read(2) writes at most buffer.count bytes into buffer.
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            bytes += buffer.prefix(count)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func write(_ text: String, to path: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        // SAFETY: write(2) reads at most bytes.count bytes from bytes.
+        return bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } == bytes.count
+    }
+}
