@@ -147,15 +147,19 @@ public struct RandomDifferential: Sendable {
 
     /// The names bound so far in one sequence, by what they were created as.
     struct World {
-        enum Kind: CaseIterable { case vm, vcpu, stats, gmem, memfd, kvm, standard, raw }
-        var names: [Kind: [String]] = [:]
+        enum Kind: Int, CaseIterable {
+            case vm, vcpu, stats, gmem, memfd, kvm, standard, raw
+            var index: Int { rawValue }
+        }
+        /// Names by kind (an array, not a dictionary: generation must not depend on hashing).
+        var byKind: [[String]] = Array(repeating: [], count: Kind.allCases.count)
         var mappings: [(name: String, length: UInt64, vcpu: Bool)] = []
         var vms = 0
         var counter = 0
 
         mutating func fresh(_ prefix: String, _ g: inout SplitMix64) -> String {
             // Now and then a name is bound again (the old object stays open, unnamed).
-            if g.next(12) == 0, let reused = (names.values.flatMap { $0 } + mappings.map(\.name)).randomElement(using: &g) {
+            if g.next(12) == 0, let reused = (byKind.flatMap { $0 } + mappings.map(\.name)).randomElement(using: &g) {
                 if reused.hasPrefix(prefix) { return reused }
             }
             counter += 1
@@ -163,28 +167,30 @@ public struct RandomDifferential: Sendable {
         }
 
         mutating func add(_ name: String, _ kind: Kind) {
-            for key in names.keys { names[key]!.removeAll { $0 == name } }
+            for index in byKind.indices { byKind[index].removeAll { $0 == name } }
             mappings.removeAll { $0.name == name }
-            names[kind, default: []].append(name)
+            byKind[kind.index].append(name)
         }
 
         mutating func addMapping(_ name: String, _ length: UInt64, vcpu: Bool) {
-            for key in names.keys { names[key]!.removeAll { $0 == name } }
+            for index in byKind.indices { byKind[index].removeAll { $0 == name } }
             mappings.removeAll { $0.name == name }
             mappings.append((name, length, vcpu))
         }
 
         /// A declared descriptor: mostly of `preferred` kinds, sometimes any.
         func pick(_ preferred: [Kind], _ g: inout SplitMix64, safeForFiles: Bool = false) -> String? {
-            var pool = preferred.flatMap { names[$0] ?? [] }
+            var pool = preferred.flatMap { names($0) }
             if pool.isEmpty || g.next(5) == 0 {
-                pool = Kind.allCases.filter { !safeForFiles || $0 != .standard }.flatMap { names[$0] ?? [] }
+                pool = Kind.allCases.filter { !safeForFiles || $0 != .standard }.flatMap { names($0) }
             }
-            if safeForFiles { pool.removeAll { names[.standard]?.contains($0) ?? false } }
+            if safeForFiles { pool.removeAll { names(.standard).contains($0) } }
             return pool.isEmpty ? nil : pool[Int(g.next(UInt64(pool.count)))]
         }
 
-        var hasDescriptor: Bool { names.values.contains { !$0.isEmpty } }
+        var hasDescriptor: Bool { byKind.contains { !$0.isEmpty } }
+
+        func names(_ kind: Kind) -> [String] { byKind[kind.index] }
 
         static let sizes: [UInt64] = [4096, 8192, 16384, 65536]
         static let badSizes: [UInt64] = [0, 1, 4095, 4097, 0xFFFF_FFFF_FFFF_F000, 0x8000_0000_0000_0000, UInt64(bitPattern: -4096)]
@@ -223,7 +229,7 @@ public struct RandomDifferential: Sendable {
                 return .rawDescriptor(name: name, fd: fd)
             case 8:
                 guard let of = pick(Kind.allCases, &g) else { return createVM(&g) }
-                let kind = Kind.allCases.first { names[$0]?.contains(of) ?? false } ?? .raw
+                let kind = Kind.allCases.first { names($0).contains(of) } ?? .raw
                 let name = fresh(kind == .vm ? "V" : "D", &g)
                 add(name, kind == .raw ? .raw : kind)
                 return .dup(name: name, of: of)
@@ -232,7 +238,7 @@ public struct RandomDifferential: Sendable {
                 return .close(name)
             case 10:
                 guard let of = pick([.memfd, .gmem, .kvm], &g, safeForFiles: true) else { return createFile(&g) }
-                let kind = Kind.allCases.first { names[$0]?.contains(of) ?? false } ?? .raw
+                let kind = Kind.allCases.first { names($0).contains(of) } ?? .raw
                 let name = fresh("R", &g)
                 add(name, kind == .memfd || kind == .kvm ? kind : .raw)
                 return .reopen(name: name, of: of)
@@ -247,18 +253,18 @@ public struct RandomDifferential: Sendable {
                 let offset: Int64 = g.next(6) == 0 ? g.pick([-4096, 1, Int64.max - 4095, 0x7FFF_FFFF_FFFF_0000]) : g.pick([0, 4096, 8192, 12288, 100])
                 // A memfd allocates whatever length it is given (past its end with KEEP_SIZE):
                 // only lengths that fit the memory budget, or that are refused before allocating.
-                let isMemfd = names[.memfd]?.contains(file) ?? false
+                let isMemfd = names(.memfd).contains(file)
                 var length: Int64 = g.next(6) == 0 ? g.pick([0, -1, 4095, Int64.max]) : g.pick([4096, 8192, 16384, 65536, 5000])
                 if isMemfd, mode & 2 == 0, length > 65536, offset.addingReportingOverflow(length).overflow == false { length = 65536 }
                 return .fallocate(file: file, mode: mode, offset: offset, length: length)
             case 16:
                 guard let file = pick([.gmem, .memfd, .vm, .stats, .vcpu, .kvm], &g, safeForFiles: true) else { return createFile(&g) }
                 var operation = g.pick(ModelKernel.FileOperation.allCases)
-                if operation == .fchmod, names[.kvm]?.contains(file) ?? false { operation = .fsync }
+                if operation == .fchmod, names(.kvm).contains(file) { operation = .fsync }
                 return .fileOperation(file: file, operation)
             case 17, 18:
                 guard let file = pick([.gmem, .memfd, .vcpu], &g, safeForFiles: true) else { return createFile(&g) }
-                let isVCPU = names[.vcpu]?.contains(file) ?? false
+                let isVCPU = names(.vcpu).contains(file)
                 let name = fresh("P", &g)
                 let length: UInt64 = g.next(8) == 0 ? g.pick([0, 0xFFFF_FFFF_FFFF_F000, 0x8000_0000_0000_0000, 1 << 47]) : g.pick([4096, 8192, 16384, 5000])
                 let offset: UInt64 = g.next(8) == 0 ? g.pick([1, 0xFFFF_FFFF_FFFF_F000, 1 << 62]) : g.pick([0, 0, 4096])

@@ -149,7 +149,8 @@ public enum Action: Hashable, Sendable {
         case .rawDescriptor: "raw"
         case .dup: "dup"
         case .close: "close"
-        case .setRegion(_, _, _, let flags, _, let size, _, let file, _): size == 0 && file == nil && flags == 0 ? "delete" : "region"
+        case .setRegion(_, _, _, let flags, _, let size, let userspace, let file, let offset):
+            size == 0 && file == nil && flags == 0 && userspace == .literal(0) && offset == 0 ? "delete" : "region"
         case .fallocate: "fallocate"
         case .fileOperation(_, let operation): "fileop " + ScenarioFormat.fileOperationName(operation)
         case .reopen: "reopen"

@@ -25,10 +25,8 @@ public enum ScenarioFormat {
         public var description: String { "\(source):\(line):\(column): \(message)" }
     }
 
-    /// The GMEM-SPEC rule ids a scenario may cite in `rules=`.
-    public static let knownRules: [String] =
-        (1...7).map { "C\($0)" } + (1...6).map { "F\($0)" } + (1...5).map { "M\($0)" } + (1...10).map { "B\($0)" }
-        + (1...6).map { "L\($0)" } + (1...4).map { "G\($0)" } + (1...3).map { "A\($0)" } + (1...3).map { "P\($0)" }
+    /// The GMEM-SPEC rule ids a scenario may cite in `rules=` (the rule registry's).
+    public static var knownRules: [String] { RuleRegistry.ids }
 
     /// The largest number of steps one file may hold (a bound on what a file can make the
     /// checker allocate; 2^24 lines is far beyond any hand-written or generated scenario).
@@ -166,7 +164,7 @@ public enum ScenarioFormat {
                     var column = valueColumn
                     for part in value.split(separator: ",", omittingEmptySubsequences: false) {
                         guard ScenarioFormat.knownRules.contains(String(part)) else {
-                            throw error(number, column, "unknown rule id '\(part)' (GMEM-SPEC ids C1–C7, F1–F6, M1–M5, B1–B10, L1–L6, G1–G4, A1–A3, P1–P3\(suggestion(String(part), ScenarioFormat.knownRules)))")
+                            throw error(number, column, "unknown rule id '\(part)' (a GMEM-SPEC id, \(ScenarioFormat.knownRules.first ?? "C1")–\(ScenarioFormat.knownRules.last ?? "P3")\(suggestion(String(part), ScenarioFormat.knownRules)))")
                         }
                         rules.append(String(part))
                         column += part.count + 1
@@ -403,10 +401,10 @@ public enum ScenarioFormat {
                                   gpa: try a.number("gpa", .u64, default: 0), size: try a.number("size", .u64),
                                   userspace: userspace, file: file, offset: try a.number("offset", .u64, default: 0))
             case "delete":
-                let a = try Arguments(self, words, keys: ["slot", "api"], synopsis: "delete VM slot=N [api=1|2]")
+                let a = try Arguments(self, words, keys: ["slot", "gpa", "api"], synopsis: "delete VM slot=N [gpa=A] [api=1|2]")
                 try a.expect(positional: 1)
                 return .setRegion(vm: try a.descriptor(0, "a VM"), version: try apiVersion(a), slot: UInt32(try a.number("slot", .u32)),
-                                  flags: 0, gpa: 0, size: 0, userspace: .literal(0), file: nil, offset: 0)
+                                  flags: 0, gpa: try a.number("gpa", .u64, default: 0), size: 0, userspace: .literal(0), file: nil, offset: 0)
             case "fallocate":
                 let a = try Arguments(self, words, keys: ["mode", "offset", "len"], synopsis: "fallocate F [mode=allocate|punch|N] [offset=O] len=L")
                 try a.expect(positional: 1)
@@ -813,8 +811,8 @@ public enum ScenarioFormat {
             return "close \(name)"
         case .setRegion(let vm, let version, let slot, let flags, let gpa, let s, let userspace, let file, let offset):
             var text: String
-            if s == 0, file == nil, flags == 0, gpa == 0, userspace == .literal(0), offset == 0 {
-                text = "delete \(vm) slot=\(hexOrDecimal(UInt64(slot)))"
+            if s == 0, file == nil, flags == 0, userspace == .literal(0), offset == 0 {
+                text = "delete \(vm) slot=\(hexOrDecimal(UInt64(slot)))" + (gpa == 0 ? "" : " gpa=\(hexOrDecimal(gpa))")
             } else {
                 text = "region \(vm) slot=\(hexOrDecimal(UInt64(slot))) flags=\(symbols(UInt64(flags), memslotFlags)) gpa=\(hexOrDecimal(gpa)) size=\(size(s))"
                 if userspace != .literal(0) { text += " uaddr=\(userspace)" }
