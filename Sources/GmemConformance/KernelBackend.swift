@@ -561,12 +561,16 @@ public final class KernelBackend: ConformanceBackend {
             && mapping.pagesLive(offset >> 12, last >> 12)
             && (mapping.fileBytesMapped.map { last < $0 } ?? false)
         if !safe {
+            // Read probes only, one per page touched: a write probe would leave its byte in
+            // shared memory when a later page of the access faults. A readable page that is
+            // not writable faults on a write with SIGSEGV (the VMA's protection), as the MMU does.
             for page in [offset, last & ~4095 > offset ? last & ~4095 : offset] {
-                let signal = mapping.probeInChild(offset: page, write: write != nil)
+                let signal = mapping.probeInChild(offset: page, write: false)
                 if signal < 0 { return .unsupported("cannot fork a probe: errno \(-signal)") }
                 if signal != 0 { return .signal(signal) }
                 if last & ~4095 <= offset { break }
             }
+            if write != nil, mapping.protection & PROT_WRITE == 0 { return .signal(SIGSEGV) }
         }
         if let write {
             mapping.store(write, at: offset, width: width)
