@@ -139,15 +139,51 @@ int ckvm_mbind(uint64_t address, uint64_t length, int mode, uint64_t node_mask) 
     return result < 0 ? -errno : 0;
 }
 
-int ckvm_memfd_create(uint64_t size) {
+int ckvm_memfd_create(void) {
     int fd = memfd_create("gmemkit", MFD_CLOEXEC);
-    if (fd < 0) return -errno;
-    if (ftruncate(fd, (off_t)size) != 0) {
-        int error = errno;
-        close(fd);
-        return -error;
+    return fd < 0 ? -errno : fd;
+}
+
+int ckvm_ftruncate(int fd, uint64_t size) {
+    for (;;) {
+        if (ftruncate(fd, (off_t)size) == 0) return 0;
+        if (errno != EINTR) return -errno;
     }
-    return fd;
+}
+
+int ckvm_dup_cloexec(int fd) {
+    int r = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    return r < 0 ? -errno : r;
+}
+
+int ckvm_open_flags(const char *path, int flags) {
+    for (;;) {
+        int fd = open(path, flags | O_CLOEXEC);
+        if (fd >= 0) return fd;
+        if (errno != EINTR) return -errno;
+    }
+}
+
+// MARK: - Host mappings
+
+int ckvm_mmap(uint64_t length, int prot, int flags, int fd, uint64_t offset, void **out) {
+    void *p = mmap(NULL, (size_t)length, prot, flags, fd, (off_t)offset);
+    if (p == MAP_FAILED) return -errno;
+    *out = p;
+    return 0;
+}
+
+int ckvm_mmap_fixed_none(void *address, uint64_t length) {
+    void *p = mmap(address, (size_t)length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    return p == MAP_FAILED ? -errno : 0;
+}
+
+int ckvm_munmap(void *address, uint64_t length) {
+    return munmap(address, (size_t)length) == 0 ? 0 : -errno;
+}
+
+int ckvm_mincore(void *address, uint64_t length, unsigned char *vector) {
+    return mincore(address, (size_t)length, vector) == 0 ? 0 : -errno;
 }
 
 // MARK: - Kicks
@@ -156,24 +192,56 @@ void ckvm_set_immediate_exit(struct ckvm_run *run, uint8_t value) {
     __atomic_store_n(&run->immediate_exit, value, __ATOMIC_SEQ_CST);
 }
 
-int ckvm_kick_signal(void) { return SIGRTMIN + 3; }
+// 0 until chosen: SIGRTMIN is not a constant (glibc reserves the first real-time signals).
+static _Atomic int kick_signo = 0;
+static pthread_mutex_t kick_lock = PTHREAD_MUTEX_INITIALIZER;
+/// The signal whose handler this library installed last (a fast path for every run).
+static _Atomic int installed_signo = 0;
+
+int ckvm_kick_signal(void) {
+    int signo = atomic_load(&kick_signo);
+    return signo != 0 ? signo : SIGRTMIN + 3;
+}
 
 static void kick_handler(int signo) { (void)signo; }
 
-static pthread_once_t kick_once = PTHREAD_ONCE_INIT;
-static int kick_install_result;
-
-static void install_kick_handler_once(void) {
+/// Installs kick_handler for `signo` unless it is there already; -EBUSY when another
+/// handler is. Called with kick_lock held.
+static int install_handler_locked(int signo) {
+    struct sigaction old;
+    if (sigaction(signo, NULL, &old) != 0) return -errno;
+    if (old.sa_handler == kick_handler) return 0;
+    if (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN) return -EBUSY;
     struct sigaction action = {0};
     action.sa_handler = kick_handler;
     sigemptyset(&action.sa_mask);
     action.sa_flags = 0;  // no SA_RESTART: KVM_RUN must return EINTR
-    kick_install_result = sigaction(ckvm_kick_signal(), &action, NULL) == 0 ? 0 : -errno;
+    return sigaction(signo, &action, NULL) == 0 ? 0 : -errno;
+}
+
+int ckvm_sigrtmin(void) { return SIGRTMIN; }
+int ckvm_sigrtmax(void) { return SIGRTMAX; }
+
+int ckvm_set_kick_signal(int signo) {
+    if (signo < SIGRTMIN || signo > SIGRTMAX) return -EINVAL;
+    pthread_mutex_lock(&kick_lock);
+    int r = install_handler_locked(signo);
+    if (r == 0) {
+        atomic_store(&kick_signo, signo);
+        atomic_store(&installed_signo, signo);
+    }
+    pthread_mutex_unlock(&kick_lock);
+    return r;
 }
 
 int ckvm_install_kick_handler(void) {
-    pthread_once(&kick_once, install_kick_handler_once);
-    return kick_install_result;
+    int signo = ckvm_kick_signal();
+    if (atomic_load(&installed_signo) == signo) return 0;
+    pthread_mutex_lock(&kick_lock);
+    int r = install_handler_locked(signo);
+    if (r == 0) atomic_store(&installed_signo, signo);
+    pthread_mutex_unlock(&kick_lock);
+    return r;
 }
 
 int ckvm_unblock_kick_signal(void) {

@@ -310,9 +310,7 @@ public final class KernelBackend: ConformanceBackend {
             let kind: Descriptor.Kind = source.map { $0.kind == .raw ? .other : $0.kind } ?? .other
             let result = create(name, kind: kind, size: source?.size ?? 0, flags: source?.flags ?? 0,
                                 vcpuID: source?.vcpuID ?? 0) { () throws(KVMError) in
-                let fd = fcntl(self.fd(of), F_DUPFD_CLOEXEC, 0)
-                guard fd >= 0 else { throw KVMError(.createGuestMemfd, Errno(rawValue: errno)) }
-                return fd
+                try UncheckedKVM.duplicate(fd: self.fd(of))
             }
             if result == .ok { probeOf[name] = probeOf[of] }
             return result
@@ -376,9 +374,7 @@ public final class KernelBackend: ConformanceBackend {
             if let refusal = standardStream(of, "reopening") { return refusal }
             let source = descriptors[of]
             return create(name, kind: source.map { $0.kind == .raw ? .other : $0.kind } ?? .other, size: source?.size ?? 0) { () throws(KVMError) in
-                let fd = open("/proc/self/fd/\(self.fd(of))", O_RDWR | O_CLOEXEC)
-                guard fd >= 0 else { throw KVMError(.createGuestMemfd, Errno(rawValue: errno)) }
-                return fd
+                try UncheckedKVM.reopen(fd: self.fd(of))
             }
         case .mmap(let name, let file, let protection, let flags, let offset, let length):
             if let refusal = standardStream(file, "mmap") { return refusal }

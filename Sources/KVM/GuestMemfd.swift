@@ -1,6 +1,7 @@
 import CKVM
 import GmemModel
 import SystemPackage
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -19,12 +20,22 @@ public struct GuestMemfd: ~Copyable, Sendable {
     /// The VM that created the file: the only VM it can ever be bound to (GMEM-SPEC B5).
     public let owner: VMIdentity
     let fd: Int32
+    /// The file itself, shared by `duplicate()`s: which bindings are of the same file.
+    let fileID: FileID
 
-    init(fd: Int32, size: UInt64, flags: GuestMemfdFlags, owner: VMIdentity) {
+    /// The identity of one guest_memfd file (not of a descriptor).
+    struct FileID: Hashable, Sendable {
+        let rawValue: UInt64
+        private static let counter = Atomic<UInt64>(0)
+        static func next() -> FileID { FileID(rawValue: counter.add(1, ordering: .relaxed).newValue) }
+    }
+
+    init(fd: Int32, size: UInt64, flags: GuestMemfdFlags, owner: VMIdentity, fileID: FileID = .next()) {
         self.fd = fd
         self.size = size
         self.flags = flags
         self.owner = owner
+        self.fileID = fileID
     }
 
     deinit { close(fd) }
@@ -42,7 +53,7 @@ public struct GuestMemfd: ~Copyable, Sendable {
     /// Frees the pages of a range, which then read back as zero (`fallocate(PUNCH_HOLE|
     /// KEEP_SIZE)`, GMEM-SPEC F6); fails with `EINVAL` for an unaligned range (F4).
     public func punchHole(offset: UInt64, length: UInt64) throws(KVMError) {
-        try fallocate(mode: FallocateMode.punchHole, offset: offset, length: length)
+        try fallocate(mode: FallocateMode.punchHoleKeepSize, offset: offset, length: length)
     }
 
     /// `fallocate` with any mode; a request GmemModel's rules refuse (F3, F4) fails before
@@ -74,7 +85,7 @@ public struct GuestMemfd: ~Copyable, Sendable {
         guard flags.contains(.initShared) else {
             throw KVMError(.mapGuestMemfd, .permissionDenied, refusal: .privateMemory)
         }
-        return try HostMapping(fd: fd, length: size)
+        return try HostMapping(fd: fd, length: size, operation: .mapGuestMemfd)
     }
 
     /// `mmap` with any protection and flags and no checks, for conformance tests of the
@@ -82,14 +93,13 @@ public struct GuestMemfd: ~Copyable, Sendable {
     /// SIGBUS: only `HostMapping.probeInChild` may touch it.
     @_spi(Unchecked)
     public func mapUnchecked(length: UInt64, protection: Int32, flags: Int32) throws(KVMError) -> HostMapping {
-        try HostMapping(fd: fd, length: length, protection: protection, flags: flags)
+        try HostMapping(fd: fd, length: length, protection: protection, flags: flags, operation: .mapGuestMemfd)
     }
 
     /// Another descriptor for the same file (`dup`): the file lives while either does.
     public func duplicate() throws(KVMError) -> GuestMemfd {
-        let newFD = fcntl(fd, F_DUPFD_CLOEXEC, 0)
-        guard newFD >= 0 else { throw KVMError(.createGuestMemfd, Errno(rawValue: errno)) }
-        return GuestMemfd(fd: newFD, size: size, flags: flags, owner: owner)
+        let newFD = try check(ckvm_dup_cloexec(fd), .dup)
+        return GuestMemfd(fd: newFD, size: size, flags: flags, owner: owner, fileID: fileID)
     }
 
     /// The raw descriptor, for conformance tests that probe the kernel directly.
@@ -97,10 +107,13 @@ public struct GuestMemfd: ~Copyable, Sendable {
     public var rawDescriptor: Int32 { fd }
 }
 
-/// The two `fallocate` modes a guest_memfd accepts (GMEM-SPEC F3).
+/// The two `fallocate` modes a guest_memfd accepts (GMEM-SPEC F3), built from GmemModel's
+/// flag values (`GmemABI.FallocateMode`, the one source of the `FALLOC_FL_*` numbers):
+/// `punchHoleKeepSize` (0x03) is the mode, `GmemABI.FallocateMode.punchHole` (0x02) the
+/// single flag, which a guest_memfd refuses alone.
 public enum FallocateMode {
     /// `FALLOC_FL_KEEP_SIZE`: allocate.
-    public static let keepSize: Int32 = 0x01
+    public static let keepSize: Int32 = GmemABI.FallocateMode.keepSize
     /// `FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE`: free.
-    public static let punchHole: Int32 = 0x03
+    public static let punchHoleKeepSize: Int32 = GmemABI.FallocateMode.punchHole | GmemABI.FallocateMode.keepSize
 }

@@ -26,29 +26,33 @@ public final class HostMapping: @unchecked Sendable {
     @usableFromInline let base: UnsafeMutableRawPointer
 
     init(fd: Int32, length: UInt64, protection: Int32 = PROT_READ | PROT_WRITE, flags: Int32 = MAP_SHARED,
-         offset: UInt64 = 0) throws(KVMError) {
-        // `length` goes to the kernel as the size_t it is (bit pattern, never a trapping
-        // conversion), so a huge length is the kernel's ENOMEM or EINVAL, as from C.
-        let pointer = mmap(nil, Int(bitPattern: UInt(length)), protection, flags, fd, off_t(Int64(bitPattern: offset)))
-        guard let pointer, pointer != MAP_FAILED else { throw KVMError(.mapGuestMemfd, Errno(rawValue: errno)) }
+         offset: UInt64 = 0, operation: KVMError.Operation) throws(KVMError) {
+        // `length` and `offset` go to the kernel as the size_t and off_t they are, so a huge
+        // length is the kernel's ENOMEM or EINVAL, as from C; the wrapper captures errno.
+        var pointer: UnsafeMutableRawPointer?
+        let result = ckvm_mmap(length, protection, flags, fd, offset, &pointer)
+        guard result == 0, let pointer else {
+            throw KVMError(operation, negated: result == 0 ? -ENOMEM : result,
+                           context: "\(length) bytes at offset \(offset) of fd \(fd)")
+        }
         // A mapping never exceeds the address space, so the length fits in Int from here on.
         guard length <= UInt64(Int.max) else {
-            munmap(pointer, Int(bitPattern: UInt(length)))
-            throw KVMError(.mapGuestMemfd, .noMemory)
+            _ = ckvm_munmap(pointer, length)
+            throw KVMError(operation, .noMemory)
         }
         self.base = pointer
         self.length = length
     }
 
-    deinit { munmap(base, Int(length)) }
+    deinit { _ = ckvm_munmap(base, length) }
 
     /// A new shared anonymous mapping of `length` bytes (zero-filled): ordinary host memory
     /// for the shared side of a memslot whose guest_memfd is not host-mappable (GMEM-SPEC B10).
     public static func anonymous(length: UInt64) throws(KVMError) -> HostMapping {
         guard length > 0, length % pageSize == 0 else {
-            throw KVMError(.mapGuestMemfd, .invalidArgument, refusal: .invalidArgument("anonymous mapping length \(length) is not a positive multiple of the page size"))
+            throw KVMError(.mapMemory, .invalidArgument, refusal: .invalidArgument("anonymous mapping length \(length) is not a positive multiple of the page size"))
         }
-        return try HostMapping(fd: -1, length: length, flags: MAP_SHARED | MAP_ANONYMOUS)
+        return try HostMapping(fd: -1, length: length, flags: MAP_SHARED | MAP_ANONYMOUS, operation: .mapMemory)
     }
 
     /// The host virtual address of the mapping, for a memslot's `userspace_addr`.
@@ -57,7 +61,7 @@ public final class HostMapping: @unchecked Sendable {
     @inlinable @inline(__always)
     func checkRange(_ offset: UInt64, _ count: UInt64) throws(KVMError) {
         guard offset <= length, count <= length - offset else {
-            throw KVMError(.mapGuestMemfd, .invalidArgument,
+            throw KVMError(.hostAccess, .invalidArgument,
                            refusal: .outOfBounds(offset: offset, length: count, size: length))
         }
     }
@@ -66,7 +70,7 @@ public final class HostMapping: @unchecked Sendable {
     @inlinable @inline(__always)
     func checkRange(_ offset: UInt64, count: Int) throws(KVMError) {
         guard count >= 0 else {
-            throw KVMError(.mapGuestMemfd, .invalidArgument, refusal: .invalidArgument("a byte count of \(count) is negative"))
+            throw KVMError(.hostAccess, .invalidArgument, refusal: .invalidArgument("a byte count of \(count) is negative"))
         }
         try checkRange(offset, UInt64(count))
     }
@@ -161,15 +165,17 @@ public final class HostMapping: @unchecked Sendable {
         let count = count ?? length - min(offset, length)
         try checkRange(offset, count)
         guard offset % pageSize == 0 else {
-            throw KVMError(.mapGuestMemfd, .invalidArgument, refusal: .invalidArgument("mincore offset must be page-aligned"))
+            throw KVMError(.mincore, .invalidArgument, refusal: .invalidArgument("mincore offset must be page-aligned"))
         }
         let pages = Int((count + pageSize - 1) / pageSize)
         if pages == 0 { return 0 }
         var vector = [UInt8](repeating: 0, count: pages)
         let result = vector.withUnsafeMutableBufferPointer { buffer in
-            mincore(base + Int(offset), Int(count), buffer.baseAddress)
+            // SAFETY: [offset, offset + count) is inside the mapping (checked above) and the
+            // vector has one byte per page of it.
+            ckvm_mincore(base + Int(offset), count, buffer.baseAddress)
         }
-        guard result == 0 else { throw KVMError(.mapGuestMemfd, Errno(rawValue: errno)) }
+        guard result == 0 else { throw KVMError(.mincore, negated: result) }
         var resident: UInt64 = 0
         for entry in vector where entry & 1 != 0 { resident += pageSize }
         return resident
@@ -186,11 +192,12 @@ public final class HostMapping: @unchecked Sendable {
     public func unmapUnchecked(offset: UInt64, count: UInt64) throws(KVMError) {
         try checkRange(offset, count)
         guard offset % pageSize == 0, count % pageSize == 0, count > 0 else {
-            throw KVMError(.mapGuestMemfd, .invalidArgument,
+            throw KVMError(.unmapRange, .invalidArgument,
                            refusal: .invalidArgument("munmap range [\(hex(offset)), +\(hex(count))) is not page-aligned and non-empty"))
         }
-        let result = mmap(base + Int(offset), Int(count), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)
-        guard result != MAP_FAILED else { throw KVMError(.mapGuestMemfd, Errno(rawValue: errno)) }
+        // SAFETY: the range lies inside this mapping (checked above), which this object owns.
+        let result = ckvm_mmap_fixed_none(base + Int(offset), count)
+        guard result == 0 else { throw KVMError(.unmapRange, negated: result) }
     }
 
     /// Reads the 8 bytes at `offset` without bounds or safety checks (conformance only:

@@ -1,14 +1,18 @@
 import SystemPackage
 
-/// A failed KVM or guest_memfd operation: which operation, and the `Errno` it ended with.
+/// A failed KVM or guest_memfd operation: which operation, on what, the `Errno` it ended
+/// with, and what to do about it.
 ///
-/// Kernel refusals carry the kernel's errno. Requests that GmemKit refuses *before* the
-/// syscall (GMEM-SPEC P2, P3) carry the errno the kernel would have returned, plus a
-/// `refusal` that says why the library did not even ask.
+/// Kernel refusals carry the kernel's errno, captured by the C wrapper that made the call
+/// (never read from the global `errno` after other calls). Requests that GmemKit refuses
+/// *before* the syscall (GMEM-SPEC P2, P3) carry the errno the kernel would have returned,
+/// plus a `refusal` that says why the library did not even ask. `context` names the object
+/// (a device path, a memslot and its ranges); `hint` says what to do, when GmemKit knows.
 public struct KVMError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// The operation that failed, named after the kernel interface it drives.
+    /// The operation that failed, named after the system call or ioctl it makes: one case
+    /// per call, so an error never names a call that was not made.
     public enum Operation: String, Sendable, Hashable, CaseIterable {
-        case openDevice = "open /dev/kvm"
+        case openDevice = "open the KVM device"
         case getAPIVersion = "KVM_GET_API_VERSION"
         case checkExtension = "KVM_CHECK_EXTENSION"
         case getVCPUMmapSize = "KVM_GET_VCPU_MMAP_SIZE"
@@ -33,6 +37,21 @@ public struct KVMError: Error, Hashable, Sendable, CustomStringConvertible {
         case installKickHandler = "sigaction kick signal"
         case kick = "pthread_kill vCPU"
         case kickTimer = "timer_create kick timer"
+        /// `fcntl(F_DUPFD_CLOEXEC)`: `GuestMemfd.duplicate()`.
+        case dup = "dup (F_DUPFD_CLOEXEC)"
+        case memfdCreate = "memfd_create"
+        case ftruncate = "ftruncate"
+        /// `open("/proc/self/fd/N")`: a new open file description of a file.
+        case reopen = "open /proc/self/fd"
+        /// `mmap` of anonymous memory (`HostMapping.anonymous`) or of an arbitrary fd.
+        case mapMemory = "mmap"
+        /// Replacing a range of a mapping by an inaccessible reservation (munmap's effect).
+        case unmapRange = "munmap (mmap MAP_FIXED PROT_NONE)"
+        case mincore = "mincore"
+        /// A bounds-checked load, store, copy or fill through a `HostMapping`: no syscall.
+        case hostAccess = "host access to a mapping"
+        /// Choosing the vCPU kick signal (`VCPUKickSignal.use(_:)`).
+        case setKickSignal = "set the vCPU kick signal"
         case getMSRs = "KVM_GET_MSRS"
         case setMSRs = "KVM_SET_MSRS"
         case getVCPUEvents = "KVM_GET_VCPU_EVENTS"
@@ -82,32 +101,56 @@ public struct KVMError: Error, Hashable, Sendable, CustomStringConvertible {
     public let errno: Errno
     /// Set when GmemKit refused the request before the syscall.
     public let refusal: Refusal?
+    /// What the operation was applied to ("/dev/kvm", "slot 2, guest-physical [0x0,
+    /// 0x1000000) …"), or nil.
+    public let context: String?
+    /// What to do about the failure, when GmemKit knows, or nil.
+    public let hint: String?
 
     /// An error returned by the kernel.
-    public init(_ operation: Operation, _ errno: Errno) {
+    public init(_ operation: Operation, _ errno: Errno, context: String? = nil, hint: String? = nil) {
         self.operation = operation
         self.errno = errno
         self.refusal = nil
+        self.context = context
+        self.hint = hint
     }
 
     /// A request refused by GmemKit before the syscall, with the errno the kernel would give.
-    public init(_ operation: Operation, _ errno: Errno, refusal: Refusal) {
+    public init(_ operation: Operation, _ errno: Errno, refusal: Refusal, context: String? = nil, hint: String? = nil) {
         self.operation = operation
         self.errno = errno
         self.refusal = refusal
+        self.context = context
+        self.hint = hint
     }
 
     /// An error from a negative `-errno` return of a CKVM wrapper.
-    init(_ operation: Operation, negated result: Int32) {
-        self.init(operation, Errno(rawValue: -result))
+    init(_ operation: Operation, negated result: Int32, context: String? = nil, hint: String? = nil) {
+        self.init(operation, Errno(rawValue: -result), context: context, hint: hint)
+    }
+
+    /// The same error with `context` and `hint` set (each kept when nil).
+    public func with(context: String? = nil, hint: String? = nil) -> KVMError {
+        KVMError(operation: operation, errno: errno, refusal: refusal, context: context ?? self.context, hint: hint ?? self.hint)
+    }
+
+    private init(operation: Operation, errno: Errno, refusal: Refusal?, context: String?, hint: String?) {
+        self.operation = operation
+        self.errno = errno
+        self.refusal = refusal
+        self.context = context
+        self.hint = hint
     }
 
     public var description: String {
         let name = errnoName(errno)
+        let subject = context.map { "\(operation.rawValue) (\($0))" } ?? operation.rawValue
+        let advice = hint.map { "; \($0)" } ?? ""
         if let refusal {
-            return "\(operation.rawValue): \(name) (refused before the syscall: \(refusal))"
+            return "\(subject): \(name) (refused before the syscall: \(refusal))\(advice)"
         }
-        return "\(operation.rawValue) failed: \(name) (\(errno.description))"
+        return "\(subject) failed: \(name) (\(errno.description))\(advice)"
     }
 }
 

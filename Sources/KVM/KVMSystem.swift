@@ -8,8 +8,9 @@ import Glibc
 
 /// The KVM subsystem: an owned handle on `/dev/kvm`, from which VMs are created.
 ///
-/// Opening fails with a `KVMError(.openDevice, …)` whose description names the fix when the
-/// device is absent (`ENOENT`: no KVM on this host) or not permitted (`EACCES`).
+/// Opening fails with a `KVMError(.openDevice, …)` whose `context` is the path and whose
+/// `hint` names the fix: the device is absent (`ENOENT`: no KVM on this host), not permitted
+/// (`EACCES`), or has no KVM module behind it (`ENXIO`).
 public struct KVMSystem: ~Copyable, Sendable {
     /// The path of the KVM device.
     public let path: String
@@ -19,7 +20,10 @@ public struct KVMSystem: ~Copyable, Sendable {
     /// Opens the KVM device; fails when it is absent or not permitted.
     public init(path: String = "/dev/kvm", logger: Logger = Logger(label: "gmemkit.kvm")) throws(KVMError) {
         let result = ckvm_open(path)
-        if result < 0 { throw KVMError(.openDevice, negated: result) }
+        if result < 0 {
+            throw KVMError(.openDevice, negated: result, context: path,
+                           hint: KVMHost.describeOpenFailure(Errno(rawValue: -result), path: path))
+        }
         self.path = path
         self.fd = result
         self.logger = logger

@@ -25,13 +25,14 @@ final class RunPage: @unchecked Sendable {
         guard size >= MemoryLayout<ckvm_run>.size else {
             throw KVMError(.mapRunPage, .invalidArgument, refusal: .invalidArgument("kvm_run mapping size \(size) is too small"))
         }
-        let pointer = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpuFD, 0)
-        guard let pointer, pointer != MAP_FAILED else { throw KVMError(.mapRunPage, Errno(rawValue: errno)) }
+        var pointer: UnsafeMutableRawPointer?
+        let result = ckvm_mmap(UInt64(size), PROT_READ | PROT_WRITE, MAP_SHARED, vcpuFD, 0, &pointer)
+        guard result == 0, let pointer else { throw KVMError(.mapRunPage, negated: result == 0 ? -ENOMEM : result) }
         self.run = pointer.assumingMemoryBound(to: ckvm_run.self)
         self.size = size
     }
 
-    deinit { munmap(run, size) }
+    deinit { _ = ckvm_munmap(run, UInt64(size)) }
 
     /// The byte `offset` bytes into the mapping (for port-I/O data, which KVM places at
     /// `io.data_offset`, inside the mapping).
@@ -87,5 +88,31 @@ public struct KickTimer: ~Copyable, Sendable {
         if overflow { return .max / 2 }
         let (sum, carry) = product.addingReportingOverflow(UInt64(max(attoseconds, 0) / 1_000_000_000))
         return carry ? .max / 2 : sum
+    }
+}
+
+/// The signal GmemKit sends to a vCPU's thread to stop `KVM_RUN` (a kick, a `KickTimer`).
+///
+/// GmemKit installs a no-op, process-wide handler for it (without `SA_RESTART`, so
+/// `KVM_RUN` returns `EINTR`) the first time a thread calls `VCPU.registerCurrentThread()`,
+/// and unblocks it in each registered thread. The default is `SIGRTMIN + 3`. An embedder
+/// that uses that signal itself chooses another real-time signal with `use(_:)` before it
+/// runs vCPUs; GmemKit never replaces a handler it did not install.
+public enum VCPUKickSignal {
+    /// The signal kicks are sent with now.
+    public static var current: Int32 { ckvm_kick_signal() }
+
+    /// Makes `signal` (`SIGRTMIN` … `SIGRTMAX`) the kick signal and installs the handler for
+    /// it. Fails with `EINVAL` for a signal outside that range and `EBUSY` when the signal
+    /// already has a handler that is not GmemKit's. Threads registered before the change
+    /// keep working if the new signal is not blocked in them (real-time signals are not by
+    /// default); register them again otherwise.
+    public static func use(_ signal: Int32) throws(KVMError) {
+        let result = ckvm_set_kick_signal(signal)
+        if result < 0 {
+            throw KVMError(.setKickSignal, negated: result, context: "signal \(signal)",
+                           hint: result == -EBUSY ? "the signal has a handler of its own: choose another real-time signal"
+                               : "choose a signal between SIGRTMIN (\(ckvm_sigrtmin())) and SIGRTMAX (\(ckvm_sigrtmax()))")
+        }
     }
 }

@@ -64,8 +64,25 @@ public enum UncheckedKVM {
     }
 
     /// A memfd of `size` bytes: a descriptor that is not a guest_memfd (GMEM-SPEC B4).
+    /// Fails as `.memfdCreate` or `.ftruncate`, whichever call failed.
     public static func createMemfd(size: UInt64) throws(KVMError) -> Int32 {
-        try check(ckvm_memfd_create(size), .createGuestMemfd)
+        let fd = try check(ckvm_memfd_create(), .memfdCreate)
+        let result = ckvm_ftruncate(fd, size)
+        if result < 0 {
+            close(fd)
+            throw KVMError(.ftruncate, negated: result, context: "memfd of \(size) bytes")
+        }
+        return fd
+    }
+
+    /// `fcntl(fd, F_DUPFD_CLOEXEC)`: another descriptor of the same open file.
+    public static func duplicate(fd: Int32) throws(KVMError) -> Int32 {
+        try check(ckvm_dup_cloexec(fd), .dup)
+    }
+
+    /// `open("/proc/self/fd/<fd>", flags)`: a new open file description of the same file.
+    public static func reopen(fd: Int32, flags: Int32 = O_RDWR) throws(KVMError) -> Int32 {
+        try check(ckvm_open_flags("/proc/self/fd/\(fd)", flags), .reopen)
     }
 
     /// The kernel's id of the calling thread, which names KVM's debugfs folder of each VM it
@@ -91,6 +108,6 @@ public enum UncheckedKVM {
 
     /// `mmap` of `fd` (or anonymous memory for fd -1) with any protection and flags.
     public static func map(fd: Int32, length: UInt64, protection: Int32, flags: Int32, offset: UInt64 = 0) throws(KVMError) -> HostMapping {
-        try HostMapping(fd: fd, length: length, protection: protection, flags: flags, offset: offset)
+        try HostMapping(fd: fd, length: length, protection: protection, flags: flags, offset: offset, operation: .mapMemory)
     }
 }

@@ -58,7 +58,8 @@ public struct VCPU: ~Copyable, Sendable {
     public var kicker: VCPUKicker { VCPUKicker(page: page) }
 
     /// Registers the calling thread as the one that runs this vCPU: installs the kick
-    /// signal's handler (once per process) and unblocks it here, so a kick interrupts
+    /// signal's handler (`VCPUKickSignal`: `SIGRTMIN + 3` unless the embedder chose another;
+    /// process-wide, once) and unblocks it here, so a kick interrupts
     /// `KVM_RUN` on this thread, and names the thread `gmem-vcpu-<id>` when `renaming` (pass
     /// false for a thread the caller lent, to keep its name). Call `unregisterThread()` before
     /// the thread ends or goes back to other work.

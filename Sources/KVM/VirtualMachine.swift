@@ -19,6 +19,8 @@ public struct VirtualMachine: ~Copyable, Sendable {
     let fd: Int32
     let runMappingSize: Int
     let logger: Logger
+    /// The memslots this value created, to name the slot a refused request clashes with.
+    let slots = SlotTable()
 
     init(fd: Int32, type: VMType, runMappingSize: Int, logger: Logger) {
         self.identity = .next()
@@ -83,9 +85,12 @@ public struct VirtualMachine: ~Copyable, Sendable {
     /// Binds `size` bytes of `file`, from `fileOffset`, at guest-physical `guestPhysicalAddress`
     /// as memslot `slot` (`KVM_SET_USER_MEMORY_REGION2` with `KVM_MEM_GUEST_MEMFD`).
     ///
-    /// A file created by another VM (B5), or a file range that is unaligned or past the end
-    /// of the file (B3), is refused before the syscall with `EINVAL` by GmemModel's rules
-    /// (P2, P3); the kernel refuses overlaps (B6) and the rest of its memslot checks.
+    /// A file created by another VM (B5), a file range that is unaligned or past the end of
+    /// the file (B3), and a memslot the kernel's own checks refuse (a size, guest-physical
+    /// address or host address that is not page-aligned, a slot id of 32764 or more, a range
+    /// that wraps) are refused before the syscall with `EINVAL` by GmemModel's rules (P2,
+    /// P3); the kernel refuses overlaps (B6) and the rest, and the error then names the slot
+    /// of this VM the request clashes with.
     /// `userspaceAddress` is the host address KVM uses for the slot's shared side and for
     /// emulated accesses (pass the file's own host mapping where it has one, GMEM-SPEC G4).
     public func bind(
@@ -105,7 +110,33 @@ public struct VirtualMachine: ~Copyable, Sendable {
         region.flags = .guestMemfd
         region.guestMemfd = file.fd
         region.guestMemfdOffset = fileOffset
-        try setUserMemoryRegion2Unchecked(region)
+        try validateRegion(region)
+        try setRegion(region, file: file.fileID)
+    }
+
+    /// GmemModel's memslot rules (`kvm_set_memory_region`'s sanity checks) before the call.
+    private func validateRegion(_ region: MemoryRegion) throws(KVMError) {
+        let model = GmemRules.MemoryRegion(slot: region.slot, flags: region.flags.rawValue,
+                                           guestPhysicalAddress: region.guestPhysicalAddress, memorySize: region.size,
+                                           userspaceAddress: region.userspaceAddress, guestMemfdOffset: region.guestMemfdOffset)
+        if let error = GmemRules.validateMemoryRegion(model, ioctl: .v2, vmType: UInt64(type.rawValue), capabilities: .upstream) {
+            throw KVMError(.setUserMemoryRegion2, Errno(rawValue: error.rawValue),
+                           refusal: .rule("memslot \(region.slot) of \(region.size) bytes at guest-physical \(hex(region.guestPhysicalAddress)), host address \(hex(region.userspaceAddress)): sizes and addresses must be multiples of 4096, the slot id below \(GmemABI.userMemorySlots), and no range may wrap"),
+                           context: SlotTable.describe(region))
+        }
+    }
+
+    /// `KVM_SET_USER_MEMORY_REGION2`, recording the slot on success and naming the clash on
+    /// failure.
+    private func setRegion(_ region: MemoryRegion, file: GuestMemfd.FileID?) throws(KVMError) {
+        var arg = region.raw
+        let result = ckvm_set_user_memory_region2(fd, &arg)
+        if result < 0 {
+            throw KVMError(.setUserMemoryRegion2, negated: result, context: SlotTable.describe(region),
+                           hint: slots.explain(Errno(rawValue: -result), region, file: file))
+        }
+        slots.record(region, file: file)
+        logger.trace("KVM_SET_USER_MEMORY_REGION2 slot \(region.slot) gpa \(hex(region.guestPhysicalAddress)) size \(region.size)")
     }
 
     /// Maps `size` bytes of ordinary host memory at `userspaceAddress` as memslot `slot`
@@ -121,13 +152,14 @@ public struct VirtualMachine: ~Copyable, Sendable {
         var region = MemoryRegion(slot: slot, guestPhysicalAddress: guestPhysicalAddress, size: size,
                                   userspaceAddress: userspaceAddress)
         region.flags = flags
-        try setUserMemoryRegion2Unchecked(region)
+        try validateRegion(region)
+        try setRegion(region, file: nil)
     }
 
     /// Deletes memslot `slot` (`memory_size = 0`). The data of a bound file is untouched
     /// and its range can be bound again (GMEM-SPEC B8).
     public func deleteMemorySlot(_ slot: UInt32) throws(KVMError) {
-        try setUserMemoryRegion2Unchecked(MemoryRegion(slot: slot, guestPhysicalAddress: 0, size: 0, userspaceAddress: 0))
+        try setRegion(MemoryRegion(slot: slot, guestPhysicalAddress: 0, size: 0, userspaceAddress: 0), file: nil)
     }
 
     /// Sets memory attributes over a guest-physical range (`KVM_SET_MEMORY_ATTRIBUTES`).
@@ -152,7 +184,8 @@ public struct VirtualMachine: ~Copyable, Sendable {
         _ = try KVM.check(ckvm_create_irqchip(fd), .createIRQChip)
     }
 
-    /// Sets the guest-physical address of the three-page TSS region Intel hosts need.
+    /// Sets the guest-physical address of the three-page TSS region Intel hosts need
+    /// (`KVM_SET_TSS_ADDR`; the address is a guest-physical one, not a host pointer).
     public func setTSSAddress(_ address: UInt64) throws(KVMError) {
         _ = try KVM.check(ckvm_set_tss_addr(fd, UInt(address)), .setTSSAddress)
     }
@@ -161,8 +194,7 @@ public struct VirtualMachine: ~Copyable, Sendable {
     /// For conformance tests that must see the kernel's own refusals (GMEM-SPEC B5).
     @_spi(Unchecked)
     public func setUserMemoryRegion2Unchecked(_ region: MemoryRegion) throws(KVMError) {
-        try UncheckedKVM.setUserMemoryRegion2(vmFD: fd, region)
-        logger.trace("KVM_SET_USER_MEMORY_REGION2 slot \(region.slot) gpa \(hex(region.guestPhysicalAddress)) size \(region.size)")
+        try setRegion(region, file: nil)
     }
 
     /// The old `KVM_SET_USER_MEMORY_REGION` exactly as given (GMEM-SPEC B1).
@@ -216,5 +248,62 @@ public struct MemoryRegion: Hashable, Sendable {
         arg.guest_memfd_offset = guestMemfdOffset
         arg.guest_memfd = UInt32(bitPattern: guestMemfd)
         return arg
+    }
+}
+
+/// The memslots a `VirtualMachine` created (kept by the value, not asked of the kernel), so
+/// that a refused `KVM_SET_USER_MEMORY_REGION2` can name the slot and range it clashes with.
+final class SlotTable: Sendable {
+    struct Slot: Sendable {
+        let guestPhysicalAddress: UInt64
+        let size: UInt64
+        let file: GuestMemfd.FileID?
+        let fileOffset: UInt64
+    }
+    private let slots = Lock<[UInt32: Slot]>([:])
+
+    func record(_ region: MemoryRegion, file: GuestMemfd.FileID?) {
+        slots.withLock { table in
+            if region.size == 0 {
+                table[region.slot] = nil
+            } else {
+                table[region.slot] = Slot(guestPhysicalAddress: region.guestPhysicalAddress, size: region.size,
+                                          file: file, fileOffset: region.guestMemfdOffset)
+            }
+        }
+    }
+
+    /// "slot 3: guest-physical [0x0, 0x1000000), guest_memfd offset 0x0, host address 0x7f…".
+    static func describe(_ region: MemoryRegion) -> String {
+        let end = region.guestPhysicalAddress.addingReportingOverflow(region.size)
+        var text = "slot \(region.slot): guest-physical [\(hex(region.guestPhysicalAddress)), \(end.overflow ? "2^64+" : hex(end.partialValue)))"
+        if region.flags.contains(.guestMemfd) {
+            text += ", guest_memfd fd \(region.guestMemfd) offset \(hex(region.guestMemfdOffset))"
+        }
+        return text + ", host address \(hex(region.userspaceAddress))"
+    }
+
+    /// What to do about the kernel's refusal of `region`: the clashing slot when there is one.
+    func explain(_ errno: Errno, _ region: MemoryRegion, file: GuestMemfd.FileID?) -> String? {
+        let table = slots.withLock { $0 }
+        let start = region.guestPhysicalAddress, end = start &+ region.size
+        for (id, slot) in table.sorted(by: { $0.key < $1.key }) where id != region.slot && region.size > 0 {
+            let slotEnd = slot.guestPhysicalAddress &+ slot.size
+            if start < slotEnd && slot.guestPhysicalAddress < end {
+                return "the range overlaps slot \(id) at guest-physical [\(hex(slot.guestPhysicalAddress)), \(hex(slotEnd))): choose a free range or delete slot \(id) first"
+            }
+            if let file, slot.file == file, region.guestMemfdOffset < slot.fileOffset &+ slot.size,
+               slot.fileOffset < region.guestMemfdOffset &+ region.size {
+                return "the file range [\(hex(region.guestMemfdOffset)), \(hex(region.guestMemfdOffset &+ region.size))) is already bound as slot \(id) (GMEM-SPEC B6): bind another range of the file, or delete slot \(id) first"
+            }
+        }
+        if let existing = table[region.slot], region.size > 0 {
+            return "slot \(region.slot) exists at guest-physical [\(hex(existing.guestPhysicalAddress)), \(hex(existing.guestPhysicalAddress &+ existing.size))); only its flags or address may change: delete it first to rebind"
+        }
+        switch errno {
+        case .noMemory: return "the host is out of memory for the memslot"
+        case .invalidArgument where region.slot >= 32764: return "slot ids must be below 32764 (KVM_MEM_SLOTS_NUM)"
+        default: return nil
+        }
     }
 }

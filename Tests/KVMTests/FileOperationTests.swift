@@ -43,7 +43,7 @@ struct FileOperationTests {
         let vm = try makeVM()
         let file = try vm.createGuestMemfd(size: 16384)
         try file.fallocate(mode: FallocateMode.keepSize, offset: 0, length: 4096)
-        try file.fallocate(mode: FallocateMode.punchHole, offset: 0, length: 4096)
+        try file.fallocate(mode: FallocateMode.punchHoleKeepSize, offset: 0, length: 4096)
         // 0 (plain allocate that may grow), PUNCH_HOLE alone, COLLAPSE_RANGE, ZERO_RANGE,
         // ZERO_RANGE|KEEP_SIZE, INSERT_RANGE, UNSHARE_RANGE.
         for mode: Int32 in [0x00, 0x02, 0x08, 0x10, 0x11, 0x20, 0x40] {
@@ -62,7 +62,7 @@ struct FileOperationTests {
         let file = try vm.createGuestMemfd(size: 16384)
         let refusedByKernel: [(mode: Int32, offset: UInt64, length: UInt64)] = [
             (FallocateMode.keepSize, 1, 4096), (FallocateMode.keepSize, 0, 100),
-            (FallocateMode.punchHole, 512, 4096), (FallocateMode.punchHole, 0, 4095),
+            (FallocateMode.punchHoleKeepSize, 512, 4096), (FallocateMode.punchHoleKeepSize, 0, 4095),
             (FallocateMode.keepSize, 12288, 8192), (FallocateMode.keepSize, 16384, 4096),
         ]
         for request in refusedByKernel {
@@ -70,7 +70,7 @@ struct FileOperationTests {
             let refused = expectErrno(.invalidArgument) { try file.fallocate(mode: request.mode, offset: request.offset, length: request.length) }
             #expect(refused?.refusal != nil, "GmemKit must refuse \(request) before the syscall (P2)")
         }
-        try file.fallocateUnchecked(mode: FallocateMode.punchHole, offset: 12288, length: 8192)
+        try file.fallocateUnchecked(mode: FallocateMode.punchHoleKeepSize, offset: 12288, length: 8192)
         try file.punchHole(offset: 12288, length: 8192)
         try file.punchHole(offset: 1 << 30, length: 4096)
         try file.allocate(offset: 0, length: 16384)

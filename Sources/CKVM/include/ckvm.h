@@ -249,9 +249,27 @@ int ckvm_set_sregs(int vcpu_fd, const struct ckvm_sregs *sregs);
 /// fallocate(fd, mode, offset, length), retried on EINTR: 0 or -errno.
 int ckvm_fallocate(int fd, int mode, uint64_t offset, uint64_t length);
 
-/// memfd_create("gmemkit", MFD_CLOEXEC) sized to `size` bytes: an fd that is not a
-/// guest_memfd, for conformance checks (GMEM-SPEC B4). Returns the fd or -errno.
-int ckvm_memfd_create(uint64_t size);
+/// memfd_create("gmemkit", MFD_CLOEXEC): an fd that is not a guest_memfd, for conformance
+/// checks (GMEM-SPEC B4). Returns the fd or -errno.
+int ckvm_memfd_create(void);
+/// ftruncate(fd, size), retried on EINTR: 0 or -errno.
+int ckvm_ftruncate(int fd, uint64_t size);
+/// fcntl(fd, F_DUPFD_CLOEXEC, 0): the new fd or -errno.
+int ckvm_dup_cloexec(int fd);
+/// open(path, flags | O_CLOEXEC), retried on EINTR: fd or -errno.
+int ckvm_open_flags(const char *path, int flags);
+
+// MARK: - Host mappings (each returns 0 or -errno, captured right after the call)
+
+/// mmap(NULL, length, prot, flags, fd, offset); stores the address in *out.
+int ckvm_mmap(uint64_t length, int prot, int flags, int fd, uint64_t offset, void **out);
+/// mmap(address, length, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0): replaces a
+/// range of a mapping this process owns by an inaccessible reservation.
+int ckvm_mmap_fixed_none(void *address, uint64_t length);
+/// munmap(address, length).
+int ckvm_munmap(void *address, uint64_t length);
+/// mincore(address, length, vector).
+int ckvm_mincore(void *address, uint64_t length, unsigned char *vector);
 
 /// mbind(addr, len, mode, {node mask}, 64, 0), raw (no libnuma): 0 or -errno. For the NUMA
 /// policy facts of the kernel profiles (GMEM-SPEC M7).
@@ -261,9 +279,18 @@ int ckvm_mbind(uint64_t address, uint64_t length, int mode, uint64_t node_mask);
 
 /// Atomically stores `value` into run->immediate_exit (safe from any thread).
 void ckvm_set_immediate_exit(struct ckvm_run *run, uint8_t value);
-/// The signal GmemKit uses to kick a vCPU thread out of KVM_RUN (SIGRTMIN + 3).
+/// The signal GmemKit uses to kick a vCPU thread out of KVM_RUN: SIGRTMIN + 3 unless an
+/// embedder chose another with ckvm_set_kick_signal.
 int ckvm_kick_signal(void);
-/// Installs a no-op handler for the kick signal, without SA_RESTART, once per process.
+/// Makes `signo` (SIGRTMIN … SIGRTMAX) the kick signal: installs the no-op handler
+/// (without SA_RESTART) for it, then uses it for every later kick. Fails with -EINVAL for
+/// a signal outside the real-time range and -EBUSY when the signal already has a handler
+/// that is not GmemKit's (the embedder's own use of it). Returns 0 or -errno.
+int ckvm_set_kick_signal(int signo);
+/// SIGRTMIN and SIGRTMAX of this process (glibc macros that Swift cannot import).
+int ckvm_sigrtmin(void);
+int ckvm_sigrtmax(void);
+/// Installs a no-op handler for the kick signal, without SA_RESTART (once per signal).
 /// Returns 0 or -errno.
 int ckvm_install_kick_handler(void);
 /// Unblocks the kick signal in the calling thread. Returns 0 or -errno.

@@ -43,5 +43,12 @@ public enum GuestABI {
         /// snapshot). Under `gmem run --snapshot FILE` the VMM pauses every vCPU after this
         /// exit, writes the snapshot and resumes; otherwise the request is only counted.
         public static let snapshot: UInt16 = 0x514
+
+        /// Every port by name: the table the guest runtime's copy (Guests/Runtime/Ports.swift,
+        /// which Embedded Swift guests compile without MicroVM) is checked against.
+        public static let all: [String: UInt16] = [
+            "console": console, "exit": exit, "memoryRequest": memoryRequest, "parameter": parameter,
+            "ping": ping, "passDone": passDone, "snapshot": snapshot,
+        ]
     }
 }
