@@ -130,6 +130,7 @@ extension Snapshot {
         guard (1...Self.maximumClones).contains(clones) else {
             throw .unsupported("--clones must be between 1 and \(Self.maximumClones) (got \(clones))")
         }
+        try checkHostCanHold(clones: clones)
         var machines: [(MachineHandle, RestoreReport)] = []
         for index in 0..<clones {
             var each = options
@@ -149,5 +150,39 @@ extension Snapshot {
             runs.append(RestoredRun(restore: report, run: run, vm: machine.vm.identity.description))
         }
         return runs
+    }
+}
+
+extension Snapshot {
+    /// Refuses, before any VM exists, a restore whose saved memory the host cannot hold or
+    /// whose descriptors exceed the process's limit: each clone needs its saved bytes in new
+    /// guest_memfds, and a VM fd, a vCPU fd per vCPU and a guest_memfd per region.
+    func checkHostCanHold(clones: Int) throws(SnapshotError) {
+        let (memory, overflow) = manifest.savedBytes.multipliedReportingOverflow(by: UInt64(clones))
+        if let available = Self.memAvailable(), overflow || memory > available {
+            throw .unsupported("\(clones) restore(s) of \(manifest.savedBytes) saved bytes need more memory than the host's \(available) available bytes")
+        }
+        let perClone = 2 + manifest.vcpus.count + manifest.regions.count
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max,
+           UInt64(clones * perClone + 32) > UInt64(limit.rlim_cur) {
+            throw .unsupported("\(clones) clone(s) need \(clones * perClone) descriptors; the limit is \(limit.rlim_cur) (ulimit -n)")
+        }
+    }
+
+    /// `MemAvailable` of /proc/meminfo in bytes, nil when unreadable.
+    static func memAvailable() -> UInt64? {
+        let fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 8192)
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard count > 0 else { return nil }
+        let text = String(decoding: buffer[0..<count], as: UTF8.self)
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            let fields = line.split(separator: " ")
+            if fields.count >= 2, let kib = UInt64(fields[1]) { return kib.multipliedReportingOverflow(by: 1024).partialValue }
+        }
+        return nil
     }
 }

@@ -1,0 +1,192 @@
+import CChecksum
+import Foundation
+import GuestImages
+import KVM
+@testable import MicroVM
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A small valid snapshot built from parts: one vCPU, RAM of `memory` bytes, one saved page.
+func syntheticSnapshot(
+    memory: UInt64 = 4 << 20, vcpus: UInt32 = 1, regions: [SnapshotRegion]? = nil,
+    runs: [(region: Int, offset: UInt64, bytes: [UInt8])] = [(0, 0x20_0000, [UInt8](repeating: 0xAB, count: 4096))],
+    exited: UInt32? = nil, console: [UInt8] = Array("hi\n".utf8), pageSize: UInt32 = 4096
+) -> [UInt8] {
+    let vcpu = SnapshotVCPU(index: 0, exitStatus: exited, registers: [UInt8](repeating: 1, count: 144),
+                            specialRegisters: [UInt8](repeating: 2, count: 312), fpu: [UInt8](repeating: 0, count: 416),
+                            events: [UInt8](repeating: 0, count: 64), msrs: [.init(index: 0x10, value: 42)])
+    let all = (0..<vcpus).map { index in
+        var each = vcpu
+        each.index = index
+        if index > 0 { each.exitStatus = nil }
+        return each
+    }
+    return SnapshotFormat.encodeFile(
+        pageSize: pageSize, image: SnapshotImage(name: "test", size: 100, crc32c: 7),
+        machine: SnapshotMachine(memorySize: memory, vcpus: vcpus, parameter: 5, consoleLimit: 1 << 20, reason: "api", runNanoseconds: 9),
+        devices: SnapshotDevices(console: console, pings: 3, snapshotRequests: [1]),
+        vcpus: all,
+        regions: regions ?? [SnapshotRegion(name: "ram", guestPhysicalAddress: 0, size: memory, flags: 3, released: false, allocatedBytes: 0, punchedBytes: 0)],
+        memory: runs)
+}
+
+/// The header with `field` (a byte offset) replaced and the header checksum fixed up.
+func withHeaderField(_ bytes: [UInt8], at offset: Int, _ value: UInt32) -> [UInt8] {
+    var copy = bytes
+    withUnsafeBytes(of: value.littleEndian) { for (i, b) in $0.enumerated() { copy[offset + i] = b } }
+    let crc = copy.withUnsafeBytes { gmem_crc32c(0, $0.baseAddress, 60) }
+    withUnsafeBytes(of: crc.littleEndian) { for (i, b) in $0.enumerated() { copy[60 + i] = b } }
+    return copy
+}
+
+func parseError(_ bytes: [UInt8]) -> SnapshotFormatError? {
+    let source = SnapshotBytes(bytes)
+    do {
+        let manifest = try SnapshotFormat.parse(source, hostPageSize: 4096)
+        try SnapshotFormat.verifyExtents(of: manifest, in: source)
+        return nil
+    } catch { return error }
+}
+
+@Suite("Snapshot format: every bad file is refused with one clear reason, never a trap")
+struct SnapshotFormatTests {
+    @Test("CRC32C: the standard check value, and the SSE4.2 and table paths agree")
+    func crc32c() {
+        let check = Array("123456789".utf8)
+        #expect(check.withUnsafeBytes { gmem_crc32c(0, $0.baseAddress, $0.count) } == 0xE306_9283)
+        #expect(check.withUnsafeBytes { gmem_crc32c_software(0, $0.baseAddress, $0.count) } == 0xE306_9283)
+        var generator = SystemRandomNumberGenerator()
+        for length in [0, 1, 7, 8, 9, 63, 4096, 100_003] {
+            let data = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let hw = data.withUnsafeBytes { gmem_crc32c(0, $0.baseAddress, $0.count) }
+            let sw = data.withUnsafeBytes { gmem_crc32c_software(0, $0.baseAddress, $0.count) }
+            #expect(hw == sw, "length \(length)")
+            let split = length / 3
+            let pieces = data.withUnsafeBytes { raw in
+                gmem_crc32c(gmem_crc32c(0, raw.baseAddress, split), raw.baseAddress.map { $0 + split }, length - split)
+            }
+            #expect(pieces == hw, "length \(length) in two pieces")
+        }
+    }
+
+    @Test("a file built from parts parses back to the same parts")
+    func roundTrip() throws {
+        let manifest = try SnapshotFormat.parse(SnapshotBytes(syntheticSnapshot()), hostPageSize: 4096)
+        #expect(manifest.image.name == "test" && manifest.machine.parameter == 5 && manifest.devices.pings == 3)
+        #expect(manifest.devices.console == Array("hi\n".utf8) && manifest.devices.snapshotRequests == [1])
+        #expect(manifest.vcpus.count == 1 && manifest.vcpus[0].msrs == [.init(index: 0x10, value: 42)])
+        #expect(manifest.extents.count == 1 && manifest.extents[0].offset == 0x20_0000 && manifest.savedBytes == 4096)
+        #expect(parseError(syntheticSnapshot()) == nil)
+    }
+
+    @Test("foreign, empty, wrong-version and other-page-size files are named as such")
+    func headerErrors() {
+        let good = syntheticSnapshot()
+        #expect(parseError([]) == .truncated("the file is empty"))
+        #expect(parseError(GuestImages.hello) == .foreign)
+        #expect(parseError(Array("GMEMKIT SNAPSHOX".utf8) + good.dropFirst(16)) == .foreign)
+        #expect(parseError(withHeaderField(good, at: 16, 2)) == .unsupportedVersion(2))
+        #expect(parseError(withHeaderField(good, at: 24, 16384)) == .pageSize(file: 16384, host: 4096))
+        #expect(parseError(syntheticSnapshot(pageSize: 65536)) == .pageSize(file: 65536, host: 4096))
+        guard case .truncated = parseError(Array(good.prefix(40))) else { Issue.record("a 40-byte file"); return }
+    }
+
+    @Test("regions that do not fit, extents outside their region, and impossible machines are invalid")
+    func invalidValues() {
+        func invalid(_ bytes: [UInt8], _ sourceLocation: SourceLocation = #_sourceLocation) {
+            guard case .invalid = parseError(bytes) else {
+                Issue.record("accepted or misnamed: \(String(describing: parseError(bytes)))", sourceLocation: sourceLocation)
+                return
+            }
+        }
+        let ram = SnapshotRegion(name: "ram", guestPhysicalAddress: 0, size: 4 << 20, flags: 3, released: false, allocatedBytes: 0, punchedBytes: 0)
+        var huge = ram; huge.name = "extra1"; huge.guestPhysicalAddress = 4 << 20; huge.size = 4 << 30
+        invalid(syntheticSnapshot(regions: [ram, huge]))                                        // past 4 GiB
+        var gap = huge; gap.size = 2 << 20; gap.guestPhysicalAddress = 8 << 20
+        invalid(syntheticSnapshot(regions: [ram, gap]))                                         // not contiguous
+        var smallRAM = ram; smallRAM.size = 2 << 20
+        invalid(syntheticSnapshot(regions: [smallRAM]))                                         // RAM != machine memory
+        var privateRAM = ram; privateRAM.flags = 0
+        invalid(syntheticSnapshot(regions: [privateRAM]))
+        var oddFlags = ram; oddFlags.flags = 1 << 9
+        invalid(syntheticSnapshot(regions: [oddFlags]))
+        invalid(syntheticSnapshot(runs: [(0, (4 << 20) - 4096, [UInt8](repeating: 1, count: 8192))]))   // past the region's end
+        invalid(syntheticSnapshot(runs: [(0, 4096, [UInt8](repeating: 1, count: 100))]))        // not a page multiple
+        invalid(syntheticSnapshot(runs: [(0, 8192, [UInt8](repeating: 1, count: 4096)), (0, 4096, [UInt8](repeating: 1, count: 8192))]))  // overlap
+        invalid(syntheticSnapshot(runs: [(1, 0, [UInt8](repeating: 1, count: 4096))]))          // no region 1
+        invalid(syntheticSnapshot(memory: 3 << 20))
+        invalid(syntheticSnapshot(memory: 8 << 30))
+        invalid(syntheticSnapshot(vcpus: 65))
+        invalid(syntheticSnapshot(exited: 0))                                                    // vCPU 0 had ended
+        var released = huge; released.size = 2 << 20; released.released = true
+        invalid(syntheticSnapshot(regions: [ram, released], runs: [(1, 0, [UInt8](repeating: 1, count: 4096))]))
+        invalid(syntheticSnapshot(console: [UInt8](repeating: 0x41, count: (1 << 20) + 1)))
+        #expect(parseError(syntheticSnapshot(regions: [ram, released], runs: [])) == nil, "a released region with no pages is fine")
+        #expect(parseError(syntheticSnapshot() + [0]) == .invalid("1 bytes after the declared end"))
+    }
+
+    @Test("every single-bit flip and every truncation of a synthetic snapshot is refused")
+    func everyFlip() {
+        let good = syntheticSnapshot()
+        var accepted: [Int] = []
+        for offset in good.indices {
+            var bad = good
+            bad[offset] ^= 1 << UInt8(offset % 8)
+            if parseError(bad) == nil { accepted.append(offset) }
+        }
+        #expect(accepted.isEmpty, "flips accepted at \(accepted.prefix(10))")
+        for length in stride(from: 0, to: good.count, by: 37) {
+            #expect(parseError(Array(good.prefix(length))) != nil, "a file cut at \(length) bytes")
+        }
+    }
+}
+
+extension KernelTests {
+@Suite("Snapshot input: a corrupted real snapshot is refused cleanly, leaving nothing behind")
+struct SnapshotCorruptionTests {
+    @Test("byte flips across a real snapshot file (every header byte, a spread of the rest): each refused with one line, no fd or VM left")
+    func flipsAcrossRealFile() throws {
+        let path = temporarySnapshotPath("flips"), bad = temporarySnapshotPath("flipped")
+        defer { unlink(path); unlink(bad) }
+        _ = try snapshotAtExits(MachineConfig(name: "pingpong", image: GuestImages.pingpong, parameter: 2_000), exits: 1_000, to: path)
+        let good = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        let snapshot = try Snapshot(path: path)
+        // Every byte of the header and of every chunk header, and every 257th byte elsewhere.
+        var offsets = Set(0..<SnapshotFormat.headerSize)
+        var cursor = SnapshotFormat.headerSize
+        while cursor < good.count {
+            offsets.formUnion(cursor..<cursor + SnapshotFormat.chunkHeaderSize)
+            let length = good[cursor + 8..<cursor + 16].reversed().reduce(0) { $0 << 8 | Int($1) }
+            cursor += SnapshotFormat.chunkHeaderSize + length
+        }
+        offsets.formUnion(stride(from: 0, to: good.count, by: 257))
+        #expect(snapshot.manifest.extents.allSatisfy { extent in offsets.contains { UInt64($0) >= extent.fileOffset && UInt64($0) < extent.fileOffset + extent.length } },
+                "some flips land in every memory chunk")
+        let before = kvmResources(), descriptors = openDescriptorCount()
+        var accepted: [Int] = []
+        for offset in offsets.sorted() {
+            var flipped = good
+            flipped[offset] ^= 1 << UInt8(offset % 8)
+            FileManager.default.createFile(atPath: bad, contents: Data(flipped))
+            do {
+                let (machine, _) = try Snapshot(path: bad).restore(RestoreOptions())
+                _ = machine
+                accepted.append(offset)
+            } catch {
+                guard case .format = error else { Issue.record("flip at \(offset): not a format error: \(error)"); continue }
+                #expect(!error.description.contains("\n"))
+            }
+        }
+        #expect(accepted.isEmpty, "flips restored at \(accepted.prefix(10))")
+        #expect(kvmResources() == before && openDescriptorCount() == descriptors, "no VM, vCPU, guest_memfd or file descriptor left")
+        for length in [0, 10, 64, 100, good.count / 2, good.count - 1] {
+            FileManager.default.createFile(atPath: bad, contents: Data(good.prefix(length)))
+            #expect(throws: SnapshotError.self) { try Snapshot(path: bad).restore(RestoreOptions()) }
+        }
+        #expect(openDescriptorCount() == descriptors)
+    }
+}
+}
