@@ -77,7 +77,7 @@ let package = Package(
         // Measurement only: the raw C baseline every benchmark figure is compared with, and
         // the Swift side of `gmem bench` (boot snapshots for C, figures and their statistics).
         .target(name: "CBaseline", dependencies: ["CKVM"]),
-        .target(name: "GmemBench", dependencies: ["CBaseline", "KVM", "MicroVM"], swiftSettings: swiftSettings),
+        .target(name: "GmemBench", dependencies: ["CBaseline", "KVM", "MicroVM", "GuestMemory", "GuestImages"], swiftSettings: swiftSettings),
         // Test support only: counts each thread's heap allocations (VCPU.run() allocates nothing).
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM", "AllocationCounter", "MicroVM", "GuestImages", "GmemConformance", "GmemModel", "GmemExplorer", "GmemBench"], swiftSettings: swiftSettings),

@@ -82,11 +82,13 @@ public final class MachineHandle: Sendable {
     /// entry state) without running it. With `pauseAfterExits` N > 0, the machine pauses
     /// itself once vCPU 0 has handled N exits (wait for it with `waitUntilPaused()`); with
     /// `pausesOnGuestRequest`, a guest's write to `GuestABI.Port.snapshot` pauses it.
+    /// `prepare` may write guest memory after the image is loaded, as in `Machine.run`.
     public static func build(
         _ config: MachineConfig,
         pauseAfterExits: Int = 0,
         pausesOnGuestRequest: Bool = false,
         console: @escaping @Sendable (UInt8) -> Void = { _ in },
+        prepare: (GuestMemoryMap) throws(GuestMemoryError) -> Void = { _ in },
         logger: Logger = Logger(label: "gmemkit.microvm")
     ) throws(MachineError) -> MachineHandle {
         try config.validate()
@@ -106,6 +108,7 @@ public final class MachineHandle: Sendable {
             memory = try GuestMemoryMap(vm: vm, layout: layout(of: config), logger: logger)
             try LongMode.writeTables(into: memory, memorySize: config.addressSpaceEnd)
             try image.copySegments(into: memory)
+            try prepare(memory)
         } catch { throw .memory(error) }
 
         var runners: [VCPURunner] = []

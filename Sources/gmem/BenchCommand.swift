@@ -18,7 +18,8 @@ struct BenchCommand: ParsableCommand {
             --rounds times, alternating which goes first, and prints the median of each, the spread ((max-min)/median) and \
             the ratio Swift/C, against the goal of BENCHMARKS.md. Build with -c release: a \
             debug build measures unoptimised code, not what a user ships. Figures: exit-roundtrip, \
-            cold-start, churn, populate, guest-touch, density, model-ops, explore-states, check-wall.
+            cold-start, churn, populate, guest-touch, density, restore (restore-snapshot, restore-copy, \
+            restore-first-exit, restore-clones), model-ops, explore-states, check-wall.
             """
     )
 
@@ -48,7 +49,7 @@ struct BenchCommand: ParsableCommand {
         guard pings >= 100 else { fail(CommandFailure("gmem bench: --pings must be at least 100")) }
         guard densityVMs >= 10, densityVMs <= 4000 else { fail(CommandFailure("gmem bench: --density-vms must be 10 to 4000")) }
         guard populateMiB >= 2, populateMiB <= 16384 else { fail(CommandFailure("gmem bench: --populate-mib must be 2 to 16384")) }
-        let needsKVM = ["exit-roundtrip", "cold-start", "churn", "populate", "guest-touch", "density"].contains { wants($0) }
+        let needsKVM = ["exit-roundtrip", "cold-start", "churn", "populate", "guest-touch", "density", "restore"].contains { wants($0) }
         if needsKVM, KVMHost.unavailableReason != nil {
             fail(CommandFailure("gmem bench: " + (KVMHost.unavailableReason ?? "no usable /dev/kvm")
                                 + " (run with --filter model-ops, explore-states or check-wall for the model figures)"))
@@ -72,6 +73,7 @@ struct BenchCommand: ParsableCommand {
             if wants("populate") { try populate().forEach(add) }
             if wants("guest-touch") { try guestTouch().forEach(add) }
             if wants("density") { try density().forEach(add) }
+            if wants("restore") { try restoreFigures().forEach(add) }  // BenchRestore.swift
             if wants("model-ops") { add(modelOperations()) }
             if wants("explore-states") { add(exploreStates()) }
             if wants("check-wall") { add(checkWall()) }

@@ -442,7 +442,7 @@ public enum SnapshotFormat {
     /// Reads the bytes of every memory chunk and checks its checksum (what `gmem snapshot
     /// inspect` does); a restore checks each chunk as it copies it instead.
     public static func verifyExtents(of manifest: SnapshotManifest, in source: some SnapshotSource) throws(SnapshotFormatError) {
-        var buffer = [UInt8](repeating: 0, count: Int(maximumExtent))
+        var buffer = [UInt8](repeating: 0, count: Int(manifest.extents.map(\.length).max() ?? 0))
         for (number, extent) in manifest.extents.enumerated() {
             let length = Int(extent.length)
             let result = buffer.withUnsafeMutableBytes { raw -> Result<UInt32, SnapshotFormatError> in

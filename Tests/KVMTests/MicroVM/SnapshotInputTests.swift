@@ -144,6 +144,28 @@ struct SnapshotFormatTests {
     }
 }
 
+@Suite("Snapshot parser: fuzzer regressions")
+struct SnapshotRegressionTests {
+    @Test("every input the snapshot fuzzer ever crashed on is now parsed or refused, with and without checksums")
+    func replayRegressions() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz/Snapshot/regressions")
+        var inputs: [[UInt8]] = [syntheticSnapshot()]  // never empty
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where !name.hasPrefix(".") {
+            inputs.append([UInt8](try Data(contentsOf: directory.appendingPathComponent(name))))
+        }
+        for bytes in inputs {
+            for checksums in [true, false] {
+                let source = SnapshotBytes(bytes)
+                guard let manifest = try? SnapshotFormat.parse(source, hostPageSize: 4096, checksums: checksums) else { continue }
+                #expect(manifest.fileSize == UInt64(bytes.count))
+                #expect(manifest.extents.allSatisfy { $0.offset + $0.length <= manifest.regions[$0.region].size })
+                _ = try? SnapshotFormat.verifyExtents(of: manifest, in: source)
+            }
+        }
+    }
+}
+
 extension KernelTests {
 @Suite("Snapshot input: a corrupted real snapshot is refused cleanly, leaving nothing behind")
 struct SnapshotCorruptionTests {
