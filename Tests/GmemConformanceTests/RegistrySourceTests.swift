@@ -24,11 +24,12 @@ struct RegistrySourceTests {
         for case let url as URL in walker {
             let name = url.lastPathComponent
             let values = try url.resourceValues(forKeys: [.isRegularFileKey, .isDirectoryKey])
-            if name == ".git" { continue }  // a worktree's pointer file, not part of a clone
             if values.isDirectory == true {
+                // .git (a clone's object store), .build and other tool folders are not the project's text.
                 if name.hasPrefix(".") && name != ".ci" { walker.skipDescendants() }
                 continue
             }
+            if name == ".git" { continue }  // a worktree's pointer file, not part of a clone
             guard values.isRegularFile == true, textExtensions.contains(url.pathExtension) || url.pathExtension.isEmpty else { continue }
             var relative = url.standardizedFileURL.path(percentEncoded: false)
             guard relative.hasPrefix(rootPath) else { continue }
