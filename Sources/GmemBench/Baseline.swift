@@ -129,7 +129,7 @@ public final class DensityVM {
         mapping = try ram.mapShared()
         try mapping.write(snapshot.low, at: 0)
         try mapping.write(snapshot.image, at: snapshot.imageAddress)
-        try vm.bind(ram, slot: 0, guestPhysicalAddress: 0, size: snapshot.memorySize, userspaceAddress: mapping.hostAddress)
+        try vm.bind(ram, slot: 0, guestPhysicalAddress: 0, size: snapshot.memorySize, hostMemory: mapping)
         vcpu = try vm.createVCPU(id: 0)
         try vcpu.setSpecialRegisters(LongMode.specialRegisters(from: try vcpu.specialRegisters()))
         try vcpu.setRegisters(LongMode.entryRegisters(entry: snapshot.entry, index: 0, count: 1, memorySize: snapshot.memorySize))

@@ -43,8 +43,9 @@ public final class GuestMemoryMap: Sendable {
                 let file = try vm.createGuestMemfd(size: spec.size, flags: spec.flags)
                 // The shared side: the file's own mapping, or anonymous memory (GMEM-SPEC B10).
                 let mapping = file.isHostAccessible ? try file.mapShared() : try HostMapping.anonymous(length: spec.size)
+                // The VM keeps the mapping alive as long as the slot (or the VM) lives.
                 try vm.bind(file, slot: slot, guestPhysicalAddress: spec.start.rawValue, size: spec.size,
-                            userspaceAddress: mapping.hostAddress)
+                            hostMemory: mapping)
                 regions.append(GuestMemoryRegion(name: spec.name, range: GuestRange(start: spec.start, size: spec.size),
                                                  slot: slot, file: file, mapping: mapping))
                 logger.debug("bound region \(spec.name) \(GuestRange(start: spec.start, size: spec.size)) as slot \(slot)")
@@ -90,41 +91,40 @@ public final class GuestMemoryMap: Sendable {
         throw .outOfRange(address: address, count: count)
     }
 
-    /// The region and the offset of `address` in it, for a host access of `count` bytes.
-    private func locate(_ address: GuestPhysicalAddress, _ count: UInt64) throws(GuestMemoryError) -> (HostMapping, UInt64) {
+    /// Runs `body` on the mapping of the region holding `[address, address + count)` and the
+    /// offset of `address` in it, under the region's lock (a `release()` waits for it).
+    private func access<R>(_ address: GuestPhysicalAddress, _ count: UInt64,
+                           _ body: (HostMapping, UInt64) throws(KVMError) -> R) throws(GuestMemoryError) -> R {
         let region = try region(containing: address, count: count)
-        return (try region.mapping(), address.rawValue - region.range.start.rawValue)
+        return try region.withMapping { mapping throws(GuestMemoryError) in
+            do throws(KVMError) { return try body(mapping, address.rawValue - region.range.start.rawValue) } catch { throw .kernel(error) }
+        }
     }
 
     /// Copies `bytes` into guest memory at `address`.
     public func write(_ bytes: some Collection<UInt8>, at address: GuestPhysicalAddress) throws(GuestMemoryError) {
-        let (mapping, offset) = try locate(address, UInt64(bytes.count))
-        do { try mapping.write(bytes, at: offset) } catch { throw .kernel(error) }
+        try access(address, UInt64(bytes.count)) { mapping, offset throws(KVMError) in try mapping.write(bytes, at: offset) }
     }
 
     /// Reads `count` bytes of guest memory at `address`; a negative `count` is `.outOfRange`.
     public func read(at address: GuestPhysicalAddress, count: Int) throws(GuestMemoryError) -> [UInt8] {
         guard count >= 0 else { throw .outOfRange(address: address, count: UInt64(truncatingIfNeeded: count)) }
-        let (mapping, offset) = try locate(address, UInt64(count))
-        do { return try mapping.read(at: offset, count: count) } catch { throw .kernel(error) }
+        return try access(address, UInt64(count)) { mapping, offset throws(KVMError) in try mapping.read(at: offset, count: count) }
     }
 
     /// Loads a little-endian integer from guest memory.
     public func load<T: FixedWidthInteger>(_ type: T.Type = T.self, at address: GuestPhysicalAddress) throws(GuestMemoryError) -> T {
-        let (mapping, offset) = try locate(address, UInt64(MemoryLayout<T>.size))
-        do { return try mapping.load(T.self, at: offset) } catch { throw .kernel(error) }
+        try access(address, UInt64(MemoryLayout<T>.size)) { mapping, offset throws(KVMError) in try mapping.load(T.self, at: offset) }
     }
 
     /// Stores a little-endian integer into guest memory.
     public func store<T: FixedWidthInteger>(_ value: T, at address: GuestPhysicalAddress) throws(GuestMemoryError) {
-        let (mapping, offset) = try locate(address, UInt64(MemoryLayout<T>.size))
-        do { try mapping.store(value, at: offset) } catch { throw .kernel(error) }
+        try access(address, UInt64(MemoryLayout<T>.size)) { mapping, offset throws(KVMError) in try mapping.store(value, at: offset) }
     }
 
     /// Sets `count` bytes of guest memory at `address` to `value`.
     public func fill(_ value: UInt8, at address: GuestPhysicalAddress, count: UInt64) throws(GuestMemoryError) {
-        let (mapping, offset) = try locate(address, count)
-        do { try mapping.fill(value, at: offset, count: count) } catch { throw .kernel(error) }
+        try access(address, count) { mapping, offset throws(KVMError) in try mapping.fill(value, at: offset, count: count) }
     }
 
     private func fileRange(_ address: GuestPhysicalAddress, _ count: UInt64) throws(GuestMemoryError) -> (GuestMemoryRegion, UInt64) {

@@ -1,4 +1,4 @@
-import KVM
+@_spi(Unchecked) import KVM
 import Logging
 import Synchronization
 
@@ -47,14 +47,16 @@ public final class GuestMemoryRegion: Sendable {
         return backing
     }
 
-    /// The shared side's host mapping, or an error when there is none or the region is released.
-    func mapping() throws(GuestMemoryError) -> HostMapping {
-        guard let mapping = try currentBacking().mapping else { throw .notHostAccessible(region: name) }
-        return mapping
+    /// Runs `body` with the shared side's host mapping under the region's lock, so that
+    /// `release()` (which revokes the mapping) cannot run during the access; throws when
+    /// there is no shared side or the region is released.
+    func withMapping<R>(_ body: (HostMapping) throws(GuestMemoryError) -> R) throws(GuestMemoryError) -> R {
+        try backing.withLock { (backing: inout Backing?) throws(GuestMemoryError) -> R in
+            guard let backing else { throw .released(region: name) }
+            guard let mapping = backing.mapping else { throw .notHostAccessible(region: name) }
+            return try body(mapping)
+        }
     }
-
-    /// The host address of the mapping, for the memslot's `userspace_addr` (0 when none).
-    public var hostAddress: UInt64 { (try? mapping().hostAddress) ?? 0 }
 
     /// True until `release()`.
     public var isLive: Bool { backing.withLock { $0 != nil } }
@@ -81,11 +83,12 @@ public final class GuestMemoryRegion: Sendable {
         guard offset <= range.size, count <= range.size - offset else {
             throw .outOfRange(address: GuestPhysicalAddress(range.start.rawValue &+ offset), count: count)
         }
-        let mapping = try mapping()
-        do {
-            return try mapping.withUnsafeMutableBytes(offset: offset, count: count) { body($0) }
-        } catch {
-            throw .outOfRange(address: GuestPhysicalAddress(range.start.rawValue &+ offset), count: count)
+        return try withMapping { mapping throws(GuestMemoryError) in
+            do {
+                return try mapping.withUnsafeMutableBytes(offset: offset, count: count) { body($0) }
+            } catch {
+                throw .outOfRange(address: GuestPhysicalAddress(range.start.rawValue &+ offset), count: count)
+            }
         }
     }
 
@@ -102,14 +105,24 @@ public final class GuestMemoryRegion: Sendable {
     /// Bytes resident (touched and not punched) in the region's file (or, when the file is
     /// not host-mappable, in its shared side); 0 once released.
     public func residentBytes() -> UInt64 {
-        guard let mapping = try? mapping() else { return 0 }
-        return (try? mapping.residentBytes()) ?? 0
+        (try? withMapping { mapping in (try? mapping.residentBytes()) ?? 0 }) ?? 0
     }
 
     /// Drops the region's file and mapping. The memslot stays, but its binding is now
     /// invalid: a guest access to the range exits with a memory fault (GMEM-SPEC L5, G2).
+    ///
+    /// The VM keeps the slot's host memory (this mapping) alive while the slot exists, so the
+    /// mapping is first revoked: its pages become an inaccessible reservation, which drops
+    /// its reference on the file (else the file could never die) while KVM's accesses through
+    /// `userspace_addr` fail instead of reaching other memory.
     public func release() {
-        backing.withLock { $0 = nil }
+        backing.withLock { backing in
+            // SAFETY: every access to the mapping goes through `withMapping`, under this lock,
+            // and none follows: the backing is dropped here, so no safe accessor can reach the
+            // revoked mapping (the VM's slot table only keeps it alive, never accesses it).
+            if let mapping = backing?.mapping { try? mapping.revokeUnchecked() }
+            backing = nil
+        }
     }
 
     /// Accounting of what the VMM asked of the region's file.

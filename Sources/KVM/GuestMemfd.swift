@@ -85,15 +85,15 @@ public struct GuestMemfd: ~Copyable, Sendable {
         guard flags.contains(.initShared) else {
             throw KVMError(.mapGuestMemfd, .permissionDenied, refusal: .privateMemory)
         }
-        return try HostMapping(fd: fd, length: size, operation: .mapGuestMemfd)
+        return try HostMapping(fd: fd, length: size, source: .guestMemfd(fileID), operation: .mapGuestMemfd)
     }
 
     /// `mmap` with any protection and flags and no checks, for conformance tests of the
     /// kernel's mapping rules (GMEM-SPEC M1–M4). Accessing a mapping of private memory raises
-    /// SIGBUS: only `HostMapping.probeInChild` may touch it.
+    /// SIGBUS: the result is a `RawMapping`, which has no safe accessors.
     @_spi(Unchecked)
-    public func mapUnchecked(length: UInt64, protection: Int32, flags: Int32) throws(KVMError) -> HostMapping {
-        try HostMapping(fd: fd, length: length, protection: protection, flags: flags, operation: .mapGuestMemfd)
+    public func mapUnchecked(length: UInt64, protection: Int32, flags: Int32) throws(KVMError) -> RawMapping {
+        try RawMapping(fd: fd, length: length, protection: protection, flags: flags, offset: 0, operation: .mapGuestMemfd)
     }
 
     /// Another descriptor for the same file (`dup`): the file lives while either does.

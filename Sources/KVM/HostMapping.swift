@@ -6,12 +6,16 @@ import Glibc
 #endif
 
 /// A shared host mapping of a whole guest_memfd, created by `GuestMemfd.mapShared()` (or of
-/// anonymous memory, `HostMapping.anonymous(length:)`).
+/// anonymous memory, `HostMapping.anonymous(length:)`): the only two ways to make one.
 ///
 /// Every access is bounds-checked against the file's size, and a mapping exists only for
 /// files whose memory is shared with the host, so no safe access can raise SIGBUS
 /// (GMEM-SPEC M3, M4). The mapping holds a reference on the file, so it keeps the file and
-/// its VM alive (M5, L1) until it is released; it unmaps in `deinit`.
+/// its VM alive (M5, L1) until it is released; it unmaps in `deinit`. A memslot that uses it
+/// (`VirtualMachine.bind(_:…hostMemory:)`, `setMemorySlot(_:…memory:)`) keeps it alive too,
+/// until the slot is deleted or the VM and its vCPUs are gone. Mappings with any other
+/// protection or flags, which may cover private memory, are `RawMapping`s, without safe
+/// accessors.
 ///
 /// It is a class so that device models on several vCPU threads can share it. Concurrent
 /// accesses to the same bytes are data races on guest memory, as with any shared RAM, but
@@ -19,14 +23,25 @@ import Glibc
 public final class HostMapping: @unchecked Sendable {
     /// The mapped length: the file's size.
     public let length: UInt64
-    // Sound because: `base` is the start of a MAP_SHARED mapping of exactly `length` bytes of
-    // a file created with MMAP|INIT_SHARED (checked by the only initializer's caller); every
+    /// What is mapped: anonymous memory, or the whole of one guest_memfd from offset 0.
+    let source: Source
+    // Sound because: `base` is the start of a read-write MAP_SHARED mapping of exactly
+    // `length` bytes of anonymous memory or of a guest_memfd created with MMAP|INIT_SHARED
+    // (the only two initializers, `anonymous(length:)` and `GuestMemfd.mapShared()`); every
     // access below is checked to lie inside [base, base + length) before it is made, and the
-    // mapping is unmapped only in deinit, when no access can be in flight through this object.
+    // mapping is unmapped only in deinit, when no access can be in flight through this object
+    // (the one exception, `revokeUnchecked`, is SPI with its own obligations).
     @usableFromInline let base: UnsafeMutableRawPointer
 
-    init(fd: Int32, length: UInt64, protection: Int32 = PROT_READ | PROT_WRITE, flags: Int32 = MAP_SHARED,
-         offset: UInt64 = 0, operation: KVMError.Operation) throws(KVMError) {
+    enum Source: Hashable, Sendable {
+        case anonymous
+        case guestMemfd(GuestMemfd.FileID)
+    }
+
+    init(fd: Int32, length: UInt64, source: Source, operation: KVMError.Operation) throws(KVMError) {
+        let protection = PROT_READ | PROT_WRITE
+        let flags = source == .anonymous ? MAP_SHARED | MAP_ANONYMOUS : MAP_SHARED
+        let offset: UInt64 = 0
         // `length` and `offset` go to the kernel as the size_t and off_t they are, so a huge
         // length is the kernel's ENOMEM or EINVAL, as from C; the wrapper captures errno.
         var pointer: UnsafeMutableRawPointer?
@@ -42,6 +57,7 @@ public final class HostMapping: @unchecked Sendable {
         }
         self.base = pointer
         self.length = length
+        self.source = source
     }
 
     deinit { _ = ckvm_munmap(base, length) }
@@ -52,10 +68,12 @@ public final class HostMapping: @unchecked Sendable {
         guard length > 0, length % pageSize == 0 else {
             throw KVMError(.mapMemory, .invalidArgument, refusal: .invalidArgument("anonymous mapping length \(length) is not a positive multiple of the page size"))
         }
-        return try HostMapping(fd: -1, length: length, flags: MAP_SHARED | MAP_ANONYMOUS, operation: .mapMemory)
+        return try HostMapping(fd: -1, length: length, source: .anonymous, operation: .mapMemory)
     }
 
-    /// The host virtual address of the mapping, for a memslot's `userspace_addr`.
+    /// The host virtual address of the mapping, for the unchecked memslot calls: the safe
+    /// ones take the mapping itself.
+    @_spi(Unchecked)
     public var hostAddress: UInt64 { UInt64(UInt(bitPattern: base)) }
 
     @inlinable @inline(__always)
@@ -181,45 +199,31 @@ public final class HostMapping: @unchecked Sendable {
         return resident
     }
 
-    /// Takes `[offset, offset + count)` (page-aligned) away from what the mapping maps, as
-    /// `munmap` would: the pages are replaced by an inaccessible reservation, so the file
-    /// reference of those pages is dropped and an access raises SIGSEGV (only
-    /// `probeInChild` may touch them), while no other mapping can land in the range before
-    /// this object unmaps it whole in `deinit`. For conformance tests of munmap.
+    /// Replaces every page of the mapping by an inaccessible reservation, as `munmap` would,
+    /// keeping the address range reserved until `deinit`: the mapping's reference on its file
+    /// is dropped (so a guest_memfd can die while a memslot still names this range, GMEM-SPEC
+    /// L5), and KVM's accesses through `userspace_addr` fail with EFAULT instead of reaching
+    /// whatever else the process maps there later.
+    ///
+    /// - Safety:
+    ///   - No safe accessor (`read`, `write`, `load`, `store`, `fill`, `withUnsafeMutableBytes`,
+    ///     `residentBytes`) may run on this object concurrently with or after the call, through
+    ///     any reference: each would raise SIGSEGV. The caller must own every reference that
+    ///     could access it (as `GuestMemoryRegion.release()` does, under its lock).
     @_spi(Unchecked)
-    /// The range must lie inside the mapping and be page-aligned (the `MAP_FIXED` replacement
-    /// must never reach memory this object does not own); otherwise `EINVAL` before the call.
-    public func unmapUnchecked(offset: UInt64, count: UInt64) throws(KVMError) {
-        try checkRange(offset, count)
-        guard offset % pageSize == 0, count % pageSize == 0, count > 0 else {
-            throw KVMError(.unmapRange, .invalidArgument,
-                           refusal: .invalidArgument("munmap range [\(hex(offset)), +\(hex(count))) is not page-aligned and non-empty"))
-        }
-        // SAFETY: the range lies inside this mapping (checked above), which this object owns.
-        let result = ckvm_mmap_fixed_none(base + Int(offset), count)
+    public func revokeUnchecked() throws(KVMError) {
+        // SAFETY: the whole range is this object's own mapping; the caller guarantees that
+        // no access through it follows (see the doc comment).
+        let result = ckvm_mmap_fixed_none(base, length)
         guard result == 0 else { throw KVMError(.unmapRange, negated: result) }
     }
 
-    /// Reads the 8 bytes at `offset` without bounds or safety checks (conformance only:
-    /// the caller has established that the page is mapped, readable and shared).
-    @_spi(Unchecked)
-    public func loadUnchecked(at offset: UInt64) -> UInt64 {
-        base.loadUnaligned(fromByteOffset: Int(bitPattern: UInt(offset)), as: UInt64.self)
-    }
-
-    /// Writes 8 bytes at `offset` without bounds or safety checks (conformance only).
-    @_spi(Unchecked)
-    public func storeUnchecked(_ value: UInt64, at offset: UInt64) {
-        base.storeBytes(of: value, toByteOffset: Int(bitPattern: UInt(offset)), as: UInt64.self)
-    }
-
-    /// Probes one byte in a forked child and returns the signal that ended it (0 if none).
-    /// Bounds are *not* checked: this exists to show the kernel's SIGBUS rules (GMEM-SPEC
-    /// M3, M4) from a process that survives them.
+    /// Probes one byte in a forked child and returns the signal that ended it (0 if none):
+    /// for tests that a revoked range is really gone. Bounds are *not* checked.
     @_spi(Unchecked)
     public func probeInChild(offset: UInt64, write: Bool) -> Int32 {
-        // Sound because: the access happens only in the forked child, which dies of any fault.
-        // A wild offset is the child's own fault; the conversion never traps this process.
+        // SAFETY: the access happens only in the forked child, which dies of any fault; a wild
+        // offset is the child's own fault and the conversion never traps this process.
         ckvm_probe_access((base + Int(bitPattern: UInt(offset))).assumingMemoryBound(to: UInt8.self), write ? 1 : 0)
     }
 }

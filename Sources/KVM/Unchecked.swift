@@ -107,7 +107,7 @@ public enum UncheckedKVM {
     }
 
     /// `mmap` of `fd` (or anonymous memory for fd -1) with any protection and flags.
-    public static func map(fd: Int32, length: UInt64, protection: Int32, flags: Int32, offset: UInt64 = 0) throws(KVMError) -> HostMapping {
-        try HostMapping(fd: fd, length: length, protection: protection, flags: flags, offset: offset, operation: .mapMemory)
+    public static func map(fd: Int32, length: UInt64, protection: Int32, flags: Int32, offset: UInt64 = 0) throws(KVMError) -> RawMapping {
+        try RawMapping(fd: fd, length: length, protection: protection, flags: flags, offset: offset, operation: .mapMemory)
     }
 }

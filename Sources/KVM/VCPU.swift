@@ -15,11 +15,15 @@ public struct VCPU: ~Copyable, Sendable {
     public let id: UInt32
     let fd: Int32
     let page: RunPage
+    /// The VM's memslots and the host memory they use: alive while this vCPU can run, since
+    /// the kernel's VM (and its memslots) outlives the VM fd while a vCPU fd is open.
+    let slots: SlotTable?
 
-    init(id: UInt32, fd: Int32, page: RunPage) {
+    init(id: UInt32, fd: Int32, page: RunPage, slots: SlotTable? = nil) {
         self.id = id
         self.fd = fd
         self.page = page
+        self.slots = slots
     }
 
     deinit {

@@ -21,6 +21,8 @@ public struct VirtualMachine: ~Copyable, Sendable {
     let logger: Logger
     /// The memslots this value created, to name the slot a refused request clashes with.
     let slots = SlotTable()
+    // The table (and the host memory of every slot in it) is shared with each vCPU: the
+    // kernel's VM, and so its memslots, live while any vCPU fd does (GMEM-SPEC L1).
 
     init(fd: Int32, type: VMType, runMappingSize: Int, logger: Logger) {
         self.identity = .next()
@@ -44,7 +46,7 @@ public struct VirtualMachine: ~Copyable, Sendable {
         do {
             let page = try RunPage(vcpuFD: vcpuFD, size: runMappingSize)
             logger.debug("created vCPU \(id) of \(identity) as fd \(vcpuFD)")
-            return VCPU(id: id, fd: vcpuFD, page: page)
+            return VCPU(id: id, fd: vcpuFD, page: page, slots: slots)
         } catch {
             close(vcpuFD)
             throw error
@@ -85,17 +87,68 @@ public struct VirtualMachine: ~Copyable, Sendable {
     /// Binds `size` bytes of `file`, from `fileOffset`, at guest-physical `guestPhysicalAddress`
     /// as memslot `slot` (`KVM_SET_USER_MEMORY_REGION2` with `KVM_MEM_GUEST_MEMFD`).
     ///
+    /// `hostMemory` is the slot's host side, which KVM uses for the guest's shared accesses
+    /// when the file is not host-mappable and for emulated accesses (GMEM-SPEC G4, B10): the
+    /// file's own mapping (`file.mapShared()`; the slot then uses its range
+    /// `[fileOffset, fileOffset + size)`) or an anonymous one (`HostMapping.anonymous`) of at
+    /// least `size` bytes. The VM keeps it alive until the slot is deleted or the VM and all
+    /// its vCPUs are gone, so the guest can never reach memory the process has unmapped.
+    /// Without it the slot has no host side (`userspace_addr` 0): guest accesses are served
+    /// by the guest_memfd alone (an `MMAP` file), and emulated ones fail.
+    ///
     /// A file created by another VM (B5), a file range that is unaligned or past the end of
-    /// the file (B3), and a memslot the kernel's own checks refuse (a size, guest-physical
-    /// address or host address that is not page-aligned, a slot id of 32764 or more, a range
-    /// that wraps) are refused before the syscall with `EINVAL` by GmemModel's rules (P2,
-    /// P3); the kernel refuses overlaps (B6) and the rest, and the error then names the slot
-    /// of this VM the request clashes with.
-    /// `userspaceAddress` is the host address KVM uses for the slot's shared side and for
-    /// emulated accesses (pass the file's own host mapping where it has one, GMEM-SPEC G4).
+    /// the file (B3), a `hostMemory` of another file or too short, and a memslot the kernel's
+    /// own checks refuse (a size or guest-physical address that is not page-aligned, a slot id
+    /// of 32764 or more, a range that wraps) are refused before the syscall with `EINVAL`
+    /// (GmemModel's rules, P2, P3); the kernel refuses overlaps (B6) and the rest, and the
+    /// error then names the slot of this VM the request clashes with.
     public func bind(
         _ file: borrowing GuestMemfd, slot: UInt32, guestPhysicalAddress: UInt64,
-        size: UInt64, fileOffset: UInt64 = 0, userspaceAddress: UInt64 = 0
+        size: UInt64, fileOffset: UInt64 = 0, hostMemory: HostMapping? = nil
+    ) throws(KVMError) {
+        var address: UInt64 = 0
+        if let hostMemory {
+            let start: UInt64
+            switch hostMemory.source {
+            case .anonymous: start = 0
+            case .guestMemfd(let id):
+                guard id == file.fileID else {
+                    throw KVMError(.setUserMemoryRegion2, .invalidArgument,
+                                   refusal: .invalidArgument("hostMemory maps another guest_memfd: pass this file's own mapping or anonymous memory"))
+                }
+                start = fileOffset
+            }
+            guard start <= hostMemory.length, size <= hostMemory.length - start else {
+                throw KVMError(.setUserMemoryRegion2, .invalidArgument,
+                               refusal: .invalidArgument("hostMemory of \(hostMemory.length) bytes does not cover [\(hex(start)), +\(hex(size))) of the slot"))
+            }
+            address = hostMemory.hostAddress + start
+        }
+        try bindRegion(file, slot: slot, guestPhysicalAddress: guestPhysicalAddress, size: size, fileOffset: fileOffset,
+                       userspaceAddress: address, keeping: hostMemory)
+    }
+
+    /// `bind` with a raw host address for the slot's host side.
+    ///
+    /// - Safety:
+    ///   - `[userspaceAddress, userspaceAddress + size)` is memory this process keeps mapped,
+    ///     readable and writable, for as long as the memslot exists (until
+    ///     `deleteMemorySlot(slot)` returns, or the VM and all its vCPUs are closed): the guest
+    ///     and KVM's instruction emulator read and write it.
+    ///   - Nothing else in the process relies on the contents of that memory staying private
+    ///     from the guest.
+    @_spi(Unchecked)
+    public func bindUnchecked(
+        _ file: borrowing GuestMemfd, slot: UInt32, guestPhysicalAddress: UInt64,
+        size: UInt64, fileOffset: UInt64 = 0, userspaceAddress: UInt64
+    ) throws(KVMError) {
+        try bindRegion(file, slot: slot, guestPhysicalAddress: guestPhysicalAddress, size: size, fileOffset: fileOffset,
+                       userspaceAddress: userspaceAddress, keeping: nil)
+    }
+
+    private func bindRegion(
+        _ file: borrowing GuestMemfd, slot: UInt32, guestPhysicalAddress: UInt64,
+        size: UInt64, fileOffset: UInt64, userspaceAddress: UInt64, keeping memory: HostMapping?
     ) throws(KVMError) {
         // GmemModel's binding rule (kvm_gmem_bind): ownership first, then the file range.
         if let error = GmemRules.validateBinding(isGuestMemfd: true, ownedByBindingVM: file.owner == identity, offset: fileOffset,
@@ -111,7 +164,7 @@ public struct VirtualMachine: ~Copyable, Sendable {
         region.guestMemfd = file.fd
         region.guestMemfdOffset = fileOffset
         try validateRegion(region)
-        try setRegion(region, file: file.fileID)
+        try setRegion(region, file: file.fileID, keeping: memory)
     }
 
     /// GmemModel's memslot rules (`kvm_set_memory_region`'s sanity checks) before the call.
@@ -128,22 +181,55 @@ public struct VirtualMachine: ~Copyable, Sendable {
 
     /// `KVM_SET_USER_MEMORY_REGION2`, recording the slot on success and naming the clash on
     /// failure.
-    private func setRegion(_ region: MemoryRegion, file: GuestMemfd.FileID?) throws(KVMError) {
+    private func setRegion(_ region: MemoryRegion, file: GuestMemfd.FileID?, keeping memory: HostMapping? = nil) throws(KVMError) {
         var arg = region.raw
         let result = ckvm_set_user_memory_region2(fd, &arg)
         if result < 0 {
             throw KVMError(.setUserMemoryRegion2, negated: result, context: SlotTable.describe(region),
                            hint: slots.explain(Errno(rawValue: -result), region, file: file))
         }
-        slots.record(region, file: file)
+        // Recorded (and any previous slot's memory dropped) only after the ioctl returned:
+        // from then on no vCPU uses the old slot (KVM waits for SRCU readers).
+        slots.record(region, file: file, memory: memory)
         logger.trace("KVM_SET_USER_MEMORY_REGION2 slot \(region.slot) gpa \(hex(region.guestPhysicalAddress)) size \(region.size)")
     }
 
-    /// Maps `size` bytes of ordinary host memory at `userspaceAddress` as memslot `slot`
-    /// (`KVM_SET_USER_MEMORY_REGION2` without a guest_memfd).
+    /// Maps the first `size` bytes of `memory` (anonymous, or any shared host mapping) as
+    /// memslot `slot` of ordinary host memory (`KVM_SET_USER_MEMORY_REGION2` without a
+    /// guest_memfd). The VM keeps `memory` alive until the slot is deleted or the VM and all
+    /// its vCPUs are gone. Refused before the syscall when `memory` is shorter than `size` or
+    /// the kernel's sanity checks would refuse the slot.
     public func setMemorySlot(
+        _ slot: UInt32, guestPhysicalAddress: UInt64, size: UInt64, memory: HostMapping,
+        flags: MemorySlotFlags = []
+    ) throws(KVMError) {
+        guard size <= memory.length else {
+            throw KVMError(.setUserMemoryRegion2, .invalidArgument,
+                           refusal: .invalidArgument("memory of \(memory.length) bytes is shorter than the \(size)-byte slot"))
+        }
+        try setPlainRegion(slot, guestPhysicalAddress: guestPhysicalAddress, size: size, userspaceAddress: memory.hostAddress,
+                           flags: flags, keeping: memory)
+    }
+
+    /// `setMemorySlot` with a raw host address.
+    ///
+    /// - Safety:
+    ///   - `[userspaceAddress, userspaceAddress + size)` is memory this process keeps mapped
+    ///     for as long as the memslot exists (until `deleteMemorySlot(slot)` returns, or the
+    ///     VM and all its vCPUs are closed), readable, and writable unless `flags` has
+    ///     `.readonly`: the guest and KVM read and write it.
+    @_spi(Unchecked)
+    public func setMemorySlotUnchecked(
         _ slot: UInt32, guestPhysicalAddress: UInt64, size: UInt64, userspaceAddress: UInt64,
-        flags: MemoryRegion.Flags = []
+        flags: MemorySlotFlags = []
+    ) throws(KVMError) {
+        try setPlainRegion(slot, guestPhysicalAddress: guestPhysicalAddress, size: size, userspaceAddress: userspaceAddress,
+                           flags: flags, keeping: nil)
+    }
+
+    private func setPlainRegion(
+        _ slot: UInt32, guestPhysicalAddress: UInt64, size: UInt64, userspaceAddress: UInt64,
+        flags: MemorySlotFlags, keeping memory: HostMapping?
     ) throws(KVMError) {
         if flags.contains(.guestMemfd) {
             throw KVMError(.setUserMemoryRegion2, .invalidArgument,
@@ -153,11 +239,13 @@ public struct VirtualMachine: ~Copyable, Sendable {
                                   userspaceAddress: userspaceAddress)
         region.flags = flags
         try validateRegion(region)
-        try setRegion(region, file: nil)
+        try setRegion(region, file: nil, keeping: memory)
     }
 
     /// Deletes memslot `slot` (`memory_size = 0`). The data of a bound file is untouched
     /// and its range can be bound again (GMEM-SPEC B8).
+    ///
+    /// The host memory the slot kept alive is released once the kernel has removed the slot.
     public func deleteMemorySlot(_ slot: UInt32) throws(KVMError) {
         try setRegion(MemoryRegion(slot: slot, guestPhysicalAddress: 0, size: 0, userspaceAddress: 0), file: nil)
     }
@@ -192,12 +280,18 @@ public struct VirtualMachine: ~Copyable, Sendable {
 
     /// `KVM_SET_USER_MEMORY_REGION2` exactly as given: no ownership or argument checks.
     /// For conformance tests that must see the kernel's own refusals (GMEM-SPEC B5).
+    ///
+    /// - Safety:
+    ///   - `region.userspaceAddress` obeys `bindUnchecked`'s obligations for `region.size` bytes.
     @_spi(Unchecked)
     public func setUserMemoryRegion2Unchecked(_ region: MemoryRegion) throws(KVMError) {
         try setRegion(region, file: nil)
     }
 
     /// The old `KVM_SET_USER_MEMORY_REGION` exactly as given (GMEM-SPEC B1).
+    ///
+    /// - Safety:
+    ///   - as `setUserMemoryRegion2Unchecked`.
     @_spi(Unchecked)
     public func setUserMemoryRegionV1Unchecked(_ region: MemoryRegion) throws(KVMError) {
         try UncheckedKVM.setUserMemoryRegion(vmFD: fd, region)
@@ -211,16 +305,21 @@ public struct VirtualMachine: ~Copyable, Sendable {
 /// The page size GmemKit assumes (x86-64 base pages).
 public let pageSize: UInt64 = 4096
 
-/// The argument of `KVM_SET_USER_MEMORY_REGION2`, as a Swift value.
+/// Memslot flags (`KVM_MEM_*`).
+public struct MemorySlotFlags: OptionSet, Hashable, Sendable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public static let logDirtyPages = MemorySlotFlags(rawValue: CKVM_MEM_LOG_DIRTY_PAGES)
+    public static let readonly = MemorySlotFlags(rawValue: CKVM_MEM_READONLY)
+    public static let guestMemfd = MemorySlotFlags(rawValue: CKVM_MEM_GUEST_MEMFD)
+}
+
+/// The argument of `KVM_SET_USER_MEMORY_REGION2`, as a Swift value: a raw host address, so
+/// only the unchecked calls take it.
+@_spi(Unchecked)
 public struct MemoryRegion: Hashable, Sendable {
     /// Memslot flags (`KVM_MEM_*`).
-    public struct Flags: OptionSet, Hashable, Sendable {
-        public let rawValue: UInt32
-        public init(rawValue: UInt32) { self.rawValue = rawValue }
-        public static let logDirtyPages = Flags(rawValue: CKVM_MEM_LOG_DIRTY_PAGES)
-        public static let readonly = Flags(rawValue: CKVM_MEM_READONLY)
-        public static let guestMemfd = Flags(rawValue: CKVM_MEM_GUEST_MEMFD)
-    }
+    public typealias Flags = MemorySlotFlags
 
     public var slot: UInt32
     public var flags: Flags = []
@@ -259,19 +358,31 @@ final class SlotTable: Sendable {
         let size: UInt64
         let file: GuestMemfd.FileID?
         let fileOffset: UInt64
+        /// The host memory the slot's `userspace_addr` points into, kept alive with the slot.
+        let memory: HostMapping?
     }
     private let slots = Lock<[UInt32: Slot]>([:])
 
-    func record(_ region: MemoryRegion, file: GuestMemfd.FileID?) {
-        slots.withLock { table in
-            if region.size == 0 {
-                table[region.slot] = nil
-            } else {
-                table[region.slot] = Slot(guestPhysicalAddress: region.guestPhysicalAddress, size: region.size,
-                                          file: file, fileOffset: region.guestMemfdOffset)
+    func record(_ region: MemoryRegion, file: GuestMemfd.FileID?, memory: HostMapping?) {
+        // The replaced slot's memory is released after the lock, outside it.
+        let replaced: Slot? = slots.withLock { table in
+            if region.size == 0 { return table.removeValue(forKey: region.slot) }
+            if let existing = table[region.slot] {
+                // A move or a flags change keeps the slot's memory (the kernel keeps the
+                // userspace_addr it was created with).
+                table[region.slot] = Slot(guestPhysicalAddress: region.guestPhysicalAddress, size: existing.size,
+                                          file: existing.file, fileOffset: existing.fileOffset, memory: existing.memory)
+                return nil
             }
+            table[region.slot] = Slot(guestPhysicalAddress: region.guestPhysicalAddress, size: region.size,
+                                      file: file, fileOffset: region.guestMemfdOffset, memory: memory)
+            return nil
         }
+        _ = replaced
     }
+
+    /// The memory slot `slot` keeps alive, if any (tests).
+    func memory(ofSlot slot: UInt32) -> HostMapping? { slots.withLock { $0[slot]?.memory } }
 
     /// "slot 3: guest-physical [0x0, 0x1000000), guest_memfd offset 0x0, host address 0x7f…".
     static func describe(_ region: MemoryRegion) -> String {

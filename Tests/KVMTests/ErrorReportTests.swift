@@ -68,10 +68,9 @@ struct KernelErrorTests {
         let vm = try makeVM()
         let file = try vm.createGuestMemfd(size: 4 * MiB)
         let mapping = try file.mapShared()
-        try vm.bind(file, slot: 0, guestPhysicalAddress: 0, size: 2 * MiB, userspaceAddress: mapping.hostAddress)
+        try vm.bind(file, slot: 0, guestPhysicalAddress: 0, size: 2 * MiB, hostMemory: mapping)
         do {
-            try vm.bind(file, slot: 1, guestPhysicalAddress: MiB, size: 2 * MiB, fileOffset: 2 * MiB,
-                        userspaceAddress: mapping.hostAddress + 2 * MiB)
+            try vm.bind(file, slot: 1, guestPhysicalAddress: MiB, size: 2 * MiB, fileOffset: 2 * MiB, hostMemory: mapping)
             Issue.record("an overlapping memslot was accepted")
         } catch {
             #expect(error.refusal == nil, "the kernel, not GmemKit, refuses an overlap")
@@ -79,14 +78,14 @@ struct KernelErrorTests {
             #expect(error.hint?.contains("overlaps slot 0 at guest-physical [0x0, 0x200000)") == true, "\(error)")
         }
         do {
-            try vm.bind(file, slot: 2, guestPhysicalAddress: 16 * MiB, size: 2 * MiB, userspaceAddress: mapping.hostAddress)
+            try vm.bind(file, slot: 2, guestPhysicalAddress: 16 * MiB, size: 2 * MiB, hostMemory: mapping)
             Issue.record("a file range bound twice was accepted")
         } catch {
             #expect(error.errno == .invalidArgument)
             #expect(error.hint?.contains("already bound as slot 0") == true, "\(error)")
         }
         try vm.deleteMemorySlot(0)
-        try vm.bind(file, slot: 2, guestPhysicalAddress: 16 * MiB, size: 2 * MiB, userspaceAddress: mapping.hostAddress)
+        try vm.bind(file, slot: 2, guestPhysicalAddress: 16 * MiB, size: 2 * MiB, hostMemory: mapping)
     }
 
     @Test("a 1000-byte bind is refused before the syscall, as documented")
@@ -96,13 +95,14 @@ struct KernelErrorTests {
         let mapping = try file.mapShared()
         for (size, gpa, offset) in [(UInt64(1000), UInt64(0), UInt64(0)), (4096, 1000, 0), (4096, 0, 1000)] {
             do {
-                try vm.bind(file, slot: 0, guestPhysicalAddress: gpa, size: size, fileOffset: offset, userspaceAddress: mapping.hostAddress)
+                try vm.bind(file, slot: 0, guestPhysicalAddress: gpa, size: size, fileOffset: offset, hostMemory: mapping)
                 Issue.record("size \(size) gpa \(gpa) offset \(offset) was bound")
             } catch {
                 #expect(error.errno == .invalidArgument && error.refusal != nil, "\(error)")
             }
         }
-        do { try vm.setMemorySlot(40_000, guestPhysicalAddress: 0, size: 4096, userspaceAddress: mapping.hostAddress) } catch {
+        let anonymous = try HostMapping.anonymous(length: 4096)
+        do { try vm.setMemorySlot(40_000, guestPhysicalAddress: 0, size: 4096, memory: anonymous) } catch {
             #expect(error.refusal != nil && error.errno == .invalidArgument)
         }
     }

@@ -111,8 +111,9 @@ struct LifetimeTests {
         _ = consume file
         #expect(eventually { unevictableBytes() <= before + 4 * MiB }, "the file's memory must be freed")
         // The memslot remains: its guest-physical range is still taken.
+        let scratch = try HostMapping.anonymous(length: 4096)
         expectErrno(.fileExists) {
-            try tracked.vm.setMemorySlot(1, guestPhysicalAddress: 0, size: 4096, userspaceAddress: 0x7000_0000_0000)
+            try tracked.vm.setMemorySlot(1, guestPhysicalAddress: 0, size: 4096, memory: scratch)
         }
         // The file no longer pins the VM: closing the VM fd destroys it.
         #expect(probe.isAlive)

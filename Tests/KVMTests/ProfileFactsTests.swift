@@ -15,7 +15,7 @@ struct ProfileFactsTests {
     static let collapse: Int32 = 25
 
     /// A 2 MiB-aligned 2 MiB window of a 4 MiB shared mapping of a host-shared guest_memfd.
-    static func alignedWindow(_ mapping: borrowing HostMapping) -> UnsafeMutableRawPointer {
+    static func alignedWindow(_ mapping: borrowing RawMapping) -> UnsafeMutableRawPointer {
         let aligned = (mapping.hostAddress + (2 << 20) - 1) & ~UInt64((2 << 20) - 1)
         // SAFETY: inside the 4 MiB mapping, which stays mapped while the test uses it.
         return UnsafeMutableRawPointer(bitPattern: UInt(aligned))!

@@ -6,7 +6,7 @@ import Testing
 /// `.ioOut(0x10, 0x42)`; with `spin: true`, `jmp $`, which never exits by itself.
 /// Real-mode code runs at CPL0 (emulated on PVM, HOST-NOTES.md), which is fine for a loop
 /// this small; the emulator fetches through the memslot's `userspace_addr`, so the slot
-/// passes the file's own host mapping there (GMEM-SPEC G4).
+/// is given the file's own host mapping (GMEM-SPEC G4).
 struct TinyGuest: ~Copyable {
     static let port: UInt16 = 0x10
     static let value: UInt32 = 0x42
@@ -23,7 +23,7 @@ struct TinyGuest: ~Copyable {
         let file = try vm.createGuestMemfd(size: Self.memorySize)
         let map = try file.mapShared()
         try map.write(spin ? Self.spinCode : Self.code, at: Self.entry)
-        try vm.bind(file, slot: 0, guestPhysicalAddress: 0, size: Self.memorySize, userspaceAddress: map.hostAddress)
+        try vm.bind(file, slot: 0, guestPhysicalAddress: 0, size: Self.memorySize, hostMemory: map)
         let vcpu = try vm.createVCPU(id: 0)
         var sregs = try vcpu.specialRegisters()
         sregs.cs.base = 0

@@ -100,7 +100,7 @@ struct HostMappingTrapTests {
 
     @Test("unmapUnchecked refuses ranges outside the mapping or unaligned before the MAP_FIXED call")
     func unmapOutside() throws {
-        let mapping = try HostMapping.anonymous(length: 8192)
+        let mapping = try UncheckedKVM.map(fd: -1, length: 8192, protection: PROT_READ | PROT_WRITE, flags: MAP_SHARED | MAP_ANONYMOUS)
         for (offset, count) in [(UInt64(0), UInt64(12288)), (4096, 8192), (.max, 4096), (0, .max), (1, 4096), (0, 0)] {
             #expect(throws: KVMError.self) { try mapping.unmapUnchecked(offset: offset, count: count) }
         }
