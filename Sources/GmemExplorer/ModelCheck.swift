@@ -120,3 +120,23 @@ extension Explorer {
         return s
     }
 }
+
+extension Explorer {
+    /// Whether `steps`, taken on GmemModel under `design`, break `invariant` (nil: hand off a
+    /// file to a second VM) at the last step: how a counterexample found elsewhere (Spin's
+    /// trail) is confirmed on the model `gmem check` holds against the kernel.
+    public static func confirms(_ steps: [ExplorerStep], design: Design, invariant: Invariant?, universe: Universe = .standard) -> Bool {
+        var state = ExplorerState(policy: design.policy)
+        let checks = Checks(design: design)
+        for (index, step) in steps.enumerated() {
+            guard state.steps(in: universe).contains(step) else { return false }
+            let before = state
+            let outcome = state.take(step, in: universe)
+            if index == steps.count - 1 {
+                if let invariant { return checks.violation(of: invariant, before: before, step: step, outcome: outcome, after: state) != nil }
+                return checks.handOff(before: before, step: step, outcome: outcome) != nil
+            }
+        }
+        return false
+    }
+}

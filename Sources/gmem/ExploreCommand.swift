@@ -85,6 +85,9 @@ struct ExploreCommand: ParsableCommand {
     @Option(name: .long, help: "Cores per search (0: all).")
     var threads: Int = 0
 
+    @Option(name: .long, help: "Write each design × flavour as a Promela model for Spin into this directory, and stop.")
+    var emitPromela: String?
+
     func run() throws {
         guard let namesVM = ModellingChoices.FileNamesVM(rawValue: fileNamesVm) else {
             fail(CommandFailure("gmem explore: --file-names-vm must be at-creation or at-first-bind (got '\(fileNamesVm)')"))
@@ -115,6 +118,22 @@ struct ExploreCommand: ParsableCommand {
                 fail(CommandFailure("gmem explore: --protection applies to slots-pin-file only (\(lifetime.rawValue) binds a file to its creator for life)"))
             }
             designs = [Design(lifetime: lifetime, protection: protection, flavour: flavour)]
+        }
+        if let emitPromela {
+            do {
+                try FileManager.default.createDirectory(atPath: emitPromela, withIntermediateDirectories: true)
+            } catch {
+                fail(CommandFailure("gmem explore: cannot create \(emitPromela): \(error.localizedDescription)"))
+            }
+            for design in designs {
+                let model = PromelaModel(design: design, universe: universe)
+                let path = (emitPromela as NSString).appendingPathComponent(model.fileName)
+                guard FileManager.default.createFile(atPath: path, contents: Data(model.text.utf8)) else {
+                    fail(CommandFailure("gmem explore: cannot write \(path)"))
+                }
+                emit(path)
+            }
+            return
         }
         if let scenarios {
             do {
