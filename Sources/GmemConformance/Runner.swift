@@ -56,6 +56,11 @@ public struct ConformanceRunner: Sendable {
     public let capabilities: ModelCapabilities
     /// The memory budget of each scenario on the kernel backend.
     public var memoryBudget: UInt64
+    /// The kernel profile the model answers like, unless a scenario pins its own (`profile=`).
+    public var profile: KernelProfile = .v6_18
+    /// The profile this host's kernel answers like (nil: unknown); a scenario pinned to
+    /// another profile runs on the model only, kernel-skipped with the reason.
+    public var hostProfile: KernelProfile?
 
     /// A runner; `capabilities` should describe the kernel the model is compared with
     /// (`ConformanceRunner.hostCapabilities()` for this host).
@@ -83,22 +88,41 @@ public struct ConformanceRunner: Sendable {
         }
     }
 
-    /// Runs `scenario` on fresh backends and compares every step.
-    public func run(_ scenario: Scenario) -> ScenarioResult {
-        var kernel: KernelBackend?
-        var skipReason: String?
-        var modelCapabilities = capabilities
-        let lacking = scenario.requires.filter { !Self.modelSupports($0, capabilities) }
-        if !lacking.isEmpty {
-            // The host lacks what the scenario needs: the model runs it as upstream Linux does.
+    /// The profile `scenario` runs under on the model: its own `profile=`, else the runner's.
+    public func profile(for scenario: Scenario) -> KernelProfile {
+        scenario.profile.flatMap(KernelProfile.named) ?? profile
+    }
+
+    /// The capabilities the model runs `scenario` with (before a kernel backend refines
+    /// them): the runner's, or upstream's when the host lacks a requirement, answering like
+    /// the scenario's profile.
+    public func modelCapabilities(for scenario: Scenario) -> ModelCapabilities {
+        var capabilities = self.capabilities
+        if scenario.requires.contains(where: { !Self.modelSupports($0, self.capabilities) }) {
             var upstream = ModelCapabilities.upstream
             upstream.extensions = capabilities.extensions
             upstream.descriptorLimit = capabilities.descriptorLimit
             upstream.vcpuMappingSize = capabilities.vcpuMappingSize
             upstream.maxVCPUIDs = capabilities.maxVCPUIDs
             upstream.kvmDeviceMode = capabilities.kvmDeviceMode
-            modelCapabilities = upstream
+            capabilities = upstream
+        }
+        return profile(for: scenario).capabilities(capabilities)
+    }
+
+    /// Runs `scenario` on fresh backends and compares every step.
+    public func run(_ scenario: Scenario) -> ScenarioResult {
+        var kernel: KernelBackend?
+        var skipReason: String?
+        var modelCapabilities = modelCapabilities(for: scenario)
+        let lacking = scenario.requires.filter { !Self.modelSupports($0, capabilities) }
+        if !lacking.isEmpty {
+            // The host lacks what the scenario needs: the model runs it as upstream Linux does.
             skipReason = "this kernel lacks \(lacking.map(\.rawValue).joined(separator: ", ")); checked on the model (upstream capabilities) only"
+        }
+        let scenarioProfile = profile(for: scenario)
+        if selection != .model, skipReason == nil, scenario.profile != nil, let hostProfile, scenarioProfile != hostProfile {
+            skipReason = "the scenario is pinned to kernel profile \(scenarioProfile.name); this kernel answers like \(hostProfile.name): checked on the model only"
         }
         if selection != .model, skipReason == nil {
             do {
@@ -108,6 +132,7 @@ public struct ConformanceRunner: Sendable {
                 } else {
                     kernel = backend
                     backend.describe(into: &modelCapabilities)
+                    modelCapabilities = scenarioProfile.capabilities(modelCapabilities)
                 }
             } catch { skipReason = "no usable /dev/kvm: \(error)" }
         }

@@ -315,13 +315,19 @@ public struct Scenario: Hashable, Sendable {
     public var steps: [Step]
     /// Where the scenario came from ("catalogue", a file path, "random seed 1").
     public var source: String
+    /// The kernel profile the scenario is written for (`profile=`, a `KernelProfile` name), or
+    /// nil for the run's profile. A pinned scenario runs under its profile on the model, and on
+    /// the kernel only when the host answers like that profile.
+    public var profile: String?
 
-    public init(name: String, rules: [String], requires: [Requirement] = [], steps: [Step], source: String = "") {
+    public init(name: String, rules: [String], requires: [Requirement] = [], steps: [Step], source: String = "",
+                profile: String? = nil) {
         self.name = name
         self.rules = rules
         self.requires = requires
         self.steps = steps
         self.source = source
+        self.profile = profile
     }
 
     /// What a scenario needs from the kernel to be run there.

@@ -150,10 +150,11 @@ public enum ScenarioFormat {
             scenarioNames[String(name.text)] = number
             var rules: [String] = []
             var requires: [Scenario.Requirement] = []
+            var profile: String?
             var seen: Set<Substring> = []
             for word in words.dropFirst(2) {
                 guard let equals = word.text.firstIndex(of: "=") else {
-                    throw error(number, word.column, "unexpected word '\(word.text)' (a scenario header takes rules=ID,… and requires=NAME,…)")
+                    throw error(number, word.column, "unexpected word '\(word.text)' (a scenario header takes rules=ID,…, requires=NAME,… and profile=NAME)")
                 }
                 let key = word.text[..<equals]
                 let value = word.text[word.text.index(after: equals)...]
@@ -179,11 +180,17 @@ public enum ScenarioFormat {
                         if !requires.contains(requirement) { requires.append(requirement) }
                         column += part.count + 1
                     }
+                case "profile":
+                    guard KernelProfile.named(String(value)) != nil else {
+                        let all = KernelProfile.allNames
+                        throw error(number, valueColumn, "unknown kernel profile '\(value)' (expected \(all.joined(separator: " or "))\(suggestion(String(value), all)))")
+                    }
+                    profile = String(value)
                 default:
-                    throw error(number, word.column, "unknown key '\(key)' in a scenario header (expected rules= or requires=\(suggestion(String(key), ["rules", "requires"])))")
+                    throw error(number, word.column, "unknown key '\(key)' in a scenario header (expected rules=, requires= or profile=\(suggestion(String(key), ["rules", "requires", "profile"])))")
                 }
             }
-            current = Scenario(name: String(name.text), rules: rules, requires: requires, steps: [], source: source)
+            current = Scenario(name: String(name.text), rules: rules, requires: requires, steps: [], source: source, profile: profile)
             currentLine = number
             names = [:]
         }
@@ -758,7 +765,8 @@ public enum ScenarioFormat {
         let name = scenario.name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) && !scenario.name.isEmpty
             ? scenario.name : "scenario"
         var lines = ["scenario \(name)" + (scenario.rules.isEmpty ? "" : " rules=\(scenario.rules.joined(separator: ","))")
-                     + (scenario.requires.isEmpty ? "" : " requires=\(scenario.requires.map(\.rawValue).joined(separator: ","))")]
+                     + (scenario.requires.isEmpty ? "" : " requires=\(scenario.requires.map(\.rawValue).joined(separator: ","))")
+                     + (scenario.profile.map { " profile=\($0)" } ?? "")]
         for step in scenario.steps {
             lines.append(line(for: step.action) + (step.expected.map { " -> \(outcomeText($0))" } ?? ""))
         }

@@ -278,6 +278,7 @@ public enum RuleRegistry {
             mirrors: ["kvm_gmem_bind", "kvm_set_memory_region", "selftest set_memory_region_test.c: test_add_overlapping_private_memory_regions"],
             verifiedBy: [
                 .scenario("b6-file-range-overlap"),
+                .scenario("b6-file-range-overlap-next"),
                 .scenario("b6-gpa-overlap"),
                 .scenario("b6-two-files-same-vm"),
                 .test("Tests/GmemModelTests/BindingTests.swift"),
@@ -481,6 +482,7 @@ public enum RuleRegistry {
             mirrors: [],
             verifiedBy: [
                 .scenario("b6-file-range-overlap"),
+                .scenario("b6-file-range-overlap-next"),
                 .scenario("b6-gpa-overlap"),
                 .test("Tests/GmemModelTests/DeterminismTests.swift"),
                 .test("Tests/GmemModelTests/FileTests.swift"),
