@@ -33,6 +33,15 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .long, help: "The most host memory one scenario may make the kernel allocate (e.g. 256M, 1G).")
     var memoryBudget: String = "256M"
 
+    @Option(name: .long, help: "The kernel profile the model answers like: 6.18 or next (default: the one this host's release and capabilities name).")
+    var profile: String?
+
+    @Option(name: .customLong("emit-c"), help: ArgumentHelp("Write each scenario as a standalone C reproducer into DIR instead of running it (with --random: the shrunk divergence).", valueName: "DIR"))
+    var emitC: String?
+
+    @Option(name: .long, help: "Only the scenario with this name (of the catalogue or the FILEs).")
+    var only: String?
+
     @Flag(name: .long, help: "Print every scenario and every step with the model's and the kernel's outcome.")
     var verbose = false
 
@@ -57,7 +66,19 @@ struct CheckCommand: ParsableCommand {
             selection = .model
         }
         if selection != .model, let note = MemoryCgroup.enter(limit: budget) { notes.append(note) }
-        let runner = ConformanceRunner(selection: selection, capabilities: hostCapabilities ?? .referenceHost, memoryBudget: budget)
+        var runner = ConformanceRunner(selection: selection, capabilities: hostCapabilities ?? .referenceHost, memoryBudget: budget)
+        let host = KernelProfile.host()
+        runner.hostProfile = hostCapabilities == nil ? nil : host.profile
+        runner.profile = host.profile
+        if let profile {
+            switch KernelProfile.parse(profile) {
+            case .success(let chosen): runner.profile = chosen
+            case .failure(let error): fail(CommandFailure("gmem check: --profile: \(error)"))
+            }
+            notes.insert("kernel profile \(runner.profile.name) (--profile; this host answers like \(host.profile.name): \(host.reason))", at: 0)
+        } else {
+            notes.insert("kernel profile \(runner.profile.name) (picked: \(host.reason))", at: 0)
+        }
         if let count = random {
             guard count > 0 else { fail(CommandFailure("gmem check: --random needs a positive count")) }
             guard selection != .kernel else { fail(CommandFailure("gmem check: --random runs on the model, or on both to compare them; not on the kernel alone")) }
@@ -82,6 +103,14 @@ struct CheckCommand: ParsableCommand {
                 }
             }
         }
+        if let only {
+            scenarios = scenarios.filter { $0.name == only }
+            if scenarios.isEmpty { fail(CommandFailure("gmem check: --only: no scenario named '\(only)'")) }
+        }
+        if let directory = emitC {
+            emitReproducers(scenarios, runner: runner, directory: directory, notes: notes)
+            return
+        }
         let started = ContinuousClock.now
         let results = scenarios.map(runner.run)
         let elapsed = ContinuousClock.now - started
@@ -99,6 +128,7 @@ struct CheckCommand: ParsableCommand {
         for result in results where verbose || result.status == .failed || result.status == .diverged {
             emit("\(result.status.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)) \(result.scenario.name) [\(result.scenario.rules.joined(separator: ","))]")
             for problem in result.problems { emit("         \(problem)") }
+            if result.status == .failed || result.status == .diverged { emit("         reproduce in C: \(reproduceCommand(result.scenario))") }
             if result.status == .skipped || (verbose && result.skipReason != nil), let reason = result.skipReason { emit("         kernel-skipped: \(reason)") }
             if verbose {
                 for step in result.steps {
@@ -127,16 +157,45 @@ struct CheckCommand: ParsableCommand {
         }
         var counts = ["\(summary.passed) passed", "\(summary.failed) failed"]
         if selection == .both { counts.append("\(summary.diverged) diverged") }
-        if selection == .both, summary.skipped > 0 { counts.append("\(summary.skipped) kernel-skipped (a requires= capability this kernel lacks: checked on the model only)") }
+        if selection == .both, summary.skipped > 0 { counts.append("\(summary.skipped) kernel-skipped (a requires= capability this kernel lacks, or a profile= this kernel does not answer like: checked on the model only)") }
         if selection == .kernel, summary.skipped > 0 { counts.append("\(summary.skipped) not run (a requires= capability this kernel lacks)") }
         if summary.budgetRefusals > 0 { counts.append("\(summary.budgetRefusals) refused by the memory budget") }
         emit("\(summary.scenarios) scenarios \(what): \(counts.joined(separator: ", ")) in \(String(format: "%.2f", summary.seconds)) s")
+    }
+
+    /// The one command that writes `scenario`'s C reproducer.
+    private func reproduceCommand(_ scenario: Scenario) -> String {
+        let file = files.contains(scenario.source) ? " \(scenario.source)" : ""
+        return "gmem check\(profile.map { " --profile \($0)" } ?? "") --emit-c repro-c --only \(scenario.name)\(file)"
+    }
+
+    /// `--emit-c DIR`: writes the C files and names them.
+    private func emitReproducers(_ scenarios: [Scenario], runner: ConformanceRunner, directory: String, notes: [String]) {
+        for note in notes { emit("note: \(note)") }
+        do {
+            let paths = try CReproducer.write(scenarios, runner: runner, into: directory,
+                                              command: (["gmem"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
+            for path in paths { emit("wrote \(path)") }
+            emit("\(paths.count) C reproducers in \(directory), expecting the model's outcomes under kernel profile \(runner.profile.name) (a scenario with profile= under its own) "
+                 + "(build and run each: cc -Wall -Werror FILE.c -o FILE && ./FILE; TAP output, exit status 0 when every step matches)")
+        } catch {
+            fail(CommandFailure("gmem check: --emit-c: \(error)"))
+        }
     }
 
     private func runRandom(runner: ConformanceRunner, count: Int, notes: [String]) throws {
         let started = ContinuousClock.now
         let report = RandomDifferential(runner: runner).run(seed: seed, operations: count)
         let seconds = (ContinuousClock.now - started).seconds
+        if let directory = emitC {
+            guard let divergence = report.divergence else {
+                for note in notes { emit("note: \(note)") }
+                emit("no divergence in \(report.operationsRun) random operations (seed \(seed)): no C reproducer written")
+                return
+            }
+            emitReproducers([divergence.minimal], runner: runner, directory: directory, notes: notes)
+            throw ExitCode(1)
+        }
         if json {
             try printJSON(RandomJSON(report: report, seconds: seconds, notes: notes, backends: runner.selection.rawValue))
         } else {
@@ -145,6 +204,7 @@ struct CheckCommand: ParsableCommand {
                 emit("DIVERGED after \(report.operationsRun) operations (seed \(seed)): \(divergence.problem)")
                 emit("Minimal scenario (\(divergence.minimal.steps.count) steps):")
                 emit(ScenarioFormat.text(of: divergence.minimal))
+                emit("reproduce in C: gmem check --random \(count) --seed \(seed)\(profile.map { " --profile \($0)" } ?? "") --emit-c repro-c")
             }
             let compared = runner.selection == .both ? "\(report.divergence == nil ? 0 : 1) divergences" : "model only, nothing compared"
             emit("random on \(runner.selection == .both ? "the model and the kernel" : "the model"): \(report.operationsRun) operations in \(report.sequences) sequences, seed \(seed): "

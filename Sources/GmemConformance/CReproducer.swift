@@ -1,0 +1,448 @@
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import GmemModel
+
+/// Writes a scenario as one standalone C program: the way to hand a model-versus-kernel
+/// difference to a kernel developer who has a C compiler and no Swift toolchain.
+///
+/// The program includes only libc headers (the UAPI subset GmemKit pins is inlined), runs
+/// one function per step, prints TAP (`ok 3 - region A slot=1 … -> EINVAL`), compares every
+/// step with the outcome the model gives under the chosen kernel profile, and exits 0 when
+/// all steps meet them, 1 otherwise. Guest accesses run a small CPL3 probe (like
+/// `GuestProbe`); host accesses are tried in a forked child first, so `SIGBUS` is an
+/// outcome, not a crash. A scenario whose requirement the host lacks prints a TAP skip.
+///
+/// The emitter switches exhaustively over `Action` and `Outcome`: a new action or outcome
+/// does not compile until it is written out here.
+public enum CReproducer {
+    /// The C file's name for `scenario`: its name with anything but letters, digits, `-`,
+    /// `_` and `.` replaced, plus `.c`.
+    public static func fileName(for scenario: Scenario) -> String {
+        let safe = scenario.name.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") ? $0 : "_" }
+        let name = String(safe).isEmpty || safe.first == "." ? "scenario" + String(safe) : String(safe)
+        return name + ".c"
+    }
+
+    /// The outcome each step has on the model as `runner` runs it (the scenario's profile,
+    /// the capabilities `gmem check` gives the model): what the reproducer expects.
+    public static func expectedOutcomes(of scenario: Scenario, runner: ConformanceRunner) -> [Outcome] {
+        let model = ModelBackend(capabilities: runner.modelCapabilities(for: scenario))
+        return scenario.steps.map { model.perform($0.action) }
+    }
+
+    /// The C program for `scenario` expecting what the model gives as `runner` runs it.
+    public static func source(for scenario: Scenario, runner: ConformanceRunner, command: String) -> String {
+        source(for: scenario, expected: expectedOutcomes(of: scenario, runner: runner), profile: runner.profile(for: scenario),
+               command: command)
+    }
+
+    /// The whole C program for `scenario`, expecting `expected` (one outcome per step).
+    ///
+    /// `command` is the command line that wrote it (printed in its header comment).
+    public static func source(for scenario: Scenario, expected: [Outcome], profile: KernelProfile,
+                              command: String) -> String {
+        var names = NameTable()
+        for step in scenario.steps { names.declare(step.action) }
+        var out = header(scenario, profile: profile, command: command, names: names)
+        // The guards let a test build many reproducers as one program (one runtime, table
+        // sizes of its own); compiled alone, a file defines everything itself.
+        out += "#ifndef GM_OBJECTS\n#define GM_OBJECTS \(max(names.descriptors.count, 1))\n#endif\n"
+        out += "#ifndef GM_MAPPINGS\n#define GM_MAPPINGS \(max(names.mappings.count, 1))\n#endif\n"
+        out += "#ifndef GM_RUNTIME\n#define GM_RUNTIME\n"
+        out += CRuntime.source
+        out += errnoNames()
+        out += "#endif /* GM_RUNTIME */\n"
+        let prefix = identifier(scenario.name)
+        for (index, step) in scenario.steps.enumerated() {
+            out += "\n/* step \(index + 1)" + (step.line > 0 ? ", line \(step.line)" : "") + ": "
+                + comment(ScenarioFormat.line(for: step.action)) + " */\n"
+            out += "static struct gm_outcome \(prefix)_step_\(index + 1)(void) {\n"
+            out += body(step.action, names: names).map { "    " + $0 + "\n" }.joined()
+            out += "}\n"
+        }
+        out += "\nint main(void) {\n"
+        let requirement = scenario.requires.isEmpty ? "NULL" : literal(scenario.requires.map(\.rawValue).joined(separator: ","))
+        let pinned = scenario.profile.map(literal) ?? "NULL"
+        out += "    gm_start(\(requirement), \(pinned), \(scenario.steps.count));\n"
+        for (index, step) in scenario.steps.enumerated() {
+            let want = index < expected.count ? expected[index] : .unsupported("no expected outcome")
+            out += "    {\n"
+            out += "        struct gm_outcome want = \(outcomeLiteral(want));\n"
+            out += "        gm_report(\(index + 1), \(literal(ScenarioFormat.line(for: step.action))), \(prefix)_step_\(index + 1)(), &want);\n"
+            out += "    }\n"
+        }
+        out += "    return gm_finish();\n}\n"
+        return out
+    }
+
+    // MARK: - Names
+
+    /// The C index of every scenario name: descriptors in `gm_objects`, mappings in `gm_mappings`.
+    struct NameTable {
+        var descriptors: [String] = []
+        var mappings: [String] = []
+
+        mutating func declare(_ action: Action) {
+            guard let name = action.binds else { return }
+            if action.bindsMapping {
+                if !mappings.contains(name) { mappings.append(name) }
+            } else if !descriptors.contains(name) {
+                descriptors.append(name)
+            }
+        }
+
+        /// The index of a descriptor name, or -1 (never bound: an invalid descriptor).
+        func object(_ name: String) -> Int { descriptors.firstIndex(of: name) ?? -1 }
+        /// The index of a mapping name, or -1 (never bound: address 0).
+        func mapping(_ name: String) -> Int { mappings.firstIndex(of: name) ?? -1 }
+    }
+
+    static func header(_ scenario: Scenario, profile: KernelProfile, command: String, names: NameTable) -> String {
+        var lines = [
+            "/* GmemKit scenario \(scenario.name) as a standalone C program.",
+            " *",
+            " * Written by: \(command)",
+            " * Source: \(scenario.source.isEmpty ? "(not recorded)" : scenario.source)",
+            " * Rules: \(scenario.rules.isEmpty ? "(none)" : scenario.rules.joined(separator: ", ")) (docs/GMEM-SPEC.md)",
+            " * Expected outcomes: the GmemKit model under kernel profile \(profile.name): \(profile.summary).",
+            " * Build and run: cc -Wall -Werror \(fileName(for: scenario)) -o repro && ./repro",
+            " * Output is TAP; the exit status is 0 when every step meets its expected outcome.",
+            " *",
+            " * The scenario:",
+        ]
+        lines += ScenarioFormat.text(of: scenario).split(separator: "\n").map { " *   " + comment(String($0)) }
+        if !names.descriptors.isEmpty {
+            lines.append(" *")
+            lines.append(" * Descriptors (gm_objects): " + names.descriptors.enumerated().map { "\($0.offset) \(comment($0.element))" }.joined(separator: ", "))
+        }
+        if !names.mappings.isEmpty {
+            lines.append(" * Mappings (gm_mappings): " + names.mappings.enumerated().map { "\($0.offset) \(comment($0.element))" }.joined(separator: ", "))
+        }
+        lines.append(" */")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    // MARK: - Steps
+
+    /// The statements of one step's function; the last one returns its outcome.
+    static func body(_ action: Action, names: NameTable) -> [String] {
+        func fd(_ name: String) -> String { "gm_fd(\(names.object(name)))" }
+        func address(_ expression: AddressExpression) -> String {
+            switch expression {
+            case .literal(let value): u64(value)
+            case .mapping(let name, let offset): "gm_address(\(names.mapping(name)), \(u64(offset)))"
+            }
+        }
+        switch action {
+        case .createVM(let name, let type, let device):
+            let index = names.object(name)
+            return [
+                "long fd = ioctl(\(device.map(fd) ?? "gm_kvm"), KVM_CREATE_VM, (unsigned long)\(u64(type)));",
+                "struct gm_outcome outcome = gm_bind(\(index), fd, GM_VM, 0, 0, 0, \(index));",
+                "if (outcome.kind != GM_OK) return outcome;",
+                "snprintf(gm_objects[\(index)].debugfs, sizeof gm_objects[\(index)].debugfs, \"%ld-%ld\", (long)syscall(SYS_gettid), fd);",
+                "if (gm_probe_setup(\(index)) < 0) return gm_unsupported(\"cannot set up the guest probe\");",
+                "return outcome;",
+            ]
+        case .createVCPU(let name, let vm, let id):
+            if id > UInt64(GuestProbe.lowestVCPUID) {
+                return ["return gm_unsupported(\(literal("vCPU ids above \(GuestProbe.lowestVCPUID) are reserved for the guest probe")));"]
+            }
+            let owner = names.object(vm)
+            return [
+                "long fd = ioctl(\(fd(vm)), KVM_CREATE_VCPU, (unsigned long)\(u64(id)));",
+                "return gm_bind(\(names.object(name)), fd, GM_VCPU, 0, 0, \(id)u, \(owner < 0 ? "-1" : "gm_objects[\(owner)].vm"));",
+            ]
+        case .createStats(let name, let of):
+            return [
+                "long fd = ioctl(\(fd(of)), KVM_GET_STATS_FD, 0);",
+                "return gm_bind(\(names.object(name)), fd, GM_STATS, 0, 0, 0, -1);",
+            ]
+        case .createGuestMemfd(let name, let vm, let size, let flags, let reserved):
+            let r = u64(reserved)
+            return [
+                "struct gm_create_guest_memfd request = { .size = \(u64(size)), .flags = \(u64(flags)), .reserved = { \(r), \(r), \(r), \(r), \(r), \(r) } };",
+                "long fd = ioctl(\(fd(vm)), KVM_CREATE_GUEST_MEMFD, &request);",
+                "return gm_bind(\(names.object(name)), fd, GM_GMEM, \(u64(size)), \(u64(flags)), 0, -1);",
+            ]
+        case .createMemfd(let name, let size):
+            return [
+                "int fd = memfd_create(\"gmemkit\", MFD_CLOEXEC);",
+                "if (fd >= 0 && ftruncate(fd, (off_t)\(u64(size))) != 0) { int code = errno; close(fd); errno = code; fd = -1; }",
+                "return gm_bind(\(names.object(name)), fd, GM_MEMFD, \(u64(size)), 0, 0, -1);",
+            ]
+        case .openKVM(let name):
+            return [
+                "int fd = open(\"/dev/kvm\", O_RDWR | O_CLOEXEC);",
+                "return gm_bind(\(names.object(name)), fd, GM_OTHER, 0, 0, 0, -1);",
+            ]
+        case .rawDescriptor(let name, let number):
+            let index = names.object(name)
+            return [
+                "/* A raw descriptor number, named without a syscall. */",
+                "gm_bind(\(index), 0, GM_NONE, 0, 0, 0, -1);",
+                "gm_objects[\(index)].fd = \(number);",
+                "return gm_ok();",
+            ]
+        case .dup(let name, let of):
+            let source = names.object(of)
+            let copied = source < 0
+                ? "GM_OTHER, 0, 0, 0, -1"
+                : "gm_objects[\(source)].kind, gm_objects[\(source)].size, gm_objects[\(source)].flags, gm_objects[\(source)].vcpu_id, gm_objects[\(source)].vm"
+            return [
+                "long fd = fcntl(\(fd(of)), F_DUPFD_CLOEXEC, 0);",
+                "return gm_bind(\(names.object(name)), fd, \(copied));",
+            ]
+        case .close(let name):
+            let index = names.object(name)
+            if index < 0 { return ["return gm_result(close(GM_INVALID_FD));"] }
+            return [
+                "struct gm_object *o = &gm_objects[\(index)];",
+                "if (o->run) { munmap(o->run, (size_t)gm_run_size); o->run = NULL; }",
+                "long result = close(o->fd);",
+                "o->fd = GM_INVALID_FD;",
+                "return gm_result(result);",
+            ]
+        case .setRegion(let vm, let version, let slot, let flags, let gpa, let size, let userspace, let file, let offset):
+            if slot == GuestProbe.slot {
+                return ["return gm_unsupported(\(literal("memslot \(slot) is reserved for the guest probe")));"]
+            }
+            if version == 1 {
+                return [
+                    "struct gm_region region = { .slot = \(slot)u, .flags = \(flags)u, .guest_phys_addr = \(u64(gpa)), .memory_size = \(u64(size)),",
+                    "                            .userspace_addr = \(address(userspace)) };",
+                    "return gm_result(ioctl(\(fd(vm)), KVM_SET_USER_MEMORY_REGION, &region));",
+                ]
+            }
+            return [
+                "struct gm_region2 region = { .slot = \(slot)u, .flags = \(flags)u, .guest_phys_addr = \(u64(gpa)), .memory_size = \(u64(size)),",
+                "                             .userspace_addr = \(address(userspace)), .guest_memfd_offset = \(u64(offset)),",
+                "                             .guest_memfd = (uint32_t)\(file.map(fd) ?? "0") };",
+                "return gm_result(ioctl(\(fd(vm)), KVM_SET_USER_MEMORY_REGION2, &region));",
+            ]
+        case .fallocate(let file, let mode, let offset, let length):
+            return ["return gm_result(fallocate(\(fd(file)), \(mode), (off_t)\(i64(offset)), (off_t)\(i64(length))));"]
+        case .fileOperation(let file, let operation):
+            return ["unsigned char buffer[8] = { 0 };", "(void)buffer;", "return gm_result(\(fileOperation(operation, fd: fd(file))));"]
+        case .reopen(let name, let of):
+            let source = names.object(of)
+            return [
+                "char path[64];",
+                "snprintf(path, sizeof path, \"/proc/self/fd/%d\", \(fd(of)));",
+                "int fd = open(path, O_RDWR | O_CLOEXEC);",
+                "return gm_bind(\(names.object(name)), fd, \(source < 0 ? "GM_OTHER" : "gm_objects[\(source)].kind"), 0, 0, 0, -1);",
+            ]
+        case .mmap(let name, let file, let protection, let flags, let offset, let length):
+            return mapping(names.mapping(name), "mmap(NULL, (size_t)\(u64(length)), \(protection), \(flags), \(fd(file)), (off_t)\(u64(offset)))", length: length)
+        case .mapAnonymous(let name, let length, let protection):
+            return mapping(names.mapping(name), "mmap(NULL, (size_t)\(u64(length)), \(protection), MAP_SHARED | MAP_ANONYMOUS, -1, 0)", length: length)
+        case .munmap(let mapping, let offset, let length):
+            let index = names.mapping(mapping)
+            return [
+                "struct gm_mapping *m = \(index < 0 ? "NULL" : "&gm_mappings[\(index)]");",
+                "if (!m || !m->base) {",
+                "    /* No mapping: the address is the offset itself, below vm.mmap_min_addr. */",
+                "    if (\(u64(offset)) >= (1ull << 16) || \(u64(length)) >= (1ull << 16)) return gm_unsupported(\"munmap of an unmapped name far from 0\");",
+                "    return gm_result(munmap((void *)(uintptr_t)\(u64(offset)), (size_t)\(u64(length))));",
+                "}",
+                "/* Only inside the mapping: anything else of this program must stay mapped. */",
+                "if (\(u64(offset)) > m->length || \(u64(length)) > ((m->length + 4095) & ~4095ull) - \(u64(offset)))",
+                "    return gm_unsupported(\"munmap beyond the mapping\");",
+                "return gm_result(munmap(m->base + \(u64(offset)), (size_t)\(u64(length))));",
+            ]
+        case .madvise(let mapping, let offset, let length, let advice):
+            return ["return gm_result(madvise((void *)(uintptr_t)gm_address(\(names.mapping(mapping)), \(u64(offset))), (size_t)\(u64(length)), \(advice)));"]
+        case .hostRead(let mapping, let offset, let width):
+            return ["return gm_host_access(\(names.mapping(mapping)), \(u64(offset)), \(width.rawValue), 0, 0);"]
+        case .hostWrite(let mapping, let offset, let width, let value):
+            return ["return gm_host_access(\(names.mapping(mapping)), \(u64(offset)), \(width.rawValue), 1, \(u64(value)));"]
+        case .setAttributes(let vm, let gpa, let size, let attributes, let flags):
+            return [
+                "struct gm_memory_attributes request = { .address = \(u64(gpa)), .size = \(u64(size)), .attributes = \(u64(attributes)), .flags = \(u64(flags)) };",
+                "return gm_result(ioctl(\(fd(vm)), KVM_SET_MEMORY_ATTRIBUTES, &request));",
+            ]
+        case .guestAccess(let via, let gpa, let write, let isPrivate):
+            if isPrivate { return ["return gm_unsupported(\"a guest cannot choose a private access on this VM type\");"] }
+            let index = names.object(via)
+            if index < 0 { return ["return gm_errno_outcome(EBADF);"] }
+            return ["return gm_guest(\(index), \(u64(gpa)), \(write == nil ? 0 : 1), \(u64(write ?? 0)));"]
+        case .stat(let name, let other):
+            var lines = [
+                "struct stat status;",
+                "if (fstat(\(fd(name)), &status) != 0) return gm_errno_outcome(errno);",
+                "int descriptorFlags = fcntl(\(fd(name)), F_GETFD);",
+                "struct gm_outcome outcome = { .kind = GM_STATUS, .fields = GM_ST_TYPE | GM_ST_MODE | GM_ST_SIZE | GM_ST_BLKSIZE | GM_ST_CLOEXEC,",
+                "                              .type = gm_file_type(status.st_mode), .mode = (uint64_t)(status.st_mode & 07777),",
+                "                              .size = (uint64_t)status.st_size, .blksize = (uint64_t)status.st_blksize,",
+                "                              .cloexec = descriptorFlags >= 0 && (descriptorFlags & FD_CLOEXEC) };",
+            ]
+            if let other {
+                lines += [
+                    "struct stat second;",
+                    "if (fstat(\(fd(other)), &second) != 0) return gm_errno_outcome(EBADF);",
+                    "outcome.fields |= GM_ST_INO;",
+                    "outcome.same_inode = status.st_dev == second.st_dev && status.st_ino == second.st_ino;",
+                ]
+            }
+            return lines + ["return outcome;"]
+        case .checkExtension(let of, let capability):
+            return [
+                "long result = ioctl(\(fd(of)), KVM_CHECK_EXTENSION, (unsigned long)\(u64(capability)));",
+                "return result < 0 ? gm_errno_outcome(errno) : gm_value((uint64_t)result);",
+            ]
+        case .alive(let name):
+            let index = names.object(name)
+            return [index < 0 ? "return gm_value(0);" : "return gm_alive(\(index));"]
+        }
+    }
+
+    static func mapping(_ index: Int, _ call: String, length: UInt64) -> [String] {
+        [
+            "void *p = \(call);",
+            "if (p == MAP_FAILED) { gm_mappings[\(index)].base = NULL; return gm_errno_outcome(errno); }",
+            "gm_mappings[\(index)].base = p;",
+            "gm_mappings[\(index)].length = \(u64(length));",
+            "return gm_ok();",
+        ]
+    }
+
+    static func fileOperation(_ operation: ModelKernel.FileOperation, fd: String) -> String {
+        switch operation {
+        case .read: "read(\(fd), buffer, 8)"
+        case .write: "write(\(fd), buffer, 8)"
+        case .pread: "pread(\(fd), buffer, 8, 0)"
+        case .pwrite: "pwrite(\(fd), buffer, 8, 0)"
+        case .lseek: "lseek(\(fd), 0, SEEK_SET)"
+        case .ftruncate: "ftruncate(\(fd), 0)"
+        case .fsync: "fsync(\(fd))"
+        case .fchmod: "fchmod(\(fd), 0600)"
+        }
+    }
+
+    // MARK: - Outcomes
+
+    /// `outcome` as a C `struct gm_outcome` initializer.
+    static func outcomeLiteral(_ outcome: Outcome) -> String {
+        switch outcome {
+        case .ok: return "{ .kind = GM_OK }"
+        case .value(let value): return "{ .kind = GM_VALUE, .a = \(u64(value)) }"
+        case .written: return "{ .kind = GM_WRITTEN }"
+        case .errno(let code): return "{ .kind = GM_ERRNO, .a = \(code) } /* \(errnoName(code)) */"
+        case .anyError: return "{ .kind = GM_ANY_ERROR }"
+        case .signal(let signal): return "{ .kind = GM_SIGNAL, .a = \(signal) }"
+        case .memoryFault(let gpa, let size, let flags):
+            return "{ .kind = GM_FAULT, .a = \(u64(gpa)), .b = \(u64(size)), .c = \(u64(flags)) }"
+        case .mmio: return "{ .kind = GM_MMIO }"
+        case .userspaceFault: return "{ .kind = GM_EFAULT }"
+        case .status(let pattern):
+            var fields: [String] = []
+            var values: [String] = []
+            if let type = pattern.type { fields.append("GM_ST_TYPE"); values.append(".type = \(literal(type.rawValue))") }
+            if let mode = pattern.mode { fields.append("GM_ST_MODE"); values.append(".mode = 0\(String(mode, radix: 8))") }
+            if let size = pattern.size { fields.append("GM_ST_SIZE"); values.append(".size = \(u64(size))") }
+            if let blockSize = pattern.blockSize { fields.append("GM_ST_BLKSIZE"); values.append(".blksize = \(u64(blockSize))") }
+            if let closeOnExec = pattern.closeOnExec { fields.append("GM_ST_CLOEXEC"); values.append(".cloexec = \(closeOnExec ? 1 : 0)") }
+            if let sameInode = pattern.sameInode { fields.append("GM_ST_INO"); values.append(".same_inode = \(sameInode ? 1 : 0)") }
+            return "{ .kind = GM_STATUS, .fields = \(fields.isEmpty ? "0" : fields.joined(separator: " | "))"
+                + (values.isEmpty ? "" : ", " + values.joined(separator: ", ")) + " }"
+        case .unsupported(let why): return "{ .kind = GM_UNSUPPORTED, .why = \(literal("the model: " + why)) }"
+        case .budgetRefusal(let why): return "{ .kind = GM_UNSUPPORTED, .why = \(literal("the memory budget: " + why)) }"
+        }
+    }
+
+    static func errnoNames() -> String {
+        var out = "\nstatic const char *gm_errno_name(int code) {\n    switch (code) {\n"
+        for (name, code) in errnoTable { out += "    case \(code): return \"\(name)\";\n" }
+        out += "    default: return NULL;\n    }\n}\n"
+        return out
+    }
+
+    // MARK: - C literals
+
+    static func u64(_ value: UInt64) -> String { value < 10 ? "\(value)ull" : "0x" + String(value, radix: 16) + "ull" }
+
+    static func i64(_ value: Int64) -> String {
+        value == .min ? "(-0x7fffffffffffffffll - 1)" : value < 0 ? "(-0x\(String(value.magnitude, radix: 16))ll)" : "0x\(String(value, radix: 16))ll"
+    }
+
+    /// A C string literal for `text`.
+    static func literal(_ text: String) -> String {
+        var out = "\""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out += "\\\""
+            case UInt8(ascii: "\\"): out += "\\\\"
+            case UInt8(ascii: "?"): out += "\\?"  // no trigraphs
+            case 0x20..<0x7F: out.unicodeScalars.append(Unicode.Scalar(byte))
+            default: out += "\\" + String(repeating: "0", count: 3 - String(byte, radix: 8).count) + String(byte, radix: 8)
+            }
+        }
+        return out + "\""
+    }
+
+    /// A C identifier made of `name` (letters, digits and `_`; never starting with a digit).
+    static func identifier(_ name: String) -> String {
+        let body = String(name.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" })
+        return body.first.map { $0.isLetter } == true ? body : "s_" + body
+    }
+
+    /// `text` safe inside a C comment (printable ASCII, no `*/`).
+    static func comment(_ text: String) -> String {
+        var out = ""
+        var previous: Character = " "
+        for scalar in text.unicodeScalars {
+            var character = scalar.isASCII && scalar.value >= 0x20 && scalar.value < 0x7F ? Character(scalar) : "_"
+            if character == "?" { character = "_" }  // no trigraphs
+            if (previous == "*" && character == "/") || (previous == "/" && character == "*") { out.append(" ") }
+            if character == "\\" { character = "/" }  // no line splice at the end of a comment line
+            out.append(character)
+            previous = character
+        }
+        return out
+    }
+}
+
+extension CReproducer {
+    /// Why the reproducers could not be written.
+    public struct WriteError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Writes one C file per scenario into `directory` (created when missing) and returns
+    /// their paths, in order. Names that two scenarios share get `-2`, `-3` … appended.
+    public static func write(_ scenarios: [Scenario], runner: ConformanceRunner, into directory: String,
+                             command: String) throws(WriteError) -> [String] {
+        guard !directory.isEmpty else { throw WriteError(description: "the directory name is empty") }
+        if mkdir(directory, 0o755) != 0, errno != EEXIST {
+            throw WriteError(description: "cannot create \(directory): \(errnoName(errno))")
+        }
+        var status = stat()
+        guard stat(directory, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+            throw WriteError(description: "\(directory) is not a directory")
+        }
+        var used: Set<String> = []
+        var paths: [String] = []
+        for scenario in scenarios {
+            var name = fileName(for: scenario)
+            var suffix = 2
+            while used.contains(name) {
+                name = String(fileName(for: scenario).dropLast(2)) + "-\(suffix).c"
+                suffix += 1
+            }
+            used.insert(name)
+            let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+            let text = source(for: scenario, runner: runner, command: command)
+            do {
+                let fd = try FileDescriptor.open(FilePath(path), .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite, .groupRead, .otherRead])
+                try fd.closeAfter { _ = try fd.writeAll(Array(text.utf8)) }
+            } catch {
+                throw WriteError(description: "cannot write \(path): \(error)")
+            }
+            paths.append(path)
+        }
+        return paths
+    }
+}
