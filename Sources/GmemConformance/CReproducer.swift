@@ -446,3 +446,24 @@ extension CReproducer {
         return paths
     }
 }
+
+extension CReproducer {
+    /// One C program that includes every reproducer at `paths` (absolute) and runs the one
+    /// whose index its first argument names: the cheap way to build many with one compiler
+    /// run. Each file's guards share one runtime; each file's `main` becomes `scenario_N`.
+    public static func combinedProgram(including paths: [String]) -> String {
+        var out = "/* Every reproducer below, built as one program: ./all INDEX runs one. */\n"
+        out += "#define GM_OBJECTS 256\n#define GM_MAPPINGS 256\n"
+        for (index, path) in paths.enumerated() {
+            out += "#define main scenario_\(index)\n#include \(literal(path))\n#undef main\n"
+        }
+        out += "int main(int argc, char **argv) {\n    switch (argc > 1 ? atoi(argv[1]) : -1) {\n"
+        for index in paths.indices { out += "    case \(index): return scenario_\(index)();\n" }
+        out += "    default: return 2;\n    }\n}\n"
+        return out
+    }
+
+    /// The most names (descriptors or mappings) one scenario may bind to be part of a
+    /// `combinedProgram`.
+    public static let combinedTableSize = 256
+}

@@ -58,8 +58,9 @@ public struct ConformanceRunner: Sendable {
     public var memoryBudget: UInt64
     /// The kernel profile the model answers like, unless a scenario pins its own (`profile=`).
     public var profile: KernelProfile = .v6_18
-    /// The profile this host's kernel answers like (nil: unknown); a scenario pinned to
-    /// another profile runs on the model only, kernel-skipped with the reason.
+    /// The profile this host's kernel answers like (nil: `KernelProfile.host()`, asked when a
+    /// pinned scenario meets the kernel); a scenario pinned to another profile runs on the
+    /// model only, kernel-skipped with the reason.
     public var hostProfile: KernelProfile?
 
     /// A runner; `capabilities` should describe the kernel the model is compared with
@@ -121,7 +122,8 @@ public struct ConformanceRunner: Sendable {
             skipReason = "this kernel lacks \(lacking.map(\.rawValue).joined(separator: ", ")); checked on the model (upstream capabilities) only"
         }
         let scenarioProfile = profile(for: scenario)
-        if selection != .model, skipReason == nil, scenario.profile != nil, let hostProfile, scenarioProfile != hostProfile {
+        if selection != .model, skipReason == nil, scenario.profile != nil,
+           case let hostProfile = self.hostProfile ?? KernelProfile.host().profile, scenarioProfile != hostProfile {
             skipReason = "the scenario is pinned to kernel profile \(scenarioProfile.name); this kernel answers like \(hostProfile.name): checked on the model only"
         }
         if selection != .model, skipReason == nil {
