@@ -32,6 +32,13 @@ public final class GuestMemoryMap: Sendable {
     /// Fails with `.invalidLayout` for an empty, unaligned or overlapping layout (checked
     /// before any syscall) and with `.kernel` when the kernel refuses a step; on failure
     /// nothing stays bound or open.
+    /// - Parameters:
+    ///   - vm: the VM the regions are created in and bound to.
+    ///   - layout: the regions, in any order.
+    ///   - logger: a swift-log `Logger` (`import Logging`, package
+    ///     `https://github.com/apple/swift-log`) for debug messages about each region bound,
+    ///     punched or released; the default has label `gmemkit.memory`.
+    /// - Throws: `GuestMemoryError`.
     public init(vm: borrowing VirtualMachine, layout: [RegionSpec], logger: Logger = Logger(label: "gmemkit.memory")) throws(GuestMemoryError) {
         let sorted = layout.sorted { $0.start < $1.start }
         try Self.validate(sorted)

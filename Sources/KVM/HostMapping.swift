@@ -23,6 +23,8 @@ import Glibc
 public final class HostMapping: @unchecked Sendable {
     /// The mapped length: the file's size.
     public let length: UInt64
+    /// The page size lengths and offsets are counted in (x86-64 base pages, 4096 bytes).
+    public static let pageSize: UInt64 = KVM.pageSize
     /// What is mapped: anonymous memory, or the whole of one guest_memfd from offset 0.
     let source: Source
     // Sound because: `base` is the start of a read-write MAP_SHARED mapping of exactly
@@ -182,10 +184,10 @@ public final class HostMapping: @unchecked Sendable {
     public func residentBytes(offset: UInt64 = 0, count: UInt64? = nil) throws(KVMError) -> UInt64 {
         let count = count ?? length - min(offset, length)
         try checkRange(offset, count)
-        guard offset % pageSize == 0 else {
+        guard offset % KVM.pageSize == 0 else {
             throw KVMError(.mincore, .invalidArgument, refusal: .invalidArgument("mincore offset must be page-aligned"))
         }
-        let pages = Int((count + pageSize - 1) / pageSize)
+        let pages = Int((count + KVM.pageSize - 1) / KVM.pageSize)
         if pages == 0 { return 0 }
         var vector = [UInt8](repeating: 0, count: pages)
         let result = vector.withUnsafeMutableBufferPointer { buffer in
@@ -195,7 +197,7 @@ public final class HostMapping: @unchecked Sendable {
         }
         guard result == 0 else { throw KVMError(.mincore, negated: result) }
         var resident: UInt64 = 0
-        for entry in vector where entry & 1 != 0 { resident += pageSize }
+        for entry in vector where entry & 1 != 0 { resident += KVM.pageSize }
         return resident
     }
 

@@ -154,8 +154,9 @@ public struct KVMError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// The symbolic name of an errno value, e.g. "EINVAL".
-public func errnoName(_ errno: Errno) -> String {
+/// The symbolic name of an errno value, e.g. "EINVAL" (package-wide; `KVMError.description`
+/// shows it to users).
+package func errnoName(_ errno: Errno) -> String {
     switch errno.rawValue {
     case 1: "EPERM"
     case 2: "ENOENT"

@@ -18,6 +18,14 @@ public struct KVMSystem: ~Copyable, Sendable {
     let logger: Logger
 
     /// Opens the KVM device; fails when it is absent or not permitted.
+    /// - Parameters:
+    ///   - path: the KVM device, `/dev/kvm` unless a test or sandbox uses another node.
+    ///   - logger: a swift-log `Logger` (`import Logging`, package
+    ///     `https://github.com/apple/swift-log`) that receives this handle's and its VMs'
+    ///     debug messages (creations, memslot changes); the default, label `gmemkit.kvm`,
+    ///     goes to whatever backend the process bootstrapped (stderr at `.info` by default,
+    ///     so nothing shows unless you lower the level).
+    /// - Throws: `KVMError(.openDevice, …)` naming the path and the fix.
     public init(path: String = "/dev/kvm", logger: Logger = Logger(label: "gmemkit.kvm")) throws(KVMError) {
         let result = ckvm_open(path)
         if result < 0 {

@@ -8,13 +8,13 @@ import Glibc
 /// synchronization: on Linux the standard library's `Mutex` locks inside the uninstrumented
 /// Synchronization runtime, so TSan reports every access it guards as a race (RELIABILITY.md),
 /// while `pthread_mutex_lock` is intercepted and understood.
-public final class Lock<Value>: @unchecked Sendable {
+package final class Lock<Value>: @unchecked Sendable {
     // Sound because: the mutex lives in its own allocation, never moved, initialised here and
     // destroyed in deinit; `value` is read or written only between lock and unlock.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var value: Value
 
-    public init(_ value: Value) {
+    package init(_ value: Value) {
         self.value = value
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
@@ -29,7 +29,7 @@ public final class Lock<Value>: @unchecked Sendable {
 
     /// Runs `body` with exclusive access to the value.
     @inline(__always)
-    public func withLock<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
+    package func withLock<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body(&value)

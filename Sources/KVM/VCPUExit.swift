@@ -39,3 +39,61 @@ public enum VCPUExit: Hashable, Sendable {
         return false
     }
 }
+
+extension VCPUExit: CustomStringConvertible {
+    /// The exit in words, with the kernel's name for the reason and, where it is usually a
+    /// setup mistake, what to check.
+    public var description: String {
+        switch self {
+        case .ioOut(let port, let size, let count, let value):
+            return "port I/O out: port 0x\(String(port, radix: 16)), \(size) byte(s) × \(count), first value 0x\(String(value, radix: 16))"
+        case .ioIn(let port, let size, let count):
+            return "port I/O in: port 0x\(String(port, radix: 16)), \(size) byte(s) × \(count) (answer with completeInput(_:))"
+        case .mmioWrite(let address, let length, let value):
+            return "MMIO write of \(length) byte(s), 0x\(String(value, radix: 16)), at 0x\(String(address, radix: 16)): no memslot backs that address"
+        case .mmioRead(let address, let length):
+            return "MMIO read of \(length) byte(s) at 0x\(String(address, radix: 16)): no memslot backs that address (answer with completeInput(_:))"
+        case .halt:
+            return "the guest executed hlt (KVM_EXIT_HLT)"
+        case .shutdown:
+            return "the guest shut down (KVM_EXIT_SHUTDOWN), usually a triple fault: an exception with no usable IDT, e.g. a page fault outside the identity map"
+        case .failEntry(let reason, let cpu):
+            return "the CPU refused to enter the guest (KVM_EXIT_FAIL_ENTRY, hardware reason 0x\(String(reason, radix: 16)), host CPU \(cpu)): the special registers are inconsistent"
+        case .internalError(let suberror, let dataCount, let firstData):
+            let what: String
+            switch suberror {
+            case 1:
+                what = "KVM could not emulate an instruction (KVM_INTERNAL_ERROR_EMULATION); a new vCPU starts in real mode at 0xFFFFFFF0: set its registers (VCPU.enterLongMode(at:stackPointer:tablesAt:)) and check the code lies in a memslot with a host mapping"
+            case 2:
+                what = "an exception occurred while KVM delivered another (KVM_INTERNAL_ERROR_SIMUL_EX): check the descriptor tables and the stack"
+            case 3:
+                what = "an exit occurred while KVM delivered an event (KVM_INTERNAL_ERROR_DELIVERY_EV)"
+            case 4:
+                what = "KVM met an exit reason it does not handle (KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON)"
+            default:
+                what = "KVM internal error, suberror \(suberror)"
+            }
+            return dataCount > 0 ? "\(what); first datum 0x\(String(firstData, radix: 16)) of \(dataCount)" : what
+        case .memoryFault(let flags, let gpa, let size):
+            let kind = flags & (1 << 3) != 0 ? "private" : "shared"
+            return "memory fault on \(kind) memory at 0x\(String(gpa, radix: 16)), \(size) bytes (KVM_EXIT_MEMORY_FAULT): the page is not in the state the guest accessed it as, or not backed"
+        case .systemEvent(let type, let flags):
+            let name = switch type { case 1: "shutdown"; case 2: "reset"; case 3: "crash"; default: "type \(type)" }
+            return "system event: \(name) (KVM_EXIT_SYSTEM_EVENT, flags 0x\(String(flags, radix: 16)))"
+        case .interrupted:
+            return "interrupted by a kick (EINTR or KVM_EXIT_INTR)"
+        case .exception(let vector, let errorCode):
+            return "exception vector \(vector), error code 0x\(String(errorCode, radix: 16)) (KVM_EXIT_EXCEPTION)"
+        case .unknown(let reason):
+            return "exit reason \(reason), which GmemKit does not decode"
+        }
+    }
+
+    /// An exit a caller did not expect, as an error: `throw VCPUExit.Unexpected(exit)`.
+    public struct Unexpected: Error, CustomStringConvertible, Hashable, Sendable {
+        /// The exit.
+        public let exit: VCPUExit
+        public init(_ exit: VCPUExit) { self.exit = exit }
+        public var description: String { "unexpected vCPU exit: \(exit)" }
+    }
+}

@@ -302,8 +302,9 @@ public struct VirtualMachine: ~Copyable, Sendable {
     public var rawDescriptor: Int32 { fd }
 }
 
-/// The page size GmemKit assumes (x86-64 base pages).
-public let pageSize: UInt64 = 4096
+/// The page size GmemKit assumes (x86-64 base pages). Package-wide only: the public name is
+/// `HostMapping.pageSize`.
+package let pageSize: UInt64 = 4096
 
 /// Memslot flags (`KVM_MEM_*`).
 public struct MemorySlotFlags: OptionSet, Hashable, Sendable {

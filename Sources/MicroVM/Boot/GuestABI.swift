@@ -1,29 +1,18 @@
+import KVM
+
 /// The contract between the VMM and a guest image (Guests/README.md): memory layout,
 /// entry registers and I/O ports.
 public enum GuestABI {
-    /// GPA 0 ..< `imageBase` belongs to the VMM: GDT, page tables, TSS.
+    /// GPA 0 ..< `imageBase` belongs to the VMM: the long-mode tables (`KVM.LongMode`,
+    /// `LongMode.tablesSize` bytes at GPA 0).
     public static let imageBase: UInt64 = 0x20_0000
-    static let gdtBase: UInt64 = 0x800
-    static let pml4: UInt64 = 0x1000
-    static let pdpt: UInt64 = 0x2000
-    static let firstPageDirectory: UInt64 = 0x3000
-    static let tss: UInt64 = 0x8000
-    /// The TSS's I/O-permission bitmap follows its 104-byte body; PVM checks it for every
-    /// CPL3 `in`/`out` (RFLAGS.IOPL is not honoured there), so it must allow every port.
-    static let tssIOMapOffset: UInt64 = 0x68
-    static let tssLimit: UInt64 = 0x68 + 8192
 
     /// Each vCPU's stack: vCPU i's top is `memorySize - i * stackSize`.
-    public static let stackSize: UInt64 = 64 * 1024
+    public static let stackSize: UInt64 = LongMode.stackSize
     /// Memory sizes the VMM accepts: 2 MiB pages, one page directory per GiB.
     public static let minimumMemory: UInt64 = 4 << 20
     public static let maximumMemory: UInt64 = 4 << 30
     public static let memoryGranule: UInt64 = 2 << 20
-
-    /// Selectors of the flat 64-bit user segments (the Linux layout).
-    static let userCodeSelector: UInt16 = 0x33
-    static let userDataSelector: UInt16 = 0x2b
-    static let tssSelector: UInt16 = 0x38
 
     /// The I/O ports of the VMM's devices.
     public enum Port {
