@@ -42,12 +42,17 @@ public enum ScenarioFormat {
     /// or a scenario without steps.
     public static func parse(_ text: String, source: String = "input") throws(ParseError) -> [Scenario] {
         var parser = Parser(source: source)
-        var body = Substring(text)
-        if body.first == "\u{FEFF}" { body = body.dropFirst() }
+        let bytes = Array(text.utf8)
+        var start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         var number = 0
-        for rawLine in body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
+        while true {
+            var end = start
+            while end < bytes.count, bytes[end] != 0x0A, bytes[end] != 0x0D { end += 1 }
             number += 1
-            try parser.line(rawLine, number: number)
+            try parser.line(bytes[start..<end], number: number)
+            guard end < bytes.count else { break }
+            start = end + (bytes[end] == 0x0D && end + 1 < bytes.count && bytes[end + 1] == 0x0A ? 2 : 1)
+            if start == bytes.count { break }
         }
         return try parser.finish(lines: number)
     }
@@ -76,30 +81,34 @@ public enum ScenarioFormat {
             ParseError(source: source, line: line, column: column, message: message)
         }
 
-        mutating func line(_ raw: Substring, number: Int) throws(ParseError) {
+        mutating func line(_ raw: ArraySlice<UInt8>, number: Int) throws(ParseError) {
             var words: [Word] = []
-            var column = 0
-            var start: Substring.Index?
-            var startColumn = 0
             var index = raw.startIndex
+            var wordStart: Int?
             while index < raw.endIndex {
-                let character = raw[index]
-                column += 1
-                if character == "#" { break }
-                if character == " " || character == "\t" {
-                    if let begin = start { words.append(Word(text: raw[begin..<index], column: startColumn)); start = nil }
-                } else if start == nil {
-                    guard character.isASCII, let ascii = character.asciiValue, ascii >= 0x21, ascii < 0x7F else {
-                        throw error(number, column, "unexpected character \(String(reflecting: String(character))) (the language is ASCII words separated by spaces)")
+                let byte = raw[index]
+                if byte == UInt8(ascii: "#") { break }
+                if byte == 0x20 || byte == 0x09 {
+                    if let begin = wordStart {
+                        words.append(Word(text: Substring(String(decoding: raw[begin..<index], as: UTF8.self)), column: begin - raw.startIndex + 1))
+                        wordStart = nil
                     }
-                    start = index
-                    startColumn = column
-                } else if !character.isASCII || character.asciiValue.map({ $0 < 0x21 || $0 >= 0x7F }) ?? true {
-                    throw error(number, column, "unexpected character \(String(reflecting: String(character))) (the language is ASCII words separated by spaces)")
+                } else if byte < 0x21 || byte >= 0x7F {
+                    // The column of the first byte that is not printable ASCII (what precedes it is ASCII).
+                    let column = index - raw.startIndex + 1
+                    var end = index + 1
+                    while end < raw.endIndex, raw[end] & 0xC0 == 0x80 { end += 1 }
+                    let shown = String(decoding: raw[index..<end], as: UTF8.self)
+                    throw error(number, column, "unexpected character \(String(reflecting: shown)) (the language is printable ASCII words separated by spaces; '#' starts a comment)")
+                } else if wordStart == nil {
+                    wordStart = index
                 }
-                index = raw.index(after: index)
+                index += 1
             }
-            if let begin = start { words.append(Word(text: raw[begin..<index], column: startColumn)) }
+            if let begin = wordStart {
+                words.append(Word(text: Substring(String(decoding: raw[begin..<index], as: UTF8.self)), column: begin - raw.startIndex + 1))
+            }
+            let column = index - raw.startIndex
             guard let first = words.first else { return }
             let endColumn = column + 1
             if first.text == "scenario" {
@@ -894,20 +903,25 @@ public enum ScenarioFormat {
 /// its length), or "".
 func suggestion(_ word: String, _ candidates: [String]) -> String {
     let target = Array(word.lowercased().utf8.prefix(64))
+    let limit = Swift.max(2, target.count / 3)
     var best: (String, Int)?
+    var previous = [Int](repeating: 0, count: 65)
+    var row = [Int](repeating: 0, count: 65)
     for candidate in candidates {
         let other = Array(candidate.lowercased().utf8.prefix(64))
-        var previous = Array(0...other.count)
-        for (i, a) in target.enumerated() {
-            var row = [i + 1]
-            for (j, b) in other.enumerated() {
-                row.append(Swift.min(previous[j + 1] + 1, row[j] + 1, previous[j] + (a == b ? 0 : 1)))
+        // Candidates whose length alone puts them beyond the limit are not compared.
+        if abs(other.count - target.count) > limit { continue }
+        for j in 0...other.count { previous[j] = j }
+        for i in 0..<target.count {
+            row[0] = i + 1
+            for j in 0..<other.count {
+                row[j + 1] = Swift.min(previous[j + 1] + 1, row[j] + 1, previous[j] + (target[i] == other[j] ? 0 : 1))
             }
-            previous = row
+            swap(&previous, &row)
         }
         let distance = previous[other.count]
         if distance < (best?.1 ?? .max) { best = (candidate, distance) }
     }
-    guard let best, best.1 > 0, best.1 <= Swift.max(2, target.count / 3) else { return "" }
+    guard let best, best.1 > 0, best.1 <= limit else { return "" }
     return "; did you mean '\(best.0)'?"
 }
