@@ -2,9 +2,14 @@
 import MicroVM
 
 /// How the kernel backend makes a real guest access: each VM it creates gets a hidden
-/// memslot high in guest-physical memory holding long-mode tables (identity-mapping the low
-/// 4 GiB with user pages) and a few instructions that read or write the 8 bytes at `rbx`
-/// and report with a port write. Accesses run at CPL3, so on PVM hosts they fault through
+/// memslot high in guest-physical memory holding long-mode tables (identity-mapping the
+/// first 64 GiB with 2 MiB user pages: the low 4 GiB by `LongMode.tables`, the rest by
+/// page directories of the probe's own) and a few instructions that read or write the 8
+/// bytes at `rbx` and report with a port write. The tables never change after creation (a
+/// shadow MMU, as on PVM hosts, would not see the host rewrite them). The vCPU has no
+/// CPUID, so the guest's MAXPHYADDR is 36: a GPA of 64 GiB or more cannot be put in a page
+/// table, and such an access is a step the backend cannot perform (a failure naming why),
+/// never a silent skip. Accesses run at CPL3, so on PVM hosts they fault through
 /// the guest_memfd rather than the CPL0 emulator (GMEM-SPEC G4).
 ///
 /// Scenarios must leave the probe's resources alone: guest-physical addresses from
@@ -17,6 +22,10 @@ struct GuestProbe {
     static let vcpuID: UInt32 = 4095
     static let lowestVCPUID: UInt32 = 1023
     static let codeOffset: UInt64 = 0x10000
+    /// Where the probe's own page directories (GiB 4–63) start in its memory.
+    static let highDirectories: UInt64 = 0x20000
+    /// The guest's physical-address width without CPUID (`cpuid_maxphyaddr`'s default).
+    static let guestPhysicalBits: UInt64 = 36
     static let readPort: UInt16 = 0x10
     static let writePort: UInt16 = 0x11
 
@@ -33,6 +42,25 @@ struct GuestProbe {
         0xEB, 0xFE,             // jmp $
     ]
 
+    /// The page directories for GiB 4–63 and the PDPT entries pointing at them (built once:
+    /// they depend only on `base`).
+    static let highTables: (directories: [UInt8], entries: [UInt8]) = {
+        // PDPT (at 0x2000, from LongMode.tables) entries 4–63 → directories of 2 MiB user pages.
+        let gibibytes = UInt64(1) << (guestPhysicalBits - 30)
+        var directories = [UInt8](repeating: 0, count: Int((gibibytes - 4) * 4096))
+        var entries = [UInt8](repeating: 0, count: Int((gibibytes - 4) * 8))
+        for g in 4..<gibibytes {
+            let directory = highDirectories + (g - 4) * 4096
+            withUnsafeBytes(of: ((base + directory) | 0x7).littleEndian) { entries.replaceSubrange(Int((g - 4) * 8)..<Int((g - 3) * 8), with: $0) }
+            for entry in 0..<UInt64(512) {
+                let page = (g << 30 + entry << 21) | 0x87
+                let at = Int((g - 4) * 4096 + entry * 8)
+                withUnsafeBytes(of: page.littleEndian) { directories.replaceSubrange(at..<at + 8, with: $0) }
+            }
+        }
+        return (directories, entries)
+    }()
+
     /// Whether `[gpa, gpa + size)` reaches the probe's own guest-physical range.
     static func overlaps(gpa: UInt64, size: UInt64) -> Bool {
         let (end, overflow) = gpa.addingReportingOverflow(size)
@@ -48,6 +76,9 @@ struct GuestProbe {
         let tables = LongMode.tables(base: Self.base, identityMap: 4 << 30)
         try memory.write(tables, at: 0)
         try memory.write(Self.code, at: Self.codeOffset)
+        let (directories, entries) = Self.highTables
+        try memory.write(directories, at: Self.highDirectories)
+        try memory.write(entries, at: 0x2000 + 4 * 8)
         var region = MemoryRegion(slot: Self.slot, guestPhysicalAddress: Self.base, size: Self.size,
                                   userspaceAddress: memory.hostAddress)
         region.flags = []
@@ -55,7 +86,15 @@ struct GuestProbe {
     }
 
     /// Runs one access on `vcpu` and returns what it ended in.
-    static func access(on vcpu: borrowing VCPU, gpa: UInt64, write: UInt64?) -> Outcome {
+    func access(on vcpu: borrowing VCPU, gpa: UInt64, write: UInt64?) -> Outcome {
+        guard gpa >> Self.guestPhysicalBits == 0 else {
+            return .unsupported("the guest probe reaches guest-physical addresses below 2^\(Self.guestPhysicalBits) (its vCPU has no CPUID, so MAXPHYADDR is \(Self.guestPhysicalBits)); gpa \(hexOrDecimal(gpa)) is beyond")
+        }
+        return Self.run(on: vcpu, address: gpa, write: write)
+    }
+
+    /// Runs the probe code on `vcpu` with `rbx = address` (a virtual address).
+    static func run(on vcpu: borrowing VCPU, address gpa: UInt64, write: UInt64?) -> Outcome {
         do {
             try vcpu.setSpecialRegisters(LongMode.specialRegisters(from: try vcpu.specialRegisters(), base: base))
             var registers = Registers()

@@ -50,6 +50,8 @@ public final class KernelBackend: ConformanceBackend {
     /// Where the next mapping goes: where the model puts it (``ModelKernel/mappingBase``,
     /// each mapping followed by its guard), so that addresses agree on both backends.
     private var nextArena = ModelKernel.mappingBase
+    /// Every window made, by address (addresses only grow).
+    private var arenas: [ArenaMapping] = []
     /// Probes by VM name; a dup of a VM fd shares its VM's probe.
     private var probes: [String: ProbeState] = [:]
     private var probeOf: [String: String] = [:]
@@ -383,6 +385,7 @@ public final class KernelBackend: ConformanceBackend {
             switch ArenaMapping.map(fd: fd(file), length: length, protection: protection, flags: flags, offset: offset, at: nextArena) {
             case .success(let mapping):
                 nextArena = mapping.address + mapping.arenaLength
+                arenas.append(mapping)
                 if let descriptor {
                     switch descriptor.kind {
                     case .guestMemfd:
@@ -410,6 +413,7 @@ public final class KernelBackend: ConformanceBackend {
             switch ArenaMapping.map(fd: -1, length: length, protection: protection, flags: MAP_SHARED | MAP_ANONYMOUS, offset: 0, at: nextArena) {
             case .success(let mapping):
                 nextArena = mapping.address + mapping.arenaLength
+                arenas.append(mapping)
                 mapping.alwaysSafe = true
                 mapping.fileBytesMapped = mapping.length
                 mappings[name] = mapping
@@ -444,7 +448,8 @@ public final class KernelBackend: ConformanceBackend {
                         descriptor.vcpu = try UncheckedKVM.adoptVCPU(fd: descriptor.fd, id: descriptor.vcpuID, runMappingSize: runMappingSize)
                     } catch { return .unsupported("cannot map the vCPU's kvm_run: \(error)") }
                 }
-                return GuestProbe.access(on: descriptor.vcpu!, gpa: gpa, write: write)
+                guard let probe = probeOf[via].flatMap({ probes[$0] }) else { return .unsupported("no guest probe for \(via)'s VM") }
+                return probe.probe.access(on: descriptor.vcpu!, gpa: gpa, write: write)
             case .vm:
                 // A fresh vCPU for this access alone, released right after it, so that it
                 // does not pin the VM beyond what the scenario itself holds (GMEM-SPEC L6).
@@ -460,7 +465,7 @@ public final class KernelBackend: ConformanceBackend {
                     let fd = try UncheckedKVM.createVCPU(vmFD: descriptor.fd, id: id)
                     vcpu = try UncheckedKVM.adoptVCPU(fd: fd, id: id, runMappingSize: runMappingSize)
                 } catch { return .unsupported("cannot create a probe vCPU: \(error)") }
-                return GuestProbe.access(on: vcpu, gpa: gpa, write: write)
+                return state.probe.access(on: vcpu, gpa: gpa, write: write)
             default:
                 // Not a vCPU: the real KVM_RUN ioctl on whatever it is, which refuses it.
                 let result = ckvm_run(descriptor.fd)
@@ -506,22 +511,34 @@ public final class KernelBackend: ConformanceBackend {
         return nil
     }
 
+    /// The arenas overlapping `[start, end)`, by address.
+    private func arenas(overlapping start: UInt64, _ end: UInt64) -> ArraySlice<ArenaMapping> {
+        var low = 0, high = arenas.count
+        while low < high {
+            let mid = (low + high) / 2
+            if arenas[mid].address + arenas[mid].arenaLength <= start { low = mid + 1 } else { high = mid }
+        }
+        var last = low
+        while last < arenas.count, arenas[last].address < end { last += 1 }
+        return arenas[low..<last]
+    }
+
     private func munmap(_ name: String, offset: UInt64, length: UInt64) -> Outcome {
-        guard let mapping = mappings[name] else {
-            // A name whose mmap failed stands for address 0, as in the model. Nothing can be
-            // mapped that low (vm.mmap_min_addr), so asking the kernel is safe when the range stays there.
-            let start = offset
-            if let error = Self.munmapArgumentError(address: start, length: length) { return .errno(error) }
-            let end = start + ((length &+ 4095) & ~4095)
-            guard end <= 1 << 16 else { return .ok }  // beyond the low 64 KiB: nothing of gmem check's is unmapped
+        let start = (mappings[name]?.address ?? 0) &+ offset
+        if let error = Self.munmapArgumentError(address: start, length: length) { return .errno(error) }
+        let end = start + ((length &+ 4095) & ~4095)
+        if mappings[name] == nil, end <= 1 << 16 {
+            // A name whose mmap failed stands for address 0, as in the model: nothing can be
+            // mapped that low (vm.mmap_min_addr), so the real call is safe there.
             // SAFETY: the range lies below vm.mmap_min_addr, where this process maps nothing.
             return Glibc.munmap(UnsafeMutableRawPointer(bitPattern: UInt(start)), Int(end - start)) == 0 ? .ok : .errno(errno)
         }
-        let start = mapping.address &+ offset
-        if let error = Self.munmapArgumentError(address: start, length: length) { return .errno(error) }
-        let end = start + ((length &+ 4095) & ~4095)
-        // The real call for the part inside this mapping's arena; the rest holds nothing of the scenario's.
-        return mapping.unmap(from: start, to: end)
+        // The real call on every part of the range inside one of the scenario's windows; the
+        // rest holds nothing of the scenario's (and is gmem check's own memory or nothing).
+        for arena in arenas(overlapping: start, end) {
+            if case .errno(let code) = arena.unmap(from: start, to: end) { return .errno(code) }
+        }
+        return .ok
     }
 
     private func madvise(_ name: String, offset: UInt64, length: UInt64, advice: Int32) -> Outcome {
@@ -535,23 +552,39 @@ public final class KernelBackend: ConformanceBackend {
         let (end, overflow) = start.addingReportingOverflow(aligned)
         if overflow { return .errno(EINVAL) }
         if end == start { return .ok }
-        guard let mapping = mappings[name] else { return .errno(ENOMEM) }
-        return mapping.advise(from: start, to: end, advice: advice)
+        // The real call on each live run of the scenario's mappings, in address order; a
+        // page of the range that is not one of them is a hole (ENOMEM, after the rest).
+        var covered: UInt64 = 0
+        for arena in arenas(overlapping: start, end) {
+            switch arena.advise(from: start, to: end, advice: advice) {
+            case .failure(let error): return .errno(error.code)
+            case .success(let live): covered += live
+            }
+        }
+        return covered == end - start ? .ok : .errno(ENOMEM)
     }
 
     /// A host access of `width` bytes at `offset` of a mapping: in this process when it
     /// cannot fault, else first in a forked child, which dies of the signal instead.
-    private func hostAccess(_ name: String, offset: UInt64, width: AccessWidth, write: UInt64?) -> Outcome {
-        guard let mapping = mappings[name] else { return .signal(SIGSEGV) }
+    private func hostAccess(_ name: String, offset requested: UInt64, width: AccessWidth, write: UInt64?) -> Outcome {
+        guard let named = mappings[name] else { return .signal(SIGSEGV) }
         let count = UInt64(width.rawValue)
-        let (last, overflow) = offset.addingReportingOverflow(count - 1)
-        guard !overflow, last < mapping.arenaLength else {
-            return .unsupported("offset \(hexOrDecimal(offset)) reaches past the \(MemoryBudget.text(mapping.arenaLength)) window gmem check reserves for mapping \(name)")
+        let address = named.address &+ requested
+        let (lastAddress, overflow) = address.addingReportingOverflow(count - 1)
+        // The window holding the access (possibly another mapping's, past this one's guard).
+        guard !overflow, let mapping = arenas(overlapping: address, address + 1).first, mapping.address <= address,
+              lastAddress < mapping.address + mapping.arenaLength else {
+            return .unsupported("\(name)+\(hexOrDecimal(requested)) is outside every window gmem check reserved for the scenario's mappings (where gmem check's own memory may be)")
         }
+        let offset = address - mapping.address
+        let last = lastAddress - mapping.address
         let owner: AnyObject = mapping.owner ?? mapping
         if let refusal = chargePages(owner, offset >> 12, last >> 12, for: "a host access") {
             return refusal
         }
+        // A write through a mapping without PROT_WRITE faults on the VMA's permission
+        // (access_error) before any page is looked at: SIGSEGV, as the MMU answers.
+        if write != nil, mapping.protection & PROT_WRITE == 0, offset < mapping.length { return .signal(SIGSEGV) }
         let needed: Int32 = write == nil ? PROT_READ : PROT_WRITE
         let safe = last < mapping.length && mapping.alwaysSafe && mapping.protection & needed != 0
             && mapping.pagesLive(offset >> 12, last >> 12)
@@ -566,7 +599,6 @@ public final class KernelBackend: ConformanceBackend {
                 if signal != 0 { return .signal(signal) }
                 if last & ~4095 <= offset { break }
             }
-            if write != nil, mapping.protection & PROT_WRITE == 0 { return .signal(SIGSEGV) }
         }
         if let write {
             mapping.store(write, at: offset, width: width)
@@ -673,28 +705,26 @@ final class ArenaMapping {
         return .ok
     }
 
-    /// `madvise` over [start, end): the real call on each live run of the mapping's pages;
-    /// `ENOMEM` (after them) when the range covers pages that are not mapped (the guard,
-    /// unmapped pages, or anything past the window).
-    func advise(from start: UInt64, to end: UInt64, advice: Int32) -> Outcome {
-        var hole = start < address || end > address + length
+    /// `madvise` over the part of [start, end) inside this mapping: the real call on each
+    /// live run of its pages; the bytes advised, or the first error.
+    func advise(from start: UInt64, to end: UInt64, advice: Int32) -> Result<UInt64, SystemErrno> {
         let low = max(start, address), high = min(end, address + length)
-        var page = low >= high ? 0 : (low - address) >> 12
-        let endPage = low >= high ? 0 : (high - address) >> 12
-        var firstError: Int32?
+        guard low < high else { return .success(0) }
+        var page = (low - address) >> 12
+        let endPage = (high - address) >> 12
+        var live: UInt64 = 0
         while page < endPage {
-            if unmapped.contains(page) { hole = true; page += 1; continue }
+            if unmapped.contains(page) { page += 1; continue }
             var runEnd = page + 1
             while runEnd < endPage, !unmapped.contains(runEnd) { runEnd += 1 }
             // SAFETY: the run lies inside this object's live mapping.
-            if Glibc.madvise(UnsafeMutableRawPointer(bitPattern: UInt(address + page << 12)), Int((runEnd - page) << 12), advice) != 0,
-               firstError == nil {
-                firstError = errno
+            if Glibc.madvise(UnsafeMutableRawPointer(bitPattern: UInt(address + page << 12)), Int((runEnd - page) << 12), advice) != 0 {
+                return .failure(SystemErrno(errno))
             }
+            live += (runEnd - page) << 12
             page = runEnd
         }
-        if let firstError { return .errno(firstError) }
-        return hole ? .errno(ENOMEM) : .ok
+        return .success(live)
     }
 
     /// Probes one byte at `offset` of the window in a forked child; the signal that ended it, 0, or -errno.

@@ -298,7 +298,7 @@ public struct RandomDifferential: Sendable {
                 return .setAttributes(vm: vm, gpa: g.pick([0, 4096, 1]), size: g.pick([4096, 0, 8192]), attributes: g.pick([8, 0, 1, 16]), flags: g.pick([0, 0, 1]))
             case 25, 26:
                 guard let via = pick([.vm, .vcpu], &g) else { return createVM(&g) }
-                let gpa: UInt64 = g.pick([0, 4096, 8192, 12288, 0x10_0000, 0x10_1000, 0x20_0000, 0x8000_0000])
+                let gpa: UInt64 = g.pick([0, 4096, 8192, 12288, 0x10_0000, 0x10_1000, 0x20_0000, 0x8000_0000, 0x1_0000_0000, 0x1_0000_1000, 0xF_FFFF_F000])
                 return .guestAccess(via: via, gpa: gpa, write: g.next(2) == 0 ? nil : g.next(1000) + 1, isPrivate: false)
             case 27:
                 guard let file = pick([.gmem, .memfd, .vm, .vcpu, .stats, .kvm], &g, safeForFiles: true) else { return createFile(&g) }
@@ -348,7 +348,7 @@ public struct RandomDifferential: Sendable {
             } else {
                 userspace = .literal(g.pick([0x7000_0000_0000, 0x7000_0000_0000, 0, 1, 0x8000_0000_0000]))
             }
-            let gpa: UInt64 = g.next(10) == 0 ? g.pick([1, 0xFFFF_FFFF_FFFF_F000, 1 << 52]) : g.pick([0, 4096, 8192, 0x10_0000, 0x20_0000])
+            let gpa: UInt64 = g.next(10) == 0 ? g.pick([1, 0xFFFF_FFFF_FFFF_F000, 1 << 52]) : g.pick([0, 4096, 8192, 0x10_0000, 0x20_0000, 0x1_0000_0000])
             return .setRegion(vm: vm, version: g.next(8) == 0 ? 1 : 2, slot: slot(&g), flags: flags,
                               gpa: gpa, size: g.next(10) == 0 ? g.pick([1, 0xFFFF_FFFF_FFFF_F000, 1 << 44]) : g.pick([4096, 8192, 16384]),
                               userspace: userspace, file: flags & 4 == 0 ? nil : file,

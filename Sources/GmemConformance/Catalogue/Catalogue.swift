@@ -5,7 +5,8 @@ public enum Catalogue {
     public static let scenarios: [Scenario] = {
         var all: [Scenario] = []
         for (name, text) in [("creation and files", creationAndFiles), ("mappings and bindings", mappingsAndBindings),
-                             ("lifetime, guest and attributes", lifetimeGuestAndAttributes)] {
+                             ("lifetime, guest and attributes", lifetimeGuestAndAttributes),
+                             ("objects and accesses", objectsAndAccesses)] {
             do {
                 all += try ScenarioFormat.parse(text, source: "catalogue: \(name)")
             } catch {
