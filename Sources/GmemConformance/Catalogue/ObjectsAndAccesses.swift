@@ -148,7 +148,6 @@ extension Catalogue {
         scenario b-memslot-limits rules=B2
         vm A
         region A slot=32764 size=4K uaddr=0x7000000000 -> EINVAL
-        region A slot=65536 size=4K uaddr=0x7000000000 -> EINVAL
         region A slot=0xFFFFFFFF size=4K uaddr=0x7000000000 -> EINVAL
         vcpu C A id=0x100000000 -> EINVAL
         vcpu D A id=16384 -> EINVAL
