@@ -153,7 +153,7 @@ public struct ConformanceRunner: Sendable {
             let modelOutcome = model?.perform(step.action)
             var kernelOutcome = kernel?.perform(step.action)
             var problems: [String] = []
-            let text = ScenarioFormat.line(for: step.action)
+            var text: String { ScenarioFormat.line(for: step.action) }
             switch kernelOutcome {
             case .unsupported(let why):
                 problems.append("\(text): the kernel backend cannot perform this step: \(why); the rest of the scenario ran on the model only")

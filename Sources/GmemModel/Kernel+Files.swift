@@ -19,7 +19,7 @@ extension ModelKernel {
         if let error = GmemRules.validateCreate(size: size, flags: flags, supportedFlags: supported) {
             return .failure(error)
         }
-        let inode = Self.insertLowest(Inode(kind: .guestMemfd, size: size, flags: flags), into: &inodes)
+        let inode = Self.insertLowest(Inode(kind: .guestMemfd, size: size, flags: flags), into: &inodes, hint: &hints.inodes)
         let holds = policy.fileHoldsVMReference
         if holds { machines[machine]!.references += 1 }
         let gmem = GuestMemfdFile(owner: .machine(machine), holdsMachineReference: holds, dataOwner: .machine(machine))

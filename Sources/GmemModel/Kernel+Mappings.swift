@@ -47,7 +47,7 @@ extension ModelKernel {
             if prot & GmemABI.Protection.exec != 0, GmemRules.anonymousInodesNoexec { return .failure(.EPERM) }
             // kvm_vcpu_mmap: the kvm_run, PIO and coalesced-MMIO pages (a fault past them is SIGBUS).
             if file.inode < 0 {
-                let run = Self.insertLowest(Inode(kind: .anonymous, size: capabilities.vcpuMappingSize), into: &inodes)
+                let run = Self.insertLowest(Inode(kind: .anonymous, size: capabilities.vcpuMappingSize), into: &inodes, hint: &hints.inodes)
                 openFiles[index]!.inode = run
             }
             inode = openFiles[index]!.inode
@@ -59,7 +59,7 @@ extension ModelKernel {
         }
         var copies = -1
         if type == GmemABI.MapFlag.private {
-            copies = Self.insertLowest(Inode(kind: .anonymous, size: UInt64.max), into: &inodes)
+            copies = Self.insertLowest(Inode(kind: .anonymous, size: UInt64.max), into: &inodes, hint: &hints.inodes)
         }
         openFiles[index]!.references += 1
         reserve(start: start, pages: pages)
@@ -77,7 +77,7 @@ extension ModelKernel {
         if length > UInt64.max - (GmemABI.pageSize - 1) { return .failure(.ENOMEM) }
         let pages = (length + (GmemABI.pageSize - 1)) >> GmemABI.pageShift
         guard let start = freeAddressRange(pages: pages) else { return .failure(.ENOMEM) }
-        let inode = Self.insertLowest(Inode(kind: .anonymous, size: pages << GmemABI.pageShift), into: &inodes)
+        let inode = Self.insertLowest(Inode(kind: .anonymous, size: pages << GmemABI.pageShift), into: &inodes, hint: &hints.inodes)
         reserve(start: start, pages: pages)
         insertMapping(Mapping(start: start, pageCount: pages, protection: prot, file: -1, inode: inode, pageOffset: 0))
         return .success(start)
@@ -94,15 +94,14 @@ extension ModelKernel {
         if roundOverflow { return .failure(.EINVAL) }
         let (end, overflow) = address.addingReportingOverflow(rounded & ~(GmemABI.pageSize - 1))
         if overflow || end > capabilities.userAddressLimit { return .failure(.EINVAL) }
-        var kept: [Mapping] = []
-        var dropped: [Mapping] = []
+        // The mappings the range meets are contiguous in the sorted list: find them by bisection.
+        let low = firstMapping(endingAfter: address)
+        var high = low
+        while high < mappings.count, mappings[high].start < end { high += 1 }
+        if low == high { return .success(()) }
+        let dropped = Array(mappings[low..<high])
         var added: [Mapping] = []
-        for mapping in mappings {
-            guard mapping.start < end, address < mapping.end else {
-                kept.append(mapping)
-                continue
-            }
-            dropped.append(mapping)
+        for mapping in dropped {
             if mapping.start < address {
                 var left = mapping
                 left.pageCount = (address - mapping.start) >> GmemABI.pageShift
@@ -117,11 +116,9 @@ extension ModelKernel {
                 added.append(right)
             }
         }
-        if dropped.isEmpty { return .success(()) }
-        mappings = kept
+        mappings.replaceSubrange(low..<high, with: added)
         // Pieces take their own references before the originals drop theirs.
         for piece in added {
-            insertMapping(piece)
             if piece.file >= 0 { openFiles[piece.file]!.references += 1 } else { inodes[piece.inode]!.references += 1 }
             if piece.privateCopies >= 0 { inodes[piece.privateCopies]!.references += 1 }
         }
@@ -155,7 +152,10 @@ extension ModelKernel {
         if end == address { return .success(()) }
         var cursor = address
         var hole = false
-        for mapping in mappings where mapping.end > address && mapping.start < end {
+        var index = firstMapping(endingAfter: address)
+        while index < mappings.count, mappings[index].start < end {
+            let mapping = mappings[index]
+            index += 1
             if mapping.start > cursor { hole = true }
             let from = max(mapping.start, address), to = min(mapping.end, end)
             let firstPage = mapping.pageOffset + ((from - mapping.start) >> GmemABI.pageShift)
@@ -335,14 +335,20 @@ extension ModelKernel {
     }
 
     func mapping(containing address: UInt64) -> Mapping? {
+        let low = firstMapping(endingAfter: address)
+        guard low < mappings.count, mappings[low].start <= address else { return nil }
+        return mappings[low]
+    }
+
+    /// The index of the first mapping (by address) that ends after `address`.
+    func firstMapping(endingAfter address: UInt64) -> Int {
         var low = 0
         var high = mappings.count
         while low < high {
             let mid = (low + high) >> 1
             if mappings[mid].end <= address { low = mid + 1 } else { high = mid }
         }
-        guard low < mappings.count, mappings[low].start <= address else { return nil }
-        return mappings[low]
+        return low
     }
 
     /// Where the next mapping of `pages` pages goes: past every earlier mapping and its

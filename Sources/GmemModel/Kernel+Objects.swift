@@ -8,7 +8,7 @@ extension ModelKernel {
     public mutating func createVM(type: UInt64 = GmemABI.VMType.default) -> Result<Int32, ModelErrno> {
         guard descriptorAvailable else { return .failure(.EMFILE) }
         guard capabilities.vmTypes.contains(type) else { return .failure(.EINVAL) }
-        let machine = Self.insertLowest(Machine(type: type), into: &machines)
+        let machine = Self.insertLowest(Machine(type: type), into: &machines, hint: &hints.machines)
         let file = createOpenFile(OpenFile(kind: .machine, machine: machine))
         return .success(installDescriptor(for: file, closeOnExec: true))
     }
@@ -76,7 +76,7 @@ extension ModelKernel {
     ///
     /// Never fails (``createMemfd(size:closeOnExec:)`` reports the fd limit and bad sizes).
     public mutating func createMemfd(size: UInt64 = 0) -> Int32 {
-        let inode = Self.insertLowest(Inode(kind: .memfd, size: size, mode: 0o777), into: &inodes)
+        let inode = Self.insertLowest(Inode(kind: .memfd, size: size, mode: 0o777), into: &inodes, hint: &hints.inodes)
         let file = createOpenFile(OpenFile(kind: .memfd, inode: inode))
         return installDescriptor(for: file)
     }
@@ -88,7 +88,7 @@ extension ModelKernel {
     public mutating func createMemfd(size: UInt64, closeOnExec: Bool) -> Result<Int32, ModelErrno> {
         guard descriptorAvailable else { return .failure(.EMFILE) }
         if Int64(bitPattern: size) < 0 { return .failure(.EINVAL) }
-        let inode = Self.insertLowest(Inode(kind: .memfd, size: size, mode: 0o777), into: &inodes)
+        let inode = Self.insertLowest(Inode(kind: .memfd, size: size, mode: 0o777), into: &inodes, hint: &hints.inodes)
         let file = createOpenFile(OpenFile(kind: .memfd, inode: inode))
         return .success(installDescriptor(for: file, closeOnExec: closeOnExec))
     }
@@ -110,7 +110,7 @@ extension ModelKernel {
     /// Fails with `EBADF` for a closed fd.
     public mutating func close(_ fd: Int32) -> Result<Void, ModelErrno> {
         guard let index = fileIndex(fd) else { return .failure(.EBADF) }
-        Self.removeEntry(Int(fd), from: &descriptors)
+        Self.removeEntry(Int(fd), from: &descriptors, hint: &hints.descriptors)
         closeOnExec[Int(fd)] = false
         if closeOnExec.count > descriptors.count { closeOnExec.removeLast(closeOnExec.count - descriptors.count) }
         dropFileReference(index)

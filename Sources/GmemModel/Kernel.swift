@@ -31,6 +31,8 @@ public struct ModelKernel: Hashable, Sendable {
     public static let mappingBase: UInt64 = 0x1000_0000_0000
     /// VMs destroyed since the last ``takeDestroyedVMs()`` (not part of the state's identity).
     var events = ModelEvents()
+    /// Where each table's lowest free index may be (not part of the state's identity).
+    var hints = TableHints()
     /// Where the next host mapping goes.
     var nextMappingAddress: UInt64 = ModelKernel.mappingBase
 
@@ -337,37 +339,39 @@ extension ModelKernel {
 
     /// Whether one more fd can be installed under the process's fd limit (else `EMFILE`).
     var descriptorAvailable: Bool {
-        guard let free = descriptors.firstIndex(where: { $0 == nil }) else { return UInt64(descriptors.count) < capabilities.descriptorLimit }
+        var free = min(hints.descriptors, descriptors.count)
+        while free < descriptors.count, descriptors[free] != nil { free += 1 }
         return UInt64(free) < capabilities.descriptorLimit
     }
 
-    /// Stores `value` at the lowest free index of `table`.
-    static func insertLowest<T>(_ value: T, into table: inout [T?]) -> Int {
-        if let free = table.firstIndex(where: { $0 == nil }) {
-            table[free] = value
-            return free
-        }
-        table.append(value)
-        return table.count - 1
+    /// Stores `value` at the lowest free index of `table`, scanning from `hint` (no free
+    /// index lies below it), so that filling a table is linear, not quadratic.
+    static func insertLowest<T>(_ value: T, into table: inout [T?], hint: inout Int) -> Int {
+        var index = min(hint, table.count)
+        while index < table.count, table[index] != nil { index += 1 }
+        if index < table.count { table[index] = value } else { table.append(value) }
+        hint = index + 1
+        return index
     }
 
     /// Frees `index` of `table` and trims trailing holes, so equal contents compare equal.
-    static func removeEntry<T>(_ index: Int, from table: inout [T?]) {
+    static func removeEntry<T>(_ index: Int, from table: inout [T?], hint: inout Int) {
         table[index] = nil
+        hint = min(hint, index)
         while let last = table.last, last == nil { table.removeLast() }
     }
 
     /// Installs a new fd for open file `file` at the lowest free number (callers check
     /// ``descriptorAvailable`` where the kernel does).
     mutating func installDescriptor(for file: Int, closeOnExec flag: Bool = false) -> Int32 {
-        let fd = Self.insertLowest(file, into: &descriptors)
+        let fd = Self.insertLowest(file, into: &descriptors, hint: &hints.descriptors)
         if fd < closeOnExec.count { closeOnExec[fd] = flag } else { closeOnExec.append(flag) }
         return Int32(fd)
     }
 
     /// Creates an open file description with one reference.
     mutating func createOpenFile(_ file: OpenFile) -> Int {
-        Self.insertLowest(file, into: &openFiles)
+        Self.insertLowest(file, into: &openFiles, hint: &hints.openFiles)
     }
 
     /// The VM a VM-ioctl fd refers to, with the errno an ioctl on another kind of fd gets:
@@ -395,7 +399,7 @@ extension ModelKernel {
     /// The last reference to an open file went (`->release`).
     mutating func releaseFile(_ index: Int) {
         let file = openFiles[index]!
-        Self.removeEntry(index, from: &openFiles)
+        Self.removeEntry(index, from: &openFiles, hint: &hints.openFiles)
         switch file.kind {
         case .machine, .vcpu, .stats:
             if file.kind == .vcpu, file.inode >= 0 { dropInodeReference(file.inode) }
@@ -424,7 +428,7 @@ extension ModelKernel {
     /// Drops one reference on inode `index`; frees it (and its pages) when it was the last.
     mutating func dropInodeReference(_ index: Int) {
         inodes[index]!.references -= 1
-        if inodes[index]!.references == 0 { Self.removeEntry(index, from: &inodes) }
+        if inodes[index]!.references == 0 { Self.removeEntry(index, from: &inodes, hint: &hints.inodes) }
     }
 
     /// Frees pages `[start, end)` of inode `index` and the bytes written into them.
@@ -446,7 +450,7 @@ extension ModelKernel {
     mutating func destroyMachine(_ machine: Int) {
         let slots = machines[machine]!.slots
         for slot in slots { unbind(slot, of: machine) }
-        Self.removeEntry(machine, from: &machines)
+        Self.removeEntry(machine, from: &machines, hint: &hints.machines)
         events.destroyedVMs.append(machine)
         // Alternative policies: files may outlive their VM; their pointer must not match a
         // future VM that reuses the id.
@@ -497,4 +501,12 @@ extension ModelKernel {
         defer { events.destroyedVMs.removeAll(keepingCapacity: true) }
         return events.destroyedVMs
     }
+}
+
+/// Lower bounds of the lowest free index of each table of ``ModelKernel``: an optimisation
+/// only, so equality ignores them and hashing skips them.
+struct TableHints: Hashable, Sendable {
+    var descriptors = 0, openFiles = 0, machines = 0, inodes = 0
+    static func == (lhs: TableHints, rhs: TableHints) -> Bool { true }
+    func hash(into hasher: inout Hasher) {}
 }
