@@ -73,7 +73,8 @@ final class SnapshotFile: SnapshotSource, @unchecked Sendable {
     let path: String
 
     init(path: String) throws(SnapshotError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO must not wait for a writer; the file type is checked next.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw .file(operation: "open", path: path, errno: errno) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
@@ -244,6 +245,12 @@ final class AtomicFile {
 
     init(path: String) throws(SnapshotError) {
         self.path = path
+        // rename(2) would replace whatever `path` names: refuse a device, FIFO, socket, directory
+        // or symlink there (`--snapshot /dev/full` once replaced the device node with a file).
+        var existing = stat()
+        if lstat(path, &existing) == 0, (existing.st_mode & S_IFMT) != S_IFREG {
+            throw .format(path: path, .invalid("exists and is not a regular file; a snapshot replaces only a regular file"))
+        }
         temporary = path + ".tmp-\(getpid())"
         fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .file(operation: "create", path: temporary, errno: errno) }
