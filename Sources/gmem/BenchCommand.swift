@@ -19,7 +19,7 @@ struct BenchCommand: ParsableCommand {
             the ratio Swift/C, against the goal of BENCHMARKS.md. Build with -c release: a \
             debug build measures unoptimised code, not what a user ships. Figures: exit-roundtrip, \
             cold-start, churn, populate, guest-touch, density, restore (restore-snapshot, restore-copy, \
-            restore-first-exit, restore-clones), model-ops, explore-states, check-wall.
+            restore-first-exit, restore-clones), model-ops, explore-states, explore-time, check-wall.
             """
     )
 
@@ -52,7 +52,7 @@ struct BenchCommand: ParsableCommand {
         let needsKVM = ["exit-roundtrip", "cold-start", "churn", "populate", "guest-touch", "density", "restore"].contains { wants($0) }
         if needsKVM, KVMHost.unavailableReason != nil {
             fail(CommandFailure("gmem bench: " + (KVMHost.unavailableReason ?? "no usable /dev/kvm")
-                                + " (run with --filter model-ops, explore-states or check-wall for the model figures)"))
+                                + " (run with --filter model-ops, explore or check-wall for the model figures)"))
         }
         #if DEBUG
         printError("gmem bench: this is a debug build; its Swift figures are not GmemKit's (swift build -c release)")
@@ -75,7 +75,7 @@ struct BenchCommand: ParsableCommand {
             if wants("density") { try density().forEach(add) }
             if wants("restore") { try restoreFigures().forEach(add) }  // BenchRestore.swift
             if wants("model-ops") { add(modelOperations()) }
-            if wants("explore-states") { add(exploreStates()) }
+            if wants("explore") { explore().forEach(add) }
             if wants("check-wall") { add(checkWall()) }
         } catch let failure as CommandFailure {
             fail(failure)
@@ -307,13 +307,59 @@ struct BenchCommand: ParsableCommand {
                       command: "gmem bench --filter model-ops", note: "100,000 random operations on the model (GmemConformance's generator)")
     }
 
-    private func exploreStates() -> Figure {
-        var values: [Double] = []
-        for _ in 0..<rounds {
-            values.append(Explorer(design: Design(lifetime: .upstream)).run().statesPerSecond)
+    /// The explorer against Spin on one universe (upstream, 3 VMs, 2 files, 2 memslots, 2
+    /// pages, depth 12), each round back to back: `explore-states` is states stored per second
+    /// without symmetry reduction (both sides store the same states; the count is checked),
+    /// `explore-time` the seconds to finish the search with the explorer's symmetry reduction
+    /// against Spin's (which has none). Spin's pan is compiled once with -O2, breadth-first,
+    /// with every check (as the explorer checks every invariant), and timed as a process.
+    private func explore() -> [Figure] {
+        let universe = Universe(vms: 3, files: 2, slots: 2, pagesPerFile: 2, depth: 12)
+        let design = Design(lifetime: .upstream)
+        var rates: [Double] = [], spinRates: [Double] = [], times: [Double] = [], spinTimes: [Double] = []
+        var note = ""
+        var spinDirectory: String?
+        if let missing = Spin.unavailable() {
+            note = "; Spin not measured: \(missing)"
+        } else {
+            let directory = NSTemporaryDirectory() + "gmem-bench-spin-\(ProcessInfo.processInfo.processIdentifier)"
+            do {
+                try Spin.compile(PromelaModel(design: design, universe: universe), in: directory, optimize: "-O2")
+                spinDirectory = directory
+            } catch {
+                note = "; Spin not measured: \(error)"
+            }
         }
-        return Figure(name: "explore-states", unit: "states/s", swift: values, c: [], lowerIsBetter: false, goal: nil,
-                      command: "gmem bench --filter explore-states", note: "exhaustive upstream search, standard universe (22,947 states)")
+        defer { if let spinDirectory { try? FileManager.default.removeItem(atPath: spinDirectory) } }
+        var states = (explorer: 0, reduced: 0, spin: 0)
+        for _ in 0..<rounds {
+            let full = Explorer(design: design, universe: universe).run(symmetry: false)
+            rates.append(full.statesPerSecond)
+            let reduced = Explorer(design: design, universe: universe).run()
+            times.append(reduced.seconds)
+            states.explorer = full.statesExplored
+            states.reduced = reduced.statesExplored
+            if let spinDirectory {
+                let start = ContinuousClock.now
+                guard let run = try? Spin.search(in: spinDirectory, depth: universe.depth, hashBits: 22) else { continue }
+                let seconds = (ContinuousClock.now - start).seconds
+                spinRates.append(Double(run.states) / seconds)
+                spinTimes.append(seconds)
+                states.spin = run.states
+            }
+        }
+        if states.spin != 0, states.spin != states.explorer {
+            note += "; STATE COUNTS DIFFER (explorer \(states.explorer), Spin \(states.spin))"
+        }
+        let what = "upstream, \(universe)"
+        return [
+            Figure(name: "explore-states", unit: "states/s", swift: rates, c: spinRates, lowerIsBetter: false, goal: 1,
+                   command: "gmem bench --filter explore",
+                   note: "\(what), no symmetry: \(states.explorer.formatted()) states stored by both; C column: Spin 6.5.2 pan -DBFS -O2" + note),
+            Figure(name: "explore-time", unit: "s", swift: times, c: spinTimes, lowerIsBetter: true, goal: 1,
+                   command: "gmem bench --filter explore",
+                   note: "\(what) searched to the bound: explorer with symmetry (\(states.reduced.formatted()) states, all cores) vs Spin (\(states.spin.formatted()))" + note),
+        ]
     }
 
     private func checkWall() -> Figure {
