@@ -718,9 +718,13 @@ final class ArenaMapping {
             var runEnd = page + 1
             while runEnd < endPage, !unmapped.contains(runEnd) { runEnd += 1 }
             // SAFETY: the run lies inside this object's live mapping.
-            if Glibc.madvise(UnsafeMutableRawPointer(bitPattern: UInt(address + page << 12)), Int((runEnd - page) << 12), advice) != 0 {
+            let run = UnsafeMutableRawPointer(bitPattern: UInt(address + page << 12))
+            if Glibc.madvise(run, Int((runEnd - page) << 12), advice) != 0 {
                 return .failure(SystemErrno(errno))
             }
+            // MADV_DONTFORK would hide the pages from the forked child that probes host
+            // accesses; nothing in a scenario forks, so undo it once the real call answered.
+            if advice == 10 { _ = Glibc.madvise(run, Int((runEnd - page) << 12), 11) }
             live += (runEnd - page) << 12
             page = runEnd
         }
