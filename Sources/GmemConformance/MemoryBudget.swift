@@ -20,6 +20,34 @@ public struct MemoryBudget: Hashable, Sendable {
         self.limit = limit
     }
 
+    /// Why `limit` cannot be a kernel-side budget on this host, or nil when it can: a budget
+    /// above what the host has available (less ``MemoryCgroup/ownAllowance`` and a reserve
+    /// for the rest of the host) would let a scenario's allocations reach the host's OOM
+    /// killer, which is what the budget exists to prevent. `available` is MemAvailable.
+    public static func refusal(limit: UInt64, available: UInt64?) -> String? {
+        guard let available else { return "cannot read MemAvailable from /proc/meminfo to check the budget against" }
+        let reserve = max(512 << 20, available / 8)
+        let (afterOwn, noRoom) = available.subtractingReportingOverflow(MemoryCgroup.ownAllowance)
+        let (largest, tooSmall) = afterOwn.subtractingReportingOverflow(reserve)
+        if noRoom || tooSmall { return "this host has only \(text(available)) available; no kernel-side budget fits" }
+        guard limit <= largest else {
+            return "\(text(limit)) is more than this host can give (\(text(available)) available; at most \(text(largest)) leaves gmem check and the host room)"
+        }
+        return nil
+    }
+
+    /// MemAvailable of /proc/meminfo, in bytes.
+    public static func hostAvailable() -> UInt64? {
+        guard let text = MemoryCgroup.read("/proc/meminfo") else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 2, let kib = UInt64(fields[1]) else { return nil }
+            let (bytes, overflow) = kib.multipliedReportingOverflow(by: 1024)
+            return overflow ? nil : bytes
+        }
+        return nil
+    }
+
     /// What is left.
     public var remaining: UInt64 { limit - used }
 

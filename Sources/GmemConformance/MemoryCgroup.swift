@@ -14,7 +14,8 @@ public enum MemoryCgroup {
     /// ``ownAllowance`` and removes it again at exit; returns a note saying what was done,
     /// or why not (not root, no writable memory controller).
     public static func enter(limit: UInt64) -> String? {
-        let total = limit &+ ownAllowance
+        let (total, overflow) = limit.addingReportingOverflow(ownAllowance)
+        guard !overflow else { return "a memory budget of \(MemoryBudget.text(limit)) leaves no room for a cgroup limit: not entering one" }
         guard let (directory, version) = childDirectory() else {
             return "no writable memory cgroup here: the kernel backend is bounded by the memory budget alone"
         }

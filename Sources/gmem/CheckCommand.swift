@@ -65,6 +65,9 @@ struct CheckCommand: ParsableCommand {
             notes.append("no usable /dev/kvm (\(KVMHost.unavailableReason ?? "unknown")): running the model alone")
             selection = .model
         }
+        if selection != .model, let refusal = MemoryBudget.refusal(limit: budget, available: MemoryBudget.hostAvailable()) {
+            fail(CommandFailure("gmem check: --memory-budget \(memoryBudget): \(refusal)"))
+        }
         if selection != .model, let note = MemoryCgroup.enter(limit: budget) { notes.append(note) }
         var runner = ConformanceRunner(selection: selection, capabilities: hostCapabilities ?? .referenceHost, memoryBudget: budget)
         let host = KernelProfile.host()

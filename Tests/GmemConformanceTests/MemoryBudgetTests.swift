@@ -1,0 +1,32 @@
+import GmemConformance
+import Testing
+
+/// `--memory-budget` is a promise that a scenario cannot take the host's memory: a budget
+/// the host cannot honour is refused before anything runs (a budget near 2^64 once wrapped
+/// the cgroup limit and let a 1 TiB fallocate reach the host).
+@Suite("Memory budget: a budget larger than the host can give is refused")
+struct MemoryBudgetTests {
+    static let gib: UInt64 = 1 << 30
+
+    @Test("the default budget fits a host with gigabytes available; budgets past MemAvailable do not", arguments: [
+        (UInt64(256 << 20), true), (2 * gib, true), (7 * gib, false), (UInt64.max, false), (UInt64.max - (128 << 20), false),
+    ])
+    func refusals(limit: UInt64, fits: Bool) {
+        let refusal = MemoryBudget.refusal(limit: limit, available: 8 * Self.gib)
+        #expect((refusal == nil) == fits, "\(limit): \(refusal ?? "accepted")")
+        if let refusal { #expect(refusal.contains("8 GiB available") && !refusal.contains("\n")) }
+    }
+
+    @Test("a host with almost nothing available, or an unreadable /proc/meminfo, takes no kernel-side budget")
+    func tinyHost() {
+        #expect(MemoryBudget.refusal(limit: 0, available: 300 << 20) != nil)
+        #expect(MemoryBudget.refusal(limit: 0, available: nil) != nil)
+        #expect(MemoryBudget.refusal(limit: 0, available: 0) != nil)
+    }
+
+    @Test("MemAvailable is read from this host")
+    func readsHost() throws {
+        let available = try #require(MemoryBudget.hostAvailable())
+        #expect(available > 0)
+    }
+}
