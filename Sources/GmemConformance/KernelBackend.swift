@@ -54,7 +54,11 @@ public final class KernelBackend: ConformanceBackend {
     private var arenas: [ArenaMapping] = []
     /// Probes by VM name; a dup of a VM fd shares its VM's probe.
     private var probes: [String: ProbeState] = [:]
-    private var probeOf: [String: String] = [:]
+    /// Every probe made (kept until the backend goes: a rebound VM keeps its memslot).
+    private var allProbes: [ProbeState] = []
+    /// The probe of each VM, vCPU or dup name's VM (by object, so that binding a VM name
+    /// again never hands the old VM's names the new VM's probe).
+    private var probeOf: [String: ProbeState] = [:]
     /// KVM's debugfs folder of each VM name ("<tid>-<fd>" at creation) and its inode: a
     /// later VM on the same fd number gets the same folder name but a new inode.
     private var debugfsNames: [String: (folder: String, inode: UInt64)] = [:]
@@ -101,6 +105,8 @@ public final class KernelBackend: ConformanceBackend {
         for descriptor in descriptors.values { descriptor.close() }
         for descriptor in rebound { descriptor.close() }
         probes.removeAll()
+        probeOf.removeAll()
+        allProbes.removeAll()
         mappings.removeAll()
         reboundMappings.removeAll()
         Glibc.close(kvmFD)
@@ -243,8 +249,10 @@ public final class KernelBackend: ConformanceBackend {
                 var status = Glibc.stat()
                 if KernelBackend.debugfsAvailable, stat(folder, &status) == 0 { debugfsNames[name] = (folder, UInt64(status.st_ino)) }
                 do {
-                    probes[name] = ProbeState(probe: try GuestProbe(vmFD: fd(name)))
-                    probeOf[name] = name
+                    let state = ProbeState(probe: try GuestProbe(vmFD: fd(name)))
+                    probes[name] = state
+                    allProbes.append(state)
+                    probeOf[name] = state
                 } catch {
                     return .unsupported("cannot set up the guest probe: \(error)")
                 }
@@ -448,12 +456,12 @@ public final class KernelBackend: ConformanceBackend {
                         descriptor.vcpu = try UncheckedKVM.adoptVCPU(fd: descriptor.fd, id: descriptor.vcpuID, runMappingSize: runMappingSize)
                     } catch { return .unsupported("cannot map the vCPU's kvm_run: \(error)") }
                 }
-                guard let probe = probeOf[via].flatMap({ probes[$0] }) else { return .unsupported("no guest probe for \(via)'s VM") }
+                guard let probe = probeOf[via] else { return .unsupported("no guest probe for \(via)'s VM") }
                 return probe.probe.access(on: descriptor.vcpu!, gpa: gpa, write: write)
             case .vm:
                 // A fresh vCPU for this access alone, released right after it, so that it
                 // does not pin the VM beyond what the scenario itself holds (GMEM-SPEC L6).
-                guard let probeName = probeOf[via], let state = probes[probeName] else { return .unsupported("no guest probe for \(via)") }
+                guard let state = probeOf[via] else { return .unsupported("no guest probe for \(via)") }
                 guard state.nextVCPUID > GuestProbe.lowestVCPUID else { return .unsupported("the guest probe ran out of vCPU ids") }
                 if let refusal = chargePages(state, gpa >> 12, gpa >> 12, for: "a guest access") ?? charge(MemoryBudget.perVCPU, for: "a probe vCPU") {
                     return refusal
