@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Fuzzes the snapshot parser with libFuzzer: `Scripts/fuzz-snapshot.sh [RUNS] [SECONDS]`
-# (default 1,000,000 executions, at most 900 s). Seeds: a small synthetic snapshot written by
+# (default 1,000,000 executions, at most 1800 s). Seeds: a small synthetic snapshot written by
 # the target's own seed maker, and a real one taken by this build's gmem run (when /dev/kvm
 # is there). Crashers land in
 # Fuzz/Snapshot/regressions/ (commit them: SnapshotFormatTests replays them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-1000000}"
-seconds="${2:-900}"
+seconds="${2:-1800}"
 work=.build/fuzz-snapshot
 mkdir -p "$work/corpus" Fuzz/Snapshot/regressions
 if [ -e /dev/kvm ]; then
