@@ -56,7 +56,7 @@ extension BenchCommand {
                    note: "restore of that snapshot (new VM, guest_memfd, pread into its mapping, CRC32C, vCPU state; file in the page cache) vs memcpy of 64 MiB into a fresh guest_memfd mapping"),
             Figure(name: "restore-first-exit", unit: "µs", swift: restored, c: cold, lowerIsBetter: true, goal: 1.5,
                    command: "gmem bench --filter restore-first-exit",
-                   note: "16 MiB pingpong snapshotted at exit 10: file open to first guest exit vs a cold start's KVM_CREATE_VM to first exit (Machine.run), median of 10 per round"),
+                   note: "16 MiB pingpong snapshotted at exit 10: Snapshot.restore (KVM_CREATE_VM, guest_memfd, pages, vCPU state; the file opened and parsed once) to the first guest exit on its own vCPU thread, vs a cold start's KVM_CREATE_VM to first exit (Machine.run), median of 10 per round"),
             Figure(name: "restore-clones", unit: "clones/s", swift: clones, c: colds, lowerIsBetter: false, goal: nil,
                    command: "gmem bench --filter restore-clones",
                    note: "\(cloneCount) clones of that snapshot restored, run at once and finished, vs \(cloneCount) cold starts of the same guest back to back"),

@@ -144,6 +144,32 @@ struct SnapshotFormatTests {
     }
 }
 
+@Suite("Snapshot files are replaced atomically")
+struct AtomicFileTests {
+    @Test("a write that never commits leaves the previous file as it was and no temporary file")
+    func uncommittedWriteLeavesOldFile() throws {
+        let path = temporarySnapshotPath("atomic")
+        defer { unlink(path) }
+        FileManager.default.createFile(atPath: path, contents: Data("old".utf8))
+        do {
+            let file = try AtomicFile(path: path)
+            var position: UInt64 = 0
+            try file.write(Array("half of a new snapshot".utf8), at: &position)
+            #expect(access(file.temporary, F_OK) == 0)
+        }  // dropped before commit(), as when the writer fails or the process dies mid-write
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "old")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())
+            .filter { $0.hasPrefix((path as NSString).lastPathComponent + ".tmp-") }
+        #expect(leftovers.isEmpty)
+        let file = try AtomicFile(path: path)
+        var position: UInt64 = 0
+        try file.write(Array("new".utf8), at: &position)
+        try file.commit()
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "new")
+        #expect(access(file.temporary, F_OK) != 0)
+    }
+}
+
 @Suite("Snapshot parser: fuzzer regressions")
 struct SnapshotRegressionTests {
     @Test("every input the snapshot fuzzer ever crashed on is now parsed or refused, with and without checksums")
