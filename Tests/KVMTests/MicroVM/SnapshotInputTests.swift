@@ -144,6 +144,9 @@ struct SnapshotFormatTests {
     }
 }
 
+extension KernelTests {
+// These open files: inside the serialized Kernel suite, so that they never run while a
+// kernel test counts this process's descriptors.
 @Suite("Snapshot files are replaced atomically")
 struct AtomicFileTests {
     @Test("a write that never commits leaves the previous file as it was and no temporary file")
@@ -192,7 +195,6 @@ struct SnapshotRegressionTests {
     }
 }
 
-extension KernelTests {
 @Suite("Snapshot input: a corrupted real snapshot is refused cleanly, leaving nothing behind")
 struct SnapshotCorruptionTests {
     @Test("byte flips across a real snapshot file (every header byte, a spread of the rest): each refused with one line, no fd or VM left")
