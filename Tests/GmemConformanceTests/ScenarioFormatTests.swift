@@ -131,6 +131,13 @@ struct ScenarioFormatTests {
         #expect(gmemWithoutFile.message.contains("flags=gmem needs file=F"))
         let mappingAsFile = try #require(error("anon U len=4K\nclose U"))
         #expect(mappingAsFile.message.contains("is a host mapping"))
+        // Every advice Linux knows that the model does not describe is refused at its column
+        // (the kernel backend would otherwise run it for real, or answer for the kernel).
+        for advice in [12, 14, 22, 23, 25, 100, 102] {
+            let refused = try #require(error("anon P len=4K\nmadvise P len=4K advice=\(advice)"), "advice \(advice)")
+            #expect(refused.line == 2 && refused.column == 25 && refused.message.contains("the model does not describe"), "\(refused)")
+        }
+        #expect(error("anon P len=4K\nmadvise P len=4K advice=200") == nil, "an advice Linux does not know goes to the kernel (EINVAL)")
     }
 
     @Test("numbers are range-checked against the C type of their field, never truncated")
