@@ -1,4 +1,4 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 // GmemKit: Swift toolkit for KVM virtual machines whose RAM is guest_memfd.
 // Module layout and dependency direction: docs/DESIGN.md (and README.md).
 import PackageDescription
@@ -6,6 +6,9 @@ import PackageDescription
 let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
 ]
+/// Targets whose every unsafe expression is marked `unsafe` with a `// SAFETY:` line
+/// (Scripts/check-strict-memory-safety.sh fails when one loses the setting).
+let strictSwiftSettings: [SwiftSetting] = swiftSettings + [.strictMemorySafety()]
 
 let package = Package(
     name: "GmemKit",
@@ -36,14 +39,14 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: strictSwiftSettings
         ),
         // Pure executable model of docs/GMEM-SPEC.md: no syscalls, no Foundation, no dependencies.
-        .target(name: "GmemModel", swiftSettings: swiftSettings),
+        .target(name: "GmemModel", swiftSettings: strictSwiftSettings),
         .target(
             name: "GuestMemory",
             dependencies: ["KVM", "GmemModel", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: swiftSettings
+            swiftSettings: strictSwiftSettings
         ),
         // CRC32C for snapshot chunks (SSE4.2 where present): C for the instruction.
         .target(name: "CChecksum"),

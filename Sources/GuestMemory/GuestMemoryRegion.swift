@@ -85,7 +85,10 @@ public final class GuestMemoryRegion: Sendable {
         }
         return try withMapping { mapping throws(GuestMemoryError) in
             do {
-                return try mapping.withUnsafeMutableBytes(offset: offset, count: count) { body($0) }
+                // SAFETY: HostMapping checks [offset, +count) against the mapping and the
+                // buffer lives only for `body` (whose signature names the unsafe type, so its
+                // caller is the one marking the use `unsafe`); the mapping is shared memory.
+                return try unsafe mapping.withUnsafeMutableBytes(offset: offset, count: count) { unsafe body($0) }
             } catch {
                 throw .outOfRange(address: GuestPhysicalAddress(range.start.rawValue &+ offset), count: count)
             }
@@ -120,7 +123,7 @@ public final class GuestMemoryRegion: Sendable {
             // SAFETY: every access to the mapping goes through `withMapping`, under this lock,
             // and none follows: the backing is dropped here, so no safe accessor can reach the
             // revoked mapping (the VM's slot table only keeps it alive, never accesses it).
-            if let mapping = backing?.mapping { try? mapping.revokeUnchecked() }
+            if let mapping = backing?.mapping { try? unsafe mapping.revokeUnchecked() }
             backing = nil
         }
     }

@@ -20,7 +20,7 @@ import Glibc
 /// It is a class so that device models on several vCPU threads can share it. Concurrent
 /// accesses to the same bytes are data races on guest memory, as with any shared RAM, but
 /// never on Swift state: the object's own fields are immutable.
-public final class HostMapping: @unchecked Sendable {
+@safe public final class HostMapping: @unchecked Sendable {
     /// The mapped length: the file's size.
     public let length: UInt64
     /// The page size lengths and offsets are counted in (x86-64 base pages, 4096 bytes).
@@ -47,22 +47,26 @@ public final class HostMapping: @unchecked Sendable {
         // `length` and `offset` go to the kernel as the size_t and off_t they are, so a huge
         // length is the kernel's ENOMEM or EINVAL, as from C; the wrapper captures errno.
         var pointer: UnsafeMutableRawPointer?
-        let result = ckvm_mmap(length, protection, flags, fd, offset, &pointer)
-        guard result == 0, let pointer else {
+        // SAFETY: the wrapper writes the new mapping's start (or nothing) into the local `pointer` and captures errno; no memory is touched.
+        let result = unsafe ckvm_mmap(length, protection, flags, fd, offset, &pointer)
+        guard result == 0, let pointer = unsafe pointer else {
             throw KVMError(operation, negated: result == 0 ? -ENOMEM : result,
                            context: "\(length) bytes at offset \(offset) of fd \(fd)")
         }
         // A mapping never exceeds the address space, so the length fits in Int from here on.
         guard length <= UInt64(Int.max) else {
-            _ = ckvm_munmap(pointer, length)
+            // SAFETY: `pointer` is the mapping just made, of `length` bytes, not yet shared with anything.
+            _ = unsafe ckvm_munmap(pointer, length)
             throw KVMError(operation, .noMemory)
         }
-        self.base = pointer
+        // SAFETY: `pointer` starts the read-write shared mapping of `length` bytes made above (the class invariant).
+        unsafe self.base = pointer
         self.length = length
         self.source = source
     }
 
-    deinit { _ = ckvm_munmap(base, length) }
+    // SAFETY: deinit: no access through this object can be in flight, and the mapping is this object's own.
+    deinit { _ = unsafe ckvm_munmap(base, length) }
 
     /// A new shared anonymous mapping of `length` bytes (zero-filled): ordinary host memory
     /// for the shared side of a memslot whose guest_memfd is not host-mappable (GMEM-SPEC B10).
@@ -76,7 +80,8 @@ public final class HostMapping: @unchecked Sendable {
     /// The host virtual address of the mapping, for the unchecked memslot calls: the safe
     /// ones take the mapping itself.
     @_spi(Unchecked)
-    public var hostAddress: UInt64 { UInt64(UInt(bitPattern: base)) }
+    // SAFETY: only the address's bit pattern is read; SPI callers take on the memslot obligations.
+    public var hostAddress: UInt64 { unsafe UInt64(UInt(bitPattern: base)) }
 
     @inlinable @inline(__always)
     func checkRange(_ offset: UInt64, _ count: UInt64) throws(KVMError) {
@@ -99,13 +104,15 @@ public final class HostMapping: @unchecked Sendable {
     public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(KVMError) {
         try checkRange(offset, UInt64(buffer.count))
         guard let destination = buffer.baseAddress else { return }
-        destination.copyMemory(from: base + Int(offset), byteCount: buffer.count)
+        // SAFETY: [offset, offset + buffer.count) lies inside the mapping (checkRange) and `destination` holds buffer.count bytes.
+        unsafe destination.copyMemory(from: base + Int(offset), byteCount: buffer.count)
     }
 
     /// Returns `count` bytes at `offset`; fails when out of bounds or `count` is negative.
     public func read(at offset: UInt64, count: Int) throws(KVMError) -> [UInt8] {
         try checkRange(offset, count: count)
-        return Array(UnsafeRawBufferPointer(start: base + Int(offset), count: count))
+        // SAFETY: [offset, offset + count) lies inside the mapping (checkRange); the bytes are copied into a new array.
+        return unsafe Array(UnsafeRawBufferPointer(start: base + Int(offset), count: count))
     }
 
     /// Writes `bytes` at `offset`; fails when out of bounds.
@@ -114,12 +121,14 @@ public final class HostMapping: @unchecked Sendable {
         // Contiguous bytes (arrays, array slices) are one memcpy; the range is checked above.
         let copied: Void? = bytes.withContiguousStorageIfAvailable { source in
             guard let from = source.baseAddress else { return }
-            (base + Int(offset)).copyMemory(from: from, byteCount: source.count)
+            // SAFETY: the range is checked above and `from` holds source.count == bytes.count bytes.
+            unsafe (base + Int(offset)).copyMemory(from: from, byteCount: source.count)
         }
         if copied != nil { return }
         var index = Int(offset)
         for byte in bytes {
-            base.storeBytes(of: byte, toByteOffset: index, as: UInt8.self)
+            // SAFETY: index runs over [offset, offset + bytes.count), checked above.
+            unsafe base.storeBytes(of: byte, toByteOffset: index, as: UInt8.self)
             index += 1
         }
     }
@@ -128,13 +137,15 @@ public final class HostMapping: @unchecked Sendable {
     public func write(contentsOf buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(KVMError) {
         try checkRange(offset, UInt64(buffer.count))
         guard let source = buffer.baseAddress else { return }
-        (base + Int(offset)).copyMemory(from: source, byteCount: buffer.count)
+        // SAFETY: [offset, offset + buffer.count) is inside the mapping (checkRange); `source` holds buffer.count bytes.
+        unsafe (base + Int(offset)).copyMemory(from: source, byteCount: buffer.count)
     }
 
     /// Loads a little-endian integer at `offset`; fails when out of bounds.
     public func load<T: FixedWidthInteger>(_ type: T.Type = T.self, at offset: UInt64) throws(KVMError) -> T {
         try checkRange(offset, UInt64(MemoryLayout<T>.size))
-        return T(littleEndian: base.loadUnaligned(fromByteOffset: Int(offset), as: T.self))
+        // SAFETY: [offset, offset + size of T) is inside the mapping (checkRange); the load is unaligned-safe.
+        return unsafe T(littleEndian: base.loadUnaligned(fromByteOffset: Int(offset), as: T.self))
     }
 
     /// Stores a little-endian integer at `offset`; fails when out of bounds.
@@ -160,13 +171,15 @@ public final class HostMapping: @unchecked Sendable {
     @inlinable @inline(__always)
     func storeInteger<T: FixedWidthInteger>(_ value: T, at offset: UInt64) throws(KVMError) {
         try checkRange(offset, UInt64(MemoryLayout<T>.size))
-        base.storeBytes(of: value.littleEndian, toByteOffset: Int(offset), as: T.self)
+        // SAFETY: [offset, offset + size of T) is inside the mapping (checkRange); trivial integer store.
+        unsafe base.storeBytes(of: value.littleEndian, toByteOffset: Int(offset), as: T.self)
     }
 
     /// Sets `count` bytes at `offset` to `value`; fails when out of bounds.
     public func fill(_ value: UInt8, at offset: UInt64, count: UInt64) throws(KVMError) {
         try checkRange(offset, count)
-        (base + Int(offset)).initializeMemory(as: UInt8.self, repeating: value, count: Int(count))
+        // SAFETY: [offset, offset + count) is inside the mapping (checkRange); bytes are a trivial type.
+        unsafe (base + Int(offset)).initializeMemory(as: UInt8.self, repeating: value, count: Int(count))
     }
 
     /// Calls `body` with the range `[offset, offset + count)` of the mapping as a raw buffer,
@@ -175,7 +188,8 @@ public final class HostMapping: @unchecked Sendable {
         offset: UInt64, count: UInt64, _ body: (UnsafeMutableRawBufferPointer) throws -> R
     ) throws -> R {
         try checkRange(offset, count)
-        return try body(UnsafeMutableRawBufferPointer(start: base + Int(offset), count: Int(count)))
+        // SAFETY: [offset, offset + count) is inside the mapping (checkRange); the documented contract is that the buffer does not escape `body`.
+        return unsafe try body(UnsafeMutableRawBufferPointer(start: base + Int(offset), count: Int(count)))
     }
 
     /// The bytes of `[offset, offset + count)` whose pages are resident and initialised in the
@@ -190,10 +204,11 @@ public final class HostMapping: @unchecked Sendable {
         let pages = Int((count + KVM.pageSize - 1) / KVM.pageSize)
         if pages == 0 { return 0 }
         var vector = [UInt8](repeating: 0, count: pages)
-        let result = vector.withUnsafeMutableBufferPointer { buffer in
+        // SAFETY: the vector has one byte per page of [offset, offset + count), which is inside the mapping (checkRange).
+        let result = unsafe vector.withUnsafeMutableBufferPointer { buffer in
             // SAFETY: [offset, offset + count) is inside the mapping (checked above) and the
             // vector has one byte per page of it.
-            ckvm_mincore(base + Int(offset), count, buffer.baseAddress)
+            unsafe ckvm_mincore(base + Int(offset), count, buffer.baseAddress)
         }
         guard result == 0 else { throw KVMError(.mincore, negated: result) }
         var resident: UInt64 = 0
@@ -212,20 +227,20 @@ public final class HostMapping: @unchecked Sendable {
     ///     `residentBytes`) may run on this object concurrently with or after the call, through
     ///     any reference: each would raise SIGSEGV. The caller must own every reference that
     ///     could access it (as `GuestMemoryRegion.release()` does, under its lock).
-    @_spi(Unchecked)
+    @_spi(Unchecked) @unsafe
     public func revokeUnchecked() throws(KVMError) {
         // SAFETY: the whole range is this object's own mapping; the caller guarantees that
         // no access through it follows (see the doc comment).
-        let result = ckvm_mmap_fixed_none(base, length)
+        let result = unsafe ckvm_mmap_fixed_none(base, length)
         guard result == 0 else { throw KVMError(.unmapRange, negated: result) }
     }
 
     /// Probes one byte in a forked child and returns the signal that ended it (0 if none):
     /// for tests that a revoked range is really gone. Bounds are *not* checked.
-    @_spi(Unchecked)
+    @_spi(Unchecked) @unsafe
     public func probeInChild(offset: UInt64, write: Bool) -> Int32 {
         // SAFETY: the access happens only in the forked child, which dies of any fault; a wild
         // offset is the child's own fault and the conversion never traps this process.
-        ckvm_probe_access((base + Int(bitPattern: UInt(offset))).assumingMemoryBound(to: UInt8.self), write ? 1 : 0)
+        unsafe ckvm_probe_access((base + Int(bitPattern: UInt(offset))).assumingMemoryBound(to: UInt8.self), write ? 1 : 0)
     }
 }

@@ -27,7 +27,8 @@ public struct KVMSystem: ~Copyable, Sendable {
     ///     so nothing shows unless you lower the level).
     /// - Throws: `KVMError(.openDevice, …)` naming the path and the fix.
     public init(path: String = "/dev/kvm", logger: Logger = Logger(label: "gmemkit.kvm")) throws(KVMError) {
-        let result = ckvm_open(path)
+        // SAFETY: `path` is bridged to a NUL-terminated C string that lives for the call; the wrapper only opens it.
+        let result = unsafe ckvm_open(path)
         if result < 0 {
             throw KVMError(.openDevice, negated: result, context: path,
                            hint: KVMHost.describeOpenFailure(Errno(rawValue: -result), path: path))
@@ -88,7 +89,8 @@ public struct KVMSystem: ~Copyable, Sendable {
 public enum KVMHost {
     /// True when `/dev/kvm` exists and can be opened read-write by this process.
     public static var isAvailable: Bool {
-        let fd = ckvm_open("/dev/kvm")
+        // SAFETY: a string literal, NUL-terminated, alive for the call.
+        let fd = unsafe ckvm_open("/dev/kvm")
         if fd < 0 { return false }
         close(fd)
         return true
@@ -96,7 +98,8 @@ public enum KVMHost {
 
     /// Why KVM cannot be used here, with the fix, or nil when it can.
     public static var unavailableReason: String? {
-        let fd = ckvm_open("/dev/kvm")
+        // SAFETY: a string literal, NUL-terminated, alive for the call.
+        let fd = unsafe ckvm_open("/dev/kvm")
         if fd >= 0 {
             close(fd)
             return nil
@@ -121,16 +124,20 @@ public enum KVMHost {
     /// The running kernel's release string (`uname -r`).
     public static var kernelRelease: String {
         var name = utsname()
-        guard uname(&name) == 0 else { return "unknown" }
+        // SAFETY: `name` is a local utsname the kernel fills (fixed-size fields); its bytes are read within the closure, up to the NUL or the field's end.
+        guard unsafe uname(&name) == 0 else { return "unknown" }
         // Sound because: the bytes read are those of the fixed-size `release` field, up to its NUL.
-        return withUnsafeBytes(of: &name.release) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        // SAFETY: `name.release` is a fixed-size array inside the local `name`; the closure reads only its bytes.
+        return unsafe withUnsafeBytes(of: &name.release) { raw in
+            // SAFETY: `raw` covers exactly `name.release`, read up to its NUL or its end.
+            unsafe String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
         }
     }
 
     /// The loaded KVM implementation module: "kvm_pvm", "kvm_intel", "kvm_amd", or nil.
     public static var module: String? {
-        for candidate in ["kvm_pvm", "kvm_intel", "kvm_amd"] where access("/sys/module/\(candidate)", F_OK) == 0 {
+        // SAFETY: the path is bridged to a NUL-terminated C string alive for the call; access only stats it.
+        for candidate in ["kvm_pvm", "kvm_intel", "kvm_amd"] where unsafe access("/sys/module/\(candidate)", F_OK) == 0 {
             return candidate
         }
         return nil

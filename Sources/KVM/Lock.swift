@@ -8,7 +8,7 @@ import Glibc
 /// synchronization: on Linux the standard library's `Mutex` locks inside the uninstrumented
 /// Synchronization runtime, so TSan reports every access it guards as a race (RELIABILITY.md),
 /// while `pthread_mutex_lock` is intercepted and understood.
-package final class Lock<Value>: @unchecked Sendable {
+@safe package final class Lock<Value>: @unchecked Sendable {
     // Sound because: the mutex lives in its own allocation, never moved, initialised here and
     // destroyed in deinit; `value` is read or written only between lock and unlock.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
@@ -16,22 +16,25 @@ package final class Lock<Value>: @unchecked Sendable {
 
     package init(_ value: Value) {
         self.value = value
-        mutex = .allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
+        // SAFETY: one pthread_mutex_t, allocated and initialised here, never moved, destroyed only in deinit.
+        unsafe mutex = .allocate(capacity: 1)
+        unsafe mutex.initialize(to: pthread_mutex_t())
+        unsafe pthread_mutex_init(mutex, nil)
     }
 
     deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deinitialize(count: 1)
-        mutex.deallocate()
+        // SAFETY: deinit: no thread can hold the lock (no reference to the object is left); the mutex was initialised in init.
+        unsafe pthread_mutex_destroy(mutex)
+        unsafe mutex.deinitialize(count: 1)
+        unsafe mutex.deallocate()
     }
 
     /// Runs `body` with exclusive access to the value.
     @inline(__always)
     package func withLock<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
+        // SAFETY: the mutex is initialised for the object's lifetime; lock and unlock pair on this thread, and `value` is touched only between them.
+        unsafe pthread_mutex_lock(mutex)
+        defer { unsafe pthread_mutex_unlock(mutex) }
         return try body(&value)
     }
 }

@@ -42,9 +42,9 @@ public enum LongMode {
     public static func tables(base: UInt64, identityMap: UInt64) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: Int(tablesSize))
         func put<T: FixedWidthInteger>(_ value: T, at offset: UInt64) {
-            withUnsafeBytes(of: value.littleEndian) { raw in
-                for (i, byte) in raw.enumerated() { bytes[Int(offset) + i] = byte }
-            }
+            // Little-endian bytes by shifting: no pointers, and every offset is a constant
+            // below `tablesSize`.
+            for i in 0..<(T.bitWidth / 8) { bytes[Int(offset) + i] = UInt8(truncatingIfNeeded: value >> (i * 8)) }
         }
         // GDT: null, kernel code/data (unused), user data 0x2b, user code 0x33, TSS 0x38.
         let tss = base &+ Layout.tss, limit = Layout.tssLimit

@@ -32,12 +32,13 @@ public struct PopulationProbe: Hashable, Sendable {
         let supported = UInt64(max(0, (try? vm.check(.guestMemfdFlags)) ?? 0))
         let file = try vm.createGuestMemfd(size: pageSize, flags: .hostShared)
         var page = [UInt8](repeating: 0x5A, count: Int(pageSize))
-        let written = page.withUnsafeMutableBytes { ckvm_pwrite(file.fd, $0.baseAddress, pageSize, 0) }
+        // SAFETY: the wrapper writes pageSize bytes from `page`, which holds exactly pageSize bytes, alive for the closure.
+        let written = unsafe page.withUnsafeMutableBytes { unsafe ckvm_pwrite(file.fd, $0.baseAddress, pageSize, 0) }
         let mapping = try file.mapShared()
         func uffd(minor: Bool) -> (errno: Errno, step: String)? {
             var stage: Int32 = 0
             // SAFETY: the range is the whole live mapping; the probe only registers and unregisters it.
-            let result = ckvm_probe_userfaultfd(UnsafeMutableRawPointer(bitPattern: UInt(mapping.hostAddress)), pageSize, minor ? 1 : 0, &stage)
+            let result = unsafe ckvm_probe_userfaultfd(UnsafeMutableRawPointer(bitPattern: UInt(mapping.hostAddress)), pageSize, minor ? 1 : 0, &stage)
             guard result < 0 else { return nil }
             return (Errno(rawValue: -result), ["userfaultfd(2)", "UFFDIO_API", "UFFDIO_REGISTER"][Int(min(max(stage, 0), 2))])
         }

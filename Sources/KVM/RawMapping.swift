@@ -12,7 +12,7 @@ import Glibc
 /// not known, and the unchecked load and store are for callers that established it.
 ///
 /// For the conformance suite and kernel fact tests only (`@_spi(Unchecked) import KVM`).
-@_spi(Unchecked)
+@_spi(Unchecked) @safe
 public final class RawMapping: @unchecked Sendable {
     /// The length passed to `mmap`.
     public let length: UInt64
@@ -21,31 +21,36 @@ public final class RawMapping: @unchecked Sendable {
 
     init(fd: Int32, length: UInt64, protection: Int32, flags: Int32, offset: UInt64, operation: KVMError.Operation) throws(KVMError) {
         var pointer: UnsafeMutableRawPointer?
-        let result = ckvm_mmap(length, protection, flags, fd, offset, &pointer)
-        guard result == 0, let pointer else {
+        // SAFETY: the wrapper writes the new mapping's start (or nothing) into the local `pointer`; no memory is touched.
+        let result = unsafe ckvm_mmap(length, protection, flags, fd, offset, &pointer)
+        guard result == 0, let pointer = unsafe pointer else {
             throw KVMError(operation, negated: result == 0 ? -ENOMEM : result, context: "\(length) bytes at offset \(offset) of fd \(fd)")
         }
         guard length <= UInt64(Int.max) else {
-            _ = ckvm_munmap(pointer, length)
+            // SAFETY: `pointer` is the mapping just made, of `length` bytes, not yet shared with anything.
+            _ = unsafe ckvm_munmap(pointer, length)
             throw KVMError(operation, .noMemory)
         }
-        self.base = pointer
+        // SAFETY: `pointer` starts the mapping of `length` bytes made above.
+        unsafe self.base = pointer
         self.length = length
     }
 
-    deinit { _ = ckvm_munmap(base, length) }
+    // SAFETY: deinit: the mapping is this object's own and nothing can access it through the object any more.
+    deinit { _ = unsafe ckvm_munmap(base, length) }
 
     /// The host virtual address of the mapping.
-    public var hostAddress: UInt64 { UInt64(UInt(bitPattern: base)) }
+    // SAFETY: only the address's bit pattern is read.
+    public var hostAddress: UInt64 { unsafe UInt64(UInt(bitPattern: base)) }
 
     /// Reads the 8 bytes at `offset` without bounds or safety checks.
     ///
     /// - Safety:
     ///   - `[offset, offset + 8)` lies inside the mapping, is mapped readable and its pages
     ///     are shared with the host (not private guest memory, not past the end of the file).
-    public func loadUnchecked(at offset: UInt64) -> UInt64 {
+    @unsafe public func loadUnchecked(at offset: UInt64) -> UInt64 {
         // SAFETY: the caller's obligation (see the doc comment).
-        base.loadUnaligned(fromByteOffset: Int(bitPattern: UInt(offset)), as: UInt64.self)
+        unsafe base.loadUnaligned(fromByteOffset: Int(bitPattern: UInt(offset)), as: UInt64.self)
     }
 
     /// Writes 8 bytes at `offset` without bounds or safety checks.
@@ -53,17 +58,17 @@ public final class RawMapping: @unchecked Sendable {
     /// - Safety:
     ///   - `[offset, offset + 8)` lies inside the mapping, is mapped writable and its pages
     ///     are shared with the host.
-    public func storeUnchecked(_ value: UInt64, at offset: UInt64) {
+    @unsafe public func storeUnchecked(_ value: UInt64, at offset: UInt64) {
         // SAFETY: the caller's obligation (see the doc comment).
-        base.storeBytes(of: value, toByteOffset: Int(bitPattern: UInt(offset)), as: UInt64.self)
+        unsafe base.storeBytes(of: value, toByteOffset: Int(bitPattern: UInt(offset)), as: UInt64.self)
     }
 
     /// Probes one byte in a forked child and returns the signal that ended it (0 if none).
     /// Bounds are *not* checked: this exists to show the kernel's SIGBUS rules (GMEM-SPEC
     /// M3, M4) from a process that survives them.
-    public func probeInChild(offset: UInt64, write: Bool) -> Int32 {
+    @unsafe public func probeInChild(offset: UInt64, write: Bool) -> Int32 {
         // SAFETY: the access happens only in the forked child, which dies of any fault.
-        ckvm_probe_access((base + Int(bitPattern: UInt(offset))).assumingMemoryBound(to: UInt8.self), write ? 1 : 0)
+        unsafe ckvm_probe_access((base + Int(bitPattern: UInt(offset))).assumingMemoryBound(to: UInt8.self), write ? 1 : 0)
     }
 
     /// Takes `[offset, offset + count)` (page-aligned, inside the mapping) away from what the
@@ -71,13 +76,13 @@ public final class RawMapping: @unchecked Sendable {
     /// so the file reference of those pages is dropped, while no other mapping can land in the
     /// range before this object unmaps it whole in `deinit`. `EINVAL` before the call for a
     /// range outside the mapping or unaligned.
-    public func unmapUnchecked(offset: UInt64, count: UInt64) throws(KVMError) {
+    @unsafe public func unmapUnchecked(offset: UInt64, count: UInt64) throws(KVMError) {
         guard offset <= length, count <= length - offset, offset % pageSize == 0, count % pageSize == 0, count > 0 else {
             throw KVMError(.unmapRange, .invalidArgument,
                            refusal: .invalidArgument("munmap range [\(hex(offset)), +\(hex(count))) is not a page-aligned, non-empty range of the \(length)-byte mapping"))
         }
         // SAFETY: the range lies inside this mapping (checked above), which this object owns.
-        let result = ckvm_mmap_fixed_none(base + Int(offset), count)
+        let result = unsafe ckvm_mmap_fixed_none(base + Int(offset), count)
         guard result == 0 else { throw KVMError(.unmapRange, negated: result) }
     }
 }

@@ -9,7 +9,7 @@ import Glibc
 /// The `kvm_run` page of one vCPU, mapped from its fd, plus the thread registered to be
 /// kicked. Shared by the `VCPU` and its `VCPUKicker`s, so the page stays mapped while any
 /// kicker can still write `immediate_exit` into it.
-final class RunPage: @unchecked Sendable {
+@safe final class RunPage: @unchecked Sendable {
     // Sound because: `run` points at the start of a MAP_SHARED mapping of the vCPU fd of
     // `size` ≥ sizeof(struct ckvm_run) bytes (KVM_GET_VCPU_MMAP_SIZE is at least one page),
     // which stays mapped until deinit. Fields other than `immediate_exit` are read and written
@@ -26,23 +26,27 @@ final class RunPage: @unchecked Sendable {
             throw KVMError(.mapRunPage, .invalidArgument, refusal: .invalidArgument("kvm_run mapping size \(size) is too small"))
         }
         var pointer: UnsafeMutableRawPointer?
-        let result = ckvm_mmap(UInt64(size), PROT_READ | PROT_WRITE, MAP_SHARED, vcpuFD, 0, &pointer)
-        guard result == 0, let pointer else { throw KVMError(.mapRunPage, negated: result == 0 ? -ENOMEM : result) }
-        self.run = pointer.assumingMemoryBound(to: ckvm_run.self)
+        // SAFETY: the wrapper stores the mapping's start in the local `pointer`; `size` is at least sizeof(ckvm_run) (checked above), so binding the start to ckvm_run is in bounds.
+        let result = unsafe ckvm_mmap(UInt64(size), PROT_READ | PROT_WRITE, MAP_SHARED, vcpuFD, 0, &pointer)
+        guard result == 0, let pointer = unsafe pointer else { throw KVMError(.mapRunPage, negated: result == 0 ? -ENOMEM : result) }
+        unsafe self.run = pointer.assumingMemoryBound(to: ckvm_run.self)
         self.size = size
     }
 
-    deinit { _ = ckvm_munmap(run, UInt64(size)) }
+    // SAFETY: deinit: the VCPU and every kicker are gone (they hold this object), so nothing reads the page.
+    deinit { _ = unsafe ckvm_munmap(run, UInt64(size)) }
 
     /// The byte `offset` bytes into the mapping (for port-I/O data, which KVM places at
     /// `io.data_offset`, inside the mapping).
     @inline(__always)
     func bytes(at offset: Int) -> UnsafeMutableRawPointer? {
-        offset >= 0 && offset <= size - 8 ? UnsafeMutableRawPointer(run) + offset : nil
+        // SAFETY: the returned pointer is to 8 bytes inside the mapping ([0, size - 8] checked here); callers read or write at most 4.
+        unsafe offset >= 0 && offset <= size - 8 ? UnsafeMutableRawPointer(run) + offset : nil
     }
 
     func kick() throws(KVMError) {
-        ckvm_set_immediate_exit(run, 1)
+        // SAFETY: `immediate_exit` is the one field written from any thread; the wrapper stores it atomically, as KVM documents.
+        unsafe ckvm_set_immediate_exit(run, 1)
         // A vCPU thread kicking itself is not inside KVM_RUN: `immediate_exit` covers its next
         // entry, and a signal to itself would only cost two syscalls and a handler.
         let result = kickTarget.withLock { thread -> Int32 in
@@ -73,7 +77,8 @@ public struct KickTimer: ~Copyable, Sendable {
     /// Arms the timer; fails with the errno of `timer_create` or `timer_settime`.
     public init(after delay: Duration, every interval: Duration) throws(KVMError) {
         var timer: UInt = 0
-        let result = ckvm_kick_timer_start(Self.nanoseconds(delay), Self.nanoseconds(interval), &timer)
+        // SAFETY: the wrapper writes the timer id into the local `timer`.
+        let result = unsafe ckvm_kick_timer_start(Self.nanoseconds(delay), Self.nanoseconds(interval), &timer)
         if result < 0 { throw KVMError(.kickTimer, negated: result) }
         self.timer = timer
     }

@@ -14,7 +14,8 @@ import Glibc
 @_spi(Unchecked)
 public enum UncheckedKVM {
     public static func openDevice() throws(KVMError) -> Int32 {
-        try check(ckvm_open("/dev/kvm"), .openDevice)
+        // SAFETY: a string literal, NUL-terminated, alive for the call.
+        unsafe try check(ckvm_open("/dev/kvm"), .openDevice)
     }
     public static func checkExtension(fd: Int32, _ capability: Capability) throws(KVMError) -> Int32 {
         try check(ckvm_check_extension(fd, Int(capability.rawValue)), .checkExtension)
@@ -33,11 +34,13 @@ public enum UncheckedKVM {
         arg.size = size
         arg.flags = flags
         arg.reserved = (reserved, reserved, reserved, reserved, reserved, reserved)
-        return try check(ckvm_create_guest_memfd(vmFD, &arg), .createGuestMemfd)
+        // SAFETY: `arg` is a local kvm_create_guest_memfd the ioctl reads for the call's duration.
+        return unsafe try check(ckvm_create_guest_memfd(vmFD, &arg), .createGuestMemfd)
     }
     public static func setUserMemoryRegion2(vmFD: Int32, _ region: MemoryRegion) throws(KVMError) {
         var arg = region.raw
-        _ = try check(ckvm_set_user_memory_region2(vmFD, &arg), .setUserMemoryRegion2)
+        // SAFETY: `arg` is a local struct the ioctl reads; the memslot obligations are the caller's (see the doc comment).
+        _ = unsafe try check(ckvm_set_user_memory_region2(vmFD, &arg), .setUserMemoryRegion2)
     }
     public static func setUserMemoryRegion(vmFD: Int32, _ region: MemoryRegion) throws(KVMError) {
         var arg = ckvm_userspace_memory_region()
@@ -46,7 +49,8 @@ public enum UncheckedKVM {
         arg.guest_phys_addr = region.guestPhysicalAddress
         arg.memory_size = region.size
         arg.userspace_addr = region.userspaceAddress
-        _ = try check(ckvm_set_user_memory_region(vmFD, &arg), .setUserMemoryRegion)
+        // SAFETY: `arg` is a local struct the ioctl reads; the memslot obligations are the caller's (see the doc comment).
+        _ = unsafe try check(ckvm_set_user_memory_region(vmFD, &arg), .setUserMemoryRegion)
     }
     public static func setMemoryAttributes(vmFD: Int32, address: UInt64, size: UInt64, attributes: UInt64, flags: UInt64) throws(KVMError) {
         var arg = ckvm_memory_attributes()
@@ -54,7 +58,8 @@ public enum UncheckedKVM {
         arg.size = size
         arg.attributes = attributes
         arg.flags = flags
-        _ = try check(ckvm_set_memory_attributes(vmFD, &arg), .setMemoryAttributes)
+        // SAFETY: `arg` is a local kvm_memory_attributes the ioctl reads for the call's duration.
+        _ = unsafe try check(ckvm_set_memory_attributes(vmFD, &arg), .setMemoryAttributes)
     }
     public static func statsFD(of fd: Int32) throws(KVMError) -> Int32 {
         try check(ckvm_get_stats_fd(fd), .getStatsFD)
@@ -82,7 +87,8 @@ public enum UncheckedKVM {
 
     /// `open("/proc/self/fd/<fd>", flags)`: a new open file description of the same file.
     public static func reopen(fd: Int32, flags: Int32 = O_RDWR) throws(KVMError) -> Int32 {
-        try check(ckvm_open_flags("/proc/self/fd/\(fd)", flags), .reopen)
+        // SAFETY: the path is bridged to a NUL-terminated C string alive for the call.
+        unsafe try check(ckvm_open_flags("/proc/self/fd/\(fd)", flags), .reopen)
     }
 
     /// The kernel's id of the calling thread, which names KVM's debugfs folder of each VM it
@@ -98,12 +104,14 @@ public enum UncheckedKVM {
     /// The `struct kvm_sregs` bytes of `registers`, for a C VMM (the benchmark baseline) to
     /// pass to `KVM_SET_SREGS` as is.
     public static func rawBytes(of registers: SpecialRegisters) -> [UInt8] {
-        withUnsafeBytes(of: registers.raw) { Array($0) }
+        // SAFETY: the registers are a plain C struct; its bytes are copied out inside the closure.
+        unsafe withUnsafeBytes(of: registers.raw) { unsafe Array($0) }
     }
 
     /// The `struct kvm_regs` bytes of `registers`, for `KVM_SET_REGS` from C.
     public static func rawBytes(of registers: Registers) -> [UInt8] {
-        withUnsafeBytes(of: registers.raw) { Array($0) }
+        // SAFETY: the registers are a plain C struct; its bytes are copied out inside the closure.
+        unsafe withUnsafeBytes(of: registers.raw) { unsafe Array($0) }
     }
 
     /// `mmap` of `fd` (or anonymous memory for fd -1) with any protection and flags.

@@ -35,27 +35,31 @@ public struct VCPU: ~Copyable, Sendable {
     /// Reads the general-purpose registers.
     public func registers() throws(KVMError) -> Registers {
         var raw = ckvm_regs()
-        _ = try check(ckvm_get_regs(fd, &raw), .getRegisters)
+        // SAFETY: `raw` is a local kvm_regs the ioctl fills (fixed size, checked by CKVM at compile time).
+        _ = unsafe try check(ckvm_get_regs(fd, &raw), .getRegisters)
         return Registers(raw: raw)
     }
 
     /// Writes the general-purpose registers.
     public func setRegisters(_ registers: Registers) throws(KVMError) {
         var raw = registers.raw
-        _ = try check(ckvm_set_regs(fd, &raw), .setRegisters)
+        // SAFETY: `raw` is a local kvm_regs the ioctl reads.
+        _ = unsafe try check(ckvm_set_regs(fd, &raw), .setRegisters)
     }
 
     /// Reads the special registers (segments, control registers, EFER).
     public func specialRegisters() throws(KVMError) -> SpecialRegisters {
         var raw = ckvm_sregs()
-        _ = try check(ckvm_get_sregs(fd, &raw), .getSpecialRegisters)
+        // SAFETY: `raw` is a local kvm_sregs the ioctl fills.
+        _ = unsafe try check(ckvm_get_sregs(fd, &raw), .getSpecialRegisters)
         return SpecialRegisters(raw)
     }
 
     /// Writes the special registers; fails with `EINVAL` for an inconsistent state.
     public func setSpecialRegisters(_ registers: SpecialRegisters) throws(KVMError) {
         var raw = registers.raw
-        _ = try check(ckvm_set_sregs(fd, &raw), .setSpecialRegisters)
+        // SAFETY: `raw` is a local kvm_sregs the ioctl reads.
+        _ = unsafe try check(ckvm_set_sregs(fd, &raw), .setSpecialRegisters)
     }
 
     /// A kicker for this vCPU, usable from any thread.
@@ -72,7 +76,8 @@ public struct VCPU: ~Copyable, Sendable {
         _ = try check(ckvm_unblock_kick_signal(), .installKickHandler)
         let me = ckvm_current_thread()
         page.kickTarget.withLock { $0 = me }
-        if renaming { ckvm_name_current_thread("gmem-vcpu-\(id)") }
+        // SAFETY: the name is bridged to a NUL-terminated C string alive for the call (truncated to 15 bytes by the wrapper).
+        if renaming { unsafe ckvm_name_current_thread("gmem-vcpu-\(id)") }
     }
 
     /// Stops kicks from signalling the registered thread (they still set `immediate_exit`).
@@ -87,20 +92,24 @@ public struct VCPU: ~Copyable, Sendable {
     public func run() throws(KVMError) -> VCPUExit {
         let result = ckvm_run(fd)
         // Sound because: see RunPage; only this thread reads the exit fields, after KVM_RUN.
-        let run = page.run
+        // SAFETY: `page.run` points at this vCPU's kvm_run mapping (RunPage), alive while `self` is; only this thread reads the exit fields, after KVM_RUN returned.
+        let run = unsafe page.run
         if result < 0 {
             switch -result {
             case EINTR:
-                ckvm_set_immediate_exit(run, 0)
+                // SAFETY: `run` is the live kvm_run page (above).
+                unsafe ckvm_set_immediate_exit(run, 0)
                 return .interrupted
-            case EFAULT where run.pointee.exit_reason == UInt32(CKVM_EXIT_MEMORY_FAULT):
-                let fault = run.pointee.exit.memory_fault
+            // SAFETY: `run` is the live kvm_run page; the memory_fault member is read only when exit_reason names it.
+            case EFAULT where unsafe run.pointee.exit_reason == UInt32(CKVM_EXIT_MEMORY_FAULT):
+                let fault = unsafe run.pointee.exit.memory_fault
                 return .memoryFault(flags: fault.flags, guestPhysicalAddress: fault.gpa, size: fault.size)
             default:
                 throw KVMError(.run, negated: result)
             }
         }
-        return decodeExit(run)
+        // SAFETY: `run` is the live kvm_run page (above).
+        return unsafe decodeExit(run)
     }
 
     // Sound because: `run` is the RunPage mapping (see RunPage); only the union member named
@@ -108,26 +117,34 @@ public struct VCPU: ~Copyable, Sendable {
     // bounds-checks `data_offset` against the mapping.
     @inline(__always)
     private func decodeExit(_ run: UnsafeMutablePointer<ckvm_run>) -> VCPUExit {
-        let reason = run.pointee.exit_reason
+        // SAFETY: `run` is the live kvm_run page; each case reads only the union member its exit_reason names.
+        let reason = unsafe run.pointee.exit_reason
         switch Int32(bitPattern: reason) {
         case CKVM_EXIT_IO:
-            let io = run.pointee.exit.io
+            // SAFETY: exit_reason is KVM_EXIT_IO, so `io` is the live member.
+            let io = unsafe run.pointee.exit.io
             if io.direction == UInt8(CKVM_EXIT_IO_OUT) {
                 var value: UInt32 = 0
-                if let data = page.bytes(at: Int(exactly: io.data_offset) ?? -1) {
+                // SAFETY: `page.bytes(at:)` returns a pointer to 8 bytes inside the mapping (bounds-checked there) or nil; at most 4 are read.
+                if let data = unsafe page.bytes(at: Int(exactly: io.data_offset) ?? -1) {
                     switch io.size {
-                    case 1: value = UInt32(data.load(as: UInt8.self))
-                    case 2: value = UInt32(data.loadUnaligned(as: UInt16.self))
-                    default: value = data.loadUnaligned(as: UInt32.self)
+                        // SAFETY: `data` points at 8 bytes inside the run page (page.bytes(at:)); 1 byte is read.
+                    case 1: value = unsafe UInt32(data.load(as: UInt8.self))
+                        // SAFETY: as above; 2 bytes are read.
+                    case 2: value = unsafe UInt32(data.loadUnaligned(as: UInt16.self))
+                        // SAFETY: as above; 4 bytes are read.
+                    default: value = unsafe data.loadUnaligned(as: UInt32.self)
                     }
                 }
                 return .ioOut(port: io.port, size: io.size, count: io.count, value: value)
             }
             return .ioIn(port: io.port, size: io.size, count: io.count)
         case CKVM_EXIT_MMIO:
-            let mmio = run.pointee.exit.mmio
+            // SAFETY: exit_reason is KVM_EXIT_MMIO, so `mmio` is the live member.
+            let mmio = unsafe run.pointee.exit.mmio
             if mmio.is_write != 0 {
-                let value = withUnsafeBytes(of: mmio.data) { $0.loadUnaligned(as: UInt64.self) }
+                // SAFETY: `mmio.data` is a local copy of 8 bytes, read within the closure.
+                let value = unsafe withUnsafeBytes(of: mmio.data) { unsafe $0.loadUnaligned(as: UInt64.self) }
                 let length = min(mmio.len, 8)
                 let mask: UInt64 = length >= 8 ? .max : (1 << (UInt64(length) * 8)) - 1
                 return .mmioWrite(address: mmio.phys_addr, length: mmio.len, value: value & mask)
@@ -138,22 +155,27 @@ public struct VCPU: ~Copyable, Sendable {
         case CKVM_EXIT_SHUTDOWN:
             return .shutdown
         case CKVM_EXIT_FAIL_ENTRY:
-            let fail = run.pointee.exit.fail_entry
+            // SAFETY: exit_reason names the member read in each case below (fail_entry, internal, system_event, memory_fault, ex).
+            let fail = unsafe run.pointee.exit.fail_entry
             return .failEntry(reason: fail.hardware_entry_failure_reason, cpu: fail.cpu)
         case CKVM_EXIT_INTERNAL_ERROR:
-            let info = run.pointee.exit.`internal`
+            // SAFETY: exit_reason is KVM_EXIT_INTERNAL_ERROR, so `internal` is the live member.
+            let info = unsafe run.pointee.exit.`internal`
             return .internalError(suberror: info.suberror, dataCount: info.ndata,
                                   firstData: info.ndata > 0 ? info.data.0 : 0)
         case CKVM_EXIT_SYSTEM_EVENT:
-            let event = run.pointee.exit.system_event
+            // SAFETY: exit_reason is KVM_EXIT_SYSTEM_EVENT, so `system_event` is the live member.
+            let event = unsafe run.pointee.exit.system_event
             return .systemEvent(type: event.type, flags: event.flags)
         case CKVM_EXIT_MEMORY_FAULT:
-            let fault = run.pointee.exit.memory_fault
+            // SAFETY: exit_reason is KVM_EXIT_MEMORY_FAULT, so `memory_fault` is the live member.
+            let fault = unsafe run.pointee.exit.memory_fault
             return .memoryFault(flags: fault.flags, guestPhysicalAddress: fault.gpa, size: fault.size)
         case CKVM_EXIT_INTR:
             return .interrupted
         case CKVM_EXIT_EXCEPTION:
-            let ex = run.pointee.exit.ex
+            // SAFETY: exit_reason is KVM_EXIT_EXCEPTION, so `ex` is the live member.
+            let ex = unsafe run.pointee.exit.ex
             return .exception(vector: ex.exception, errorCode: ex.error_code)
         default:
             return .unknown(reason: reason)
@@ -163,18 +185,23 @@ public struct VCPU: ~Copyable, Sendable {
     /// Supplies the value of the pending port-I/O *in* (first element) or MMIO read; call
     /// after `run()` returned `.ioIn` or `.mmioRead` and before the next `run()`.
     public func completeInput(_ value: UInt64) {
-        let run = page.run
-        switch Int32(bitPattern: run.pointee.exit_reason) {
+        // SAFETY: `page.run` is this vCPU's live kvm_run page; the member written is the one exit_reason names.
+        let run = unsafe page.run
+        switch unsafe Int32(bitPattern: run.pointee.exit_reason) {
         case CKVM_EXIT_IO:
-            let io = run.pointee.exit.io
-            guard io.direction == UInt8(CKVM_EXIT_IO_IN), let data = page.bytes(at: Int(exactly: io.data_offset) ?? -1) else { return }
+            // SAFETY: exit_reason is KVM_EXIT_IO, so `io` is the live member.
+            let io = unsafe run.pointee.exit.io
+            // SAFETY: `page.bytes(at:)` bounds-checks the data offset against the mapping (8 bytes available).
+            guard io.direction == UInt8(CKVM_EXIT_IO_IN), let data = unsafe page.bytes(at: Int(exactly: io.data_offset) ?? -1) else { return }
             switch io.size {
-            case 1: data.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
-            case 2: data.storeBytes(of: UInt16(truncatingIfNeeded: value).littleEndian, as: UInt16.self)
-            default: data.storeBytes(of: UInt32(truncatingIfNeeded: value).littleEndian, as: UInt32.self)
+            // SAFETY: `data` points at 8 bytes inside the mapping (checked above); at most 4 are written.
+            case 1: unsafe data.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+            case 2: unsafe data.storeBytes(of: UInt16(truncatingIfNeeded: value).littleEndian, as: UInt16.self)
+            default: unsafe data.storeBytes(of: UInt32(truncatingIfNeeded: value).littleEndian, as: UInt32.self)
             }
         case CKVM_EXIT_MMIO:
-            withUnsafeMutableBytes(of: &run.pointee.exit.mmio.data) { $0.storeBytes(of: value.littleEndian, as: UInt64.self) }
+            // SAFETY: exit_reason is KVM_EXIT_MMIO; `mmio.data` is 8 bytes inside the live page.
+            unsafe withUnsafeMutableBytes(of: &run.pointee.exit.mmio.data) { unsafe $0.storeBytes(of: value.littleEndian, as: UInt64.self) }
         default:
             return
         }

@@ -63,15 +63,16 @@ public struct VCPUState: Hashable, Sendable {
     }
 
     static func bytes<T>(of value: T) -> [UInt8] {
-        withUnsafeBytes(of: value) { Array($0) }
+        // SAFETY: a plain C struct; its bytes are copied out inside the closure.
+        unsafe withUnsafeBytes(of: value) { unsafe Array($0) }
     }
 
     static func load<T>(_ bytes: [UInt8], as initial: T) -> T {
         var value = initial
         // SAFETY: the caller passes exactly MemoryLayout<T>.size bytes (checked by init?), and T
         // is a C struct of integers, for which every bit pattern is a value.
-        withUnsafeMutableBytes(of: &value) { destination in
-            bytes.withUnsafeBytes { source in destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[0..<destination.count])) }
+        unsafe withUnsafeMutableBytes(of: &value) { destination in
+            unsafe bytes.withUnsafeBytes { source in unsafe destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[0..<destination.count])) }
         }
         return value
     }
@@ -82,13 +83,17 @@ extension VCPU {
     /// vCPU and the last exit was completed (a paused `MachineHandle` guarantees both).
     public func captureState(msrs wanted: [UInt32] = VCPUState.longModeMSRs) throws(KVMError) -> VCPUState {
         var regs = ckvm_regs()
-        _ = try check(ckvm_get_regs(fd, &regs), .getRegisters)
+        // SAFETY: each argument is a local fixed-size C struct the ioctl fills (sizes checked by CKVM at compile time).
+        _ = unsafe try check(ckvm_get_regs(fd, &regs), .getRegisters)
         var sregs = ckvm_sregs()
-        _ = try check(ckvm_get_sregs(fd, &sregs), .getSpecialRegisters)
+        // SAFETY: a local kvm_sregs the ioctl fills.
+        _ = unsafe try check(ckvm_get_sregs(fd, &sregs), .getSpecialRegisters)
         var fpu = ckvm_fpu()
-        _ = try check(ckvm_get_fpu(fd, &fpu), .getFPU)
+        // SAFETY: a local kvm_fpu the ioctl fills.
+        _ = unsafe try check(ckvm_get_fpu(fd, &fpu), .getFPU)
         var events = ckvm_vcpu_events()
-        _ = try check(ckvm_get_vcpu_events(fd, &events), .getVCPUEvents)
+        // SAFETY: a local kvm_vcpu_events the ioctl fills.
+        _ = unsafe try check(ckvm_get_vcpu_events(fd, &events), .getVCPUEvents)
         let msrs = try readMSRs(Array(wanted.prefix(VCPUState.maximumMSRs)))
         // Sizes match by construction.
         return VCPUState(registers: VCPUState.bytes(of: regs), specialRegisters: VCPUState.bytes(of: sregs),
@@ -103,7 +108,8 @@ extension VCPU {
         while !rest.isEmpty {
             let batch = Array(rest)
             var values = [UInt64](repeating: 0, count: batch.count)
-            let read = try check(ckvm_get_msrs(fd, UInt32(batch.count), batch, &values), .getMSRs)
+            // SAFETY: `batch` holds batch.count indices and `values` as many slots; the wrapper builds its kvm_msrs from them.
+            let read = unsafe try check(ckvm_get_msrs(fd, UInt32(batch.count), batch, &values), .getMSRs)
             let count = min(Int(read), batch.count)
             for i in 0..<count { result.append(.init(index: batch[i], value: values[i])) }
             rest = rest.dropFirst(count + 1)  // skip the refused one
@@ -116,16 +122,21 @@ extension VCPU {
     /// typed error; an MSR the kernel will not take fails with `EINVAL` naming its index.
     public func applyState(_ state: VCPUState) throws(KVMError) {
         var sregs = VCPUState.load(state.specialRegisters, as: ckvm_sregs())
-        _ = try check(ckvm_set_sregs(fd, &sregs), .setSpecialRegisters)
+        // SAFETY: each argument is a local fixed-size C struct the ioctl reads.
+        _ = unsafe try check(ckvm_set_sregs(fd, &sregs), .setSpecialRegisters)
         var regs = VCPUState.load(state.registers, as: ckvm_regs())
-        _ = try check(ckvm_set_regs(fd, &regs), .setRegisters)
+        // SAFETY: a local kvm_regs the ioctl reads.
+        _ = unsafe try check(ckvm_set_regs(fd, &regs), .setRegisters)
         var fpu = VCPUState.load(state.fpu, as: ckvm_fpu())
-        _ = try check(ckvm_set_fpu(fd, &fpu), .setFPU)
+        // SAFETY: a local kvm_fpu the ioctl reads.
+        _ = unsafe try check(ckvm_set_fpu(fd, &fpu), .setFPU)
         var events = VCPUState.load(state.events, as: ckvm_vcpu_events())
-        _ = try check(ckvm_set_vcpu_events(fd, &events), .setVCPUEvents)
+        // SAFETY: a local kvm_vcpu_events the ioctl reads.
+        _ = unsafe try check(ckvm_set_vcpu_events(fd, &events), .setVCPUEvents)
         guard !state.msrs.isEmpty else { return }
         let indices = state.msrs.map(\.index), values = state.msrs.map(\.value)
-        let written = try check(ckvm_set_msrs(fd, UInt32(indices.count), indices, values), .setMSRs)
+        // SAFETY: `indices` and `values` have the same count (checked above); the wrapper reads that many of each.
+        let written = unsafe try check(ckvm_set_msrs(fd, UInt32(indices.count), indices, values), .setMSRs)
         if Int(written) < indices.count {
             // KVM_SET_MSRS reports only how many it took: the next one was refused.
             throw KVMError(.setMSRs, .invalidArgument)

@@ -67,7 +67,8 @@ public struct VirtualMachine: ~Copyable, Sendable {
         var arg = ckvm_create_guest_memfd()
         arg.size = size
         arg.flags = flags.rawValue
-        let fileFD = try KVM.check(ckvm_create_guest_memfd(fd, &arg), .createGuestMemfd)
+        // SAFETY: `arg` is a local kvm_create_guest_memfd the ioctl reads for the call's duration.
+        let fileFD = unsafe try KVM.check(ckvm_create_guest_memfd(fd, &arg), .createGuestMemfd)
         logger.debug("created guest_memfd fd \(fileFD) of \(size) bytes, flags \(flags), for \(identity)")
         return GuestMemfd(fd: fileFD, size: size, flags: flags, owner: identity)
     }
@@ -80,7 +81,8 @@ public struct VirtualMachine: ~Copyable, Sendable {
         arg.size = size
         arg.flags = flags
         arg.reserved = (reserved, reserved, reserved, reserved, reserved, reserved)
-        let fileFD = try KVM.check(ckvm_create_guest_memfd(fd, &arg), .createGuestMemfd)
+        // SAFETY: `arg` is a local kvm_create_guest_memfd the ioctl reads for the call's duration.
+        let fileFD = unsafe try KVM.check(ckvm_create_guest_memfd(fd, &arg), .createGuestMemfd)
         return GuestMemfd(fd: fileFD, size: size, flags: GuestMemfdFlags(rawValue: flags), owner: identity)
     }
 
@@ -183,7 +185,8 @@ public struct VirtualMachine: ~Copyable, Sendable {
     /// failure.
     private func setRegion(_ region: MemoryRegion, file: GuestMemfd.FileID?, keeping memory: HostMapping? = nil) throws(KVMError) {
         var arg = region.raw
-        let result = ckvm_set_user_memory_region2(fd, &arg)
+        // SAFETY: `arg` is a local struct; its userspace_addr is a HostMapping the slot table keeps alive for as long as the slot exists (checked to cover the slot above).
+        let result = unsafe ckvm_set_user_memory_region2(fd, &arg)
         if result < 0 {
             throw KVMError(.setUserMemoryRegion2, negated: result, context: SlotTable.describe(region),
                            hint: slots.explain(Errno(rawValue: -result), region, file: file))
@@ -264,7 +267,8 @@ public struct VirtualMachine: ~Copyable, Sendable {
         arg.address = guestPhysicalAddress
         arg.size = size
         arg.attributes = attributes.rawValue
-        _ = try KVM.check(ckvm_set_memory_attributes(fd, &arg), .setMemoryAttributes)
+        // SAFETY: `arg` is a local kvm_memory_attributes the ioctl reads for the call's duration.
+        _ = unsafe try KVM.check(ckvm_set_memory_attributes(fd, &arg), .setMemoryAttributes)
     }
 
     /// Creates the in-kernel interrupt controller (`KVM_CREATE_IRQCHIP`).
