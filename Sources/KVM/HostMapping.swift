@@ -80,8 +80,10 @@ import Glibc
     /// The host virtual address of the mapping, for the unchecked memslot calls: the safe
     /// ones take the mapping itself.
     @_spi(Unchecked)
-    // SAFETY: only the address's bit pattern is read; SPI callers take on the memslot obligations.
-    public var hostAddress: UInt64 { unsafe UInt64(UInt(bitPattern: base)) }
+    public var hostAddress: UInt64 {
+        // SAFETY: only the address's bit pattern is read; SPI callers take on the memslot obligations.
+        unsafe UInt64(UInt(bitPattern: base))
+    }
 
     @inlinable @inline(__always)
     func checkRange(_ offset: UInt64, _ count: UInt64) throws(KVMError) {

@@ -40,8 +40,10 @@ public final class RawMapping: @unchecked Sendable {
     deinit { _ = unsafe ckvm_munmap(base, length) }
 
     /// The host virtual address of the mapping.
-    // SAFETY: only the address's bit pattern is read.
-    public var hostAddress: UInt64 { unsafe UInt64(UInt(bitPattern: base)) }
+    public var hostAddress: UInt64 {
+        // SAFETY: only the address's bit pattern is read.
+        unsafe UInt64(UInt(bitPattern: base))
+    }
 
     /// Reads the 8 bytes at `offset` without bounds or safety checks.
     ///
