@@ -29,11 +29,14 @@ struct RestoreCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let cpus = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        let timeout = self.timeout ?? 30 * Double((clones + cpus - 1) / cpus)
-        guard timeout > 0, timeout.isFinite, timeout <= 86_400 else { fail(CommandFailure("gmem restore: the timeout must be between 0 and 86400 seconds")) }
+        // --clones first: the default timeout is computed from it (Int.max clones overflowed there).
         guard (1...Snapshot.maximumClones).contains(clones) else {
             fail(CommandFailure("gmem restore: --clones must be between 1 and \(Snapshot.maximumClones) (got \(clones))"))
+        }
+        let cpus = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let timeout = self.timeout ?? 30 * Double((clones + cpus - 1) / cpus)
+        guard timeout >= 0.001, timeout.isFinite, timeout <= 86_400 else {
+            fail(CommandFailure("gmem restore: --timeout must be from 0.001 to 86400 seconds (got \(timeout))"))
         }
         let console = ConsoleWriter()
         var options = RestoreOptions()
