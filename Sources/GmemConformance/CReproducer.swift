@@ -29,7 +29,15 @@ public enum CReproducer {
     /// The outcome each step has on the model as `runner` runs it (the scenario's profile,
     /// the capabilities `gmem check` gives the model): what the reproducer expects.
     public static func expectedOutcomes(of scenario: Scenario, runner: ConformanceRunner) -> [Outcome] {
-        let model = ModelBackend(capabilities: runner.modelCapabilities(for: scenario))
+        var capabilities = runner.modelCapabilities(for: scenario)
+        // As the runner does where the kernel runs the scenario: the kernel backend's view of
+        // this host (descriptor limits, /dev/kvm's mode …), under the scenario's profile.
+        if scenario.requires.allSatisfy({ ConformanceRunner.modelSupports($0, runner.capabilities) }),
+           let backend = try? KernelBackend() {
+            backend.describe(into: &capabilities)
+            capabilities = runner.profile(for: scenario).capabilities(capabilities)
+        }
+        let model = ModelBackend(capabilities: capabilities)
         return scenario.steps.map { model.perform($0.action) }
     }
 
@@ -71,7 +79,7 @@ public enum CReproducer {
             let want = index < expected.count ? expected[index] : .unsupported("no expected outcome")
             out += "    {\n"
             out += "        struct gm_outcome want = \(outcomeLiteral(want));\n"
-            out += "        gm_report(\(index + 1), \(literal(ScenarioFormat.line(for: step.action))), \(prefix)_step_\(index + 1)(), &want);\n"
+            out += "        gm_report(\(index + 1), \(literal(ScenarioFormat.line(for: step.action))), gm_stopped ? gm_not_run() : \(prefix)_step_\(index + 1)(), &want);\n"
             out += "    }\n"
         }
         out += "    return gm_finish();\n}\n"
@@ -254,7 +262,14 @@ public enum CReproducer {
                 "return gm_result(munmap(m->base + \(u64(offset)), (size_t)\(u64(length))));",
             ]
         case .madvise(let mapping, let offset, let length, let advice):
-            return ["return gm_result(madvise((void *)(uintptr_t)gm_address(\(names.mapping(mapping)), \(u64(offset))), (size_t)\(u64(length)), \(advice)));"]
+            let index = names.mapping(mapping)
+            return [
+                "struct gm_mapping *m = \(index < 0 ? "NULL" : "&gm_mappings[\(index)]");",
+                "/* Only inside the mapping: anything else of this program must stay as it is. */",
+                "if (!m || !m->base || \(u64(offset)) > m->length || \(u64(length)) > ((m->length + 4095) & ~4095ull) - \(u64(offset)))",
+                "    return gm_unsupported(\"madvise outside the mapping is not reproduced in C\");",
+                "return gm_result(madvise(m->base + \(u64(offset)), (size_t)\(u64(length)), \(advice)));",
+            ]
         case .hostRead(let mapping, let offset, let width):
             return ["return gm_host_access(\(names.mapping(mapping)), \(u64(offset)), \(width.rawValue), 0, 0);"]
         case .hostWrite(let mapping, let offset, let width, let value):

@@ -174,6 +174,9 @@ GM_HELPER struct gm_outcome gm_result(long result) { return result < 0 ? gm_errn
 
 /* ---- TAP, on a descriptor of its own (a scenario may close fd 0-2). ---- */
 static int gm_failures;
+/* Set once a step could not be reproduced: the rest are skipped, as gmem check runs them on
+   the model only. */
+static int gm_stopped;
 static FILE *gm_tap;
 
 GM_HELPER void gm_report(int number, const char *text, struct gm_outcome got, const struct gm_outcome *want) {
@@ -183,6 +186,7 @@ GM_HELPER void gm_report(int number, const char *text, struct gm_outcome got, co
     if (want->kind == GM_UNSUPPORTED) {
         fprintf(gm_tap, "ok %d - %s # SKIP %s\n", number, text, want->why);
     } else if (got.kind == GM_UNSUPPORTED) {
+        gm_stopped = 1;
         fprintf(gm_tap, "ok %d - %s -> %s # SKIP %s\n", number, text, wanted, got.why);
     } else if (gm_meets(want, &got)) {
         fprintf(gm_tap, "ok %d - %s -> %s\n", number, text, actual);
@@ -192,6 +196,8 @@ GM_HELPER void gm_report(int number, const char *text, struct gm_outcome got, co
     }
     fflush(gm_tap);
 }
+
+GM_HELPER struct gm_outcome gm_not_run(void) { return gm_unsupported("an earlier step could not be reproduced in C"); }
 
 GM_HELPER int gm_finish(void) {
     if (gm_failures) fprintf(gm_tap, "# %d step(s) differ from the expected outcomes\n", gm_failures);
@@ -392,6 +398,8 @@ GM_HELPER void gm_store(unsigned char *p, int width, uint64_t value) {
 GM_HELPER struct gm_outcome gm_host_access(int mapping, uint64_t offset, int width, int write, uint64_t value) {
     if (mapping < 0 || !gm_mappings[mapping].base) return gm_signal(SIGSEGV);
     if (offset >= gm_mappings[mapping].length) return gm_signal(SIGSEGV);
+    if ((uint64_t)width > gm_mappings[mapping].length - offset)
+        return gm_unsupported("an access that runs past the mapping's end is not reproduced in C");
     unsigned char *p = gm_mappings[mapping].base + offset;
     pid_t child = fork();
     if (child < 0) return gm_unsupported("cannot fork a probe");
@@ -450,9 +458,11 @@ GM_HELPER struct gm_outcome gm_guest(int via, uint64_t gpa, int write, uint64_t 
             if (run == MAP_FAILED) return gm_unsupported("cannot map the vCPU's kvm_run");
             o->run = run;
         }
+        if (gpa >= (4ull << 30)) return gm_unsupported("the C probe maps guest addresses below 4 GiB only");
         return gm_probe_access(o->fd, o->run, gpa, write, value);
     }
     if (o->kind != GM_VM) return gm_errno_outcome(ENOTTY);
+    if (gpa >= (4ull << 30)) return gm_unsupported("the C probe maps guest addresses below 4 GiB only");
     if (o->vm < 0 || !gm_objects[o->vm].probe) return gm_unsupported("no guest probe for this VM");
     struct gm_object *vm = &gm_objects[o->vm];
     if (vm->next_probe_id <= GM_LOWEST_PROBE_VCPU) return gm_unsupported("the guest probe ran out of vCPU ids");
