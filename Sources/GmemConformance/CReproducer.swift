@@ -28,11 +28,12 @@ public enum CReproducer {
 
     /// The outcome each step has on the model as `runner` runs it (the scenario's profile,
     /// the capabilities `gmem check` gives the model): what the reproducer expects.
-    public static func expectedOutcomes(of scenario: Scenario, runner: ConformanceRunner) -> [Outcome] {
+    /// `askKernel: false` keeps /dev/kvm closed (the model's capabilities as given).
+    public static func expectedOutcomes(of scenario: Scenario, runner: ConformanceRunner, askKernel: Bool = true) -> [Outcome] {
         var capabilities = runner.modelCapabilities(for: scenario)
         // As the runner does where the kernel runs the scenario: the kernel backend's view of
         // this host (descriptor limits, /dev/kvm's mode …), under the scenario's profile.
-        if scenario.requires.allSatisfy({ ConformanceRunner.modelSupports($0, runner.capabilities) }),
+        if askKernel, scenario.requires.allSatisfy({ ConformanceRunner.modelSupports($0, runner.capabilities) }),
            let backend = try? KernelBackend() {
             backend.describe(into: &capabilities)
             capabilities = runner.profile(for: scenario).capabilities(capabilities)
@@ -42,8 +43,8 @@ public enum CReproducer {
     }
 
     /// The C program for `scenario` expecting what the model gives as `runner` runs it.
-    public static func source(for scenario: Scenario, runner: ConformanceRunner, command: String) -> String {
-        source(for: scenario, expected: expectedOutcomes(of: scenario, runner: runner), profile: runner.profile(for: scenario),
+    public static func source(for scenario: Scenario, runner: ConformanceRunner, command: String, askKernel: Bool = true) -> String {
+        source(for: scenario, expected: expectedOutcomes(of: scenario, runner: runner, askKernel: askKernel), profile: runner.profile(for: scenario),
                command: command)
     }
 

@@ -90,10 +90,10 @@ struct CReproducerTests {
             region A slot=1 gpa=0x100000 size=16K file=F offset=12K -> EEXIST
             """, source: "test").first)
         let runner = ConformanceRunner(selection: .model, capabilities: .referenceHost)
-        let expected = CReproducer.expectedOutcomes(of: scenario, runner: runner)
+        let expected = CReproducer.expectedOutcomes(of: scenario, runner: runner, askKernel: false)
         // The scenario's own profile decides: next gives EEXIST for the overlapping file range.
         #expect(expected.last == .errno(17))
-        let source = CReproducer.source(for: scenario, runner: runner, command: "gmem check --emit-c out x.gmem")
+        let source = CReproducer.source(for: scenario, runner: runner, command: "gmem check --emit-c out x.gmem", askKernel: false)
         #expect(source.contains("Written by: gmem check --emit-c out x.gmem"))
         #expect(source.contains("kernel profile next"))
         #expect(source.contains("gm_start(NULL, \"next\", 4)"))
