@@ -93,11 +93,20 @@ struct CheckCommand: ParsableCommand {
             scenarios = Catalogue.scenarios
         } else {
             for path in files {
+                // Bounded before reading: a 1,000,000-step scenario is about 30 MiB; a 1,000 MiB
+                // file of zeros once cost 3 GiB of memory and 25 s to report its first byte.
+                let limit = 64 << 20
+                if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.uint64Value > UInt64(limit) {
+                    fail(CommandFailure("gmem check: \(path): \(size.uint64Value) bytes; a scenario file may be at most 64 MiB"))
+                }
                 guard let data = FileManager.default.contents(atPath: path) else {
                     fail(CommandFailure("gmem check: cannot read \(path)"))
                 }
-                guard data.count < 1 << 30, let text = String(validating: data, as: UTF8.self) else {
-                    fail(CommandFailure("gmem check: \(path): not UTF-8 text, or larger than 1 GiB"))
+                guard data.count <= limit else {
+                    fail(CommandFailure("gmem check: \(path): more than 64 MiB; a scenario file may be at most 64 MiB"))
+                }
+                guard let text = String(validating: data, as: UTF8.self) else {
+                    fail(CommandFailure("gmem check: \(path): not UTF-8 text"))
                 }
                 do {
                     scenarios += try ScenarioFormat.parse(text, source: path)
