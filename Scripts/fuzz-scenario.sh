@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 runs="${1:-1000000}"
 seconds="${2:-900}"
 work=.build/fuzz-scenario
-mkdir -p "$work/corpus" "$work/module"
+mkdir -p "$work/corpus" "$work/module" Fuzz/Scenario/regressions
 cp Scenarios/*.gmem Fuzz/Scenario/seeds/* "$work/corpus/" 2>/dev/null || true
 # GmemModel as a module of its own (its sources import nothing).
 swiftc -sanitize=fuzzer -parse-as-library -O -g -module-name GmemModel -emit-module \

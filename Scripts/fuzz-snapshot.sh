@@ -9,12 +9,21 @@ cd "$(dirname "$0")/.."
 runs="${1:-1000000}"
 seconds="${2:-1800}"
 work=.build/fuzz-snapshot
+# GuestABI.swift imports KVM for one constant (LongMode.stackSize); the fuzz targets build
+# without KVM, so they compile a copy that takes the constant from Sources/KVM/LongMode.swift.
+guest_abi() {
+  local stack
+  stack=$(grep -o 'static let stackSize: UInt64 = [0-9* ]*' Sources/KVM/LongMode.swift | sed 's/.*= //')
+  [ -n "$stack" ] || { echo "fuzz: LongMode.stackSize not found in Sources/KVM/LongMode.swift" >&2; exit 1; }
+  { echo "enum LongMode { static let stackSize: UInt64 = $stack }"; grep -v '^import KVM$' Sources/MicroVM/Boot/GuestABI.swift; } > "$1"
+}
 mkdir -p "$work/corpus" Fuzz/Snapshot/regressions
+guest_abi "$work/GuestABI.swift"
 if [ -e /dev/kvm ]; then
   swift build --product gmem >/dev/null
   .build/debug/gmem run pingpong --param 40 --memory 4M --snapshot-at exits=20 --snapshot "$work/corpus/fresh-pingpong.gsnap" >/dev/null
 fi
-sources=(Fuzz/Snapshot/main.swift Sources/MicroVM/Snapshot/SnapshotFormat.swift Sources/MicroVM/Boot/GuestABI.swift)
+sources=(Fuzz/Snapshot/main.swift Sources/MicroVM/Snapshot/SnapshotFormat.swift "$work/GuestABI.swift")
 include=(-I Sources/CChecksum/include -Xcc -fmodule-map-file=Sources/CChecksum/include/module.modulemap)
 {
   clang -c -O1 -g Sources/CChecksum/crc32c.c -I Sources/CChecksum/include -o "$work/crc32c-plain.o"
