@@ -106,6 +106,12 @@ extension ModelKernel {
             return .mmio(guestPhysicalAddress: guestPhysicalAddress, isWrite: true)
         }
         let hostAddress = slot.userspaceAddress + ((page - slot.basePage) << GmemABI.pageShift)
+        // KVM faults the page in with get_user_pages, which checks the VMA's own flags: a
+        // read needs VM_READ and a write VM_WRITE (no "write implies read" as in the MMU).
+        if let mapping = mapping(containing: hostAddress) {
+            let needed = access.isWrite ? GmemABI.Protection.write : GmemABI.Protection.read
+            if mapping.protection & needed == 0 { return .userspaceFault }
+        }
         switch access {
         case .read:
             guard case .success(let value) = hostRead(address: hostAddress) else { return .userspaceFault }
