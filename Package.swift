@@ -53,13 +53,13 @@ let package = Package(
         .target(
             name: "MicroVM",
             dependencies: ["KVM", "GuestMemory", "CChecksum", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: swiftSettings
+            swiftSettings: strictSwiftSettings
         ),
         // The guest programs in Guests/ (Embedded Swift), built by the GuestBuilder plugin into
         // static ELF64 images during `swift build` and embedded as `GuestImages.<name>`.
         .target(name: "GuestImages", swiftSettings: swiftSettings, plugins: [.plugin(name: "GuestBuilder")]),
         // Build-time tool behind GuestBuilder: compiles, links and checks one guest image.
-        .executableTarget(name: "GuestEmbed", swiftSettings: swiftSettings),
+        .executableTarget(name: "GuestEmbed", swiftSettings: strictSwiftSettings),
         .plugin(name: "GuestBuilder", capability: .buildTool(), dependencies: ["GuestEmbed"]),
         .target(
             name: "GmemConformance",
@@ -80,7 +80,7 @@ let package = Package(
         // Measurement only: the raw C baseline every benchmark figure is compared with, and
         // the Swift side of `gmem bench` (boot snapshots for C, figures and their statistics).
         .target(name: "CBaseline", dependencies: ["CKVM"]),
-        .target(name: "GmemBench", dependencies: ["CBaseline", "KVM", "MicroVM", "GuestMemory", "GuestImages"], swiftSettings: swiftSettings),
+        .target(name: "GmemBench", dependencies: ["CBaseline", "KVM", "MicroVM", "GuestMemory", "GuestImages"], swiftSettings: strictSwiftSettings),
         // Test support only: counts each thread's heap allocations (VCPU.run() allocates nothing).
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM", "AllocationCounter", "MicroVM", "GuestImages", "GmemConformance", "GmemModel", "GmemExplorer", "GmemBench"], swiftSettings: swiftSettings),

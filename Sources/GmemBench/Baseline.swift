@@ -60,21 +60,26 @@ public enum CBaselineRun {
     /// Calls `body` with a `cb_boot` describing `snapshot`.
     private static func withBoot(_ snapshot: BootSnapshot, parameter: UInt32,
                                  _ body: (UnsafePointer<cb_boot>) -> Int32) -> Int32 {
-        // Sound because: every pointer handed to C is a live array's buffer for the whole
+        // SAFETY: every pointer handed to C is a live array's buffer for the whole
         // synchronous call, with its exact length; C copies what it needs (into guest memory
         // and registers) and keeps no pointer into them after returning.
-        snapshot.low.withUnsafeBufferPointer { low in
-            snapshot.image.withUnsafeBufferPointer { image in
-                snapshot.specialRegisters.withUnsafeBufferPointer { sregs in
-                    snapshot.registers.withUnsafeBufferPointer { regs in
-                        var boot = cb_boot(
+        unsafe snapshot.low.withUnsafeBufferPointer { low in
+            // SAFETY: as above.
+            unsafe snapshot.image.withUnsafeBufferPointer { image in
+                // SAFETY: as above.
+                unsafe snapshot.specialRegisters.withUnsafeBufferPointer { sregs in
+                    // SAFETY: as above.
+                    unsafe snapshot.registers.withUnsafeBufferPointer { regs in
+                        // SAFETY: as above: the four buffers and their counts, valid for `body`.
+                        var boot = unsafe cb_boot(
                             low: low.baseAddress, low_length: low.count,
                             image: image.baseAddress, image_length: image.count, image_gpa: snapshot.imageAddress,
                             memory_size: snapshot.memorySize,
                             sregs: UnsafeRawPointer(sregs.baseAddress), sregs_length: sregs.count,
                             regs: UnsafeRawPointer(regs.baseAddress), regs_length: regs.count,
                             parameter: parameter)
-                        return body(&boot)
+                        // SAFETY: `boot` is a local that lives for the synchronous call.
+                        return unsafe body(&boot)
                     }
                 }
             }
@@ -84,20 +89,36 @@ public enum CBaselineRun {
     /// Boots `snapshot` in C with `parameter` and runs it to its exit.
     public static func run(_ snapshot: BootSnapshot, parameter: UInt32) throws(BenchError) -> Result {
         var result = cb_result()
-        let rc = withBoot(snapshot, parameter: parameter) { cb_run_guest($0, &result) }
+        // SAFETY: `$0` is valid for the closure (withBoot) and `&result` is a local cb_result
+        // that the C call fills and does not keep.
+        let rc = unsafe withBoot(snapshot, parameter: parameter) { unsafe cb_run_guest($0, &result) }
         guard rc == 0 else {
             let reason = rc <= -1000 ? "exit reason \(-1000 - Int(rc))" : "errno \(-rc)"
             throw BenchError("the C baseline failed (\(reason))")
         }
-        let passes = withUnsafeBytes(of: result.pass_ns) { Array($0.bindMemory(to: UInt64.self).prefix(Int(result.passes))) }
+        let passes = passNanoseconds(result)
         return Result(status: result.status, pings: result.pings, exits: result.exits,
                       firstExitNanoseconds: result.first_exit_ns, totalNanoseconds: result.total_ns, passNanoseconds: passes)
+    }
+
+    /// The first `passes` entries of the C result's fixed-size `pass_ns` array (a tuple in Swift).
+    private static func passNanoseconds(_ result: cb_result) -> [UInt64] {
+        let count = Int(result.passes)
+        // SAFETY: `pass_ns` is a homogeneous tuple of UInt64 (a C array), so its bytes are
+        // UInt64 values; the copy is bounded by the tuple's own element count and made
+        // before the closure returns.
+        return unsafe withUnsafeBytes(of: result.pass_ns) { raw in
+            // SAFETY: as above.
+            let values = unsafe raw.assumingMemoryBound(to: UInt64.self)
+            return unsafe Array(values.prefix(min(max(count, 0), values.count)))
+        }
     }
 
     /// memset of `size` bytes of fresh anonymous memory in C; ns.
     public static func memsetAnonymous(size: UInt64) throws(BenchError) -> UInt64 {
         var ns: UInt64 = 0
-        let rc = cb_memset_anonymous(size, &ns)
+        // SAFETY: `&ns` is a local the C call writes once and does not keep.
+        let rc = unsafe cb_memset_anonymous(size, &ns)
         guard rc == 0 else { throw BenchError("the C memset baseline failed (errno \(-rc))") }
         return ns
     }
@@ -106,7 +127,9 @@ public enum CBaselineRun {
 extension CBaselineRun {
     /// Builds `count` VMs in C from `snapshot` and keeps them until `densityDown()`.
     public static func densityUp(_ snapshot: BootSnapshot, count: Int) throws(BenchError) {
-        let rc = withBoot(snapshot, parameter: 0) { cb_density_up($0, Int32(count)) }
+        // SAFETY: `$0` is valid for the closure (withBoot); cb_density_up copies the boot data
+        // into each VM it builds and keeps no pointer to it.
+        let rc = unsafe withBoot(snapshot, parameter: 0) { unsafe cb_density_up($0, Int32(count)) }
         guard rc == count else {
             throw BenchError("the C density baseline failed after some VMs (\(rc <= -1000 ? "exit reason \(-1000 - Int(rc))" : "errno \(-rc)"))")
         }

@@ -54,33 +54,48 @@ public final class GmemKitPopulateFile: PopulateSide {
 }
 
 /// The C side: the same calls as plain C (`cb_gmem_*` in Sources/CBaseline), timed in C.
-public final class CBaselinePopulateFile: PopulateSide {
-    private var handle = cb_gmem()
+///
+/// `@safe`: the C handle holds the guest_memfd and its mapping's base address; only the C
+/// functions below read it, each bounds-checking against `handle.size` (touch is checked here
+/// first too), and it is closed once, in deinit.
+@safe public final class CBaselinePopulateFile: PopulateSide {
+    // SAFETY: a zeroed handle (no descriptor, no mapping) until cb_gmem_open fills it.
+    private var handle = unsafe cb_gmem()
 
     public init(size: UInt64) throws(BenchError) {
-        let rc = cb_gmem_open(size, &handle)
+        // SAFETY: `&handle` is this object's stored handle, which cb_gmem_open fills; C keeps
+        // no pointer to the handle itself.
+        let rc = unsafe cb_gmem_open(size, &handle)
         guard rc == 0 else { throw BenchError("the C populate baseline could not open a guest_memfd (errno \(-rc))") }
     }
 
-    deinit { cb_gmem_close(&handle) }
+    // SAFETY: the handle was opened in init (or left zeroed, which cb_gmem_close accepts) and
+    // nothing can use it after deinit.
+    deinit { unsafe cb_gmem_close(&handle) }
 
     public func allocate(offset: UInt64, length: UInt64) throws -> UInt64 {
         var ns: UInt64 = 0
-        let rc = cb_gmem_allocate(&handle, offset, length, &ns)
+        // SAFETY: the handle is open (init) and `&ns` is a local; C keeps neither pointer.
+        let rc = unsafe cb_gmem_allocate(&handle, offset, length, &ns)
         guard rc == 0 else { throw BenchError("the C baseline's fallocate failed (errno \(-rc))") }
         return ns
     }
 
     public func touch(offset: UInt64, length: UInt64) throws -> UInt64 {
-        precondition(offset <= handle.size && length <= handle.size - offset, "touch outside the C baseline's mapping")
+        // SAFETY: reads the handle's size field, a plain integer set by cb_gmem_open.
+        let size = unsafe handle.size
+        precondition(offset <= size && length <= size - offset, "touch outside the C baseline's mapping")
         var ns: UInt64 = 0
-        cb_gmem_touch(&handle, offset, length, &ns)
+        // SAFETY: [offset, offset + length) is inside the C mapping (the precondition above);
+        // the handle is open and `&ns` is a local; C keeps neither pointer.
+        unsafe cb_gmem_touch(&handle, offset, length, &ns)
         return ns
     }
 
     public func punch(offset: UInt64, length: UInt64) throws -> UInt64 {
         var ns: UInt64 = 0
-        let rc = cb_gmem_punch(&handle, offset, length, &ns)
+        // SAFETY: the handle is open (init) and `&ns` is a local; C keeps neither pointer.
+        let rc = unsafe cb_gmem_punch(&handle, offset, length, &ns)
         guard rc == 0 else { throw BenchError("the C baseline's punch failed (errno \(-rc))") }
         return ns
     }

@@ -17,7 +17,8 @@ public enum RestoreBench {
     /// guest_memfd, pread into its mapping, CRC32C, vCPU state), in MiB/s of saved memory.
     public static func snapshotAndRestore(memory: UInt64, touched: UInt64, directory: String) throws -> (snapshot: Double, restore: Double, sync: Double, saved: UInt64) {
         let path = directory + "/gmem-bench-\(getpid()).gsnap"
-        defer { unlink(path) }
+        // SAFETY: `path` is passed as a C string alive for the call; unlink keeps no pointer.
+        defer { unsafe unlink(path) }
         let machine = try MachineHandle.build(
             MachineConfig(name: "pingpong", image: GuestImages.pingpong, memorySize: memory, parameter: UInt32.max),
             prepare: { memory throws(GuestMemoryError) in
@@ -50,8 +51,11 @@ public enum RestoreBench {
         let mapping = try file.mapShared()
         let source = [UInt8](repeating: 0xA5, count: Int(bytes))
         let start = ContinuousClock.now
-        try mapping.withUnsafeMutableBytes(offset: 16 << 20, count: bytes) { destination in
-            source.withUnsafeBytes { _ = memcpy(destination.baseAddress!, $0.baseAddress!, Int(bytes)) }
+        // SAFETY: withUnsafeMutableBytes checked [16 MiB, +bytes) against the shared mapping and
+        // the buffer does not escape the closure; `source` holds exactly `bytes` bytes.
+        try unsafe mapping.withUnsafeMutableBytes(offset: 16 << 20, count: bytes) { destination in
+            // SAFETY: as above: both buffers are `bytes` long and valid for the closure.
+            unsafe source.withUnsafeBytes { _ = unsafe memcpy(destination.baseAddress!, $0.baseAddress!, Int(bytes)) }
         }
         return Double(bytes) / Double(1 << 20) / (ContinuousClock.now - start).seconds
     }

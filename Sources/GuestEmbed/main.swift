@@ -183,5 +183,7 @@ default: fail("usage: GuestEmbed image … | GuestEmbed index …")
 /// milliseconds; its leaks are irrelevant. GmemKit's own code is leak-checked in the tests.
 @_cdecl("__lsan_default_options")
 public func leakSanitizerDefaultOptions() -> UnsafePointer<CChar> {
-    UnsafeRawPointer(("detect_leaks=0" as StaticString).utf8Start).assumingMemoryBound(to: CChar.self)
+    // SAFETY: a StaticString's UTF-8 bytes are NUL-terminated, immutable and live for the
+    // whole process; CChar and UInt8 have the same layout.
+    unsafe UnsafeRawPointer(("detect_leaks=0" as StaticString).utf8Start).assumingMemoryBound(to: CChar.self)
 }

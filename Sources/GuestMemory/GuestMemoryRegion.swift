@@ -111,6 +111,14 @@ public final class GuestMemoryRegion: Sendable {
         (try? withMapping { mapping in (try? mapping.residentBytes()) ?? 0 }) ?? 0
     }
 
+    /// One entry per page of the region's shared side, true when the page is resident
+    /// (`mincore`: touched and not punched); what a snapshot saves.
+    public func residentPages() throws(GuestMemoryError) -> [Bool] {
+        try withMapping { mapping throws(GuestMemoryError) in
+            do throws(KVMError) { return try mapping.residentPages(offset: 0, count: range.size) } catch { throw .kernel(error) }
+        }
+    }
+
     /// Drops the region's file and mapping. The memslot stays, but its binding is now
     /// invalid: a guest access to the range exits with a memory fault (GMEM-SPEC L5, G2).
     ///

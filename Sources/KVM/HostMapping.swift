@@ -198,13 +198,20 @@ import Glibc
     /// file (`mincore`): pages the host or the guest has touched, and not punched since.
     /// Pages only preallocated with `fallocate` are not counted until first touched.
     public func residentBytes(offset: UInt64 = 0, count: UInt64? = nil) throws(KVMError) -> UInt64 {
+        let pages = try residentPages(offset: offset, count: count)
+        return UInt64(pages.lazy.filter { $0 }.count) * KVM.pageSize
+    }
+
+    /// One entry per page of `[offset, offset + count)`, true when the page is resident
+    /// (`mincore`, as for ``residentBytes(offset:count:)``). `offset` must be page-aligned.
+    public func residentPages(offset: UInt64 = 0, count: UInt64? = nil) throws(KVMError) -> [Bool] {
         let count = count ?? length - min(offset, length)
         try checkRange(offset, count)
         guard offset % KVM.pageSize == 0 else {
             throw KVMError(.mincore, .invalidArgument, refusal: .invalidArgument("mincore offset must be page-aligned"))
         }
         let pages = Int((count + KVM.pageSize - 1) / KVM.pageSize)
-        if pages == 0 { return 0 }
+        if pages == 0 { return [] }
         var vector = [UInt8](repeating: 0, count: pages)
         // SAFETY: the vector has one byte per page of [offset, offset + count), which is inside the mapping (checkRange).
         let result = unsafe vector.withUnsafeMutableBufferPointer { buffer in
@@ -213,9 +220,7 @@ import Glibc
             unsafe ckvm_mincore(base + Int(offset), count, buffer.baseAddress)
         }
         guard result == 0 else { throw KVMError(.mincore, negated: result) }
-        var resident: UInt64 = 0
-        for entry in vector where entry & 1 != 0 { resident += KVM.pageSize }
-        return resident
+        return vector.map { $0 & 1 != 0 }
     }
 
     /// Replaces every page of the mapping by an inaccessible reservation, as `munmap` would,

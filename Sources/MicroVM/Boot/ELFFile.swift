@@ -12,11 +12,11 @@ extension ELFImage {
     /// fails, and the parser's `ELFError` otherwise.
     public static func load(path: String, memorySize: UInt64, vcpus: Int) throws(ELFError) -> ELFImage {
         // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw .unreadable(path: path, errno: errno) }
+        let (fd, openErrno) = HostFile.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw .unreadable(path: path, errno: openErrno) }
         defer { close(fd) }
-        var status = stat()
-        guard fstat(fd, &status) == 0 else { throw .unreadable(path: path, errno: errno) }
+        let (found, statErrno) = HostFile.status(of: fd)
+        guard let status = found else { throw .unreadable(path: path, errno: statErrno) }
         guard status.st_mode & S_IFMT == S_IFREG else { throw .notRegularFile(path: path) }
         let source = FileSource(fd: fd, path: path, count: UInt64(clamping: status.st_size))
         let layout = try Layout(source)
@@ -41,25 +41,9 @@ struct FileSource: ELFSource {
         guard length >= 0, offset <= count, UInt64(length) <= count - offset else {
             throw .truncated(what: "range at offset \(offset)", needed: Int(clamping: offset &+ UInt64(length)), available: Int(clamping: count))
         }
-        var failure: Int32 = 0
-        let bytes = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
-            initialized = 0
-            while initialized < length {
-                // SAFETY: pread writes at most `length - initialized` bytes into the
-                // uninitialised tail of `buffer`, whose capacity is `length`.
-                let got = pread(fd, buffer.baseAddress! + initialized, length - initialized,
-                                off_t(offset) + off_t(initialized))
-                if got < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    break
-                }
-                if got == 0 { failure = -1; break }  // the file shrank under us
-                initialized += got
-            }
-        }
-        if failure > 0 { throw .unreadable(path: path, errno: failure) }
-        if failure < 0 {
+        let (bytes, end) = HostFile.read(fd, at: offset, count: length)
+        if case .failed(let code) = end { throw .unreadable(path: path, errno: code) }
+        if end != .complete {  // the file shrank under us
             throw .truncated(what: "range at offset \(offset) (the file shrank while loading)", needed: Int(clamping: offset &+ UInt64(length)),
                              available: Int(clamping: count))
         }

@@ -185,7 +185,7 @@ extension ELFImage {
     public static func minimal(code: [UInt8], at address: UInt64 = GuestABI.imageBase) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: 120)
         func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
-            withUnsafeBytes(of: value.littleEndian) { for (i, b) in $0.enumerated() { bytes[offset + i] = b } }
+            for i in 0..<T.bitWidth / 8 { bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) }
         }
         bytes.replaceSubrange(0..<7, with: [0x7F, 0x45, 0x4C, 0x46, 2, 1, 1])
         put(UInt16(2), at: 16); put(UInt16(62), at: 18); put(UInt32(1), at: 20)
@@ -222,7 +222,7 @@ public enum ELFError: Error, Hashable, Sendable, CustomStringConvertible {
         case .malformed(let what): "malformed ELF: \(what)"
         case .noLoadableSegments: "malformed ELF: no PT_LOAD segment"
         case .doesNotFit(let what): "guest image does not fit: \(what)"
-        case .unreadable(let path, let errno): "cannot read guest image \(path): \(String(cString: strerror(errno))) (errno \(errno))"
+        case .unreadable(let path, let errno): "cannot read guest image \(path): \(HostFile.describe(errno: errno)) (errno \(errno))"
         case .notRegularFile(let path): "guest image \(path) is not a regular file"
         }
     }

@@ -92,9 +92,14 @@ public final class Snapshot: Sendable {
             let region = memory.regions[extent.region]
             let outcome: Result<UInt32, SnapshotFormatError>
             do {
-                outcome = try region.withSharedBytes(offset: extent.offset, count: extent.length) { bytes in
-                    do throws(SnapshotFormatError) { try file.read(at: extent.fileOffset, into: bytes) } catch { return .failure(error) }
-                    return .success(SnapshotFormat.extentCRC(extent, UnsafeRawBufferPointer(bytes)))
+                // SAFETY: the region's bytes are valid for the closure (withSharedBytes checked the
+                // range and holds the region's lock); the file fills them and they are
+                // checksummed there, not kept.
+                outcome = try unsafe region.withSharedBytes(offset: extent.offset, count: extent.length) { bytes in
+                    // SAFETY: as above; `read` writes only inside `bytes`.
+                    do throws(SnapshotFormatError) { try unsafe file.read(at: extent.fileOffset, into: bytes) } catch { return .failure(error) }
+                    // SAFETY: as above; the read-only view aliases the same valid bytes.
+                    return .success(unsafe SnapshotFormat.extentCRC(extent, UnsafeRawBufferPointer(bytes)))
                 }
             } catch { throw .machine(.memory(error)) }
             let crc: UInt32

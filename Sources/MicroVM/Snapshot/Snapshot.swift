@@ -22,7 +22,7 @@ public enum SnapshotError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .format(let path, let error): "\(path): \(error)"
         case .machine(let error): error.description
-        case .file(let operation, let path, let code): "\(operation) \(path): \(String(cString: strerror(code))) (errno \(code))"
+        case .file(let operation, let path, let code): "\(operation) \(path): \(HostFile.describe(errno: code)) (errno \(code))"
         case .unsupported(let what): what
         }
     }
@@ -74,13 +74,12 @@ final class SnapshotFile: SnapshotSource, @unchecked Sendable {
 
     init(path: String) throws(SnapshotError) {
         // O_NONBLOCK: opening a FIFO must not wait for a writer; the file type is checked next.
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw .file(operation: "open", path: path, errno: errno) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            let code = errno
+        let (fd, openErrno) = HostFile.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw .file(operation: "open", path: path, errno: openErrno) }
+        let (status, statErrno) = HostFile.status(of: fd)
+        guard let info = status else {
             close(fd)
-            throw .file(operation: "stat", path: path, errno: code)
+            throw .file(operation: "stat", path: path, errno: statErrno)
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
@@ -94,18 +93,13 @@ final class SnapshotFile: SnapshotSource, @unchecked Sendable {
     deinit { close(fd) }
 
     func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(SnapshotFormatError) {
-        guard let base = buffer.baseAddress else { return }
-        var done = 0
-        while done < buffer.count {
-            let (position, overflow) = offset.addingReportingOverflow(UInt64(done))
-            guard !overflow, position <= UInt64(Int64.max) else { throw .truncated("an offset past the end") }
-            let n = pread(fd, base + done, buffer.count - done, off_t(position))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .io("read", errno)
-            }
-            if n == 0 { throw .truncated("\(buffer.count) bytes at byte \(offset)") }
-            done += n
+        // SAFETY: `buffer` is valid for its count during this call (SnapshotSource's contract),
+        // and HostFile.read writes only inside it.
+        switch unsafe HostFile.read(fd, at: offset, into: buffer) {
+        case .complete: return
+        case .offsetTooLarge: throw .truncated("an offset past the end")
+        case .failed(let code): throw .io("read", code)
+        case .endOfFile: throw .truncated("\(buffer.count) bytes at byte \(offset)")
         }
     }
 }
@@ -181,9 +175,14 @@ extension MachineHandle {
             position += chunkHeader
             let result: Result<UInt32, SnapshotError>
             do {
-                result = try region.withSharedBytes(offset: extent.offset, count: extent.length) { bytes in
-                    let crc = SnapshotFormat.extentCRC(region: extent.region, offset: extent.offset, UnsafeRawBufferPointer(bytes))
-                    do throws(SnapshotError) { try writer.write(UnsafeRawBufferPointer(bytes), at: &position) } catch { return .failure(error) }
+                // SAFETY: the region's bytes are valid for the closure (withSharedBytes checked the
+                // range and holds the region's lock); they are checksummed and written, not kept.
+                result = try unsafe region.withSharedBytes(offset: extent.offset, count: extent.length) { bytes in
+                    let view = UnsafeRawBufferPointer(bytes)
+                    // SAFETY: as above: `view` aliases the valid bytes and is only read.
+                    let crc = unsafe SnapshotFormat.extentCRC(region: extent.region, offset: extent.offset, view)
+                    // SAFETY: as above.
+                    do throws(SnapshotError) { try unsafe writer.write(view, at: &position) } catch { return .failure(error) }
                     return .success(crc)
                 }
             } catch { throw .machine(.memory(error)) }
@@ -212,23 +211,17 @@ extension MachineHandle {
     /// The resident runs of a region's shared mapping (`mincore`), each at most
     /// `SnapshotFormat.maximumExtent` bytes.
     static func residentRuns(of region: GuestMemoryRegion) throws(SnapshotError) -> [(UInt64, UInt64)] {
-        let page = UInt64(hostPageSize)
-        let pages = Int(region.range.size / page)
-        var vector = [UInt8](repeating: 0, count: pages)
-        let result: Int32
-        do {
-            result = try region.withSharedBytes(offset: 0, count: region.range.size) { bytes in
-                vector.withUnsafeMutableBufferPointer { mincore(bytes.baseAddress, bytes.count, $0.baseAddress) == 0 ? 0 : errno }
-            }
-        } catch { throw .machine(.memory(error)) }
-        if result != 0 { throw .file(operation: "mincore over", path: "region \(region.name)", errno: result) }
+        let page = HostMapping.pageSize
+        let vector: [Bool]
+        do { vector = try region.residentPages() } catch { throw .machine(.memory(error)) }
+        let pages = vector.count
         var runs: [(UInt64, UInt64)] = []
         var index = 0
         let most = Int(SnapshotFormat.maximumExtent / page)
         while index < pages {
-            guard vector[index] & 1 != 0 else { index += 1; continue }
+            guard vector[index] else { index += 1; continue }
             let start = index
-            while index < pages, vector[index] & 1 != 0, index - start < most { index += 1 }
+            while index < pages, vector[index], index - start < most { index += 1 }
             runs.append((UInt64(start) * page, UInt64(index - start) * page))
         }
         return runs
@@ -247,39 +240,30 @@ final class AtomicFile {
         self.path = path
         // rename(2) would replace whatever `path` names: refuse a device, FIFO, socket, directory
         // or symlink there (`--snapshot /dev/full` once replaced the device node with a file).
-        var existing = stat()
-        if lstat(path, &existing) == 0, (existing.st_mode & S_IFMT) != S_IFREG {
+        if let existing = HostFile.linkStatus(of: path), (existing.st_mode & S_IFMT) != S_IFREG {
             throw .format(path: path, .invalid("exists and is not a regular file; a snapshot replaces only a regular file"))
         }
         temporary = path + ".tmp-\(getpid())"
-        fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .file(operation: "create", path: temporary, errno: errno) }
+        let (fd, code) = HostFile.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o600)
+        guard fd >= 0 else { throw .file(operation: "create", path: temporary, errno: code) }
+        self.fd = fd
     }
 
     deinit {
         if fd >= 0 { close(fd) }
-        if !committed { unlink(temporary) }
+        if !committed { HostFile.unlink(temporary) }
     }
 
     func write(_ bytes: [UInt8], at position: inout UInt64) throws(SnapshotError) {
-        let result = bytes.withUnsafeBytes { raw -> Result<Void, SnapshotError> in
-            do throws(SnapshotError) { try write(raw, at: &position) } catch { return .failure(error) }
-            return .success(())
-        }
-        try result.get()
+        let code = HostFile.write(fd, at: position, from: bytes)
+        guard code == 0 else { throw .file(operation: "write", path: temporary, errno: code) }
+        position += UInt64(bytes.count)
     }
 
     func write(_ bytes: UnsafeRawBufferPointer, at position: inout UInt64) throws(SnapshotError) {
-        guard let base = bytes.baseAddress else { return }
-        var done = 0
-        while done < bytes.count {
-            let n = pwrite(fd, base + done, bytes.count - done, off_t(position + UInt64(done)))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .file(operation: "write", path: temporary, errno: errno)
-            }
-            done += n
-        }
+        // SAFETY: `bytes` is valid for its count during this call (the caller's closure).
+        let code = unsafe HostFile.write(fd, at: position, from: bytes)
+        guard code == 0 else { throw .file(operation: "write", path: temporary, errno: code) }
         position += UInt64(bytes.count)
     }
 
@@ -288,11 +272,12 @@ final class AtomicFile {
         guard fsync(fd) == 0 else { throw .file(operation: "fsync", path: temporary, errno: errno) }
         close(fd)
         fd = -1
-        guard rename(temporary, path) == 0 else { throw .file(operation: "rename to \(path)", path: temporary, errno: errno) }
+        let renamed = HostFile.rename(temporary, to: path)
+        guard renamed == 0 else { throw .file(operation: "rename to \(path)", path: temporary, errno: renamed) }
         committed = true
         let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-        let dirFD = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dirFD >= 0 else { throw .file(operation: "open directory", path: directory, errno: errno) }
+        let (dirFD, code) = HostFile.open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dirFD >= 0 else { throw .file(operation: "open directory", path: directory, errno: code) }
         defer { close(dirFD) }
         guard fsync(dirFD) == 0 else { throw .file(operation: "fsync directory", path: directory, errno: errno) }
     }

@@ -173,11 +173,14 @@ public enum SnapshotFormat {
     /// CRC32C of `bytes`, extending `crc`.
     public static func crc32c(_ bytes: UnsafeRawBufferPointer, extending crc: UInt32 = 0) -> UInt32 {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return crc }
-        return gmem_crc32c(crc, base, bytes.count)
+        // SAFETY: the caller's buffer is valid for `bytes.count` bytes for this call;
+        // gmem_crc32c reads exactly that many from `base` and keeps no pointer.
+        return unsafe gmem_crc32c(crc, base, bytes.count)
     }
 
     static func crc32c(_ bytes: [UInt8], extending crc: UInt32 = 0) -> UInt32 {
-        bytes.withUnsafeBytes { crc32c($0, extending: crc) }
+        // SAFETY: the array's storage is valid for the closure, which only reads it.
+        unsafe bytes.withUnsafeBytes { unsafe crc32c($0, extending: crc) }
     }
 
     // MARK: Encoding
@@ -247,7 +250,8 @@ public enum SnapshotFormat {
         vcpus.forEach { chunk(.vcpu, encode($0)) }
         regions.forEach { chunk(.region, encode($0)) }
         for run in memory {
-            let crc = run.bytes.withUnsafeBytes { extentCRC(region: run.region, offset: run.offset, $0) }
+            // SAFETY: the array's storage is valid for the closure, which only reads it.
+            let crc = unsafe run.bytes.withUnsafeBytes { unsafe extentCRC(region: run.region, offset: run.offset, $0) }
             chunk(.memory, run.bytes, arguments: (UInt64(run.region), run.offset), crc: crc)
         }
         chunk(.end, [])
@@ -445,10 +449,15 @@ public enum SnapshotFormat {
         var buffer = [UInt8](repeating: 0, count: Int(manifest.extents.map(\.length).max() ?? 0))
         for (number, extent) in manifest.extents.enumerated() {
             let length = Int(extent.length)
-            let result = buffer.withUnsafeMutableBytes { raw -> Result<UInt32, SnapshotFormatError> in
-                let slice = UnsafeMutableRawBufferPointer(rebasing: raw[0..<length])
-                do throws(SnapshotFormatError) { try source.read(at: extent.fileOffset, into: slice) } catch { return .failure(error) }
-                return .success(extentCRC(extent, UnsafeRawBufferPointer(slice)))
+            // SAFETY: the buffer holds the largest extent, so [0, length) is inside its storage,
+            // valid and exclusively borrowed for the closure; `read` writes only inside `slice`.
+            let result = unsafe buffer.withUnsafeMutableBytes { raw -> Result<UInt32, SnapshotFormatError> in
+                // SAFETY: as above.
+                let slice = unsafe UnsafeMutableRawBufferPointer(rebasing: raw[0..<length])
+                // SAFETY: as above.
+                do throws(SnapshotFormatError) { try unsafe source.read(at: extent.fileOffset, into: slice) } catch { return .failure(error) }
+                // SAFETY: as above; the read-only view aliases the same valid bytes.
+                return .success(unsafe extentCRC(extent, UnsafeRawBufferPointer(slice)))
             }
             let crc = try result.get()
             guard crc == extent.crc32c else { throw .corrupted("memory chunk \(number) (region \(manifest.regions[extent.region].name), offset \(extent.offset)) checksum does not match") }
@@ -457,13 +466,15 @@ public enum SnapshotFormat {
 
     /// A memory chunk's checksum: over its region index and offset, then its bytes.
     static func extentCRC(_ extent: SnapshotExtent, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        extentCRC(region: extent.region, offset: extent.offset, bytes)
+        // SAFETY: `bytes` is valid for this call (the caller's contract) and only read.
+        unsafe extentCRC(region: extent.region, offset: extent.offset, bytes)
     }
 
     static func extentCRC(region: Int, offset: UInt64, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var w = SnapshotWriter()
         w.u64(UInt64(region)); w.u64(offset)
-        return crc32c(bytes, extending: crc32c(w.data))
+        // SAFETY: `bytes` is valid for this call (the caller's contract) and only read.
+        return unsafe crc32c(bytes, extending: crc32c(w.data))
     }
 }
 
@@ -479,8 +490,11 @@ extension SnapshotSource {
     /// `count` bytes at `offset` (the caller has bounded `count`).
     func bytes(at offset: UInt64, count: UInt64) throws(SnapshotFormatError) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: Int(count))
-        let result = bytes.withUnsafeMutableBytes { raw -> Result<Void, SnapshotFormatError> in
-            do throws(SnapshotFormatError) { try read(at: offset, into: raw) } catch { return .failure(error) }
+        // SAFETY: the array's storage is valid and exclusively borrowed for the closure, and
+        // `read` writes only inside it.
+        let result = unsafe bytes.withUnsafeMutableBytes { raw -> Result<Void, SnapshotFormatError> in
+            // SAFETY: as above.
+            do throws(SnapshotFormatError) { try unsafe read(at: offset, into: raw) } catch { return .failure(error) }
             return .success(())
         }
         try result.get()
@@ -497,8 +511,11 @@ public struct SnapshotBytes: SnapshotSource {
         guard offset <= UInt64(bytes.count), UInt64(buffer.count) <= UInt64(bytes.count) - offset else {
             throw .truncated("\(buffer.count) bytes at \(offset) of \(bytes.count)")
         }
-        bytes.withUnsafeBytes { source in
-            buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[Int(offset)..<Int(offset) + buffer.count]))
+        // SAFETY: [offset, offset + buffer.count) is inside `bytes` (checked above) and `buffer`
+        // is valid for its count (the caller's contract); the two do not overlap.
+        unsafe bytes.withUnsafeBytes { source in
+            // SAFETY: as above.
+            unsafe buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[Int(offset)..<Int(offset) + buffer.count]))
         }
     }
 }
@@ -507,8 +524,8 @@ public struct SnapshotBytes: SnapshotSource {
 struct SnapshotWriter {
     var data: [UInt8] = []
     mutating func u8(_ v: UInt8) { data.append(v) }
-    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
-    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
+    mutating func u32(_ v: UInt32) { for i in 0..<4 { data.append(UInt8(truncatingIfNeeded: v >> (8 * i))) } }
+    mutating func u64(_ v: UInt64) { for i in 0..<8 { data.append(UInt8(truncatingIfNeeded: v >> (8 * i))) } }
     mutating func bytes(_ b: [UInt8]) { data.append(contentsOf: b) }
     mutating func string(_ s: String) {
         let utf8 = Array(s.utf8.prefix(SnapshotFormat.maximumName))

@@ -163,8 +163,7 @@ extension Snapshot {
             throw .unsupported("\(clones) restore(s) of \(manifest.savedBytes) saved bytes need more memory than the host's \(available) available bytes")
         }
         let perClone = 2 + manifest.vcpus.count + manifest.regions.count
-        var limit = rlimit()
-        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max,
+        if let limit = HostFile.descriptorLimit(), limit.rlim_cur != rlim_t.max,
            UInt64(clones * perClone + 32) > UInt64(limit.rlim_cur) {
             throw .unsupported("\(clones) clone(s) need \(clones * perClone) descriptors; the limit is \(limit.rlim_cur) (ulimit -n)")
         }
@@ -172,13 +171,8 @@ extension Snapshot {
 
     /// `MemAvailable` of /proc/meminfo in bytes, nil when unreadable.
     static func memAvailable() -> UInt64? {
-        let fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 8192)
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count > 0 else { return nil }
-        let text = String(decoding: buffer[0..<count], as: UTF8.self)
+        guard let contents = HostFile.contents(of: "/proc/meminfo", limit: 8192) else { return nil }
+        let text = String(decoding: contents, as: UTF8.self)
         for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
             let fields = line.split(separator: " ")
             if fields.count >= 2, let kib = UInt64(fields[1]) { return kib.multipliedReportingOverflow(by: 1024).partialValue }
