@@ -104,5 +104,7 @@ public struct ExtensionTable: Hashable, Sendable {
         self.vm = vm
     }
 
+    /// Feeds nothing: equal tables hash alike, and model states that differ only in their tables
+    /// collide cheaply (equality still tells them apart).
     public func hash(into hasher: inout Hasher) {}
 }

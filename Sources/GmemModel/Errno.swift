@@ -67,5 +67,6 @@ public struct ModelErrno: Error, Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The errno's name (`EINVAL`), or `errno N` for a number this type does not name.
     public var description: String { name }
 }

@@ -26,6 +26,7 @@ extension ModelKernel {
             self.size = size
         }
 
+        /// The exit in one line: its flags, guest physical address and size.
         public var description: String {
             "memory fault flags=\(flags) gpa=\(guestPhysicalAddress) size=\(size)"
         }

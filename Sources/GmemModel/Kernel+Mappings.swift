@@ -386,5 +386,6 @@ public enum HostSignal: Error, Hashable, Sendable, CustomStringConvertible {
     /// `SIGSEGV`: no mapping at the address, or the mapping's protection forbids the access.
     case sigsegv
 
+    /// The signal's name: `SIGBUS` or `SIGSEGV`.
     public var description: String { self == .sigbus ? "SIGBUS" : "SIGSEGV" }
 }

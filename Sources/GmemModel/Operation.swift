@@ -9,7 +9,7 @@ public enum ModelOperation: Hashable, Sendable {
     case createStatsFD(fd: Int32)
     /// ``ModelKernel/createMemfd(size:)``.
     case createMemfd(size: UInt64)
-    /// ``ModelKernel/dup(_:)``.
+    /// ``ModelKernel/dup(_:closeOnExec:)``.
     case dup(fd: Int32)
     /// ``ModelKernel/close(_:)``.
     case close(fd: Int32)

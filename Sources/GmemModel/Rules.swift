@@ -125,12 +125,19 @@ public enum GmemRules {
 
     /// One `kvm_userspace_memory_region2` request.
     public struct MemoryRegion: Hashable, Sendable {
+        /// `slot`: the address space in bits 16–31, the slot id below.
         public var slot: UInt32
+        /// `flags`: `KVM_MEM_LOG_DIRTY_PAGES`, `KVM_MEM_READONLY`, `KVM_MEM_GUEST_MEMFD`.
         public var flags: UInt32
+        /// `guest_phys_addr`: where the slot starts in guest physical memory.
         public var guestPhysicalAddress: UInt64
+        /// `memory_size`: the slot's length in bytes (0 deletes the slot).
         public var memorySize: UInt64
+        /// `userspace_addr`: the host address that backs shared accesses.
         public var userspaceAddress: UInt64
+        /// `guest_memfd_offset`: where the slot starts in the guest_memfd (v2 only).
         public var guestMemfdOffset: UInt64
+        /// `guest_memfd`: the guest_memfd's descriptor (v2 with `KVM_MEM_GUEST_MEMFD` only).
         public var guestMemfd: UInt32
 
         /// A request; fields are taken as given (a v1 request leaves the gmem fields 0).

@@ -2,11 +2,13 @@
 /// sequence on every machine, so random operation sequences, fuzz payloads and explorer
 /// samples are reproducible from their seed.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
+    /// The generator's whole state: the seed, advanced by each draw.
     public var state: UInt64
 
     /// A generator starting from `seed`.
     public init(seed: UInt64) { state = seed }
 
+    /// The next 64 random bits of the sequence.
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

@@ -24,6 +24,7 @@ public enum Policy: Hashable, Sendable, CaseIterable, CustomStringConvertible {
     /// two, and it is a reference cycle (VM → memslot → file → VM) that nothing ever frees.
     case bothPin
 
+    /// The policy's name as `gmem explore` prints and takes it (`upstream`, `memslots-pin-file`, ...).
     public var description: String {
         switch self {
         case .upstream: "upstream"

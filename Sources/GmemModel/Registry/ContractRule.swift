@@ -57,9 +57,15 @@ public struct ContractRule: Hashable, Sendable {
 
     /// How a rule reads on one profile where its main statement does not hold.
     public struct ProfileStatement: Hashable, Sendable {
+        /// The ``KernelProfile/name`` of the profile this statement is for.
         public let profile: String
+        /// The rule as it reads on that profile.
         public let statement: String
 
+        /// A statement for one profile.
+        /// - Parameters:
+        ///   - profile: The profile's ``KernelProfile/name``.
+        ///   - statement: The rule as it reads there.
         public init(_ profile: String, _ statement: String) {
             self.profile = profile
             self.statement = statement
@@ -73,6 +79,7 @@ public struct ContractRule: Hashable, Sendable {
         /// A test file of the package, by path from the repository root; it cites the rule.
         case test(String)
 
+        /// `scenario NAME` or `test PATH`.
         public var description: String {
             switch self {
             case .scenario(let name): "scenario \(name)"
@@ -83,13 +90,21 @@ public struct ContractRule: Hashable, Sendable {
 
     /// The contract's sections, in the order the specification lists them.
     public enum Section: Character, Hashable, Sendable, CaseIterable {
+        /// C: creation (`KVM_CREATE_GUEST_MEMFD` on the VM fd).
         case creation = "C"
+        /// F: file operations on a guest_memfd.
         case files = "F"
+        /// M: host mappings (`mmap` of a guest_memfd).
         case mappings = "M"
+        /// B: binding (`KVM_SET_USER_MEMORY_REGION2` with `KVM_MEM_GUEST_MEMFD`).
         case binding = "B"
+        /// L: lifetime (what keeps a file, a VM and their memory alive).
         case lifetime = "L"
+        /// G: guest access.
         case guest = "G"
+        /// A: memory attributes (`KVM_SET_MEMORY_ATTRIBUTES`).
         case attributes = "A"
+        /// P: what GmemKit adds on top of the kernel.
         case project = "P"
 
         /// The section's heading.

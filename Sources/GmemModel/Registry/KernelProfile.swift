@@ -17,13 +17,21 @@ public struct KernelProfile: Hashable, Sendable, CustomStringConvertible {
 
     /// A named UAPI number and whether it may still change.
     public struct Constant: Hashable, Sendable {
+        /// The UAPI name (`KVM_...`).
         public let name: String
+        /// The number.
         public let value: UInt64
         /// True when the number comes from a posting, not a released kernel: probe, never assume.
         public let provisional: Bool
         /// Where it comes from.
         public let source: String
 
+        /// A constant; every value is taken as given.
+        /// - Parameters:
+        ///   - name: The UAPI name.
+        ///   - value: The number.
+        ///   - provisional: Whether it comes from a posting rather than a released kernel.
+        ///   - source: Where it comes from (a kernel tree, a patch series).
         public init(_ name: String, _ value: UInt64, provisional: Bool, source: String) {
             self.name = name
             self.value = value
@@ -32,6 +40,7 @@ public struct KernelProfile: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The profile's ``name``.
     public var description: String { name }
 
     /// Linux 6.18 as measured on the reference host (6.18.44, kvm_pvm): every `[host]` rule

@@ -7,7 +7,9 @@
 public enum RuleCitations {
     /// One cited id and where.
     public struct Citation: Hashable, Sendable {
+        /// The rule id, without prefix (`B5`).
         public let id: String
+        /// The 1-based line of the text it is cited on.
         public let line: Int
     }
 
