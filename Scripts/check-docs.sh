@@ -115,3 +115,43 @@ for module in modules:
 if failures:
     sys.exit(f"check-docs: {failures} problem(s) above")
 PY
+
+# Every ```swift block of the catalogs is type-checked against the modules just built, as the
+# body of a throwing function (its own `import` lines kept at the top), so an article cannot
+# drift from the API it shows.
+bin=$(swift build --show-bin-path)
+python3 - "$bin" "${MODULES[@]}" <<'PY'
+import glob, os, re, subprocess, sys, tempfile
+
+bin_path, modules = sys.argv[1], sys.argv[2:]
+maps = (glob.glob(os.path.join(bin_path, "*.build", "module.modulemap"))
+        + glob.glob("Sources/*/include/module.modulemap")
+        + glob.glob(".build/checkouts/*/Sources/*/include/module.modulemap"))
+flags = ["-I", os.path.join(bin_path, "Modules")]
+for module_map in maps:
+    flags += ["-Xcc", f"-fmodule-map-file={module_map}"]
+failures = checked = 0
+with tempfile.TemporaryDirectory() as scratch:
+    for module in modules:
+        for page in sorted(glob.glob(f"Sources/{module}/{module}.docc/**/*.md", recursive=True)):
+            text = open(page).read()
+            for match in re.finditer(r"^```swift\n(.*?)^```$", text, re.MULTILINE | re.DOTALL):
+                line = text.count("\n", 0, match.start()) + 2
+                body = match.group(1).split("\n")
+                imports = [l for l in body if l.startswith("import ")]
+                code = [l for l in body if not l.startswith("import ")]
+                source = "\n".join([f"import {module}"] + imports + ["func snippet() throws {"]
+                                    + code + ["}", ""])
+                path = os.path.join(scratch, f"snippet{checked}.swift")
+                open(path, "w").write(source)
+                checked += 1
+                result = subprocess.run(["swiftc", "-typecheck", *flags, path],
+                                        capture_output=True, text=True)
+                if result.returncode != 0:
+                    failures += 1
+                    print(f"check-docs: {page}:{line}: this swift block does not type-check:")
+                    print(result.stderr.replace(path, f"{page} (block at line {line})"))
+print(f"check-docs: {checked} swift block(s) of the catalogs type-checked")
+if failures:
+    sys.exit(f"check-docs: {failures} swift block(s) do not type-check against the API")
+PY

@@ -16,6 +16,7 @@ public protocol ConformanceBackend: AnyObject {
 /// names bound to the model's descriptors and addresses.
 public final class ModelBackend: ConformanceBackend {
     public let name = "model"
+    /// The model kernel as the scenario's actions left it.
     public private(set) var kernel: ModelKernel
     private var descriptors: [String: Int32] = [:]
     private var mappings: [String: UInt64] = [:]
@@ -26,6 +27,10 @@ public final class ModelBackend: ConformanceBackend {
     /// refers to, so using it gives `EBADF` as a stale fd does on the kernel.
     static let invalidDescriptor: Int32 = 1_000_000
 
+    /// A fresh model backend.
+    /// - Parameters:
+    ///   - capabilities: What the modelled kernel supports (`ModelCapabilities.referenceHost` by default).
+    ///   - policy: The lifetime design the model runs (upstream Linux by default).
     public init(capabilities: ModelCapabilities = .referenceHost, policy: Policy = .upstream) {
         kernel = ModelKernel(capabilities: capabilities, policy: policy)
     }

@@ -424,11 +424,19 @@ public enum CReproducer {
 extension CReproducer {
     /// Why the reproducers could not be written.
     public struct WriteError: Error, CustomStringConvertible {
+        /// What went wrong, naming the path.
         public let description: String
     }
 
     /// Writes one C file per scenario into `directory` (created when missing) and returns
     /// their paths, in order. Names that two scenarios share get `-2`, `-3` … appended.
+    /// - Parameters:
+    ///   - scenarios: The scenarios to write, one program each.
+    ///   - runner: The runner whose model and profile give each program its expected outcomes.
+    ///   - directory: Where the files go.
+    ///   - command: The command line that produced them, quoted in each file's header.
+    /// - Throws: ``CReproducer/WriteError`` when `directory` is empty, cannot be created, is not a
+    ///   directory, or a file in it cannot be written.
     public static func write(_ scenarios: [Scenario], runner: ConformanceRunner, into directory: String,
                              command: String) throws(WriteError) -> [String] {
         guard !directory.isEmpty else { throw WriteError(description: "the directory name is empty") }

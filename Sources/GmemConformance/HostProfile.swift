@@ -20,7 +20,9 @@ extension KernelProfile {
 
     /// A profile name that names no profile.
     public struct ProfileNameError: Error, CustomStringConvertible {
+        /// The name as given.
         public let name: String
+        /// `unknown kernel profile 'NAME' (expected ...)`, listing the names there are.
         public var description: String {
             "unknown kernel profile '\(name)' (expected \(KernelProfile.allNames.joined(separator: " or ")))"
         }

@@ -87,6 +87,8 @@ public final class KernelBackend: ConformanceBackend {
     }()
 
     /// Opens /dev/kvm; fails when KVM is not usable here.
+    /// - Parameter budget: How much host memory the scenario may make the kernel allocate.
+    /// - Throws: `KVMError` when /dev/kvm cannot be opened or `KVM_GET_VCPU_MMAP_SIZE` fails.
     public init(budget: MemoryBudget = MemoryBudget()) throws(KVMError) {
         self.budget = budget
         kvmFD = try UncheckedKVM.openDevice()

@@ -10,36 +10,53 @@ import GmemModel
 /// Everything generated stays inside the kernel backend's memory budget by construction:
 /// files are at most 64 KiB, allocations at most 64 KiB, and at most a few VMs per sequence.
 public struct RandomDifferential: Sendable {
+    /// The runner each generated scenario runs on (its selection, capabilities and budget).
     public let runner: ConformanceRunner
     /// Operations per sequence; each sequence starts from a fresh model and a fresh set of
     /// kernel objects.
     public let sequenceLength: Int
 
+    /// A generator of random sequences.
+    /// - Parameters:
+    ///   - runner: The runner each generated scenario runs on.
+    ///   - sequenceLength: Operations per sequence.
     public init(runner: ConformanceRunner, sequenceLength: Int = 40) {
         self.runner = runner
         self.sequenceLength = sequenceLength
     }
 
+    /// The first difference found between the model and the kernel, with its shrunk form.
     public struct Divergence: Sendable {
+        /// What differed, as the runner reported it for the original sequence.
         public let problem: String
+        /// The generated sequence in which the difference first showed.
         public let original: Scenario
+        /// The shortest sequence found that still shows it (steps removed while it persists).
         public let minimal: Scenario
     }
 
     /// An action keyword and the class of its outcome ("EINVAL", "ok", "value", "SIGBUS" …).
     public struct CoverageKey: Hashable, Sendable {
+        /// The action keyword of the scenario language (`create_vm`, `mmap` ...).
         public let action: String
+        /// The class of outcome it ended in (`ok`, `EINVAL`, `SIGBUS` ...).
         public let outcome: String
     }
 
+    /// What one ``RandomDifferential/run(seed:operations:)`` did and found.
     public struct Report: Sendable {
+        /// The seed the run started from: the same seed runs the same sequences again.
         public let seed: UInt64
+        /// Operations run in all sequences.
         public let operationsRun: Int
+        /// Sequences run.
         public let sequences: Int
         /// Sequences the kernel backend could not finish (a step it cannot perform, or one
         /// the memory budget refused): failures, with the first such problem.
         public let failedSequences: Int
+        /// The first problem of a sequence the kernel backend could not finish, if any.
         public let firstFailure: String?
+        /// The first divergence, shrunk; nil when the model and the kernel agreed throughout.
         public let divergence: Divergence?
         /// Steps per action keyword.
         public let coverage: [String: Int]

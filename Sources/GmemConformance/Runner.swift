@@ -3,13 +3,18 @@ import GmemModel
 
 /// Which backends a run uses.
 public enum BackendSelection: String, Sendable, CaseIterable {
+    /// `model`: the model alone; `kernel`: the host kernel alone; `both`: both, step by step,
+    /// each step's outcomes compared.
     case model, kernel, both
 }
 
 /// The outcome of one step on each backend, and what was wrong with it.
 public struct StepResult: Hashable, Sendable {
+    /// The step as the scenario states it.
     public let step: Step
+    /// What the model answered, or nil when the model did not run.
     public let model: Outcome?
+    /// What the kernel answered, or nil when the kernel did not run (or was skipped).
     public let kernel: Outcome?
     /// Everything wrong with the step: a divergence between backends, an unmet
     /// expectation, a step the kernel backend could not perform or refused (budget).
@@ -21,6 +26,7 @@ public struct StepResult: Hashable, Sendable {
 
 /// The result of one scenario.
 public struct ScenarioResult: Hashable, Sendable {
+    /// How a scenario ended.
     public enum Status: String, Hashable, Sendable {
         /// Every step matched its expectation and the backends agreed.
         case passed
@@ -34,8 +40,11 @@ public struct ScenarioResult: Hashable, Sendable {
         case skipped
     }
 
+    /// The scenario that ran.
     public let scenario: Scenario
+    /// How it ended.
     public let status: Status
+    /// The result of each step that ran, in order.
     public let steps: [StepResult]
     /// Why the kernel side was skipped, when it was.
     public let skipReason: String?
@@ -52,7 +61,9 @@ public struct ScenarioResult: Hashable, Sendable {
 
 /// Runs scenarios on the model, the kernel or both, step by step, comparing outcomes.
 public struct ConformanceRunner: Sendable {
+    /// Which backends run each scenario.
     public let selection: BackendSelection
+    /// What the model's kernel supports; it should describe the kernel compared with.
     public let capabilities: ModelCapabilities
     /// The memory budget of each scenario on the kernel backend.
     public var memoryBudget: UInt64

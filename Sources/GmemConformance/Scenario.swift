@@ -3,10 +3,12 @@ import GmemModel
 /// A guest-physical or host address in a scenario: a number, or an offset into a named
 /// host mapping (`P+0x1000`), resolved by each backend to its own addresses.
 public enum AddressExpression: Hashable, Sendable, CustomStringConvertible {
+    /// A number taken as it is.
     case literal(UInt64)
     /// The mapping's first address plus `offset` (modulo 2^64, as `__u64` arithmetic).
     case mapping(String, offset: UInt64)
 
+    /// The expression as the scenario language writes it: a number, `NAME`, `NAME+OFFSET` or `NAME-OFFSET`.
     public var description: String {
         switch self {
         case .literal(let value): hexOrDecimal(value)
@@ -19,6 +21,7 @@ public enum AddressExpression: Hashable, Sendable, CustomStringConvertible {
 
 /// The width of a host access: 1, 2, 4 or 8 bytes, little-endian.
 public enum AccessWidth: Int, Hashable, Sendable, CaseIterable {
+    /// Accesses of 1 (`byte`), 2 (`half`), 4 (`word`) and 8 (`double`) bytes.
     case byte = 1, half = 2, word = 4, double = 8
 
     /// The largest value an access of this width reads or writes.
@@ -48,12 +51,14 @@ public enum Action: Hashable, Sendable {
     case rawDescriptor(name: String, fd: Int32)
     /// `fcntl(F_DUPFD_CLOEXEC)`.
     case dup(name: String, of: String)
+    /// `close(fd)`: the name is released, and using it later gives `EBADF`.
     case close(String)
     /// `KVM_SET_USER_MEMORY_REGION` (version 1) or `…REGION2` (version 2); size 0 deletes.
     case setRegion(vm: String, version: Int, slot: UInt32, flags: UInt32, gpa: UInt64, size: UInt64,
                    userspace: AddressExpression, file: String?, offset: UInt64)
     /// `fallocate(fd, int mode, loff_t offset, loff_t len)`.
     case fallocate(file: String, mode: Int32, offset: Int64, length: Int64)
+    /// A file operation (`read`, `write`, `lseek`, `ftruncate`, `fchmod` ...) on a named descriptor.
     case fileOperation(file: String, ModelKernel.FileOperation)
     /// `open("/proc/self/fd/N", O_RDWR | O_CLOEXEC)`.
     case reopen(name: String, of: String)
@@ -175,7 +180,9 @@ extension AddressExpression {
 
 /// The file type bits of `st_mode`.
 public enum FileType: String, Hashable, Sendable, CaseIterable {
+    /// `S_IFREG` (`reg`), `S_IFDIR` (`dir`), `S_IFCHR` (`chr`), `S_IFBLK` (`blk`).
     case regular = "reg", directory = "dir", characterDevice = "chr", blockDevice = "blk"
+    /// `S_IFIFO` (`fifo`), `S_IFSOCK` (`sock`), `S_IFLNK` (`lnk`).
     case fifo, socket = "sock", symlink = "lnk"
     /// No type bits (`S_IFMT` clear), as some anonymous inodes report.
     case none
@@ -198,16 +205,20 @@ public enum FileType: String, Hashable, Sendable, CaseIterable {
 /// What `fstat` and `fcntl(F_GETFD)` reported, or (as an expectation) the fields that must
 /// match; a nil field is not compared.
 public struct StatusPattern: Hashable, Sendable, CustomStringConvertible {
+    /// The file type (`st_mode & S_IFMT`).
     public var type: FileType?
     /// Permission bits (`st_mode & 07777`).
     public var mode: UInt32?
+    /// `st_size`.
     public var size: UInt64?
     /// `st_blksize`.
     public var blockSize: UInt64?
+    /// Whether `FD_CLOEXEC` is set (`fcntl(F_GETFD)`).
     public var closeOnExec: Bool?
     /// Whether `st_dev`/`st_ino` equal those of the action's `sameInodeAs` object.
     public var sameInode: Bool?
 
+    /// A pattern; each field left nil is not compared.
     public init(type: FileType? = nil, mode: UInt32? = nil, size: UInt64? = nil, blockSize: UInt64? = nil,
                 closeOnExec: Bool? = nil, sameInode: Bool? = nil) {
         self.type = type; self.mode = mode; self.size = size; self.blockSize = blockSize
@@ -221,6 +232,8 @@ public struct StatusPattern: Hashable, Sendable, CustomStringConvertible {
             && (sameInode == nil || sameInode == status.sameInode)
     }
 
+    /// `stat` followed by the fields that are set, as the scenario language writes them
+    /// (`stat type=reg size=4096 cloexec=1`).
     public var description: String {
         var parts = ["stat"]
         if let type { parts.append("type=\(type.rawValue)") }
@@ -272,6 +285,7 @@ public enum Outcome: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The outcome as the scenario language writes it after `->` (`ok`, `EINVAL`, `value 0x2a` ...).
     public var description: String {
         switch self {
         case .ok: "ok"
@@ -292,11 +306,18 @@ public enum Outcome: Hashable, Sendable, CustomStringConvertible {
 
 /// One line of a scenario: an action and, optionally, the outcome it must have.
 public struct Step: Hashable, Sendable {
+    /// The operation.
     public var action: Action
+    /// The outcome it must have, or nil when any outcome is accepted (the backends must still agree).
     public var expected: Outcome?
     /// The line in its source file (0 for generated steps).
     public var line: Int
 
+    /// A step.
+    /// - Parameters:
+    ///   - action: The operation.
+    ///   - expected: The outcome it must have, or nil for any.
+    ///   - line: The line in its source file (0 for generated steps).
     public init(_ action: Action, expect expected: Outcome? = nil, line: Int = 0) {
         self.action = action
         self.expected = expected
@@ -306,12 +327,14 @@ public struct Step: Hashable, Sendable {
 
 /// A named sequence of steps checking some GMEM-SPEC rules.
 public struct Scenario: Hashable, Sendable {
+    /// The scenario's name, unique in its file.
     public var name: String
     /// The GMEM-SPEC rule ids this scenario checks ("B5", "G2" …).
     public var rules: [String]
     /// What the kernel backend must offer to run the scenario; when the host lacks one, the
     /// scenario runs on the model alone and is reported kernel-skipped with the reason.
     public var requires: [Requirement]
+    /// The steps, in order.
     public var steps: [Step]
     /// Where the scenario came from ("catalogue", a file path, "random seed 1").
     public var source: String
@@ -320,6 +343,7 @@ public struct Scenario: Hashable, Sendable {
     /// the kernel only when the host answers like that profile.
     public var profile: String?
 
+    /// A scenario; every value is taken as given (``ScenarioFormat/parse(_:source:)`` checks a file's).
     public init(name: String, rules: [String], requires: [Requirement] = [], steps: [Step], source: String = "",
                 profile: String? = nil) {
         self.name = name

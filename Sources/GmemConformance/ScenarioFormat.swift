@@ -9,11 +9,16 @@ import GmemModel
 public enum ScenarioFormat {
     /// A syntax error at a line and column of a file, naming what was expected.
     public struct ParseError: Error, Hashable, Sendable, CustomStringConvertible {
+        /// The file's name (or `input`).
         public let source: String
+        /// The 1-based line.
         public let line: Int
+        /// The 1-based column.
         public let column: Int
+        /// What was expected there, in words.
         public let message: String
 
+        /// An error; every value is taken as given.
         public init(source: String, line: Int, column: Int, message: String) {
             self.source = source
             self.line = line
@@ -40,6 +45,7 @@ public enum ScenarioFormat {
     /// Fails on the first error: an unknown action, key, word, outcome, rule or requirement,
     /// a number out of its field's range, a name used before it is declared, an empty file,
     /// or a scenario without steps.
+    /// - Throws: ``ScenarioFormat/ParseError`` at the first error, with its line and column.
     public static func parse(_ text: String, source: String = "input") throws(ParseError) -> [Scenario] {
         var parser = Parser(source: source)
         let bytes = Array(text.utf8)
