@@ -116,9 +116,10 @@ if failures:
     sys.exit(f"check-docs: {failures} problem(s) above")
 PY
 
-# Every ```swift block of the catalogs is type-checked against the modules just built, as the
-# body of a throwing function (its own `import` lines kept at the top), so an article cannot
-# drift from the API it shows.
+# The ```swift blocks of each catalog page are type-checked against the modules just built, as
+# one program in the body of a throwing function (their `import` lines at the top), so a page
+# cannot drift from the API it shows. (The getting-started article is also compiled and run by
+# Tests/KVMTests/ArticleExample*.swift.)
 bin=$(swift build --show-bin-path)
 python3 - "$bin" "${MODULES[@]}" <<'PY'
 import glob, os, re, subprocess, sys, tempfile
@@ -135,23 +136,25 @@ with tempfile.TemporaryDirectory() as scratch:
     for module in modules:
         for page in sorted(glob.glob(f"Sources/{module}/{module}.docc/**/*.md", recursive=True)):
             text = open(page).read()
-            for match in re.finditer(r"^```swift\n(.*?)^```$", text, re.MULTILINE | re.DOTALL):
-                line = text.count("\n", 0, match.start()) + 2
-                body = match.group(1).split("\n")
-                imports = [l for l in body if l.startswith("import ")]
-                code = [l for l in body if not l.startswith("import ")]
-                source = "\n".join([f"import {module}"] + imports + ["func snippet() throws {"]
-                                    + code + ["}", ""])
-                path = os.path.join(scratch, f"snippet{checked}.swift")
-                open(path, "w").write(source)
-                checked += 1
-                result = subprocess.run(["swiftc", "-typecheck", *flags, path],
-                                        capture_output=True, text=True)
-                if result.returncode != 0:
-                    failures += 1
-                    print(f"check-docs: {page}:{line}: this swift block does not type-check:")
-                    print(result.stderr.replace(path, f"{page} (block at line {line})"))
+            blocks = list(re.finditer(r"^```swift\n(.*?)^```$", text, re.MULTILINE | re.DOTALL))
+            if not blocks:
+                continue
+            # The blocks of one page are one program, in order (an article builds on its
+            # earlier blocks); each block's `import` lines go to the top.
+            imports, code = [f"import {module}"], []
+            for block in blocks:
+                for line in block.group(1).split("\n"):
+                    (imports if line.startswith("import ") else code).append(line)
+            source = "\n".join(imports + ["func snippet() throws {"] + code + ["}", ""])
+            path = os.path.join(scratch, f"{module}-{os.path.basename(page)}.swift")
+            open(path, "w").write(source)
+            checked += len(blocks)
+            result = subprocess.run(["swiftc", "-typecheck", *flags, path], capture_output=True, text=True)
+            if result.returncode != 0:
+                failures += 1
+                print(f"check-docs: the swift blocks of {page} do not type-check (as one program):")
+                print(result.stderr)
 print(f"check-docs: {checked} swift block(s) of the catalogs type-checked")
 if failures:
-    sys.exit(f"check-docs: {failures} swift block(s) do not type-check against the API")
+    sys.exit(f"check-docs: {failures} page(s) whose swift blocks do not type-check against the API")
 PY

@@ -1,9 +1,13 @@
 /// A guest-physical address.
 public struct GuestPhysicalAddress: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The address as a number.
     public let rawValue: UInt64
+    /// Any address.
     public init(rawValue: UInt64) { self.rawValue = rawValue }
+    /// Any address (unlabelled, as `GuestPhysicalAddress(0x10_0000)`).
     public init(_ value: UInt64) { self.rawValue = value }
 
+    /// Orders addresses numerically.
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 
     /// The address `offset` bytes further, or nil on overflow.
@@ -15,14 +19,18 @@ public struct GuestPhysicalAddress: RawRepresentable, Hashable, Comparable, Send
     /// True when the address is a multiple of `alignment`; false for an alignment of 0.
     public func isAligned(to alignment: UInt64) -> Bool { alignment != 0 && rawValue % alignment == 0 }
 
+    /// The address in hexadecimal (`0x100000`).
     public var description: String { "0x" + String(rawValue, radix: 16) }
 }
 
 /// A half-open guest-physical range `[start, start + size)`.
 public struct GuestRange: Hashable, Sendable, CustomStringConvertible {
+    /// The first address of the range.
     public let start: GuestPhysicalAddress
+    /// The range's length in bytes (0 for an empty range).
     public let size: UInt64
 
+    /// A range; any values (`end` saturates rather than wraps).
     public init(start: GuestPhysicalAddress, size: UInt64) {
         self.start = start
         self.size = size
@@ -43,5 +51,6 @@ public struct GuestRange: Hashable, Sendable, CustomStringConvertible {
         start.rawValue < other.end && other.start.rawValue < end && size > 0 && other.size > 0
     }
 
+    /// `[start, end)` in hexadecimal.
     public var description: String { "[\(start), 0x\(String(end, radix: 16)))" }
 }

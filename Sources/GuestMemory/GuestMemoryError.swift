@@ -15,6 +15,7 @@ public enum GuestMemoryError: Error, Hashable, Sendable, CustomStringConvertible
     /// The kernel refused an operation.
     case kernel(KVMError)
 
+    /// One line naming the range or the region and what is wrong with it.
     public var description: String {
         switch self {
         case .outOfRange(let address, let count):

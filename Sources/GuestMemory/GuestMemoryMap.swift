@@ -12,10 +12,15 @@ import Logging
 public final class GuestMemoryMap: Sendable {
     /// A region to create: its name, start, size and the flags of its guest_memfd.
     public struct RegionSpec: Hashable, Sendable {
+        /// The region's name, used in errors and reports.
         public var name: String
+        /// Where the region starts (page-aligned).
         public var start: GuestPhysicalAddress
+        /// The region's length in bytes (a positive multiple of the page size).
         public var size: UInt64
+        /// The flags of its guest_memfd (`hostShared` for memory the host loads and inspects).
         public var flags: GuestMemfdFlags
+        /// A region to create; the map's initializer checks the layout.
         public init(name: String, start: GuestPhysicalAddress, size: UInt64, flags: GuestMemfdFlags = .hostShared) {
             self.name = name
             self.start = start
@@ -93,6 +98,7 @@ public final class GuestMemoryMap: Sendable {
     }
 
     /// The region that contains all of `[address, address + count)`.
+    /// - Throws: ``GuestMemoryError`` `outOfRange` when no region holds the whole range.
     public func region(containing address: GuestPhysicalAddress, count: UInt64 = 1) throws(GuestMemoryError) -> GuestMemoryRegion {
         for region in regions where region.range.contains(address, count: count) { return region }
         throw .outOfRange(address: address, count: count)
@@ -109,27 +115,42 @@ public final class GuestMemoryMap: Sendable {
     }
 
     /// Copies `bytes` into guest memory at `address`.
+    /// - Throws: ``GuestMemoryError``: `outOfRange` when no region holds the whole range,
+    ///   `notHostAccessible` for private memory, `released` for a released region, `kernel` for a
+    ///   refused host access.
     public func write(_ bytes: some Collection<UInt8>, at address: GuestPhysicalAddress) throws(GuestMemoryError) {
         try access(address, UInt64(bytes.count)) { mapping, offset throws(KVMError) in try mapping.write(bytes, at: offset) }
     }
 
     /// Reads `count` bytes of guest memory at `address`; a negative `count` is `.outOfRange`.
+    /// - Throws: ``GuestMemoryError``: `outOfRange` when no region holds the whole range,
+    ///   `notHostAccessible` for private memory, `released` for a released region, `kernel` for a
+    ///   refused host access.
     public func read(at address: GuestPhysicalAddress, count: Int) throws(GuestMemoryError) -> [UInt8] {
         guard count >= 0 else { throw .outOfRange(address: address, count: UInt64(truncatingIfNeeded: count)) }
         return try access(address, UInt64(count)) { mapping, offset throws(KVMError) in try mapping.read(at: offset, count: count) }
     }
 
     /// Loads a little-endian integer from guest memory.
+    /// - Throws: ``GuestMemoryError``: `outOfRange` when no region holds the whole range,
+    ///   `notHostAccessible` for private memory, `released` for a released region, `kernel` for a
+    ///   refused host access.
     public func load<T: FixedWidthInteger>(_ type: T.Type = T.self, at address: GuestPhysicalAddress) throws(GuestMemoryError) -> T {
         try access(address, UInt64(MemoryLayout<T>.size)) { mapping, offset throws(KVMError) in try mapping.load(T.self, at: offset) }
     }
 
     /// Stores a little-endian integer into guest memory.
+    /// - Throws: ``GuestMemoryError``: `outOfRange` when no region holds the whole range,
+    ///   `notHostAccessible` for private memory, `released` for a released region, `kernel` for a
+    ///   refused host access.
     public func store<T: FixedWidthInteger>(_ value: T, at address: GuestPhysicalAddress) throws(GuestMemoryError) {
         try access(address, UInt64(MemoryLayout<T>.size)) { mapping, offset throws(KVMError) in try mapping.store(value, at: offset) }
     }
 
     /// Sets `count` bytes of guest memory at `address` to `value`.
+    /// - Throws: ``GuestMemoryError``: `outOfRange` when no region holds the whole range,
+    ///   `notHostAccessible` for private memory, `released` for a released region, `kernel` for a
+    ///   refused host access.
     public func fill(_ value: UInt8, at address: GuestPhysicalAddress, count: UInt64) throws(GuestMemoryError) {
         try access(address, count) { mapping, offset throws(KVMError) in try mapping.fill(value, at: offset, count: count) }
     }
@@ -143,12 +164,16 @@ public final class GuestMemoryMap: Sendable {
     }
 
     /// Preallocates the guest memory `[address, address + count)` (page-aligned, inside one region).
+    /// - Throws: ``GuestMemoryError``: `unaligned` for a range that is not page-aligned or empty,
+    ///   `outOfRange` when no region holds it, `released`, or `kernel` when `fallocate` fails.
     public func allocate(_ address: GuestPhysicalAddress, count: UInt64) throws(GuestMemoryError) {
         let (region, offset) = try fileRange(address, count)
         try region.allocate(offset: offset, count: count)
     }
 
     /// Frees the guest memory `[address, address + count)`, which then reads as zero (GMEM-SPEC F6).
+    /// - Throws: ``GuestMemoryError``: `unaligned` for a range that is not page-aligned or empty,
+    ///   `outOfRange` when no region holds it, `released`, or `kernel` when `fallocate` fails.
     public func punchHole(_ address: GuestPhysicalAddress, count: UInt64) throws(GuestMemoryError) {
         let (region, offset) = try fileRange(address, count)
         try region.punchHole(offset: offset, count: count)

@@ -79,6 +79,8 @@ public final class GuestMemoryRegion: Sendable {
     /// for bulk copies (a snapshot reads the region through it, a restore fills it). Throws
     /// when the range is outside the region, the region is released or has no shared side.
     /// The buffer must not escape `body`.
+    /// - Throws: ``GuestMemoryError``: `outOfRange`, `released`, `notHostAccessible` (no shared side)
+    ///   or `kernel`.
     public func withSharedBytes<R>(offset: UInt64, count: UInt64, _ body: (UnsafeMutableRawBufferPointer) -> R) throws(GuestMemoryError) -> R {
         guard offset <= range.size, count <= range.size - offset else {
             throw .outOfRange(address: GuestPhysicalAddress(range.start.rawValue &+ offset), count: count)
@@ -138,8 +140,11 @@ public final class GuestMemoryRegion: Sendable {
 
     /// Accounting of what the VMM asked of the region's file.
     public struct Usage: Hashable, Sendable, Codable {
+        /// The region's name.
         public let name: String
+        /// Where the region starts in guest-physical memory.
         public let guestPhysicalAddress: UInt64
+        /// The region's length in bytes.
         public let size: UInt64
         /// Bytes resident in the file now (touched by host or guest, not punched); nil when
         /// not measured (`usage(measuringResidency: false)`).
@@ -148,6 +153,7 @@ public final class GuestMemoryRegion: Sendable {
         public let allocatedBytes: UInt64
         /// Bytes punched on request (fallocate PUNCH_HOLE).
         public let punchedBytes: UInt64
+        /// Whether the region's file had been released.
         public let released: Bool
     }
 

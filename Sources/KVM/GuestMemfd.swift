@@ -46,18 +46,24 @@ public struct GuestMemfd: ~Copyable, Sendable {
     /// Allocates (pins) the pages of a range (`fallocate(KEEP_SIZE)`); fails with `EINVAL`
     /// for an unaligned range or one past the end of the file (GMEM-SPEC F4), `ENOMEM`/`ENOSPC`
     /// when memory runs out.
+    /// - Throws: ``KVMError`` (`fallocate guest_memfd`) with the kernel's errno, or before the syscall
+    ///   when GmemModel's rules refuse the range.
     public func allocate(offset: UInt64, length: UInt64) throws(KVMError) {
         try fallocate(mode: FallocateMode.keepSize, offset: offset, length: length)
     }
 
     /// Frees the pages of a range, which then read back as zero (`fallocate(PUNCH_HOLE|
     /// KEEP_SIZE)`, GMEM-SPEC F6); fails with `EINVAL` for an unaligned range (F4).
+    /// - Throws: ``KVMError`` (`fallocate guest_memfd`) with the kernel's errno, or before the syscall
+    ///   when GmemModel's rules refuse the range.
     public func punchHole(offset: UInt64, length: UInt64) throws(KVMError) {
         try fallocate(mode: FallocateMode.punchHoleKeepSize, offset: offset, length: length)
     }
 
     /// `fallocate` with any mode; a request GmemModel's rules refuse (F3, F4) fails before
     /// the syscall with the errno the kernel would give (GMEM-SPEC P2).
+    /// - Throws: ``KVMError`` (`fallocate guest_memfd`): before the syscall for a mode or range the
+    ///   rules refuse (its `refusal` names them), otherwise with the kernel's errno.
     public func fallocate(mode: Int32, offset: UInt64, length: UInt64) throws(KVMError) {
         if let error = GmemRules.validateFallocate(mode: mode, offset: Int64(bitPattern: offset),
                                                    length: Int64(bitPattern: length), fileSize: size) {
@@ -78,6 +84,8 @@ public struct GuestMemfd: ~Copyable, Sendable {
     /// Refused before the syscall when the memory is private to the guest: without `MMAP`
     /// with `ENODEV`, as the kernel would (GMEM-SPEC M1); with `MMAP` but not `INIT_SHARED`
     /// with `EACCES` and `.privateMemory`, because every access would raise SIGBUS (M3).
+    /// - Throws: ``KVMError`` (`mmap guest_memfd`): `ENODEV` or `EACCES` before the syscall as above,
+    ///   or the kernel's errno of `mmap`.
     public func mapShared() throws(KVMError) -> HostMapping {
         guard flags.contains(.mmap) else {
             throw KVMError(.mapGuestMemfd, .operationNotSupportedByDevice, refusal: .invalidArgument("the guest_memfd was created without MMAP"))
@@ -97,6 +105,7 @@ public struct GuestMemfd: ~Copyable, Sendable {
     }
 
     /// Another descriptor for the same file (`dup`): the file lives while either does.
+    /// - Throws: ``KVMError`` (`dup`) when the process is out of descriptors (`EMFILE`).
     public func duplicate() throws(KVMError) -> GuestMemfd {
         let newFD = try check(ckvm_dup_cloexec(fd), .dup)
         return GuestMemfd(fd: newFD, size: size, flags: flags, owner: owner, fileID: fileID)

@@ -70,6 +70,8 @@ import Glibc
 
     /// A new shared anonymous mapping of `length` bytes (zero-filled): ordinary host memory
     /// for the shared side of a memslot whose guest_memfd is not host-mappable (GMEM-SPEC B10).
+    /// - Throws: ``KVMError`` (`mmap`): `EINVAL` before the syscall for a length that is not a positive multiple of
+    ///   the page size, the kernel's errno (`ENOMEM`) otherwise.
     public static func anonymous(length: UInt64) throws(KVMError) -> HostMapping {
         guard length > 0, length % pageSize == 0 else {
             throw KVMError(.mapMemory, .invalidArgument, refusal: .invalidArgument("anonymous mapping length \(length) is not a positive multiple of the page size"))
@@ -103,6 +105,7 @@ import Glibc
     }
 
     /// Copies `buffer.count` bytes at `offset` into `buffer`; fails when out of bounds.
+    /// - Throws: ``KVMError`` (`host access to a mapping`, `EINVAL`) when the range is out of bounds.
     public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(KVMError) {
         try checkRange(offset, UInt64(buffer.count))
         guard let destination = buffer.baseAddress else { return }
@@ -111,6 +114,8 @@ import Glibc
     }
 
     /// Returns `count` bytes at `offset`; fails when out of bounds or `count` is negative.
+    /// - Throws: ``KVMError`` (`host access to a mapping`, `EINVAL`) when the range is out of bounds,
+    ///   or `count` is negative.
     public func read(at offset: UInt64, count: Int) throws(KVMError) -> [UInt8] {
         try checkRange(offset, count: count)
         // SAFETY: [offset, offset + count) lies inside the mapping (checkRange); the bytes are copied into a new array.
@@ -118,6 +123,7 @@ import Glibc
     }
 
     /// Writes `bytes` at `offset`; fails when out of bounds.
+    /// - Throws: ``KVMError`` (`host access to a mapping`, `EINVAL`) when the range is out of bounds.
     public func write(_ bytes: some Collection<UInt8>, at offset: UInt64) throws(KVMError) {
         try checkRange(offset, UInt64(bytes.count))
         // Contiguous bytes (arrays, array slices) are one memcpy; the range is checked above.
@@ -136,6 +142,7 @@ import Glibc
     }
 
     /// Writes the bytes of a raw buffer at `offset`; fails when out of bounds.
+    /// - Throws: ``KVMError`` (`host access to a mapping`, `EINVAL`) when the range is out of bounds.
     public func write(contentsOf buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(KVMError) {
         try checkRange(offset, UInt64(buffer.count))
         guard let source = buffer.baseAddress else { return }
@@ -144,6 +151,7 @@ import Glibc
     }
 
     /// Loads a little-endian integer at `offset`; fails when out of bounds.
+    /// - Throws: ``KVMError`` (`host access to a mapping`, `EINVAL`) when the range is out of bounds.
     public func load<T: FixedWidthInteger>(_ type: T.Type = T.self, at offset: UInt64) throws(KVMError) -> T {
         try checkRange(offset, UInt64(MemoryLayout<T>.size))
         // SAFETY: [offset, offset + size of T) is inside the mapping (checkRange); the load is unaligned-safe.
@@ -151,6 +159,7 @@ import Glibc
     }
 
     /// Stores a little-endian integer at `offset`; fails when out of bounds.
+    /// - Throws: ``KVMError`` (`host access to a mapping`, `EINVAL`) when the range is out of bounds.
     public func store<T: FixedWidthInteger>(_ value: T, at offset: UInt64) throws(KVMError) {
         try storeInteger(value, at: offset)
     }
@@ -162,12 +171,16 @@ import Glibc
     // bounds check and one move per store, as in C.
 
     /// Stores a byte at `offset`; fails when out of bounds.
+    /// - Throws: ``KVMError`` (`host access to a mapping`, `EINVAL`) when out of bounds.
     @inlinable public func store(_ value: UInt8, at offset: UInt64) throws(KVMError) { try storeInteger(value, at: offset) }
     /// Stores a little-endian `UInt16` at `offset`; fails when out of bounds.
+    /// - Throws: ``KVMError`` (`host access to a mapping`, `EINVAL`) when out of bounds.
     @inlinable public func store(_ value: UInt16, at offset: UInt64) throws(KVMError) { try storeInteger(value, at: offset) }
     /// Stores a little-endian `UInt32` at `offset`; fails when out of bounds.
+    /// - Throws: ``KVMError`` (`host access to a mapping`, `EINVAL`) when out of bounds.
     @inlinable public func store(_ value: UInt32, at offset: UInt64) throws(KVMError) { try storeInteger(value, at: offset) }
     /// Stores a little-endian `UInt64` at `offset`; fails when out of bounds.
+    /// - Throws: ``KVMError`` (`host access to a mapping`, `EINVAL`) when out of bounds.
     @inlinable public func store(_ value: UInt64, at offset: UInt64) throws(KVMError) { try storeInteger(value, at: offset) }
 
     @inlinable @inline(__always)
@@ -178,6 +191,7 @@ import Glibc
     }
 
     /// Sets `count` bytes at `offset` to `value`; fails when out of bounds.
+    /// - Throws: ``KVMError`` (`host access to a mapping`, `EINVAL`) when the range is out of bounds.
     public func fill(_ value: UInt8, at offset: UInt64, count: UInt64) throws(KVMError) {
         try checkRange(offset, count)
         // SAFETY: [offset, offset + count) is inside the mapping (checkRange); bytes are a trivial type.
@@ -186,6 +200,8 @@ import Glibc
 
     /// Calls `body` with the range `[offset, offset + count)` of the mapping as a raw buffer,
     /// after checking the bounds. The buffer must not escape `body`.
+    /// - Throws: ``KVMError`` (`host access to a mapping`) when the range is out of bounds, before
+    ///   `body` runs; otherwise whatever `body` throws.
     public func withUnsafeMutableBytes<R>(
         offset: UInt64, count: UInt64, _ body: (UnsafeMutableRawBufferPointer) throws -> R
     ) throws -> R {
@@ -197,6 +213,8 @@ import Glibc
     /// The bytes of `[offset, offset + count)` whose pages are resident and initialised in the
     /// file (`mincore`): pages the host or the guest has touched, and not punched since.
     /// Pages only preallocated with `fallocate` are not counted until first touched.
+    /// - Throws: ``KVMError``: `host access to a mapping` when the range is out of bounds, `mincore`
+    ///   with the kernel's errno.
     public func residentBytes(offset: UInt64 = 0, count: UInt64? = nil) throws(KVMError) -> UInt64 {
         let pages = try residentPages(offset: offset, count: count)
         return UInt64(pages.lazy.filter { $0 }.count) * KVM.pageSize

@@ -2,36 +2,51 @@
 public struct HostReport: Codable, Hashable, Sendable {
     /// One capability as `KVM_CHECK_EXTENSION` answered it on /dev/kvm.
     public struct CapabilityValue: Codable, Hashable, Sendable {
+        /// The kernel's name (`KVM_CAP_GUEST_MEMFD`).
         public let name: String
+        /// The capability number.
         public let number: Int32
+        /// What `KVM_CHECK_EXTENSION` returned (0: absent).
         public let value: Int32
     }
 
     /// One thing GmemKit can or cannot do here, and why.
     public struct Feature: Codable, Hashable, Sendable {
+        /// The feature (`guest_memfd`, `memslots v2`, `vCPU kicks` ...).
         public let name: String
+        /// Whether it can, on this host.
         public let available: Bool
+        /// Why, or what is missing, in words.
         public let detail: String
     }
 
+    /// The kernel release (`uname -r`).
     public let kernelRelease: String
     /// The module providing KVM ("kvm_pvm", "kvm_intel", "kvm_amd"), if known.
     public let kvmModule: String?
+    /// Whether KVM is provided by PVM (`kvm_pvm`), which runs guests without hardware virtualization.
     public let isPVM: Bool
+    /// `KVM_GET_API_VERSION` (12 on every kernel since 2.6.22).
     public let apiVersion: Int32
+    /// `KVM_GET_VCPU_MMAP_SIZE`: the bytes of a vCPU's `kvm_run` mapping.
     public let vcpuMmapSize: Int
+    /// Every capability of ``Capability/reported``, in that order.
     public let capabilities: [CapabilityValue]
     /// The raw `KVM_CAP_GUEST_MEMFD_FLAGS` mask and its flag names.
     public let guestMemfdFlags: UInt64
+    /// The names of the flags in ``guestMemfdFlags`` (`MMAP`, `INIT_SHARED` ...).
     public let guestMemfdFlagNames: [String]
     /// The memory attributes a default VM supports (`KVM_CAP_MEMORY_ATTRIBUTES`).
     public let memoryAttributes: UInt64
+    /// The names of the VM types `KVM_CAP_VM_TYPES` lists.
     public let vmTypes: [String]
+    /// What GmemKit can and cannot do here, and why.
     public let features: [Feature]
 }
 
 extension KVMSystem {
     /// Queries every reported capability and derives what GmemKit can do on this host.
+    /// - Throws: ``KVMError`` (`KVM_CHECK_EXTENSION`) when a capability query fails.
     public func report() throws(KVMError) -> HostReport {
         var values: [Capability: Int32] = [:]
         for capability in Capability.reported {

@@ -12,34 +12,61 @@ public struct KVMError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The operation that failed, named after the system call or ioctl it makes: one case
     /// per call, so an error never names a call that was not made.
     public enum Operation: String, Sendable, Hashable, CaseIterable {
+        /// `open` of the KVM device (`KVMSystem.init(path:)`); `context` is the path.
         case openDevice = "open the KVM device"
+        /// `KVM_GET_API_VERSION` on /dev/kvm.
         case getAPIVersion = "KVM_GET_API_VERSION"
+        /// `KVM_CHECK_EXTENSION` on /dev/kvm or a VM.
         case checkExtension = "KVM_CHECK_EXTENSION"
+        /// `KVM_GET_VCPU_MMAP_SIZE` on /dev/kvm: the size of a vCPU's `kvm_run` mapping.
         case getVCPUMmapSize = "KVM_GET_VCPU_MMAP_SIZE"
+        /// `KVM_CREATE_VM` on /dev/kvm.
         case createVM = "KVM_CREATE_VM"
+        /// `KVM_CREATE_VCPU` on a VM.
         case createVCPU = "KVM_CREATE_VCPU"
+        /// `KVM_CREATE_GUEST_MEMFD` on a VM.
         case createGuestMemfd = "KVM_CREATE_GUEST_MEMFD"
+        /// `KVM_SET_USER_MEMORY_REGION` on a VM (memslot without guest_memfd).
         case setUserMemoryRegion = "KVM_SET_USER_MEMORY_REGION"
+        /// `KVM_SET_USER_MEMORY_REGION2` on a VM (binding a guest_memfd, deleting a memslot).
         case setUserMemoryRegion2 = "KVM_SET_USER_MEMORY_REGION2"
+        /// `KVM_SET_MEMORY_ATTRIBUTES` on a VM (private or shared ranges).
         case setMemoryAttributes = "KVM_SET_MEMORY_ATTRIBUTES"
+        /// `KVM_CREATE_IRQCHIP` on a VM.
         case createIRQChip = "KVM_CREATE_IRQCHIP"
+        /// `KVM_SET_TSS_ADDR` on a VM.
         case setTSSAddress = "KVM_SET_TSS_ADDR"
+        /// `KVM_GET_STATS_FD` on a VM or vCPU.
         case getStatsFD = "KVM_GET_STATS_FD"
+        /// `KVM_RUN` on a vCPU (`VCPU.run()`).
         case run = "KVM_RUN"
+        /// `KVM_GET_REGS` on a vCPU.
         case getRegisters = "KVM_GET_REGS"
+        /// `KVM_SET_REGS` on a vCPU.
         case setRegisters = "KVM_SET_REGS"
+        /// `KVM_GET_SREGS` on a vCPU.
         case getSpecialRegisters = "KVM_GET_SREGS"
+        /// `KVM_SET_SREGS` on a vCPU.
         case setSpecialRegisters = "KVM_SET_SREGS"
+        /// `mmap` of a vCPU's `kvm_run` page.
         case mapRunPage = "mmap kvm_run"
+        /// `fallocate` on a guest_memfd (allocating or punching a range).
         case fallocate = "fallocate guest_memfd"
+        /// `mmap` of a guest_memfd (`GuestMemfd.mapShared()`).
         case mapGuestMemfd = "mmap guest_memfd"
+        /// `fstat` of a guest_memfd.
         case statGuestMemfd = "fstat guest_memfd"
+        /// `sigaction` installing the handler of the vCPU kick signal.
         case installKickHandler = "sigaction kick signal"
+        /// `pthread_kill` sending the kick signal to a vCPU's thread.
         case kick = "pthread_kill vCPU"
+        /// `timer_create` or `timer_settime` of a ``KickTimer``.
         case kickTimer = "timer_create kick timer"
         /// `fcntl(F_DUPFD_CLOEXEC)`: `GuestMemfd.duplicate()`.
         case dup = "dup (F_DUPFD_CLOEXEC)"
+        /// `memfd_create` (an ordinary memfd, not a guest_memfd).
         case memfdCreate = "memfd_create"
+        /// `ftruncate` of a memfd.
         case ftruncate = "ftruncate"
         /// `open("/proc/self/fd/N")`: a new open file description of a file.
         case reopen = "open /proc/self/fd"
@@ -47,18 +74,27 @@ public struct KVMError: Error, Hashable, Sendable, CustomStringConvertible {
         case mapMemory = "mmap"
         /// Replacing a range of a mapping by an inaccessible reservation (munmap's effect).
         case unmapRange = "munmap (mmap MAP_FIXED PROT_NONE)"
+        /// `mincore` over a mapping (which pages are resident).
         case mincore = "mincore"
         /// A bounds-checked load, store, copy or fill through a `HostMapping`: no syscall.
         case hostAccess = "host access to a mapping"
         /// Choosing the vCPU kick signal (`VCPUKickSignal.use(_:)`).
         case setKickSignal = "set the vCPU kick signal"
+        /// `KVM_GET_MSRS` on a vCPU.
         case getMSRs = "KVM_GET_MSRS"
+        /// `KVM_SET_MSRS` on a vCPU.
         case setMSRs = "KVM_SET_MSRS"
+        /// `KVM_GET_VCPU_EVENTS` on a vCPU.
         case getVCPUEvents = "KVM_GET_VCPU_EVENTS"
+        /// `KVM_SET_VCPU_EVENTS` on a vCPU.
         case setVCPUEvents = "KVM_SET_VCPU_EVENTS"
+        /// `KVM_GET_FPU` on a vCPU.
         case getFPU = "KVM_GET_FPU"
+        /// `KVM_SET_FPU` on a vCPU.
         case setFPU = "KVM_SET_FPU"
+        /// `pwrite` into a guest_memfd (filling a file that is not host-mappable).
         case writeGuestMemfd = "pwrite guest_memfd"
+        /// `userfaultfd` registration or resolution on a guest_memfd mapping.
         case userfaultfd = "userfaultfd on a guest_memfd mapping"
     }
 
@@ -77,6 +113,7 @@ public struct KVMError: Error, Hashable, Sendable, CustomStringConvertible {
         /// An access outside a mapping's bounds (GMEM-SPEC M4).
         case outOfBounds(offset: UInt64, length: UInt64, size: UInt64)
 
+        /// Why, in words: whose file it is, which rule refused it, or which bounds were crossed.
         public var description: String {
             switch self {
             case .foreignGuestMemfd:
@@ -143,6 +180,8 @@ public struct KVMError: Error, Hashable, Sendable, CustomStringConvertible {
         self.hint = hint
     }
 
+    /// One line: the operation and its context, the errno's name, why it was refused before the
+    /// syscall when it was, and the hint.
     public var description: String {
         let name = errnoName(errno)
         let subject = context.map { "\(operation.rawValue) (\($0))" } ?? operation.rawValue

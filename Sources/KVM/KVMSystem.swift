@@ -42,22 +42,26 @@ public struct KVMSystem: ~Copyable, Sendable {
     deinit { close(fd) }
 
     /// `KVM_GET_API_VERSION` (12 on every kernel since 2.6.22).
+    /// - Throws: ``KVMError`` (`KVM_GET_API_VERSION`) with the kernel's errno.
     public func apiVersion() throws(KVMError) -> Int32 {
         try KVM.check(ckvm_get_api_version(fd), .getAPIVersion)
     }
 
     /// `KVM_CHECK_EXTENSION` on /dev/kvm: 0 when absent, otherwise a capability-specific value.
+    /// - Throws: ``KVMError`` (`KVM_CHECK_EXTENSION`) with the kernel's errno.
     public func check(_ capability: Capability) throws(KVMError) -> Int32 {
         try KVM.check(ckvm_check_extension(fd, Int(capability.rawValue)), .checkExtension)
     }
 
     /// The size of each vCPU's `kvm_run` mapping.
+    /// - Throws: ``KVMError`` (`KVM_GET_VCPU_MMAP_SIZE`) with the kernel's errno.
     public func vcpuMmapSize() throws(KVMError) -> Int {
         Int(try KVM.check(ckvm_get_vcpu_mmap_size(fd), .getVCPUMmapSize))
     }
 
     /// The VM types `KVM_CREATE_VM` accepts, from `KVM_CAP_VM_TYPES` (the default type only
     /// when the capability is absent).
+    /// - Throws: ``KVMError`` (`KVM_CHECK_EXTENSION`) with the kernel's errno.
     public func supportedVMTypes() throws(KVMError) -> [VMType] {
         let mask = try self.check(.vmTypes)
         if mask <= 0 { return [.default] }
@@ -68,6 +72,7 @@ public struct KVMSystem: ~Copyable, Sendable {
 
     /// The `KVM_CREATE_GUEST_MEMFD` flags this kernel supports (`KVM_CAP_GUEST_MEMFD_FLAGS`;
     /// none when guest_memfd itself is absent).
+    /// - Throws: ``KVMError`` (`KVM_CHECK_EXTENSION`) with the kernel's errno.
     public func supportedGuestMemfdFlags() throws(KVMError) -> GuestMemfdFlags {
         guard try self.check(.guestMemfd) > 0 else { return [] }
         let mask = try self.check(.guestMemfdFlags)
@@ -76,6 +81,9 @@ public struct KVMSystem: ~Copyable, Sendable {
 
     /// Creates a VM of the given type; fails with the kernel's errno (e.g. `EINVAL` for an
     /// unsupported type).
+    /// - Parameter type: The VM type (``VMType/default`` unless private memory is wanted).
+    /// - Throws: ``KVMError`` (`KVM_CREATE_VM`, or `KVM_GET_VCPU_MMAP_SIZE` before it) with the
+    ///   kernel's errno.
     public func createVM(type: VMType = .default) throws(KVMError) -> VirtualMachine {
         let runSize = try vcpuMmapSize()
         let vmFD = try KVM.check(ckvm_create_vm(fd, UInt(type.rawValue)), .createVM)

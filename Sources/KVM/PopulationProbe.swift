@@ -21,12 +21,18 @@ public struct PopulationProbe: Hashable, Sendable {
     /// The errno of `UFFDIO_REGISTER` (or of the step before it) on the file's shared mapping
     /// in MISSING and MINOR modes (nil: registration worked), with the failing step.
     public let userfaultMissing: (errno: Errno, step: String)?
+    /// The same for MINOR faults (nil: registration worked).
     public let userfaultMinor: (errno: Errno, step: String)?
 
+    /// Whether two probes found the same (compares their ``summary``).
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.summary == rhs.summary }
+    /// Hashes the ``summary``.
     public func hash(into hasher: inout Hasher) { hasher.combine(summary) }
 
     /// Probes with a new VM and a one-page guest_memfd, both gone when it returns.
+    /// - Parameter kvm: The KVM system to create the throwaway VM from.
+    /// - Throws: ``KVMError`` when the VM, the guest_memfd or its mapping cannot be made (a path that
+    ///   fails is a finding, not an error).
     public static func run(on kvm: borrowing KVMSystem) throws(KVMError) -> PopulationProbe {
         let vm = try kvm.createVM()
         let supported = UInt64(max(0, (try? vm.check(.guestMemfdFlags)) ?? 0))

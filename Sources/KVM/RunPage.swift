@@ -63,6 +63,7 @@ public struct VCPUKicker: Sendable {
     let page: RunPage
 
     /// Kicks the vCPU; fails only when signalling its thread fails.
+    /// - Throws: ``KVMError`` (`pthread_kill vCPU`) when the signal cannot be sent to the thread.
     public func kick() throws(KVMError) { try page.kick() }
 }
 
@@ -75,6 +76,10 @@ public struct KickTimer: ~Copyable, Sendable {
     private let timer: UInt
 
     /// Arms the timer; fails with the errno of `timer_create` or `timer_settime`.
+    /// - Parameters:
+    ///   - delay: When the first kick is sent.
+    ///   - interval: The period of later kicks.
+    /// - Throws: ``KVMError`` (`timer_create kick timer`) with the errno of `timer_create` or `timer_settime`.
     public init(after delay: Duration, every interval: Duration) throws(KVMError) {
         var timer: UInt = 0
         // SAFETY: the wrapper writes the timer id into the local `timer`.
@@ -112,6 +117,8 @@ public enum VCPUKickSignal {
     /// already has a handler that is not GmemKit's. Threads registered before the change
     /// keep working if the new signal is not blocked in them (real-time signals are not by
     /// default); register them again otherwise.
+    /// - Throws: ``KVMError`` (`set the vCPU kick signal`): `EINVAL` for a signal outside
+    ///   `SIGRTMIN`…`SIGRTMAX`, `EBUSY` when it has a handler that is not GmemKit's.
     public static func use(_ signal: Int32) throws(KVMError) {
         let result = ckvm_set_kick_signal(signal)
         if result < 0 {

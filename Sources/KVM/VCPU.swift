@@ -33,6 +33,7 @@ public struct VCPU: ~Copyable, Sendable {
     }
 
     /// Reads the general-purpose registers.
+    /// - Throws: ``KVMError`` (`KVM_GET_REGS`) with the kernel's errno.
     public func registers() throws(KVMError) -> Registers {
         var raw = ckvm_regs()
         // SAFETY: `raw` is a local kvm_regs the ioctl fills (fixed size, checked by CKVM at compile time).
@@ -41,6 +42,7 @@ public struct VCPU: ~Copyable, Sendable {
     }
 
     /// Writes the general-purpose registers.
+    /// - Throws: ``KVMError`` (`KVM_SET_REGS`) with the kernel's errno.
     public func setRegisters(_ registers: Registers) throws(KVMError) {
         var raw = registers.raw
         // SAFETY: `raw` is a local kvm_regs the ioctl reads.
@@ -48,6 +50,7 @@ public struct VCPU: ~Copyable, Sendable {
     }
 
     /// Reads the special registers (segments, control registers, EFER).
+    /// - Throws: ``KVMError`` (`KVM_GET_SREGS`) with the kernel's errno.
     public func specialRegisters() throws(KVMError) -> SpecialRegisters {
         var raw = ckvm_sregs()
         // SAFETY: `raw` is a local kvm_sregs the ioctl fills.
@@ -56,6 +59,7 @@ public struct VCPU: ~Copyable, Sendable {
     }
 
     /// Writes the special registers; fails with `EINVAL` for an inconsistent state.
+    /// - Throws: ``KVMError`` (`KVM_SET_SREGS`) with the kernel's errno.
     public func setSpecialRegisters(_ registers: SpecialRegisters) throws(KVMError) {
         var raw = registers.raw
         // SAFETY: `raw` is a local kvm_sregs the ioctl reads.
@@ -71,6 +75,7 @@ public struct VCPU: ~Copyable, Sendable {
     /// `KVM_RUN` on this thread, and names the thread `gmem-vcpu-<id>` when `renaming` (pass
     /// false for a thread the caller lent, to keep its name). Call `unregisterThread()` before
     /// the thread ends or goes back to other work.
+    /// - Throws: ``KVMError`` (`sigaction kick signal`) when the handler cannot be installed.
     public func registerCurrentThread(renaming: Bool = true) throws(KVMError) {
         _ = try check(ckvm_install_kick_handler(), .installKickHandler)
         _ = try check(ckvm_unblock_kick_signal(), .installKickHandler)
@@ -89,6 +94,7 @@ public struct VCPU: ~Copyable, Sendable {
     ///
     /// A memory fault (`EFAULT` with `KVM_EXIT_MEMORY_FAULT`, GMEM-SPEC G2) and a kick
     /// (`EINTR`) are exits, not errors; any other failure throws `KVMError(.run, errno)`.
+    /// - Throws: ``KVMError`` (`KVM_RUN`) for any failure other than a memory fault or a kick.
     public func run() throws(KVMError) -> VCPUExit {
         let result = ckvm_run(fd)
         // Sound because: see RunPage; only this thread reads the exit fields, after KVM_RUN.

@@ -93,7 +93,9 @@ extension VCPUExit: CustomStringConvertible {
     public struct Unexpected: Error, CustomStringConvertible, Hashable, Sendable {
         /// The exit.
         public let exit: VCPUExit
+        /// Wraps `exit` as an error.
         public init(_ exit: VCPUExit) { self.exit = exit }
+        /// `unexpected vCPU exit: ` and the exit in words.
         public var description: String { "unexpected vCPU exit: \(exit)" }
     }
 }

@@ -11,14 +11,21 @@ import SystemPackage
 public struct VCPUState: Hashable, Sendable {
     /// One model-specific register.
     public struct MSR: Hashable, Sendable {
+        /// The MSR's index (`0xC000_0080` is EFER).
         public var index: UInt32
+        /// Its value.
         public var value: UInt64
+        /// An MSR and its value.
         public init(index: UInt32, value: UInt64) { self.index = index; self.value = value }
     }
 
+    /// The size of `kvm_regs` in bytes (144).
     public static let registersSize = MemoryLayout<ckvm_regs>.size          // 144
+    /// The size of `kvm_sregs` in bytes (312).
     public static let specialRegistersSize = MemoryLayout<ckvm_sregs>.size  // 312
+    /// The size of `kvm_fpu` in bytes (416).
     public static let fpuSize = MemoryLayout<ckvm_fpu>.size                 // 416
+    /// The size of `kvm_vcpu_events` in bytes (64).
     public static let eventsSize = MemoryLayout<ckvm_vcpu_events>.size      // 64
     /// The most MSRs one state holds.
     public static let maximumMSRs = Int(CKVM_MAX_MSRS)
@@ -32,10 +39,15 @@ public struct VCPUState: Hashable, Sendable {
         0xC000_0100, 0xC000_0101, 0xC000_0102, 0xC000_0103,
     ]
 
+    /// `kvm_regs`, ``registersSize`` bytes.
     public var registers: [UInt8]
+    /// `kvm_sregs`, ``specialRegistersSize`` bytes.
     public var specialRegisters: [UInt8]
+    /// `kvm_fpu`, ``fpuSize`` bytes.
     public var fpu: [UInt8]
+    /// `kvm_vcpu_events`, ``eventsSize`` bytes.
     public var events: [UInt8]
+    /// The MSRs, at most ``maximumMSRs``.
     public var msrs: [MSR]
 
     /// A state from its parts; nil when a part has the wrong size or there are too many MSRs.
@@ -81,6 +93,8 @@ public struct VCPUState: Hashable, Sendable {
 extension VCPU {
     /// Reads the vCPU's whole state. Call it only while no thread is inside `run()` for this
     /// vCPU and the last exit was completed (a paused `MachineHandle` guarantees both).
+    /// - Parameter wanted: The MSR indexes to read; those the host cannot read are left out.
+    /// - Throws: ``KVMError`` naming the `KVM_GET_*` ioctl that failed, with the kernel's errno.
     public func captureState(msrs wanted: [UInt32] = VCPUState.longModeMSRs) throws(KVMError) -> VCPUState {
         var regs = ckvm_regs()
         // SAFETY: each argument is a local fixed-size C struct the ioctl fills (sizes checked by CKVM at compile time).
@@ -120,6 +134,7 @@ extension VCPU {
     /// Writes a whole state into this vCPU (before its first `run()`): registers, special
     /// registers, FPU, pending events, then the MSRs. The kernel's refusal of any part is a
     /// typed error; an MSR the kernel will not take fails with `EINVAL` naming its index.
+    /// - Throws: ``KVMError`` naming the `KVM_SET_*` ioctl the kernel refused, with its errno.
     public func applyState(_ state: VCPUState) throws(KVMError) {
         var sregs = VCPUState.load(state.specialRegisters, as: ckvm_sregs())
         // SAFETY: each argument is a local fixed-size C struct the ioctl reads.

@@ -35,12 +35,14 @@ public struct VirtualMachine: ~Copyable, Sendable {
     deinit { close(fd) }
 
     /// `KVM_CHECK_EXTENSION` on the VM fd, which answers for this VM's type.
+    /// - Throws: ``KVMError`` (`KVM_CHECK_EXTENSION`) with the kernel's errno.
     public func check(_ capability: Capability) throws(KVMError) -> Int32 {
         try KVM.check(ckvm_check_extension(fd, Int(capability.rawValue)), .checkExtension)
     }
 
     /// Creates vCPU `id` and maps its `kvm_run` page; fails with the kernel's errno (e.g.
     /// `EEXIST` for an id in use).
+    /// - Throws: ``KVMError`` (`KVM_CREATE_VCPU` or `mmap kvm_run`) with the kernel's errno.
     public func createVCPU(id: UInt32) throws(KVMError) -> VCPU {
         let vcpuFD = try KVM.check(ckvm_create_vcpu(fd, UInt(id)), .createVCPU)
         do {
@@ -58,6 +60,8 @@ public struct VirtualMachine: ~Copyable, Sendable {
     /// Fails with `EINVAL` when `size` is zero or not a multiple of the page size (C1) or
     /// when `flags` are not supported (C2); both are checked before the syscall with
     /// GmemModel's rules (GMEM-SPEC P2).
+    /// - Throws: ``KVMError`` (`KVM_CREATE_GUEST_MEMFD`): `EINVAL` before the syscall as above, or the
+    ///   kernel's errno.
     public func createGuestMemfd(size: UInt64, flags: GuestMemfdFlags = .hostShared) throws(KVMError) -> GuestMemfd {
         let supported = (try? check(.guestMemfdFlags)).map { UInt64(max($0, 0)) } ?? ~0
         if let error = GmemRules.validateCreate(size: size, flags: flags.rawValue, supportedFlags: supported) {
@@ -104,6 +108,15 @@ public struct VirtualMachine: ~Copyable, Sendable {
     /// of 32764 or more, a range that wraps) are refused before the syscall with `EINVAL`
     /// (GmemModel's rules, P2, P3); the kernel refuses overlaps (B6) and the rest, and the
     /// error then names the slot of this VM the request clashes with.
+    /// - Parameters:
+    ///   - file: The guest_memfd; it must have been created by this VM.
+    ///   - slot: The memslot id (below 32764).
+    ///   - guestPhysicalAddress: Where the slot starts in guest-physical memory (page-aligned).
+    ///   - size: The slot's length in bytes (page-aligned, non-zero).
+    ///   - fileOffset: Where the slot starts in the file (page-aligned).
+    ///   - hostMemory: The slot's host side, kept alive by the VM; nil for none.
+    /// - Throws: ``KVMError`` (`KVM_SET_USER_MEMORY_REGION2`): `EINVAL` before the syscall as above,
+    ///   or the kernel's errno with the clashing slot named.
     public func bind(
         _ file: borrowing GuestMemfd, slot: UInt32, guestPhysicalAddress: UInt64,
         size: UInt64, fileOffset: UInt64 = 0, hostMemory: HostMapping? = nil
@@ -202,6 +215,8 @@ public struct VirtualMachine: ~Copyable, Sendable {
     /// guest_memfd). The VM keeps `memory` alive until the slot is deleted or the VM and all
     /// its vCPUs are gone. Refused before the syscall when `memory` is shorter than `size` or
     /// the kernel's sanity checks would refuse the slot.
+    /// - Throws: ``KVMError`` (`KVM_SET_USER_MEMORY_REGION2`): `EINVAL` before the syscall as above, or
+    ///   the kernel's errno.
     public func setMemorySlot(
         _ slot: UInt32, guestPhysicalAddress: UInt64, size: UInt64, memory: HostMapping,
         flags: MemorySlotFlags = []
@@ -249,6 +264,7 @@ public struct VirtualMachine: ~Copyable, Sendable {
     /// and its range can be bound again (GMEM-SPEC B8).
     ///
     /// The host memory the slot kept alive is released once the kernel has removed the slot.
+    /// - Throws: ``KVMError`` (`KVM_SET_USER_MEMORY_REGION2`) with the kernel's errno.
     public func deleteMemorySlot(_ slot: UInt32) throws(KVMError) {
         try setRegion(MemoryRegion(slot: slot, guestPhysicalAddress: 0, size: 0, userspaceAddress: 0), file: nil)
     }
@@ -257,6 +273,8 @@ public struct VirtualMachine: ~Copyable, Sendable {
     ///
     /// Refused with `ENOTTY` and `.unsupported(.memoryAttributes)` before the syscall when the
     /// VM reports no supported attributes (GMEM-SPEC A1, the reference host).
+    /// - Throws: ``KVMError`` (`KVM_SET_MEMORY_ATTRIBUTES`): `ENOTTY` before the syscall as above, or
+    ///   the kernel's errno.
     public func setMemoryAttributes(
         _ attributes: MemoryAttributes, guestPhysicalAddress: UInt64, size: UInt64
     ) throws(KVMError) {
@@ -272,12 +290,14 @@ public struct VirtualMachine: ~Copyable, Sendable {
     }
 
     /// Creates the in-kernel interrupt controller (`KVM_CREATE_IRQCHIP`).
+    /// - Throws: ``KVMError`` (`KVM_CREATE_IRQCHIP`) with the kernel's errno.
     public func createIRQChip() throws(KVMError) {
         _ = try KVM.check(ckvm_create_irqchip(fd), .createIRQChip)
     }
 
     /// Sets the guest-physical address of the three-page TSS region Intel hosts need
     /// (`KVM_SET_TSS_ADDR`; the address is a guest-physical one, not a host pointer).
+    /// - Throws: ``KVMError`` (`KVM_SET_TSS_ADDR`) with the kernel's errno.
     public func setTSSAddress(_ address: UInt64) throws(KVMError) {
         _ = try KVM.check(ckvm_set_tss_addr(fd, UInt(address)), .setTSSAddress)
     }
@@ -312,10 +332,15 @@ package let pageSize: UInt64 = 4096
 
 /// Memslot flags (`KVM_MEM_*`).
 public struct MemorySlotFlags: OptionSet, Hashable, Sendable {
+    /// The flag bits (`KVM_MEM_*`).
     public let rawValue: UInt32
+    /// Any flag bits.
     public init(rawValue: UInt32) { self.rawValue = rawValue }
+    /// `KVM_MEM_LOG_DIRTY_PAGES`: track which pages the guest writes.
     public static let logDirtyPages = MemorySlotFlags(rawValue: CKVM_MEM_LOG_DIRTY_PAGES)
+    /// `KVM_MEM_READONLY`: guest writes exit to userspace as MMIO.
     public static let readonly = MemorySlotFlags(rawValue: CKVM_MEM_READONLY)
+    /// `KVM_MEM_GUEST_MEMFD`: the slot is backed by a guest_memfd (set by `VirtualMachine.bind`).
     public static let guestMemfd = MemorySlotFlags(rawValue: CKVM_MEM_GUEST_MEMFD)
 }
 
