@@ -65,10 +65,14 @@ let package = Package(
         .plugin(name: "GuestBuilder", capability: .buildTool(), dependencies: ["GuestEmbed"]),
         .target(
             name: "GmemConformance",
-            dependencies: ["KVM", "CKVM", "GmemModel", "MicroVM"],
+            dependencies: ["KVM", "CKVM", "GmemModel", "MicroVM", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
-        .target(name: "GmemExplorer", dependencies: ["GmemModel"], swiftSettings: swiftSettings),
+        .target(
+            name: "GmemExplorer",
+            dependencies: ["GmemModel", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "gmem",
             dependencies: [
@@ -82,7 +86,14 @@ let package = Package(
         // Measurement only: the raw C baseline every benchmark figure is compared with, and
         // the Swift side of `gmem bench` (boot snapshots for C, figures and their statistics).
         .target(name: "CBaseline", dependencies: ["CKVM"]),
-        .target(name: "GmemBench", dependencies: ["CBaseline", "KVM", "MicroVM", "GuestMemory", "GuestImages"], swiftSettings: strictSwiftSettings),
+        .target(
+            name: "GmemBench",
+            dependencies: [
+                "CBaseline", "KVM", "MicroVM", "GuestMemory", "GuestImages", "GmemConformance", "GmemExplorer",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwiftSettings
+        ),
         // Test support only: counts each thread's heap allocations (VCPU.run() allocates nothing).
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM", "AllocationCounter", "MicroVM", "GuestImages", "GmemConformance", "GmemModel", "GmemExplorer", "GmemBench"], swiftSettings: swiftSettings),

@@ -45,14 +45,14 @@ struct BenchCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        guard rounds >= 1, rounds <= 100 else { fail(CommandFailure("gmem bench: --rounds must be 1 to 100")) }
-        guard pings >= 100 else { fail(CommandFailure("gmem bench: --pings must be at least 100")) }
-        guard densityVMs >= 10, densityVMs <= 4000 else { fail(CommandFailure("gmem bench: --density-vms must be 10 to 4000")) }
-        guard populateMiB >= 2, populateMiB <= 16384 else { fail(CommandFailure("gmem bench: --populate-mib must be 2 to 16384")) }
+        guard rounds >= 1, rounds <= 100 else { throw CommandFailure("gmem bench: --rounds must be 1 to 100") }
+        guard pings >= 100 else { throw CommandFailure("gmem bench: --pings must be at least 100") }
+        guard densityVMs >= 10, densityVMs <= 4000 else { throw CommandFailure("gmem bench: --density-vms must be 10 to 4000") }
+        guard populateMiB >= 2, populateMiB <= 16384 else { throw CommandFailure("gmem bench: --populate-mib must be 2 to 16384") }
         let needsKVM = ["exit-roundtrip", "cold-start", "churn", "populate", "guest-touch", "density", "restore"].contains { wants($0) }
         if needsKVM, KVMHost.unavailableReason != nil {
-            fail(CommandFailure("gmem bench: " + (KVMHost.unavailableReason ?? "no usable /dev/kvm")
-                                + " (run with --filter model-ops, explore or check-wall for the model figures)"))
+            throw CommandFailure("gmem bench: " + (KVMHost.unavailableReason ?? "no usable /dev/kvm")
+                                + " (run with --filter model-ops, explore or check-wall for the model figures)")
         }
         #if DEBUG
         printError("gmem bench: this is a debug build; its Swift figures are not GmemKit's (swift build -c release)")
@@ -78,13 +78,13 @@ struct BenchCommand: ParsableCommand {
             if wants("explore") { explore().forEach(add) }
             if wants("check-wall") { add(checkWall()) }
         } catch let failure as CommandFailure {
-            fail(failure)
+            throw failure
         } catch let error as BenchError {
-            fail(CommandFailure("gmem bench: \(error)"))
+            throw CommandFailure("gmem bench: \(error)")
         } catch {
-            fail(CommandFailure("gmem bench: \(error)"))
+            throw CommandFailure("gmem bench: \(error)")
         }
-        if figures.isEmpty { fail(CommandFailure("gmem bench: no figure matches --filter \(filter ?? "")")) }
+        if figures.isEmpty { throw CommandFailure("gmem bench: no figure matches --filter \(filter ?? "")") }
         if json {
             try printJSON(BenchJSON(rounds: rounds, figures: figures))
         } else {

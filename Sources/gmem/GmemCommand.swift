@@ -1,12 +1,24 @@
 import ArgumentParser
+import Foundation
+import Logging
 
-/// The entry point: makes the standard descriptors safe (`StandardStreams.prepare`), then
-/// parses and runs the command.
+/// The entry point: makes the standard descriptors safe (`StandardStreams.prepare`), parses
+/// the command, sets up logging (`--log-level`) and runs it. A ``CommandFailure`` thrown by
+/// a command is one line on stderr and its exit code; any other error is ArgumentParser's.
 @main
 enum GmemMain {
     static func main() {
         StandardStreams.prepare()
-        GmemCommand.main()
+        do {
+            var command = try GmemCommand.parseAsRoot()
+            if let logged = command as? any LoggedCommand { logged.logging.bootstrap() }
+            try command.run()
+        } catch let failure as CommandFailure {
+            printError(failure.message)
+            exit(failure.exitCode)
+        } catch {
+            GmemCommand.exit(withError: error)
+        }
     }
 }
 
@@ -20,7 +32,32 @@ struct GmemCommand: ParsableCommand {
             guest_memfd against an executable model of its contract, and explores the design \
             space of guest_memfd's lifetime rules.
             """,
-        subcommands: [RunCommand.self, CheckCommand.self, ExploreCommand.self, RulesCommand.self, RestoreCommand.self, SnapshotCommand.self, BenchCommand.self, InfoCommand.self, FuzzCommand.self, SoakCommand.self],
+        subcommands: [
+            RunCommand.self, CheckCommand.self, ExploreCommand.self, RulesCommand.self, RestoreCommand.self,
+            SnapshotCommand.self, BenchCommand.self, InfoCommand.self, FuzzCommand.self, SoakCommand.self,
+        ],
         defaultSubcommand: nil
     )
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// `--log-level`, on every command: what the libraries log (swift-log) goes to stderr.
+struct LoggingOptions: ParsableArguments {
+    @Option(name: .long, help: "Library log messages on stderr from this level up: trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    func bootstrap() {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}
+
+/// A command with `--log-level`.
+protocol LoggedCommand: ParsableCommand {
+    var logging: LoggingOptions { get }
 }

@@ -16,8 +16,10 @@ struct InfoCommand: ParsableCommand {
         let report: HostReport
         do {
             report = try openKVM().report()
+        } catch let failure as CommandFailure {
+            throw failure
         } catch {
-            fail(error)
+            throw CommandFailure("gmem: \(error)")
         }
         if json {
             try printJSON(report)

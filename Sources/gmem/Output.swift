@@ -95,7 +95,8 @@ enum StandardStreams {
     }
 }
 
-/// A failure the CLI reports as one readable line on stderr and a non-zero exit.
+/// A failure the CLI reports as one readable line on stderr and a non-zero exit: commands
+/// throw it from `run()`, and `GmemMain` prints it and exits with its code.
 struct CommandFailure: Error, CustomStringConvertible {
     let message: String
     let exitCode: Int32
@@ -112,21 +113,6 @@ func openKVM() throws -> KVMSystem {
         return try KVMSystem()
     } catch {
         throw CommandFailure("gmem: " + KVMHost.describeOpenFailure(error.errno, path: "/dev/kvm"))
-    }
-}
-
-/// Turns any error into the CLI's one-line form and exits non-zero.
-func fail(_ error: any Error) -> Never {
-    switch error {
-    case let failure as CommandFailure:
-        printError(failure.message)
-        exit(failure.exitCode)
-    case let error as KVMError:
-        printError("gmem: \(error)")
-        exit(1)
-    default:
-        printError("gmem: \(error)")
-        exit(1)
     }
 }
 
@@ -154,5 +140,12 @@ final class ConsoleWriter: Sendable {
 
     private func emit(_ bytes: [UInt8]) {
         StandardStreams.writeOutput(bytes)
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) / 1e18
     }
 }

@@ -54,9 +54,9 @@ struct FuzzCommand: ParsableCommand {
 
     func run() throws {
         guard runs > 0, timeoutMs > 0, (1...4096).contains(length) else {
-            fail(CommandFailure("gmem fuzz: --runs and --timeout-ms must be positive and --length 1…4096"))
+            throw CommandFailure("gmem fuzz: --runs and --timeout-ms must be positive and --length 1…4096")
         }
-        if let reason = KVMHost.unavailableReason { fail(CommandFailure("gmem fuzz: \(reason)")) }
+        if let reason = KVMHost.unavailableReason { throw CommandFailure("gmem fuzz: \(reason)") }
         var random = SplitMix64(seed: seed)
         var outcomes: [String: Int] = [:]
         var hostErrors = 0
@@ -129,10 +129,10 @@ struct SoakCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard cycles > 0, let bytes = parseSize(memory) else { fail(CommandFailure("gmem soak: --cycles must be positive and --memory a size")) }
-        if let reason = KVMHost.unavailableReason { fail(CommandFailure("gmem soak: \(reason)")) }
+        guard cycles > 0, let bytes = parseSize(memory) else { throw CommandFailure("gmem soak: --cycles must be positive and --memory a size") }
+        if let reason = KVMHost.unavailableReason { throw CommandFailure("gmem soak: \(reason)") }
         let config = MachineConfig(name: "hello", image: GuestImages.hello, memorySize: bytes)
-        do { try config.validate() } catch { fail(CommandFailure("gmem soak: \(error)")) }
+        do { try config.validate() } catch { throw CommandFailure("gmem soak: \(error)") }
         // Warm-up cycles: allocator pools and lazily created state settle first.
         for _ in 0..<20 { _ = try? Machine.run(config) }
         let before = ProcessResources.now()

@@ -31,12 +31,12 @@ struct RestoreCommand: ParsableCommand {
     func run() throws {
         // --clones first: the default timeout is computed from it (Int.max clones overflowed there).
         guard (1...Snapshot.maximumClones).contains(clones) else {
-            fail(CommandFailure("gmem restore: --clones must be between 1 and \(Snapshot.maximumClones) (got \(clones))"))
+            throw CommandFailure("gmem restore: --clones must be between 1 and \(Snapshot.maximumClones) (got \(clones))")
         }
         let cpus = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let timeout = self.timeout ?? 30 * Double((clones + cpus - 1) / cpus)
         guard timeout >= 0.001, timeout.isFinite, timeout <= 86_400 else {
-            fail(CommandFailure("gmem restore: --timeout must be from 0.001 to 86400 seconds (got \(timeout))"))
+            throw CommandFailure("gmem restore: --timeout must be from 0.001 to 86400 seconds (got \(timeout))")
         }
         let console = ConsoleWriter()
         var options = RestoreOptions()
@@ -49,9 +49,9 @@ struct RestoreCommand: ParsableCommand {
             runs = try Snapshot(path: file).restoreAndRun(clones: clones, options)
         } catch {
             if case .machine(.kernel(let kernel)) = error, kernel.operation == .openDevice {
-                fail(CommandFailure("gmem: " + KVMHost.describeOpenFailure(kernel.errno, path: "/dev/kvm")))
+                throw CommandFailure("gmem: " + KVMHost.describeOpenFailure(kernel.errno, path: "/dev/kvm"))
             }
-            fail(CommandFailure("gmem restore: \(error)"))
+            throw CommandFailure("gmem restore: \(error)")
         }
         console.flush()
         let all = runs.allSatisfy { $0.run.succeeded }

@@ -43,8 +43,7 @@ struct RunCommand: ParsableCommand {
     var snapshot: String?
 
     func run() throws {
-        let config: MachineConfig
-        do { config = try makeConfig() } catch { fail(error) }
+        let config = try makeConfig()
         if snapshot != nil || snapshotAt != nil { return try runWithSnapshot(config) }  // SnapshotCommand.swift
         let report: RunReport
         let console = ConsoleWriter()
@@ -54,9 +53,9 @@ struct RunCommand: ParsableCommand {
             report = try Machine.run(config, console: sink)
         } catch {
             if case .kernel(let kernel) = error, kernel.operation == .openDevice {
-                fail(CommandFailure("gmem: " + KVMHost.describeOpenFailure(kernel.errno, path: "/dev/kvm")))
+                throw CommandFailure("gmem: " + KVMHost.describeOpenFailure(kernel.errno, path: "/dev/kvm"))
             }
-            fail(CommandFailure("gmem run: \(error)"))
+            throw CommandFailure("gmem run: \(error)")
         }
         console.flush()
         if json {

@@ -28,7 +28,7 @@ struct SnapshotCommand: ParsableCommand {
             do {
                 snapshot = try Snapshot(path: file)
                 try snapshot.verify()
-            } catch { fail(CommandFailure("gmem snapshot inspect: \(error)")) }
+            } catch { throw CommandFailure("gmem snapshot inspect: \(error)") }
             let m = snapshot.manifest
             if json { return try printJSON(SnapshotJSON(m)) }
             emit("\(file): GmemKit snapshot, format version \(SnapshotFormat.version), \(m.pageSize)-byte pages, \(formatBytes(m.fileSize)); every checksum matches")
@@ -128,11 +128,11 @@ struct SnapshotJSON: Encodable {
 extension RunCommand {
     /// `gmem run GUEST --snapshot FILE [--snapshot-at exits=N|ms=T]`.
     func runWithSnapshot(_ config: MachineConfig) throws {
-        guard let path = snapshot else { fail(CommandFailure("gmem run: --snapshot-at needs --snapshot FILE")) }
+        guard let path = snapshot else { throw CommandFailure("gmem run: --snapshot-at needs --snapshot FILE") }
         var trigger = SnapshotTrigger.guestRequest
         if let text = snapshotAt {
             guard let parsed = SnapshotTrigger(parsing: text) else {
-                fail(CommandFailure("gmem run: cannot read --snapshot-at '\(text)': use exits=N (N ≥ 1) or ms=T (0 to 86400000)"))
+                throw CommandFailure("gmem run: cannot read --snapshot-at '\(text)': use exits=N (N ≥ 1) or ms=T (0 to 86400000)")
             }
             trigger = parsed
         }
@@ -142,7 +142,7 @@ extension RunCommand {
         do {
             outcome = try Machine.run(config, snapshotTo: path, at: trigger, console: { byte in if live { console.write(byte) } })
         } catch {
-            fail(CommandFailure("gmem run: \(error)"))
+            throw CommandFailure("gmem run: \(error)")
         }
         console.flush()
         if json {

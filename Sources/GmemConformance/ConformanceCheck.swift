@@ -1,0 +1,177 @@
+import Foundation
+import GmemModel
+import KVM
+import Logging
+
+/// `gmem check` as one library call: picks the backends and the profile, reads the scenario
+/// files (bounded), and runs the catalogue, the files, the random differential or the C
+/// reproducer writer. The CLI parses arguments into a ``Request`` and prints the ``Outcome``.
+public enum ConformanceCheck {
+    /// What to check.
+    public struct Request: Sendable {
+        public var files: [String] = []
+        public var backend = "both"
+        public var random: Int?
+        public var seed: UInt64 = 1
+        /// The most host memory one scenario may make the kernel allocate, and how it was written.
+        public var memoryBudget: UInt64 = MemoryBudget.defaultLimit
+        public var memoryBudgetText = "256M"
+        public var profile: String?
+        public var emitC: String?
+        public var only: String?
+        /// The command line written into each C reproducer.
+        public var commandLine = "gmem check"
+        public init() {}
+    }
+
+    /// A refusal or failure of the check itself (not of a scenario), as one line.
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public let description: String
+        public init(_ description: String) { self.description = description }
+    }
+
+    /// What a check produced.
+    public enum Outcome: Sendable, Encodable {
+        case scenarios(ConformanceReport)
+        case random(RandomCheckReport)
+        case reproducers(ReproducerReport)
+
+        /// Whether the command's exit status is 0.
+        public var succeeded: Bool {
+            switch self {
+            case .scenarios(let report): report.succeeded
+            case .random(let report): report.succeeded
+            case .reproducers(let report): report.succeeded
+            }
+        }
+
+        public func formatted(verbose: Bool = false) -> String {
+            switch self {
+            case .scenarios(let report): report.formatted(verbose: verbose)
+            case .random(let report): report.formatted()
+            case .reproducers(let report): report.formatted()
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            switch self {
+            case .scenarios(let report): try report.encode(to: encoder)
+            case .random(let report): try report.encode(to: encoder)
+            case .reproducers(let report): try report.encode(to: encoder)
+            }
+        }
+    }
+
+    /// The largest scenario file read: a 1,000,000-step scenario is about 30 MiB; a 1,000 MiB
+    /// file of zeros once cost 3 GiB of memory and 25 s to report its first byte.
+    public static let maximumFileBytes = 64 << 20
+
+    /// Runs `request`.
+    public static func run(_ request: Request, logger: Logger = Logger(label: "gmemkit.conformance")) throws(Failure) -> Outcome {
+        guard var selection = BackendSelection(rawValue: request.backend) else {
+            throw Failure("--backend must be model, kernel or both (got '\(request.backend)')")
+        }
+        if request.random != nil, !request.files.isEmpty {
+            throw Failure("--random generates its own scenarios; it does not take FILE arguments (got \(request.files.joined(separator: " ")))")
+        }
+        let hostCapabilities = ConformanceRunner.hostCapabilities()
+        var notes: [String] = []
+        if hostCapabilities == nil, selection != .model {
+            if selection == .kernel { throw Failure(KVMHost.unavailableReason ?? "no usable /dev/kvm") }
+            notes.append("no usable /dev/kvm (\(KVMHost.unavailableReason ?? "unknown")): running the model alone")
+            selection = .model
+        }
+        if selection != .model, let refusal = MemoryBudget.refusal(limit: request.memoryBudget, available: MemoryBudget.hostAvailable()) {
+            throw Failure("--memory-budget \(request.memoryBudgetText): \(refusal)")
+        }
+        if selection != .model, let note = MemoryCgroup.enter(limit: request.memoryBudget) { notes.append(note) }
+        var runner = ConformanceRunner(selection: selection, capabilities: hostCapabilities ?? .referenceHost,
+                                       memoryBudget: request.memoryBudget)
+        let host = KernelProfile.host()
+        runner.hostProfile = hostCapabilities == nil ? nil : host.profile
+        runner.profile = host.profile
+        if let profile = request.profile {
+            switch KernelProfile.parse(profile) {
+            case .success(let chosen): runner.profile = chosen
+            case .failure(let error): throw Failure("--profile: \(error)")
+            }
+            notes.insert("kernel profile \(runner.profile.name) (--profile; this host answers like \(host.profile.name): \(host.reason))", at: 0)
+        } else {
+            notes.insert("kernel profile \(runner.profile.name) (picked: \(host.reason))", at: 0)
+        }
+        logger.debug("gmem check", metadata: ["backends": "\(selection.rawValue)", "profile": "\(runner.profile.name)"])
+        if let count = request.random {
+            guard count > 0 else { throw Failure("--random needs a positive count") }
+            guard selection != .kernel else {
+                throw Failure("--random runs on the model, or on both to compare them; not on the kernel alone")
+            }
+            return try random(request, runner: runner, count: count, notes: notes)
+        }
+        var scenarios: [Scenario] = []
+        if request.files.isEmpty {
+            scenarios = Catalogue.scenarios
+        } else {
+            for path in request.files { scenarios += try readScenarios(path) }
+        }
+        if let only = request.only {
+            scenarios = scenarios.filter { $0.name == only }
+            if scenarios.isEmpty { throw Failure("--only: no scenario named '\(only)'") }
+        }
+        if let directory = request.emitC {
+            return .reproducers(try writeReproducers(scenarios, runner: runner, directory: directory, notes: notes,
+                                                     commandLine: request.commandLine))
+        }
+        let started = ContinuousClock.now
+        let results = scenarios.map(runner.run)
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return .scenarios(ConformanceReport(results: results, selection: selection, notes: notes, seconds: seconds) { scenario in
+            let file = request.files.contains(scenario.source) ? " \(scenario.source)" : ""
+            return "gmem check\(request.profile.map { " --profile \($0)" } ?? "") --emit-c repro-c --only \(scenario.name)\(file)"
+        })
+    }
+
+    /// Reads and parses one scenario file, refusing one over ``maximumFileBytes`` before reading it.
+    public static func readScenarios(_ path: String) throws(Failure) -> [Scenario] {
+        let limit = maximumFileBytes
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.uint64Value > UInt64(limit) {
+            throw Failure("\(path): \(size.uint64Value) bytes; a scenario file may be at most 64 MiB")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw Failure("cannot read \(path)") }
+        guard data.count <= limit else { throw Failure("\(path): more than 64 MiB; a scenario file may be at most 64 MiB") }
+        guard let text = String(validating: data, as: UTF8.self) else { throw Failure("\(path): not UTF-8 text") }
+        do {
+            return try ScenarioFormat.parse(text, source: path)
+        } catch {
+            throw Failure("\(error)")
+        }
+    }
+
+    private static func writeReproducers(_ scenarios: [Scenario], runner: ConformanceRunner, directory: String,
+                                         notes: [String], commandLine: String, succeeded: Bool = true) throws(Failure) -> ReproducerReport {
+        do {
+            let paths = try CReproducer.write(scenarios, runner: runner, into: directory, command: commandLine)
+            return ReproducerReport(notes: notes, directory: directory, paths: paths, profile: runner.profile.name, succeeded: succeeded)
+        } catch {
+            throw Failure("--emit-c: \(error)")
+        }
+    }
+
+    private static func random(_ request: Request, runner: ConformanceRunner, count: Int, notes: [String]) throws(Failure) -> Outcome {
+        let started = ContinuousClock.now
+        let report = RandomDifferential(runner: runner).run(seed: request.seed, operations: count)
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        if let directory = request.emitC {
+            guard let divergence = report.divergence else {
+                return .reproducers(ReproducerReport(
+                    notes: notes, directory: directory, paths: [], profile: runner.profile.name,
+                    noDivergence: "no divergence in \(report.operationsRun) random operations (seed \(request.seed)): no C reproducer written"))
+            }
+            return .reproducers(try writeReproducers([divergence.minimal], runner: runner, directory: directory, notes: notes,
+                                                     commandLine: request.commandLine, succeeded: false))
+        }
+        let reproduce = "gmem check --random \(count) --seed \(request.seed)\(request.profile.map { " --profile \($0)" } ?? "") --emit-c repro-c"
+        return .random(RandomCheckReport(report: report, seconds: seconds, notes: notes, backends: runner.selection, reproduce: reproduce))
+    }
+}

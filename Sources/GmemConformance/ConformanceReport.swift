@@ -1,0 +1,276 @@
+import Foundation
+import GmemModel
+
+/// The result of a catalogue or file run of `gmem check`: totals, per-rule and per-scenario
+/// aggregation. `--json` is its encoding (stable keys, documented in README and
+/// docs/scenario-language.md); ``formatted(verbose:)`` is the human form of the same value.
+public struct ConformanceReport: Codable, Sendable, Equatable {
+    /// The version of this encoding; raised when a key changes meaning or goes away.
+    public static let currentSchemaVersion = 1
+
+    /// How one rule fared over every scenario that names it.
+    public struct RuleCount: Codable, Sendable, Equatable {
+        public let rule: String
+        public var passed = 0, failed = 0, diverged = 0, skipped = 0
+        public init(rule: String) { self.rule = rule }
+    }
+
+    /// One step with each backend's outcome, in scenario-file syntax.
+    public struct StepEntry: Codable, Sendable, Equatable {
+        public let line: Int
+        public let action: String
+        public let expected: String?
+        public let model: String?
+        public let kernel: String?
+        public let problems: [String]
+    }
+
+    /// One scenario's verdict.
+    public struct ScenarioEntry: Codable, Sendable, Equatable {
+        public let name: String
+        public let source: String
+        public let rules: [String]
+        /// passed, failed, diverged or skipped.
+        public let status: String
+        public let problem: String?
+        public let problems: [String]
+        public let skipReason: String?
+        public let steps: [StepEntry]?
+        /// For a failed or diverged scenario: the command that writes its C reproducer.
+        public let reproduce: String?
+    }
+
+    public let schemaVersion: Int
+    /// model, kernel or both.
+    public let backends: String
+    public let scenarios: Int
+    public let passed: Int
+    public let failed: Int
+    public let diverged: Int
+    public let skipped: Int
+    public let budgetRefusals: Int
+    public let seconds: Double
+    public let notes: [String]
+    /// Per rule id, in GMEM-SPEC order (section, then number).
+    public let rules: [RuleCount]
+    public let results: [ScenarioEntry]
+
+    /// Whether nothing failed or diverged (the command's exit status is 0).
+    public var succeeded: Bool { failed + diverged == 0 }
+
+    /// Aggregates `results`; `reproduce` names the command that writes a scenario's C reproducer.
+    public init(results: [ScenarioResult], selection: BackendSelection, notes: [String], seconds: Double,
+                reproduce: (Scenario) -> String = { _ in "" }) {
+        schemaVersion = Self.currentSchemaVersion
+        backends = selection.rawValue
+        scenarios = results.count
+        passed = results.filter { $0.status == .passed }.count
+        failed = results.filter { $0.status == .failed }.count
+        diverged = results.filter { $0.status == .diverged }.count
+        skipped = results.filter { $0.status == .skipped }.count
+        budgetRefusals = results.filter(\.budgetRefused).count
+        self.seconds = seconds
+        self.notes = notes
+        var byRule: [String: RuleCount] = [:]
+        for result in results {
+            for rule in result.scenario.rules {
+                var count = byRule[rule] ?? RuleCount(rule: rule)
+                switch result.status {
+                case .passed: count.passed += 1
+                case .failed: count.failed += 1
+                case .diverged: count.diverged += 1
+                case .skipped: count.skipped += 1
+                }
+                byRule[rule] = count
+            }
+        }
+        rules = byRule.values.sorted { Self.ruleOrder($0.rule) < Self.ruleOrder($1.rule) }
+        self.results = results.map { result in
+            ScenarioEntry(
+                name: result.scenario.name, source: result.scenario.source, rules: result.scenario.rules,
+                status: result.status.rawValue, problem: result.firstProblem, problems: result.problems,
+                skipReason: result.skipReason,
+                steps: result.steps.map {
+                    StepEntry(line: $0.step.line, action: ScenarioFormat.line(for: $0.step.action),
+                              expected: $0.step.expected.map(ScenarioFormat.outcomeText),
+                              model: $0.model.map(ScenarioFormat.outcomeText),
+                              kernel: $0.kernel.map(ScenarioFormat.outcomeText), problems: $0.problems)
+                },
+                reproduce: result.status == .failed || result.status == .diverged ? reproduce(result.scenario) : nil)
+        }
+    }
+
+    /// Sorts rule ids by section in GMEM-SPEC order (``ContractRule/Section``), then number;
+    /// an id outside every section sorts last, by name.
+    public static func ruleOrder(_ rule: String) -> (Int, Int, String) {
+        let sections = ContractRule.Section.allCases.map(\.rawValue)
+        let section = rule.first.flatMap { sections.firstIndex(of: $0) } ?? sections.count
+        return (section, Int(rule.dropFirst()) ?? 0, rule)
+    }
+
+    /// The human form: notes, each failed or diverged scenario (every scenario and step with
+    /// `verbose`), the per-rule table and the totals.
+    public func formatted(verbose: Bool = false) -> String {
+        let selection = BackendSelection(rawValue: backends) ?? .both
+        var lines = notes.map { "note: \($0)" }
+        for result in results where verbose || result.status == "failed" || result.status == "diverged" {
+            lines.append("\(result.status.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)) "
+                         + "\(result.name) [\(result.rules.joined(separator: ","))]")
+            for problem in result.problems { lines.append("         \(problem)") }
+            if let reproduce = result.reproduce { lines.append("         reproduce in C: \(reproduce)") }
+            if result.status == "skipped" || verbose, let reason = result.skipReason {
+                lines.append("         kernel-skipped: \(reason)")
+            }
+            if verbose {
+                for step in result.steps ?? [] {
+                    let expected = step.expected.map { " -> \($0)" } ?? ""
+                    var sides: [String] = []
+                    if let model = step.model { sides.append("model \(model)") }
+                    if let kernel = step.kernel { sides.append("kernel \(kernel)") }
+                    if sides.isEmpty { sides.append("not run") }
+                    lines.append("         \(step.line > 0 ? "\(step.line): " : "")\(step.action)\(expected)   "
+                                 + "[\(sides.joined(separator: ", "))]\(step.problems.isEmpty ? "" : "  <-- PROBLEM")")
+                }
+            }
+        }
+        lines.append("Rules:")
+        for rule in rules {
+            var parts = ["\(rule.passed) passed", "\(rule.failed) failed"]
+            if selection == .both { parts.append("\(rule.diverged) diverged") }
+            if selection != .model { parts.append("\(rule.skipped) kernel-skipped") }
+            lines.append("  \(rule.rule.padding(toLength: 4, withPad: " ", startingAt: 0)) \(parts.joined(separator: ", "))")
+        }
+        let what: String
+        switch selection {
+        case .both: what = "on the model and the kernel"
+        case .model: what = "on the model only"
+        case .kernel: what = "on the kernel only"
+        }
+        var counts = ["\(passed) passed", "\(failed) failed"]
+        if selection == .both { counts.append("\(diverged) diverged") }
+        if selection == .both, skipped > 0 {
+            counts.append("\(skipped) kernel-skipped (a requires= capability this kernel lacks, or a profile= this kernel "
+                          + "does not answer like: checked on the model only)")
+        }
+        if selection == .kernel, skipped > 0 { counts.append("\(skipped) not run (a requires= capability this kernel lacks)") }
+        if budgetRefusals > 0 { counts.append("\(budgetRefusals) refused by the memory budget") }
+        lines.append("\(scenarios) scenarios \(what): \(counts.joined(separator: ", ")) in \(String(format: "%.2f", seconds)) s")
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// The result of `gmem check --random`: what ran, the shrunk divergence if any, and coverage.
+public struct RandomCheckReport: Codable, Sendable, Equatable {
+    public static let currentSchemaVersion = 1
+
+    /// Steps of one action keyword that ended in one outcome (the model's).
+    public struct Cell: Codable, Sendable, Equatable {
+        public let action: String
+        public let outcome: String
+        public let count: Int
+    }
+
+    public let schemaVersion: Int
+    public let backends: String
+    public let seed: UInt64
+    public let operations: Int
+    public let sequences: Int
+    public let divergences: Int
+    public let failedSequences: Int
+    public let seconds: Double
+    public let operationsPerSecond: Int
+    public let minimalScenario: String?
+    /// Steps in the minimal scenario.
+    public let minimalSteps: Int?
+    public let problem: String?
+    public let firstFailure: String?
+    public let notes: [String]
+    /// Steps per action keyword.
+    public let actions: [String: Int]
+    /// Steps per action keyword and outcome (the model's).
+    public let coverage: [Cell]
+    /// With a divergence: the command that writes its C reproducer.
+    public let reproduce: String?
+
+    /// Whether nothing diverged and every sequence finished (the exit status is 0).
+    public var succeeded: Bool { divergences == 0 && failedSequences == 0 }
+
+    public init(report: RandomDifferential.Report, seconds: Double, notes: [String], backends: BackendSelection,
+                reproduce: String?) {
+        schemaVersion = Self.currentSchemaVersion
+        self.backends = backends.rawValue
+        seed = report.seed
+        operations = report.operationsRun
+        sequences = report.sequences
+        divergences = report.divergence == nil ? 0 : 1
+        failedSequences = report.failedSequences
+        self.seconds = seconds
+        operationsPerSecond = Int(Double(report.operationsRun) / max(seconds, 1e-9))
+        minimalScenario = report.divergence.map { ScenarioFormat.text(of: $0.minimal) }
+        minimalSteps = report.divergence?.minimal.steps.count
+        problem = report.divergence?.problem
+        firstFailure = report.firstFailure
+        self.notes = notes
+        actions = report.coverage
+        coverage = report.outcomes.map { Cell(action: $0.key.action, outcome: $0.key.outcome, count: $0.value) }
+            .sorted { ($0.action, $0.outcome) < ($1.action, $1.outcome) }
+        self.reproduce = report.divergence == nil ? nil : reproduce
+    }
+
+    /// The human form: notes, the divergence and its minimal scenario, totals and coverage.
+    public func formatted() -> String {
+        var lines = notes.map { "note: \($0)" }
+        let both = backends == BackendSelection.both.rawValue
+        if let problem, let minimalScenario {
+            lines.append("DIVERGED after \(operations) operations (seed \(seed)): \(problem)")
+            lines.append("Minimal scenario (\(minimalSteps ?? 0) steps):")
+            lines.append(minimalScenario)
+            if let reproduce { lines.append("reproduce in C: \(reproduce)") }
+        }
+        let compared = both ? "\(divergences) divergences" : "model only, nothing compared"
+        lines.append("random on \(both ? "the model and the kernel" : "the model"): \(operations) operations in "
+                     + "\(sequences) sequences, seed \(seed): \(compared), \(failedSequences) sequences the kernel backend "
+                     + "could not finish or refused, in \(String(format: "%.2f", seconds)) s "
+                     + "(\(operationsPerSecond) operations/s)")
+        if let firstFailure { lines.append("first sequence the kernel backend could not finish: \(firstFailure)") }
+        let low = actions.filter { $0.value < 1000 }.map(\.key).sorted()
+        lines.append("coverage: \(actions.count) actions reached; "
+                     + (low.isEmpty ? "every one at least 1,000 times" : "under 1,000: \(low.joined(separator: ", "))"))
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// What `gmem check --emit-c DIR` wrote.
+public struct ReproducerReport: Codable, Sendable, Equatable {
+    public static let currentSchemaVersion = 1
+    public let schemaVersion: Int
+    public let notes: [String]
+    public let directory: String
+    public let paths: [String]
+    public let profile: String
+    /// Set when `--random` found nothing to write.
+    public let noDivergence: String?
+    /// Whether the command succeeded: false when these reproduce a random divergence.
+    public let succeeded: Bool
+
+    public init(notes: [String], directory: String, paths: [String], profile: String, noDivergence: String? = nil,
+                succeeded: Bool = true) {
+        schemaVersion = Self.currentSchemaVersion
+        self.notes = notes
+        self.directory = directory
+        self.paths = paths
+        self.profile = profile
+        self.noDivergence = noDivergence
+        self.succeeded = succeeded
+    }
+
+    public func formatted() -> String {
+        var lines = notes.map { "note: \($0)" }
+        if let noDivergence { lines.append(noDivergence); return lines.joined(separator: "\n") }
+        lines += paths.map { "wrote \($0)" }
+        lines.append("\(paths.count) C reproducers in \(directory), expecting the model's outcomes under kernel profile "
+                     + "\(profile) (a scenario with profile= under its own) (build and run each: cc -Wall -Werror FILE.c -o FILE "
+                     + "&& ./FILE; TAP output, exit status 0 when every step matches)")
+        return lines.joined(separator: "\n")
+    }
+}
