@@ -1,6 +1,6 @@
 /// A benchmark figure: per-round values of the Swift path and of the C baseline, and what
 /// `gmem bench` derives from them (median, spread, ratio, goal).
-public struct Figure: Encodable, Sendable {
+public struct Figure: Codable, Sendable, Equatable {
     public let name: String
     public let unit: String
     public let swift: [Double]
@@ -86,5 +86,14 @@ public struct Figure: Encodable, Sendable {
         try container.encode(roundRatios, forKey: .roundRatios)
         try container.encode(met, forKey: .met)
     }
-}
 
+    /// Decodes the recorded fields; the derived ones (medians, spreads, ratios) are computed again.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(name: try container.decode(String.self, forKey: .name), unit: try container.decode(String.self, forKey: .unit),
+                  swift: try container.decode([Double].self, forKey: .swift), c: try container.decode([Double].self, forKey: .c),
+                  lowerIsBetter: try container.decode(Bool.self, forKey: .lowerIsBetter),
+                  goal: try container.decodeIfPresent(Double.self, forKey: .goal),
+                  command: try container.decode(String.self, forKey: .command), note: try container.decode(String.self, forKey: .note))
+    }
+}

@@ -1,5 +1,7 @@
 /// What this host's KVM offers, and what GmemKit can do with it: the content of `gmem info`.
 public struct HostReport: Codable, Hashable, Sendable {
+    /// The version of this encoding (`gmem info --json`); raised when a key changes meaning or goes away.
+    public var schemaVersion = 1
     /// One capability as `KVM_CHECK_EXTENSION` answered it on /dev/kvm.
     public struct CapabilityValue: Codable, Hashable, Sendable {
         /// The kernel's name (`KVM_CAP_GUEST_MEMFD`).

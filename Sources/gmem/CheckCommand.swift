@@ -15,36 +15,20 @@ struct CheckCommand: LoggedCommand {
             """
     )
 
-    @Argument(help: "Scenario files to run instead of the built-in catalogue.")
-    var files: [String] = []
-
-    @Option(name: .long, help: "model, kernel or both.")
-    var backend: String = "both"
-
-    @Option(name: .long, help: "Run this many random operations instead of the catalogue.")
-    var random: Int?
-
-    @Option(name: .long, help: "Seed of the random operations.")
-    var seed: UInt64 = 1
-
+    @Argument(help: "Scenario files to run instead of the built-in catalogue.") var files: [String] = []
+    @Option(name: .long, help: "model, kernel or both.") var backend: String = "both"
+    @Option(name: .long, help: "Run this many random operations instead of the catalogue.") var random: Int?
+    @Option(name: .long, help: "Seed of the random operations.") var seed: UInt64 = 1
     @Option(name: .long, help: "The most host memory one scenario may make the kernel allocate (e.g. 256M, 1G).")
     var memoryBudget: String = "256M"
-
     @Option(name: .long, help: "The kernel profile the model answers like: 6.18 or next (default: the one this host's release and capabilities name).")
     var profile: String?
-
     @Option(name: .customLong("emit-c"), help: ArgumentHelp("Write each scenario as a standalone C reproducer into DIR instead of running it (with --random: the shrunk divergence).", valueName: "DIR"))
     var emitC: String?
-
-    @Option(name: .long, help: "Only the scenario with this name (of the catalogue or the FILEs).")
-    var only: String?
-
+    @Option(name: .long, help: "Only the scenario with this name (of the catalogue or the FILEs).") var only: String?
     @Flag(name: .long, help: "Print every scenario and every step with the model's and the kernel's outcome.")
     var verbose = false
-
-    @Flag(name: .long, help: "Print the results as JSON.")
-    var json = false
-
+    @Flag(name: .long, help: "Print the results as JSON.") var json = false
     @OptionGroup var logging: LoggingOptions
 
     func run() throws {
@@ -52,15 +36,9 @@ struct CheckCommand: LoggedCommand {
             throw CommandFailure("gmem check: --memory-budget must be a size such as 256M or 1G (got '\(memoryBudget)')")
         }
         var request = ConformanceCheck.Request()
-        request.files = files
-        request.backend = backend
-        request.random = random
-        request.seed = seed
-        request.memoryBudget = budget
-        request.memoryBudgetText = memoryBudget
-        request.profile = profile
-        request.emitC = emitC
-        request.only = only
+        (request.files, request.backend, request.random, request.seed) = (files, backend, random, seed)
+        (request.memoryBudget, request.memoryBudgetText, request.profile) = (budget, memoryBudget, profile)
+        (request.emitC, request.only) = (emitC, only)
         request.commandLine = (["gmem"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         let outcome: ConformanceCheck.Outcome
         do {

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import KVM
 import SystemPackage
@@ -107,6 +108,13 @@ struct CommandFailure: Error, CustomStringConvertible {
     var description: String { message }
 }
 
+/// Prints each of `lines` on stderr after `command: ` and exits 1 (through `ExitCode`) unless `succeeded`.
+func failUnless(_ succeeded: Bool, _ lines: [String], command: String) throws {
+    guard !succeeded else { return }
+    for (index, line) in lines.enumerated() { printError(index == 0 || !line.hasPrefix(" ") ? "\(command): \(line)" : line) }
+    throw ExitCode(1)
+}
+
 /// Opens /dev/kvm or fails with the fix in one line.
 func openKVM() throws -> KVMSystem {
     do {
@@ -140,12 +148,5 @@ final class ConsoleWriter: Sendable {
 
     private func emit(_ bytes: [UInt8]) {
         StandardStreams.writeOutput(bytes)
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) / 1e18
     }
 }

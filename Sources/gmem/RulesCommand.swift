@@ -2,7 +2,7 @@ import ArgumentParser
 import GmemModel
 
 /// `gmem rules`: the guest_memfd contract's rule registry (the source of docs/GMEM-SPEC.md).
-struct RulesCommand: ParsableCommand {
+struct RulesCommand: LoggedCommand {
     static let configuration = CommandConfiguration(
         commandName: "rules",
         abstract: "Print the guest_memfd contract's rules: id, scope, kernel profiles, statement.",
@@ -12,11 +12,9 @@ struct RulesCommand: ParsableCommand {
             """
     )
 
-    @Flag(name: .long, help: "Print the registry as JSON (profiles and rules).")
-    var json = false
-
-    @Flag(name: .long, help: "Print the specification as Markdown (docs/GMEM-SPEC.md).")
-    var markdown = false
+    @Flag(name: .long, help: "Print the registry as JSON (profiles and rules).") var json = false
+    @Flag(name: .long, help: "Print the specification as Markdown (docs/GMEM-SPEC.md).") var markdown = false
+    @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         if json && markdown { throw ValidationError("--json and --markdown exclude each other") }

@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
 import KVM
+import GuestImages
 import MicroVM
 
 /// `gmem run`: boot a guest whose RAM is guest_memfd and report what happened.
-struct RunCommand: ParsableCommand {
+struct RunCommand: LoggedCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Boot a guest whose every byte of RAM is guest_memfd, show its output, and report.",
@@ -15,32 +16,21 @@ struct RunCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "A built-in guest name or a path to an ELF image.")
-    var guest: String = "hello"
-
+    @Argument(help: "A built-in guest name or a path to an ELF image.") var guest: String = "hello"
     @Option(name: .long, help: "Guest RAM, e.g. 16M, 64MiB, 1G (a multiple of 2 MiB, 4 MiB to 4 GiB).")
     var memory: String = "16M"
-
-    @Option(name: .long, help: "Number of vCPUs (1 to 64).")
-    var vcpus: Int = 1
-
-    @Option(name: .long, help: "Wall-clock limit in seconds (0.001 to 1000000000).")
-    var timeout: Double = 30
-
+    @Option(name: .long, help: "Number of vCPUs (1 to 64).") var vcpus: Int = 1
+    @Option(name: .long, help: "Wall-clock limit in seconds (0.001 to 1000000000).") var timeout: Double = 30
     @Option(name: .long, help: "The guest's parameter (pingpong: round trips; touch: passes). Default: the guest's own.")
     var param: UInt32?
-
     @Option(name: .long, help: "An extra region after RAM, its own guest_memfd and memslot (repeatable), e.g. 2M. The release guest gets one by default.")
     var extra: [String] = []
-
-    @Flag(name: .long, help: "Print the report as JSON; the console output is part of it.")
-    var json = false
-
+    @Flag(name: .long, help: "Print the report as JSON; the console output is part of it.") var json = false
     @Option(name: .customLong("snapshot-at"), help: "When to snapshot: exits=N (vCPU 0's Nth exit) or ms=T (T ms into the run); needs --snapshot.")
     var snapshotAt: String?
-
     @Option(name: .long, help: "Write a snapshot of the running guest to FILE (at --snapshot-at, and whenever the guest asks through port 0x514).")
     var snapshot: String?
+    @OptionGroup var logging: LoggingOptions
 
     func run() throws {
         let config = try makeConfig()
@@ -48,9 +38,8 @@ struct RunCommand: ParsableCommand {
         let report: RunReport
         let console = ConsoleWriter()
         let live = !json
-        let sink: @Sendable (UInt8) -> Void = { byte in if live { console.write(byte) } }
         do {
-            report = try Machine.run(config, console: sink)
+            report = try Machine.run(config, console: { byte in if live { console.write(byte) } })
         } catch {
             if case .kernel(let kernel) = error, kernel.operation == .openDevice {
                 throw CommandFailure("gmem: " + KVMHost.describeOpenFailure(kernel.errno, path: "/dev/kvm"))
@@ -58,18 +47,8 @@ struct RunCommand: ParsableCommand {
             throw CommandFailure("gmem run: \(error)")
         }
         console.flush()
-        if json {
-            try printJSON(RunReportJSON(report))
-        } else {
-            printHuman(report)
-        }
-        guard report.succeeded else {
-            printError("gmem run: \(report.cause)")
-            for (vcpu, registers) in report.registerDumps.sorted(by: { $0.key < $1.key }) {
-                printError("  vCPU \(vcpu): " + registers.named.map { "\($0.name)=0x\(String($0.value, radix: 16))" }.joined(separator: " "))
-            }
-            throw ExitCode(1)
-        }
+        if json { try printJSON(report) } else { emit(report.formatted()) }
+        try failUnless(report.succeeded, report.failureLines, command: "gmem run")
     }
 
     /// The longest `--timeout` (≈ 31.7 years): beyond it a deadline is not a deadline.
@@ -115,76 +94,6 @@ struct RunCommand: ParsableCommand {
         return config
     }
 
-    func printHuman(_ report: RunReport) {
-        emit()
-        emit("── \(report.guest): \(report.cause)")
-        if let first = report.timeToFirstExit {
-            emit("   first guest exit  \(formatDuration(first)) after KVM_CREATE_VM")
-        }
-        emit("   total             \(formatDuration(report.totalTime)) (build, run and teardown)")
-        emit("   vCPUs             \(report.vcpus); memory \(formatBytes(report.memorySize)) of guest_memfd")
-        let exits = report.exits.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        emit("   exits             \(exits.isEmpty ? "none" : exits)")
-        if report.pings > 0 { emit("   pings             \(report.pings)") }
-        for (index, pass) in report.passes.enumerated() { emit("   pass \(index + 1)            \(formatDuration(pass))") }
-        for region in report.memory {
-            emit("   region \(region.name.padding(toLength: 11, withPad: " ", startingAt: 0))resident \(formatBytes(region.residentBytes ?? 0)) at exit; "
-                  + "allocated \(formatBytes(region.allocatedBytes)), punched \(formatBytes(region.punchedBytes)) on request; "
-                  + "all released at teardown")
-        }
-    }
-}
-
-/// The JSON form of a run report (stable keys, documented in README).
-struct RunReportJSON: Encodable {
-    struct Region: Encodable {
-        let name: String
-        let guestPhysicalAddress: UInt64
-        let size: UInt64
-        let residentBytesAtExit: UInt64
-        let allocatedBytes: UInt64
-        let punchedBytes: UInt64
-    }
-    let guest: String
-    let succeeded: Bool
-    let status: UInt32?
-    let cause: String
-    let detail: String
-    let vcpus: Int
-    let memoryBytes: UInt64
-    let parameter: UInt32
-    let timeToFirstExitNanoseconds: Int64?
-    let totalNanoseconds: Int64
-    let exits: [String: Int]
-    let pings: UInt64
-    let passNanoseconds: [Int64]
-    let regions: [Region]
-    let console: String
-    let registers: [String: [String: UInt64]]
-
-    init(_ report: RunReport) {
-        guest = report.guest
-        succeeded = report.succeeded
-        status = report.status
-        cause = report.cause.kind
-        detail = report.cause.description
-        vcpus = report.vcpus
-        memoryBytes = report.memorySize
-        parameter = report.parameter
-        timeToFirstExitNanoseconds = report.timeToFirstExit?.nanoseconds
-        totalNanoseconds = report.totalTime.nanoseconds
-        exits = report.exits
-        pings = report.pings
-        passNanoseconds = report.passes.map(\.nanoseconds)
-        regions = report.memory.map {
-            Region(name: $0.name, guestPhysicalAddress: $0.guestPhysicalAddress, size: $0.size,
-                   residentBytesAtExit: $0.residentBytes ?? 0, allocatedBytes: $0.allocatedBytes, punchedBytes: $0.punchedBytes)
-        }
-        console = String(decoding: report.console, as: UTF8.self)
-        registers = Dictionary(uniqueKeysWithValues: report.registerDumps.map { vcpu, regs in
-            ("\(vcpu)", Dictionary(uniqueKeysWithValues: regs.named.map { ($0.name, $0.value) }))
-        })
-    }
 }
 
 /// "16M", "64MiB", "1G", "4096" → bytes.
@@ -199,16 +108,3 @@ func parseSize(_ text: String) -> UInt64? {
     return UInt64(lower)
 }
 
-func formatBytes(_ bytes: UInt64) -> String {
-    if bytes >= 1 << 30, bytes % (1 << 30) == 0 { return "\(bytes >> 30) GiB" }
-    if bytes >= 1 << 20 { return String(format: "%.1f MiB", Double(bytes) / 1048576) }
-    if bytes >= 1 << 10 { return String(format: "%.1f KiB", Double(bytes) / 1024) }
-    return "\(bytes) B"
-}
-
-func formatDuration(_ duration: Duration) -> String {
-    let ns = Double(duration.nanoseconds)
-    if ns >= 1e9 { return String(format: "%.2f s", ns / 1e9) }
-    if ns >= 1e6 { return String(format: "%.2f ms", ns / 1e6) }
-    return String(format: "%.1f µs", ns / 1e3)
-}

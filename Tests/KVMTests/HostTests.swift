@@ -1,3 +1,4 @@
+import Foundation
 import KVM
 import SystemPackage
 import Testing
@@ -37,5 +38,18 @@ struct HostTests {
         let mapped = report.features.first { $0.name == "host-mapped guest memory" }
         #expect(mapped?.available == (report.guestMemfdFlags & 3 == 3))
         #expect(report.isPVM == (report.kvmModule == "kvm_pvm"))
+    }
+
+    @Test("the host report round-trips through JSON with schemaVersion, and its text lists every capability",
+          .enabled(if: kvmAvailable, "needs /dev/kvm"))
+    func reportEncoding() throws {
+        let report = try KVMSystem().report()
+        let data = try JSONEncoder().encode(report)
+        #expect(try JSONDecoder().decode(HostReport.self, from: data) == report)
+        #expect(report.schemaVersion == 1)
+        let text = report.formatted()
+        #expect(text.hasPrefix("Kernel        \(report.kernelRelease)"))
+        for capability in report.capabilities { #expect(text.contains(capability.name)) }
+        #expect(text.split(separator: "\n").filter { $0.hasPrefix("  [") }.count == report.features.count)
     }
 }

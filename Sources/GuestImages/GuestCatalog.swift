@@ -1,15 +1,15 @@
-import GuestImages
-
 /// The built-in guests `gmem run` knows by name, with their default parameter.
-enum GuestCatalog {
-    struct Entry {
-        let name: String
-        let image: [UInt8]
-        let defaultParameter: UInt32
-        let summary: String
+public enum GuestCatalog {
+    /// One built-in guest.
+    public struct Entry: Sendable {
+        public let name: String
+        public let image: [UInt8]
+        /// The parameter `gmem run` passes when `--param` is not given.
+        public let defaultParameter: UInt32
+        public let summary: String
     }
 
-    static let entries: [Entry] = [
+    public static let entries: [Entry] = [
         Entry(name: "hello", image: GuestImages.hello, defaultParameter: 1,
               summary: "prints, fills its memory, has the VMM punch a range, checks it reads zero (default)"),
         Entry(name: "pingpong", image: GuestImages.pingpong, defaultParameter: 100_000,
@@ -24,5 +24,6 @@ enum GuestCatalog {
               summary: "has the VMM release a region's guest_memfd, then touches it: ends in a memory fault (GMEM-SPEC G2)"),
     ]
 
-    static func entry(named name: String) -> Entry? { entries.first { $0.name == name } }
+    /// The guest called `name`, if there is one.
+    public static func entry(named name: String) -> Entry? { entries.first { $0.name == name } }
 }
