@@ -36,7 +36,7 @@ public final class GmemKitPopulateFile: PopulateSide {
         var at = offset
         while at < offset + length {
             try mapping.store(UInt8(1), at: at)
-            at += pageSize
+            at += HostMapping.pageSize
         }
         return Self.nanoseconds(since: start)
     }

@@ -129,7 +129,7 @@ struct GuestProbe {
             case .mmioWrite:
                 sawMMIO = true
             case .memoryFault(let flags, let address, let size):
-                return .memoryFault(gpa: address, size: size, flags: flags)
+                return .memoryFault(gpa: address.rawValue, size: size, flags: flags)
             case .interrupted:
                 continue
             default:

@@ -56,7 +56,7 @@ public final class GuestMemoryMap: Sendable {
                 // The shared side: the file's own mapping, or anonymous memory (GMEM-SPEC B10).
                 let mapping = file.isHostAccessible ? try file.mapShared() : try HostMapping.anonymous(length: spec.size)
                 // The VM keeps the mapping alive as long as the slot (or the VM) lives.
-                try vm.bind(file, slot: slot, guestPhysicalAddress: spec.start.rawValue, size: spec.size,
+                try vm.bind(file, slot: slot, guestPhysicalAddress: spec.start, size: spec.size,
                             hostMemory: mapping)
                 regions.append(GuestMemoryRegion(name: spec.name, range: GuestRange(start: spec.start, size: spec.size),
                                                  slot: slot, file: file, mapping: mapping))
@@ -156,7 +156,7 @@ public final class GuestMemoryMap: Sendable {
     }
 
     private func fileRange(_ address: GuestPhysicalAddress, _ count: UInt64) throws(GuestMemoryError) -> (GuestMemoryRegion, UInt64) {
-        guard address.isAligned(to: pageSize), count % pageSize == 0, count > 0 else {
+        guard address.isAligned(to: HostMapping.pageSize), count % HostMapping.pageSize == 0, count > 0 else {
             throw .unaligned(address: address, count: count)
         }
         let region = try region(containing: address, count: count)

@@ -29,7 +29,7 @@ public final class GuestMemoryRegion: Sendable {
     /// The guest_memfd flags of the region's file.
     public let flags: GuestMemfdFlags
 
-    private let backing: Lock<Backing?>
+    private let backing: PthreadLock<Backing?>
     private let allocated = Atomic<UInt64>(0)
     private let punched = Atomic<UInt64>(0)
 
@@ -39,7 +39,7 @@ public final class GuestMemoryRegion: Sendable {
         self.slot = slot
         self.flags = file.flags
         self.sharedSideIsFile = file.isHostAccessible
-        self.backing = Lock(Backing(file: file, mapping: mapping))
+        self.backing = PthreadLock(Backing(file: file, mapping: mapping))
     }
 
     private func currentBacking() throws(GuestMemoryError) -> Backing {

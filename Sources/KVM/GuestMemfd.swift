@@ -49,7 +49,7 @@ public struct GuestMemfd: ~Copyable, Sendable {
     /// - Throws: ``KVMError`` (`fallocate guest_memfd`) with the kernel's errno, or before the syscall
     ///   when GmemModel's rules refuse the range.
     public func allocate(offset: UInt64, length: UInt64) throws(KVMError) {
-        try fallocate(mode: FallocateMode.keepSize, offset: offset, length: length)
+        try fallocate(mode: .keepSize, offset: offset, length: length)
     }
 
     /// Frees the pages of a range, which then read back as zero (`fallocate(PUNCH_HOLE|
@@ -57,15 +57,15 @@ public struct GuestMemfd: ~Copyable, Sendable {
     /// - Throws: ``KVMError`` (`fallocate guest_memfd`) with the kernel's errno, or before the syscall
     ///   when GmemModel's rules refuse the range.
     public func punchHole(offset: UInt64, length: UInt64) throws(KVMError) {
-        try fallocate(mode: FallocateMode.punchHoleKeepSize, offset: offset, length: length)
+        try fallocate(mode: .punchHoleKeepSize, offset: offset, length: length)
     }
 
     /// `fallocate` with any mode; a request GmemModel's rules refuse (F3, F4) fails before
     /// the syscall with the errno the kernel would give (GMEM-SPEC P2).
     /// - Throws: ``KVMError`` (`fallocate guest_memfd`): before the syscall for a mode or range the
     ///   rules refuse (its `refusal` names them), otherwise with the kernel's errno.
-    public func fallocate(mode: Int32, offset: UInt64, length: UInt64) throws(KVMError) {
-        if let error = GmemRules.validateFallocate(mode: mode, offset: Int64(bitPattern: offset),
+    public func fallocate(mode: FallocateMode, offset: UInt64, length: UInt64) throws(KVMError) {
+        if let error = GmemRules.validateFallocate(mode: mode.rawValue, offset: Int64(bitPattern: offset),
                                                    length: Int64(bitPattern: length), fileSize: size) {
             throw KVMError(.fallocate, Errno(rawValue: error.rawValue),
                            refusal: .rule("fallocate mode \(mode) over [\(offset), +\(length)) of a \(size)-byte guest_memfd"))
@@ -75,8 +75,8 @@ public struct GuestMemfd: ~Copyable, Sendable {
 
     /// `fallocate` exactly as given, for conformance tests of the kernel's own checks.
     @_spi(Unchecked)
-    public func fallocateUnchecked(mode: Int32, offset: UInt64, length: UInt64) throws(KVMError) {
-        _ = try check(ckvm_fallocate(fd, mode, offset, length), .fallocate)
+    public func fallocateUnchecked(mode: FallocateMode, offset: UInt64, length: UInt64) throws(KVMError) {
+        _ = try check(ckvm_fallocate(fd, mode.rawValue, offset, length), .fallocate)
     }
 
     /// Maps the whole file shared into this process, for bounds-checked host access.
@@ -116,13 +116,35 @@ public struct GuestMemfd: ~Copyable, Sendable {
     public var rawDescriptor: Int32 { fd }
 }
 
-/// The two `fallocate` modes a guest_memfd accepts (GMEM-SPEC F3), built from GmemModel's
-/// flag values (`GmemABI.FallocateMode`, the one source of the `FALLOC_FL_*` numbers):
-/// `punchHoleKeepSize` (0x03) is the mode, `GmemABI.FallocateMode.punchHole` (0x02) the
-/// single flag, which a guest_memfd refuses alone.
-public enum FallocateMode {
-    /// `FALLOC_FL_KEEP_SIZE`: allocate.
-    public static let keepSize: Int32 = GmemABI.FallocateMode.keepSize
-    /// `FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE`: free.
-    public static let punchHoleKeepSize: Int32 = GmemABI.FallocateMode.punchHole | GmemABI.FallocateMode.keepSize
+/// `fallocate(2)` mode bits (`FALLOC_FL_*`, include/uapi/linux/falloc.h), built from GmemModel's
+/// values (`GmemABI.FallocateMode`, the one source of the numbers). A guest_memfd accepts
+/// exactly two modes (GMEM-SPEC F3): ``keepSize`` (allocate) and ``punchHoleKeepSize``
+/// (`[.punchHole, .keepSize]`, 0x03, free); ``punchHole`` alone (0x02) is a bit, not a mode
+/// it accepts.
+public struct FallocateMode: OptionSet, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    /// `FALLOC_FL_KEEP_SIZE` (0x01): allocate without changing the file size.
+    public static let keepSize = FallocateMode(rawValue: GmemABI.FallocateMode.keepSize)
+    /// `FALLOC_FL_PUNCH_HOLE` (0x02): deallocate; only valid with ``keepSize``.
+    public static let punchHole = FallocateMode(rawValue: GmemABI.FallocateMode.punchHole)
+    /// `FALLOC_FL_COLLAPSE_RANGE` (0x08).
+    public static let collapseRange = FallocateMode(rawValue: GmemABI.FallocateMode.collapseRange)
+    /// `FALLOC_FL_ZERO_RANGE` (0x10).
+    public static let zeroRange = FallocateMode(rawValue: GmemABI.FallocateMode.zeroRange)
+    /// `PUNCH_HOLE | KEEP_SIZE` (0x03): the mode that frees pages of a guest_memfd.
+    public static let punchHoleKeepSize: FallocateMode = [.punchHole, .keepSize]
+
+    public var description: String {
+        var names: [String] = []
+        var rest = rawValue
+        for (bit, name) in [(FallocateMode.keepSize, "KEEP_SIZE"), (.punchHole, "PUNCH_HOLE"),
+                            (.collapseRange, "COLLAPSE_RANGE"), (.zeroRange, "ZERO_RANGE")] where contains(bit) {
+            names.append(name)
+            rest &= ~bit.rawValue
+        }
+        if rest != 0 || names.isEmpty { names.append("0x" + String(UInt32(bitPattern: rest), radix: 16)) }
+        return names.joined(separator: "|")
+    }
 }

@@ -24,7 +24,7 @@ import Glibc
     /// The mapped length: the file's size.
     public let length: UInt64
     /// The page size lengths and offsets are counted in (x86-64 base pages, 4096 bytes).
-    public static let pageSize: UInt64 = KVM.pageSize
+    public static let pageSize: UInt64 = 4096
     /// What is mapped: anonymous memory, or the whole of one guest_memfd from offset 0.
     let source: Source
     // Sound because: `base` is the start of a read-write MAP_SHARED mapping of exactly
@@ -217,7 +217,7 @@ import Glibc
     ///   with the kernel's errno.
     public func residentBytes(offset: UInt64 = 0, count: UInt64? = nil) throws(KVMError) -> UInt64 {
         let pages = try residentPages(offset: offset, count: count)
-        return UInt64(pages.lazy.filter { $0 }.count) * KVM.pageSize
+        return UInt64(pages.lazy.filter { $0 }.count) * Self.pageSize
     }
 
     /// One entry per page of `[offset, offset + count)`, true when the page is resident
@@ -225,10 +225,10 @@ import Glibc
     public func residentPages(offset: UInt64 = 0, count: UInt64? = nil) throws(KVMError) -> [Bool] {
         let count = count ?? length - min(offset, length)
         try checkRange(offset, count)
-        guard offset % KVM.pageSize == 0 else {
+        guard offset % Self.pageSize == 0 else {
             throw KVMError(.mincore, .invalidArgument, refusal: .invalidArgument("mincore offset must be page-aligned"))
         }
-        let pages = Int((count + KVM.pageSize - 1) / KVM.pageSize)
+        let pages = Int((count + Self.pageSize - 1) / Self.pageSize)
         if pages == 0 { return [] }
         var vector = [UInt8](repeating: 0, count: pages)
         // SAFETY: the vector has one byte per page of [offset, offset + count), which is inside the mapping (checkRange).

@@ -183,7 +183,7 @@ public struct KVMError: Error, Hashable, Sendable, CustomStringConvertible {
     /// One line: the operation and its context, the errno's name, why it was refused before the
     /// syscall when it was, and the hint.
     public var description: String {
-        let name = errnoName(errno)
+        let name = errno.symbolicName
         let subject = context.map { "\(operation.rawValue) (\($0))" } ?? operation.rawValue
         let advice = hint.map { "; \($0)" } ?? ""
         if let refusal {
@@ -193,41 +193,43 @@ public struct KVMError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// The symbolic name of an errno value, e.g. "EINVAL" (package-wide; `KVMError.description`
-/// shows it to users).
-package func errnoName(_ errno: Errno) -> String {
-    switch errno.rawValue {
-    case 1: "EPERM"
-    case 2: "ENOENT"
-    case 3: "ESRCH"
-    case 4: "EINTR"
-    case 5: "EIO"
-    case 6: "ENXIO"
-    case 7: "E2BIG"
-    case 9: "EBADF"
-    case 11: "EAGAIN"
-    case 12: "ENOMEM"
-    case 13: "EACCES"
-    case 14: "EFAULT"
-    case 16: "EBUSY"
-    case 17: "EEXIST"
-    case 19: "ENODEV"
-    case 20: "ENOTDIR"
-    case 21: "EISDIR"
-    case 22: "EINVAL"
-    case 23: "ENFILE"
-    case 24: "EMFILE"
-    case 25: "ENOTTY"
-    case 27: "EFBIG"
-    case 28: "ENOSPC"
-    case 29: "ESPIPE"
-    case 30: "EROFS"
-    case 32: "EPIPE"
-    case 34: "ERANGE"
-    case 38: "ENOSYS"
-    case 75: "EOVERFLOW"
-    case 95: "EOPNOTSUPP"
-    default: "errno \(errno.rawValue)"
+extension Errno {
+    /// The symbolic name of the errno value, e.g. "EINVAL" (package-wide; `KVMError.description`
+    /// shows it to users), or "errno N" for one not listed.
+    package var symbolicName: String {
+        switch rawValue {
+        case 1: "EPERM"
+        case 2: "ENOENT"
+        case 3: "ESRCH"
+        case 4: "EINTR"
+        case 5: "EIO"
+        case 6: "ENXIO"
+        case 7: "E2BIG"
+        case 9: "EBADF"
+        case 11: "EAGAIN"
+        case 12: "ENOMEM"
+        case 13: "EACCES"
+        case 14: "EFAULT"
+        case 16: "EBUSY"
+        case 17: "EEXIST"
+        case 19: "ENODEV"
+        case 20: "ENOTDIR"
+        case 21: "EISDIR"
+        case 22: "EINVAL"
+        case 23: "ENFILE"
+        case 24: "EMFILE"
+        case 25: "ENOTTY"
+        case 27: "EFBIG"
+        case 28: "ENOSPC"
+        case 29: "ESPIPE"
+        case 30: "EROFS"
+        case 32: "EPIPE"
+        case 34: "ERANGE"
+        case 38: "ENOSYS"
+        case 75: "EOVERFLOW"
+        case 95: "EOPNOTSUPP"
+        default: "errno \(rawValue)"
+        }
     }
 }
 

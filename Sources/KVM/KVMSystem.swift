@@ -125,7 +125,7 @@ public enum KVMHost {
         case .noSuchAddressOrDevice, .operationNotSupportedByDevice:
             "\(path) exists but no KVM module answers behind it: load kvm_intel or kvm_amd"
         default:
-            "cannot open \(path): \(errnoName(errno)) (\(errno.description))"
+            "cannot open \(path): \(errno.symbolicName) (\(errno.description))"
         }
     }
 

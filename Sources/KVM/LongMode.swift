@@ -81,28 +81,30 @@ public enum LongMode {
         return bytes
     }
 
+    /// A flat 4 GiB present DPL 3 code or data segment descriptor (`s`, page-granular):
+    /// `longMode` sets L (a 64-bit code segment), otherwise DB.
+    private static func userSegment(selector: UInt16, type: UInt8, longMode: Bool) -> Segment {
+        var segment = Segment()
+        segment.selector = selector
+        segment.type = type
+        segment.present = true
+        segment.dpl = 3
+        segment.s = true
+        segment.l = longMode
+        segment.db = !longMode
+        segment.g = true
+        segment.limit = 0xffff_ffff
+        return segment
+    }
+
     /// The special registers for CPL3 long mode with tables at `base`, starting from the
     /// vCPU's reset state.
     public static func specialRegisters(from reset: SpecialRegisters, base: UInt64 = 0) -> SpecialRegisters {
         var sregs = reset
-        var code = Segment()
-        code.selector = Layout.userCodeSelector
-        code.type = 11
-        code.present = true
-        code.dpl = 3
-        code.s = true
-        code.l = true
-        code.g = true
-        code.limit = 0xffff_ffff
-        var data = Segment()
-        data.selector = Layout.userDataSelector
-        data.type = 3
-        data.present = true
-        data.dpl = 3
-        data.s = true
-        data.db = true
-        data.g = true
-        data.limit = 0xffff_ffff
+        // CS: execute/read, accessed (11), 64-bit (L); the data segments: read/write,
+        // accessed (3), 32-bit default size (DB, ignored in 64-bit mode but checked on entry).
+        let code = userSegment(selector: Layout.userCodeSelector, type: 11, longMode: true)
+        let data = userSegment(selector: Layout.userDataSelector, type: 3, longMode: false)
         sregs.cs = code
         sregs.ds = data; sregs.es = data; sregs.fs = data; sregs.gs = data; sregs.ss = data
         var tr = Segment()

@@ -36,15 +36,15 @@ public struct PopulationProbe: Hashable, Sendable {
     public static func run(on kvm: borrowing KVMSystem) throws(KVMError) -> PopulationProbe {
         let vm = try kvm.createVM()
         let supported = UInt64(max(0, (try? vm.check(.guestMemfdFlags)) ?? 0))
-        let file = try vm.createGuestMemfd(size: pageSize, flags: .hostShared)
-        var page = [UInt8](repeating: 0x5A, count: Int(pageSize))
-        // SAFETY: the wrapper writes pageSize bytes from `page`, which holds exactly pageSize bytes, alive for the closure.
-        let written = unsafe page.withUnsafeMutableBytes { unsafe ckvm_pwrite(file.fd, $0.baseAddress, pageSize, 0) }
+        let file = try vm.createGuestMemfd(size: HostMapping.pageSize, flags: .hostShared)
+        var page = [UInt8](repeating: 0x5A, count: Int(HostMapping.pageSize))
+        // SAFETY: the wrapper writes HostMapping.pageSize bytes from `page`, which holds exactly HostMapping.pageSize bytes, alive for the closure.
+        let written = unsafe page.withUnsafeMutableBytes { unsafe ckvm_pwrite(file.fd, $0.baseAddress, HostMapping.pageSize, 0) }
         let mapping = try file.mapShared()
         func uffd(minor: Bool) -> (errno: Errno, step: String)? {
             var stage: Int32 = 0
             // SAFETY: the range is the whole live mapping; the probe only registers and unregisters it.
-            let result = unsafe ckvm_probe_userfaultfd(UnsafeMutableRawPointer(bitPattern: UInt(mapping.hostAddress)), pageSize, minor ? 1 : 0, &stage)
+            let result = unsafe ckvm_probe_userfaultfd(UnsafeMutableRawPointer(bitPattern: UInt(mapping.hostAddress)), HostMapping.pageSize, minor ? 1 : 0, &stage)
             guard result < 0 else { return nil }
             return (Errno(rawValue: -result), ["userfaultfd(2)", "UFFDIO_API", "UFFDIO_REGISTER"][Int(min(max(stage, 0), 2))])
         }
@@ -63,10 +63,10 @@ public struct PopulationProbe: Hashable, Sendable {
     /// One line per path, e.g. "write(2): no (GUEST_MEMFD_FLAG_WRITE not supported; pwrite ESPIPE)".
     public var summary: [String] {
         func describe(_ failure: (errno: Errno, step: String)?) -> String {
-            failure.map { "no (\($0.step) \(errnoName($0.errno)))" } ?? "yes"
+            failure.map { "no (\($0.step) \($0.errno.symbolicName))" } ?? "yes"
         }
         return [
-            "write(2): " + (writeWorks ? "yes" : "no (GUEST_MEMFD_FLAG_WRITE \(writeFlagSupported ? "supported" : "not supported"); pwrite \(pwriteErrno.map(errnoName) ?? "wrote"))"),
+            "write(2): " + (writeWorks ? "yes" : "no (GUEST_MEMFD_FLAG_WRITE \(writeFlagSupported ? "supported" : "not supported"); pwrite \(pwriteErrno.map(\.symbolicName) ?? "wrote"))"),
             "userfaultfd MISSING: " + describe(userfaultMissing),
             "userfaultfd MINOR: " + describe(userfaultMinor),
             "shared mapping: yes",

@@ -79,7 +79,7 @@ public final class RawMapping: @unchecked Sendable {
     /// range before this object unmaps it whole in `deinit`. `EINVAL` before the call for a
     /// range outside the mapping or unaligned.
     @unsafe public func unmapUnchecked(offset: UInt64, count: UInt64) throws(KVMError) {
-        guard offset <= length, count <= length - offset, offset % pageSize == 0, count % pageSize == 0, count > 0 else {
+        guard offset <= length, count <= length - offset, offset % HostMapping.pageSize == 0, count % HostMapping.pageSize == 0, count > 0 else {
             throw KVMError(.unmapRange, .invalidArgument,
                            refusal: .invalidArgument("munmap range [\(hex(offset)), +\(hex(count))) is not a page-aligned, non-empty range of the \(length)-byte mapping"))
         }

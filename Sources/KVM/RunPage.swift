@@ -19,7 +19,7 @@ import Glibc
     let size: Int
     /// The pthread registered to receive kick signals, 0 when none; guarded so that a kick
     /// never signals a thread after it unregistered (and possibly exited).
-    let kickTarget = Lock<UInt>(0)
+    let kickTarget = PthreadLock<UInt>(0)
 
     init(vcpuFD: Int32, size: Int) throws(KVMError) {
         guard size >= MemoryLayout<ckvm_run>.size else {

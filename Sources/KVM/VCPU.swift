@@ -109,7 +109,7 @@ public struct VCPU: ~Copyable, Sendable {
             // SAFETY: `run` is the live kvm_run page; the memory_fault member is read only when exit_reason names it.
             case EFAULT where unsafe run.pointee.exit_reason == UInt32(CKVM_EXIT_MEMORY_FAULT):
                 let fault = unsafe run.pointee.exit.memory_fault
-                return .memoryFault(flags: fault.flags, guestPhysicalAddress: fault.gpa, size: fault.size)
+                return .memoryFault(flags: fault.flags, guestPhysicalAddress: GuestPhysicalAddress(fault.gpa), size: fault.size)
             default:
                 throw KVMError(.run, negated: result)
             }
@@ -153,9 +153,9 @@ public struct VCPU: ~Copyable, Sendable {
                 let value = unsafe withUnsafeBytes(of: mmio.data) { unsafe $0.loadUnaligned(as: UInt64.self) }
                 let length = min(mmio.len, 8)
                 let mask: UInt64 = length >= 8 ? .max : (1 << (UInt64(length) * 8)) - 1
-                return .mmioWrite(address: mmio.phys_addr, length: mmio.len, value: value & mask)
+                return .mmioWrite(address: GuestPhysicalAddress(mmio.phys_addr), length: mmio.len, value: value & mask)
             }
-            return .mmioRead(address: mmio.phys_addr, length: mmio.len)
+            return .mmioRead(address: GuestPhysicalAddress(mmio.phys_addr), length: mmio.len)
         case CKVM_EXIT_HLT:
             return .halt
         case CKVM_EXIT_SHUTDOWN:
@@ -176,7 +176,7 @@ public struct VCPU: ~Copyable, Sendable {
         case CKVM_EXIT_MEMORY_FAULT:
             // SAFETY: exit_reason is KVM_EXIT_MEMORY_FAULT, so `memory_fault` is the live member.
             let fault = unsafe run.pointee.exit.memory_fault
-            return .memoryFault(flags: fault.flags, guestPhysicalAddress: fault.gpa, size: fault.size)
+            return .memoryFault(flags: fault.flags, guestPhysicalAddress: GuestPhysicalAddress(fault.gpa), size: fault.size)
         case CKVM_EXIT_INTR:
             return .interrupted
         case CKVM_EXIT_EXCEPTION:

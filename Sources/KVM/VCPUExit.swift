@@ -10,9 +10,9 @@ public enum VCPUExit: Hashable, Sendable {
     /// The guest read from an I/O port; answer with `completeInput(_:)`.
     case ioIn(port: UInt16, size: UInt8, count: UInt32)
     /// The guest wrote to an address that no memslot backs.
-    case mmioWrite(address: UInt64, length: UInt32, value: UInt64)
+    case mmioWrite(address: GuestPhysicalAddress, length: UInt32, value: UInt64)
     /// The guest read from an address that no memslot backs; answer with `completeInput(_:)`.
-    case mmioRead(address: UInt64, length: UInt32)
+    case mmioRead(address: GuestPhysicalAddress, length: UInt32)
     /// The guest executed `hlt` (never at CPL3).
     case halt
     /// The guest triple-faulted or otherwise shut down.
@@ -23,7 +23,7 @@ public enum VCPUExit: Hashable, Sendable {
     case internalError(suberror: UInt32, dataCount: UInt32, firstData: UInt64)
     /// A guest access could not be served from memory (GMEM-SPEC G2, G3): `KVM_RUN` failed
     /// with `EFAULT` and exit reason `KVM_EXIT_MEMORY_FAULT`.
-    case memoryFault(flags: UInt64, guestPhysicalAddress: UInt64, size: UInt64)
+    case memoryFault(flags: UInt64, guestPhysicalAddress: GuestPhysicalAddress, size: UInt64)
     /// A system event: `type` is `KVM_SYSTEM_EVENT_*` (shutdown 1, reset 2, crash 3 …).
     case systemEvent(type: UInt32, flags: UInt64)
     /// `run()` was interrupted by a kick (`immediate_exit` or a signal, `EINTR`).
@@ -50,9 +50,9 @@ extension VCPUExit: CustomStringConvertible {
         case .ioIn(let port, let size, let count):
             return "port I/O in: port 0x\(String(port, radix: 16)), \(size) byte(s) × \(count) (answer with completeInput(_:))"
         case .mmioWrite(let address, let length, let value):
-            return "MMIO write of \(length) byte(s), 0x\(String(value, radix: 16)), at 0x\(String(address, radix: 16)): no memslot backs that address"
+            return "MMIO write of \(length) byte(s), 0x\(String(value, radix: 16)), at \(address): no memslot backs that address"
         case .mmioRead(let address, let length):
-            return "MMIO read of \(length) byte(s) at 0x\(String(address, radix: 16)): no memslot backs that address (answer with completeInput(_:))"
+            return "MMIO read of \(length) byte(s) at \(address): no memslot backs that address (answer with completeInput(_:))"
         case .halt:
             return "the guest executed hlt (KVM_EXIT_HLT)"
         case .shutdown:
@@ -76,7 +76,7 @@ extension VCPUExit: CustomStringConvertible {
             return dataCount > 0 ? "\(what); first datum 0x\(String(firstData, radix: 16)) of \(dataCount)" : what
         case .memoryFault(let flags, let gpa, let size):
             let kind = flags & (1 << 3) != 0 ? "private" : "shared"
-            return "memory fault on \(kind) memory at 0x\(String(gpa, radix: 16)), \(size) bytes (KVM_EXIT_MEMORY_FAULT): the page is not in the state the guest accessed it as, or not backed"
+            return "memory fault on \(kind) memory at \(gpa), \(size) bytes (KVM_EXIT_MEMORY_FAULT): the page is not in the state the guest accessed it as, or not backed"
         case .systemEvent(let type, let flags):
             let name = switch type { case 1: "shutdown"; case 2: "reset"; case 3: "crash"; default: "type \(type)" }
             return "system event: \(name) (KVM_EXIT_SYSTEM_EVENT, flags 0x\(String(flags, radix: 16)))"

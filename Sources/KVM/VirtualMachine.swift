@@ -118,7 +118,7 @@ public struct VirtualMachine: ~Copyable, Sendable {
     /// - Throws: ``KVMError`` (`KVM_SET_USER_MEMORY_REGION2`): `EINVAL` before the syscall as above,
     ///   or the kernel's errno with the clashing slot named.
     public func bind(
-        _ file: borrowing GuestMemfd, slot: UInt32, guestPhysicalAddress: UInt64,
+        _ file: borrowing GuestMemfd, slot: UInt32, guestPhysicalAddress: GuestPhysicalAddress,
         size: UInt64, fileOffset: UInt64 = 0, hostMemory: HostMapping? = nil
     ) throws(KVMError) {
         var address: UInt64 = 0
@@ -154,7 +154,7 @@ public struct VirtualMachine: ~Copyable, Sendable {
     ///     from the guest.
     @_spi(Unchecked)
     public func bindUnchecked(
-        _ file: borrowing GuestMemfd, slot: UInt32, guestPhysicalAddress: UInt64,
+        _ file: borrowing GuestMemfd, slot: UInt32, guestPhysicalAddress: GuestPhysicalAddress,
         size: UInt64, fileOffset: UInt64 = 0, userspaceAddress: UInt64
     ) throws(KVMError) {
         try bindRegion(file, slot: slot, guestPhysicalAddress: guestPhysicalAddress, size: size, fileOffset: fileOffset,
@@ -162,7 +162,7 @@ public struct VirtualMachine: ~Copyable, Sendable {
     }
 
     private func bindRegion(
-        _ file: borrowing GuestMemfd, slot: UInt32, guestPhysicalAddress: UInt64,
+        _ file: borrowing GuestMemfd, slot: UInt32, guestPhysicalAddress: GuestPhysicalAddress,
         size: UInt64, fileOffset: UInt64, userspaceAddress: UInt64, keeping memory: HostMapping?
     ) throws(KVMError) {
         // GmemModel's binding rule (kvm_gmem_bind): ownership first, then the file range.
@@ -173,7 +173,7 @@ public struct VirtualMachine: ~Copyable, Sendable {
                                ? .rule("file range [\(fileOffset), +\(size)) is unaligned or past the \(file.size)-byte file")
                                : .foreignGuestMemfd)
         }
-        var region = MemoryRegion(slot: slot, guestPhysicalAddress: guestPhysicalAddress, size: size,
+        var region = MemoryRegion(slot: slot, guestPhysicalAddress: guestPhysicalAddress.rawValue, size: size,
                                   userspaceAddress: userspaceAddress)
         region.flags = .guestMemfd
         region.guestMemfd = file.fd
@@ -218,7 +218,7 @@ public struct VirtualMachine: ~Copyable, Sendable {
     /// - Throws: ``KVMError`` (`KVM_SET_USER_MEMORY_REGION2`): `EINVAL` before the syscall as above, or
     ///   the kernel's errno.
     public func setMemorySlot(
-        _ slot: UInt32, guestPhysicalAddress: UInt64, size: UInt64, memory: HostMapping,
+        _ slot: UInt32, guestPhysicalAddress: GuestPhysicalAddress, size: UInt64, memory: HostMapping,
         flags: MemorySlotFlags = []
     ) throws(KVMError) {
         guard size <= memory.length else {
@@ -238,7 +238,7 @@ public struct VirtualMachine: ~Copyable, Sendable {
     ///     `.readonly`: the guest and KVM read and write it.
     @_spi(Unchecked)
     public func setMemorySlotUnchecked(
-        _ slot: UInt32, guestPhysicalAddress: UInt64, size: UInt64, userspaceAddress: UInt64,
+        _ slot: UInt32, guestPhysicalAddress: GuestPhysicalAddress, size: UInt64, userspaceAddress: UInt64,
         flags: MemorySlotFlags = []
     ) throws(KVMError) {
         try setPlainRegion(slot, guestPhysicalAddress: guestPhysicalAddress, size: size, userspaceAddress: userspaceAddress,
@@ -246,14 +246,14 @@ public struct VirtualMachine: ~Copyable, Sendable {
     }
 
     private func setPlainRegion(
-        _ slot: UInt32, guestPhysicalAddress: UInt64, size: UInt64, userspaceAddress: UInt64,
+        _ slot: UInt32, guestPhysicalAddress: GuestPhysicalAddress, size: UInt64, userspaceAddress: UInt64,
         flags: MemorySlotFlags, keeping memory: HostMapping?
     ) throws(KVMError) {
         if flags.contains(.guestMemfd) {
             throw KVMError(.setUserMemoryRegion2, .invalidArgument,
                            refusal: .invalidArgument("use bind(_:slot:…) to bind a guest_memfd"))
         }
-        var region = MemoryRegion(slot: slot, guestPhysicalAddress: guestPhysicalAddress, size: size,
+        var region = MemoryRegion(slot: slot, guestPhysicalAddress: guestPhysicalAddress.rawValue, size: size,
                                   userspaceAddress: userspaceAddress)
         region.flags = flags
         try validateRegion(region)
@@ -276,13 +276,13 @@ public struct VirtualMachine: ~Copyable, Sendable {
     /// - Throws: ``KVMError`` (`KVM_SET_MEMORY_ATTRIBUTES`): `ENOTTY` before the syscall as above, or
     ///   the kernel's errno.
     public func setMemoryAttributes(
-        _ attributes: MemoryAttributes, guestPhysicalAddress: UInt64, size: UInt64
+        _ attributes: MemoryAttributes, guestPhysicalAddress: GuestPhysicalAddress, size: UInt64
     ) throws(KVMError) {
         guard try check(.memoryAttributes) != 0 else {
             throw KVMError(.setMemoryAttributes, .inappropriateIOCTLForDevice, refusal: .unsupported(.memoryAttributes))
         }
         var arg = ckvm_memory_attributes()
-        arg.address = guestPhysicalAddress
+        arg.address = guestPhysicalAddress.rawValue
         arg.size = size
         arg.attributes = attributes.rawValue
         // SAFETY: `arg` is a local kvm_memory_attributes the ioctl reads for the call's duration.
@@ -298,8 +298,11 @@ public struct VirtualMachine: ~Copyable, Sendable {
     /// Sets the guest-physical address of the three-page TSS region Intel hosts need
     /// (`KVM_SET_TSS_ADDR`; the address is a guest-physical one, not a host pointer).
     /// - Throws: ``KVMError`` (`KVM_SET_TSS_ADDR`) with the kernel's errno.
-    public func setTSSAddress(_ address: UInt64) throws(KVMError) {
-        _ = try KVM.check(ckvm_set_tss_addr(fd, UInt(address)), .setTSSAddress)
+    public func setTSSAddress(_ address: GuestPhysicalAddress) throws(KVMError) {
+        guard let value = UInt(exactly: address.rawValue) else {
+            throw KVMError(.setTSSAddress, .invalidArgument, refusal: .invalidArgument("TSS address \(address) does not fit the ioctl's argument"))
+        }
+        _ = try KVM.check(ckvm_set_tss_addr(fd, value), .setTSSAddress)
     }
 
     /// `KVM_SET_USER_MEMORY_REGION2` exactly as given: no ownership or argument checks.
@@ -325,10 +328,6 @@ public struct VirtualMachine: ~Copyable, Sendable {
     @_spi(Unchecked)
     public var rawDescriptor: Int32 { fd }
 }
-
-/// The page size GmemKit assumes (x86-64 base pages). Package-wide only: the public name is
-/// `HostMapping.pageSize`.
-package let pageSize: UInt64 = 4096
 
 /// Memslot flags (`KVM_MEM_*`).
 public struct MemorySlotFlags: OptionSet, Hashable, Sendable {
@@ -391,7 +390,7 @@ final class SlotTable: Sendable {
         /// The host memory the slot's `userspace_addr` points into, kept alive with the slot.
         let memory: HostMapping?
     }
-    private let slots = Lock<[UInt32: Slot]>([:])
+    private let slots = PthreadLock<[UInt32: Slot]>([:])
 
     func record(_ region: MemoryRegion, file: GuestMemfd.FileID?, memory: HostMapping?) {
         // The replaced slot's memory is released after the lock, outside it.

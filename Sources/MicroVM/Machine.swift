@@ -13,7 +13,21 @@ import Logging
 public enum Machine {
     /// Runs `config` and returns what happened. A guest that crashes, faults or times out
     /// is a report (see `RunReport.cause`); an error means the machine could not be built.
-    /// `prepare` may write guest memory after the image is loaded and before any vCPU runs.
+    ///
+    /// This is `MachineHandle.build` and a run to the end, with vCPU 0 on the calling thread
+    /// (which would otherwise only wait: a thread per run costs a clone, a join and two
+    /// cross-CPU wake-ups, about a tenth of a cold start on the reference host, BENCHMARKS.md).
+    /// It blocks the calling thread; from Swift concurrency use the `async` overload, which
+    /// honours Task cancellation.
+    /// - Parameters:
+    ///   - config: the guest, its memory and vCPUs.
+    ///   - control: lets another thread stop the run (`RunControl.stop()`; cause `.stopped`).
+    ///   - console: called with each byte the guest writes to the console port.
+    ///   - prepare: may write guest memory after the image is loaded and before any vCPU runs.
+    ///   - logger: a swift-log `Logger` (`import Logging`, package
+    ///     `https://github.com/apple/swift-log`) for debug messages of the build and run; the
+    ///     default has label `gmemkit.microvm`.
+    /// - Throws: `MachineError` when the machine cannot be built.
     public static func run(
         _ config: MachineConfig,
         control: RunControl = RunControl(),
@@ -21,103 +35,27 @@ public enum Machine {
         prepare: (GuestMemoryMap) throws(GuestMemoryError) -> Void = { _ in },
         logger: Logger = Logger(label: "gmemkit.microvm")
     ) throws(MachineError) -> RunReport {
-        try config.validate()
-        let image: ELFImage
-        do {
-            image = try config.elfImage()
-            try image.checkFits(memorySize: config.memorySize, vcpus: config.vcpus)
-        } catch { throw .image(error) }
+        let machine = try MachineHandle.build(config, control: control, console: console, prepare: prepare, logger: logger)
+        return try machine.runOnCallingThread()
+        // `machine` is the only reference: VM, vCPUs, guest memory and /dev/kvm close here.
+    }
 
-        let started = ContinuousClock.now
-        let state = RunState(control: control, started: started, vcpus: config.vcpus)
-        var memoryUsage: [GuestMemoryRegion.Usage] = []
-        do {
-            let kvm: KVMSystem
-            do { kvm = try KVMSystem(logger: logger) } catch { throw MachineError.kernel(error) }
-            let vm: VirtualMachine
-            do { vm = try kvm.createVM() } catch { throw MachineError.kernel(error) }
-            let memory: GuestMemoryMap
-            do {
-                var layout: [GuestMemoryMap.RegionSpec] = [.init(name: "ram", start: GuestPhysicalAddress(0), size: config.memorySize)]
-                var next = config.memorySize
-                for (index, size) in config.extraRegions.enumerated() {
-                    layout.append(.init(name: "extra\(index + 1)", start: GuestPhysicalAddress(next), size: size,
-                                        flags: config.extraRegionFlags))
-                    next += size
-                }
-                memory = try GuestMemoryMap(vm: vm, layout: layout, logger: logger)
-                try LongMode.writeTables(into: memory, memorySize: config.addressSpaceEnd)
-                try image.copySegments(into: memory)
-                try prepare(memory)
-            } catch { throw MachineError.memory(error) }
-
-            var runners: [VCPURunner] = []
-            do {
-                for index in 0..<config.vcpus {
-                    let vcpu = try vm.createVCPU(id: UInt32(index))
-                    try vcpu.setSpecialRegisters(LongMode.specialRegisters(from: try vcpu.specialRegisters()))
-                    var registers = LongMode.entryRegisters(entry: image.entry, index: index, count: config.vcpus,
-                                                            memorySize: config.memorySize)
-                    config.adjustEntryRegisters?(index, &registers)
-                    try vcpu.setRegisters(registers)
-                    control.kickers.withLock { $0.append(vcpu.kicker) }
-                    runners.append(VCPURunner(index: index, vcpu: vcpu, state: state, memory: memory,
-                                              parameter: config.parameter, consoleLimit: config.consoleLimit,
-                                              consoleSink: console))
-                }
-            } catch { throw MachineError.kernel(error) }
-            logger.debug("booting \(config.name): \(config.vcpus) vCPU(s), \(config.memorySize) bytes of guest_memfd")
-
-            // vCPUs 1… on threads of their own; vCPU 0 on this thread, which would otherwise
-            // only wait: a thread per run costs a clone, a join and two cross-CPU wake-ups,
-            // about a tenth of a cold start on the reference host (BENCHMARKS.md, cold-start).
-            var threads: [JoinableThreadBox] = []
-            for runner in runners.dropFirst() {
-                do {
-                    threads.append(JoinableThreadBox(try JoinableThread { runner.run(onCallerThread: false) }))
-                } catch {
-                    state.end(.stopped)
-                    threads.forEach { $0.join() }
-                    throw error
-                }
-            }
-            runners[0].run(onCallerThread: true, timeout: config.timeout)
-            if control.isStopping { state.end(.stopped) }  // no-op when a cause is set already
-            control.stop()
-            threads.forEach { $0.join() }
-            if state.running.load(ordering: .sequentiallyConsistent) == 0 {
-                state.end(.stopped)  // every vCPU ended without vCPU 0 writing a status
-            }
-            memoryUsage = memory.usage(measuringResidency: config.measuresResidency)
-            control.kickers.withLock { $0.removeAll() }
-            _ = consume runners
-        }  // teardown: vCPUs, guest memory, VM and /dev/kvm close here
-
-        let ended = ContinuousClock.now
-        let firstExit = state.firstExit.withLock { $0 }
-        let passTimes = state.passTimes.withLock { $0 }
-        var passes: [Duration] = []
-        var previous = firstExit ?? started
-        for time in passTimes {
-            passes.append(time - previous)
-            previous = time
-        }
-        let counts = state.exitCounts.withLock { $0 }
-        var exits: [String: Int] = [:]
-        for kind in ExitKind.allCases where counts[kind.rawValue] > 0 { exits[kind.name] = counts[kind.rawValue] }
-        return RunReport(
-            guest: config.name, vcpus: config.vcpus, memorySize: config.memorySize, parameter: config.parameter,
-            cause: state.cause.withLock { $0 } ?? .stopped,
-            vcpuStatuses: state.statuses.withLock { $0 },
-            timeToFirstExit: firstExit.map { $0 - started },
-            totalTime: ended - started,
-            exits: exits,
-            pings: state.pings.load(ordering: .relaxed),
-            passes: passes,
-            memory: memoryUsage,
-            console: state.console.withLock { $0 },
-            registerDumps: state.dumps.withLock { $0 }
-        )
+    /// Runs `config` to its end without blocking the caller's thread (every vCPU runs on a
+    /// thread of its own) and returns what happened.
+    ///
+    /// Cancelling the calling Task stops every vCPU at its next exit boundary (a kick), and
+    /// the run ends with `StopCause.cancelled` (unless it had ended already): the call returns
+    /// promptly with that report rather than throwing, so what the guest did is not lost.
+    /// - Parameters: as `run(_:control:console:prepare:logger:)`, without `control`.
+    /// - Throws: `MachineError` when the machine cannot be built or its threads not started.
+    public static func run(
+        _ config: MachineConfig,
+        console: @escaping @Sendable (UInt8) -> Void = { _ in },
+        prepare: (GuestMemoryMap) throws(GuestMemoryError) -> Void = { _ in },
+        logger: Logger = Logger(label: "gmemkit.microvm")
+    ) async throws(MachineError) -> RunReport {
+        let machine = try MachineHandle.build(config, console: console, prepare: prepare, logger: logger)
+        return try await machine.run()
     }
 }
 

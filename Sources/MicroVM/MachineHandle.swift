@@ -2,6 +2,12 @@ import GuestMemory
 import KVM
 import Logging
 
+/// The thread `MachineHandle.run()` waits on.
+private final class WaiterThread: @unchecked Sendable {
+    // Sendable because `thread` is set once, before the continuation can resume, and read after.
+    var thread: JoinableThreadBox?
+}
+
 /// A machine you can hold: built, then started, paused, resumed, snapshotted and stopped
 /// from the thread that holds it, while its vCPUs run on threads of their own
 /// (`gmem-vcpu-N`), each in the same allocation-free exit loop as `Machine.run`.
@@ -44,7 +50,7 @@ public final class MachineHandle: Sendable {
     let logger: Logger
     /// The image a restored machine was first built from (its config holds no image bytes).
     let restoredImage: SnapshotImage?
-    private let lifecycle = Lock(Lifecycle())
+    private let lifecycle = PthreadLock(Lifecycle())
 
     init(config: MachineConfig, vm: consuming VirtualMachine, memory: GuestMemoryMap, runners: [VCPURunner],
          live: [Int], run: RunState, control: RunControl, logger: Logger, restoredImage: SnapshotImage? = nil) {
@@ -83,6 +89,16 @@ public final class MachineHandle: Sendable {
     /// itself once vCPU 0 has handled N exits (wait for it with `waitUntilPaused()`); with
     /// `pausesOnGuestRequest`, a guest's write to `GuestABI.Port.snapshot` pauses it.
     /// `prepare` may write guest memory after the image is loaded, as in `Machine.run`.
+    /// - Parameters:
+    ///   - config: the guest, its memory and vCPUs.
+    ///   - pauseAfterExits: pause once vCPU 0 has handled this many exits (0: never).
+    ///   - pausesOnGuestRequest: whether a guest's snapshot request pauses the machine.
+    ///   - console: called with each byte the guest writes to the console port.
+    ///   - prepare: may write guest memory after the image is loaded and before any vCPU runs.
+    ///   - logger: a swift-log `Logger` (`import Logging`, package
+    ///     `https://github.com/apple/swift-log`) for debug messages of the build and run; the
+    ///     default has label `gmemkit.microvm`.
+    /// - Throws: `MachineError` when the configuration is invalid or a step fails.
     public static func build(
         _ config: MachineConfig,
         pauseAfterExits: Int = 0,
@@ -90,6 +106,20 @@ public final class MachineHandle: Sendable {
         console: @escaping @Sendable (UInt8) -> Void = { _ in },
         prepare: (GuestMemoryMap) throws(GuestMemoryError) -> Void = { _ in },
         logger: Logger = Logger(label: "gmemkit.microvm")
+    ) throws(MachineError) -> MachineHandle {
+        try build(config, control: RunControl(), pauseAfterExits: pauseAfterExits, pausesOnGuestRequest: pausesOnGuestRequest,
+                  console: console, prepare: prepare, logger: logger)
+    }
+
+    /// `build` with the caller's `RunControl` (`Machine.run`).
+    static func build(
+        _ config: MachineConfig,
+        control: RunControl,
+        pauseAfterExits: Int = 0,
+        pausesOnGuestRequest: Bool = false,
+        console: @escaping @Sendable (UInt8) -> Void,
+        prepare: (GuestMemoryMap) throws(GuestMemoryError) -> Void,
+        logger: Logger
     ) throws(MachineError) -> MachineHandle {
         try config.validate()
         guard pauseAfterExits >= 0 else { throw .invalidConfiguration("the exit count to pause at must not be negative") }
@@ -99,7 +129,6 @@ public final class MachineHandle: Sendable {
             try image.checkFits(memorySize: config.memorySize, vcpus: config.vcpus)
         } catch { throw .image(error) }
 
-        let control = RunControl()
         let state = RunState(control: control, started: .now, vcpus: config.vcpus, pausesOnRequest: pausesOnGuestRequest)
         let vm: VirtualMachine
         do { vm = try KVMSystem(logger: logger).createVM() } catch { throw .kernel(error) }
@@ -137,9 +166,15 @@ public final class MachineHandle: Sendable {
     /// Starts every vCPU that has not exited on a thread of its own (`gmem-vcpu-N`); vCPU 0's
     /// thread also enforces `config.timeout` (time spent paused does not count).
     public func start() throws(MachineError) {
+        try start(threadsFor: live)
+    }
+
+    /// Starts the vCPUs in `indices` (a subset of `live`) on threads of their own; the first
+    /// live vCPU, wherever it runs, enforces `config.timeout`.
+    private func start(threadsFor indices: [Int]) throws(MachineError) {
         try lifecycle.withLock { (life: inout Lifecycle) throws(MachineError) in
             guard life.state == .built else { throw .invalidTransition(action: "start", state: life.state.rawValue) }
-            for index in live {
+            for index in indices {
                 let runner = runners[index]
                 let timeout: Duration? = index == live.first ? config.timeout : nil
                 do throws(MachineError) {
@@ -155,6 +190,46 @@ public final class MachineHandle: Sendable {
             }
             life.state = .running
         }
+    }
+
+    /// `start()` then `wait()`, with the first live vCPU on the calling thread instead of a
+    /// thread of its own (`Machine.run`).
+    func runOnCallingThread() throws(MachineError) -> RunReport {
+        guard let first = live.first else {
+            try start()
+            return try wait()
+        }
+        try start(threadsFor: Array(live.dropFirst()))
+        runners[first].run(onCallerThread: true, timeout: config.timeout)
+        if control.isStopping { run.end(.stopped) }  // no-op when a cause is set already
+        control.stop()
+        return finish()
+    }
+
+    /// Starts the machine and waits, without blocking the caller's thread, until the guest
+    /// ends (or the timeout); returns the report. Cancelling the calling Task stops every
+    /// vCPU at its next exit boundary and ends the run with `StopCause.cancelled` (unless it
+    /// had ended already); the report is returned, not an error.
+    /// - Throws: `MachineError.invalidTransition` when the machine is not built (it runs once),
+    ///   `.thread` when a thread cannot be created.
+    public func run() async throws(MachineError) -> RunReport {
+        try start()
+        let waiter = WaiterThread()
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<RunReport, MachineError>, Never>) in
+                do throws(MachineError) {
+                    // finish() joins the vCPU threads: a blocking wait, kept off the Task's executor.
+                    waiter.thread = JoinableThreadBox(try JoinableThread { continuation.resume(returning: .success(self.finish())) })
+                } catch {
+                    _ = self.stop()
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        } onCancel: {
+            run.end(.cancelled)
+        }
+        waiter.thread?.join()  // it has resumed the Task and is ending
+        return try result.get()
     }
 
     /// Stops every vCPU at its next exit boundary and waits until all have stopped. Throws

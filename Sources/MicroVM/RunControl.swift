@@ -4,7 +4,7 @@ import Synchronization
 /// Lets another thread stop a running machine: pass one to `Machine.run`, call `stop()`.
 public final class RunControl: Sendable {
     let stopRequested = Atomic<Bool>(false)
-    let kickers = Lock<[VCPUKicker]>([])
+    let kickers = PthreadLock<[VCPUKicker]>([])
 
     public init() {}
 
@@ -22,14 +22,14 @@ public final class RunControl: Sendable {
 final class RunState: Sendable {
     let control: RunControl
     let started: ContinuousClock.Instant
-    let firstExit = Lock<ContinuousClock.Instant?>(nil)
-    let cause = Lock<StopCause?>(nil)
-    let statuses = Lock<[Int: UInt32]>([:])
-    let dumps = Lock<[Int: Registers]>([:])
-    let exitCounts = Lock<[Int]>(Array(repeating: 0, count: ExitKind.allCases.count))
+    let firstExit = PthreadLock<ContinuousClock.Instant?>(nil)
+    let cause = PthreadLock<StopCause?>(nil)
+    let statuses = PthreadLock<[Int: UInt32]>([:])
+    let dumps = PthreadLock<[Int: Registers]>([:])
+    let exitCounts = PthreadLock<[Int]>(Array(repeating: 0, count: ExitKind.allCases.count))
     let pings = Atomic<UInt64>(0)
-    let passTimes = Lock<[ContinuousClock.Instant]>([])
-    let console = Lock<[UInt8]>([])
+    let passTimes = PthreadLock<[ContinuousClock.Instant]>([])
+    let console = PthreadLock<[UInt8]>([])
     let running: Atomic<Int>
     /// Where vCPUs wait while a `MachineHandle` is paused.
     let gate: PauseGate
@@ -37,7 +37,7 @@ final class RunState: Sendable {
     /// false (`Machine.run`) the request is counted and the guest goes on.
     let pausesOnRequest: Bool
     /// The guest's snapshot requests so far, with the value each wrote.
-    let snapshotRequests = Lock<[UInt32]>([])
+    let snapshotRequests = PthreadLock<[UInt32]>([])
 
     init(control: RunControl, started: ContinuousClock.Instant, vcpus: Int, pausesOnRequest: Bool = false) {
         self.control = control

@@ -7,8 +7,11 @@ public enum StopCause: Hashable, Sendable, CustomStringConvertible {
     case exited(status: UInt32)
     /// The wall-clock limit passed.
     case timeout
-    /// `Machine.stop()` was called.
+    /// `RunControl.stop()` or `MachineHandle.stop()` was called.
     case stopped
+    /// The Task running `Machine.run(_:console:prepare:logger:) async` or
+    /// `MachineHandle.run()` was cancelled.
+    case cancelled
     /// The guest wrote to, or read from, a port no device serves.
     case unhandledPort(vcpu: Int, port: UInt16, write: Bool)
     /// The guest touched an address no memslot backs.
@@ -34,6 +37,7 @@ public enum StopCause: Hashable, Sendable, CustomStringConvertible {
         case .exited: "exited"
         case .timeout: "timeout"
         case .stopped: "stopped"
+        case .cancelled: "cancelled"
         case .unhandledPort: "unhandled-port"
         case .unhandledMMIO: "unhandled-mmio"
         case .memoryFault: "memory-fault"
@@ -55,6 +59,7 @@ public enum StopCause: Hashable, Sendable, CustomStringConvertible {
         case .exited(let status): return "the guest exited with status \(status)"
         case .timeout: return "the guest did not finish before the timeout"
         case .stopped: return "the run was stopped"
+        case .cancelled: return "the run's Task was cancelled"
         case .unhandledPort(let vcpu, let port, let write):
             return "vCPU \(vcpu) \(write ? "wrote to" : "read from") port \(hex(UInt64(port))), which no device serves"
         case .unhandledMMIO(let vcpu, let address, let write):

@@ -131,12 +131,12 @@ final class VCPURunner: Sendable {
                 }
                 continue
             case .mmioRead(let address, _):
-                fail(.unhandledMMIO(vcpu: index, address: address, write: false)); return
+                fail(.unhandledMMIO(vcpu: index, address: address.rawValue, write: false)); return
             case .mmioWrite(let address, _, _):
-                fail(.unhandledMMIO(vcpu: index, address: address, write: true)); return
+                fail(.unhandledMMIO(vcpu: index, address: address.rawValue, write: true)); return
             case .memoryFault(let flags, let gpa, let size):
-                let region = try? memory.region(containing: GuestPhysicalAddress(gpa)).name
-                fail(.memoryFault(vcpu: index, guestPhysicalAddress: gpa, size: size, flags: flags, region: region)); return
+                let region = try? memory.region(containing: gpa).name
+                fail(.memoryFault(vcpu: index, guestPhysicalAddress: gpa.rawValue, size: size, flags: flags, region: region)); return
             case .halt:
                 fail(.halt(vcpu: index)); return
             case .shutdown:

@@ -89,7 +89,7 @@ enum StandardStreams {
         if !failing.exchange(true, ordering: .sequentiallyConsistent) {
             let reason = outputClosedAtStart.load(ordering: .sequentiallyConsistent)
                 ? "standard output is closed"
-                : "cannot write standard output: \(errnoName(Errno(rawValue: error))) (\(String(cString: strerror(error))))"
+                : "cannot write standard output: \(Errno(rawValue: error).symbolicName) (\(String(cString: strerror(error))))"
             _ = write(Array("gmem: \(reason)\n".utf8), to: STDERR_FILENO)
         }
         _exit(1)

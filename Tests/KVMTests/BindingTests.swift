@@ -109,7 +109,7 @@ struct BindingTests {
             try vm.bind(file, slot: 1, guestPhysicalAddress: 0x10_0000, size: 4 * 4096, fileOffset: 3 * 4096)
         }
         expectErrno(.fileExists) {
-            try vm.bind(file, slot: 1, guestPhysicalAddress: 3 * 4096, size: 4 * 4096, fileOffset: 4 * 4096)
+            try vm.bind(file, slot: 1, guestPhysicalAddress: 0x3000, size: 4 * 4096, fileOffset: 4 * 4096)
         }
         try vm.bind(file, slot: 1, guestPhysicalAddress: 0x10_0000, size: 4 * 4096, fileOffset: 4 * 4096)
     }

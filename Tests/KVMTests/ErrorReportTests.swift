@@ -70,7 +70,7 @@ struct KernelErrorTests {
         let mapping = try file.mapShared()
         try vm.bind(file, slot: 0, guestPhysicalAddress: 0, size: 2 * MiB, hostMemory: mapping)
         do {
-            try vm.bind(file, slot: 1, guestPhysicalAddress: MiB, size: 2 * MiB, fileOffset: 2 * MiB, hostMemory: mapping)
+            try vm.bind(file, slot: 1, guestPhysicalAddress: GuestPhysicalAddress(MiB), size: 2 * MiB, fileOffset: 2 * MiB, hostMemory: mapping)
             Issue.record("an overlapping memslot was accepted")
         } catch {
             #expect(error.refusal == nil, "the kernel, not GmemKit, refuses an overlap")
@@ -78,14 +78,14 @@ struct KernelErrorTests {
             #expect(error.hint?.contains("overlaps slot 0 at guest-physical [0x0, 0x200000)") == true, "\(error)")
         }
         do {
-            try vm.bind(file, slot: 2, guestPhysicalAddress: 16 * MiB, size: 2 * MiB, hostMemory: mapping)
+            try vm.bind(file, slot: 2, guestPhysicalAddress: GuestPhysicalAddress(16 * MiB), size: 2 * MiB, hostMemory: mapping)
             Issue.record("a file range bound twice was accepted")
         } catch {
             #expect(error.errno == .invalidArgument)
             #expect(error.hint?.contains("already bound as slot 0") == true, "\(error)")
         }
         try vm.deleteMemorySlot(0)
-        try vm.bind(file, slot: 2, guestPhysicalAddress: 16 * MiB, size: 2 * MiB, hostMemory: mapping)
+        try vm.bind(file, slot: 2, guestPhysicalAddress: GuestPhysicalAddress(16 * MiB), size: 2 * MiB, hostMemory: mapping)
     }
 
     @Test("a 1000-byte bind is refused before the syscall, as documented")
@@ -95,7 +95,7 @@ struct KernelErrorTests {
         let mapping = try file.mapShared()
         for (size, gpa, offset) in [(UInt64(1000), UInt64(0), UInt64(0)), (4096, 1000, 0), (4096, 0, 1000)] {
             do {
-                try vm.bind(file, slot: 0, guestPhysicalAddress: gpa, size: size, fileOffset: offset, hostMemory: mapping)
+                try vm.bind(file, slot: 0, guestPhysicalAddress: GuestPhysicalAddress(gpa), size: size, fileOffset: offset, hostMemory: mapping)
                 Issue.record("size \(size) gpa \(gpa) offset \(offset) was bound")
             } catch {
                 #expect(error.errno == .invalidArgument && error.refusal != nil, "\(error)")

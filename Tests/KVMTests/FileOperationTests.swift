@@ -48,9 +48,9 @@ struct FileOperationTests {
         // ZERO_RANGE|KEEP_SIZE, INSERT_RANGE, UNSHARE_RANGE.
         for mode: Int32 in [0x00, 0x02, 0x08, 0x10, 0x11, 0x20, 0x40] {
             // The kernel's answer, asked directly …
-            expectErrno(.notSupported) { try file.fallocateUnchecked(mode: mode, offset: 0, length: 4096) }
+            expectErrno(.notSupported) { try file.fallocateUnchecked(mode: FallocateMode(rawValue: mode), offset: 0, length: 4096) }
             // … and the same errno from GmemKit, which refuses before the syscall (P2).
-            let refused = expectErrno(.notSupported) { try file.fallocate(mode: mode, offset: 0, length: 4096) }
+            let refused = expectErrno(.notSupported) { try file.fallocate(mode: FallocateMode(rawValue: mode), offset: 0, length: 4096) }
             #expect(refused?.refusal != nil)
         }
     }
@@ -60,7 +60,7 @@ struct FileOperationTests {
         // GMEM-F4
         let vm = try makeVM()
         let file = try vm.createGuestMemfd(size: 16384)
-        let refusedByKernel: [(mode: Int32, offset: UInt64, length: UInt64)] = [
+        let refusedByKernel: [(mode: FallocateMode, offset: UInt64, length: UInt64)] = [
             (FallocateMode.keepSize, 1, 4096), (FallocateMode.keepSize, 0, 100),
             (FallocateMode.punchHoleKeepSize, 512, 4096), (FallocateMode.punchHoleKeepSize, 0, 4095),
             (FallocateMode.keepSize, 12288, 8192), (FallocateMode.keepSize, 16384, 4096),

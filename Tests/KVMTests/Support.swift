@@ -26,10 +26,10 @@ func expectErrno(
 ) -> KVMError? {
     do {
         try body()
-        Issue.record("expected \(errnoName(errno)), but the operation succeeded", sourceLocation: sourceLocation)
+        Issue.record("expected \(errno.symbolicName), but the operation succeeded", sourceLocation: sourceLocation)
         return nil
     } catch let error as KVMError {
-        #expect(error.errno == errno, "expected \(errnoName(errno)), got \(error)", sourceLocation: sourceLocation)
+        #expect(error.errno == errno, "expected \(errno.symbolicName), got \(error)", sourceLocation: sourceLocation)
         return error
     } catch {
         Issue.record("expected a KVMError, got \(error)", sourceLocation: sourceLocation)

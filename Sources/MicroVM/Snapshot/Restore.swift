@@ -63,7 +63,7 @@ public final class Snapshot: Sendable {
             return lines
         }
     }
-    private static let probeResult = Lock<[String]?>(nil)
+    private static let probeResult = PthreadLock<[String]?>(nil)
 
     /// The path every restore takes on this kernel.
     public static let populationPath = "shared mapping (pread from the snapshot into the new guest_memfd's MMAP|INIT_SHARED mapping)"

@@ -8,7 +8,7 @@ import Glibc
 /// synchronization: on Linux the standard library's `Mutex` locks inside the uninstrumented
 /// Synchronization runtime, so TSan reports every access it guards as a race (RELIABILITY.md),
 /// while `pthread_mutex_lock` is intercepted and understood.
-@safe package final class Lock<Value>: @unchecked Sendable {
+@safe package final class PthreadLock<Value>: @unchecked Sendable {
     // Sound because: the mutex lives in its own allocation, never moved, initialised here and
     // destroyed in deinit; `value` is read or written only between lock and unlock.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
