@@ -104,13 +104,17 @@ import Glibc
         try checkRange(offset, UInt64(count))
     }
 
-    /// Copies `buffer.count` bytes at `offset` into `buffer`; fails when out of bounds.
+    /// Copies `buffer.byteCount` bytes at `offset` into `buffer`; fails when out of bounds.
     /// - Throws: ``KVMError`` (`host access to a mapping`, `EINVAL`) when the range is out of bounds.
-    public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(KVMError) {
-        try checkRange(offset, UInt64(buffer.count))
-        guard let destination = buffer.baseAddress else { return }
-        // SAFETY: [offset, offset + buffer.count) lies inside the mapping (checkRange) and `destination` holds buffer.count bytes.
-        unsafe destination.copyMemory(from: base + Int(offset), byteCount: buffer.count)
+    public func read(at offset: UInt64, into buffer: inout MutableRawSpan) throws(KVMError) {
+        try checkRange(offset, UInt64(buffer.byteCount))
+        // SAFETY: [offset, offset + byteCount) lies inside the mapping (checkRange); the span's
+        // bytes are valid and exclusively borrowed for the closure, which writes only them.
+        unsafe buffer.withUnsafeMutableBytes { destination in
+            guard let start = destination.baseAddress else { return }
+            // SAFETY: as above: `start` holds destination.count == byteCount bytes.
+            unsafe start.copyMemory(from: base + Int(offset), byteCount: destination.count)
+        }
     }
 
     /// Returns `count` bytes at `offset`; fails when out of bounds or `count` is negative.
@@ -141,13 +145,17 @@ import Glibc
         }
     }
 
-    /// Writes the bytes of a raw buffer at `offset`; fails when out of bounds.
+    /// Writes the bytes of `span` at `offset`; fails when out of bounds.
     /// - Throws: ``KVMError`` (`host access to a mapping`, `EINVAL`) when the range is out of bounds.
-    public func write(contentsOf buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(KVMError) {
-        try checkRange(offset, UInt64(buffer.count))
-        guard let source = buffer.baseAddress else { return }
-        // SAFETY: [offset, offset + buffer.count) is inside the mapping (checkRange); `source` holds buffer.count bytes.
-        unsafe (base + Int(offset)).copyMemory(from: source, byteCount: buffer.count)
+    public func write(contentsOf span: RawSpan, at offset: UInt64) throws(KVMError) {
+        try checkRange(offset, UInt64(span.byteCount))
+        // SAFETY: [offset, offset + byteCount) is inside the mapping (checkRange); the span's
+        // bytes are valid for the closure, which only reads them.
+        unsafe span.withUnsafeBytes { source in
+            guard let from = source.baseAddress else { return }
+            // SAFETY: as above: `from` holds source.count == byteCount bytes.
+            unsafe (base + Int(offset)).copyMemory(from: from, byteCount: source.count)
+        }
     }
 
     /// Loads a little-endian integer at `offset`; fails when out of bounds.
