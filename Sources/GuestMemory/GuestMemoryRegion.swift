@@ -115,6 +115,9 @@ public final class GuestMemoryRegion: Sendable {
 
     /// One entry per page of the region's shared side, true when the page is resident
     /// (`mincore`: touched and not punched); what a snapshot saves.
+    /// - Throws: ``GuestMemoryError/released(region:)`` once released,
+    ///   ``GuestMemoryError/notHostAccessible(region:)`` without a shared side, `.kernel` when
+    ///   `mincore` fails.
     public func residentPages() throws(GuestMemoryError) -> [Bool] {
         try withMapping { mapping throws(GuestMemoryError) in
             do throws(KVMError) { return try mapping.residentPages(offset: 0, count: range.size) } catch { throw .kernel(error) }

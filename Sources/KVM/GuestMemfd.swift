@@ -122,7 +122,9 @@ public struct GuestMemfd: ~Copyable, Sendable {
 /// (`[.punchHole, .keepSize]`, 0x03, free); ``punchHole`` alone (0x02) is a bit, not a mode
 /// it accepts.
 public struct FallocateMode: OptionSet, Hashable, Sendable, CustomStringConvertible {
+    /// The `mode` argument of `fallocate(2)`.
     public let rawValue: Int32
+    /// Any bits, including ones a guest_memfd refuses (for the kernel's own checks).
     public init(rawValue: Int32) { self.rawValue = rawValue }
 
     /// `FALLOC_FL_KEEP_SIZE` (0x01): allocate without changing the file size.
@@ -136,6 +138,7 @@ public struct FallocateMode: OptionSet, Hashable, Sendable, CustomStringConverti
     /// `PUNCH_HOLE | KEEP_SIZE` (0x03): the mode that frees pages of a guest_memfd.
     public static let punchHoleKeepSize: FallocateMode = [.punchHole, .keepSize]
 
+    /// The bits by name, `PUNCH_HOLE|KEEP_SIZE`; unnamed bits in hexadecimal.
     public var description: String {
         var names: [String] = []
         var rest = rawValue

@@ -230,6 +230,8 @@ import Glibc
 
     /// One entry per page of `[offset, offset + count)`, true when the page is resident
     /// (`mincore`, as for ``residentBytes(offset:count:)``). `offset` must be page-aligned.
+    /// - Throws: ``KVMError`` (`mincore`): `EINVAL` before the call for a range outside the
+    ///   mapping or an unaligned `offset`, otherwise the kernel's errno.
     public func residentPages(offset: UInt64 = 0, count: UInt64? = nil) throws(KVMError) -> [Bool] {
         let count = count ?? length - min(offset, length)
         try checkRange(offset, count)
