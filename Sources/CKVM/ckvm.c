@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <linux/userfaultfd.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -397,4 +398,69 @@ int ckvm_probe_userfaultfd(void *address, uint64_t length, int minor, int *stage
     ioctl(fd, UFFDIO_UNREGISTER, &reg.range);
     close(fd);
     return 0;
+}
+
+// MARK: - Post-6.18 surfaces (profile `next`; numbers provisional: probe, never assume)
+
+/// struct kvm_memory_attributes2 (in-place conversion v8–v13): 128 bytes.
+struct ckvm_memory_attributes2 {
+    uint64_t offset;
+    uint64_t size;
+    uint64_t attributes;
+    uint64_t flags;
+    uint64_t error_offset;
+    uint64_t reserved[11];
+};
+_Static_assert(sizeof(struct ckvm_memory_attributes2) == 128, "kvm_memory_attributes2 is 128 bytes");
+
+/// struct kvm_link_guest_memfd (KVM_LINK_GUEST_MEMFD RFC v2): 64 bytes.
+struct ckvm_link_guest_memfd {
+    uint64_t fd;
+    uint64_t flags;
+    uint64_t reserved[6];
+};
+_Static_assert(sizeof(struct ckvm_link_guest_memfd) == 64, "kvm_link_guest_memfd is 64 bytes");
+
+/// struct kvm_pre_fault_memory (6.10): 64 bytes.
+struct ckvm_pre_fault_memory {
+    uint64_t gpa;
+    uint64_t size;
+    uint64_t flags;
+    uint64_t padding[5];
+};
+_Static_assert(sizeof(struct ckvm_pre_fault_memory) == 64, "kvm_pre_fault_memory is 64 bytes");
+
+#define CKVM_SET_MEMORY_ATTRIBUTES2 _IOWR(CKVMIO, 0xd2, struct ckvm_memory_attributes2)
+#define CKVM_LINK_GUEST_MEMFD _IOWR(CKVMIO, 0xd6, struct ckvm_link_guest_memfd)
+#define CKVM_PRE_FAULT_MEMORY _IOWR(CKVMIO, 0xd5, struct ckvm_pre_fault_memory)
+
+int ckvm_set_memory_attributes2(int gmem_fd, uint64_t offset, uint64_t size, uint64_t attributes, uint64_t flags,
+                                uint64_t *error_offset) {
+    struct ckvm_memory_attributes2 arg = { .offset = offset, .size = size, .attributes = attributes, .flags = flags,
+                                           .error_offset = error_offset ? *error_offset : 0 };
+    int r = ioctl_retrying(gmem_fd, CKVM_SET_MEMORY_ATTRIBUTES2, PTR(&arg));
+    if (error_offset) *error_offset = arg.error_offset;
+    return r;
+}
+
+int ckvm_link_guest_memfd(int vm_fd, int fd, uint64_t flags) {
+    // The fd field is a __u64: a negative fd travels sign-extended, as C callers pass it.
+    struct ckvm_link_guest_memfd arg = { .fd = (uint64_t)(int64_t)fd, .flags = flags };
+    return ioctl_retrying(vm_fd, CKVM_LINK_GUEST_MEMFD, PTR(&arg));
+}
+
+int ckvm_pre_fault_memory(int vcpu_fd, uint64_t gpa, uint64_t size, uint64_t flags, uint64_t *remaining) {
+    struct ckvm_pre_fault_memory arg = { .gpa = gpa, .size = size, .flags = flags };
+    int r = ioctl_retrying(vcpu_fd, CKVM_PRE_FAULT_MEMORY, PTR(&arg));
+    if (remaining) *remaining = arg.size;
+    return r;
+}
+
+long ckvm_vmsplice_pages(int pipe_fd, uint64_t address, uint64_t length) {
+    struct iovec iov = { .iov_base = (void *)(uintptr_t)address, .iov_len = (size_t)length };
+    for (;;) {
+        ssize_t r = vmsplice(pipe_fd, &iov, 1, SPLICE_F_NONBLOCK);
+        if (r >= 0) return (long)r;
+        if (errno != EINTR) return -errno;
+    }
 }

@@ -22,6 +22,8 @@ public final class ModelBackend: ConformanceBackend {
     private var mappings: [String: UInt64] = [:]
     /// The model's VM id of each VM name, taken at creation.
     private var machines: [String: Int] = [:]
+    /// The model's pin ids taken through each mapping name (`pin P`), until `unpin P`.
+    private var pins: [String: [Int]] = [:]
 
     /// A descriptor number the model never hands out: what a closed or never-created name
     /// refers to, so using it gives `EBADF` as a stale fd does on the kernel.
@@ -163,6 +165,25 @@ public final class ModelBackend: ConformanceBackend {
         case .guestAccess(let via, let gpa, let write, let isPrivate):
             return Self.translate(kernel.apply(.guestAccess(fd: fd(via), guestPhysicalAddress: gpa,
                                                             write.map { .write($0) } ?? .read, isPrivate: isPrivate)))
+        case .convert(let file, let offset, let size, let attributes, let flags):
+            switch kernel.convert(fd: fd(file), offset: offset, size: size, attributes: attributes, flags: flags) {
+            case .success: return .ok
+            case .failure(let failure):
+                return failure.errorOffset.map { .errnoAt(failure.errno.rawValue, errorOffset: $0) } ?? .errno(failure.errno.rawValue)
+            }
+        case .link(let name, let file, let vm, let flags):
+            return bind(name, kernel.apply(.link(vmFD: fd(vm), fd: fd(file), flags: flags)))
+        case .pin(let mapping, let offset, let length):
+            switch kernel.pin(address: (mappings[mapping] ?? 0) &+ offset, length: length) {
+            case .success(let (id, bytes)):
+                pins[mapping, default: []].append(id)
+                return bytes == length ? .ok : .value(bytes)
+            case .failure(let errno):
+                return .errno(errno.rawValue)
+            }
+        case .unpin(let mapping):
+            for id in pins.removeValue(forKey: mapping) ?? [] { _ = kernel.unpin(id) }
+            return .ok
         }
     }
 

@@ -312,6 +312,51 @@ public enum CReproducer {
         case .alive(let name):
             let index = names.object(name)
             return [index < 0 ? "return gm_value(0);" : "return gm_alive(\(index));"]
+        case .convert(let file, let offset, let size, let attributes, let flags):
+            return [
+                "/* error_offset is primed so that a field the kernel did not write can be told apart. */",
+                "struct gm_memory_attributes2 request = { .offset = \(u64(offset)), .size = \(u64(size)), .attributes = \(u64(attributes)),",
+                "                                         .flags = \(u64(flags)), .error_offset = ~0ull };",
+                "long result;",
+                "do { result = ioctl(\(fd(file)), KVM_SET_MEMORY_ATTRIBUTES2, &request); } while (result < 0 && errno == EINTR);",
+                "if (result == 0) return gm_ok();",
+                "if (request.error_offset == ~0ull) return gm_errno_outcome(errno);",
+                "struct gm_outcome outcome = { .kind = GM_ERRNO_AT, .a = (uint64_t)errno, .b = request.error_offset };",
+                "return outcome;",
+            ]
+        case .link(let name, let file, let vm, let flags):
+            let source = names.object(file)
+            let copied = source < 0 ? "0, 0" : "gm_objects[\(source)].size, gm_objects[\(source)].flags"
+            return [
+                "struct gm_link_guest_memfd request = { .fd = (uint64_t)(int64_t)\(fd(file)), .flags = \(u64(flags)) };",
+                "long fd = ioctl(\(fd(vm)), KVM_LINK_GUEST_MEMFD, &request);",
+                "return gm_bind(\(names.object(name)), fd, GM_GMEM, \(copied), 0, -1);",
+            ]
+        case .pin(let mapping, let offset, let length):
+            let index = names.mapping(mapping)
+            return [
+                "struct gm_mapping *m = \(index < 0 ? "NULL" : "&gm_mappings[\(index)]");",
+                "/* Only inside the mapping: anything else of this program must stay unpinned. */",
+                "if (!m || !m->base || \(u64(offset)) > m->length || \(u64(length)) > ((m->length + 4095) & ~4095ull) - \(u64(offset)))",
+                "    return gm_unsupported(\"pin outside the mapping is not reproduced in C\");",
+                "if (m->pin_count + 2 > GM_PIN_PIPES) return gm_unsupported(\"more pins through one mapping than the C reproducer keeps\");",
+                "int ends[2];",
+                "if (pipe2(ends, O_CLOEXEC) != 0) return gm_unsupported(\"cannot make a pipe for the pin\");",
+                "struct iovec iov = { .iov_base = m->base + \(u64(offset)), .iov_len = (size_t)\(u64(length)) };",
+                "long taken = vmsplice(ends[1], &iov, 1, SPLICE_F_NONBLOCK);",
+                "if (taken < 0) { int code = errno; close(ends[0]); close(ends[1]); return gm_errno_outcome(code); }",
+                "m->pins[m->pin_count++] = ends[0];",
+                "m->pins[m->pin_count++] = ends[1];",
+                "return (uint64_t)taken == \(u64(length)) ? gm_ok() : gm_value((uint64_t)taken);",
+            ]
+        case .unpin(let mapping):
+            let index = names.mapping(mapping)
+            if index < 0 { return ["return gm_ok();"] }
+            return [
+                "struct gm_mapping *m = &gm_mappings[\(index)];",
+                "while (m->pin_count > 0) close(m->pins[--m->pin_count]);",
+                "return gm_ok();",
+            ]
         }
     }
 
@@ -353,6 +398,7 @@ public enum CReproducer {
             return "{ .kind = GM_FAULT, .a = \(u64(gpa)), .b = \(u64(size)), .c = \(u64(flags)) }"
         case .mmio: return "{ .kind = GM_MMIO }"
         case .userspaceFault: return "{ .kind = GM_EFAULT }"
+        case .errnoAt(let code, let offset): return "{ .kind = GM_ERRNO_AT, .a = \(code), .b = \(u64(offset)) } /* \(errnoName(code)) */"
         case .status(let pattern):
             var fields: [String] = []
             var values: [String] = []

@@ -18,6 +18,7 @@ enum CRuntime {
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,6 +36,9 @@ struct gm_region2 {
     uint64_t pad2[14];
 };
 struct gm_memory_attributes { uint64_t address, size, attributes, flags; };
+/* In-place conversion v13 and KVM_LINK_GUEST_MEMFD RFC v2: provisional numbers. */
+struct gm_memory_attributes2 { uint64_t offset, size, attributes, flags, error_offset, reserved[11]; };
+struct gm_link_guest_memfd { uint64_t fd, flags, reserved[6]; };
 struct gm_regs { uint64_t rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp, r8, r9, r10, r11, r12, r13, r14, r15, rip, rflags; };
 struct gm_segment {
     uint64_t base; uint32_t limit; uint16_t selector; uint8_t type;
@@ -50,6 +54,8 @@ _Static_assert(sizeof(struct gm_create_guest_memfd) == 64, "kvm_create_guest_mem
 _Static_assert(sizeof(struct gm_region) == 32, "kvm_userspace_memory_region");
 _Static_assert(sizeof(struct gm_region2) == 160, "kvm_userspace_memory_region2");
 _Static_assert(sizeof(struct gm_memory_attributes) == 32, "kvm_memory_attributes");
+_Static_assert(sizeof(struct gm_memory_attributes2) == 128, "kvm_memory_attributes2");
+_Static_assert(sizeof(struct gm_link_guest_memfd) == 64, "kvm_link_guest_memfd");
 _Static_assert(sizeof(struct gm_regs) == 144, "kvm_regs");
 _Static_assert(sizeof(struct gm_sregs) == 312, "kvm_sregs");
 
@@ -68,6 +74,8 @@ _Static_assert(sizeof(struct gm_sregs) == 312, "kvm_sregs");
 #define KVM_GET_STATS_FD GM_IOC(0, 0xce, 0)
 #define KVM_SET_MEMORY_ATTRIBUTES GM_IOC(1, 0xd2, sizeof(struct gm_memory_attributes))
 #define KVM_CREATE_GUEST_MEMFD GM_IOC(3, 0xd4, sizeof(struct gm_create_guest_memfd))
+#define KVM_SET_MEMORY_ATTRIBUTES2 GM_IOC(3, 0xd2, sizeof(struct gm_memory_attributes2))
+#define KVM_LINK_GUEST_MEMFD GM_IOC(3, 0xd6, sizeof(struct gm_link_guest_memfd))
 #define KVM_CAP_MEMORY_ATTRIBUTES 233
 #define KVM_CAP_VM_TYPES 235
 #define KVM_MEMORY_ATTRIBUTE_PRIVATE (1ull << 3)
@@ -87,7 +95,8 @@ _Static_assert(sizeof(struct gm_sregs) == 312, "kvm_sregs");
 #define RUN_FAULT_SIZE 48
 
 /* ---- Outcomes, printed exactly as `gmem check` prints them. ---- */
-enum gm_kind { GM_OK, GM_VALUE, GM_WRITTEN, GM_ERRNO, GM_ANY_ERROR, GM_SIGNAL, GM_FAULT, GM_MMIO, GM_EFAULT, GM_STATUS, GM_UNSUPPORTED };
+enum gm_kind { GM_OK, GM_VALUE, GM_WRITTEN, GM_ERRNO, GM_ANY_ERROR, GM_SIGNAL, GM_FAULT, GM_MMIO, GM_EFAULT, GM_STATUS, GM_UNSUPPORTED,
+               GM_ERRNO_AT };
 enum { GM_ST_TYPE = 1, GM_ST_MODE = 2, GM_ST_SIZE = 4, GM_ST_BLKSIZE = 8, GM_ST_CLOEXEC = 16, GM_ST_INO = 32 };
 struct gm_outcome {
     int kind;
@@ -130,6 +139,13 @@ GM_HELPER void gm_describe(const struct gm_outcome *o, char *out, size_t space) 
         if (o->c != 0 && used < space) snprintf(out + used, space - used, " flags=%" PRIu64, o->c);
         break;
     }
+    case GM_ERRNO_AT: {
+        const char *name = gm_errno_name((int)o->a);
+        gm_number(number, sizeof number, o->b);
+        if (name) snprintf(out, space, "%s error_offset=%s", name, number);
+        else snprintf(out, space, "errno %d error_offset=%s", (int)o->a, number);
+        break;
+    }
     case GM_MMIO: snprintf(out, space, "mmio"); break;
     case GM_EFAULT: snprintf(out, space, "efault"); break;
     case GM_STATUS: {
@@ -148,11 +164,12 @@ GM_HELPER void gm_describe(const struct gm_outcome *o, char *out, size_t space) 
 
 /* Whether `got` meets `want` (a status compares only the fields `want` sets). */
 GM_HELPER int gm_meets(const struct gm_outcome *want, const struct gm_outcome *got) {
-    if (want->kind == GM_ANY_ERROR) return got->kind == GM_ERRNO;
+    if (want->kind == GM_ANY_ERROR) return got->kind == GM_ERRNO || got->kind == GM_ERRNO_AT;
     if (want->kind != got->kind) return 0;
     switch (want->kind) {
     case GM_VALUE: case GM_ERRNO: case GM_SIGNAL: return want->a == got->a;
     case GM_FAULT: return want->a == got->a && want->b == got->b && want->c == got->c;
+    case GM_ERRNO_AT: return want->a == got->a && want->b == got->b;
     case GM_STATUS:
         if ((want->fields & GM_ST_TYPE) && (!(got->fields & GM_ST_TYPE) || strcmp(want->type, got->type) != 0)) return 0;
         if ((want->fields & GM_ST_MODE) && want->mode != got->mode) return 0;
@@ -224,7 +241,9 @@ struct gm_object {
     unsigned next_probe_id;
     char debugfs[64];
 };
-struct gm_mapping { unsigned char *base; uint64_t length; };
+#define GM_PIN_PIPES 32
+/* A mapping, and the pipes `pin` filled through it (read and write ends; -1 when free). */
+struct gm_mapping { unsigned char *base; uint64_t length; int pins[GM_PIN_PIPES]; int pin_count; };
 static struct gm_object gm_objects[GM_OBJECTS];
 static struct gm_mapping gm_mappings[GM_MAPPINGS];
 static int gm_kvm = -1;

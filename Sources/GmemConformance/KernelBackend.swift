@@ -46,6 +46,8 @@ public final class KernelBackend: ConformanceBackend {
     /// Objects whose name was bound again: still open, as in the model, until the end.
     private var rebound: [Descriptor] = []
     private var mappings: [String: ArenaMapping] = [:]
+    /// The pipes `pin P` filled (read and write ends), by mapping name, until `unpin P`.
+    private var pinPipes: [String: [Int32]] = [:]
     private var reboundMappings: [ArenaMapping] = []
     /// Where the next mapping goes: where the model puts it (``ModelKernel/mappingBase``,
     /// each mapping followed by its guard), so that addresses agree on both backends.
@@ -106,6 +108,7 @@ public final class KernelBackend: ConformanceBackend {
         // vCPUs and descriptors first, then probe memory, then /dev/kvm.
         for descriptor in descriptors.values { descriptor.close() }
         for descriptor in rebound { descriptor.close() }
+        for pipe in pinPipes.values.joined() { Glibc.close(pipe) }
         probes.removeAll()
         probeOf.removeAll()
         allProbes.removeAll()
@@ -182,8 +185,34 @@ public final class KernelBackend: ConformanceBackend {
             protectedVMSupported ? nil : "this kernel offers no KVM_X86_SW_PROTECTED_VM (KVM_CAP_VM_TYPES)"
         case .debugfs:
             Self.debugfsAvailable ? nil : "KVM's debugfs (/sys/kernel/debug/kvm) is not mounted and cannot be: VM lifetime is not observable"
+        case .guestMemfdAttributes:
+            ckvm_check_extension(kvmFD, Int(GmemABI.Next.guestMemfdMemoryAttributesCapability)) & 8 != 0 ? nil
+                : "this kernel has no in-place conversion on guest_memfd (KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES = 0)"
+        case .guestMemfdLink:
+            Self.linkAvailable ? nil : "this kernel has no KVM_LINK_GUEST_MEMFD (the VM ioctl answers ENOTTY)"
         }
     }
+
+    /// Whether anything of this process is mapped in `[start, end)` (/proc/self/maps).
+    static func processMapsAnything(_ start: UInt64, _ end: UInt64) -> Bool {
+        guard let text = MemoryCgroup.read("/proc/self/maps") else { return true }
+        for line in text.split(separator: "\n") {
+            let range = line.prefix { $0 != " " }.split(separator: "-")
+            guard range.count == 2, let low = UInt64(range[0], radix: 16), let high = UInt64(range[1], radix: 16) else { return true }
+            if low < end && start < high { return true }
+        }
+        return false
+    }
+
+    /// Whether `KVM_LINK_GUEST_MEMFD` exists: the ioctl with fd -1 on a fresh VM answers
+    /// `EINVAL` (bad source) where it exists and `ENOTTY` where it does not.
+    static let linkAvailable: Bool = {
+        guard let kvm = try? UncheckedKVM.openDevice() else { return false }
+        defer { Glibc.close(kvm) }
+        guard let vm = try? UncheckedKVM.createVM(kvmFD: kvm, type: 0) else { return false }
+        defer { Glibc.close(vm) }
+        return ckvm_link_guest_memfd(vm, -1, 0) != -ENOTTY
+    }()
 
     private func fd(_ name: String) -> Int32 { descriptors[name]?.fd ?? Self.invalidDescriptor }
 
@@ -481,6 +510,66 @@ public final class KernelBackend: ConformanceBackend {
                 let result = ckvm_run(descriptor.fd)
                 return result < 0 ? .errno(-result) : .unsupported("KVM_RUN succeeded on a descriptor that is not a vCPU")
             }
+        case .convert(let file, let offset, let size, let attributes, let flags):
+            if let refusal = standardStream(file, "KVM_SET_MEMORY_ATTRIBUTES2") { return refusal }
+            do {
+                try UncheckedKVM.setMemoryAttributes2(gmemFD: fd(file), offset: offset, size: size, attributes: attributes, flags: flags)
+            } catch {
+                let code = error.error.errno.rawValue
+                return error.errorOffset.map { .errnoAt(code, errorOffset: $0) } ?? .errno(code)
+            }
+            // Pages of this file may be private now: host accesses through its mappings must
+            // run in a child again (V5).
+            if attributes != 0, let descriptor = descriptors[file] {
+                for arena in arenas where arena.owner === descriptor { arena.alwaysSafe = false }
+            }
+            return .ok
+        case .link(let name, let file, let vm, let flags):
+            let source = descriptors[file]
+            return create(name, kind: .guestMemfd, size: source?.size ?? 0, flags: source?.flags ?? 0) { () throws(KVMError) in
+                try UncheckedKVM.linkGuestMemfd(vmFD: fd(vm), fd: fd(file), flags: flags)
+            }
+        case .pin(let name, let offset, let length):
+            return pin(name, offset: offset, length: length)
+        case .unpin(let name):
+            for pipe in pinPipes.removeValue(forKey: name) ?? [] { Glibc.close(pipe) }
+            return .ok
+        }
+    }
+
+    /// `pin P offset= len=`: `vmsplice` of the range into a new non-blocking pipe, only where
+    /// the range lies in one of the scenario's windows (or below `vm.mmap_min_addr` for a name
+    /// whose mmap failed), so the pin never reaches gmem check's own memory.
+    private func pin(_ name: String, offset: UInt64, length: UInt64) -> Outcome {
+        let mapping = mappings[name]
+        let (start, overflow) = (mapping?.address ?? 0).addingReportingOverflow(offset)
+        let (end, endOverflow) = start.addingReportingOverflow(length)
+        if overflow || endOverflow { return .unsupported("pin of a range that wraps the address space") }
+        if let mapping {
+            guard start >= mapping.address, end <= mapping.address + mapping.arenaLength else {
+                return .unsupported("pin beyond \(name)'s window: it could reach gmem check's own memory")
+            }
+            if start < mapping.address + mapping.length {
+                let last = (min(end, mapping.address + mapping.length) - 1 - mapping.address) >> 12
+                if let refusal = chargePages(mapping, (start - mapping.address) >> 12, last, for: "a page pin") { return refusal }
+            }
+        } else if end > 1 << 16, Self.processMapsAnything(start, end) {
+            return .unsupported("pin of an unmapped name's range, which holds gmem check's own memory")
+        }
+        var ends: [Int32] = [-1, -1]
+        // SAFETY: `ends` holds the two ints pipe2 writes.
+        guard unsafe ends.withUnsafeMutableBufferPointer({ unsafe Glibc.pipe($0.baseAddress!) }) == 0 else {
+            return .unsupported("cannot make a pipe for the pin: errno \(errno)")
+        }
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        do {
+            let bytes = try UncheckedKVM.pinPages(pipeFD: ends[1], address: start, length: length)
+            pinPipes[name, default: []] += ends
+            return bytes == length ? .ok : .value(bytes)
+        } catch {
+            Glibc.close(ends[0])
+            Glibc.close(ends[1])
+            return .errno(error.errno.rawValue)
         }
     }
 

@@ -114,6 +114,7 @@ public struct RandomDifferential: Sendable {
         case .memoryFault: "fault"
         case .mmio: "mmio"
         case .userspaceFault: "efault"
+        case .errnoAt(let code, _): errnoName(code) + "@offset"
         case .status: "stat"
         case .unsupported: "unsupported"
         case .budgetRefusal: "budget"
@@ -218,7 +219,7 @@ public struct RandomDifferential: Sendable {
 
         mutating func next(_ g: inout SplitMix64) -> Action {
             if vms == 0 || !hasDescriptor { return createVM(&g) }
-            switch g.next(29) {
+            switch g.next(31) {
             case 0: return vms < 3 ? createVM(&g) : region(&g)
             case 1:
                 guard let vm = pick([.vm], &g) else { return createVM(&g) }
@@ -321,6 +322,25 @@ public struct RandomDifferential: Sendable {
                 guard let file = pick([.gmem, .memfd, .vm, .vcpu, .stats, .kvm], &g, safeForFiles: true) else { return createFile(&g) }
                 let other = g.next(3) == 0 ? pick(Kind.allCases, &g, safeForFiles: true) : nil
                 return .stat(file, sameInodeAs: other)
+            case 29:
+                // In-place conversion (GMEM-SPEC V): ENOTTY on a kernel without it.
+                guard let file = pick([.gmem, .vm, .memfd, .vcpu], &g, safeForFiles: true) else { return createFile(&g) }
+                return .convert(file: file, offset: g.pick([0, 0, 4096, 1, 1 << 40]), size: g.pick([4096, 4096, 8192, 0, 4095]),
+                                attributes: g.pick([8, 0, 8, 16]), flags: g.pick([0, 0, 1, 2, 3, 4]))
+            case 30:
+                switch g.next(3) {
+                case 0:
+                    guard let vm = pick([.vm], &g), let file = pick([.gmem, .memfd, .vm], &g, safeForFiles: true) else { return createFile(&g) }
+                    let name = fresh("L", &g)
+                    add(name, .gmem)
+                    return .link(name: name, file: file, vm: vm, flags: g.next(4) == 0 ? 1 : 0)
+                case 1:
+                    guard let mapping = mappings.isEmpty ? nil : g.pick(mappings) else { return mapAnon(&g) }
+                    return .pin(mapping: mapping.name, offset: g.pick([0, 0, 4096, 8192]), length: g.pick([4096, 8192, 65536]))
+                default:
+                    guard let mapping = mappings.isEmpty ? nil : g.pick(mappings) else { return mapAnon(&g) }
+                    return .unpin(mapping: mapping.name)
+                }
             default:
                 guard let of = pick([.kvm, .vm], &g) else { return createVM(&g) }
                 if g.next(3) == 0 { return .alive(pick([.vm], &g) ?? of) }

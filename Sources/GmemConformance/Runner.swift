@@ -97,6 +97,8 @@ public struct ConformanceRunner: Sendable {
         case .memoryAttributes: capabilities.memoryAttributes & 8 != 0
         case .protectedVM: capabilities.vmTypes.contains(1)
         case .debugfs: true
+        case .guestMemfdAttributes: capabilities.guestMemfdAttributes & 8 != 0
+        case .guestMemfdLink: capabilities.guestMemfdLink
         }
     }
 
@@ -118,6 +120,9 @@ public struct ConformanceRunner: Sendable {
             upstream.maxVCPUIDs = capabilities.maxVCPUIDs
             upstream.kvmDeviceMode = capabilities.kvmDeviceMode
             capabilities = upstream
+            // The model runs the kernel configuration the scenario asks for (V, provisional).
+            if scenario.requires.contains(.guestMemfdAttributes) { capabilities = capabilities.withGuestMemfdAttributes() }
+            if scenario.requires.contains(.guestMemfdLink) { capabilities.guestMemfdLink = true }
         }
         return profile(for: scenario).capabilities(capabilities)
     }
@@ -130,7 +135,7 @@ public struct ConformanceRunner: Sendable {
         let lacking = scenario.requires.filter { !Self.modelSupports($0, capabilities) }
         if !lacking.isEmpty {
             // The host lacks what the scenario needs: the model runs it as upstream Linux does.
-            skipReason = "this kernel lacks \(lacking.map(\.rawValue).joined(separator: ", ")); checked on the model (upstream capabilities) only"
+            skipReason = "this kernel lacks \(lacking.map { "\($0.rawValue) (\($0.capabilityName))" }.joined(separator: ", ")); checked on the model (upstream capabilities) only"
         }
         let scenarioProfile = profile(for: scenario)
         if selection != .model, skipReason == nil, scenario.profile != nil,

@@ -85,6 +85,18 @@ public enum Action: Hashable, Sendable {
     /// Whether the VM that `vm` named at its creation still exists in the kernel (L1, L5, L6):
     /// the model's VM table; on the kernel, KVM's debugfs folder of the VM.
     case alive(String)
+    /// `KVM_SET_MEMORY_ATTRIBUTES2` on a guest_memfd (`struct kvm_memory_attributes2`: offset,
+    /// size, attributes, flags, error_offset out; GMEM-SPEC V, profile `next`): `attributes`
+    /// `PRIVATE` (8) converts to private, 0 to shared; `flags` is the content mode.
+    case convert(file: String, offset: UInt64, size: UInt64, attributes: UInt64, flags: UInt64)
+    /// `KVM_LINK_GUEST_MEMFD({fd, flags})` on `vm` (RFC v2, provisional): a new file named
+    /// `name` for `vm` on `file`'s inode.
+    case link(name: String, file: String, vm: String, flags: UInt64)
+    /// `vmsplice` of whole pages at `P + offset` into a pipe of its own: the host holds a
+    /// reference on each page until `unpin P` (the conversion selftest's `pin_pages`).
+    case pin(mapping: String, offset: UInt64, length: UInt64)
+    /// Closes every pipe `pin P` filled: the pages lose the references.
+    case unpin(mapping: String)
 
     /// The name this action binds, if it creates something.
     public var binds: String? {
@@ -92,10 +104,10 @@ public enum Action: Hashable, Sendable {
         case .createVM(let name, _, _), .createVCPU(let name, _, _), .createStats(let name, _),
              .createGuestMemfd(let name, _, _, _, _), .createMemfd(let name, _), .dup(let name, _),
              .reopen(let name, _), .mmap(let name, _, _, _, _, _), .mapAnonymous(let name, _, _),
-             .openKVM(let name), .rawDescriptor(let name, _):
+             .openKVM(let name), .rawDescriptor(let name, _), .link(let name, _, _, _):
             name
         case .close, .setRegion, .fallocate, .fileOperation, .munmap, .madvise, .hostRead, .hostWrite,
-             .setAttributes, .guestAccess, .stat, .checkExtension, .alive:
+             .setAttributes, .guestAccess, .stat, .checkExtension, .alive, .convert, .pin, .unpin:
             nil
         }
     }
@@ -129,6 +141,9 @@ public enum Action: Hashable, Sendable {
         case .stat(let name, let other): [name] + (other.map { [$0] } ?? [])
         case .checkExtension(let of, _): [of]
         case .alive(let name): [name]
+        case .convert(let file, _, _, _, _): [file]
+        case .link(_, let file, let vm, _): [file, vm]
+        case .pin(let mapping, _, _), .unpin(let mapping): [mapping]
         }
     }
 
@@ -137,7 +152,7 @@ public enum Action: Hashable, Sendable {
         switch self {
         case .setRegion(_, _, _, _, _, _, let userspace, _, _): userspace.mappingName.map { [$0] } ?? []
         case .munmap(let mapping, _, _), .madvise(let mapping, _, _, _), .hostRead(let mapping, _, _),
-             .hostWrite(let mapping, _, _, _): [mapping]
+             .hostWrite(let mapping, _, _, _), .pin(let mapping, _, _), .unpin(let mapping): [mapping]
         default: []
         }
     }
@@ -170,6 +185,10 @@ public enum Action: Hashable, Sendable {
         case .stat: "stat"
         case .checkExtension: "cap"
         case .alive: "alive"
+        case .convert: "convert"
+        case .link: "link"
+        case .pin: "pin"
+        case .unpin: "unpin"
         }
     }
 }
@@ -268,6 +287,9 @@ public enum Outcome: Hashable, Sendable, CustomStringConvertible {
     case mmio
     /// `KVM_RUN` failed with `EFAULT` and no memory-fault information.
     case userspaceFault
+    /// The operation failed with this errno and wrote `error_offset` back
+    /// (`KVM_SET_MEMORY_ATTRIBUTES2`: `EAGAIN` at the first pinned page, GMEM-SPEC V4).
+    case errnoAt(Int32, errorOffset: UInt64)
     /// `fstat` of the object (every field set when a backend reports it).
     case status(StatusPattern)
     /// The backend cannot perform this action here; the text says why (a failure).
@@ -279,7 +301,7 @@ public enum Outcome: Hashable, Sendable, CustomStringConvertible {
     /// Whether `self`, as an expectation, is met by `outcome`.
     public func isMet(by outcome: Outcome) -> Bool {
         switch (self, outcome) {
-        case (.anyError, .errno): true
+        case (.anyError, .errno), (.anyError, .errnoAt): true
         case (.status(let pattern), .status(let status)): pattern.matches(status)
         default: self == outcome
         }
@@ -297,6 +319,7 @@ public enum Outcome: Hashable, Sendable, CustomStringConvertible {
         case .memoryFault(let gpa, let size, let flags): "fault gpa=\(hexOrDecimal(gpa)) size=\(size) flags=\(flags)"
         case .mmio: "mmio"
         case .userspaceFault: "efault"
+        case .errnoAt(let code, let offset): "\(errnoName(code)) error_offset=\(hexOrDecimal(offset))"
         case .status(let pattern): pattern.description
         case .unsupported(let why): "unsupported (\(why))"
         case .budgetRefusal(let why): "refused by the memory budget (\(why))"
@@ -362,6 +385,23 @@ public struct Scenario: Hashable, Sendable {
         case protectedVM = "protected-vm"
         /// KVM's debugfs (`/sys/kernel/debug/kvm`), for `alive`.
         case debugfs
+        /// In-place conversion on the guest_memfd (`KVM_SET_MEMORY_ATTRIBUTES2` on the file,
+        /// `KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES`; GMEM-SPEC V): the model runs in
+        /// guest_memfd-attribute mode.
+        case guestMemfdAttributes = "gmem-attributes"
+        /// `KVM_LINK_GUEST_MEMFD` (RFC v2; no capability: probed by the ioctl; GMEM-SPEC V10).
+        case guestMemfdLink = "gmem-link"
+
+        /// The kernel capability (or ioctl) the requirement stands for, as a skip names it.
+        public var capabilityName: String {
+            switch self {
+            case .memoryAttributes: "KVM_CAP_MEMORY_ATTRIBUTES with KVM_MEMORY_ATTRIBUTE_PRIVATE"
+            case .protectedVM: "KVM_X86_SW_PROTECTED_VM in KVM_CAP_VM_TYPES"
+            case .debugfs: "KVM's debugfs"
+            case .guestMemfdAttributes: "KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES"
+            case .guestMemfdLink: "KVM_LINK_GUEST_MEMFD"
+            }
+        }
     }
 
     /// The names used before any step bound them, with the step index (a scenario built in

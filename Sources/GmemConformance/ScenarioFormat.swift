@@ -538,6 +538,35 @@ public enum ScenarioFormat {
                 let a = try Arguments(self, words, keys: [], synopsis: "alive VM")
                 try a.expect(positional: 1)
                 return .alive(try a.descriptor(0, "a VM"))
+            case "convert":
+                let a = try Arguments(self, words, keys: ["offset", "len", "to", "mode"],
+                                      synopsis: "convert F [offset=O] len=L to=private|shared|N [mode=zero|preserve|N]")
+                try a.expect(positional: 1)
+                guard a.has("to") else { throw error(endColumn, "missing to= (\(a.synopsis))") }
+                return .convert(file: try a.descriptor(0, "a guest_memfd"), offset: try a.number("offset", .u64, default: 0),
+                                size: try a.number("len", .u64),
+                                attributes: try a.symbols("to", ScenarioFormat.conversionTargets, .u64, default: 0),
+                                flags: try a.symbols("mode", ScenarioFormat.contentModes, .u64, default: 0))
+            case "link":
+                let a = try Arguments(self, words, keys: ["vm", "flags"], synopsis: "link NAME F vm=VM [flags=N]")
+                try a.expect(positional: 2)
+                guard let vm = try a.descriptorKey("vm", what: "a VM (vm=)") else { throw error(endColumn, "missing vm= (\(a.synopsis))") }
+                return .link(name: try a.newName(0, "file name"), file: try a.descriptor(1, "a guest_memfd"), vm: vm,
+                             flags: try a.number("flags", .u64, default: 0))
+            case "pin":
+                let a = try Arguments(self, words, keys: ["offset", "len"], synopsis: "pin P [offset=O] len=L (whole pages, at most 64K)")
+                try a.expect(positional: 1)
+                let offset = try a.number("offset", .u64, default: 0)
+                let length = try a.number("len", .u64)
+                if offset % 4096 != 0 { throw error(a.keyed["offset"]!.column, "offset=\(hexOrDecimal(offset)): pin takes whole pages") }
+                guard length % 4096 == 0, length > 0, length <= ModelKernel.maximumPinPages << 12 else {
+                    throw error(a.keyed["len"]!.column, "len=\(hexOrDecimal(length)): pin takes 1 to \(ModelKernel.maximumPinPages) whole pages (a pipe's default capacity)")
+                }
+                return .pin(mapping: try a.mapping(0, "a host mapping"), offset: offset, length: length)
+            case "unpin":
+                let a = try Arguments(self, words, keys: [], synopsis: "unpin P")
+                try a.expect(positional: 1)
+                return .unpin(mapping: try a.mapping(0, "a host mapping"))
             default:
                 throw error(verb.column, "unknown action '\(verb.text)' (expected one of \(ScenarioFormat.actions.joined(separator: ", "))\(suggestion(String(verb.text), ScenarioFormat.actions)))")
             }
@@ -731,7 +760,15 @@ public enum ScenarioFormat {
                 guard !seen.isEmpty else { throw error(endColumn, "stat needs at least one field (type=, mode=, size=, blksize=, cloexec=, ino=)") }
                 return .status(pattern)
             default:
-                if let code = errnoCode(String(head.text)) { try noMore(); return .errno(code) }
+                if let code = errnoCode(String(head.text)) {
+                    if let word = rest.first, word.text.hasPrefix("error_offset=") {
+                        try noMore(1)
+                        let column = word.column + "error_offset=".count
+                        return .errnoAt(code, errorOffset: try number(word.text.dropFirst("error_offset=".count), column: column, .u64, key: "error_offset"))
+                    }
+                    try noMore()
+                    return .errno(code)
+                }
                 let all = ["ok", "error", "value", "written", "mmio", "efault", "SIGBUS", "SIGSEGV", "fault", "stat"]
                 throw error(head.column, "unknown outcome '\(head.text)' (expected \(all.joined(separator: ", ")) or an errno name such as EINVAL\(suggestion(String(head.text), all + errnoTable.map(\.0))))")
             }
@@ -759,7 +796,7 @@ public enum ScenarioFormat {
     /// The action keywords, for error messages.
     static let actions = ["vm", "vcpu", "stats", "gmem", "memfd", "kvm", "raw", "dup", "close", "reopen", "region", "delete",
                           "fallocate", "fileop", "mmap", "anon", "munmap", "madvise", "read", "write", "attrs", "guest",
-                          "stat", "cap", "alive"]
+                          "stat", "cap", "alive", "convert", "link", "pin", "unpin"]
 
     static let guestMemfdFlags: [(String, UInt64)] = [("mmap", 1), ("init_shared", 2), ("none", 0)]
     static let memslotFlags: [(String, UInt64)] = [("log_dirty", 1), ("readonly", 2), ("gmem", 4), ("none", 0)]
@@ -768,6 +805,8 @@ public enum ScenarioFormat {
     static let protections: [(String, UInt64)] = [("r", 1), ("w", 2), ("x", 4), ("rw", 3), ("rx", 5), ("rwx", 7), ("none", 0)]
     static let mapFlags: [(String, UInt64)] = [("shared", 1), ("private", 2), ("shared_validate", 3)]
     static let attributeNames: [(String, UInt64)] = [("private", 8), ("none", 0)]
+    static let conversionTargets: [(String, UInt64)] = [("private", 8), ("shared", 0)]
+    static let contentModes: [(String, UInt64)] = [("zero", 1), ("preserve", 2), ("unspecified", 0)]
     static let advices: [(String, UInt64)] = [("normal", 0), ("random", 1), ("sequential", 2), ("willneed", 3), ("dontneed", 4),
                                               ("free", 8), ("remove", 9), ("dontfork", 10), ("dofork", 11)]
     /// The advices `madvise_behavior_valid` accepts (include/uapi/asm-generic/mman-common.h,
@@ -892,6 +931,17 @@ public enum ScenarioFormat {
             return "cap \(of) " + (capabilityNames.first { $0.1 == capability }?.0 ?? String(capability))
         case .alive(let name):
             return "alive \(name)"
+        case .convert(let file, let offset, let s, let attributes, let flags):
+            let target = attributes == 8 ? "private" : attributes == 0 ? "shared" : hexOrDecimal(attributes)
+            let mode = flags == 1 ? "zero" : flags == 2 ? "preserve" : hexOrDecimal(flags)
+            return "convert \(file)" + (offset == 0 ? "" : " offset=\(size(offset))") + " len=\(size(s)) to=\(target)"
+                + (flags == 0 ? "" : " mode=\(mode)")
+        case .link(let name, let file, let vm, let flags):
+            return "link \(name) \(file) vm=\(vm)" + (flags == 0 ? "" : " flags=\(hexOrDecimal(flags))")
+        case .pin(let mapping, let offset, let length):
+            return "pin \(mapping)" + (offset == 0 ? "" : " offset=\(size(offset))") + " len=\(size(length))"
+        case .unpin(let mapping):
+            return "unpin \(mapping)"
         }
     }
 

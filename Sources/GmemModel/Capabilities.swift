@@ -36,6 +36,16 @@ public struct ModelCapabilities: Hashable, Sendable {
     public var kvmDeviceMode: UInt32 = 0o666
     /// `KVM_CHECK_EXTENSION` answers of this kernel, on /dev/kvm and on a default VM.
     public var extensions: ExtensionTable = ExtensionTable()
+    /// `KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES` (in-place conversion, v13; profile `next` only):
+    /// the attributes `KVM_SET_MEMORY_ATTRIBUTES2` on a guest_memfd accepts for a VM with
+    /// private memory. Non-zero puts the kernel in guest_memfd-attribute mode: the file holds
+    /// each page's shared/private state (GMEM-SPEC V1) and the VM-level
+    /// `KVM_SET_MEMORY_ATTRIBUTES` is gone (`memoryAttributes` 0). 0: the ioctl does not exist
+    /// on a guest_memfd (`ENOTTY`, the reference host).
+    public var guestMemfdAttributes: UInt64 = 0
+    /// Whether `KVM_LINK_GUEST_MEMFD` (RFC v2, unmerged) exists: without it the VM ioctl
+    /// answers `ENOTTY` (GMEM-SPEC V10).
+    public var guestMemfdLink: Bool = false
 
     /// Describes a kernel; every field is taken as given.
     public init(
@@ -73,10 +83,40 @@ public struct ModelCapabilities: Hashable, Sendable {
     /// 6.18, `EEXIST` upstream; set from a `KernelProfile` (`KernelProfile.capabilities(_:)`).
     public var overlappingBindingErrno: ModelErrno = .EINVAL
 
-    /// The `GUEST_MEMFD_FLAGS` mask a VM of `type` reports (`kvm_gmem_get_supported_flags`).
+    /// The `GUEST_MEMFD_FLAGS` mask a VM of `type` reports (`kvm_gmem_get_supported_flags`);
+    /// in guest_memfd-attribute mode a VM with private memory keeps `INIT_SHARED` (the
+    /// conversion selftest creates `MMAP|INIT_SHARED` files on a software-protected VM).
     public func guestMemfdFlags(forVMType type: UInt64) -> UInt64 {
-        GmemABI.VMType.hasPrivateMemory(type)
+        GmemABI.VMType.hasPrivateMemory(type) && guestMemfdAttributes == 0
             ? guestMemfdFlags & ~GmemABI.CreateFlag.initShared : guestMemfdFlags
+    }
+
+    /// The attributes `KVM_SET_MEMORY_ATTRIBUTES2` on a guest_memfd owned by a VM of `type`
+    /// accepts (`kvm_supported_mem_attributes(f->kvm)`): `PRIVATE` for VMs with private memory.
+    public func guestMemfdAttributes(forVMType type: UInt64) -> UInt64 {
+        GmemABI.VMType.hasPrivateMemory(type) ? guestMemfdAttributes : 0
+    }
+
+    /// The content modes a conversion on a file of a VM of `type` may ask for
+    /// (`kvm_arch_gmem_supported_content_modes`, x86): `ZERO|PRESERVE` for a software-protected
+    /// VM, `ZERO` for SNP and TDX, none otherwise (GMEM-SPEC V3).
+    public func conversionContentModes(forVMType type: UInt64) -> UInt64 {
+        guard guestMemfdAttributes != 0 else { return 0 }
+        switch type {
+        case GmemABI.VMType.softwareProtected: return GmemABI.ConversionFlag.zero | GmemABI.ConversionFlag.preserve
+        case GmemABI.VMType.snp, GmemABI.VMType.tdx: return GmemABI.ConversionFlag.zero
+        default: return 0
+        }
+    }
+
+    /// `capabilities` in guest_memfd-attribute mode (what `requires=gmem-attributes` asks of
+    /// the model): the file holds shared/private state, `KVM_SET_MEMORY_ATTRIBUTES` on the VM
+    /// is gone.
+    public func withGuestMemfdAttributes() -> ModelCapabilities {
+        var result = self
+        result.guestMemfdAttributes = GmemABI.MemoryAttribute.private
+        result.memoryAttributes = 0
+        return result
     }
 
     /// The attributes a VM of `type` accepts (`kvm_supported_mem_attributes`): only VM types

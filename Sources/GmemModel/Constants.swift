@@ -32,6 +32,37 @@ public enum GmemABI {
         public static let `private`: UInt64 = 1 << 3
     }
 
+    /// `kvm_memory_attributes2.flags` of `KVM_SET_MEMORY_ATTRIBUTES2` on a guest_memfd: the
+    /// content mode of a conversion (in-place conversion v8–v13, provisional).
+    public enum ConversionFlag {
+        /// `KVM_SET_MEMORY_ATTRIBUTES2_ZERO`: every party reads zeros after the conversion
+        /// (to shared only).
+        public static let zero: UInt64 = 1 << 0
+        /// `KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE`: the contents survive the conversion.
+        public static let preserve: UInt64 = 1 << 1
+    }
+
+    /// The UAPI numbers of the post-6.18 surfaces (profile `next`); the ones from unmerged or
+    /// just-merged series are provisional: probe them, never take them as facts about a host.
+    public enum Next {
+        /// `KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES` (250 in v13 and the postings before it
+        /// applied; 245, 247, 248, 249 in earlier ones).
+        public static let guestMemfdMemoryAttributesCapability: UInt64 = 250
+        /// `KVM_SET_MEMORY_ATTRIBUTES2`'s ioctl number (`_IOWR(KVMIO, 0xd2, 128 bytes)`).
+        public static let setMemoryAttributes2Number: UInt64 = 0xd2
+        /// `KVM_LINK_GUEST_MEMFD`'s ioctl number (`_IOWR(KVMIO, 0xd6, 64 bytes)`, RFC v2).
+        public static let linkGuestMemfdNumber: UInt64 = 0xd6
+        /// `KVM_CAP_PRE_FAULT_MEMORY` (6.10).
+        public static let preFaultMemoryCapability: UInt64 = 236
+        /// `KVM_PRE_FAULT_MEMORY`'s ioctl number (vCPU, `_IOWR(KVMIO, 0xd5, 64 bytes)`, 6.10).
+        public static let preFaultMemoryNumber: UInt64 = 0xd5
+        /// `GUEST_MEMFD_FLAG_NO_DIRECT_MAP` (direct-map removal v12, unmerged).
+        public static let noDirectMapFlag: UInt64 = 1 << 2
+        /// `GUEST_MEMFD_FLAG_WRITE` (write(2) population; Firecracker's branch value, upstream
+        /// unsettled).
+        public static let writeFlag: UInt64 = 1 << 3
+    }
+
     /// `run->memory_fault.flags`.
     public enum MemoryFaultFlag {
         /// `KVM_MEMORY_EXIT_FLAG_PRIVATE`: the faulting access was private.

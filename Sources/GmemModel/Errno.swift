@@ -18,6 +18,8 @@ public struct ModelErrno: Error, Hashable, Sendable, CustomStringConvertible {
     public static let ENXIO = ModelErrno(rawValue: 6)
     /// Bad file descriptor (closed fd).
     public static let EBADF = ModelErrno(rawValue: 9)
+    /// Try again (a conversion to private while the host holds a page pinned, GMEM-SPEC V4).
+    public static let EAGAIN = ModelErrno(rawValue: 11)
     /// Out of memory (or of address space for a mapping).
     public static let ENOMEM = ModelErrno(rawValue: 12)
     /// Permission denied.
@@ -51,6 +53,7 @@ public struct ModelErrno: Error, Hashable, Sendable, CustomStringConvertible {
         case 5: "EIO"
         case 6: "ENXIO"
         case 9: "EBADF"
+        case 11: "EAGAIN"
         case 12: "ENOMEM"
         case 13: "EACCES"
         case 14: "EFAULT"

@@ -77,11 +77,17 @@ extension ModelKernel {
             flags: isPrivate ? GmemABI.MemoryFaultFlag.private : 0,
             guestPhysicalAddress: page << GmemABI.pageShift, size: GmemABI.pageSize))
         let vm = machines[machine]!
-        let attributePrivate = capabilities.hasMemoryAttributesIoctl
+        let found = vm.slots.first(where: { $0.addressSpace == 0 && $0.contains(page: page) })
+        var attributePrivate = capabilities.hasMemoryAttributesIoctl
             && (vm.attributes.value(at: page) ?? 0) & GmemABI.MemoryAttribute.private != 0
+        // guest_memfd-attribute mode: the bound file's state of the page decides (V6).
+        if capabilities.guestMemfdAttributes != 0, let slot = found, slot.isGuestMemfd,
+           let fileIndex = slot.guestMemfd, let file = openFiles[fileIndex] {
+            attributePrivate = pageIsPrivate(file.inode, slot.guestMemfdPageOffset + (page - slot.basePage))
+        }
         // kvm_mmu_faultin_pfn: private/shared mismatch first (G3).
         if isPrivate != attributePrivate { return fault }
-        guard let slot = vm.slots.first(where: { $0.addressSpace == 0 && $0.contains(page: page) }) else {
+        guard let slot = found else {
             return isPrivate ? fault : .mmio(guestPhysicalAddress: guestPhysicalAddress, isWrite: access.isWrite)
         }
         if isPrivate || slot.guestMemfdOnly {

@@ -285,7 +285,8 @@ extension ModelKernel {
         let page = mapping.pageOffset + ((address - mapping.start) >> GmemABI.pageShift)
         let inode = inodes[mapping.inode]!
         if inode.kind == .guestMemfd {
-            if GmemRules.hostAccessRaisesSIGBUS(fileFlags: inode.flags, filePage: page, fileSize: inode.size) {
+            // kvm_gmem_fault_user_mapping: past the end (M4), or private now (M3, V5).
+            if page >= inode.size >> GmemABI.pageShift || pageIsPrivate(mapping.inode, page) {
                 return .failure(.sigbus)
             }
         } else if page >= (inode.size >> GmemABI.pageShift) + (inode.size & (GmemABI.pageSize - 1) == 0 ? 0 : 1) {

@@ -138,6 +138,10 @@ extension ModelKernel {
             return .success(Int32(truncatingIfNeeded: type.map { capabilities.memoryAttributes(forVMType: $0) } ?? capabilities.memoryAttributes))
         case 235:
             return .success(Int32(truncatingIfNeeded: capabilities.vmTypes.reduce(UInt64(0)) { $0 | ($1 < 64 ? 1 << $1 : 0) }))
+        case GmemABI.Next.guestMemfdMemoryAttributesCapability where capabilities.guestMemfdAttributes != 0:
+            // kvm_supported_mem_attributes(kvm): on /dev/kvm what a VM with private memory gets.
+            return .success(Int32(truncatingIfNeeded: type.map { capabilities.guestMemfdAttributes(forVMType: $0) }
+                ?? capabilities.guestMemfdAttributes))
         default:
             let table = type == nil ? capabilities.extensions.system : capabilities.extensions.vm
             return .success(table[capability] ?? 0)

@@ -22,6 +22,8 @@ public struct ModelKernel: Hashable, Sendable {
     var inodes: [Inode?] = []
     /// Host mappings, sorted by start address.
     var mappings: [Mapping] = []
+    /// Page pins the host holds (a pipe's `vmsplice`d pages), by id (GMEM-SPEC V4).
+    var pins: [HostPin?] = []
 
     /// The lowest fd number a new process hands out (0–2 are stdin, stdout, stderr, open
     /// from the start; once closed, their numbers are reused like any other).
@@ -107,6 +109,10 @@ struct Inode: Hashable, Sendable {
     var bytes: [UInt64: UInt8] = [:]
     /// Permission bits (`fchmod` of a memfd).
     var mode: UInt32 = 0o600
+    /// guest_memfd pages whose shared/private state a conversion changed from the initial
+    /// one (`INIT_SHARED`: shared, else private), and to what (true: private); GMEM-SPEC V1.
+    /// Stored only where it differs, so equal states compare equal.
+    var conversions: PageMap<Bool> = PageMap()
     /// Files (guest_memfd, memfd) or mapping pieces (anonymous) that refer to it.
     var references: Int32 = 1
 }
@@ -431,9 +437,11 @@ extension ModelKernel {
         if inodes[index]!.references == 0 { Self.removeEntry(index, from: &inodes, hint: &hints.inodes) }
     }
 
-    /// Frees pages `[start, end)` of inode `index` and the bytes written into them.
+    /// Frees pages `[start, end)` of inode `index` and the bytes written into them; a pinned
+    /// page leaves the file (its pin no longer blocks a conversion, GMEM-SPEC V8).
     mutating func removePages(_ index: Int, _ start: UInt64, _ end: UInt64) {
         guard start < end else { return }
+        if !pins.isEmpty { detachPinnedPages(index, start, end) }
         inodes[index]!.pages.remove(start, end)
         if !inodes[index]!.bytes.isEmpty {
             inodes[index]!.bytes = inodes[index]!.bytes.filter { $0.key >> GmemABI.pageShift < start || $0.key >> GmemABI.pageShift >= end }
@@ -506,7 +514,7 @@ extension ModelKernel {
 /// Lower bounds of the lowest free index of each table of ``ModelKernel``: an optimisation
 /// only, so equality ignores them and hashing skips them.
 struct TableHints: Hashable, Sendable {
-    var descriptors = 0, openFiles = 0, machines = 0, inodes = 0
+    var descriptors = 0, openFiles = 0, machines = 0, inodes = 0, pins = 0
     static func == (lhs: TableHints, rhs: TableHints) -> Bool { true }
     func hash(into hasher: inout Hasher) {}
 }

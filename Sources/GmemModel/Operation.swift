@@ -39,6 +39,11 @@ public enum ModelOperation: Hashable, Sendable {
     case setMemoryAttributes(vmFD: Int32, address: UInt64, size: UInt64, attributes: UInt64, flags: UInt64)
     /// ``ModelKernel/guestAccess(fd:guestPhysicalAddress:_:isPrivate:)``.
     case guestAccess(fd: Int32, guestPhysicalAddress: UInt64, ModelKernel.GuestAccess, isPrivate: Bool)
+    /// ``ModelKernel/convert(fd:offset:size:attributes:flags:)`` (a failure's `error_offset`
+    /// is dropped here; call the method for it).
+    case convert(fd: Int32, offset: UInt64, size: UInt64, attributes: UInt64, flags: UInt64)
+    /// ``ModelKernel/link(vmFD:fd:flags:)``.
+    case link(vmFD: Int32, fd: Int32, flags: UInt64)
 }
 
 /// What one ``ModelOperation`` returned.
@@ -108,6 +113,13 @@ extension ModelKernel {
             return Self.outcome(setMemoryAttributes(vmFD: vmFD, address: address, size: size, attributes: attributes, flags: flags)) { .done }
         case .guestAccess(let fd, let address, let access, let isPrivate):
             return Self.outcome(guestAccess(fd: fd, guestPhysicalAddress: address, access, isPrivate: isPrivate), ModelOutcome.guest)
+        case .convert(let fd, let offset, let size, let attributes, let flags):
+            switch convert(fd: fd, offset: offset, size: size, attributes: attributes, flags: flags) {
+            case .success: return .done
+            case .failure(let failure): return .failed(failure.errno)
+            }
+        case .link(let vmFD, let fd, let flags):
+            return Self.outcome(link(vmFD: vmFD, fd: fd, flags: flags), ModelOutcome.descriptor)
         }
     }
 

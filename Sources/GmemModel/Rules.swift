@@ -272,4 +272,49 @@ public enum GmemRules {
         if !isPageAligned(address) || !isPageAligned(size) { return .EINVAL }
         return nil
     }
+
+    // MARK: V — in-place conversion (profile `next`)
+
+    /// Checks a `KVM_SET_MEMORY_ATTRIBUTES2` request on a guest_memfd of `fileSize` bytes
+    /// (`kvm_gmem_set_attributes`, in-place conversion v13), before the file's range is
+    /// looked at; the reserved words are zero in every request GmemKit makes.
+    ///
+    /// Fails with `EINVAL` for flags other than one content mode (`ZERO` or `PRESERVE`, not
+    /// both), attributes outside `supportedAttributes`, a zero or wrapping size, an unaligned
+    /// offset or size, or a range that does not lie inside the file (GMEM-SPEC V2).
+    public static func validateConversion(
+        offset: UInt64, size: UInt64, attributes: UInt64, flags: UInt64, supportedAttributes: UInt64, fileSize: UInt64
+    ) -> ModelErrno? {
+        typealias Flag = GmemABI.ConversionFlag
+        if flags & ~(Flag.zero | Flag.preserve) != 0 { return .EINVAL }
+        if flags == Flag.zero | Flag.preserve { return .EINVAL }
+        if attributes & ~supportedAttributes != 0 { return .EINVAL }
+        let (end, overflow) = offset.addingReportingOverflow(size)
+        if size == 0 || overflow { return .EINVAL }
+        if !isPageAligned(offset) || !isPageAligned(size) { return .EINVAL }
+        if offset >= fileSize || end > fileSize { return .EINVAL }
+        return nil
+    }
+
+    /// Whether a conversion may use content mode `flags` (`kvm_gmem_content_mode_is_supported`):
+    /// the unspecified mode always; `ZERO` never to private (KVM cannot promise the guest
+    /// zeros); otherwise what the VM type supports (`supportedModes`). A refusal is
+    /// `EOPNOTSUPP` (GMEM-SPEC V3).
+    public static func contentModeIsSupported(_ flags: UInt64, toPrivate: Bool, supportedModes: UInt64) -> Bool {
+        if flags == 0 { return true }
+        if flags == GmemABI.ConversionFlag.zero && toPrivate { return false }
+        return supportedModes & flags != 0
+    }
+
+    /// Checks a `KVM_LINK_GUEST_MEMFD` request (`kvm_gmem_link`, RFC v2) after the VM fd
+    /// lookup: flags must be 0; the source must be an open guest_memfd of another VM.
+    ///
+    /// Fails with `EINVAL` for any flag, a source that is not open or not a guest_memfd, or a
+    /// source already owned by the linking VM (GMEM-SPEC V10).
+    public static func validateLink(flags: UInt64, sourceIsOpen: Bool, sourceIsGuestMemfd: Bool, sourceOwnedByLinkingVM: Bool) -> ModelErrno? {
+        if flags != 0 { return .EINVAL }
+        if !sourceIsOpen || !sourceIsGuestMemfd { return .EINVAL }
+        if sourceOwnedByLinkingVM { return .EINVAL }
+        return nil
+    }
 }

@@ -56,6 +56,9 @@ public struct Capability: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let preFaultMemory = Capability(rawValue: CKVM_CAP_PRE_FAULT_MEMORY)
     /// `KVM_CAP_GUEST_MEMFD_FLAGS`: the flags `KVM_CREATE_GUEST_MEMFD` accepts.
     public static let guestMemfdFlags = Capability(rawValue: CKVM_CAP_GUEST_MEMFD_FLAGS)
+    /// `KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES` (in-place conversion v13: 250; provisional,
+    /// earlier postings used 245, 247, 248 and 249): probe, never assume.
+    public static let guestMemfdMemoryAttributes = Capability(rawValue: 250)
 
     /// Every capability `gmem info` reports, in a stable order.
     public static let reported: [Capability] = [
@@ -91,6 +94,7 @@ public struct Capability: RawRepresentable, Hashable, Sendable, CustomStringConv
         case .vmTypes: "KVM_CAP_VM_TYPES"
         case .preFaultMemory: "KVM_CAP_PRE_FAULT_MEMORY"
         case .guestMemfdFlags: "KVM_CAP_GUEST_MEMFD_FLAGS"
+        case .guestMemfdMemoryAttributes: "KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES"
         default: "KVM_CAP_\(rawValue)"
         }
     }

@@ -24,6 +24,11 @@ extension HostReport {
         for feature in report.features {
             lines.append("  [\(feature.available ? "yes" : " no")] \(feature.name): \(feature.detail)")
         }
+        lines.append("")
+        lines.append("After 6.18 (kernel profile next; each probed on this kernel)")
+        for feature in report.upstreamFeatures {
+            lines.append("  [\(feature.available ? "yes" : " no")] \(feature.name): \(feature.detail)")
+        }
         return lines.joined(separator: "\n")
     }
 }

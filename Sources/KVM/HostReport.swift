@@ -44,6 +44,8 @@ public struct HostReport: Codable, Hashable, Sendable {
     public let vmTypes: [String]
     /// What GmemKit can and cannot do here, and why.
     public let features: [Feature]
+    /// The surfaces after 6.18 (GMEM-SPEC V, N), each probed here: `KVMSystem.upstreamFeatures()`.
+    public let upstreamFeatures: [Feature]
 }
 
 extension KVMSystem {
@@ -104,7 +106,8 @@ extension KVMSystem {
             guestMemfdFlagNames: flags.description == "0" ? [] : flags.description.split(separator: "|").map(String.init),
             memoryAttributes: attributes,
             vmTypes: types.map(\.description),
-            features: features
+            features: features,
+            upstreamFeatures: upstreamFeatures()
         )
     }
 }

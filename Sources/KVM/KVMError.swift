@@ -96,6 +96,14 @@ public struct KVMError: Error, Hashable, Sendable, CustomStringConvertible {
         case writeGuestMemfd = "pwrite guest_memfd"
         /// `userfaultfd` registration or resolution on a guest_memfd mapping.
         case userfaultfd = "userfaultfd on a guest_memfd mapping"
+        /// In-place conversion on a guest_memfd (profile `next`, GMEM-SPEC V).
+        case setMemoryAttributes2 = "KVM_SET_MEMORY_ATTRIBUTES2"
+        /// A new file for another VM on a guest_memfd's inode (RFC, GMEM-SPEC V10).
+        case linkGuestMemfd = "KVM_LINK_GUEST_MEMFD"
+        /// Populating guest page tables ahead of the guest (6.10).
+        case preFaultMemory = "KVM_PRE_FAULT_MEMORY"
+        /// A page pin through a pipe (`vmsplice`).
+        case pinPages = "vmsplice (page pin)"
     }
 
     /// Why GmemKit refused a request without making the syscall.

@@ -235,6 +235,22 @@ int ckvm_set_tss_addr(int vm_fd, unsigned long address);
 /// KVM_GET_STATS_FD (on a VM or vCPU fd): the new stats fd.
 int ckvm_get_stats_fd(int fd);
 
+// MARK: - Post-6.18 ioctls (profile `next`; numbers provisional)
+
+/// KVM_SET_MEMORY_ATTRIBUTES2 on a guest_memfd (in-place conversion v13): 0 or -errno;
+/// `error_offset` (may be NULL) goes in as the field's initial value and comes back as the
+/// kernel left it (it writes the offending offset on EAGAIN and EOPNOTSUPP).
+int ckvm_set_memory_attributes2(int gmem_fd, uint64_t offset, uint64_t size, uint64_t attributes, uint64_t flags,
+                                uint64_t *error_offset);
+/// KVM_LINK_GUEST_MEMFD (RFC v2) on a VM fd: the new guest_memfd fd or -errno.
+int ckvm_link_guest_memfd(int vm_fd, int fd, uint64_t flags);
+/// KVM_PRE_FAULT_MEMORY (6.10) on a vCPU fd: 0 or -errno; `remaining` (may be NULL) gets the
+/// size the kernel left unprocessed.
+int ckvm_pre_fault_memory(int vcpu_fd, uint64_t gpa, uint64_t size, uint64_t flags, uint64_t *remaining);
+/// vmsplice(pipe_fd, {address, length}, 1, SPLICE_F_NONBLOCK): the pipe holds a reference on
+/// each page until it is closed (a page pin); the bytes taken or -errno.
+long ckvm_vmsplice_pages(int pipe_fd, uint64_t address, uint64_t length);
+
 // MARK: - vCPU ioctls
 
 /// KVM_RUN. Not retried on EINTR: EINTR is how a kick is reported.

@@ -104,6 +104,10 @@ public struct ContractRule: Hashable, Sendable {
         case guest = "G"
         /// A: memory attributes (`KVM_SET_MEMORY_ATTRIBUTES`).
         case attributes = "A"
+        /// V: in-place conversion and linking on the guest_memfd (profile `next`).
+        case conversion = "V"
+        /// N: the other surfaces after 6.18.
+        case next = "N"
         /// P: what GmemKit adds on top of the kernel.
         case project = "P"
 
@@ -117,6 +121,8 @@ public struct ContractRule: Hashable, Sendable {
             case .lifetime: "lifetime"
             case .guest: "guest access"
             case .attributes: "memory attributes (`KVM_SET_MEMORY_ATTRIBUTES`)"
+            case .conversion: "in-place conversion and linking on the guest_memfd (profile `next`; series numbers provisional)"
+            case .next: "the other surfaces after 6.18"
             case .project: "what GmemKit adds on top"
             }
         }

@@ -83,6 +83,13 @@ public struct KernelProfile: Hashable, Sendable, CustomStringConvertible {
     public func capabilities(_ capabilities: ModelCapabilities) -> ModelCapabilities {
         var result = capabilities
         result.overlappingBindingErrno = overlappingBindingErrno
+        if self == .v6_18 {
+            // 6.18 has neither in-place conversion nor linking, whatever a scenario asks.
+            // (A kernel put in guest_memfd-attribute mode gets its VM-level attributes back.)
+            if result.guestMemfdAttributes != 0 { result.memoryAttributes = GmemABI.MemoryAttribute.private }
+            result.guestMemfdAttributes = 0
+            result.guestMemfdLink = false
+        }
         return result
     }
 
