@@ -30,6 +30,7 @@ extension UncheckedKVM {
     /// `KVM_SET_MEMORY_ATTRIBUTES2` on the guest_memfd `gmemFD`: `attributes` `PRIVATE` (8)
     /// converts `[offset, offset + size)` to private, 0 to shared; `flags` is the content mode
     /// (`ZERO` 1, `PRESERVE` 2).
+    /// - Throws: `ConversionError` with the kernel's errno and the `error_offset` it wrote.
     public static func setMemoryAttributes2(
         gmemFD: Int32, offset: UInt64, size: UInt64, attributes: UInt64, flags: UInt64
     ) throws(ConversionError) {
@@ -46,12 +47,14 @@ extension UncheckedKVM {
 
     /// `KVM_LINK_GUEST_MEMFD({fd, flags})` on `vmFD` (RFC v2): the new guest_memfd descriptor,
     /// owned by the caller.
+    /// - Throws: `KVMError` (`.linkGuestMemfd`) with the kernel's errno (`ENOTTY` where it is missing).
     public static func linkGuestMemfd(vmFD: Int32, fd: Int32, flags: UInt64 = 0) throws(KVMError) -> Int32 {
         try check(ckvm_link_guest_memfd(vmFD, fd, flags), .linkGuestMemfd)
     }
 
     /// `KVM_PRE_FAULT_MEMORY({gpa, size, flags})` on `vcpuFD` (6.10): the bytes the kernel left
     /// unprocessed (0 when it mapped the whole range).
+    /// - Throws: `KVMError` (`.preFaultMemory`) with the kernel's errno.
     public static func preFaultMemory(vcpuFD: Int32, gpa: UInt64, size: UInt64, flags: UInt64 = 0) throws(KVMError) -> UInt64 {
         var remaining = size
         // SAFETY: `remaining` is a local the wrapper writes for the call's duration.
@@ -65,6 +68,7 @@ extension UncheckedKVM {
     ///
     /// The caller guarantees nothing about the memory: an unmapped or private page is the
     /// kernel's `EFAULT`, never a signal.
+    /// - Throws: `KVMError` (`.pinPages`) with the kernel's errno.
     public static func pinPages(pipeFD: Int32, address: UInt64, length: UInt64) throws(KVMError) -> UInt64 {
         // The kernel only reads the iovec and takes page references through GUP: a bad address
         // is an EFAULT return, never an access by this process.
