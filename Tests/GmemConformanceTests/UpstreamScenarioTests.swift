@@ -27,8 +27,7 @@ struct UpstreamScenarioTests {
         for scenario in all {
             #expect(scenario.profile == "next", "\(scenario.name)")
             #expect(!scenario.requires.isEmpty, "\(scenario.name)")
-            #expect(scenario.rules.allSatisfy { $0.first == "V" || $0.first == "G" || $0.first == "A" || $0.first == "B" || $0.first == "L" },
-                    "\(scenario.name): \(scenario.rules)")
+            #expect(!scenario.rules.isEmpty, "\(scenario.name) cites no rule")
         }
         for name in try FileManager.default.contentsOfDirectory(atPath: Self.folder.path(percentEncoded: false)) where name.hasSuffix(".gmem") {
             let text = try String(contentsOf: Self.folder.appending(path: name), encoding: .utf8)
@@ -48,7 +47,8 @@ struct UpstreamScenarioTests {
             #expect(result.status == .passed, "\(scenario.name): \(result.firstProblem ?? "")")
             // What the kernel side would say here: the lacking capability by its kernel name.
             let reason = result.skipReason ?? ""
-            #expect(scenario.requires.allSatisfy { reason.contains($0.capabilityName) }, "\(scenario.name): \(reason)")
+            let lacking = scenario.requires.filter { !ConformanceRunner.modelSupports($0, .referenceHost) }
+            #expect(!lacking.isEmpty && lacking.allSatisfy { reason.contains($0.capabilityName) }, "\(scenario.name): \(reason)")
         }
     }
 }

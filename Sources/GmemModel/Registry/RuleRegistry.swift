@@ -534,6 +534,7 @@ public enum RuleRegistry {
             verifiedBy: [
                 .test("Tests/GmemModelTests/ConversionTests.swift"),
                 .test("Scenarios/upstream/guest_memfd_conversions_test-init_private.gmem"),
+                .test("Scenarios/upstream/private_mem_kvm_exits_test-test_private_access_memslot_deleted.gmem"),
             ]),
         ContractRule(
             "V7", .upstream,
@@ -556,6 +557,7 @@ public enum RuleRegistry {
             verifiedBy: [
                 .test("Tests/GmemModelTests/ConversionTests.swift"),
                 .test("Scenarios/upstream/guest_memfd_conversions_test-truncate.gmem"),
+                .test("Scenarios/upstream/private_mem_conversions_test-guest_test_punch_hole.gmem"),
             ]),
         ContractRule(
             "V9", .upstream,
