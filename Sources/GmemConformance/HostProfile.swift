@@ -4,7 +4,7 @@ import KVM
 extension KernelProfile {
     /// The provisional number of `KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES` (in-place
     /// conversion, v13): a kernel that reports it answers like `next`.
-    static let conversionCapability = Capability(rawValue: 250)
+    static let conversionCapability = Capability.guestMemfdMemoryAttributes
 
     /// The profile this host's kernel answers like, and why: from `uname -r` and, where
     /// /dev/kvm opens, whether the kernel reports in-place conversion.

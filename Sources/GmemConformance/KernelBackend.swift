@@ -164,6 +164,11 @@ public final class KernelBackend: ConformanceBackend {
         if let ids = table.system[128], ids > 0 { capabilities.maxVCPUIDs = UInt32(ids) }
         capabilities.addressSpaces = UInt32(max(1, table.vm[118] ?? 0))
         capabilities.executeOnlyMappings = cpuHasProtectionKeys
+        // In-place conversion and linking (GMEM-SPEC V9, V10): what this kernel reports.
+        let conversion = UInt64(max(0, table.system[GmemABI.Next.guestMemfdMemoryAttributesCapability] ?? 0))
+        capabilities.guestMemfdAttributes = conversion & GmemABI.MemoryAttribute.private
+        if capabilities.guestMemfdAttributes != 0 { capabilities.memoryAttributes = 0 }
+        capabilities.guestMemfdLink = linkAvailable
     }
 
     static func openDescriptorCount() -> Int {

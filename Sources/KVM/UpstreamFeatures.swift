@@ -69,6 +69,9 @@ extension KVMSystem {
                                                            pageSize, minor ? 1 : 0, &stage)
                 uffd.append("\(minor ? "MINOR" : "MISSING") " + (result < 0 ? errnoText(Int64(result)) : "registered"))
             }
+            // Pre-fault the file's page through a memslot (without one the answer is about the
+            // missing memslot, not about pre-faulting).
+            try vm.bind(file, slot: 0, guestPhysicalAddress: 0, size: pageSize)
             let vcpu = try vm.createVCPU(id: 0)
             var remaining: UInt64 = 0
             // SAFETY: `remaining` is a local the wrapper writes for the call's duration.

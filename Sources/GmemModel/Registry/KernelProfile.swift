@@ -76,6 +76,9 @@ public struct KernelProfile: Hashable, Sendable, CustomStringConvertible {
             Constant("KVM_SET_MEMORY_ATTRIBUTES2_FLAG_ZERO", 1 << 0, provisional: true, source: "in-place conversion v8-v13"),
             Constant("KVM_SET_MEMORY_ATTRIBUTES2_FLAG_PRESERVE", 1 << 1, provisional: true, source: "in-place conversion v8-v13"),
             Constant("GUEST_MEMFD_FLAG_NO_DIRECT_MAP", 1 << 2, provisional: true, source: "direct-map removal v12, unmerged"),
+            Constant("GUEST_MEMFD_FLAG_WRITE", 1 << 3, provisional: true, source: "write(2) population, Firecracker's branch; upstream unsettled"),
+            Constant("KVM_LINK_GUEST_MEMFD (ioctl nr on the VM fd)", 0xd6, provisional: true, source: "KVM_LINK_GUEST_MEMFD RFC v2, May 2025, unmerged"),
+            Constant("KVM_PRE_FAULT_MEMORY (ioctl nr on the vCPU fd)", 0xd5, provisional: false, source: "6.10 UAPI"),
         ])
 
     /// `capabilities` (what the kernel was configured and built with) answering like this

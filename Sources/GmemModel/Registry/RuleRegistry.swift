@@ -576,7 +576,7 @@ public enum RuleRegistry {
             verifiedBy: [.test("Tests/GmemModelTests/ConversionTests.swift"), .test("Tests/KVMTests/PostSixEighteenTests.swift")]),
         ContractRule(
             "N1", .host,
-            "`KVM_PRE_FAULT_MEMORY` (vCPU ioctl, 6.10) maps guest memory ahead of the guest only where `KVM_CAP_PRE_FAULT_MEMORY` is reported; this host (PVM) does not report it and refuses the ioctl.",
+            "`KVM_PRE_FAULT_MEMORY` (vCPU ioctl, 6.10) maps guest memory ahead of the guest only where `KVM_CAP_PRE_FAULT_MEMORY` is reported; this host (PVM, no TDP) does not report it and answers `EOPNOTSUPP` (flags other than 0: `EINVAL`).",
             mirrors: ["kvm_arch_vcpu_pre_fault_memory", "selftest pre_fault_memory_test.c"],
             verifiedBy: [.test("Tests/KVMTests/PostSixEighteenTests.swift")]),
         ContractRule(
