@@ -18,7 +18,7 @@ extension KVMSystem {
         func add(_ name: String, _ available: Bool, _ detail: String) {
             features.append(.init(name: name, available: available, detail: detail))
         }
-        func errnoText(_ result: Int64) -> String { result < 0 ? errnoName(Errno(rawValue: Int32(-result))) : "success" }
+        func errnoText(_ result: Int64) -> String { result < 0 ? Errno(rawValue: Int32(-result)).symbolicName : "success" }
         let flags = (try? supportedGuestMemfdFlags().rawValue) ?? 0
 
         // In-place conversion (GMEM-V9): the capability, and the ioctl on a guest_memfd.
@@ -34,48 +34,48 @@ extension KVMSystem {
         var uffd: [String] = []
         do {
             let vm = try createVM()
-            let file = try vm.createGuestMemfd(size: pageSize, flags: .hostShared)
+            let file = try vm.createGuestMemfd(size: HostMapping.pageSize, flags: .hostShared)
             var errorOffset = UncheckedKVM.unwrittenErrorOffset
             // To shared on a shared page: a no-op where the ioctl exists.
             // SAFETY: `errorOffset` is a local the wrapper reads and writes for the call's duration.
-            let converted = unsafe ckvm_set_memory_attributes2(file.fd, 0, pageSize, 0, 0, &errorOffset)
+            let converted = unsafe ckvm_set_memory_attributes2(file.fd, 0, HostMapping.pageSize, 0, 0, &errorOffset)
             conversionIoctl = errnoText(Int64(converted))
             linkIoctl = errnoText(Int64(ckvm_link_guest_memfd(vm.rawDescriptor, -1, 0)))
-            var page = [UInt8](repeating: 0, count: Int(pageSize))
+            var page = [UInt8](repeating: 0, count: Int(HostMapping.pageSize))
             // SAFETY: the wrapper reads pageSize bytes from `page`, which holds exactly that many.
-            let written = unsafe page.withUnsafeMutableBytes { unsafe ckvm_pwrite(file.fd, $0.baseAddress, pageSize, 0) }
+            let written = unsafe page.withUnsafeMutableBytes { unsafe ckvm_pwrite(file.fd, $0.baseAddress, HostMapping.pageSize, 0) }
             pwriteResult = errnoText(written)
             do {
-                _ = try vm.createGuestMemfdUnchecked(size: pageSize, flags: GuestMemfdFlags.hostShared.rawValue | (1 << 2))
+                _ = try vm.createGuestMemfdUnchecked(size: HostMapping.pageSize, flags: GuestMemfdFlags.hostShared.rawValue | (1 << 2))
                 noDirectMapResult = "creation with it accepted"
             } catch {
-                noDirectMapResult = "creation with it: \(errnoName(error.errno))"
+                noDirectMapResult = "creation with it: \(error.errno.symbolicName)"
             }
             let big = try vm.createGuestMemfd(size: 4 << 20, flags: .hostShared)
             let mapping = try big.mapUnchecked(length: 4 << 20, protection: PROT_READ | PROT_WRITE, flags: MAP_SHARED)
-            let bound = ckvm_mbind(mapping.hostAddress, pageSize, 2, 1)
+            let bound = ckvm_mbind(mapping.hostAddress, HostMapping.pageSize, 2, 1)
             mbindAccepted = bound == 0
             mbindResult = errnoText(Int64(bound))
-            _ = ckvm_mbind(mapping.hostAddress, pageSize, 0, 0)
+            _ = ckvm_mbind(mapping.hostAddress, HostMapping.pageSize, 0, 0)
             let aligned = (mapping.hostAddress + (2 << 20) - 1) & ~UInt64((2 << 20) - 1)
             // SAFETY: a 2 MiB window inside the 4 MiB mapping, which stays mapped for the call.
             let collapse = unsafe madvise(UnsafeMutableRawPointer(bitPattern: UInt(aligned)), 2 << 20, 25)
             collapseRefused = collapse != 0 && errno == EINVAL
-            collapseResult = collapse == 0 ? "success" : errnoName(Errno(rawValue: errno))
+            collapseResult = collapse == 0 ? "success" : Errno(rawValue: errno).symbolicName
             for minor in [false, true] {
                 var stage: Int32 = 0
                 // SAFETY: the range is the live mapping's first page; the probe registers and unregisters it.
                 let result = unsafe ckvm_probe_userfaultfd(UnsafeMutableRawPointer(bitPattern: UInt(mapping.hostAddress)),
-                                                           pageSize, minor ? 1 : 0, &stage)
+                                                           HostMapping.pageSize, minor ? 1 : 0, &stage)
                 uffd.append("\(minor ? "MINOR" : "MISSING") " + (result < 0 ? errnoText(Int64(result)) : "registered"))
             }
             // Pre-fault the file's page through a memslot (without one the answer is about the
             // missing memslot, not about pre-faulting).
-            try vm.bind(file, slot: 0, guestPhysicalAddress: 0, size: pageSize)
+            try vm.bind(file, slot: 0, guestPhysicalAddress: 0, size: HostMapping.pageSize)
             let vcpu = try vm.createVCPU(id: 0)
             var remaining: UInt64 = 0
             // SAFETY: `remaining` is a local the wrapper writes for the call's duration.
-            let faulted = unsafe ckvm_pre_fault_memory(vcpu.rawDescriptor, 0, pageSize, 0, &remaining)
+            let faulted = unsafe ckvm_pre_fault_memory(vcpu.rawDescriptor, 0, HostMapping.pageSize, 0, &remaining)
             preFaultResult = errnoText(Int64(faulted))
             preFaultWorks = faulted == 0
         } catch {
