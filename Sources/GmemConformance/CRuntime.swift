@@ -550,6 +550,17 @@ GM_HELPER void gm_start(const char *requirement, const char *profile, int steps)
             missing = "this kernel offers no KVM_X86_SW_PROTECTED_VM (KVM_CAP_VM_TYPES)";
         else if (strstr(requirement, "debugfs") && !gm_debugfs_ready())
             missing = "KVM's debugfs (/sys/kernel/debug/kvm) is not available";
+        else if (strstr(requirement, "gmem-attributes") && !(ioctl(gm_kvm, KVM_CHECK_EXTENSION, 250) > 0 &&
+                                                             (ioctl(gm_kvm, KVM_CHECK_EXTENSION, 250) & KVM_MEMORY_ATTRIBUTE_PRIVATE)))
+            missing = "this kernel has no in-place conversion on guest_memfd (KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES = 0)";
+        else if (strstr(requirement, "gmem-link")) {
+            /* No capability (RFC v2): the ioctl with fd -1 is EINVAL where it exists, ENOTTY where not. */
+            struct gm_link_guest_memfd probe = { .fd = (uint64_t)(int64_t)-1 };
+            long vm = ioctl(gm_kvm, KVM_CREATE_VM, 0);
+            if (vm < 0 || (ioctl((int)vm, KVM_LINK_GUEST_MEMFD, &probe) < 0 && errno == ENOTTY))
+                missing = "this kernel has no KVM_LINK_GUEST_MEMFD (the VM ioctl answers ENOTTY)";
+            if (vm >= 0) close((int)vm);
+        }
         if (missing) {
             fprintf(gm_tap, "1..0 # SKIP %s\n", missing);
             exit(0);
