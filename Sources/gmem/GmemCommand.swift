@@ -9,6 +9,11 @@ import Logging
 enum GmemMain {
     static func main() {
         StandardStreams.prepare()
+        // `gmem help TOPIC` with an unknown topic printed gmem's help and exited 0.
+        let arguments = CommandLine.arguments.dropFirst()
+        if arguments.first == "help", let unknown = unknownTopic(arguments.dropFirst().filter { !$0.hasPrefix("-") }) {
+            GmemCommand.exit(withError: ValidationError("unknown command '\(unknown)' (see gmem help)"))
+        }
         do {
             var command = try GmemCommand.parseAsRoot()
             if let logged = command as? any LoggedCommand { logged.logging.bootstrap() }
@@ -19,6 +24,18 @@ enum GmemMain {
         } catch {
             GmemCommand.exit(withError: error)
         }
+    }
+
+    /// The first of `topics` that is not a subcommand of the one before it, or nil.
+    static func unknownTopic(_ topics: [String]) -> String? {
+        var command: ParsableCommand.Type = GmemCommand.self
+        for topic in topics {
+            guard let next = command.configuration.subcommands.first(where: {
+                $0._commandName == topic || $0.configuration.aliases.contains(topic)
+            }) else { return topic }
+            command = next
+        }
+        return nil
     }
 }
 
