@@ -100,7 +100,7 @@ struct ByteSource: ELFSource {
     var count: UInt64 { UInt64(bytes.count) }
     func read(at offset: UInt64, length: Int) throws(ELFError) -> [UInt8] {
         guard offset <= count, UInt64(length) <= count - offset else {
-            throw .truncated(what: "range at offset \(offset)", needed: Int(clamping: offset &+ UInt64(length)), available: bytes.count)
+            throw .truncated(what: "range at offset \(offset)", needed: UInt128(offset) + UInt128(length), available: bytes.count)
         }
         return Array(bytes[Int(offset)..<Int(offset) + length])
     }
@@ -136,7 +136,7 @@ struct Layout {
         }
         let tableSize = UInt64(phnum) * 56
         guard phoff <= source.count, tableSize <= source.count - phoff else {
-            throw .truncated(what: "program header table", needed: Int(clamping: phoff &+ tableSize), available: available)
+            throw .truncated(what: "program header table", needed: UInt128(phoff) + UInt128(tableSize), available: available)
         }
         let table = ByteReader(try source.read(at: phoff, length: Int(tableSize)))
         var segments: [ELFImage.Segment] = []
@@ -152,7 +152,7 @@ struct Layout {
             let memsz = try table.u64(base + 40)
             guard filesz <= memsz else { throw .malformed("segment \(index): file size \(filesz) exceeds memory size \(memsz)") }
             guard offset <= source.count, filesz <= source.count - offset else {
-                throw .truncated(what: "segment \(index)", needed: Int(clamping: offset &+ filesz), available: available)
+                throw .truncated(what: "segment \(index)", needed: UInt128(offset) + UInt128(filesz), available: available)
             }
             guard !paddr.addingReportingOverflow(memsz).overflow else { throw .malformed("segment \(index) wraps the address space") }
             segments.append(ELFImage.Segment(physicalAddress: paddr, fileOffset: offset, fileSize: filesz, memorySize: memsz,
@@ -203,7 +203,8 @@ extension ELFImage {
 /// Why a guest image cannot be loaded.
 public enum ELFError: Error, Hashable, Sendable, CustomStringConvertible {
     case notELF
-    case truncated(what: String, needed: Int, available: Int)
+    /// `needed` is the exact end of what was asked for (offset + size, never wrapped or clamped).
+    case truncated(what: String, needed: UInt128, available: Int)
     case unsupported(String)
     case malformed(String)
     case noLoadableSegments
@@ -236,7 +237,7 @@ struct ByteReader {
     func value<T: FixedWidthInteger & UnsignedInteger>(_ offset: Int, _: T.Type) throws(ELFError) -> T {
         let size = MemoryLayout<T>.size
         guard offset >= 0, offset <= bytes.count - size else {
-            throw .truncated(what: "field at offset \(offset)", needed: offset &+ size, available: bytes.count)
+            throw .truncated(what: "field at offset \(offset)", needed: UInt128(clamping: Int128(offset) + Int128(size)), available: bytes.count)
         }
         var result: T = 0
         for i in 0..<size { result |= T(bytes[offset + i]) << (8 * i) }

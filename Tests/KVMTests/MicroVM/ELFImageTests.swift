@@ -41,6 +41,22 @@ struct ELFImageTests {
         #expect(throws: ELFError.self) { try ELFImage(makeELF(code: Code.exit(0), address: .max - 10)) }  // wraps
     }
 
+    @Test("a truncation names the exact end asked for: offset + size, never wrapped or clamped")
+    func exactTruncation() {
+        var farTable = makeELF(code: Code.exit(0))
+        for index in 32..<40 { farTable[index] = 0xFF }  // e_phoff = 2^64 - 1
+        #expect(throws: ELFError.truncated(what: "program header table", needed: UInt128(UInt64.max) + 56, available: farTable.count)) {
+            try ELFImage(farTable)
+        }
+        var hugeSegment = makeELF(code: Code.exit(0))
+        for index in 96..<112 { hugeSegment[index] = 0xFF }  // p_filesz = p_memsz = 2^64 - 1
+        #expect(throws: ELFError.truncated(what: "segment 0", needed: 120 + UInt128(UInt64.max), available: hugeSegment.count)) {
+            try ELFImage(hugeSegment)
+        }
+        let message = ELFError.truncated(what: "segment 0", needed: 120 + UInt128(UInt64.max), available: 132).description
+        #expect(message == "truncated ELF: segment 0 needs 18446744073709551735 bytes, the file has 132")
+    }
+
     @Test("an image outside the guest's loadable area does not boot")
     func doesNotFit() {
         let low = makeELF(code: Code.exit(0), address: 0x1000)
