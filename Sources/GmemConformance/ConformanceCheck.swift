@@ -139,9 +139,9 @@ public enum ConformanceCheck {
         }
         guard let data = FileManager.default.contents(atPath: path) else { throw Failure("cannot read \(path)") }
         guard data.count <= limit else { throw Failure("\(path): more than 64 MiB; a scenario file may be at most 64 MiB") }
-        guard let text = String(validating: data, as: UTF8.self) else { throw Failure("\(path): not UTF-8 text") }
         do {
-            return try ScenarioFormat.parse(text, source: path)
+            // Not UTF-8 is the parser's error, at the line and column of the byte.
+            return try ScenarioFormat.parse(bytes: [UInt8](data), source: path)
         } catch {
             throw Failure("\(error)")
         }

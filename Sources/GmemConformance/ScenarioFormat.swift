@@ -47,8 +47,14 @@ public enum ScenarioFormat {
     /// or a scenario without steps.
     /// - Throws: ``ScenarioFormat/ParseError`` at the first error, with its line and column.
     public static func parse(_ text: String, source: String = "input") throws(ParseError) -> [Scenario] {
+        try parse(bytes: Array(text.utf8), source: source)
+    }
+
+    /// Parses a file's bytes as ``parse(_:source:)`` does. Outside comments only printable
+    /// ASCII is accepted; a comment may hold any UTF-8, and a byte sequence that is not
+    /// UTF-8 is an error at its line and column.
+    public static func parse(bytes: [UInt8], source: String = "input") throws(ParseError) -> [Scenario] {
         var parser = Parser(source: source)
-        let bytes = Array(text.utf8)
         var start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         var number = 0
         while true {
@@ -93,7 +99,10 @@ public enum ScenarioFormat {
             var wordStart: Int?
             while index < raw.endIndex {
                 let byte = raw[index]
-                if byte == UInt8(ascii: "#") { break }
+                if byte == UInt8(ascii: "#") {
+                    try checkUTF8(raw[index...], line: number, column: index - raw.startIndex + 1)
+                    break
+                }
                 if byte == 0x20 || byte == 0x09 {
                     if let begin = wordStart {
                         words.append(Word(text: Substring(String(decoding: raw[begin..<index], as: UTF8.self)), column: begin - raw.startIndex + 1))
@@ -131,7 +140,7 @@ public enum ScenarioFormat {
                 }
                 guard !actionWords.isEmpty else { throw error(number, words[arrow].column, "missing action before '->'") }
             }
-            let context = LineContext(parser: self, line: number, endColumn: endColumn)
+            let context = LineContext(source: source, names: names, line: number, endColumn: endColumn)
             var action = try context.action(actionWords)
             var expected: Outcome?
             if let outcomeWords {
@@ -150,6 +159,28 @@ public enum ScenarioFormat {
             }
             current!.steps.append(Step(action, expect: expected, line: number))
             if let name = action.binds { names[name] = action.bindsMapping ? .mapping : .descriptor }
+        }
+
+        /// Refuses the first byte of `comment` (which starts at `column`) that is not UTF-8,
+        /// at its column in characters.
+        func checkUTF8(_ comment: ArraySlice<UInt8>, line: Int, column: Int) throws(ParseError) {
+            guard comment.contains(where: { $0 >= 0x80 }) else { return }
+            var decoder = Unicode.UTF8.ForwardParser()
+            var iterator = comment.makeIterator()
+            var offset = comment.startIndex
+            var characters = 0
+            while true {
+                switch decoder.parseScalar(from: &iterator) {
+                case .valid(let encoded):
+                    offset += encoded.count
+                    characters += 1
+                case .emptyInput:
+                    return
+                case .error:
+                    let byte = comment[offset]
+                    throw error(line, column + characters, "byte 0x\(String(byte, radix: 16, uppercase: true)) is not UTF-8 (a scenario file is UTF-8 text; comments may hold any character)")
+                }
+            }
         }
 
         mutating func header(_ words: [Word], number: Int, endColumn: Int) throws(ParseError) {
@@ -182,6 +213,7 @@ public enum ScenarioFormat {
                         guard ScenarioFormat.knownRules.contains(String(part)) else {
                             throw error(number, column, "unknown rule id '\(part)' (a GMEM-SPEC id, \(ScenarioFormat.knownRules.first ?? "C1")–\(ScenarioFormat.knownRules.last ?? "P3")\(suggestion(String(part), ScenarioFormat.knownRules)))")
                         }
+                        guard !rules.contains(String(part)) else { throw error(number, column, "rule \(part) given twice in rules=") }
                         rules.append(String(part))
                         column += part.count + 1
                     }
@@ -192,7 +224,8 @@ public enum ScenarioFormat {
                             let all = Scenario.Requirement.allCases.map(\.rawValue)
                             throw error(number, column, "unknown requirement '\(part)' (expected \(all.joined(separator: ", "))\(suggestion(String(part), all)))")
                         }
-                        if !requires.contains(requirement) { requires.append(requirement) }
+                        guard !requires.contains(requirement) else { throw error(number, column, "\(part) given twice in requires=") }
+                        requires.append(requirement)
                         column += part.count + 1
                     }
                 case "profile":
@@ -249,11 +282,15 @@ public enum ScenarioFormat {
 
     /// The words of one action line, with the keys it may take.
     struct LineContext {
-        let parser: Parser
+        let source: String
+        /// The names bound before this line.
+        let names: [String: NameKind]
         let line: Int
         let endColumn: Int
 
-        func error(_ column: Int, _ message: String) -> ParseError { parser.error(line, column, message) }
+        func error(_ column: Int, _ message: String) -> ParseError {
+            ParseError(source: source, line: line, column: column, message: message)
+        }
 
         // MARK: Actions
 
@@ -262,7 +299,16 @@ public enum ScenarioFormat {
             let verb: Word
             let synopsis: String
             var positional: [Word] = []
-            var keyed: [Substring: (word: Word, value: Substring, column: Int)] = [:]
+            var keyed = Keyed()
+
+            /// The `key=value` words of a line (a few at most: searched in order).
+            struct Keyed {
+                var entries: [(key: Substring, entry: (word: Word, value: Substring, column: Int))] = []
+                subscript(_ key: Substring) -> (word: Word, value: Substring, column: Int)? {
+                    for item in entries where item.key == key { return item.entry }
+                    return nil
+                }
+            }
 
             init(_ context: LineContext, _ words: [Word], keys: [String], synopsis: String) throws(ParseError) {
                 self.context = context
@@ -272,11 +318,11 @@ public enum ScenarioFormat {
                     if let equals = word.text.firstIndex(of: "=") {
                         let key = word.text[..<equals]
                         guard !key.isEmpty else { throw context.error(word.column, "missing key before '=' in '\(word.text)'") }
-                        guard keys.contains(String(key)) else {
+                        guard keys.contains(where: { $0.utf8.elementsEqual(key.utf8) }) else {
                             throw context.error(word.column, "unknown key '\(key)' for \(verb.text) (expected \(keys.isEmpty ? "no keys" : keys.map { $0 + "=" }.joined(separator: ", "))\(suggestion(String(key), keys)); \(synopsis))")
                         }
                         guard keyed[key] == nil else { throw context.error(word.column, "\(key)= given twice") }
-                        keyed[key] = (word, word.text[word.text.index(after: equals)...], word.column + key.count + 1)
+                        keyed.entries.append((key, (word, word.text[word.text.index(after: equals)...], word.column + key.utf8.count + 1)))
                     } else {
                         positional.append(word)
                     }
@@ -335,8 +381,11 @@ public enum ScenarioFormat {
         }
 
         func checkIdentifier(_ word: Word) throws(ParseError) {
-            guard let first = word.text.first, first.isLetter,
-                  word.text.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+            // The line is printable ASCII (checked when it was split), so bytes are characters.
+            func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") }
+            let bytes = word.text.utf8
+            guard let first = bytes.first, isLetter(first),
+                  bytes.allSatisfy({ isLetter($0) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "_") }) else {
                 throw error(word.column, "'\(word.text)' is not a name (a letter, then letters, digits or '_')")
             }
         }
@@ -344,9 +393,9 @@ public enum ScenarioFormat {
         func declared(_ word: Word, as kind: NameKind, what: String) throws(ParseError) -> String {
             try checkIdentifier(word)
             let name = String(word.text)
-            switch parser.names[name] {
+            switch names[name] {
             case .none:
-                let candidates = parser.names.filter { $0.value == kind }.map(\.key).sorted()
+                let candidates = names.filter { $0.value == kind }.map(\.key).sorted()
                 throw error(word.column, "undeclared name '\(name)': expected \(what), declared before this line\(candidates.isEmpty ? "" : " (declared: \(candidates.prefix(8).joined(separator: ", "))\(suggestion(name, candidates)))")")
             case .some(let found) where found != kind:
                 throw error(word.column, "'\(name)' is \(found == .mapping ? "a host mapping" : "a descriptor"); expected \(what)")
@@ -567,6 +616,14 @@ public enum ScenarioFormat {
                 let a = try Arguments(self, words, keys: [], synopsis: "unpin P")
                 try a.expect(positional: 1)
                 return .unpin(mapping: try a.mapping(0, "a host mapping"))
+            case "limit":
+                let a = try Arguments(self, words, keys: ["fds"], synopsis: "limit fds=N (N ≤ \(Action.maximumDescriptorLimit))")
+                try a.expect(positional: 0)
+                let count = try a.number("fds", .u32)
+                guard count <= Action.maximumDescriptorLimit else {
+                    throw error(a.keyed["fds"]!.column, "fds=\(count): at most \(Action.maximumDescriptorLimit) descriptors besides fds 0–2")
+                }
+                return .limitDescriptors(Int(count))
             default:
                 throw error(verb.column, "unknown action '\(verb.text)' (expected one of \(ScenarioFormat.actions.joined(separator: ", "))\(suggestion(String(verb.text), ScenarioFormat.actions)))")
             }
@@ -598,7 +655,7 @@ public enum ScenarioFormat {
             let rest = text[end...]
             let offsetColumn = column + text.distance(from: text.startIndex, to: end)
             // P+O or P-O: the offset is the (signed) rest, taken modulo 2^64 as __u64 arithmetic.
-            let value = try evaluate(rest, column: offsetColumn, key: "uaddr")
+            let value = try evaluate(rest, column: offsetColumn, key: "uaddr", offset: true)
             guard value >= CType.u64.minimum, value <= CType.u64.maximum else {
                 throw error(offsetColumn, "uaddr offset \(rest) is out of range for \(CType.u64.name)")
             }
@@ -609,35 +666,44 @@ public enum ScenarioFormat {
 
         /// `TERM ((+|-) TERM)*` with an optional leading `-`; a term is decimal or `0x` hex,
         /// decimal optionally followed by K, M, G or T (binary multiples).
-        func evaluate(_ text: Substring, column: Int, key: String) throws(ParseError) -> Int128 {
-            guard !text.isEmpty else { throw error(column, "\(key)= needs a value") }
+        /// `offset`: the text is the `+O`/`-O` after a mapping name, which may start with '+'.
+        func evaluate(_ text: Substring, column: Int, key: String, offset: Bool = false) throws(ParseError) -> Int128 {
+            let bytes = text.utf8
+            guard !bytes.isEmpty else { throw error(column, "\(key)= needs a value") }
             var total: Int128 = 0
-            var index = text.startIndex
+            var index = bytes.startIndex
             var sign: Int128 = 1
             var position = column
-            if text[index] == "-" { sign = -1; index = text.index(after: index); position += 1 }
-            else if text[index] == "+" { index = text.index(after: index); position += 1 }
+            let plus = UInt8(ascii: "+"), minus = UInt8(ascii: "-")
+            if bytes[index] == minus { sign = -1; index = bytes.index(after: index); position += 1 }
+            else if bytes[index] == plus, offset { index = bytes.index(after: index); position += 1 }
+            else if bytes[index] == plus {
+                throw error(column, "\(key)=\(text): a number starts with a digit or '-' (did you mean '\(text.dropFirst())'?)")
+            }
             while true {
                 let termStart = index
                 let termColumn = position
-                while index < text.endIndex, text[index] != "+", text[index] != "-" {
-                    index = text.index(after: index)
+                while index < bytes.endIndex, bytes[index] != plus, bytes[index] != minus {
+                    index = bytes.index(after: index)
                     position += 1
                 }
                 let term = text[termStart..<index]
-                guard let value = ScenarioFormat.termValue(term) else {
-                    if term.isEmpty { throw error(termColumn, "\(key)=\(text): missing number") }
-                    let digits = term.lowercased().hasPrefix("0x") ? term.dropFirst(2) : term.dropLast(term.last.map { "kmgtKMGT".contains($0) } ?? false ? 1 : 0)
-                    if !digits.isEmpty, digits.allSatisfy({ $0.isHexDigit }) {
-                        throw error(termColumn, "\(key)=\(text) is out of range (a term must fit 64 bits before its K, M, G or T)")
-                    }
+                switch ScenarioFormat.termValue(term) {
+                case .success(let value):
+                    total += sign * value
+                case .failure(.empty):
+                    throw error(termColumn, "\(key)=\(text): missing number")
+                case .failure(.outOfRange):
+                    throw error(termColumn, "\(key)=\(text) is out of range (a term must fit 64 bits before its K, M, G or T)")
+                case .failure(.spelling(let valid)):
+                    throw error(termColumn, "\(key)=\(text): '\(term)' is not how the language writes a number (did you mean '\(valid)'?)")
+                case .failure(.notNumber):
                     throw error(termColumn, "\(key)=\(text): '\(term)' is not a number (decimal, 0x hex, or decimal with K, M, G, T)")
                 }
-                total += sign * value
                 guard total.magnitude < (UInt128(1) << 100) else { throw error(column, "\(key)=\(text) is out of range") }
-                guard index < text.endIndex else { break }
-                sign = text[index] == "-" ? -1 : 1
-                index = text.index(after: index)
+                guard index < bytes.endIndex else { break }
+                sign = bytes[index] == minus ? -1 : 1
+                index = bytes.index(after: index)
                 position += 1
             }
             return total
@@ -695,12 +761,15 @@ public enum ScenarioFormat {
                 return .value(value)
             case "fault":
                 var gpa: UInt64?, size: UInt64 = 4096, flags: UInt64 = 0
+                var seen: [Substring] = []
                 for word in rest {
                     guard let equals = word.text.firstIndex(of: "=") else {
                         throw error(word.column, "unexpected word '\(word.text)' (fault gpa=A [size=S] [flags=F])")
                     }
                     let key = word.text[..<equals], value = word.text[word.text.index(after: equals)...]
                     let column = word.column + key.count + 1
+                    guard !seen.contains(key) else { throw error(word.column, "\(key)= given twice") }
+                    seen.append(key)
                     switch key {
                     case "gpa": gpa = try number(value, column: column, .u64, key: "gpa")
                     case "size": size = try number(value, column: column, .u64, key: "size")
@@ -775,28 +844,65 @@ public enum ScenarioFormat {
         }
     }
 
-    /// The value of one number term, or nil.
-    static func termValue(_ term: Substring) -> Int128? {
-        let lower = term.lowercased()
-        if lower.hasPrefix("0x") {
-            let digits = lower.dropFirst(2)
-            guard !digits.isEmpty, digits.count <= 16, let value = UInt64(digits, radix: 16) else { return nil }
-            return Int128(value)
+    /// Why a term is not a number.
+    enum TermProblem: Error {
+        case empty, notNumber, outOfRange
+        /// A spelling the grammar does not list, and the one it does (`0X10` → `0x10`, `4k` → `4K`).
+        case spelling(String)
+    }
+
+    /// The value of one number term: decimal digits, `0x` and hex digits, or decimal digits
+    /// and one of `K`, `M`, `G`, `T`. Read by value (leading zeros are fine) from the bytes.
+    static func termValue(_ term: Substring) -> Result<Int128, TermProblem> {
+        let bytes = term.utf8
+        guard !bytes.isEmpty else { return .failure(.empty) }
+        func digit(_ byte: UInt8, hex: Bool) -> UInt64? {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt64(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f") where hex: UInt64(byte - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F") where hex: UInt64(byte - UInt8(ascii: "A") + 10)
+            default: nil
+            }
         }
-        var digits = Substring(lower)
+        var index = bytes.startIndex
+        var hex = false
+        if bytes.count > 2, bytes[index] == UInt8(ascii: "0"), case let x = bytes[bytes.index(after: index)], x == UInt8(ascii: "x") || x == UInt8(ascii: "X") {
+            if x == UInt8(ascii: "X") { return .failure(.spelling("0x" + term.dropFirst(2))) }
+            hex = true
+            index = bytes.index(index, offsetBy: 2)
+        }
+        var value: UInt64 = 0
+        var overflow = false
+        var sawDigit = false
         var shift = 0
-        if let last = digits.last, let index = ["k", "m", "g", "t"].firstIndex(of: String(last)) {
-            shift = (index + 1) * 10
-            digits = digits.dropLast()
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            if let d = digit(byte, hex: hex) {
+                let (times, o1) = value.multipliedReportingOverflow(by: hex ? 16 : 10)
+                let (sum, o2) = times.addingReportingOverflow(d)
+                overflow = overflow || o1 || o2
+                value = sum
+                sawDigit = true
+                index = bytes.index(after: index)
+                continue
+            }
+            // A decimal number may end in one binary multiple, upper case.
+            guard !hex, sawDigit, bytes.index(after: index) == bytes.endIndex,
+                  let multiple = [UInt8(ascii: "K"), UInt8(ascii: "M"), UInt8(ascii: "G"), UInt8(ascii: "T")].firstIndex(of: byte & ~0x20)
+            else { return .failure(.notNumber) }
+            if byte & 0x20 != 0 { return .failure(.spelling(term.dropLast() + String(UnicodeScalar(byte & ~0x20)))) }
+            shift = (multiple + 1) * 10
+            index = bytes.index(after: index)
         }
-        guard !digits.isEmpty, digits.count <= 20, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = UInt64(digits) else { return nil }
-        return Int128(value) << shift
+        guard sawDigit else { return .failure(.notNumber) }
+        if overflow { return .failure(.outOfRange) }
+        return .success(Int128(value) << shift)
     }
 
     /// The action keywords, for error messages.
     static let actions = ["vm", "vcpu", "stats", "gmem", "memfd", "kvm", "raw", "dup", "close", "reopen", "region", "delete",
                           "fallocate", "fileop", "mmap", "anon", "munmap", "madvise", "read", "write", "attrs", "guest",
-                          "stat", "cap", "alive", "convert", "link", "pin", "unpin"]
+                          "stat", "cap", "alive", "convert", "link", "pin", "unpin", "limit"]
 
     static let guestMemfdFlags: [(String, UInt64)] = [("mmap", 1), ("init_shared", 2), ("none", 0)]
     static let memslotFlags: [(String, UInt64)] = [("log_dirty", 1), ("readonly", 2), ("gmem", 4), ("none", 0)]
@@ -942,6 +1048,8 @@ public enum ScenarioFormat {
             return "pin \(mapping)" + (offset == 0 ? "" : " offset=\(size(offset))") + " len=\(size(length))"
         case .unpin(let mapping):
             return "unpin \(mapping)"
+        case .limitDescriptors(let count):
+            return "limit fds=\(count)"
         }
     }
 

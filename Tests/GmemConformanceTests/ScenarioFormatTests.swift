@@ -158,6 +158,40 @@ struct ScenarioFormatTests {
         #expect(error("vm A\ngmem F A size=4K flags=0xFFFFFFFFFFFFFFFF") == nil)
     }
 
+    @Test("numbers are spelled as the grammar lists them (with the nearest valid spelling) and read by value")
+    func numberSpelling() throws {
+        #expect(error("anon U len=+4096")?.message.contains("did you mean '4096'?") == true)
+        #expect(error("anon U len=4k")?.message.contains("did you mean '4K'?") == true)
+        #expect(error("anon U len=0X1000")?.message.contains("did you mean '0x1000'?") == true)
+        #expect(error("anon U len=0x1K")?.message.contains("is not a number") == true)
+        let text = "anon U len=0x0000000000000001000\nanon V len=000000000000000000000004096\nanon W len=2M+4K-0x1000"
+        let steps = try #require(try ScenarioFormat.parse(text, source: "x").first).steps
+        #expect(steps.map(\.action) == [.mapAnonymous(name: "U", length: 4096, protection: 3),
+                                        .mapAnonymous(name: "V", length: 4096, protection: 3),
+                                        .mapAnonymous(name: "W", length: 2 << 20, protection: 3)])
+    }
+
+    @Test("a key of an outcome, a rule id or a requirement given twice is an error at its column")
+    func duplicates() throws {
+        let fault = try #require(error("vm A\nguest A gpa=0 read -> fault gpa=0 gpa=4096"))
+        #expect(fault.line == 2 && fault.column == 35 && fault.message.contains("gpa= given twice"))
+        let rule = try #require(error("scenario a rules=B5,B5\nvm A"))
+        #expect(rule.line == 1 && rule.column == 21 && rule.message.contains("B5 given twice"))
+        let requirement = try #require(error("scenario a requires=debugfs,debugfs\nvm A"))
+        #expect(requirement.line == 1 && requirement.column == 29)
+        #expect(error("vm A\nstat A -> stat size=0 size=0")?.message.contains("size= given twice") == true)
+    }
+
+    @Test("a byte that is not UTF-8 in a comment is an error at its line and column (in characters)")
+    func notUTF8() throws {
+        let bytes = Array("vm A\n# café ".utf8) + [0xFF] + Array(" x\n".utf8)
+        #expect(throws: ScenarioFormat.ParseError(source: "f.gmem", line: 2, column: 8,
+                                                  message: "byte 0xFF is not UTF-8 (a scenario file is UTF-8 text; comments may hold any character)")) {
+            try ScenarioFormat.parse(bytes: bytes, source: "f.gmem")
+        }
+        #expect(try ScenarioFormat.parse(bytes: Array("vm A # café\n".utf8), source: "f.gmem").first?.steps.count == 1)
+    }
+
     @Test("LF, CRLF and CR line ends and a byte-order mark are accepted; an empty file or one without steps is an error")
     func lineEnds() throws {
         for text in ["vm A\ngmem F A size=0 -> ok\n", "vm A\r\ngmem F A size=0 -> ok\r\n", "vm A\rgmem F A size=0 -> ok\r", "\u{FEFF}vm A\ngmem F A size=0 -> ok"] {
