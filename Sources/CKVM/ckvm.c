@@ -8,8 +8,10 @@
 #include <fcntl.h>
 #include <linux/ioctl.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -312,6 +314,41 @@ int ckvm_probe_access(volatile uint8_t *address, int write) {
     }
     if (WIFSIGNALED(status)) return WTERMSIG(status);
     return 0;
+}
+
+static __thread sigjmp_buf *ckvm_probe_jump;
+
+static void ckvm_probe_handler(int signal) {
+    siglongjmp(*ckvm_probe_jump, signal);
+}
+
+int ckvm_probe_access_here(volatile uint8_t *address, int write) {
+    struct sigaction action, old_bus, old_segv;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = ckvm_probe_handler;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_NODEFER;
+    if (sigaction(SIGBUS, &action, &old_bus) != 0) return -errno;
+    if (sigaction(SIGSEGV, &action, &old_segv) != 0) {
+        int error = errno;
+        sigaction(SIGBUS, &old_bus, NULL);
+        return -error;
+    }
+    sigjmp_buf jump;
+    ckvm_probe_jump = &jump;
+    volatile int result = sigsetjmp(jump, 1);
+    if (result == 0) {
+        if (write) {
+            __asm__ volatile("lock orb $0, %0" : "+m"(*address) : : "memory");
+        } else {
+            uint8_t value = *address;
+            (void)value;
+        }
+    }
+    ckvm_probe_jump = NULL;
+    sigaction(SIGSEGV, &old_segv, NULL);
+    sigaction(SIGBUS, &old_bus, NULL);
+    return result;
 }
 
 // MARK: - vCPU state for snapshots

@@ -109,6 +109,9 @@ public final class ModelBackend: ConformanceBackend {
         case .alive(let name):
             guard let id = machines[name] else { return .value(0) }
             return .value(kernel.vmExists(id) ? 1 : 0)
+        case .limitDescriptors(let count):
+            kernel.setDescriptorLimit(UInt64(ModelKernel.firstDescriptor) + UInt64(count))
+            return .ok
         case .createVCPU(let name, let vm, let id):
             return bind(name, Self.outcome(kernel.createVCPU(vmFD: fd(vm), id: id), ModelOutcome.descriptor))
         case .createStats(let name, let of):

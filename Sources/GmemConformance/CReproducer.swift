@@ -149,10 +149,11 @@ public enum CReproducer {
         case .createVM(let name, let type, let device):
             let index = names.object(name)
             return [
-                "long fd = ioctl(\(device.map(fd) ?? "gm_kvm"), KVM_CREATE_VM, (unsigned long)\(u64(type)));",
+                "long tid;",
+                "long fd = gm_create_vm(\(device.map(fd) ?? "gm_kvm"), (unsigned long)\(u64(type)), &tid);",
                 "struct gm_outcome outcome = gm_bind(\(index), fd, GM_VM, 0, 0, 0, \(index));",
                 "if (outcome.kind != GM_OK) return outcome;",
-                "snprintf(gm_objects[\(index)].debugfs, sizeof gm_objects[\(index)].debugfs, \"%ld-%ld\", (long)syscall(SYS_gettid), fd);",
+                "snprintf(gm_objects[\(index)].debugfs, sizeof gm_objects[\(index)].debugfs, \"%ld-%ld\", tid, fd);",
                 "if (gm_probe_setup(\(index)) < 0) return gm_unsupported(\"cannot set up the guest probe\");",
                 "return outcome;",
             ]
@@ -357,6 +358,8 @@ public enum CReproducer {
                 "while (m->pin_count > 0) close(m->pins[--m->pin_count]);",
                 "return gm_ok();",
             ]
+        case .limitDescriptors:
+            return ["return gm_unsupported(\"limit fds= is not reproduced in C (its count is net of gmem check's own descriptors)\");"]
         }
     }
 

@@ -1,13 +1,15 @@
 /// The C that every reproducer starts with (after its two size macros): libc headers only,
 /// the pinned UAPI subset, outcomes printed as scenario files write them, TAP, the guest probe
-/// (CPL3 code in a hidden memslot, as `GuestProbe` does), host accesses probed in a forked
-/// child, and the few helpers the step functions call. `CReproducer` writes the rest.
+/// (CPL3 code in a hidden memslot, as `GuestProbe` does), host accesses probed in this
+/// process with the signal caught, and the few helpers the step functions call. `CReproducer` writes the rest.
 enum CRuntime {
     static let source = #"""
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -394,8 +396,33 @@ GM_HELPER struct gm_outcome gm_probe_access(int vcpu_fd, unsigned char *run, uin
     return gm_unsupported("the guest access did not finish");
 }
 
-/* ---- Host accesses: first in a forked child, which dies of a signal instead of this
-   program; when the child survives, again here. ---- */
+/* ---- Host accesses: each page probed first here with SIGBUS and SIGSEGV caught, by the
+   access's own kind of fault (a load, or a store that keeps the byte); nothing is forked,
+   since fork write-protects this program's private copied-on-write pages (which KVM's
+   gup-fast then refuses). ---- */
+static sigjmp_buf *gm_probe_jump;
+static void gm_probe_handler(int signal) { siglongjmp(*gm_probe_jump, signal); }
+
+GM_HELPER int gm_probe_here(volatile unsigned char *p, int write) {
+    struct sigaction action, old_bus, old_segv;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = gm_probe_handler;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_NODEFER;
+    sigaction(SIGBUS, &action, &old_bus);
+    sigaction(SIGSEGV, &action, &old_segv);
+    sigjmp_buf jump;
+    gm_probe_jump = &jump;
+    volatile int result = sigsetjmp(jump, 1);
+    if (result == 0) {
+        if (write) __asm__ volatile("lock orb $0, %0" : "+m"(*p) : : "memory");
+        else (void)*p;
+    }
+    sigaction(SIGSEGV, &old_segv, NULL);
+    sigaction(SIGBUS, &old_bus, NULL);
+    return result;
+}
+
 GM_HELPER uint64_t gm_load(const unsigned char *p, int width) {
     switch (width) {
     case 1: return *(const volatile uint8_t *)p;
@@ -420,17 +447,10 @@ GM_HELPER struct gm_outcome gm_host_access(int mapping, uint64_t offset, int wid
     if ((uint64_t)width > gm_mappings[mapping].length - offset)
         return gm_unsupported("an access that runs past the mapping's end is not reproduced in C");
     unsigned char *p = gm_mappings[mapping].base + offset;
-    pid_t child = fork();
-    if (child < 0) return gm_unsupported("cannot fork a probe");
-    if (child == 0) {
-        signal(SIGBUS, SIG_DFL);
-        signal(SIGSEGV, SIG_DFL);
-        if (write) gm_store(p, width, value); else (void)gm_load(p, width);
-        _exit(0);
-    }
-    int status = 0;
-    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
-    if (WIFSIGNALED(status)) return gm_signal(WTERMSIG(status));
+    unsigned char *last = (unsigned char *)(((uintptr_t)p + (uintptr_t)width - 1) & ~(uintptr_t)4095);
+    int signal = gm_probe_here(p, write);
+    if (signal == 0 && last > p) signal = gm_probe_here(last, write);
+    if (signal) return gm_signal(signal);
     if (write) { gm_store(p, width, value); return gm_ok(); }
     return gm_value(gm_load(p, width));
 }
@@ -447,6 +467,42 @@ GM_HELPER const char *gm_file_type(mode_t mode) {
     case S_IFLNK: return "lnk";
     default: return "none";
     }
+}
+
+struct gm_vm_request { int device; unsigned long type; int next; long fd; int error; long tid; };
+
+static void *gm_vm_thread(void *context) {
+    struct gm_vm_request *request = context;
+    request->tid = (long)syscall(SYS_gettid);
+    char path[96];
+    snprintf(path, sizeof path, "/sys/kernel/debug/kvm/%ld-%d", request->tid, request->next);
+    if (access(path, F_OK) == 0) return NULL;
+    request->fd = ioctl(request->device, KVM_CREATE_VM, request->type);
+    request->error = errno;
+    return NULL;
+}
+
+/* KVM_CREATE_VM from a thread whose debugfs folder "<tid>-<fd>" is free: KVM makes no folder
+   for a VM when that name is taken (a VM still alive, pinned by a guest_memfd, whose fd
+   number was reused). The creating thread's id goes to *tid. */
+GM_HELPER long gm_create_vm(int device, unsigned long type, long *tid) {
+    *tid = (long)syscall(SYS_gettid);
+    int next = fcntl(2, F_DUPFD, 0);
+    if (next >= 0) close(next);
+    char path[96];
+    snprintf(path, sizeof path, "/sys/kernel/debug/kvm/%ld-%d", *tid, next);
+    if (next < 0 || access(path, F_OK) != 0) return ioctl(device, KVM_CREATE_VM, type);
+    for (int attempt = 0; attempt < 4; attempt++) {
+        struct gm_vm_request request = { device, type, next, -2, 0, 0 };
+        pthread_t thread;
+        if (pthread_create(&thread, NULL, gm_vm_thread, &request) != 0) break;
+        pthread_join(thread, NULL);
+        if (request.fd == -2) continue;
+        *tid = request.tid;
+        errno = request.error;
+        return request.fd;
+    }
+    return ioctl(device, KVM_CREATE_VM, type);
 }
 
 GM_HELPER int gm_debugfs_ready(void) {

@@ -8,7 +8,7 @@ import Glibc
 
 /// The host kernel as a backend: each action becomes the real syscall on real descriptors
 /// and mappings, bound to the scenario's names. Host accesses that could raise a signal run
-/// in a forked child first (GMEM-SPEC M3, M4), so the checker survives them; guest accesses
+/// first by a probe in this process that catches the signal (GMEM-SPEC M3, M4); guest accesses
 /// run a real vCPU at CPL3 (`GuestProbe`). Every step that could make the host allocate
 /// memory is charged to a ``MemoryBudget`` first and refused before the syscall when it
 /// would exceed it.
@@ -64,6 +64,12 @@ public final class KernelBackend: ConformanceBackend {
     /// KVM's debugfs folder of each VM name ("<tid>-<fd>" at creation) and its inode: a
     /// later VM on the same fd number gets the same folder name but a new inode.
     private var debugfsNames: [String: (folder: String, inode: UInt64)] = [:]
+    /// The numbers of the descriptors gmem check itself holds (0–2 included), sorted, as
+    /// found when the backend was described: the scenario's fds take the other numbers,
+    /// lowest first, as the model's take 3, 4, ….
+    private var ownDescriptors: [Int32]
+    /// `RLIMIT_NOFILE` as found, restored when the backend goes (`limit fds=` changes it).
+    private var originalLimit: rlimit?
     /// Pages already charged to the budget (object, page), so a page is charged once.
     private var chargedPages: Set<PageKey> = []
 
@@ -80,6 +86,73 @@ public final class KernelBackend: ConformanceBackend {
     }
 
     static let invalidDescriptor: Int32 = 1_000_000
+
+    /// The inode recorded for a VM that KVM gave no debugfs folder (never a real inode).
+    static let noFolder: UInt64 = 0
+
+    static func debugfsFolder(creator: Int32, fd: Int32) -> String { "/sys/kernel/debug/kvm/\(creator)-\(fd)" }
+
+    /// `KVM_CREATE_VM` from a thread for which KVM can make the VM's debugfs folder.
+    ///
+    /// KVM names the folder "<creating thread's id>-<fd>" and makes none when that name is
+    /// taken (pr_warn "duplicate directory"): the case when the fd number was a VM's that is
+    /// still alive (pinned by a guest_memfd or vCPU after its own fd closed). Then `alive`
+    /// would read the old VM's folder. The VM gets the same fd number on any thread (the fd
+    /// table is the process's), so when the folder this thread would name exists, the VM is
+    /// created from a fresh thread, whose id names a free folder; `creator` is the thread used.
+    static func createVMWithOwnFolder(deviceFD: Int32, type: UInt64, creator: inout Int32) throws(KVMError) -> Int32 {
+        guard debugfsAvailable, case let next = lowestFreeDescriptor(), next >= 0,
+              access(debugfsFolder(creator: creator, fd: next), F_OK) == 0 else {
+            return try UncheckedKVM.createVM(kvmFD: deviceFD, type: type)
+        }
+        for _ in 0..<4 {
+            let box = ThreadResult()
+            let context = Unmanaged.passRetained(box).toOpaque()
+            box.next = next
+            box.deviceFD = deviceFD
+            box.type = type
+            var thread = pthread_t()
+            let started = pthread_create(&thread, nil, { context in
+                let box = Unmanaged<ThreadResult>.fromOpaque(context!).takeRetainedValue()
+                box.creator = UncheckedKVM.currentThreadID()
+                // A thread id can name a folder too (a VM created by an earlier thread of that id).
+                if access(KernelBackend.debugfsFolder(creator: box.creator, fd: box.next), F_OK) == 0 { return nil }
+                do throws(KVMError) { box.result = .success(try UncheckedKVM.createVM(kvmFD: box.deviceFD, type: box.type)) }
+                catch { box.result = .failure(error) }
+                return nil
+            }, context)
+            guard started == 0 else {
+                Unmanaged<ThreadResult>.fromOpaque(context).release()
+                break
+            }
+            pthread_join(thread, nil)
+            switch box.result {
+            case .success(let fd)?:
+                creator = box.creator
+                return fd
+            case .failure(let error)?: throw error
+            case nil: continue
+            }
+        }
+        return try UncheckedKVM.createVM(kvmFD: deviceFD, type: type)
+    }
+
+    /// What ``createVMWithOwnFolder(deviceFD:type:creator:)``'s thread did.
+    private final class ThreadResult: @unchecked Sendable {
+        var next: Int32 = 0
+        var deviceFD: Int32 = 0
+        var type: UInt64 = 0
+        var creator: Int32 = 0
+        var result: Result<Int32, KVMError>?
+    }
+
+    /// The fd number the next descriptor gets (`F_DUPFD` from 0 of a descriptor always
+    /// open: the lowest free number), or -1.
+    static func lowestFreeDescriptor() -> Int32 {
+        let probe = fcntl(2, F_DUPFD, 0)
+        if probe >= 0 { Glibc.close(probe) }
+        return probe
+    }
 
     /// Whether KVM's debugfs can be read; mounts it once when missing and permitted (root).
     static let debugfsAvailable: Bool = {
@@ -101,6 +174,7 @@ public final class KernelBackend: ConformanceBackend {
             throw error
         }
         attributesSupported = ckvmCheck(kvmFD, .memoryAttributes) & 8 != 0
+        ownDescriptors = Self.openDescriptors()
         protectedVMSupported = ckvmCheck(kvmFD, .vmTypes) & 2 != 0
     }
 
@@ -115,6 +189,7 @@ public final class KernelBackend: ConformanceBackend {
         mappings.removeAll()
         reboundMappings.removeAll()
         Glibc.close(kvmFD)
+        if var limit = originalLimit { setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) }
     }
 
     /// What this backend's process looks like to the model: its fd limit net of the fds
@@ -122,9 +197,12 @@ public final class KernelBackend: ConformanceBackend {
     public func describe(into capabilities: inout ModelCapabilities) {
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        let open = Self.openDescriptorCount()
+        ownDescriptors = Self.openDescriptors()
+        // The model's fds 3, 4, … are the numbers below the soft limit that gmem check does
+        // not hold (its own may have holes, or lie above the limit: inherited ones).
         let soft = UInt64(limit.rlim_cur)
-        capabilities.descriptorLimit = soft > UInt64(open) ? soft - UInt64(max(open - 3, 0)) : 3
+        let below = UInt64(ownDescriptors.count { $0 >= 0 && UInt64($0) < soft })
+        capabilities.descriptorLimit = 3 + (soft > below ? soft - below : 0)
         capabilities.vcpuMappingSize = UInt64(runMappingSize)
         Self.apply(Self.extensionTable, to: &capabilities)
         capabilities.executeOnlyMappings = Self.cpuHasProtectionKeys
@@ -171,15 +249,31 @@ public final class KernelBackend: ConformanceBackend {
         capabilities.guestMemfdLink = linkAvailable
     }
 
-    static func openDescriptorCount() -> Int {
-        guard let directory = opendir("/proc/self/fd") else { return 3 }
-        defer { closedir(directory) }
-        var count = -1  // the directory's own fd
+    /// The descriptor numbers open in this process, sorted (0–2 when /proc is not readable).
+    static func openDescriptors() -> [Int32] {
+        guard let directory = opendir("/proc/self/fd") else { return [0, 1, 2] }
+        let own = dirfd(directory)
+        var numbers: [Int32] = []
         while let entry = readdir(directory) {
-            let first = withUnsafeBytes(of: entry.pointee.d_name) { $0.first ?? 0 }
-            if first != UInt8(ascii: ".") { count += 1 }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { bytes in
+                String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if let number = Int32(name), number != own { numbers.append(number) }
         }
-        return max(count, 3)
+        closedir(directory)
+        return numbers.sorted()
+    }
+
+    /// The soft `RLIMIT_NOFILE` below which exactly `count` numbers are not in `own` (sorted),
+    /// the largest such: the next number not in `own` (so never 0, which would make
+    /// `F_DUPFD` from 0 `EINVAL` rather than `EMFILE`).
+    static func softLimit(allowing count: UInt64, besides own: [Int32]) -> UInt64 {
+        var soft = count
+        for fd in own where fd >= 0 {
+            guard UInt64(fd) <= soft else { break }
+            soft += 1
+        }
+        return soft
     }
 
     public func unavailableReason(for requirement: Scenario.Requirement) -> String? {
@@ -253,6 +347,19 @@ public final class KernelBackend: ConformanceBackend {
         return .unsupported("\(name) is gmem check's own fd \(descriptor.fd) (a standard stream): \(what) on it depends on what the stream is, and may block or change it")
     }
 
+    /// Runs `body` with `RLIMIT_NOFILE` at its hard limit (when `limit fds=` changed it),
+    /// for a descriptor of gmem check's own.
+    private func withFullDescriptorLimit<T>(_ body: () throws(KVMError) -> T) throws(KVMError) -> T {
+        guard originalLimit != nil else { return try body() }
+        var scenario = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &scenario)
+        var full = scenario
+        full.rlim_cur = full.rlim_max
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &full)
+        defer { setrlimit(Int32(RLIMIT_NOFILE.rawValue), &scenario) }
+        return try body()
+    }
+
     private func charge(_ bytes: UInt64, for what: String) -> Outcome? {
         if budget.charge(bytes) { return nil }
         return .budgetRefusal("\(what) could make the host allocate \(MemoryBudget.text(bytes)); \(MemoryBudget.text(budget.remaining)) of the \(MemoryBudget.text(budget.limit)) budget is left")
@@ -278,12 +385,20 @@ public final class KernelBackend: ConformanceBackend {
         case .createVM(let name, let type, let device):
             if let refusal = charge(MemoryBudget.perVM, for: "a VM") { return refusal }
             let deviceFD = device.map { fd($0) } ?? kvmFD
-            let result = create(name, kind: .vm) { () throws(KVMError) in try UncheckedKVM.createVM(kvmFD: deviceFD, type: type) }
+            var creator = UncheckedKVM.currentThreadID()
+            let result = create(name, kind: .vm) { () throws(KVMError) in
+                try Self.createVMWithOwnFolder(deviceFD: deviceFD, type: type, creator: &creator)
+            }
             debugfsNames[name] = nil
             if result == .ok {
-                let folder = "/sys/kernel/debug/kvm/\(UncheckedKVM.currentThreadID())-\(fd(name))"
+                let folder = Self.debugfsFolder(creator: creator, fd: fd(name))
                 var status = Glibc.stat()
-                if KernelBackend.debugfsAvailable, stat(folder, &status) == 0 { debugfsNames[name] = (folder, UInt64(status.st_ino)) }
+                if KernelBackend.debugfsAvailable, stat(folder, &status) == 0,
+                   !debugfsNames.values.contains(where: { $0.folder == folder && $0.inode == UInt64(status.st_ino) }) {
+                    debugfsNames[name] = (folder, UInt64(status.st_ino))
+                } else if KernelBackend.debugfsAvailable {
+                    debugfsNames[name] = (folder, Self.noFolder)
+                }
                 do {
                     let state = ProbeState(probe: try GuestProbe(vmFD: fd(name)))
                     probes[name] = state
@@ -319,11 +434,24 @@ public final class KernelBackend: ConformanceBackend {
             // The ioctl takes an unsigned long; the C wrapper a long of the same bits.
             let result = ckvm_check_extension(fd(of), Int(bitPattern: UInt(capability)))
             return result < 0 ? .errno(-result) : .value(UInt64(bitPattern: Int64(result)))
+        case .limitDescriptors(let count):
+            var limit = rlimit()
+            guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return .errno(errno) }
+            let soft = Self.softLimit(allowing: UInt64(count), besides: ownDescriptors)
+            guard soft <= UInt64(limit.rlim_max) else {
+                return .unsupported("limit fds=\(count) needs RLIMIT_NOFILE \(soft) (gmem check holds \(ownDescriptors.count) descriptors of its own); the hard limit is \(limit.rlim_max)")
+            }
+            if originalLimit == nil { originalLimit = limit }
+            limit.rlim_cur = rlim_t(soft)
+            return setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 ? .ok : .errno(errno)
         case .alive(let name):
             guard KernelBackend.debugfsAvailable else {
                 return .unsupported("KVM's debugfs (/sys/kernel/debug/kvm) is not mounted: VM lifetime is not observable (requires=debugfs skips instead)")
             }
             guard let entry = debugfsNames[name] else { return .value(0) }
+            if entry.inode == Self.noFolder {
+                return .unsupported("KVM gave this VM no debugfs folder of its own (\(entry.folder) was taken): its lifetime is not observable")
+            }
             // VM destruction can trail the last close by a moment (deferred fput): give it a
             // few milliseconds before answering "alive".
             for _ in 0..<25 {
@@ -506,7 +634,8 @@ public final class KernelBackend: ConformanceBackend {
                 state.nextVCPUID -= 1
                 let vcpu: VCPU
                 do {
-                    let fd = try UncheckedKVM.createVCPU(vmFD: descriptor.fd, id: id)
+                    // The probe's own descriptor is not the scenario's: it may exceed `limit fds=`.
+                    let fd = try withFullDescriptorLimit { () throws(KVMError) in try UncheckedKVM.createVCPU(vmFD: descriptor.fd, id: id) }
                     vcpu = try UncheckedKVM.adoptVCPU(fd: fd, id: id, runMappingSize: runMappingSize)
                 } catch { return .unsupported("cannot create a probe vCPU: \(error)") }
                 return state.probe.access(on: vcpu, gpa: gpa, write: write)
@@ -675,7 +804,7 @@ public final class KernelBackend: ConformanceBackend {
     }
 
     /// A host access of `width` bytes at `offset` of a mapping: in this process when it
-    /// cannot fault, else first in a forked child, which dies of the signal instead.
+    /// cannot fault, else after a probe of each page it touches that catches the signal.
     private func hostAccess(_ name: String, offset requested: UInt64, width: AccessWidth, write: UInt64?) -> Outcome {
         guard let named = mappings[name] else { return .signal(SIGSEGV) }
         let count = UInt64(width.rawValue)
@@ -700,12 +829,14 @@ public final class KernelBackend: ConformanceBackend {
             && mapping.pagesLive(offset >> 12, last >> 12)
             && (mapping.fileBytesMapped.map { last < $0 } ?? false)
         if !safe {
-            // Read probes only, one per page touched: a write probe would leave its byte in
-            // shared memory when a later page of the access faults. A readable page that is
-            // not writable faults on a write with SIGSEGV (the VMA's protection), as the MMU does.
+            // One probe per page touched, in this process, with the access's own fault (a
+            // load, or a store that leaves the byte as it was): the page-table entries it makes
+            // are the ones the access makes (fault-around included), and nothing is forked
+            // (fork write-protects this process's private copied-on-write pages, which KVM's
+            // gup-fast then refuses).
             for page in [offset, last & ~4095 > offset ? last & ~4095 : offset] {
-                let signal = mapping.probeInChild(offset: page, write: false)
-                if signal < 0 { return .unsupported("cannot fork a probe: errno \(-signal)") }
+                let signal = mapping.probe(offset: page, write: write != nil)
+                if signal < 0 { return .unsupported("cannot probe the access: errno \(-signal)") }
                 if signal != 0 { return .signal(signal) }
                 if last & ~4095 <= offset { break }
             }
@@ -832,8 +963,8 @@ final class ArenaMapping {
             if Glibc.madvise(run, Int((runEnd - page) << 12), advice) != 0 {
                 return .failure(SystemErrno(errno))
             }
-            // MADV_DONTFORK would hide the pages from the forked child that probes host
-            // accesses; nothing in a scenario forks, so undo it once the real call answered.
+            // MADV_DONTFORK only matters to a fork of gmem check itself, which nothing in a
+            // scenario makes: undo it once the real call answered.
             if advice == 10 { _ = Glibc.madvise(run, Int((runEnd - page) << 12), 11) }
             live += (runEnd - page) << 12
             page = runEnd
@@ -841,11 +972,12 @@ final class ArenaMapping {
         return .success(live)
     }
 
-    /// Probes one byte at `offset` of the window in a forked child; the signal that ended it, 0, or -errno.
-    func probeInChild(offset: UInt64, write: Bool) -> Int32 {
-        // SAFETY: the access happens only in the forked child, which dies of any fault; the
-        // offset lies inside the window (checked by the caller).
-        ckvm_probe_access(UnsafeMutablePointer<UInt8>(bitPattern: UInt(address + offset))!, write ? 1 : 0)
+    /// Probes one byte at `offset` of the window, in this process with SIGBUS and SIGSEGV
+    /// caught: the signal the access raised, 0, or -errno.
+    func probe(offset: UInt64, write: Bool) -> Int32 {
+        // SAFETY: the offset lies inside the window (checked by the caller); a fault is caught
+        // by ckvm_probe_access_here's handler, and a write probe stores the byte it found.
+        ckvm_probe_access_here(UnsafeMutablePointer<UInt8>(bitPattern: UInt(address + offset))!, write ? 1 : 0)
     }
 
     func load(at offset: UInt64, width: AccessWidth) -> UInt64 {

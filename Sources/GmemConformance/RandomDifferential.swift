@@ -219,7 +219,7 @@ public struct RandomDifferential: Sendable {
 
         mutating func next(_ g: inout SplitMix64) -> Action {
             if vms == 0 || !hasDescriptor { return createVM(&g) }
-            switch g.next(31) {
+            switch g.next(32) {
             case 0: return vms < 3 ? createVM(&g) : region(&g)
             case 1:
                 guard let vm = pick([.vm], &g) else { return createVM(&g) }
@@ -341,6 +341,10 @@ public struct RandomDifferential: Sendable {
                     guard let mapping = mappings.isEmpty ? nil : g.pick(mappings) else { return mapAnon(&g) }
                     return .unpin(mapping: mapping.name)
                 }
+            case 31 where g.next(4) == 0:
+                // A lowered fd limit, so that creations meet EMFILE (both backends agree on
+                // the count: the kernel backend's is net of gmem check's own descriptors).
+                return .limitDescriptors(Int(g.pick([0, 1, 2, 3, 5, 8, 16] as [UInt64])))
             default:
                 guard let of = pick([.kvm, .vm], &g) else { return createVM(&g) }
                 if g.next(3) == 0 { return .alive(pick([.vm], &g) ?? of) }

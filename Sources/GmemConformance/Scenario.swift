@@ -97,6 +97,12 @@ public enum Action: Hashable, Sendable {
     case pin(mapping: String, offset: UInt64, length: UInt64)
     /// Closes every pipe `pin P` filled: the pages lose the references.
     case unpin(mapping: String)
+    /// `setrlimit(RLIMIT_NOFILE)`: from now on the scenario may hold this many descriptors
+    /// besides fds 0–2 (and gmem check's own); creating one more is `EMFILE`.
+    case limitDescriptors(Int)
+
+    /// The largest `limit fds=`.
+    public static let maximumDescriptorLimit: UInt64 = 4096
 
     /// The name this action binds, if it creates something.
     public var binds: String? {
@@ -107,7 +113,7 @@ public enum Action: Hashable, Sendable {
              .openKVM(let name), .rawDescriptor(let name, _), .link(let name, _, _, _):
             name
         case .close, .setRegion, .fallocate, .fileOperation, .munmap, .madvise, .hostRead, .hostWrite,
-             .setAttributes, .guestAccess, .stat, .checkExtension, .alive, .convert, .pin, .unpin:
+             .setAttributes, .guestAccess, .stat, .checkExtension, .alive, .convert, .pin, .unpin, .limitDescriptors:
             nil
         }
     }
@@ -144,6 +150,7 @@ public enum Action: Hashable, Sendable {
         case .convert(let file, _, _, _, _): [file]
         case .link(_, let file, let vm, _): [file, vm]
         case .pin(let mapping, _, _), .unpin(let mapping): [mapping]
+        case .limitDescriptors: []
         }
     }
 
@@ -189,6 +196,7 @@ public enum Action: Hashable, Sendable {
         case .link: "link"
         case .pin: "pin"
         case .unpin: "unpin"
+        case .limitDescriptors: "limit"
         }
     }
 }

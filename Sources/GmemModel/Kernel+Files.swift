@@ -4,7 +4,7 @@ extension ModelKernel {
     /// by the VM for life (C7), returned as a new fd.
     ///
     /// Fails with `EBADF`/`EINVAL`/`ENOTTY` for a bad VM fd, `ENOTTY` without guest_memfd
-    /// support, and `EINVAL` for unsupported flags (C2) or a bad size (C1); `reserved` is
+    /// support, `EINVAL` for unsupported flags (C2) or a bad size (C1), then `EMFILE` at the fd limit; `reserved` is
     /// ignored (C3).
     public mutating func createGuestMemfd(
         vmFD: Int32, size: UInt64, flags: UInt64 = 0, reserved: [UInt64] = []
@@ -19,6 +19,8 @@ extension ModelKernel {
         if let error = GmemRules.validateCreate(size: size, flags: flags, supportedFlags: supported) {
             return .failure(error)
         }
+        // __kvm_gmem_create: get_unused_fd_flags, after kvm_gmem_create's size and flag checks.
+        guard descriptorAvailable else { return .failure(.EMFILE) }
         let inode = Self.insertLowest(Inode(kind: .guestMemfd, size: size, flags: flags), into: &inodes, hint: &hints.inodes)
         let holds = policy.fileHoldsVMReference
         if holds { machines[machine]!.references += 1 }
@@ -76,6 +78,13 @@ extension ModelKernel {
         }
         let startPage = first >> GmemABI.pageShift
         let endPage = (last >> GmemABI.pageShift) + (last & (GmemABI.pageSize - 1) == 0 ? 0 : 1)
+        // shmem_fallocate leaves the folios it allocates !uptodate until first written.
+        var cursor = startPage
+        for extent in inodes[inode]!.pages.extents(overlapping: startPage, endPage) {
+            if cursor < extent.start { inodes[inode]!.unwritten.set(cursor, extent.start, to: true) }
+            cursor = max(cursor, extent.end)
+        }
+        if cursor < endPage { inodes[inode]!.unwritten.set(cursor, endPage, to: true) }
         inodes[inode]!.pages.fillGaps(startPage, endPage, with: 0)
         if mode & Mode.keepSize == 0, last > inodes[inode]!.size { inodes[inode]!.size = last }
         return .success(())
@@ -193,6 +202,10 @@ extension ModelKernel {
         case .lseek:
             openFiles[index]!.position = 0
         case .ftruncate:
+            // truncate_pagecache unmaps with even_cows: private copies of the file's pages go too.
+            for mapping in mappings where mapping.inode == inode && mapping.privateCopies >= 0 {
+                removePages(mapping.privateCopies, 0, UInt64.max >> GmemABI.pageShift)
+            }
             removePages(inode, 0, UInt64.max >> GmemABI.pageShift)
             inodes[inode]!.size = 0
         case .fchmod:
@@ -206,6 +219,7 @@ extension ModelKernel {
         for byte in offset..<(offset + count) {
             let page = byte >> GmemABI.pageShift
             inodes[inode]!.pages.fillGaps(page, page + 1, with: 0)
+            inodes[inode]!.unwritten.remove(page, page + 1)
             setByte(inode, byte, 0)
         }
         if offset + count > inodes[inode]!.size { inodes[inode]!.size = offset + count }
@@ -213,19 +227,19 @@ extension ModelKernel {
 
     /// Opens `/proc/self/fd/N` again (C6).
     ///
-    /// Fails with `ENOENT` for a closed fd, `ENXIO` for a guest_memfd or any KVM anonymous
-    /// fd, and `EMFILE` at the fd limit; a memfd reopens as a new open file of the same
-    /// inode, /dev/kvm and the standard streams (`/dev/null`) as new opens of their device.
+    /// Fails with `EMFILE` at the fd limit (open takes the fd before it looks at the path),
+    /// then `ENOENT` for a closed fd and `ENXIO` for a guest_memfd or any KVM anonymous fd;
+    /// a memfd reopens as a new open file of the same inode, /dev/kvm and the standard
+    /// streams (`/dev/null`) as new opens of their device.
     public mutating func reopen(fd: Int32) -> Result<Int32, ModelErrno> {
+        guard descriptorAvailable else { return .failure(.EMFILE) }
         guard let index = fileIndex(fd), let file = openFiles[index] else { return .failure(.ENOENT) }
         switch file.kind {
         case .memfd:
-            guard descriptorAvailable else { return .failure(.EMFILE) }
             inodes[file.inode]!.references += 1
             let reopened = createOpenFile(OpenFile(kind: .memfd, inode: file.inode))
             return .success(installDescriptor(for: reopened, closeOnExec: true))
         case .kvmDevice, .standardStream:
-            guard descriptorAvailable else { return .failure(.EMFILE) }
             let reopened = createOpenFile(OpenFile(kind: file.kind))
             return .success(installDescriptor(for: reopened, closeOnExec: true))
         case .guestMemfd, .machine, .vcpu, .stats:

@@ -113,11 +113,18 @@ extension ModelKernel {
             return .mmio(guestPhysicalAddress: guestPhysicalAddress, isWrite: true)
         }
         let hostAddress = slot.userspaceAddress + ((page - slot.basePage) << GmemABI.pageShift)
-        // KVM faults the page in with get_user_pages, which checks the VMA's own flags: a
-        // read needs VM_READ and a write VM_WRITE (no "write implies read" as in the MMU).
+        // hva_to_pfn: gup-fast first (a present writable page-table entry serves a read as
+        // well: x86 cannot express write-only; not for a read-only memslot, whose reads take
+        // no writable mapping), then get_user_pages, which checks the VMA's own flags: a read
+        // needs VM_READ and a write VM_WRITE.
         if let mapping = mapping(containing: hostAddress) {
             let needed = access.isWrite ? GmemABI.Protection.write : GmemABI.Protection.read
-            if mapping.protection & needed == 0 { return .userspaceFault }
+            if mapping.protection & needed == 0 {
+                let readonlySlot = slot.flags & GmemABI.MemslotFlag.readonly != 0
+                guard !access.isWrite, !readonlySlot, hasWritableEntry(mapping, at: hostAddress >> GmemABI.pageShift) else {
+                    return .userspaceFault
+                }
+            }
         }
         switch access {
         case .read:

@@ -117,6 +117,7 @@ extension ModelKernel {
             }
         }
         mappings.replaceSubrange(low..<high, with: added)
+        presentPages.remove(address >> GmemABI.pageShift, end >> GmemABI.pageShift)
         // Pieces take their own references before the originals drop theirs.
         for piece in added {
             if piece.file >= 0 { openFiles[piece.file]!.references += 1 } else { inodes[piece.inode]!.references += 1 }
@@ -163,6 +164,7 @@ extension ModelKernel {
             switch advice {
             case 4:  // MADV_DONTNEED
                 if mapping.privateCopies >= 0 { removePages(mapping.privateCopies, firstPage, lastPage) }
+                presentPages.remove(from >> GmemABI.pageShift, to >> GmemABI.pageShift)
             case 8:  // MADV_FREE: anonymous private memory only (the model's anon is MAP_SHARED)
                 return .failure(.EINVAL)
             case 9:  // MADV_REMOVE
@@ -283,6 +285,14 @@ extension ModelKernel {
         if allowed & Protection.exec != 0, !capabilities.executeOnlyMappings { allowed |= Protection.read }
         if allowed & protection == 0 { return .failure(.sigsegv) }
         let page = mapping.pageOffset + ((address - mapping.start) >> GmemABI.pageShift)
+        let tracked = tracksPresence(mapping)
+        let virtualPage = address >> GmemABI.pageShift
+        let faults = !tracked || presentPages.value(at: virtualPage) == nil
+        // A read fault on shmem (memfd, shared anonymous memory) maps the neighbouring up-to-date
+        // pages first (do_fault_around), even when the faulting page itself then raises SIGBUS.
+        if tracked, faults, protection & Protection.write == 0, inodes[mapping.inode]!.kind != .guestMemfd {
+            faultAround(mapping, at: virtualPage)
+        }
         let inode = inodes[mapping.inode]!
         if inode.kind == .guestMemfd {
             // kvm_gmem_fault_user_mapping: past the end (M4), or private now (M3, V5).
@@ -292,16 +302,69 @@ extension ModelKernel {
         } else if page >= (inode.size >> GmemABI.pageShift) + (inode.size & (GmemABI.pageSize - 1) == 0 ? 0 : 1) {
             return .failure(.sigbus)
         }
+        if tracked { presentPages.set(virtualPage, virtualPage + 1, to: true) }
         if mapping.privateCopies >= 0 {
             let copies = mapping.privateCopies
             if inodes[copies]!.pages.value(at: page) != nil { return .success((copies, page)) }
             if protection & GmemABI.Protection.write != 0 {
                 copyPage(from: mapping.inode, to: copies, page: page)
+                inodes[mapping.inode]!.unwritten.remove(page, page + 1)
                 return .success((copies, page))
             }
         }
         if inodes[mapping.inode]!.pages.value(at: page) == nil { inodes[mapping.inode]!.pages.set(page, page + 1, to: 0) }
+        if faults, !inodes[mapping.inode]!.unwritten.isEmpty { inodes[mapping.inode]!.unwritten.remove(page, page + 1) }
         return .success((mapping.inode, page))
+    }
+
+    /// Whether the model follows `mapping`'s page-table entries (``presentPages``): a shared
+    /// mapping, writable and not readable, of a file or anonymous memory (not a vCPU's: gup-fast
+    /// refuses its pages, which belong to no file, so KVM always takes the VMA check there).
+    func tracksPresence(_ mapping: Mapping) -> Bool {
+        typealias Protection = GmemABI.Protection
+        return mapping.privateCopies < 0 && mapping.protection & Protection.write != 0 && mapping.protection & Protection.read == 0
+            && (mapping.file < 0 || openFiles[mapping.file]!.kind != .vcpu)
+    }
+
+    /// Whether host virtual page `virtualPage` of `mapping` has a writable page-table entry:
+    /// for a private mapping, once written (its copied-on-write page); for a tracked shared
+    /// mapping, per ``presentPages``.
+    func hasWritableEntry(_ mapping: Mapping, at virtualPage: UInt64) -> Bool {
+        if mapping.privateCopies >= 0 {
+            let page = mapping.pageOffset + (virtualPage - (mapping.start >> GmemABI.pageShift))
+            return inodes[mapping.privateCopies]!.pages.value(at: page) != nil
+        }
+        return tracksPresence(mapping) && presentPages.value(at: virtualPage) != nil
+    }
+
+    /// do_fault_around with the default 64 KiB: maps every page of the 16-page window around
+    /// `virtualPage` (aligned down, clamped to the mapping and its page table) that is in the
+    /// file, allocated and up to date, and not mapped yet.
+    mutating func faultAround(_ mapping: Mapping, at virtualPage: UInt64) {
+        let first = mapping.start >> GmemABI.pageShift, end = mapping.end >> GmemABI.pageShift
+        let from = max(virtualPage & ~15, first)
+        let to = min(from + 16, (virtualPage | 511) + 1, end)
+        let inode = inodes[mapping.inode]!
+        let filePages = (inode.size >> GmemABI.pageShift) + (inode.size & (GmemABI.pageSize - 1) == 0 ? 0 : 1)
+        var page = from
+        while page < to {
+            let filePage = mapping.pageOffset + (page - first)
+            if filePage < filePages, inode.pages.value(at: filePage) != nil, inode.unwritten.value(at: filePage) == nil {
+                presentPages.set(page, page + 1, to: true)
+            }
+            page += 1
+        }
+    }
+
+    /// Unmaps file pages `[start, end)` of inode `index` from every tracked mapping of it.
+    mutating func unmapPresent(inode index: Int, _ start: UInt64, _ end: UInt64) {
+        for mapping in mappings where mapping.inode == index && tracksPresence(mapping) {
+            let mappedEnd = mapping.pageOffset + mapping.pageCount
+            let from = max(start, mapping.pageOffset), to = min(end, mappedEnd)
+            guard from < to else { continue }
+            let base = mapping.start >> GmemABI.pageShift
+            presentPages.remove(base + (from - mapping.pageOffset), base + (to - mapping.pageOffset))
+        }
     }
 
     /// Copies page `page` of inode `source` (allocating it there first) into inode `target`.

@@ -39,7 +39,7 @@ extension ModelKernel {
     ///
     /// Fails with `EBADF` (closed fd), `EINVAL` (vCPU fd or /dev/kvm, or id ≥
     /// `KVM_MAX_VCPU_IDS`), `ENOTTY` (not a KVM fd), `EEXIST` (id already created) or
-    /// `EMFILE` (fd limit, after the vCPU exists: the id stays taken, as in the kernel).
+    /// `EMFILE` (fd limit: the kernel destroys the new vCPU again, so the id stays free).
     public mutating func createVCPU(vmFD: Int32, id: UInt64 = 0) -> Result<Int32, ModelErrno> {
         let machine: Int
         switch machineForVMIoctl(vmFD) {

@@ -24,6 +24,11 @@ public struct ModelKernel: Hashable, Sendable {
     var mappings: [Mapping] = []
     /// Page pins the host holds (a pipe's `vmsplice`d pages), by id (GMEM-SPEC V4).
     var pins: [HostPin?] = []
+    /// The pages (host virtual page numbers) of shared mappings that are writable but not
+    /// readable whose page-table entry is present: KVM's read through such a mapping is
+    /// served by gup-fast from the entry (x86 cannot express write-only, so a present
+    /// writable entry is readable) and refused by the VMA check (`EFAULT`) when absent (B10).
+    var presentPages: PageMap<Bool> = PageMap()
 
     /// The lowest fd number a new process hands out (0–2 are stdin, stdout, stderr, open
     /// from the start; once closed, their numbers are reused like any other).
@@ -37,11 +42,15 @@ public struct ModelKernel: Hashable, Sendable {
     var hints = TableHints()
     /// Where the next host mapping goes.
     var nextMappingAddress: UInt64 = ModelKernel.mappingBase
+    /// The fd limit in force (`RLIMIT_NOFILE` as the model numbers fds): starts at the
+    /// capabilities' ``ModelCapabilities/descriptorLimit``; ``setDescriptorLimit(_:)`` changes it.
+    public private(set) var descriptorLimit: UInt64
 
     /// An empty process on a kernel with `capabilities`, running `policy`; never fails.
     public init(capabilities: ModelCapabilities = .referenceHost, policy: Policy = .upstream) {
         self.capabilities = capabilities
         self.policy = policy
+        descriptorLimit = capabilities.descriptorLimit
         openFiles = (0..<3).map { _ in OpenFile(kind: .standardStream) }
     }
 }
@@ -107,6 +116,9 @@ struct Inode: Hashable, Sendable {
     /// Bytes (by offset in the inode) of allocated pages that differ from their token's
     /// picture: what host accesses narrower than 8 bytes or off a page start wrote.
     var bytes: [UInt64: UInt8] = [:]
+    /// memfd pages allocated by `fallocate` and never written or faulted: not up to date in
+    /// the page cache, so fault-around leaves them unmapped.
+    var unwritten: PageMap<Bool> = PageMap()
     /// Permission bits (`fchmod` of a memfd).
     var mode: UInt32 = 0o600
     /// guest_memfd pages whose shared/private state a conversion changed from the initial
@@ -347,7 +359,13 @@ extension ModelKernel {
     var descriptorAvailable: Bool {
         var free = min(hints.descriptors, descriptors.count)
         while free < descriptors.count, descriptors[free] != nil { free += 1 }
-        return UInt64(free) < capabilities.descriptorLimit
+        return UInt64(free) < descriptorLimit
+    }
+
+    /// `setrlimit(RLIMIT_NOFILE)` with soft limit `limit` (fds numbered from 0, as the model
+    /// numbers them): fds already open stay; installing one at `limit` or above is `EMFILE`.
+    public mutating func setDescriptorLimit(_ limit: UInt64) {
+        descriptorLimit = limit
     }
 
     /// Stores `value` at the lowest free index of `table`, scanning from `hint` (no free
@@ -442,7 +460,10 @@ extension ModelKernel {
     mutating func removePages(_ index: Int, _ start: UInt64, _ end: UInt64) {
         guard start < end else { return }
         if !pins.isEmpty { detachPinnedPages(index, start, end) }
+        // Freeing file pages unmaps them from every mapping (unmap_mapping_range).
+        if !presentPages.isEmpty { unmapPresent(inode: index, start, end) }
         inodes[index]!.pages.remove(start, end)
+        inodes[index]!.unwritten.remove(start, end)
         if !inodes[index]!.bytes.isEmpty {
             inodes[index]!.bytes = inodes[index]!.bytes.filter { $0.key >> GmemABI.pageShift < start || $0.key >> GmemABI.pageShift >= end }
         }

@@ -334,6 +334,15 @@ int ckvm_current_tid(void);
 /// exits 0. Used to check the SIGBUS rules (GMEM-SPEC M3, M4) without risking this process.
 int ckvm_probe_access(volatile uint8_t *address, int write);
 
+/// Probes one byte at `address` in this process, with the fault the access itself would
+/// take: a load, or for `write` a `lock or $0` (a write fault that leaves the byte as it
+/// was). SIGBUS and SIGSEGV are caught for the duration (sigsetjmp, the previous handlers
+/// restored after). Returns the signal the access raised, 0, or -errno. Unlike
+/// ckvm_probe_access it does not fork, so it never write-protects this process's private
+/// pages (fork's copy-on-write), and the page-table entries it creates are the access's own.
+/// Not for concurrent use from several threads of the same process.
+int ckvm_probe_access_here(volatile uint8_t *address, int write);
+
 
 // MARK: - vCPU state for snapshots (MSRs, pending events, FPU)
 

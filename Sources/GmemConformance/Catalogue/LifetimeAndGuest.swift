@@ -9,6 +9,34 @@ extension Catalogue {
         close F
         alive A -> value 0
 
+        scenario l1-vm-on-a-pinned-vm-fd-number rules=L1
+        vm A
+        gmem F A size=16K
+        close A
+        vm B
+        alive A -> value 1
+        close F
+        alive A -> value 0
+        alive B -> value 1
+
+        scenario c-emfile-at-the-fd-limit rules=C1
+        # limit fds=N: the scenario may hold N descriptors besides fds 0–2 (the kernel backend
+        # sets RLIMIT_NOFILE net of gmem check's own); one more is EMFILE, checked first.
+        vm A
+        limit fds=3
+        gmem F A size=4K
+        kvm K
+        memfd M size=4K -> EMFILE
+        dup D A -> EMFILE
+        vcpu C A -> EMFILE
+        gmem G A size=4097 -> EINVAL
+        close K
+        memfd M2 size=4K -> ok
+        limit fds=0
+        vm B -> EMFILE
+        limit fds=8
+        vm B -> ok
+
         scenario l1-dup-pins-vm rules=L1
         vm A
         gmem F A size=16K

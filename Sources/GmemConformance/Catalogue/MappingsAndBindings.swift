@@ -222,6 +222,59 @@ extension Catalogue {
         guest C gpa=4K write=6 -> written
         read U offset=4K -> value 6
 
+        scenario b10-write-only-shared-mapping-reads-by-page-table rules=B10
+        # KVM reads userspace memory with gup-fast first, which checks the page-table entry
+        # (x86 cannot express write-only: a present writable entry is readable), and falls
+        # back to get_user_pages, which needs VM_READ (EFAULT). So a guest read through a
+        # PROT_WRITE-only mapping succeeds exactly where the host page is mapped.
+        vm A
+        anon U len=64K prot=w
+        region A slot=0 gpa=0 size=64K uaddr=U
+        guest A gpa=0 read -> efault
+        write U value=5
+        guest A gpa=0 read -> value 5
+        guest A gpa=8K write=3 -> written
+        guest A gpa=8K read -> value 3
+        madvise U len=4K advice=dontneed
+        guest A gpa=0 read -> efault
+        guest A gpa=12K read -> efault
+
+        scenario b10-write-only-fault-around rules=B10
+        # A host read fault on shmem maps the up-to-date neighbours in its 64 KiB window
+        # (do_fault_around), not the pages fallocate allocated and nothing wrote yet.
+        vm A
+        memfd M size=64K
+        mmap P M len=64K prot=w
+        region A slot=0 gpa=0 size=64K uaddr=P
+        fileop M write
+        fallocate M mode=allocate offset=8K len=4K
+        write P offset=12K value=5
+        madvise P offset=12K len=4K advice=dontneed
+        read P offset=4K -> value 0
+        guest A gpa=0 read -> value 0
+        guest A gpa=8K read -> efault
+        guest A gpa=12K read -> value 5
+        guest A gpa=16K read -> efault
+        fallocate M mode=punch offset=12K len=4K
+        guest A gpa=12K read -> efault
+
+        scenario b10-write-only-private-mapping rules=B10
+        # Through a private mapping only a written (copied-on-write) page has a writable
+        # entry; a read maps the file's page read-only.
+        vm A
+        memfd M size=64K
+        mmap P M len=64K prot=w flags=private
+        region A slot=0 gpa=0 size=64K uaddr=P
+        write P value=5
+        guest A gpa=0 read -> value 5
+        read P offset=4K -> value 0
+        guest A gpa=4K read -> efault
+        write P offset=12K value=6
+        read P offset=40K -> value 0
+        guest A gpa=12K read -> value 6
+        region A slot=1 gpa=0x100000 size=64K uaddr=P flags=readonly
+        guest A gpa=0x100000 read -> efault
+
         scenario b-delete-missing-slot rules=B8
         # Deleting a memslot that does not exist is refused (the kernel checked wins over
         # the intuition that delete is idempotent).
