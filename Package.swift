@@ -59,7 +59,7 @@ let package = Package(
         ),
         // The guest programs in Guests/ (Embedded Swift), built by the GuestBuilder plugin into
         // static ELF64 images during `swift build` and embedded as `GuestImages.<name>`.
-        .target(name: "GuestImages", swiftSettings: swiftSettings, plugins: [.plugin(name: "GuestBuilder")]),
+        .target(name: "GuestImages", swiftSettings: strictSwiftSettings, plugins: [.plugin(name: "GuestBuilder")]),
         // Build-time tool behind GuestBuilder: compiles, links and checks one guest image.
         .executableTarget(name: "GuestEmbed", swiftSettings: strictSwiftSettings),
         .plugin(name: "GuestBuilder", capability: .buildTool(), dependencies: ["GuestEmbed"]),
@@ -81,7 +81,7 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: strictSwiftSettings
         ),
         // Measurement only: the raw C baseline every benchmark figure is compared with, and
         // the Swift side of `gmem bench` (boot snapshots for C, figures and their statistics).
@@ -97,9 +97,9 @@ let package = Package(
         // Test support only: counts each thread's heap allocations (VCPU.run() allocates nothing).
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM", "AllocationCounter", "MicroVM", "GuestImages", "GmemConformance", "GmemModel", "GmemExplorer", "GmemBench"], swiftSettings: swiftSettings),
-        .testTarget(name: "GuestImagesTests", dependencies: ["GuestImages"], swiftSettings: swiftSettings),
-        .testTarget(name: "GmemModelTests", dependencies: ["GmemModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "GmemConformanceTests", dependencies: ["GmemConformance", "GmemModel", "GmemExplorer", "GmemBench"], swiftSettings: swiftSettings),
-        .testTarget(name: "GmemExplorerTests", dependencies: ["GmemExplorer", "GmemModel", "GmemConformance"], swiftSettings: swiftSettings),
+        .testTarget(name: "GuestImagesTests", dependencies: ["GuestImages"], swiftSettings: strictSwiftSettings),
+        .testTarget(name: "GmemModelTests", dependencies: ["GmemModel"], swiftSettings: strictSwiftSettings),
+        .testTarget(name: "GmemConformanceTests", dependencies: ["GmemConformance", "GmemModel", "GmemExplorer", "GmemBench"], swiftSettings: strictSwiftSettings),
+        .testTarget(name: "GmemExplorerTests", dependencies: ["GmemExplorer", "GmemModel", "GmemConformance"], swiftSettings: strictSwiftSettings),
     ]
 )

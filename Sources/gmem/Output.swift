@@ -43,7 +43,8 @@ enum StandardStreams {
     /// through stdio (ArgumentParser's help and usage) was written.
     static func prepare() {
         for fd in Int32(0)...2 where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
-            let opened = fd == STDOUT_FILENO ? open("/dev/full", O_WRONLY) : open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY)
+            // SAFETY: the paths are string literals passed as C strings alive for the call.
+            let opened = unsafe fd == STDOUT_FILENO ? open("/dev/full", O_WRONLY) : open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY)
             if opened >= 0, opened != fd {
                 dup2(opened, fd)
                 close(opened)
@@ -66,12 +67,13 @@ enum StandardStreams {
 
     /// Writes all of `bytes` to `fd`; 0, or the errno of the failed write(2).
     static func write(_ bytes: [UInt8], to fd: Int32) -> Int32 {
-        bytes.withUnsafeBytes { raw -> Int32 in
+        // SAFETY: the array's storage is valid for the closure, which only reads it.
+        unsafe bytes.withUnsafeBytes { raw -> Int32 in
             guard let base = raw.baseAddress else { return 0 }
             var offset = 0
             while offset < raw.count {
                 // SAFETY: write(2) reads only the `raw.count - offset` bytes left in `raw`.
-                let written = Glibc.write(fd, base + offset, raw.count - offset)
+                let written = unsafe Glibc.write(fd, base + offset, raw.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
                     return errno
@@ -83,13 +85,20 @@ enum StandardStreams {
         }
     }
 
+    /// strerror(3)'s text for `code`.
+    private static func errorText(_ code: Int32) -> String {
+        // SAFETY: strerror returns a NUL-terminated string valid until the next strerror call
+        // on this thread; it is copied into a Swift String at once.
+        unsafe String(cString: strerror(code))
+    }
+
     /// Reports that standard output cannot be written, once, and exits 1 without running
     /// exit handlers (other threads may still be running a guest).
     static func outputFailed(_ error: Int32) -> Never {
         if !failing.exchange(true, ordering: .sequentiallyConsistent) {
             let reason = outputClosedAtStart.load(ordering: .sequentiallyConsistent)
                 ? "standard output is closed"
-                : "cannot write standard output: \(Errno(rawValue: error).symbolicName) (\(String(cString: strerror(error))))"
+                : "cannot write standard output: \(Errno(rawValue: error).symbolicName) (\(errorText(error)))"
             _ = write(Array("gmem: \(reason)\n".utf8), to: STDERR_FILENO)
         }
         _exit(1)

@@ -8,7 +8,8 @@ import Testing
 /// (two independent implementations of the kernel side: Swift through KVM, and plain C).
 @Suite("C reproducers", .serialized)
 struct CReproducerTests {
-    static let kvmOpens = access("/dev/kvm", R_OK | W_OK) == 0
+    // SAFETY: the path literal is passed as a C string alive for the call; access(2) keeps no pointer.
+    static let kvmOpens = unsafe access("/dev/kvm", R_OK | W_OK) == 0
     static let compiler: String? = ["/usr/bin/cc", "/usr/bin/gcc", "/usr/bin/clang"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
     /// Runs `arguments` and returns its exit status and standard output.
