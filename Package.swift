@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "GmemExplorer",
             dependencies: ["GmemModel", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: swiftSettings
+            swiftSettings: strictSwiftSettings
         ),
         .executableTarget(
             name: "gmem",

@@ -80,7 +80,8 @@ public struct Explorer: Sendable {
         var moves: [Move] = []
         var outcomes: [CompactOutcome] = []
         for id in path.dropFirst() {
-            let target = shards[Search.shardOf(id)].keys[Search.localOf(id)]
+            // SAFETY: `id` is on a stored path, so its local index is below its shard's count.
+            let target = unsafe shards[Search.shardOf(id)].keys[Search.localOf(id)]
             var next: (Move, CompactState, CompactOutcome)?
             rules.forEachMove(state) { move in
                 guard next == nil else { return }

@@ -76,7 +76,9 @@ extension CompactRules {
 
 /// One shard of the visited set: the states whose hash falls in it, in the order they were
 /// stored (so each BFS level is a contiguous range), with open addressing over their keys.
-final class Shard: @unchecked Sendable {
+/// `@safe`: its buffers are private to it in use (every index below `count` or `capacity`,
+/// checked where it is computed), allocated in init and freed once in deinit.
+@safe final class Shard: @unchecked Sendable {
     // SAFETY: a shard is written only by the task that owns it in the insert phase, and only
     // read (by every task) in the expand phase; the phases are separated by the barrier of
     // `concurrentPerform`, so no memory is read and written at once.
@@ -94,21 +96,28 @@ final class Shard: @unchecked Sendable {
 
     init(tasks: Int) {
         capacity = 1024
-        keys = .allocate(capacity: capacity)
-        parents = .allocate(capacity: capacity)
-        moves = .allocate(capacity: capacity)
+        // SAFETY: fresh allocations owned by this shard, freed once in deinit; keys, parents
+        // and moves are trivial types written before they are read (below `count`), the
+        // table and the inbox are initialised here.
+        unsafe keys = .allocate(capacity: capacity)
+        unsafe parents = .allocate(capacity: capacity)
+        unsafe moves = .allocate(capacity: capacity)
         tableMask = 2047
-        table = .allocate(capacity: tableMask + 1)
-        table.initialize(repeating: 0, count: tableMask + 1)
+        // SAFETY: as above.
+        unsafe table = .allocate(capacity: tableMask + 1)
+        unsafe table.initialize(repeating: 0, count: tableMask + 1)
         self.tasks = tasks
-        inbox = .allocate(capacity: tasks)
-        inbox.initialize(repeating: [], count: tasks)
+        // SAFETY: as above.
+        unsafe inbox = .allocate(capacity: tasks)
+        unsafe inbox.initialize(repeating: [], count: tasks)
     }
 
     deinit {
-        keys.deallocate(); parents.deallocate(); moves.deallocate(); table.deallocate()
-        inbox.deinitialize(count: tasks)
-        inbox.deallocate()
+        // SAFETY: deinit: nothing else references the shard; each buffer was allocated once
+        // (init, grow, rehash) and the inbox's `tasks` arrays are initialised.
+        unsafe keys.deallocate(); unsafe parents.deallocate(); unsafe moves.deallocate(); unsafe table.deallocate()
+        unsafe inbox.deinitialize(count: tasks)
+        unsafe inbox.deallocate()
     }
 
     var bytes: Int { capacity * (MemoryLayout<StateKey>.stride + 6) + (tableMask + 1) * 4 }
@@ -116,9 +125,12 @@ final class Shard: @unchecked Sendable {
     @inline(__always) func contains(_ key: StateKey, hash: UInt64) -> Bool {
         var slot = Int(truncatingIfNeeded: hash) & tableMask
         while true {
-            let entry = table[slot]
+            // SAFETY: slot is masked by tableMask, below the table's tableMask + 1 entries; a
+            // non-zero entry is 1 + an index below `count`, whose key is initialised.
+            let entry = unsafe table[slot]
             if entry == 0 { return false }
-            if keys[Int(entry - 1)] == key { return true }
+            // SAFETY: as above.
+            if unsafe keys[Int(entry - 1)] == key { return true }
             slot = (slot + 1) & tableMask
         }
     }
@@ -127,17 +139,22 @@ final class Shard: @unchecked Sendable {
     @inline(__always) func insert(_ key: StateKey, hash: UInt64, parent: UInt32, move: UInt16) -> Int? {
         var slot = Int(truncatingIfNeeded: hash) & tableMask
         while true {
-            let entry = table[slot]
+            // SAFETY: as in contains(_:hash:).
+            let entry = unsafe table[slot]
             if entry == 0 { break }
-            if keys[Int(entry - 1)] == key { return nil }
+            // SAFETY: as in contains(_:hash:).
+            if unsafe keys[Int(entry - 1)] == key { return nil }
             slot = (slot + 1) & tableMask
         }
         if count == capacity { grow() }
-        keys[count] = key
-        parents[count] = parent
-        moves[count] = move
+        // SAFETY: count < capacity after grow(), so index `count` is inside the three buffers;
+        // `slot` is masked as above.
+        unsafe keys[count] = key
+        unsafe parents[count] = parent
+        unsafe moves[count] = move
         count += 1
-        table[slot] = UInt32(count)
+        // SAFETY: as above.
+        unsafe table[slot] = UInt32(count)
         if count * 2 > tableMask { rehash() }
         return count - 1
     }
@@ -146,24 +163,31 @@ final class Shard: @unchecked Sendable {
         let newCapacity = capacity * 2
         func move<T>(_ pointer: inout UnsafeMutablePointer<T>) {
             let bigger = UnsafeMutablePointer<T>.allocate(capacity: newCapacity)
-            bigger.moveInitialize(from: pointer, count: count)
-            pointer.deallocate()
-            pointer = bigger
+            // SAFETY: the new buffer holds newCapacity > count elements; the `count` stored
+            // elements move into it and the old buffer, now uninitialised, is freed once.
+            unsafe bigger.moveInitialize(from: pointer, count: count)
+            unsafe pointer.deallocate()
+            unsafe pointer = bigger
         }
-        move(&keys); move(&parents); move(&moves)
+        // SAFETY: each buffer is this shard's own, passed inout for the replacement above.
+        unsafe move(&keys); unsafe move(&parents); unsafe move(&moves)
         capacity = newCapacity
     }
 
     private func rehash() {
         let size = (tableMask + 1) * 2
-        table.deallocate()
-        table = .allocate(capacity: size)
-        table.initialize(repeating: 0, count: size)
+        // SAFETY: the old table is freed once and replaced by a new initialised one of `size`
+        // entries; slots are masked by the new tableMask and keys are read below `count`.
+        unsafe table.deallocate()
+        unsafe table = .allocate(capacity: size)
+        unsafe table.initialize(repeating: 0, count: size)
         tableMask = size - 1
         for index in 0..<count {
-            var slot = Int(truncatingIfNeeded: keys[index].hash >> Search.shardBits) & tableMask
-            while table[slot] != 0 { slot = (slot + 1) & tableMask }
-            table[slot] = UInt32(index + 1)
+            // SAFETY: as above.
+            var slot = unsafe Int(truncatingIfNeeded: keys[index].hash >> Search.shardBits) & tableMask
+            // SAFETY: as above.
+            while unsafe table[slot] != 0 { slot = (slot + 1) & tableMask }
+            unsafe table[slot] = UInt32(index + 1)
         }
     }
 }
@@ -234,8 +258,10 @@ struct Search {
             let looking = wanted.subtracting(foundSoFar)
             // Expand: task t owns shard t's new states and the outbox row t.
             let perTask = UnsafeMutablePointer<(transitions: Int, found: [UInt8: Found])>.allocate(capacity: Self.shards)
-            perTask.initialize(repeating: (0, [:]), count: Self.shards)
-            let tasks = TaskBox(perTask)
+            // SAFETY: one element per task, initialised here, deinitialised and freed after the
+            // merge below; no task outlives `parallel`.
+            unsafe perTask.initialize(repeating: (0, [:]), count: Self.shards)
+            let tasks = unsafe TaskBox(perTask)
             let shardList = ShardList(shards)
             parallel(threads: threads, Self.shards) { t in
                 let shard = shardList.shards[t]
@@ -244,7 +270,9 @@ struct Search {
                 var localLooking = looking
                 var count = 0
                 for local in starts[t]..<ends[t] {
-                    let state = canon.unpack(shard.keys[local])
+                    // SAFETY: local is in starts[t]..<ends[t], below the shard's count; the shard is
+                    // only read in this phase (Shard's note).
+                    let state = canon.unpack(unsafe shard.keys[local])
                     let me = Self.globalID(shard: t, local: local)
                     rules.forEachMove(state) { move in
                         var after = state
@@ -270,29 +298,33 @@ struct Search {
                     }
                 }
                 // SAFETY: each task writes its own element of perTask and its own inbox column.
-                tasks.pointer[t] = (count, localFound)
+                unsafe tasks.pointer[t] = (count, localFound)
                 for destination in 0..<Self.shards { shardList.shards[destination].inboxSet(t, outbox[destination]) }
             }
             // Merge what this level found: the lowest shard's finding, for determinism.
             for t in 0..<Self.shards {
-                transitions += perTask[t].transitions
-                for (bit, record) in perTask[t].found where found[bit] == nil {
+                // SAFETY: t < shards, the elements initialised above; every task has ended.
+                transitions += unsafe perTask[t].transitions
+                for (bit, record) in unsafe perTask[t].found where found[bit] == nil {
                     found[bit] = record
                     foundLevel[bit] = depth + 1
                 }
             }
-            perTask.deinitialize(count: Self.shards)
-            perTask.deallocate()
+            // SAFETY: every task has ended; the elements are initialised and freed once.
+            unsafe perTask.deinitialize(count: Self.shards)
+            unsafe perTask.deallocate()
             levelStart = ends
             // Insert: task s stores its shard's candidates, in task order.
             parallel(threads: threads, Self.shards) { s in
                 let shard = shardList.shards[s]
                 for t in 0..<Self.shards {
-                    for candidate in shard.inbox[t] {
+                    // SAFETY: t < tasks == shards; task s alone owns shard s in this phase.
+                    for candidate in unsafe shard.inbox[t] {
                         _ = shard.insert(candidate.key, hash: candidate.key.hash >> Self.shardBits,
                                          parent: candidate.parent, move: candidate.move)
                     }
-                    shard.inbox[t] = []
+                    // SAFETY: as above.
+                    unsafe shard.inbox[t] = []
                 }
             }
             depth += 1
@@ -321,7 +353,8 @@ struct Search {
         var current = id
         while current != UInt32.max {
             ids.append(current)
-            current = shards[shardOf(current)].parents[localOf(current)]
+            // SAFETY: a stored id names a stored state: its local index is below the shard's count.
+            current = unsafe shards[shardOf(current)].parents[localOf(current)]
         }
         return ids.reversed()
     }
@@ -333,7 +366,8 @@ struct Search {
 
 extension Shard {
     @inline(__always) func inboxSet(_ task: Int, _ items: [(key: StateKey, parent: UInt32, move: UInt16)]) {
-        inbox[task] = items
+        // SAFETY: task < tasks; each task writes only its own element (Shard's note).
+        unsafe inbox[task] = items
     }
 }
 
@@ -352,9 +386,11 @@ struct ShardList: @unchecked Sendable {
     init(_ shards: [Shard]) { self.shards = shards }
 }
 
-struct TaskBox: @unchecked Sendable {
+/// `@safe`: see the SAFETY note; the pointer is valid for one level's `parallel` call.
+@safe struct TaskBox: @unchecked Sendable {
     // SAFETY: each task writes only its own index; the coordinator reads after the barrier.
     let pointer: UnsafeMutablePointer<(transitions: Int, found: [UInt8: Found])>
-    init(_ pointer: UnsafeMutablePointer<(transitions: Int, found: [UInt8: Found])>) { self.pointer = pointer }
+    // SAFETY: stores the pointer only; see the note on `pointer`.
+    init(_ pointer: UnsafeMutablePointer<(transitions: Int, found: [UInt8: Found])>) { unsafe self.pointer = pointer }
     typealias Found = Search.Found
 }
