@@ -347,10 +347,9 @@ public final class KernelBackend: ConformanceBackend {
         return .unsupported("\(name) is gmem check's own fd \(descriptor.fd) (a standard stream): \(what) on it depends on what the stream is, and may block or change it")
     }
 
-    /// Runs `body` with `RLIMIT_NOFILE` at its hard limit (when `limit fds=` changed it),
+    /// Runs `body` with `RLIMIT_NOFILE` at its hard limit,
     /// for a descriptor of gmem check's own.
-    private func withFullDescriptorLimit<T>(_ body: () throws(KVMError) -> T) throws(KVMError) -> T {
-        guard originalLimit != nil else { return try body() }
+    private func withFullDescriptorLimit<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         var scenario = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &scenario)
         var full = scenario
@@ -691,10 +690,19 @@ public final class KernelBackend: ConformanceBackend {
             return .unsupported("pin of an unmapped name's range, which holds gmem check's own memory")
         }
         var ends: [Int32] = [-1, -1]
-        // SAFETY: `ends` holds the two ints pipe2 writes.
-        guard unsafe ends.withUnsafeMutableBufferPointer({ unsafe Glibc.pipe($0.baseAddress!) }) == 0 else {
-            return .unsupported("cannot make a pipe for the pin: errno \(errno)")
+        // The pipe is gmem check's own, not the scenario's: made at the hard fd limit and moved
+        // above every number a `limit fds=` can reach, so the scenario's count stays the model's.
+        let piped = withFullDescriptorLimit { () -> Int32 in
+            // SAFETY: `ends` holds the two ints pipe2 writes.
+            guard unsafe ends.withUnsafeMutableBufferPointer({ unsafe Glibc.pipe($0.baseAddress!) }) == 0 else { return errno }
+            let base = Int32(clamping: ownDescriptors.count + 3 + Int(Action.maximumDescriptorLimit) + 64)
+            for index in ends.indices {
+                let high = fcntl(ends[index], F_DUPFD_CLOEXEC, base)
+                if high >= 0 { Glibc.close(ends[index]); ends[index] = high }
+            }
+            return 0
         }
+        guard piped == 0 else { return .unsupported("cannot make a pipe for the pin: errno \(piped)") }
         for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         do {
             let bytes = try UncheckedKVM.pinPages(pipeFD: ends[1], address: start, length: length)
