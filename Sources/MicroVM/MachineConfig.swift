@@ -35,6 +35,15 @@ public struct MachineConfig: Sendable {
     /// of a whole 4 MiB cold start, 50 ms for 4 GiB), so off unless asked for.
     public var measuresResidency = false
 
+    /// A configuration; ``validate()`` checks it (``Machine`` calls it first).
+    /// - Parameters:
+    ///   - name: The guest's name, for reports and logs.
+    ///   - image: The guest's ELF image (static x86-64 ELF64).
+    ///   - memorySize: RAM in bytes (a multiple of 2 MiB, 4 MiB to 4 GiB).
+    ///   - vcpus: 1 to 64.
+    ///   - timeout: The run's wall-clock limit.
+    ///   - parameter: The value the guest reads from `GuestABI.Port.parameter`.
+    ///   - consoleLimit: At most this many console bytes are kept in the report.
     public init(
         name: String = "guest", image: [UInt8], memorySize: UInt64 = 16 << 20, vcpus: Int = 1,
         timeout: Duration = .seconds(30), parameter: UInt32 = 1, consoleLimit: Int = 1 << 20
@@ -71,6 +80,7 @@ public struct MachineConfig: Sendable {
     }
 
     /// Checks the values; throws `MachineError.invalidConfiguration` naming the first bad one.
+    /// - Throws: ``MachineError`` `invalidConfiguration` naming the first value out of range.
     public func validate() throws(MachineError) {
         guard memorySize >= GuestABI.minimumMemory, memorySize <= GuestABI.maximumMemory,
               memorySize % GuestABI.memoryGranule == 0 else {

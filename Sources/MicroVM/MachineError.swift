@@ -4,6 +4,7 @@ import KVM
 /// Why a machine could not be built or run (a guest that crashes is not an error: it is a
 /// `RunReport` with a `StopCause`).
 public enum MachineError: Error, Sendable, CustomStringConvertible {
+    /// A configuration value is out of range (``MachineConfig/validate()`` names which).
     case invalidConfiguration(String)
     /// The guest image is not a loadable ELF.
     case image(ELFError)
@@ -16,6 +17,7 @@ public enum MachineError: Error, Sendable, CustomStringConvertible {
     /// A `MachineHandle` was asked for a transition its state does not allow.
     case invalidTransition(action: String, state: String)
 
+    /// One line: what failed, with the underlying error's own words.
     public var description: String {
         switch self {
         case .invalidConfiguration(let what): "invalid configuration: \(what)"

@@ -27,7 +27,10 @@ private final class WaiterThread: @unchecked Sendable {
 public final class MachineHandle: Sendable {
     /// Where the machine is in its lifecycle.
     public enum State: String, Sendable, CustomStringConvertible {
+        /// `built`: created, no vCPU has run; `running`: started; `paused`: every vCPU stopped at an
+        /// exit boundary; `ended`: the run is over.
         case built, running, paused, ended
+        /// The state's name (`built`, `running`, `paused`, `ended`).
         public var description: String { rawValue }
     }
 
@@ -165,6 +168,8 @@ public final class MachineHandle: Sendable {
 
     /// Starts every vCPU that has not exited on a thread of its own (`gmem-vcpu-N`); vCPU 0's
     /// thread also enforces `config.timeout` (time spent paused does not count).
+    /// - Throws: ``MachineError`` `invalidTransition` unless the machine is `built`, `thread` when a
+    ///   vCPU thread cannot start (the threads already started are stopped).
     public func start() throws(MachineError) {
         try start(threadsFor: live)
     }
@@ -234,6 +239,8 @@ public final class MachineHandle: Sendable {
 
     /// Stops every vCPU at its next exit boundary and waits until all have stopped. Throws
     /// when the machine is not running, or when the guest ended before it could pause.
+    /// - Throws: ``MachineError`` `invalidTransition` unless the machine is running, or when the guest
+    ///   ended before it could pause.
     public func pause() throws(MachineError) {
         try lifecycle.withLock { (life: inout Lifecycle) throws(MachineError) in
             guard life.state == .running else { throw .invalidTransition(action: "pause", state: life.state.rawValue) }
@@ -244,6 +251,7 @@ public final class MachineHandle: Sendable {
 
     /// Waits until the machine pauses itself (`pauseAfterExits`, a guest's snapshot request)
     /// or the guest ends: true when paused, false when it ended.
+    /// - Throws: ``MachineError`` `invalidTransition` unless the machine is running.
     public func waitUntilPaused() throws(MachineError) -> Bool {
         try lifecycle.withLock { (life: inout Lifecycle) throws(MachineError) in
             guard life.state == .running else { throw .invalidTransition(action: "wait for a pause of", state: life.state.rawValue) }
@@ -262,6 +270,7 @@ public final class MachineHandle: Sendable {
     }
 
     /// Lets the paused vCPUs run again.
+    /// - Throws: ``MachineError`` `invalidTransition` unless the machine is paused.
     public func resume() throws(MachineError) {
         try lifecycle.withLock { (life: inout Lifecycle) throws(MachineError) in
             guard life.state == .paused else { throw .invalidTransition(action: "resume", state: life.state.rawValue) }
@@ -284,6 +293,7 @@ public final class MachineHandle: Sendable {
 
     /// Waits until the guest ends (or the timeout), joins every vCPU thread and returns the
     /// report. Throws when the machine was never started or is paused (it would never end).
+    /// - Throws: ``MachineError`` `invalidTransition` when the machine was never started or is paused.
     public func wait() throws(MachineError) -> RunReport {
         try lifecycle.withLock { (life: inout Lifecycle) throws(MachineError) in
             guard life.state == .running || life.state == .ended else {

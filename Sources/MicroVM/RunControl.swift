@@ -6,6 +6,7 @@ public final class RunControl: Sendable {
     let stopRequested = Atomic<Bool>(false)
     let kickers = PthreadLock<[VCPUKicker]>([])
 
+    /// A control that has not asked for a stop.
     public init() {}
 
     /// Asks every vCPU to stop; the run ends with `.stopped` unless it ended already.

@@ -20,11 +20,17 @@ public enum StopCause: Hashable, Sendable, CustomStringConvertible {
     case memoryFault(vcpu: Int, guestPhysicalAddress: UInt64, size: UInt64, flags: UInt64, region: String?)
     /// The guest triple-faulted (a trap with no IDT, a bad page table …).
     case shutdown(vcpu: Int)
+    /// The vCPU executed `hlt` (never at CPL3: a guest bug).
     case halt(vcpu: Int)
+    /// The CPU refused to enter the guest; `reason` is hardware-specific.
     case failEntry(vcpu: Int, reason: UInt64)
+    /// KVM could not handle an exit (`KVM_INTERNAL_ERROR_*`, e.g. an emulation failure).
     case internalError(vcpu: Int, suberror: UInt32)
+    /// A system event (`KVM_SYSTEM_EVENT_*`: shutdown 1, reset 2, crash 3 ...).
     case systemEvent(vcpu: Int, type: UInt32)
+    /// An exception exit with this vector.
     case exception(vcpu: Int, vector: UInt32)
+    /// An exit reason the VMM does not know, with its number.
     case unknownExit(vcpu: Int, reason: UInt32)
     /// A memory request block outside guest memory, or another malformed device request.
     case badDeviceRequest(vcpu: Int, detail: String)
@@ -53,6 +59,7 @@ public enum StopCause: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The cause in words, naming the vCPU and what it did.
     public var description: String {
         func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
         switch self {
@@ -82,10 +89,15 @@ public enum StopCause: Hashable, Sendable, CustomStringConvertible {
 
 /// What happened in one run of a machine.
 public struct RunReport: Sendable {
+    /// The guest's name (``MachineConfig/name``).
     public let guest: String
+    /// The number of vCPUs.
     public let vcpus: Int
+    /// RAM in bytes.
     public let memorySize: UInt64
+    /// The value the guest read as its parameter.
     public let parameter: UInt32
+    /// Why the run ended.
     public let cause: StopCause
     /// Exit status per vCPU that wrote one (index → status).
     public let vcpuStatuses: [Int: UInt32]
@@ -97,6 +109,7 @@ public struct RunReport: Sendable {
     public let exits: [String: Int]
     /// Pings received (pingpong) and the duration of each pass (touch).
     public let pings: UInt64
+    /// The duration of each pass the guest reported (the `touch` guest).
     public let passes: [Duration]
     /// Per-region guest_memfd accounting, taken just before teardown (which releases it all).
     public let memory: [GuestMemoryRegion.Usage]

@@ -10,6 +10,12 @@ extension ELFImage {
     ///
     /// Throws `.unreadable` when the file cannot be opened, is not a regular file or a read
     /// fails, and the parser's `ELFError` otherwise.
+    /// - Parameters:
+    ///   - path: The image file.
+    ///   - memorySize: The guest's memory size in bytes.
+    ///   - vcpus: The number of vCPUs (each takes a stack at the top of memory).
+    /// - Throws: ``ELFError``: `unreadable` or `notRegularFile` for the file, `doesNotFit` when a
+    ///   segment falls outside the guest's memory, any other case for a malformed image.
     public static func load(path: String, memorySize: UInt64, vcpus: Int) throws(ELFError) -> ELFImage {
         // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
         let (fd, openErrno) = HostFile.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)

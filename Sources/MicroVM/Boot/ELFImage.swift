@@ -16,10 +16,15 @@ import Glibc
 public struct ELFImage: Sendable {
     /// One `PT_LOAD` segment: `fileSize` bytes from the file, zero-filled to `memorySize`.
     public struct Segment: Hashable, Sendable {
+        /// The guest-physical address the segment is loaded at (`p_paddr`).
         public let physicalAddress: UInt64
+        /// Where its bytes start in the file (`p_offset`).
         public let fileOffset: UInt64
+        /// How many bytes come from the file (`p_filesz`).
         public let fileSize: UInt64
+        /// Its size in memory (`p_memsz`, at least `fileSize`; the rest is zero).
         public let memorySize: UInt64
+        /// Whether the segment is executable (`PF_X`).
         public let executable: Bool
     }
 
@@ -36,6 +41,7 @@ public struct ELFImage: Sendable {
 
     /// Parses `bytes`; throws `ELFError` for anything that is not a well-formed static
     /// x86-64 ELF64 executable.
+    /// - Throws: ``ELFError`` for a file that is not a well-formed static x86-64 ELF64 executable.
     public init(_ bytes: [UInt8]) throws(ELFError) {
         let layout = try Layout(ByteSource(bytes))
         var contents: [ArraySlice<UInt8>] = []
@@ -61,6 +67,7 @@ public struct ELFImage: Sendable {
 
     /// Checks that every segment lies between the VMM's area (`GuestABI.imageBase`) and the
     /// stacks of `vcpus` vCPUs at the top of `memorySize` bytes; throws `.doesNotFit`.
+    /// - Throws: ``ELFError`` `doesNotFit` naming the segment (or the vCPU count) that does not fit.
     public func checkFits(memorySize: UInt64, vcpus: Int) throws(ELFError) {
         try Self.checkFits(segments, memorySize: memorySize, vcpus: vcpus)
     }
@@ -202,11 +209,15 @@ extension ELFImage {
 
 /// Why a guest image cannot be loaded.
 public enum ELFError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The file does not start with the ELF magic number.
     case notELF
     /// `needed` is the exact end of what was asked for (offset + size, never wrapped or clamped).
     case truncated(what: String, needed: UInt128, available: Int)
+    /// A well-formed ELF the VMM does not load (not x86-64, not ELF64, not static, ...).
     case unsupported(String)
+    /// A field is out of range or inconsistent (overlapping segments, a bad table size ...).
     case malformed(String)
+    /// The image has no `PT_LOAD` segment.
     case noLoadableSegments
     /// A segment, or the entry, falls outside the guest memory the VMM gives the image.
     case doesNotFit(String)
@@ -215,6 +226,7 @@ public enum ELFError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The path names a directory, device, FIFO or socket, not a regular file.
     case notRegularFile(path: String)
 
+    /// One line naming what is wrong with the image.
     public var description: String {
         switch self {
         case .notELF: "not an ELF file (bad magic number)"

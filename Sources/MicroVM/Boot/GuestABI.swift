@@ -11,7 +11,9 @@ public enum GuestABI {
     public static let stackSize: UInt64 = LongMode.stackSize
     /// Memory sizes the VMM accepts: 2 MiB pages, one page directory per GiB.
     public static let minimumMemory: UInt64 = 4 << 20
+    /// The most memory a guest may have: 4 GiB.
     public static let maximumMemory: UInt64 = 4 << 30
+    /// Memory sizes are multiples of this: 2 MiB, one large page of the identity map.
     public static let memoryGranule: UInt64 = 2 << 20
 
     /// The I/O ports of the VMM's devices.

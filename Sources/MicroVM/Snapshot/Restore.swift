@@ -14,8 +14,11 @@ public struct RestoreOptions: Sendable {
     public var measuresResidency = false
     /// Whether to probe write(2) and userfaultfd population first (one throwaway VM).
     public var probesPopulationPaths = true
+    /// Receives each console byte of the restored run, as it is written.
     public var console: @Sendable (UInt8) -> Void = { _ in }
+    /// Where the restored machine logs (swift-log).
     public var logger = Logger(label: "gmemkit.microvm")
+    /// The defaults: 30 s, no residency measurement, population paths probed.
     public init() {}
 }
 
@@ -26,11 +29,15 @@ public struct RestoreOptions: Sendable {
 /// pages into the new file's own shared mapping, checking every memory chunk's CRC32C as it
 /// lands. A guest_memfd is never bound to a VM other than its creator (GMEM-SPEC B5).
 public final class Snapshot: Sendable {
+    /// The snapshot file's path.
     public let path: String
+    /// Everything the file says but the page bytes, checked.
     public let manifest: SnapshotManifest
     let file: SnapshotFile
 
     /// Opens `path` and checks its header, chunk headers and metadata.
+    /// - Throws: ``SnapshotError`` `file` when the file cannot be opened or read, `format` when it is
+    ///   not a valid snapshot (truncated, corrupted, foreign, another version or page size).
     public init(path: String) throws(SnapshotError) {
         let file = try SnapshotFile(path: path)
         do { manifest = try SnapshotFormat.parse(file, hostPageSize: hostPageSize) } catch { throw .format(path: path, error) }
@@ -39,6 +46,8 @@ public final class Snapshot: Sendable {
     }
 
     /// Checks the CRC32C of every memory chunk (reads the whole file).
+    /// - Throws: ``SnapshotError`` `format` (`corrupted`) for the first chunk whose checksum does not
+    ///   match, or `file` when reading fails.
     public func verify() throws(SnapshotError) {
         do { try SnapshotFormat.verifyExtents(of: manifest, in: file) } catch { throw .format(path: path, error) }
     }
@@ -71,6 +80,10 @@ public final class Snapshot: Sendable {
     /// Restores the snapshot into a new machine, built but not started. On any failure
     /// nothing is left behind: the VM, its guest_memfds and mappings close as the error
     /// propagates.
+    /// - Parameter options: The restored run's limits, console and logger.
+    /// - Returns: The machine, built and not started, and what the restore did.
+    /// - Throws: ``SnapshotError``: `format` for a chunk whose checksum does not match as it is
+    ///   copied, `machine` when the VM or its memory cannot be built, `file` when reading fails.
     public func restore(_ options: RestoreOptions = RestoreOptions()) throws(SnapshotError) -> (MachineHandle, RestoreReport) {
         let probe = options.probesPopulationPaths ? Self.probePopulationPaths() : []
         let started = ContinuousClock.now

@@ -18,6 +18,7 @@ public enum SnapshotError: Error, Sendable, CustomStringConvertible {
     /// The machine cannot be snapshotted as it is.
     case unsupported(String)
 
+    /// One line: the path and what is wrong, or the underlying error's own words.
     public var description: String {
         switch self {
         case .format(let path, let error): "\(path): \(error)"
@@ -30,19 +31,32 @@ public enum SnapshotError: Error, Sendable, CustomStringConvertible {
 
 /// What a snapshot saved.
 public struct SnapshotReport: Sendable {
+    /// What was saved of one region.
     public struct Region: Sendable {
+        /// The region's name.
         public let name: String
+        /// Its size in bytes.
         public let size: UInt64
+        /// Bytes of it saved (resident pages only).
         public let savedBytes: UInt64
+        /// Runs of saved pages.
         public let extents: Int
+        /// Whether its file had been released (nothing saved).
         public let released: Bool
     }
+    /// Where the snapshot was written.
     public let path: String
+    /// Why it was taken (`api`, `exits=N`, `guest request 0x1` ...).
     public let reason: String
+    /// The file's size in bytes.
     public let fileBytes: UInt64
+    /// Bytes of guest memory saved.
     public let memoryBytes: UInt64
+    /// What was saved of each region.
     public let regions: [Region]
+    /// vCPUs saved.
     public let vcpus: Int
+    /// MSRs saved in all.
     public let msrs: Int
     /// Reading residency, checksumming and writing (the file in the page cache).
     public let writeTime: Duration
@@ -52,14 +66,21 @@ public struct SnapshotReport: Sendable {
 
 /// What a restore did.
 public struct RestoreReport: Sendable {
+    /// The snapshot restored.
     public let path: String
+    /// The guest image the machine ran.
     public let image: SnapshotImage
+    /// Why the snapshot was taken.
     public let reason: String
+    /// Bytes of guest memory copied into the new guest_memfds.
     public let memoryBytes: UInt64
+    /// Runs of pages copied.
     public let extents: Int
+    /// The regions restored.
     public let regions: [SnapshotRegion]
     /// The population path that ran ("shared mapping"), and what the probe found of the others.
     public let population: String
+    /// What the population probe found of the paths not taken (empty when not probed).
     public let probe: [String]
     /// From opening the file to a machine ready to start (VM, guest_memfds, pages, vCPUs).
     public let restoreTime: Duration
@@ -114,6 +135,11 @@ extension MachineHandle {
     ///
     /// Memory is saved per region, only the pages `mincore` reports resident in the
     /// guest_memfd's shared mapping (touched and not punched); holes stay holes.
+    /// - Parameters:
+    ///   - path: Where the snapshot goes (replaced atomically).
+    ///   - reason: Why it was taken, kept in the file (`api`, `exits=N`, ...).
+    /// - Throws: ``SnapshotError``: `machine` when the machine is not paused or a vCPU's state cannot
+    ///   be read, `file` when writing, syncing or renaming fails (the previous file stays).
     public func snapshot(to path: String, reason: String = "api") throws(SnapshotError) -> SnapshotReport {
         guard state == .paused else { throw .machine(.invalidTransition(action: "snapshot", state: state.rawValue)) }
         let started = ContinuousClock.now

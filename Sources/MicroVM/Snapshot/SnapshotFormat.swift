@@ -22,6 +22,7 @@ public enum SnapshotFormatError: Error, Hashable, Sendable, CustomStringConverti
     /// Reading the file failed (errno).
     case io(String, Int32)
 
+    /// One line naming what is wrong with the file.
     public var description: String {
         switch self {
         case .foreign: "not a GmemKit snapshot (no GMEMKIT SNAPSHOT magic)"
@@ -37,22 +38,31 @@ public enum SnapshotFormatError: Error, Hashable, Sendable, CustomStringConverti
 
 /// The guest image a snapshot was taken from: its name, size and CRC32C.
 public struct SnapshotImage: Hashable, Sendable {
+    /// The image's name.
     public var name: String
+    /// Its size in bytes.
     public var size: UInt64
+    /// The CRC32C of its bytes.
     public var crc32c: UInt32
+    /// An image record; every value is taken as given.
     public init(name: String, size: UInt64, crc32c: UInt32) { self.name = name; self.size = size; self.crc32c = crc32c }
 }
 
 /// The machine's configuration and why and when the snapshot was taken.
 public struct SnapshotMachine: Hashable, Sendable {
+    /// RAM in bytes.
     public var memorySize: UInt64
+    /// The number of vCPUs.
     public var vcpus: UInt32
+    /// The value the guest reads from `GuestABI.Port.parameter`.
     public var parameter: UInt32
+    /// At most this many console bytes are kept in a report.
     public var consoleLimit: UInt64
     /// What triggered the snapshot ("exits=100000", "ms=5", "guest request 0x1", "api").
     public var reason: String
     /// From the start of the run to the pause (paused time of earlier snapshots excluded).
     public var runNanoseconds: UInt64
+    /// A machine record; every value is taken as given (the parser checks a file's).
     public init(memorySize: UInt64, vcpus: UInt32, parameter: UInt32, consoleLimit: UInt64, reason: String, runNanoseconds: UInt64) {
         self.memorySize = memorySize; self.vcpus = vcpus; self.parameter = parameter
         self.consoleLimit = consoleLimit; self.reason = reason; self.runNanoseconds = runNanoseconds
@@ -63,9 +73,13 @@ public struct SnapshotMachine: Hashable, Sendable {
 /// snapshot requests. (The exit device's statuses are per vCPU; the parameter is the
 /// machine's; the memory-request device keeps its state in the regions.)
 public struct SnapshotDevices: Hashable, Sendable {
+    /// The console output so far.
     public var console: [UInt8]
+    /// The ping device's counter.
     public var pings: UInt64
+    /// The values the guest wrote to the snapshot port, in order.
     public var snapshotRequests: [UInt32]
+    /// A device record; every value is taken as given.
     public init(console: [UInt8], pings: UInt64, snapshotRequests: [UInt32]) {
         self.console = console; self.pings = pings; self.snapshotRequests = snapshotRequests
     }
@@ -73,18 +87,30 @@ public struct SnapshotDevices: Hashable, Sendable {
 
 /// One vCPU: its exit status if it already exited, and its state as the kernel's structures.
 public struct SnapshotVCPU: Hashable, Sendable {
+    /// One model-specific register and its value.
     public struct MSR: Hashable, Sendable {
+        /// The MSR's index.
         public var index: UInt32
+        /// Its value.
         public var value: UInt64
+        /// An MSR and its value.
         public init(index: UInt32, value: UInt64) { self.index = index; self.value = value }
     }
+    /// The vCPU's index (0 is the boot vCPU).
     public var index: UInt32
+    /// The status it wrote to `GuestABI.Port.exit`, or nil while it still runs.
     public var exitStatus: UInt32?
+    /// `kvm_regs`, ``SnapshotFormat/registersSize`` bytes.
     public var registers: [UInt8]
+    /// `kvm_sregs`, ``SnapshotFormat/specialRegistersSize`` bytes.
     public var specialRegisters: [UInt8]
+    /// `kvm_fpu`, ``SnapshotFormat/fpuSize`` bytes.
     public var fpu: [UInt8]
+    /// `kvm_vcpu_events`, ``SnapshotFormat/eventsSize`` bytes.
     public var events: [UInt8]
+    /// The MSRs, at most ``SnapshotFormat/maximumMSRs``.
     public var msrs: [MSR]
+    /// A vCPU record; every value is taken as given (the parser checks a file's sizes).
     public init(index: UInt32, exitStatus: UInt32?, registers: [UInt8], specialRegisters: [UInt8], fpu: [UInt8], events: [UInt8], msrs: [MSR]) {
         self.index = index; self.exitStatus = exitStatus; self.registers = registers
         self.specialRegisters = specialRegisters; self.fpu = fpu; self.events = events; self.msrs = msrs
@@ -94,13 +120,21 @@ public struct SnapshotVCPU: Hashable, Sendable {
 /// One region: where it is, its guest_memfd flags, whether it was released, and its
 /// accounting (bytes preallocated and punched on the guest's requests).
 public struct SnapshotRegion: Hashable, Sendable {
+    /// The region's name.
     public var name: String
+    /// Where it starts in guest-physical memory.
     public var guestPhysicalAddress: UInt64
+    /// Its length in bytes.
     public var size: UInt64
+    /// The flags of its guest_memfd (`MMAP`, `INIT_SHARED`).
     public var flags: UInt64
+    /// Whether its file had been released (no pages are saved then).
     public var released: Bool
+    /// Bytes preallocated on the guest's requests.
     public var allocatedBytes: UInt64
+    /// Bytes punched on the guest's requests.
     public var punchedBytes: UInt64
+    /// A region record; every value is taken as given (the parser checks a file's).
     public init(name: String, guestPhysicalAddress: UInt64, size: UInt64, flags: UInt64, released: Bool, allocatedBytes: UInt64, punchedBytes: UInt64) {
         self.name = name; self.guestPhysicalAddress = guestPhysicalAddress; self.size = size; self.flags = flags
         self.released = released; self.allocatedBytes = allocatedBytes; self.punchedBytes = punchedBytes
@@ -110,28 +144,42 @@ public struct SnapshotRegion: Hashable, Sendable {
 /// A run of saved pages: `length` bytes at `offset` of region `region`, whose bytes are at
 /// `fileOffset` in the file with CRC32C `crc32c` (over the chunk's arguments and the bytes).
 public struct SnapshotExtent: Hashable, Sendable {
+    /// The index of the region in ``SnapshotManifest/regions``.
     public var region: Int
+    /// Where the run starts in the region.
     public var offset: UInt64
+    /// Its length in bytes (at most ``SnapshotFormat/maximumExtent``).
     public var length: UInt64
+    /// Where its bytes are in the file.
     public var fileOffset: UInt64
+    /// The chunk's CRC32C (over its region index, offset and bytes).
     public var crc32c: UInt32
 }
 
 /// Everything a snapshot file says, but the page bytes themselves (`extents` locate them).
 public struct SnapshotManifest: Hashable, Sendable {
+    /// The page size of the host the snapshot was taken on.
     public var pageSize: UInt32
+    /// The guest image the machine ran.
     public var image: SnapshotImage
+    /// The machine's configuration and why and when the snapshot was taken.
     public var machine: SnapshotMachine
+    /// The devices' state.
     public var devices: SnapshotDevices
+    /// Every vCPU's state, by index.
     public var vcpus: [SnapshotVCPU]
+    /// Every region of guest memory.
     public var regions: [SnapshotRegion]
+    /// Where each run of saved pages is in the file.
     public var extents: [SnapshotExtent]
+    /// The file's size in bytes.
     public var fileSize: UInt64
 
     /// Bytes of guest memory saved per region.
     public func savedBytes(region: Int) -> UInt64 {
         extents.reduce(0) { $1.region == region ? $0 + $1.length : $0 }
     }
+    /// Bytes of guest memory saved in all.
     public var savedBytes: UInt64 { extents.reduce(0) { $0 + $1.length } }
 }
 
@@ -152,6 +200,8 @@ public enum SnapshotFormat {
     static let maximumRegions = 32
     static let maximumVCPUs: UInt32 = 64
     static let maximumMetadataChunk: UInt64 = maximumConsole + (1 << 20)
+    /// The sizes of the kernel's vCPU structures the format stores (`kvm_regs` 144, `kvm_sregs`
+    /// 312, `kvm_fpu` 416, `kvm_vcpu_events` 64 bytes) and the most MSRs per vCPU (32).
     public static let registersSize = 144, specialRegistersSize = 312, fpuSize = 416, eventsSize = 64, maximumMSRs = 32
     /// guest_memfd flags a region may have (MMAP | INIT_SHARED).
     static let knownFlags: UInt64 = 0x3
@@ -266,6 +316,12 @@ public enum SnapshotFormat {
     /// chunks' checksums are checked when their bytes are read (`verifyExtents` or a restore).
     /// `checksums: false` skips the CRC comparisons (only for the fuzzer, to reach the decoding
     /// behind them); everything else is checked the same.
+    /// - Parameters:
+    ///   - source: The file's bytes.
+    ///   - hostPageSize: This host's page size; a snapshot from another is refused.
+    ///   - checksums: Whether to compare the CRCs (only the fuzzer passes false).
+    /// - Throws: ``SnapshotFormatError`` for the first problem: `foreign`, `unsupportedVersion`,
+    ///   `pageSize`, `truncated`, `corrupted`, `invalid`, or `io` when reading fails.
     public static func parse(_ source: some SnapshotSource, hostPageSize: UInt32, checksums: Bool = true) throws(SnapshotFormatError) -> SnapshotManifest {
         let fileSize = source.size
         guard fileSize >= UInt64(magic.count) else {
@@ -445,6 +501,8 @@ public enum SnapshotFormat {
 
     /// Reads the bytes of every memory chunk and checks its checksum (what `gmem snapshot
     /// inspect` does); a restore checks each chunk as it copies it instead.
+    /// - Throws: ``SnapshotFormatError`` `corrupted` for the first chunk whose checksum does not match,
+    ///   `truncated` or `io` when reading fails.
     public static func verifyExtents(of manifest: SnapshotManifest, in source: some SnapshotSource) throws(SnapshotFormatError) {
         var buffer = [UInt8](repeating: 0, count: Int(manifest.extents.map(\.length).max() ?? 0))
         for (number, extent) in manifest.extents.enumerated() {
@@ -483,6 +541,7 @@ public protocol SnapshotSource {
     /// The total size in bytes.
     var size: UInt64 { get }
     /// Fills `buffer` with the bytes at `offset`; throws `.truncated` when the source ends first.
+    /// - Throws: ``SnapshotFormatError`` `truncated` when the source ends first, `io` when reading fails.
     func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(SnapshotFormatError)
 }
 
@@ -504,9 +563,12 @@ extension SnapshotSource {
 
 /// A snapshot held in memory (tests, the fuzzer).
 public struct SnapshotBytes: SnapshotSource {
+    /// The snapshot's bytes.
     public let bytes: [UInt8]
+    /// A source over `bytes`.
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
     public var size: UInt64 { UInt64(bytes.count) }
+    /// - Throws: ``SnapshotFormatError`` `truncated` when the bytes end first.
     public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(SnapshotFormatError) {
         guard offset <= UInt64(bytes.count), UInt64(buffer.count) <= UInt64(bytes.count) - offset else {
             throw .truncated("\(buffer.count) bytes at \(offset) of \(bytes.count)")

@@ -27,6 +27,7 @@ public enum SnapshotTrigger: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// `exits=N`, `ms=T` or `guest`, as ``init(parsing:)`` reads it.
     public var description: String {
         switch self {
         case .exits(let count): "exits=\(count)"
@@ -38,7 +39,9 @@ public enum SnapshotTrigger: Hashable, Sendable, CustomStringConvertible {
 
 /// A run that took snapshots: the run's report and one report per snapshot written.
 public struct SnapshotRunReport: Sendable {
+    /// The run's report.
     public let run: RunReport
+    /// One report per snapshot written, in order.
     public let snapshots: [SnapshotReport]
     /// Set when the trigger never fired: why no snapshot was written.
     public let missed: String?
@@ -48,6 +51,13 @@ extension Machine {
     /// Runs `config` like `run(_:)`, writing a snapshot to `path` when `trigger` fires and
     /// whenever the guest asks for one (each replaces the last, atomically); the machine
     /// resumes after each snapshot and runs to its end.
+    /// - Parameters:
+    ///   - config: The machine to run.
+    ///   - path: Where each snapshot goes.
+    ///   - trigger: When to take the snapshot.
+    ///   - console: Receives each console byte as it is written.
+    /// - Throws: ``SnapshotError``: `machine` when the machine cannot be built or driven, `file` when
+    ///   a snapshot cannot be written.
     public static func run(
         _ config: MachineConfig, snapshotTo path: String, at trigger: SnapshotTrigger,
         console: @escaping @Sendable (UInt8) -> Void = { _ in }
@@ -113,7 +123,9 @@ extension Machine {
 
 /// One restored machine's run.
 public struct RestoredRun: Sendable {
+    /// What the restore did.
     public let restore: RestoreReport
+    /// How the restored machine's run ended.
     public let run: RunReport
     /// The identity of the VM it ran in (a new one per clone).
     public let vm: String
@@ -126,6 +138,11 @@ extension Snapshot {
     /// Restores `clones` machines from this snapshot (each its own VM and guest_memfds), starts
     /// them all, so they run at once, and waits for every one. The first failure to restore
     /// stops the ones already built and is thrown.
+    /// - Parameters:
+    ///   - clones: How many machines (1 to ``maximumClones``).
+    ///   - options: The runs' limits, console and logger.
+    /// - Throws: ``SnapshotError``: `unsupported` for a clone count out of range, otherwise the first
+    ///   restore's or run's failure.
     public func restoreAndRun(clones: Int = 1, _ options: RestoreOptions = RestoreOptions()) throws(SnapshotError) -> [RestoredRun] {
         guard (1...Self.maximumClones).contains(clones) else {
             throw .unsupported("--clones must be between 1 and \(Self.maximumClones) (got \(clones))")
