@@ -9,31 +9,45 @@ import Logging
 public enum ConformanceCheck {
     /// What to check.
     public struct Request: Sendable {
+        /// Scenario files to run instead of the built-in catalogue.
         public var files: [String] = []
+        /// `model`, `kernel` or `both` (a ``BackendSelection`` raw value).
         public var backend = "both"
+        /// Run this many random operations instead of scenarios (``RandomDifferential``).
         public var random: Int?
+        /// The seed of the random operations.
         public var seed: UInt64 = 1
         /// The most host memory one scenario may make the kernel allocate, and how it was written.
         public var memoryBudget: UInt64 = MemoryBudget.defaultLimit
+        /// The budget as the user wrote it (`256M`), for messages.
         public var memoryBudgetText = "256M"
+        /// The kernel profile the model answers like, by name; nil for the one this host names.
         public var profile: String?
+        /// Write C reproducers into this directory instead of running.
         public var emitC: String?
+        /// Only the scenario with this name.
         public var only: String?
         /// The command line written into each C reproducer.
         public var commandLine = "gmem check"
+        /// The defaults of `gmem check`: the catalogue on both backends, seed 1, a 256 MiB budget.
         public init() {}
     }
 
     /// A refusal or failure of the check itself (not of a scenario), as one line.
     public struct Failure: Error, CustomStringConvertible, Sendable {
+        /// The failure as one line (the CLI prints it and exits non-zero).
         public let description: String
+        /// A failure with its one-line text.
         public init(_ description: String) { self.description = description }
     }
 
     /// What a check produced.
     public enum Outcome: Sendable, Encodable {
+        /// The catalogue or scenario files ran.
         case scenarios(ConformanceReport)
+        /// The random differential ran.
         case random(RandomCheckReport)
+        /// C reproducers were written (`--emit-c`).
         case reproducers(ReproducerReport)
 
         /// Whether the command's exit status is 0.
@@ -45,6 +59,7 @@ public enum ConformanceCheck {
             }
         }
 
+        /// The human form of the report (every scenario and step with `verbose`).
         public func formatted(verbose: Bool = false) -> String {
             switch self {
             case .scenarios(let report): report.formatted(verbose: verbose)
@@ -53,6 +68,8 @@ public enum ConformanceCheck {
             }
         }
 
+        /// Encodes the report itself (what `--json` prints).
+        /// - Throws: What `encoder` throws.
         public func encode(to encoder: any Encoder) throws {
             switch self {
             case .scenarios(let report): try report.encode(to: encoder)
@@ -67,6 +84,12 @@ public enum ConformanceCheck {
     public static let maximumFileBytes = 64 << 20
 
     /// Runs `request`.
+    /// - Parameters:
+    ///   - request: What to check.
+    ///   - logger: Where the check logs (swift-log).
+    /// - Throws: ``ConformanceCheck/Failure`` for a request it refuses (a bad backend, profile or
+    ///   budget, files with `--random`, no usable /dev/kvm for the kernel backend) or a file it cannot
+    ///   read or parse; a scenario that fails is a report, not a throw.
     public static func run(_ request: Request, logger: Logger = Logger(label: "gmemkit.conformance")) throws(Failure) -> Outcome {
         guard var selection = BackendSelection(rawValue: request.backend) else {
             throw Failure("--backend must be model, kernel or both (got '\(request.backend)')")
@@ -132,6 +155,8 @@ public enum ConformanceCheck {
     }
 
     /// Reads and parses one scenario file, refusing one over ``maximumFileBytes`` before reading it.
+    /// - Throws: ``ConformanceCheck/Failure`` when the file is too large, unreadable, not UTF-8, or
+    ///   does not parse (with the parser's line and column).
     public static func readScenarios(_ path: String) throws(Failure) -> [Scenario] {
         let limit = maximumFileBytes
         if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.uint64Value > UInt64(limit) {

@@ -10,49 +10,75 @@ public struct ConformanceReport: Codable, Sendable, Equatable {
 
     /// How one rule fared over every scenario that names it.
     public struct RuleCount: Codable, Sendable, Equatable {
+        /// The rule id (`B5`).
         public let rule: String
+        /// Scenarios naming the rule that passed, failed, diverged, or were kernel-skipped.
         public var passed = 0, failed = 0, diverged = 0, skipped = 0
+        /// A count of zero for `rule`.
         public init(rule: String) { self.rule = rule }
     }
 
     /// One step with each backend's outcome, in scenario-file syntax.
     public struct StepEntry: Codable, Sendable, Equatable {
+        /// The step's line in its file (0 for generated steps).
         public let line: Int
+        /// The action in scenario syntax.
         public let action: String
+        /// The expected outcome, if the step states one.
         public let expected: String?
+        /// What the model answered, if it ran.
         public let model: String?
+        /// What the kernel answered, if it ran.
         public let kernel: String?
+        /// Everything wrong with the step.
         public let problems: [String]
     }
 
     /// One scenario's verdict.
     public struct ScenarioEntry: Codable, Sendable, Equatable {
+        /// The scenario's name.
         public let name: String
+        /// Where it came from (`catalogue: ...` or a file path).
         public let source: String
+        /// The rule ids it checks.
         public let rules: [String]
         /// passed, failed, diverged or skipped.
         public let status: String
+        /// The first problem, if any.
         public let problem: String?
+        /// Every problem, with its line.
         public let problems: [String]
+        /// Why the kernel side was skipped, when it was.
         public let skipReason: String?
+        /// Each step with its outcomes.
         public let steps: [StepEntry]?
         /// For a failed or diverged scenario: the command that writes its C reproducer.
         public let reproduce: String?
     }
 
+    /// The encoding's version (``currentSchemaVersion`` when written by this build).
     public let schemaVersion: Int
     /// model, kernel or both.
     public let backends: String
+    /// Scenarios run.
     public let scenarios: Int
+    /// Scenarios that passed.
     public let passed: Int
+    /// Scenarios that failed (an unmet expectation, a step the kernel backend could not perform).
     public let failed: Int
+    /// Scenarios in which the model and the kernel disagreed.
     public let diverged: Int
+    /// Scenarios whose kernel side was skipped for a capability this host lacks.
     public let skipped: Int
+    /// Scenarios with a step the memory budget refused.
     public let budgetRefusals: Int
+    /// Wall-clock seconds the run took.
     public let seconds: Double
+    /// Notes printed before the results (the profile picked, the memory cgroup ...).
     public let notes: [String]
     /// Per rule id, in GMEM-SPEC order (section, then number).
     public let rules: [RuleCount]
+    /// Every scenario's verdict, in the order run.
     public let results: [ScenarioEntry]
 
     /// Whether nothing failed or diverged (the command's exit status is 0).
@@ -100,7 +126,7 @@ public struct ConformanceReport: Codable, Sendable, Equatable {
         }
     }
 
-    /// Sorts rule ids by section in GMEM-SPEC order (``ContractRule/Section``), then number;
+    /// Sorts rule ids by section in GMEM-SPEC order (`ContractRule.Section`), then number;
     /// an id outside every section sorts last, by name.
     public static func ruleOrder(_ rule: String) -> (Int, Int, String) {
         let sections = ContractRule.Section.allCases.map(\.rawValue)
@@ -161,29 +187,46 @@ public struct ConformanceReport: Codable, Sendable, Equatable {
 
 /// The result of `gmem check --random`: what ran, the shrunk divergence if any, and coverage.
 public struct RandomCheckReport: Codable, Sendable, Equatable {
+    /// The version of this encoding; raised when a key changes meaning or goes away.
     public static let currentSchemaVersion = 1
 
     /// Steps of one action keyword that ended in one outcome (the model's).
     public struct Cell: Codable, Sendable, Equatable {
+        /// The action keyword.
         public let action: String
+        /// The outcome class (`ok`, `EINVAL`, `SIGBUS` ...).
         public let outcome: String
+        /// How many steps.
         public let count: Int
     }
 
+    /// The encoding's version (``currentSchemaVersion`` when written by this build).
     public let schemaVersion: Int
+    /// `model`, `kernel` or `both`.
     public let backends: String
+    /// The seed: the same seed runs the same sequences again.
     public let seed: UInt64
+    /// Operations run.
     public let operations: Int
+    /// Sequences run.
     public let sequences: Int
+    /// 1 when the model and the kernel diverged (the run stops there), else 0.
     public let divergences: Int
+    /// Sequences the kernel backend could not finish or refused.
     public let failedSequences: Int
+    /// Wall-clock seconds the run took.
     public let seconds: Double
+    /// Operations per second.
     public let operationsPerSecond: Int
+    /// The shrunk divergence as a scenario file, which `gmem check` runs again.
     public let minimalScenario: String?
     /// Steps in the minimal scenario.
     public let minimalSteps: Int?
+    /// What diverged.
     public let problem: String?
+    /// The first problem of a sequence the kernel backend could not finish.
     public let firstFailure: String?
+    /// Notes printed before the results.
     public let notes: [String]
     /// Steps per action keyword.
     public let actions: [String: Int]
@@ -195,6 +238,13 @@ public struct RandomCheckReport: Codable, Sendable, Equatable {
     /// Whether nothing diverged and every sequence finished (the exit status is 0).
     public var succeeded: Bool { divergences == 0 && failedSequences == 0 }
 
+    /// Summarises a run.
+    /// - Parameters:
+    ///   - report: What ``RandomDifferential/run(seed:operations:)`` returned.
+    ///   - seconds: How long it took.
+    ///   - notes: Notes to print before the results.
+    ///   - backends: Which backends ran.
+    ///   - reproduce: The command that writes the divergence's C reproducer.
     public init(report: RandomDifferential.Report, seconds: Double, notes: [String], backends: BackendSelection,
                 reproduce: String?) {
         schemaVersion = Self.currentSchemaVersion
@@ -242,17 +292,24 @@ public struct RandomCheckReport: Codable, Sendable, Equatable {
 
 /// What `gmem check --emit-c DIR` wrote.
 public struct ReproducerReport: Codable, Sendable, Equatable {
+    /// The version of this encoding; raised when a key changes meaning or goes away.
     public static let currentSchemaVersion = 1
+    /// The encoding's version (``currentSchemaVersion`` when written by this build).
     public let schemaVersion: Int
+    /// Notes printed before the results.
     public let notes: [String]
+    /// The directory written into.
     public let directory: String
+    /// The C files written, in order.
     public let paths: [String]
+    /// The kernel profile whose expectations the programs carry.
     public let profile: String
     /// Set when `--random` found nothing to write.
     public let noDivergence: String?
     /// Whether the command succeeded: false when these reproduce a random divergence.
     public let succeeded: Bool
 
+    /// A report; every value is taken as given.
     public init(notes: [String], directory: String, paths: [String], profile: String, noDivergence: String? = nil,
                 succeeded: Bool = true) {
         schemaVersion = Self.currentSchemaVersion
@@ -264,6 +321,8 @@ public struct ReproducerReport: Codable, Sendable, Equatable {
         self.succeeded = succeeded
     }
 
+    /// The human form: notes, one `wrote PATH` line per file and how to build and run them (or why
+    /// nothing was written).
     public func formatted() -> String {
         var lines = notes.map { "note: \($0)" }
         if let noDivergence { lines.append(noDivergence); return lines.joined(separator: "\n") }
