@@ -82,8 +82,12 @@ for module in modules:
             comment = symbol.get("docComment")
             own = comment is not None and comment.get("module") == module
             text = "\n".join(line["text"] for line in comment["lines"]) if own else ""
-            if own and text.strip():
+            # The summary is the first line; a comment of `- Parameter`/`- Throws:` lines alone has none.
+            summary = next((line.strip() for line in text.split("\n") if line.strip()), "")
+            if own and summary and not summary.startswith("- "):
                 documented += 1
+            elif own and summary:
+                problems.append(f"{module}/{where}: {name}'s doc comment has no summary line")
             else:
                 problems.append(f"{module}/{where}: {name} has no doc comment")
             fragments = symbol.get("declarationFragments", [])

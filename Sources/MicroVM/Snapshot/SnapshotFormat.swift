@@ -568,6 +568,7 @@ public struct SnapshotBytes: SnapshotSource {
     /// A source over `bytes`.
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
     public var size: UInt64 { UInt64(bytes.count) }
+    /// Copies the bytes at `offset` into `buffer`.
     /// - Throws: ``SnapshotFormatError`` `truncated` when the bytes end first.
     public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(SnapshotFormatError) {
         guard offset <= UInt64(bytes.count), UInt64(buffer.count) <= UInt64(bytes.count) - offset else {
