@@ -1,6 +1,7 @@
 import GmemModel
 import KVM
 
+/// The kernel profile this host answers like, and parsing a `--profile` name.
 extension KernelProfile {
     /// The provisional number of `KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES` (in-place
     /// conversion, v13): a kernel that reports it answers like `next`.

@@ -88,6 +88,7 @@ final class JoinableThreadBox {
     func join() { thread.take()?.join() }
 }
 
+/// A duration as whole nanoseconds, the unit of snapshot files and run reports.
 extension Duration {
     /// Whole nanoseconds, saturating at `Int64.min`/`Int64.max` beyond ≈ 292 years.
     public var nanoseconds: Int64 {
