@@ -26,6 +26,7 @@ public enum ReportFormat {
         return String(format: "%.1f µs", ns / 1e3)
     }
 
+    /// `0x` and the value in hexadecimal.
     public static func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
 }
 
@@ -45,6 +46,7 @@ extension RunReport: Encodable {
     }
 
     /// The keys documented in README (`gmem run --json`), and `schemaVersion`.
+    /// - Throws: What `encoder` throws.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(ReportFormat.schemaVersion, forKey: .schemaVersion)
@@ -106,6 +108,8 @@ extension SnapshotReport: Encodable {
         case path, reason, fileBytes, memoryBytes, regions, vcpus, writeNanoseconds, syncNanoseconds
     }
 
+    /// Encodes the report as `gmem run --snapshot --json` prints it, with `schemaVersion`.
+    /// - Throws: What `encoder` throws.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(path, forKey: .path)
@@ -131,6 +135,8 @@ extension SnapshotReport: Encodable {
 extension SnapshotRunReport: Encodable {
     enum CodingKeys: String, CodingKey { case schemaVersion, run, snapshots, missed }
 
+    /// Encodes the run and its snapshots as `gmem run --snapshot --json` prints them, with `schemaVersion`.
+    /// - Throws: What `encoder` throws.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(ReportFormat.schemaVersion, forKey: .schemaVersion)
@@ -142,6 +148,7 @@ extension SnapshotRunReport: Encodable {
     /// Whether the command succeeds: a snapshot was written and the guest exited 0.
     public var succeeded: Bool { missed == nil && run.succeeded }
 
+    /// The human form: the run's report and one line per snapshot written (or why none was).
     public func formatted() -> String {
         ([run.formatted()] + snapshots.map { $0.formatted() }).joined(separator: "\n")
     }
@@ -155,14 +162,18 @@ extension SnapshotRunReport: Encodable {
 
 /// `gmem restore`'s report: the snapshot and every clone's restore and run.
 public struct RestoreSummary: Encodable, Sendable {
+    /// The snapshot file restored.
     public let file: String
+    /// Every clone's restore and run, in order.
     public let runs: [RestoredRun]
 
+    /// A summary of `runs` restored from `file`.
     public init(file: String, runs: [RestoredRun]) {
         self.file = file
         self.runs = runs
     }
 
+    /// Whether every clone's guest exited with status 0 (the command's exit status is 0).
     public var succeeded: Bool { runs.allSatisfy { $0.run.succeeded } }
 
     struct Clone: Encodable {
@@ -177,6 +188,8 @@ public struct RestoreSummary: Encodable, Sendable {
         case schemaVersion, snapshot, guest, reason, population, probe, memoryBytesPerClone, succeeded, clones
     }
 
+    /// Encodes the summary as `gmem restore --json` prints it, with `schemaVersion`.
+    /// - Throws: What `encoder` throws.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(ReportFormat.schemaVersion, forKey: .schemaVersion)
@@ -195,6 +208,7 @@ public struct RestoreSummary: Encodable, Sendable {
         }, forKey: .clones)
     }
 
+    /// The human form: the restore and the run of each clone.
     public func formatted() -> String {
         guard let first = runs.first?.restore else { return "" }
         var lines = ["", "── restored \(first.image.name) from \(file) (taken at \(first.reason)) into \(runs.count) new VM(s)"]
@@ -220,44 +234,78 @@ public struct RestoreSummary: Encodable, Sendable {
 
 /// `gmem snapshot inspect`'s report: what a verified snapshot holds.
 public struct SnapshotInspection: Encodable, Sendable {
+    /// One vCPU as the snapshot holds it.
     public struct VCPU: Encodable, Sendable {
+        /// The vCPU's index.
         public let index: UInt32
+        /// The status it wrote to the exit port, or nil while it still ran.
         public let exitStatus: UInt32?
+        /// Its instruction pointer.
         public let rip: UInt64
+        /// Its stack pointer.
         public let rsp: UInt64
+        /// Its saved MSRs, by hexadecimal index (`0xc0000080`).
         public let msrs: [String: UInt64]
         /// Pending exception, interrupt, NMI (not encoded: the human form shows them).
         let pending: [String]
         enum CodingKeys: String, CodingKey { case index, exitStatus, rip, rsp, msrs }
     }
+    /// One region as the snapshot holds it.
     public struct Region: Encodable, Sendable {
+        /// The region's name.
         public let name: String
+        /// Where it starts in guest-physical memory.
         public let guestPhysicalAddress: UInt64
+        /// Its size in bytes.
         public let size: UInt64
+        /// The flags of its guest_memfd.
         public let flags: UInt64
+        /// Whether its file had been released.
         public let released: Bool
+        /// Bytes of it saved.
         public let savedBytes: UInt64
+        /// Memory chunks holding them.
         public let chunks: Int
+        /// Bytes preallocated on the guest's requests.
         public let allocatedBytes: UInt64
+        /// Bytes punched on the guest's requests.
         public let punchedBytes: UInt64
     }
+    /// The encoding's version (``ReportFormat/schemaVersion``).
     public let schemaVersion: Int
+    /// The snapshot file.
     public let file: String
+    /// The snapshot format's version (``SnapshotFormat/version``).
     public let formatVersion: UInt32
+    /// The page size of the host it was taken on.
     public let pageSize: UInt32
+    /// The file's size in bytes.
     public let fileBytes: UInt64
+    /// The guest image's name.
     public let guest: String
+    /// The guest image's size in bytes.
     public let imageBytes: UInt64
+    /// The guest image's CRC32C.
     public let imageCRC32C: UInt32
+    /// Why the snapshot was taken.
     public let reason: String
+    /// How long the guest had run when it was taken.
     public let runNanoseconds: UInt64
+    /// Every vCPU.
     public let vcpus: [VCPU]
+    /// The machine's RAM in bytes.
     public let memoryBytes: UInt64
+    /// The guest's parameter.
     public let parameter: UInt32
+    /// Console bytes saved.
     public let consoleBytes: Int
+    /// The ping device's counter.
     public let pings: UInt64
+    /// The values the guest wrote to the snapshot port.
     public let snapshotRequests: [UInt32]
+    /// Every region.
     public let regions: [Region]
+    /// Bytes of guest memory saved in all.
     public let savedBytes: UInt64
     /// vCPUs of the machine (the human form's count).
     let machineVCPUs: Int
@@ -268,12 +316,15 @@ public struct SnapshotInspection: Encodable, Sendable {
     }
 
     /// Opens `path`, checks every checksum and describes what it holds.
+    /// - Throws: ``SnapshotError``: `file` when the file cannot be read, `format` when it is not a
+    ///   valid snapshot or a checksum does not match.
     public static func inspect(path: String) throws(SnapshotError) -> SnapshotInspection {
         let snapshot = try Snapshot(path: path)
         try snapshot.verify()
         return SnapshotInspection(file: path, manifest: snapshot.manifest)
     }
 
+    /// Describes `manifest`, read from `file` (no check: ``inspect(path:)`` checks).
     public init(file: String, manifest m: SnapshotManifest) {
         schemaVersion = ReportFormat.schemaVersion
         self.file = file
@@ -310,6 +361,7 @@ public struct SnapshotInspection: Encodable, Sendable {
         machineVCPUs = Int(m.machine.vcpus)
     }
 
+    /// The human form of `gmem snapshot inspect`.
     public func formatted() -> String {
         var lines = ["\(file): GmemKit snapshot, format version \(formatVersion), \(pageSize)-byte pages, "
                      + "\(ReportFormat.bytes(fileBytes)); every checksum matches"]
