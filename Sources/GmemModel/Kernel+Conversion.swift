@@ -17,6 +17,7 @@ extension ModelKernel {
             self.errorOffset = errorOffset
         }
 
+        /// The errno's name, and `error_offset=N` when the offset was written back.
         public var description: String { errorOffset.map { "\(errno) error_offset=\($0)" } ?? "\(errno)" }
     }
 
