@@ -53,6 +53,8 @@ public enum ScenarioFormat {
     /// Parses a file's bytes as ``parse(_:source:)`` does. Outside comments only printable
     /// ASCII is accepted; a comment may hold any UTF-8, and a byte sequence that is not
     /// UTF-8 is an error at its line and column.
+    /// - Throws: ``ScenarioFormat/ParseError`` at the first error (a byte that is not UTF-8 included),
+    ///   with its line and column.
     public static func parse(bytes: [UInt8], source: String = "input") throws(ParseError) -> [Scenario] {
         var parser = Parser(source: source)
         var start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
