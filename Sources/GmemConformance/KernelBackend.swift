@@ -366,11 +366,16 @@ public final class KernelBackend: ConformanceBackend {
 
     /// Charges the pages `[first, last]` of `object` not charged yet.
     private func chargePages(_ object: AnyObject, _ first: UInt64, _ last: UInt64, for what: String) -> Outcome? {
+        // Every page of the range counts (a 64 KiB pin faults in 16 pages); the walk stops as
+        // soon as the fresh pages alone exceed what is left, so it is bounded by the budget.
         var fresh: [PageKey] = []
         var page = first
-        while page <= last, fresh.count <= 2 {
+        while page <= last {
             let key = PageKey(object: ObjectIdentifier(object), page: page)
-            if !chargedPages.contains(key) { fresh.append(key) }
+            if !chargedPages.contains(key) {
+                fresh.append(key)
+                if UInt64(fresh.count) * 4096 > budget.remaining { break }
+            }
             if page == last { break }
             page += 1
         }

@@ -87,6 +87,7 @@ struct RegistryTests {
             #expect(table.contains("\(rule.id) "), "\(rule.id)")
         }
         #expect(markdown.hasPrefix("# GMEM-SPEC"))
+        #expect(json.hasPrefix("{\n  \"schemaVersion\": \(RuleDocument.schemaVersion),\n  \"profiles\": ["))
         #expect(markdown.contains("| `next` |"))
         #expect(!markdown.contains(".." + "/shared"))
         let odd = ContractRule("C1", .host, "quote \" backslash \\ tab \t bell \u{7}.", mirrors: ["x"], verifiedBy: [.test("t")])

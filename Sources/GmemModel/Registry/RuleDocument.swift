@@ -60,12 +60,15 @@ public enum RuleDocument {
         return "`\(text)`"
     }
 
-    /// The registry as one JSON object: `profiles` (name, summary, overlappingBindingErrno,
+    /// The version of the `--json` layout: bumped when a key changes meaning or goes away.
+    public static let schemaVersion = 1
+
+    /// The registry as one JSON object: `schemaVersion`, `profiles` (name, summary, overlappingBindingErrno,
     /// constants) and `rules` (id, section, scope, statement, holdsFor, elsewhere, mirrors,
     /// verifiedBy as `{kind, name}`), keys in a fixed order.
     public static func json(rules: [ContractRule] = RuleRegistry.rules,
                             profiles: [KernelProfile] = KernelProfile.all) -> String {
-        var out = "{\n  \"profiles\": ["
+        var out = "{\n  \"schemaVersion\": \(schemaVersion),\n  \"profiles\": ["
         out += profiles.map { profile in
             let constants = profile.constants.map { constant in
                 "{\"name\": \(quote(constant.name)), \"value\": \(constant.value), "

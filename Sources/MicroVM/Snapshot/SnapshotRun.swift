@@ -171,19 +171,49 @@ extension Snapshot {
 }
 
 extension Snapshot {
-    /// Refuses, before any VM exists, a restore whose saved memory the host cannot hold or
-    /// whose descriptors exceed the process's limit: each clone needs its saved bytes in new
+    /// Refuses, before any VM exists, a restore whose guest memory the host cannot hold or
+    /// whose descriptors exceed the process's limit: each clone needs its regions in new
     /// guest_memfds, and a VM fd, a vCPU fd per vCPU and a guest_memfd per region.
     func checkHostCanHold(clones: Int) throws(SnapshotError) {
-        let (memory, overflow) = manifest.savedBytes.multipliedReportingOverflow(by: UInt64(clones))
-        if let available = Self.memAvailable(), overflow || memory > available {
-            throw .unsupported("\(clones) restore(s) of \(manifest.savedBytes) saved bytes need more memory than the host's \(available) available bytes")
+        // Each clone's guest can fault in all of its regions' guest_memfds, not only the pages
+        // the snapshot saved: that is what the host must be able to give.
+        var perClone = manifest.savedBytes
+        var regionBytes: UInt64 = 0
+        for region in manifest.regions where !region.released {
+            let (sum, overflow) = regionBytes.addingReportingOverflow(region.size)
+            regionBytes = overflow ? .max : sum
         }
-        let perClone = 2 + manifest.vcpus.count + manifest.regions.count
+        perClone = max(perClone, regionBytes)
+        if let available = Self.memAvailable(),
+           let refusal = Self.memoryRefusal(bytesPerClone: perClone, clones: clones, available: available) {
+            throw .unsupported(refusal)
+        }
+        let descriptorsPerClone = 2 + manifest.vcpus.count + manifest.regions.count
         if let limit = HostFile.descriptorLimit(), limit.rlim_cur != rlim_t.max,
-           UInt64(clones * perClone + 32) > UInt64(limit.rlim_cur) {
-            throw .unsupported("\(clones) clone(s) need \(clones * perClone) descriptors; the limit is \(limit.rlim_cur) (ulimit -n)")
+           UInt64(clones * descriptorsPerClone + 32) > UInt64(limit.rlim_cur) {
+            throw .unsupported("\(clones) clone(s) need \(clones * descriptorsPerClone) descriptors; the limit is \(limit.rlim_cur) (ulimit -n)")
         }
+    }
+
+    /// Why `clones` restores of `bytesPerClone` each do not fit in `available` bytes of host memory
+    /// less a reserve (an eighth of it, at least ``minimumReserve``: guest_memfd pages are
+    /// unevictable, so a restore must stop well short of the OOM killer), or nil when they fit.
+    static func memoryRefusal(bytesPerClone: UInt64, clones: Int, available: UInt64) -> String? {
+        let (memory, overflow) = bytesPerClone.multipliedReportingOverflow(by: UInt64(max(clones, 0)))
+        let reserve = max(available / 8, minimumReserve)
+        let usable = available > reserve ? available - reserve : 0
+        guard overflow || memory > usable else { return nil }
+        return "\(clones) restore(s) of a guest that can fault in \(mebibytes(bytesPerClone)) need "
+            + (overflow ? "more than 2^64 bytes" : mebibytes(memory))
+            + "; the host has \(mebibytes(available)) available and keeps \(mebibytes(reserve)) in reserve (use fewer --clones)"
+    }
+
+    /// The least memory a restore leaves the host (guest_memfd pages cannot be reclaimed).
+    static let minimumReserve: UInt64 = 256 << 20
+
+    /// `bytes` in MiB, rounded up, for messages.
+    static func mebibytes(_ bytes: UInt64) -> String {
+        "\(bytes / (1 << 20) + (bytes % (1 << 20) == 0 ? 0 : 1)) MiB"
     }
 
     /// `MemAvailable` of /proc/meminfo in bytes, nil when unreadable.

@@ -92,3 +92,32 @@ extension KernelTests.ConformanceTests {
         }
     }
 }
+
+extension KernelTests.ConformanceTests {
+    @Test("a page pin is charged every page it faults in, so the budget refuses the pin that would pass it")
+    func pinsAreChargedByPage() throws {
+        // 1 MiB of memfd mapped; a 256 KiB budget holds four 64 KiB pins (16 pages each) and
+        // refuses the fifth (each pin was once charged 3 pages however long it was).
+        let text = """
+            scenario pins
+            memfd M size=1M
+            mmap P M len=1M
+            pin P offset=0 len=64K
+            pin P offset=64K len=64K
+            pin P offset=128K len=64K
+            pin P offset=192K len=64K
+            pin P offset=256K len=64K
+            """
+        let scenario = try #require(try ScenarioFormat.parse(text, source: "pins.gmem").first)
+        let backend = try KernelBackend(budget: MemoryBudget(limit: 256 << 10))
+        var outcomes: [Outcome] = []
+        for step in scenario.steps { outcomes.append(backend.perform(step.action)) }
+        #expect(Array(outcomes.prefix(6)) == Array(repeating: .ok, count: 6), "\(outcomes)")
+        #expect(backend.budget.used == 256 << 10)
+        guard case .budgetRefusal(let why)? = outcomes.last else {
+            Issue.record("the fifth pin was not refused: \(outcomes.last.map { "\($0)" } ?? "none")")
+            return
+        }
+        #expect(why.contains("a page pin"))
+    }
+}

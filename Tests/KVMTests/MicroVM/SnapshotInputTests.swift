@@ -72,6 +72,22 @@ struct SnapshotFormatTests {
         }
     }
 
+    @Test("restore admits clones by the memory their guests can fault in, less a host reserve")
+    func cloneAdmission() {
+        let gib: UInt64 = 1 << 30
+        // 64 clones of a 256 MiB guest on 22 GiB: 16 GiB fits beside the 2.75 GiB reserve.
+        #expect(Snapshot.memoryRefusal(bytesPerClone: gib / 4, clones: 64, available: 22 * gib) == nil)
+        // 64 clones of a 4 GiB guest: 256 GiB is refused, naming the figures and the fix.
+        let refusal = Snapshot.memoryRefusal(bytesPerClone: 4 * gib, clones: 64, available: 22 * gib)
+        #expect(refusal == "64 restore(s) of a guest that can fault in 4096 MiB need 262144 MiB; the host has 22528 MiB available and keeps 2816 MiB in reserve (use fewer --clones)")
+        // Up to the reserve, not up to the last byte; at least 256 MiB is kept.
+        #expect(Snapshot.memoryRefusal(bytesPerClone: 7 * gib + 896 << 20, clones: 1, available: 9 * gib) == nil)
+        #expect(Snapshot.memoryRefusal(bytesPerClone: 7 * gib + 896 << 20 + 1, clones: 1, available: 9 * gib) != nil)
+        #expect(Snapshot.memoryRefusal(bytesPerClone: 1 << 20, clones: 1, available: 256 << 20) != nil)
+        // A product past 2^64 is refused, not wrapped.
+        #expect(Snapshot.memoryRefusal(bytesPerClone: .max / 2, clones: 3, available: .max)?.contains("more than 2^64 bytes") == true)
+    }
+
     @Test("a file built from parts parses back to the same parts")
     func roundTrip() throws {
         let manifest = try SnapshotFormat.parse(SnapshotBytes(syntheticSnapshot()), hostPageSize: 4096)
