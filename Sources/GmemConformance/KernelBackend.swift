@@ -341,6 +341,26 @@ public final class KernelBackend: ConformanceBackend {
         }
     }
 
+    /// The refusal of a KVM ioctl aimed at one of gmem check's own standard streams: its answer
+    /// is the stream's (stdin may be /dev/kvm, a VM or a guest_memfd inherited from the shell),
+    /// which the model cannot know, so the result of a check would depend on the redirection.
+    /// A memslot naming fd 0 as its guest_memfd stays: only a guest_memfd of this VM could be
+    /// accepted there, and no such file is inherited.
+    private func ioctlOnStandardStream(_ action: Action) -> Outcome? {
+        switch action {
+        case .createVM(_, _, let device): standardStream(device, "KVM_CREATE_VM")
+        case .checkExtension(let of, _): standardStream(of, "KVM_CHECK_EXTENSION")
+        case .createVCPU(_, let vm, _): standardStream(vm, "KVM_CREATE_VCPU")
+        case .createStats(_, let of): standardStream(of, "KVM_GET_STATS_FD")
+        case .createGuestMemfd(_, let vm, _, _, _): standardStream(vm, "KVM_CREATE_GUEST_MEMFD")
+        case .setRegion(let vm, _, _, _, _, _, _, _, _): standardStream(vm, "KVM_SET_USER_MEMORY_REGION")
+        case .setAttributes(let vm, _, _, _, _): standardStream(vm, "KVM_SET_MEMORY_ATTRIBUTES")
+        case .guestAccess(let via, _, _, _): standardStream(via, "KVM_RUN")
+        case .link(_, let file, let vm, _): standardStream(vm, "KVM_LINK_GUEST_MEMFD") ?? standardStream(file, "KVM_LINK_GUEST_MEMFD")
+        default: nil
+        }
+    }
+
     /// The reason an action on one of gmem check's own standard streams is not performed.
     private func standardStream(_ name: String?, _ what: String) -> Outcome? {
         guard let name, let descriptor = descriptors[name], descriptor.kind == .standardStream else { return nil }
@@ -385,6 +405,7 @@ public final class KernelBackend: ConformanceBackend {
     }
 
     public func perform(_ action: Action) -> Outcome {
+        if let refusal = ioctlOnStandardStream(action) { return refusal }
         switch action {
         case .createVM(let name, let type, let device):
             if let refusal = charge(MemoryBudget.perVM, for: "a VM") { return refusal }

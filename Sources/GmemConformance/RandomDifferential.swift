@@ -200,7 +200,10 @@ public struct RandomDifferential: Sendable {
         func pick(_ preferred: [Kind], _ g: inout SplitMix64, safeForFiles: Bool = false) -> String? {
             var pool = preferred.flatMap { names($0) }
             if pool.isEmpty || g.next(5) == 0 {
-                pool = Kind.allCases.filter { !safeForFiles || $0 != .standard }.flatMap { names($0) }
+                // Any kind, but a standard stream only where the action asks for one: a KVM
+                // ioctl on gmem check's own stdin answers as whatever the shell put there.
+                pool = Kind.allCases.filter { $0 != .standard || (!safeForFiles && preferred.contains(.standard)) }
+                    .flatMap { names($0) }
             }
             if safeForFiles { pool.removeAll { names(.standard).contains($0) } }
             return pool.isEmpty ? nil : pool[Int(g.next(UInt64(pool.count)))]
@@ -336,7 +339,10 @@ public struct RandomDifferential: Sendable {
                     return .link(name: name, file: file, vm: vm, flags: g.next(4) == 0 ? 1 : 0)
                 case 1:
                     guard let mapping = mappings.isEmpty ? nil : g.pick(mappings) else { return mapAnon(&g) }
-                    return .pin(mapping: mapping.name, offset: g.pick([0, 0, 4096, 8192]), length: g.pick([4096, 8192, 65536]))
+                    // Ends within the first 64 KiB: where the name's mmap failed (address 0) the
+                    // range stays below vm.mmap_min_addr, never on another object's pages.
+                    let offset: UInt64 = g.pick([0, 0, 4096, 8192])
+                    return .pin(mapping: mapping.name, offset: offset, length: min(g.pick([4096, 8192, 65536]), 65536 - offset))
                 default:
                     guard let mapping = mappings.isEmpty ? nil : g.pick(mappings) else { return mapAnon(&g) }
                     return .unpin(mapping: mapping.name)

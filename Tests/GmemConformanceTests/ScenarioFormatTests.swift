@@ -28,6 +28,42 @@ struct ScenarioFormatTests {
         }
     }
 
+    @Test("the random differential never aims a KVM ioctl at fds 0-2 (their answer is the shell's redirection)")
+    func randomKeepsIoctlsOffStandardStreams() {
+        var generator = SplitMix64(seed: 7)
+        var checked = 0
+        for index in 0..<300 {
+            let scenario = RandomDifferential.sequence(length: 60, generator: &generator, name: "s\(index)")
+            var standard: Set<String> = []
+            for step in scenario.steps {
+                let ioctlOperand: String?
+                switch step.action {
+                case .createVM(_, _, let device): ioctlOperand = device
+                case .checkExtension(let of, _), .createStats(_, let of): ioctlOperand = of
+                case .createVCPU(_, let vm, _), .createGuestMemfd(_, let vm, _, _, _), .setAttributes(let vm, _, _, _, _),
+                     .setRegion(let vm, _, _, _, _, _, _, _, _), .link(_, _, let vm, _):
+                    ioctlOperand = vm
+                case .guestAccess(let via, _, _, _): ioctlOperand = via
+                default: ioctlOperand = nil
+                }
+                if let ioctlOperand, standard.contains(ioctlOperand) {
+                    Issue.record("\(scenario.name): \(ScenarioFormat.line(for: step.action)) aims at a standard stream")
+                }
+                if ioctlOperand != nil { checked += 1 }
+                if let bound = step.action.binds {
+                    if case .rawDescriptor(_, let number) = step.action, (0...2).contains(number) {
+                        standard.insert(bound)
+                    } else if case .dup(_, let of) = step.action, standard.contains(of) {
+                        standard.insert(bound)
+                    } else {
+                        standard.remove(bound)
+                    }
+                }
+            }
+        }
+        #expect(checked > 1000)
+    }
+
     @Test("a hand-written file parses: sizes, flags, expectations, comments")
     func handWritten() throws {
         let scenarios = try ScenarioFormat.parse("""

@@ -121,3 +121,23 @@ extension KernelTests.ConformanceTests {
         #expect(why.contains("a page pin"))
     }
 }
+
+extension KernelTests.ConformanceTests {
+    @Test("a KVM ioctl on fds 0-2 is not performed: the kernel backend names why, whatever stdin is")
+    func standardStreamIoctlsAreRefused() throws {
+        let text = """
+            scenario streams
+            raw Z fd=0
+            vm A Z
+            """
+        let scenario = try #require(try ScenarioFormat.parse(text, source: "streams.gmem").first)
+        let backend = try KernelBackend()
+        let outcomes = scenario.steps.map { backend.perform($0.action) }
+        #expect(outcomes.first == .ok)
+        guard case .unsupported(let why)? = outcomes.last else {
+            Issue.record("KVM_CREATE_VM on fd 0 was performed: \(outcomes)")
+            return
+        }
+        #expect(why.contains("KVM_CREATE_VM") && why.contains("standard stream"), "\(why)")
+    }
+}
