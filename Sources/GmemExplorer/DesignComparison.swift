@@ -328,8 +328,16 @@ public struct DesignComparison: Codable, Sendable, Equatable {
         // The estimate comes first: a search too big for --max-states is refused before it
         // allocates anything beyond its pilot.
         let pilots = Mutex<[SearchEstimate?]>(Array(repeating: nil, count: designs.count))
+        // Said at once, then the pilot's progress (issue 12: a pilot that cannot finish a level
+        // used to be silent for more than 30 s; it now stops at its time bound, 2 s).
+        let quietPilot = request.quiet || request.all
+        if !request.quiet { message("estimating (a pilot search of at most 200,000 states or 2 s per design)…") }
         DispatchQueue.concurrentPerform(iterations: designs.count) { index in
-            let estimate = Explorer(design: designs[index], universe: universe).estimate(symmetry: symmetry)
+            let estimate = Explorer(design: designs[index], universe: universe).estimate(symmetry: symmetry) { pilot in
+                if quietPilot { return }
+                message("estimating: depth \(pilot.depth), \(pilot.statesExplored.formatted()) states, "
+                        + String(format: "%.1f s", pilot.seconds))
+            }
             pilots.withLock { $0[index] = estimate }
         }
         let estimates = pilots.withLock { $0.compactMap { $0 } }

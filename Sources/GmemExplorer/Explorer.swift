@@ -20,10 +20,12 @@ public struct Explorer: Sendable {
     /// `threads` cores (0: all, 1: this thread). `stopWhen` ends it after the level where that
     /// invariant is first violated (for a quick trace); `maxStates` ends it once that many
     /// distinct states are stored (the report says `stoppedAtLimit`, and nothing beyond is
-    /// claimed). `progress` is called after a level at most every `progressSeconds`.
+    /// claimed); `maxSeconds` ends it at that wall time, dropping the level it was expanding
+    /// (`stoppedAtDeadline`). `progress` is called after a level at most every `progressSeconds`.
     public func run(
         stopWhen stopInvariant: Invariant? = nil,
         maxStates: Int? = nil,
+        maxSeconds: Double? = nil,
         threads: Int = 0,
         symmetry: Bool = true,
         progressSeconds: Double = 1,
@@ -42,8 +44,9 @@ public struct Explorer: Sendable {
                 seconds: 0, bytes: 0, levels: [1], symmetry: symmetry)
         }
         let search = Search(rules: rules, canon: canon, flavour: design.flavour, wanted: wanted)
+        let deadline = maxSeconds.map { ContinuousClock.now + .nanoseconds(Int64(max(0, min($0, 1e6)) * 1e9)) }
         let result = search.run(
-            threads: threads, stopWhen: stopInvariant.map { CheckBits.of($0) } ?? [], maxStates: maxStates,
+            threads: threads, stopWhen: stopInvariant.map { CheckBits.of($0) } ?? [], maxStates: maxStates, deadline: deadline,
             progress: progress.map(Self.adapt(design)), progressSeconds: progressSeconds)
 
         func finding(_ bit: CheckBits) -> Finding? {
@@ -54,11 +57,13 @@ public struct Explorer: Sendable {
             InvariantResult(invariant: invariant, verdict: !invariant.applies(to: design.flavour) ? .notApplicable
                             : finding(.of(invariant)).map { .violated($0) } ?? .holds)
         }
-        return ExplorationReport(
+        var report = ExplorationReport(
             design: design, universe: universe, results: results, handOff: finding(.handOff),
             statesExplored: result.levels.reduce(0, +), transitions: result.transitions, depthReached: result.levels.count - 1,
             exhausted: result.exhausted, stoppedAtLimit: result.stoppedAtLimit, seconds: result.seconds, bytes: result.bytes,
             levels: result.levels, symmetry: symmetry)
+        report.stoppedAtDeadline = result.stoppedAtDeadline
+        return report
     }
 
     static func adapt(_ design: Design) -> (@escaping @Sendable (ExplorationProgress) -> Void) -> @Sendable (Int, Int, Int, Double, Int) -> Void {
@@ -171,30 +176,43 @@ public struct Explorer: Sendable {
     }
 
     /// What a search of this universe would cost, judged before it runs: a pilot search of
-    /// the first levels (at most `pilotStates` states), whose growth from level to level is
+    /// the first levels (at most `pilotStates` states, and at most `maxSeconds` of wall time:
+    /// a level is dropped unfinished at the deadline), whose growth from level to level is
     /// extrapolated to the depth bound. Growth slows as a space saturates, so the projection
-    /// is an over-estimate for deep bounds; an exhausted pilot is exact.
-    public func estimate(pilotStates: Int = 200_000, symmetry: Bool = true) -> SearchEstimate {
-        let pilot = run(maxStates: pilotStates, threads: 1, symmetry: symmetry)
+    /// is an over-estimate for deep bounds; an exhausted pilot is exact. `progress` hears
+    /// about the pilot after each level, at most every quarter second.
+    public func estimate(pilotStates: Int = 200_000, maxSeconds: Double = 2, symmetry: Bool = true,
+                         progress: (@Sendable (ExplorationProgress) -> Void)? = nil) -> SearchEstimate {
+        let pilot = run(maxStates: pilotStates, maxSeconds: maxSeconds, threads: 1, symmetry: symmetry,
+                        progressSeconds: 0.25, progress: progress)
         let levels = pilot.levels
         let perState = pilot.statesExplored > 0 ? pilot.seconds / Double(pilot.statesExplored) : 0
         let bytesPerState = pilot.statesExplored > 0 ? max(48, pilot.bytes / pilot.statesExplored) : 48
-        if !pilot.stoppedAtLimit {
-            return SearchEstimate(states: pilot.statesExplored, exact: true, pilotStates: pilot.statesExplored,
-                                  secondsPerState: perState, bytesPerState: bytesPerState)
+        var estimate: SearchEstimate
+        if !pilot.stoppedAtLimit, !pilot.stoppedAtDeadline {
+            estimate = SearchEstimate(states: pilot.statesExplored, exact: true, pilotStates: pilot.statesExplored,
+                                      secondsPerState: perState, bytesPerState: bytesPerState)
+        } else {
+            // The last complete level's growth, carried on to the bound (a pilot stopped at its
+            // state limit has one partial level last; one stopped at its deadline has none).
+            let complete = pilot.stoppedAtDeadline ? levels[...] : levels.dropLast()
+            let last = Double(complete.last ?? 1), before = Double(complete.dropLast().last ?? 1)
+            let growth = max(1, last / max(1, before))
+            var total = Double(complete.reduce(0, +)), level = last
+            if complete.count <= universe.depth {
+                for _ in complete.count...universe.depth {
+                    level *= growth
+                    total += level
+                    if total > 1e15 { break }
+                }
+            }
+            estimate = SearchEstimate(states: total >= 1e15 ? 1_000_000_000_000_000 : max(pilot.statesExplored, Int(total)),
+                                      exact: false, pilotStates: pilot.statesExplored, secondsPerState: perState,
+                                      bytesPerState: bytesPerState)
         }
-        // The last complete level's growth, carried on to the bound.
-        let complete = levels.dropLast()
-        let last = Double(complete.last ?? 1), before = Double(complete.dropLast().last ?? 1)
-        let growth = max(1, last / max(1, before))
-        var total = Double(complete.reduce(0, +)), level = last
-        for _ in complete.count...universe.depth {
-            level *= growth
-            total += level
-            if total > 1e15 { break }
-        }
-        return SearchEstimate(states: total >= 1e15 ? 1_000_000_000_000_000 : max(pilot.statesExplored, Int(total)), exact: false,
-                              pilotStates: pilot.statesExplored, secondsPerState: perState, bytesPerState: bytesPerState)
+        estimate.timeLimited = pilot.stoppedAtDeadline
+        estimate.pilotSeconds = pilot.seconds
+        return estimate
     }
 
     /// Runs `steps` from the empty process under `design` and says what each returned. A step

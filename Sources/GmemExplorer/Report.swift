@@ -68,6 +68,8 @@ public struct ExplorationReport: Hashable, Sendable {
     public let bytes: Int
     /// New states per level (level 0 is the empty process).
     public let levels: [Int]
+    /// Whether the search stopped at its deadline (only its complete levels are reported).
+    public internal(set) var stoppedAtDeadline = false
     /// Whether states were reduced by symmetry (one per class of renamed VMs, files, memslots).
     public let symmetry: Bool
 
@@ -96,8 +98,13 @@ public struct ExplorationProgress: Sendable {
     public var statesPerSecond: Double { seconds > 0 ? Double(statesExplored) / seconds : 0 }
 }
 
-/// How big a search looks before it runs (``Explorer/estimate(pilotStates:)``).
+/// How big a search looks before it runs (``Explorer/estimate(pilotStates:maxSeconds:symmetry:progress:)``).
 public struct SearchEstimate: Hashable, Sendable {
+    /// Whether the pilot ran out of time before it stored its states (the projection then
+    /// rests on the levels it completed in that time).
+    public internal(set) var timeLimited = false
+    /// Wall time of the pilot, in seconds.
+    public internal(set) var pilotSeconds = 0.0
     /// Distinct states the search is expected to store (exact when `exact`).
     public let states: Int
     /// Whether the pilot search exhausted the space, so `states` is the count.

@@ -220,6 +220,9 @@ struct Search {
         var levels: [Int]
         var transitions: Int
         var stoppedAtLimit: Bool
+        /// Whether the search stopped at its deadline (the level it was expanding is dropped,
+        /// so `levels` are complete levels only).
+        var stoppedAtDeadline: Bool
         var exhausted: Bool
         var seconds: Double
         var bytes: Int
@@ -229,8 +232,8 @@ struct Search {
     static func shardOf(_ id: UInt32) -> Int { Int(id >> 29) }
     static func localOf(_ id: UInt32) -> Int { Int(id & 0x1FFF_FFFF) }
 
-    func run(threads: Int, stopWhen: CheckBits, maxStates: Int?, progress: (@Sendable (Int, Int, Int, Double, Int) -> Void)?,
-             progressSeconds: Double) -> Result {
+    func run(threads: Int, stopWhen: CheckBits, maxStates: Int?, deadline: ContinuousClock.Instant? = nil,
+             progress: (@Sendable (Int, Int, Int, Double, Int) -> Void)?, progressSeconds: Double) -> Result {
         let clock = ContinuousClock()
         let start = clock.now
         let shards = (0..<Self.shards).map { _ in Shard(tasks: Self.shards) }
@@ -245,6 +248,7 @@ struct Search {
         var levels = [1]
         var transitions = 0
         var stopped = false
+        var pastDeadline = false
         var total = 1
         var depth = 0
         let universe = rules.universe
@@ -257,10 +261,10 @@ struct Search {
             let foundSoFar = found.keys.reduce(CheckBits()) { $0.union(CheckBits(rawValue: $1)) }
             let looking = wanted.subtracting(foundSoFar)
             // Expand: task t owns shard t's new states and the outbox row t.
-            let perTask = UnsafeMutablePointer<(transitions: Int, found: [UInt8: Found])>.allocate(capacity: Self.shards)
+            let perTask = UnsafeMutablePointer<(transitions: Int, found: [UInt8: Found], late: Bool)>.allocate(capacity: Self.shards)
             // SAFETY: one element per task, initialised here, deinitialised and freed after the
-            // merge below; no task outlives `parallel`.
-            unsafe perTask.initialize(repeating: (0, [:]), count: Self.shards)
+            // merge below (or when the level is dropped); no task outlives `parallel`.
+            unsafe perTask.initialize(repeating: (0, [:], false), count: Self.shards)
             let tasks = unsafe TaskBox(perTask)
             let shardList = ShardList(shards)
             parallel(threads: threads, Self.shards) { t in
@@ -269,7 +273,11 @@ struct Search {
                 var localFound: [UInt8: Found] = [:]
                 var localLooking = looking
                 var count = 0
+                var late = false
                 for local in starts[t]..<ends[t] {
+                    // A deadline ends the level here (checked per state: one state's moves
+                    // take microseconds, so the search stops within a state of it).
+                    if let deadline, clock.now >= deadline { late = true; break }
                     // SAFETY: local is in starts[t]..<ends[t], below the shard's count; the shard is
                     // only read in this phase (Shard's note).
                     let state = canon.unpack(unsafe shard.keys[local])
@@ -298,8 +306,18 @@ struct Search {
                     }
                 }
                 // SAFETY: each task writes its own element of perTask and its own inbox column.
-                unsafe tasks.pointer[t] = (count, localFound)
+                unsafe tasks.pointer[t] = (count, localFound, late)
                 for destination in 0..<Self.shards { shardList.shards[destination].inboxSet(t, outbox[destination]) }
+            }
+            // Past the deadline, the level is incomplete: drop it (its candidates and its
+            // findings), so what is reported is complete levels only.
+            // SAFETY: every task has ended; the elements were initialised above.
+            if (0..<Self.shards).contains(where: { unsafe perTask[$0].late }) {
+                unsafe perTask.deinitialize(count: Self.shards)
+                unsafe perTask.deallocate()
+                for shard in shards { for t in 0..<Self.shards { shard.inbox[t] = [] } }
+                pastDeadline = true
+                break
             }
             // Merge what this level found: the lowest shard's finding, for determinism.
             for t in 0..<Self.shards {
@@ -340,10 +358,10 @@ struct Search {
             if found.keys.contains(where: { stopWhen.contains(CheckBits(rawValue: $0)) }) { stopped = false; break }
             if let maxStates, total >= maxStates { stopped = true; break }
         }
-        let exhausted = !stopped && zip(levelStart, shards.map(\.count)).allSatisfy { $0 >= $1 }
+        let exhausted = !stopped && !pastDeadline && zip(levelStart, shards.map(\.count)).allSatisfy { $0 >= $1 }
             && !found.keys.contains(where: { stopWhen.contains(CheckBits(rawValue: $0)) })
         return Result(shards: shards, found: found, foundLevel: foundLevel, levels: levels, transitions: transitions,
-                      stoppedAtLimit: stopped, exhausted: exhausted, seconds: Self.seconds(clock.now - start),
+                      stoppedAtLimit: stopped, stoppedAtDeadline: pastDeadline, exhausted: exhausted, seconds: Self.seconds(clock.now - start),
                       bytes: shards.reduce(0) { $0 + $1.bytes })
     }
 
@@ -389,8 +407,8 @@ struct ShardList: @unchecked Sendable {
 /// `@safe`: see the SAFETY note; the pointer is valid for one level's `parallel` call.
 @safe struct TaskBox: @unchecked Sendable {
     // SAFETY: each task writes only its own index; the coordinator reads after the barrier.
-    let pointer: UnsafeMutablePointer<(transitions: Int, found: [UInt8: Found])>
+    let pointer: UnsafeMutablePointer<(transitions: Int, found: [UInt8: Found], late: Bool)>
     // SAFETY: stores the pointer only; see the note on `pointer`.
-    init(_ pointer: UnsafeMutablePointer<(transitions: Int, found: [UInt8: Found])>) { unsafe self.pointer = pointer }
+    init(_ pointer: UnsafeMutablePointer<(transitions: Int, found: [UInt8: Found], late: Bool)>) { unsafe self.pointer = pointer }
     typealias Found = Search.Found
 }

@@ -1,6 +1,7 @@
 import GmemConformance
 import GmemExplorer
 import GmemModel
+import Synchronization
 import Testing
 
 /// The explorer's verdicts come from the search: these tests run it and check what it finds
@@ -130,6 +131,28 @@ struct ExplorerTests {
         #expect(projected.states >= explorer.run().statesExplored)
         let huge = Explorer(design: Design(lifetime: .upstream), universe: Universe(vms: 4, files: 4, slots: 4, pagesPerFile: 8, depth: 24))
         #expect(huge.estimate(pilotStates: 2_000).states > 4_000_000)
+    }
+
+    @Test("the pilot of a universe too big to finish a level stops at its time bound, reports progress, and still refuses it")
+    func estimateTimeBound() {
+        // Issue 12: at 4/4/4/8, depth 24, the 200,000-state pilot finished its level only after
+        // more than 30 s in a debug build. With a deadline it drops the unfinished level.
+        let huge = Explorer(design: Design(lifetime: .upstream), universe: Universe(vms: 4, files: 4, slots: 4, pagesPerFile: 8, depth: 24))
+        let heard = Mutex(0)
+        let start = ContinuousClock.now
+        let estimate = huge.estimate(maxSeconds: 0.3) { _ in heard.withLock { $0 += 1 } }
+        let elapsed = ContinuousClock.now - start
+        #expect(estimate.timeLimited)
+        #expect(!estimate.exact)
+        #expect(estimate.pilotSeconds >= 0.3)
+        // One state's moves take well under a millisecond, so the pilot ends within a state of
+        // its deadline; the slack is for a loaded machine.
+        #expect(elapsed < .seconds(3), "the pilot took \(elapsed) for a 0.3 s bound")
+        #expect(estimate.states > 4_000_000)
+        #expect(heard.withLock { $0 } > 0)
+        // A pilot that finishes in time is not time-limited.
+        let tiny = Explorer(design: Design(lifetime: .upstream), universe: Universe(vms: 1, files: 1, slots: 1, pagesPerFile: 1, depth: 24))
+        #expect(!tiny.estimate(maxSeconds: 10).timeLimited)
     }
 
     @Test("a search stops at maxStates and says so; nothing is called exhausted")
