@@ -36,6 +36,9 @@ public enum Exploration {
         public var threads = 0
         /// Write each design × flavour as a Promela model into this directory instead of searching.
         public var emitPromela: String?
+        /// With `all`: the universe the designs after 2023 (conversion, linking, the derived
+        /// link precondition) are searched in; nil leaves them out.
+        public var after2023: HostUniverse? = .standard
         public init() {}
     }
 
@@ -308,6 +311,8 @@ public struct DesignComparison: Codable, Sendable, Equatable {
     public let alternatives: [AlternativeTable]?
     /// Where the traces were written as scenario files, if they were.
     public let scenarioDirectory: String?
+    /// With `all`: the designs after 2023 (issue 16).
+    public var after2023: After2023Summary?
 
     public init(universe: UniverseSummary, seconds: Double, designs: [DesignEntry], all: Bool,
                 alternatives: [AlternativeTable]? = nil, scenarioDirectory: String? = nil) {
@@ -382,10 +387,15 @@ public struct DesignComparison: Codable, Sendable, Equatable {
                                         designs: reports.map { DesignEntry(report: $0, attack: nil) })
             }
         }
-        return DesignComparison(
+        var comparison = DesignComparison(
             universe: UniverseSummary(universe),
             seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
             designs: entries, all: request.all, alternatives: alternatives, scenarioDirectory: request.scenarios)
+        if request.all, let after = request.after2023 {
+            if let problem = after.problem { throw Exploration.Failure("after 2023: \(problem)") }
+            comparison.after2023 = After2023Comparison.run(universe: after).summary
+        }
+        return comparison
     }
 
     /// Independent searches, one per core.
@@ -413,6 +423,12 @@ public struct DesignComparison: Codable, Sendable, Equatable {
 
     /// Writes every trace as a scenario file (`NAME.gmem`) into `directory`.
     func writeScenarios(to directory: String) throws(Exploration.Failure) {
+        for file in after2023?.scenarios ?? [] {
+            let path = (directory as NSString).appendingPathComponent(file.name + ".gmem")
+            guard FileManager.default.createFile(atPath: path, contents: Data(file.text.utf8)) else {
+                throw Exploration.Failure("cannot write \(path)")
+            }
+        }
         for entry in designs {
             for item in entry.findings + (entry.wouldBeAttack.map { [$0] } ?? []) {
                 guard let text = item.scenario, let name = item.scenarioName else { continue }
@@ -432,6 +448,10 @@ public struct DesignComparison: Codable, Sendable, Equatable {
         if all {
             table(into: &lines)
             for alternative in alternatives ?? [] { choices(alternative, into: &lines) }
+            if let after2023 {
+                lines.append("")
+                lines += after2023.lines
+            }
         } else if let entry = designs.first {
             design(entry, into: &lines)
         }

@@ -33,6 +33,8 @@ struct DesignComparisonTests {
     func allTable() throws {
         var request = Self.small()
         request.all = true
+        // The designs after 2023 in their smallest universe (After2023Tests search the others).
+        request.after2023 = HostUniverse(vms: 1, files: 1, slots: 1, pages: 1, depth: 6)
         guard case .comparison(let comparison) = try Exploration.run(request) else {
             Issue.record("no comparison")
             return
@@ -43,6 +45,9 @@ struct DesignComparisonTests {
         let text = comparison.formatted()
         #expect(text.hasPrefix("gmem explore --all: \(Design.all.count) designs"))
         #expect(text.contains("VIOLATED("))
+        let after = try #require(comparison.after2023)
+        #expect(after.designs.map(\.name) == After2023Comparison.designs.map(\.name))
+        #expect(text.contains("After 2023: in-place conversion and linking"))
     }
 
     @Test("a bad request is refused before any search", arguments: [
