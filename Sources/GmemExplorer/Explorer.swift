@@ -180,7 +180,7 @@ public struct Explorer: Sendable {
     /// a level is dropped unfinished at the deadline), whose growth from level to level is
     /// extrapolated to the depth bound. Growth slows as a space saturates, so the projection
     /// is an over-estimate for deep bounds; an exhausted pilot is exact. `progress` hears
-    /// about the pilot after each level, at most every quarter second.
+    /// about the pilot after each level, at most every quarter second, and once at its end.
     public func estimate(pilotStates: Int = 200_000, maxSeconds: Double = 2, symmetry: Bool = true,
                          progress: (@Sendable (ExplorationProgress) -> Void)? = nil) -> SearchEstimate {
         let pilot = run(maxStates: pilotStates, maxSeconds: maxSeconds, threads: 1, symmetry: symmetry,
@@ -212,6 +212,9 @@ public struct Explorer: Sendable {
         }
         estimate.timeLimited = pilot.stoppedAtDeadline
         estimate.pilotSeconds = pilot.seconds
+        // The pilot's last word, whatever the progress interval let through before.
+        progress?(ExplorationProgress(design: design, depth: pilot.depthReached, statesExplored: pilot.statesExplored,
+                                      transitions: pilot.transitions, seconds: pilot.seconds, bytes: pilot.bytes))
         return estimate
     }
 

@@ -14,7 +14,9 @@ struct After2023Tests {
 
     @Test("upstream conversion keeps every invariant: pinned pages refuse to become private, PRESERVE needs a software-protected owner")
     func upstreamHolds() {
-        let report = HostExplorer(design: HostDesign(), universe: Self.one).run()
+        var deep = Self.one
+        deep.depth = 16
+        let report = HostExplorer(design: HostDesign(), universe: deep).run()
         #expect(report.allHold, "\(report.findings.mapValues(\.detail))")
         #expect(report.exhausted)
         #expect(report.transitions > report.states)
@@ -39,7 +41,7 @@ struct After2023Tests {
         // Upstream refuses the conversion with EAGAIN at the pinned page's offset.
         let upstream = HostExplorer.replay(read.steps, design: HostDesign(), universe: Self.one)
         let at = try #require(read.steps.firstIndex { if case .convert = $0 { true } else { false } })
-        #expect(upstream[at] == .again(errorOffset: 0))
+        #expect(upstream[at] == .refusedAt(errno: "EAGAIN", errorOffset: 0))
         #expect(read.outcomes[at] == .ok)
     }
 
@@ -50,7 +52,7 @@ struct After2023Tests {
         #expect(finding.steps.first == .createVM(vm: 0, confidential: true))
         #expect(finding.steps.last == .convert(file: 0, page: 0, toPrivate: false, preserve: true))
         let upstream = HostExplorer.replay(finding.steps, design: HostDesign(), universe: Self.one)
-        #expect(upstream.last == .refused("EOPNOTSUPP"))
+        #expect(upstream.last == .refusedAt(errno: "EOPNOTSUPP", errorOffset: 0))
         #expect(HostExplorer.confirms(finding.steps, design: design, invariant: .conversionKeepsPrivateData, universe: Self.one))
         #expect(!HostExplorer.confirms(finding.steps, design: HostDesign(), invariant: .conversionKeepsPrivateData, universe: Self.one))
     }
@@ -113,13 +115,24 @@ struct After2023Tests {
     func scenarioText() throws {
         let design = HostDesign(conversion: .preserveWithoutOwnerCheck)
         let finding = try #require(HostExplorer(design: design, universe: Self.one).run().finding(.conversionKeepsPrivateData))
-        let text = HostScenarioText.text(of: finding, invariant: .conversionKeepsPrivateData, design: design)
-        #expect(text.contains("scenario explore-conversion-preserve-without-owner-check-conversion-never-exposes-private-data profile=next"))
+        let text = HostScenarioText.text(of: finding, invariant: .conversionKeepsPrivateData, design: design, universe: Self.one)
+        #expect(text.contains("scenario explore-conversion-preserve-without-owner-check-conversion-never-exposes-private-data "
+                              + "profile=next requires=gmem-attributes"))
+        #expect(text.contains("vm A type=4"))
+        #expect(text.contains("gmem F A size=4K flags=mmap|init_shared -> ok"))
         #expect(text.contains("convert F offset=0 len=4K to=private -> ok"))
-        #expect(text.contains("convert F offset=0 len=4K to=shared mode=preserve -> EOPNOTSUPP   # conversion/preserve-without-owner-check: ok"))
+        #expect(text.contains("convert F offset=0 len=4K to=shared mode=preserve -> EOPNOTSUPP error_offset=0   "
+                              + "# conversion/preserve-without-owner-check: ok"))
         #expect(HostScenarioText.replayable(finding.steps))
-        let pinned = try #require(HostExplorer(design: HostDesign(conversion: .noReferenceCheck), universe: Self.one).run()
-            .finding(.hostNeverReadsPrivate))
-        #expect(!HostScenarioText.replayable(pinned.steps))
+        // A pin is the mapping's (vmsplice), a read through it has no action.
+        let report = HostExplorer(design: HostDesign(conversion: .noReferenceCheck), universe: Self.one).run()
+        let converted = try #require(report.finding(.noPrivateConversionWhileReferenced))
+        let pinText = HostScenarioText.text(of: converted, invariant: .noPrivateConversionWhileReferenced,
+                                            design: HostDesign(conversion: .noReferenceCheck), universe: Self.one)
+        #expect(pinText.contains("mmap PF F len=4K -> ok\npin PF offset=0 len=4K -> ok"))
+        #expect(pinText.contains("convert F offset=0 len=4K to=private -> EAGAIN error_offset=0   # conversion/no-reference-check: ok"))
+        #expect(HostScenarioText.replayable(converted.steps))
+        let read = try #require(report.finding(.hostNeverReadsPrivate))
+        #expect(!HostScenarioText.replayable(read.steps))
     }
 }

@@ -38,13 +38,13 @@ public struct After2023Comparison: Sendable {
             for invariant in HostInvariant.allCases {
                 guard let finding = report.finding(invariant) else { continue }
                 files.append((HostScenarioText.name(design: report.design, invariant: invariant),
-                              HostScenarioText.text(of: finding, invariant: invariant, design: report.design)))
+                              HostScenarioText.text(of: finding, invariant: invariant, design: report.design, universe: universe)))
             }
         }
         for weaker in derivation.weaker {
             let design = HostDesign(link: weaker.precondition)
             files.append((HostScenarioText.name(design: design, invariant: weaker.invariant),
-                          HostScenarioText.text(of: weaker.finding, invariant: weaker.invariant, design: design)))
+                          HostScenarioText.text(of: weaker.finding, invariant: weaker.invariant, design: design, universe: universe)))
         }
         return files
     }

@@ -57,8 +57,8 @@ struct HostRules: Sendable {
         let vms = Int(s.vms), files = Int(s.files)
         let linking = design.link != nil
         if vms < universe.vms {
-            steps.append(.createVM(vm: vms, confidential: true))
             steps.append(.createVM(vm: vms, confidential: false))
+            steps.append(.createVM(vm: vms, confidential: true))
         }
         if files < universe.files {
             for v in 0..<vms where s.has(v, HostState.vmOpen) { steps.append(.createFile(file: files, vm: v)) }
@@ -204,10 +204,12 @@ struct HostRules: Sendable {
             // The content modes the file's VM type supports (the owner check); ZERO never
             // applies to a conversion to private (EOPNOTSUPP), and is not offered.
             let confidential = s.has(s.owner(f), HostState.vmConfidential)
-            if preserve, confidential, design.conversion != .preserveWithoutOwnerCheck { return .refused("EOPNOTSUPP") }
+            if preserve, confidential, design.conversion != .preserveWithoutOwnerCheck {
+                return .refusedAt(errno: "EOPNOTSUPP", errorOffset: UInt64(p) << 12)
+            }
             if toPrivate {
                 if s.isPinned(i, p), design.conversion != .noReferenceCheck {
-                    return .again(errorOffset: UInt64(p) << 12)
+                    return .refusedAt(errno: "EAGAIN", errorOffset: UInt64(p) << 12)
                 }
                 s.page[index] |= HostState.private_
             } else {

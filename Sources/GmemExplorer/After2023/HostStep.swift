@@ -71,8 +71,9 @@ public enum HostOutcome: Hashable, Sendable, CustomStringConvertible {
     case ok
     /// Refused with this errno name; nothing changed.
     case refused(String)
-    /// A conversion refused because a page has extra references.
-    case again(errorOffset: UInt64)
+    /// A conversion refused with `error_offset` written back: `EAGAIN` at a page with extra
+    /// references, `EOPNOTSUPP` for a content mode the file's VM type does not support.
+    case refusedAt(errno: String, errorOffset: UInt64)
     /// A read of this content (0 zero, 2 + w VM w's secret).
     case read(UInt8)
     case written
@@ -87,7 +88,7 @@ public enum HostOutcome: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .ok: "ok"
         case .refused(let errno): errno
-        case .again(let offset): "EAGAIN error_offset=\(offset)"
+        case .refusedAt(let errno, let offset): "\(errno) error_offset=\(offset)"
         case .read(let value): value >= 2 ? "read \(hex(ExplorerStep.secret(ofVM: Int(value - 2)))) (VM \(ExplorerStep.vmName(Int(value - 2)))'s secret)" : "read 0x0"
         case .written: "written"
         case .mmio: "mmio exit"
@@ -98,7 +99,7 @@ public enum HostOutcome: Hashable, Sendable, CustomStringConvertible {
 
     var changesNothing: Bool {
         switch self {
-        case .refused, .again, .mmio, .fault, .sigbus: true
+        case .refused, .refusedAt, .mmio, .fault, .sigbus: true
         default: false
         }
     }
