@@ -57,12 +57,18 @@ struct After2023Tests {
         #expect(!HostExplorer.confirms(finding.steps, design: HostDesign(), invariant: .conversionKeepsPrivateData, universe: Self.one))
     }
 
-    @Test("linking as posted: a software-protected VM's file converts A's data with PRESERVE, and a second live VM reads A's private data")
+    @Test("linking as posted: a software-protected VM's file PRESERVEs a confidential VM's data, and a second live VM reads the first's private data")
     func linkAsPosted() throws {
         let report = HostExplorer(design: .linkAsPosted, universe: Self.two).run()
         let shown = try #require(report.finding(.conversionKeepsPrivateData))
         #expect(shown.steps.count == 8)
-        #expect(shown.steps.contains(.createVM(vm: 1, confidential: false)))
+        // One VM of each type: the software-protected one's file PRESERVEs the confidential one's data.
+        #expect(shown.steps.contains { if case .createVM(_, true) = $0 { true } else { false } })
+        #expect(shown.steps.contains { if case .createVM(_, false) = $0 { true } else { false } })
+        guard case .convert(_, _, false, true) = shown.steps.last! else {
+            Issue.record("the trace does not end with a PRESERVE conversion to shared: \(shown.steps)")
+            return
+        }
         let read = try #require(report.finding(.privateDataStaysWithItsVM))
         #expect(read.steps.count == 9)
         guard case .guestRead(let reader, _, _) = read.steps.last!, case .read(let value) = read.outcomes.last! else {
