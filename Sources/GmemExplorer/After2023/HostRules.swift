@@ -188,8 +188,9 @@ struct HostRules: Sendable {
             return .ok
         case .guestWrite(let v, let slot, let p), .guestRead(let v, let slot, let p):
             let entry = s.slot[v * 2 + slot]
-            if entry == 0 { return .mmio }
-            if entry == 1 { return .fault }
+            // A private access finds no private memory where no memslot (or no binding) is:
+            // KVM_EXIT_MEMORY_FAULT, not MMIO (GmemModel under next agrees).
+            if entry <= 1 { return .fault }
             let i = s.inode(Int(entry - 2))
             // A private access to a shared page: KVM_EXIT_MEMORY_FAULT (the VMM converts).
             if !s.isPrivate(i, p) { return .fault }
