@@ -31,10 +31,23 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 MODULES=(KVM GuestMemory)
 
-output=$(swift package dump-symbol-graph --include-spi-symbols --skip-synthesized-members 2>&1) || {
-    echo "$output"; echo "check-public-api: swift package dump-symbol-graph failed"; exit 1; }
+# In a clean clone the package's test modules are not built yet, and dump-symbol-graph then
+# fails for them (GmemKitPackageTests, GmemKitPackageDiscoveredTests) after writing every other
+# module's graph: that failure is accepted, any other is not, and the graphs checked must exist.
+status=0
+output=$(swift package dump-symbol-graph --include-spi-symbols --skip-synthesized-members 2>&1) || status=$?
 directory=$(sed -n 's/^Files written to //p' <<<"$output" | tail -1)
 [ -n "$directory" ] || { echo "$output"; echo "check-public-api: no symbol graph directory reported"; exit 1; }
+if [ "$status" -ne 0 ]; then
+    others=$(grep '^error: ' <<<"$output" | grep -v "Failed to emit symbol graph for 'GmemKitPackage\(Discovered\)\?Tests'" || true)
+    if [ -n "$others" ]; then
+        echo "$output"; echo "check-public-api: swift package dump-symbol-graph failed"; exit 1
+    fi
+fi
+for module in "${MODULES[@]}"; do
+    [ -f "$directory/$module.symbols.json" ] || {
+        echo "$output"; echo "check-public-api: no symbol graph for $module in $directory"; exit 1; }
+done
 python3 - "$directory" "${MODULES[@]}" <<'PY'
 import json, os, re, sys
 directory, modules = sys.argv[1], sys.argv[2:]
