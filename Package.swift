@@ -4,7 +4,7 @@
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
-    .swiftLanguageMode(.v6),
+    .swiftLanguageMode(.v6)
 ]
 /// Targets whose every unsafe expression is marked `unsafe` with a `// SAFETY:` line
 /// (Scripts/check-strict-memory-safety.sh fails when one loses the setting).
@@ -96,10 +96,19 @@ let package = Package(
         ),
         // Test support only: counts each thread's heap allocations (VCPU.run() allocates nothing).
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
-        .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM", "AllocationCounter", "MicroVM", "GuestImages", "GmemConformance", "GmemModel", "GmemExplorer", "GmemBench"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "KVMTests",
+            dependencies: [
+                "KVM", "CKVM", "AllocationCounter", "MicroVM", "GuestImages", "GmemConformance", "GmemModel",
+                "GmemExplorer", "GmemBench",
+            ], swiftSettings: swiftSettings),
         .testTarget(name: "GuestImagesTests", dependencies: ["GuestImages"], swiftSettings: strictSwiftSettings),
         .testTarget(name: "GmemModelTests", dependencies: ["GmemModel"], swiftSettings: strictSwiftSettings),
-        .testTarget(name: "GmemConformanceTests", dependencies: ["GmemConformance", "GmemModel", "GmemExplorer", "GmemBench"], swiftSettings: strictSwiftSettings),
-        .testTarget(name: "GmemExplorerTests", dependencies: ["GmemExplorer", "GmemModel", "GmemConformance"], swiftSettings: strictSwiftSettings),
+        .testTarget(
+            name: "GmemConformanceTests", dependencies: ["GmemConformance", "GmemModel", "GmemExplorer", "GmemBench"],
+            swiftSettings: strictSwiftSettings),
+        .testTarget(
+            name: "GmemExplorerTests", dependencies: ["GmemExplorer", "GmemModel", "GmemConformance"],
+            swiftSettings: strictSwiftSettings),
     ]
 )

@@ -24,6 +24,6 @@ let package = Package(
             path: "Benchmarks/GmemBenchmarks",
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
+        )
     ]
 )

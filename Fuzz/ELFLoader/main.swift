@@ -19,8 +19,9 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             let start = Int(segment.fileOffset)
             let end = start + Int(segment.fileSize)
             precondition(start >= 0 && end <= bytes.count && segment.fileSize <= segment.memorySize)
-            precondition(segment.physicalAddress >= GuestABI.imageBase
-                         && segment.physicalAddress + segment.memorySize <= memory)
+            precondition(
+                segment.physicalAddress >= GuestABI.imageBase
+                    && segment.physicalAddress + segment.memorySize <= memory)
             // The bytes the loader copies are exactly the segment's range of the file.
             precondition(image.fileBytes(ofSegment: index).elementsEqual(bytes[start..<end]))
         }

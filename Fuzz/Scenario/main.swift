@@ -23,8 +23,11 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         guard let again = try? ScenarioFormat.parse(printed, source: "printed"), again.count == 1 else {
             preconditionFailure("a parsed scenario prints as text that does not parse:\n\(printed)")
         }
-        precondition(again[0].steps.map(\.action) == scenario.steps.map(\.action), "round trip changed the steps:\n\(printed)")
-        precondition(again[0].steps.map(\.expected) == scenario.steps.map(\.expected), "round trip changed the expectations:\n\(printed)")
+        precondition(
+            again[0].steps.map(\.action) == scenario.steps.map(\.action), "round trip changed the steps:\n\(printed)")
+        precondition(
+            again[0].steps.map(\.expected) == scenario.steps.map(\.expected),
+            "round trip changed the expectations:\n\(printed)")
     }
     return 0
 }

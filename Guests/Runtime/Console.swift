@@ -5,7 +5,7 @@
 enum Console {
     static func write(_ text: StaticString) {
         let bytes = text.utf8Start
-        for i in 0 ..< text.utf8CodeUnitCount {
+        for i in 0..<text.utf8CodeUnitCount {
             outb(Port.console, bytes[i])
         }
     }
@@ -39,11 +39,14 @@ enum Console {
     /// A byte count as "N MiB", "N KiB" or "N bytes", whichever is exact.
     static func writeSize(_ bytes: Int) {
         if bytes != 0 && bytes % miB == 0 {
-            write(bytes / miB); write(" MiB")
+            write(bytes / miB)
+            write(" MiB")
         } else if bytes != 0 && bytes % kiB == 0 {
-            write(bytes / kiB); write(" KiB")
+            write(bytes / kiB)
+            write(" KiB")
         } else {
-            write(bytes); write(" bytes")
+            write(bytes)
+            write(" bytes")
         }
     }
 }

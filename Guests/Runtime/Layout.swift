@@ -23,7 +23,7 @@ struct GuestLayout {
     var stackAreaStart: Int { memorySize - cpus * stackSizePerCPU }
 
     /// Memory the guest may use freely: `imageEnd ..< stackAreaStart`.
-    var free: Range<Int> { imageEnd ..< max(imageEnd, stackAreaStart) }
+    var free: Range<Int> { imageEnd..<max(imageEnd, stackAreaStart) }
 }
 
 @inline(__always) func alignDown(_ value: Int, _ alignment: Int) -> Int {

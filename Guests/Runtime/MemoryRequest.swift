@@ -48,7 +48,7 @@ func requestMemory(_ op: MemoryOperation, gpa: Int = 0, size: Int = 0) -> Memory
     let resultField = VolatileMappedRegister<UInt64>(unsafeBitPattern: base + 24)
 
     opField.store(op.rawValue)
-    statusField.store(UInt32.max)            // the VMM must overwrite it
+    statusField.store(UInt32.max)  // the VMM must overwrite it
     gpaField.store(UInt64(UInt(bitPattern: gpa)))
     sizeField.store(UInt64(UInt(bitPattern: size)))
     resultField.store(0)

@@ -29,8 +29,12 @@ func firstMismatch(in range: Range<Int>, expected: (Int) -> UInt64) -> Int? {
 public func guestMain(cpu: Int, cpus: Int, memorySize: Int) -> Int32 {
     let layout = GuestLayout(cpus: cpus, memorySize: memorySize)
     Console.write("hello from a guest_memfd-backed guest (vCPU ")
-    Console.write(cpu); Console.write(" of "); Console.write(cpus); Console.write(", ")
-    Console.writeSize(memorySize); Console.write(")\n")
+    Console.write(cpu)
+    Console.write(" of ")
+    Console.write(cpus)
+    Console.write(", ")
+    Console.writeSize(memorySize)
+    Console.write(")\n")
 
     // 1. Fill all free memory with the address-derived pattern.
     let free = layout.free
@@ -41,8 +45,11 @@ public func guestMain(cpu: Int, cpus: Int, memorySize: Int) -> Int32 {
         words(at: address).pointee = pattern(at: address)
         address += 8
     }
-    Console.write("filled "); Console.writeSize(free.count); Console.write(" at ")
-    Console.writeHex(free.lowerBound); Console.write("\n")
+    Console.write("filled ")
+    Console.writeSize(free.count)
+    Console.write(" at ")
+    Console.writeHex(free.lowerBound)
+    Console.write("\n")
 
     // 2. Punch a 64 KiB hole in the middle of the free area: at a 2 MiB
     //    boundary if one lies well inside it, else 64 KiB-aligned.
@@ -51,35 +58,47 @@ public func guestMain(cpu: Int, cpus: Int, memorySize: Int) -> Int32 {
     if holeStart - holeSize < free.lowerBound || holeStart + 2 * holeSize > free.upperBound {
         holeStart = alignDown(middle, holeSize)
     }
-    let hole = holeStart ..< holeStart + holeSize
+    let hole = holeStart..<holeStart + holeSize
     let punch = requestMemory(.punchHole, gpa: hole.lowerBound, size: hole.count)
     guard punch.status == 0 else {
-        Console.write("punch failed, errno "); Console.write(Int(punch.status)); Console.write("\n")
+        Console.write("punch failed, errno ")
+        Console.write(Int(punch.status))
+        Console.write("\n")
         return 1
     }
 
     // 3. The hole reads back zero; everything else keeps its pattern. The
     //    `outl` above is an opaque call, so these loads really read memory.
     if let bad = firstMismatch(in: hole, expected: { _ in 0 }) {
-        Console.write("punched memory not zero at "); Console.writeHex(bad); Console.write("\n")
+        Console.write("punched memory not zero at ")
+        Console.writeHex(bad)
+        Console.write("\n")
         return 2
     }
-    if let bad = firstMismatch(in: free.lowerBound ..< hole.lowerBound, expected: pattern)
-        ?? firstMismatch(in: hole.upperBound ..< free.upperBound, expected: pattern) {
-        Console.write("pattern damaged at "); Console.writeHex(bad); Console.write("\n")
+    if let bad = firstMismatch(in: free.lowerBound..<hole.lowerBound, expected: pattern)
+        ?? firstMismatch(in: hole.upperBound..<free.upperBound, expected: pattern)
+    {
+        Console.write("pattern damaged at ")
+        Console.writeHex(bad)
+        Console.write("\n")
         return 3
     }
-    Console.write("punched "); Console.writeSize(hole.count); Console.write(" at ")
+    Console.write("punched ")
+    Console.writeSize(hole.count)
+    Console.write(" at ")
     Console.writeHex(hole.lowerBound)
     Console.write(": reads back zero; pattern intact elsewhere\n")
 
     // 4. Ask how much of guest memory is allocated now.
     let report = requestMemory(.report)
     guard report.status == 0 else {
-        Console.write("report failed, errno "); Console.write(Int(report.status)); Console.write("\n")
+        Console.write("report failed, errno ")
+        Console.write(Int(report.status))
+        Console.write("\n")
         return 4
     }
-    Console.write("allocated: "); Console.write(Int(truncatingIfNeeded: report.result))
+    Console.write("allocated: ")
+    Console.write(Int(truncatingIfNeeded: report.result))
     Console.write(" bytes\n")
     return 0
 }

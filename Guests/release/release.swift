@@ -17,11 +17,14 @@ public func guestMain(cpu: Int, cpus: Int, memorySize: Int) -> Int32 {
     guard extra >= memorySize else { return 1 }
     let words = 512  // one page
 
-    for i in 0 ..< words { UnsafeMutablePointer<UInt64>(bitPattern: extra + 8 * i)!.pointee = UInt64(i) &* 0x0101_0101 }
-    for i in 0 ..< words where UnsafeMutablePointer<UInt64>(bitPattern: extra + 8 * i)!.pointee != UInt64(i) &* 0x0101_0101 {
+    for i in 0..<words { UnsafeMutablePointer<UInt64>(bitPattern: extra + 8 * i)!.pointee = UInt64(i) &* 0x0101_0101 }
+    for i in 0..<words
+    where UnsafeMutablePointer<UInt64>(bitPattern: extra + 8 * i)!.pointee != UInt64(i) &* 0x0101_0101 {
         return 2
     }
-    Console.write("extra region at "); Console.writeHex(extra); Console.write(": written and read back\n")
+    Console.write("extra region at ")
+    Console.writeHex(extra)
+    Console.write(": written and read back\n")
 
     let reply = requestMemory(.release, gpa: extra, size: 0)
     guard reply.status == 0 else { return 3 }
@@ -34,6 +37,8 @@ public func guestMain(cpu: Int, cpus: Int, memorySize: Int) -> Int32 {
     Console.write("RAM still works; touching the released region\n")
 
     let value = UnsafeMutablePointer<UInt64>(bitPattern: extra)!.pointee
-    Console.write("released region still readable: "); Console.writeHex(Int(truncatingIfNeeded: value)); Console.write("\n")
+    Console.write("released region still readable: ")
+    Console.writeHex(Int(truncatingIfNeeded: value))
+    Console.write("\n")
     return 5
 }

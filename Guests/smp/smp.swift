@@ -27,7 +27,7 @@ public func guestMain(cpu: Int, cpus: Int, memorySize: Int) -> Int32 {
     guard regionSize > 0 else { return 9 }
     func region(_ index: Int) -> Range<Int> {
         let start = free.lowerBound + index * regionSize
-        return start ..< start + regionSize
+        return start..<start + regionSize
     }
 
     // Fill this vCPU's region, then signal (lock xadd: a full barrier, so
@@ -42,20 +42,29 @@ public func guestMain(cpu: Int, cpus: Int, memorySize: Int) -> Int32 {
 
     // vCPU 0: wait for everyone, then check every region.
     while finishedCPUs.load(ordering: .acquiring) < cpus { spinPause() }
-    for index in 0 ..< cpus {
+    for index in 0..<cpus {
         let checked = region(index)
         var address = checked.lowerBound
         while address < checked.upperBound {
             if words(at: address).pointee != pattern(cpu: index, at: address) {
-                Console.write("vCPU "); Console.write(index); Console.write(" region: wrong word at ")
-                Console.writeHex(address); Console.write("\n")
+                Console.write("vCPU ")
+                Console.write(index)
+                Console.write(" region: wrong word at ")
+                Console.writeHex(address)
+                Console.write("\n")
                 return Int32(10 + index)
             }
             address += 8
         }
-        Console.write("vCPU "); Console.write(index); Console.write(" region [")
-        Console.writeHex(checked.lowerBound); Console.write(", "); Console.writeHex(checked.upperBound)
-        Console.write(") holds its pattern ("); Console.writeSize(checked.count); Console.write(")\n")
+        Console.write("vCPU ")
+        Console.write(index)
+        Console.write(" region [")
+        Console.writeHex(checked.lowerBound)
+        Console.write(", ")
+        Console.writeHex(checked.upperBound)
+        Console.write(") holds its pattern (")
+        Console.writeSize(checked.count)
+        Console.write(")\n")
     }
     return 0
 }

@@ -15,7 +15,7 @@
 public func guestMain(cpu: Int, cpus: Int, memorySize: Int) -> Int32 {
     let free = GuestLayout(cpus: cpus, memorySize: memorySize).free
     guard free.count >= 2 * miB else { return 3 }
-    let area = free.lowerBound ..< free.lowerBound + miB
+    let area = free.lowerBound..<free.lowerBound + miB
     let counter = words(at: area.upperBound)
     var address = area.lowerBound
     while address < area.upperBound {
@@ -28,7 +28,9 @@ public func guestMain(cpu: Int, cpus: Int, memorySize: Int) -> Int32 {
         outl(Port.ping, UInt32(truncatingIfNeeded: counter.pointee))
         counter.pointee &+= 1
     }
-    Console.write("asking for a snapshot after "); Console.write(rounds / 2); Console.write(" pings\n")
+    Console.write("asking for a snapshot after ")
+    Console.write(rounds / 2)
+    Console.write(" pings\n")
     outl(Port.snapshot, 1)
     while counter.pointee < UInt64(rounds) {
         outl(Port.ping, UInt32(truncatingIfNeeded: counter.pointee))
@@ -37,12 +39,16 @@ public func guestMain(cpu: Int, cpus: Int, memorySize: Int) -> Int32 {
     address = area.lowerBound
     while address < area.upperBound {
         if words(at: address).pointee != pattern(at: address) {
-            Console.write("pattern damaged at "); Console.writeHex(address); Console.write("\n")
+            Console.write("pattern damaged at ")
+            Console.writeHex(address)
+            Console.write("\n")
             return 1
         }
         address += 8
     }
     guard counter.pointee == UInt64(rounds) else { return 2 }
-    Console.write("after the snapshot: "); Console.write(rounds); Console.write(" pings, 1 MiB pattern intact\n")
+    Console.write("after the snapshot: ")
+    Console.write(rounds)
+    Console.write(" pings, 1 MiB pattern intact\n")
     return 0
 }

@@ -38,24 +38,28 @@ struct GuestBuilder: BuildToolPlugin {
         for name in names {
             let sources = try files(in: guests.appending(path: name)) { $0.hasSuffix(".swift") }
             let output = work.appending(path: "GuestImages+\(name).swift")
-            commands.append(.buildCommand(
-                displayName: "Building guest image \(name).elf (Embedded Swift)",
-                executable: embed,
-                arguments: ["image", name, output.path(), work.appending(path: name).path(),
-                            swiftc.path(), clang.path(), lld.path(), objdump, runtime.path()]
-                    + sources.map { $0.path() },
-                inputFiles: runtimeInputs + sources + [embed],
-                outputFiles: [output]
-            ))
+            commands.append(
+                .buildCommand(
+                    displayName: "Building guest image \(name).elf (Embedded Swift)",
+                    executable: embed,
+                    arguments: [
+                        "image", name, output.path(), work.appending(path: name).path(),
+                        swiftc.path(), clang.path(), lld.path(), objdump, runtime.path(),
+                    ]
+                        + sources.map { $0.path() },
+                    inputFiles: runtimeInputs + sources + [embed],
+                    outputFiles: [output]
+                ))
         }
         let index = work.appending(path: "GuestImages+All.swift")
-        commands.append(.buildCommand(
-            displayName: "Listing guest images \(names.joined(separator: ", "))",
-            executable: embed,
-            arguments: ["index", index.path()] + names,
-            inputFiles: [embed],
-            outputFiles: [index]
-        ))
+        commands.append(
+            .buildCommand(
+                displayName: "Listing guest images \(names.joined(separator: ", "))",
+                executable: embed,
+                arguments: ["index", index.path()] + names,
+                inputFiles: [embed],
+                outputFiles: [index]
+            ))
         return commands
     }
 
@@ -65,7 +69,8 @@ struct GuestBuilder: BuildToolPlugin {
             .filter { name in
                 var isDirectory: ObjCBool = false
                 return !name.hasPrefix(".")
-                    && FileManager.default.fileExists(atPath: directory.appending(path: name).path(), isDirectory: &isDirectory)
+                    && FileManager.default.fileExists(
+                        atPath: directory.appending(path: name).path(), isDirectory: &isDirectory)
                     && isDirectory.boolValue
             }
             .sorted()

@@ -42,7 +42,8 @@ public struct BootSnapshot: Sendable {
         let vm = try kvm.createVM()
         let vcpu = try vm.createVCPU(id: 0)
         specialRegisters = UncheckedKVM.rawBytes(of: LongMode.specialRegisters(from: try vcpu.specialRegisters()))
-        registers = UncheckedKVM.rawBytes(of: LongMode.entryRegisters(entry: elf.entry, index: 0, count: 1, memorySize: memorySize))
+        registers = UncheckedKVM.rawBytes(
+            of: LongMode.entryRegisters(entry: elf.entry, index: 0, count: 1, memorySize: memorySize))
     }
 }
 
@@ -58,8 +59,10 @@ public enum CBaselineRun {
     }
 
     /// Calls `body` with a `cb_boot` describing `snapshot`.
-    private static func withBoot(_ snapshot: BootSnapshot, parameter: UInt32,
-                                 _ body: (UnsafePointer<cb_boot>) -> Int32) -> Int32 {
+    private static func withBoot(
+        _ snapshot: BootSnapshot, parameter: UInt32,
+        _ body: (UnsafePointer<cb_boot>) -> Int32
+    ) -> Int32 {
         // SAFETY: every pointer handed to C is a live array's buffer for the whole
         // synchronous call, with its exact length; C copies what it needs (into guest memory
         // and registers) and keeps no pointer into them after returning.
@@ -97,8 +100,9 @@ public enum CBaselineRun {
             throw BenchError("the C baseline failed (\(reason))")
         }
         let passes = passNanoseconds(result)
-        return Result(status: result.status, pings: result.pings, exits: result.exits,
-                      firstExitNanoseconds: result.first_exit_ns, totalNanoseconds: result.total_ns, passNanoseconds: passes)
+        return Result(
+            status: result.status, pings: result.pings, exits: result.exits,
+            firstExitNanoseconds: result.first_exit_ns, totalNanoseconds: result.total_ns, passNanoseconds: passes)
     }
 
     /// The first `passes` entries of the C result's fixed-size `pass_ns` array (a tuple in Swift).
@@ -131,7 +135,9 @@ extension CBaselineRun {
         // into each VM it builds and keeps no pointer to it.
         let rc = unsafe withBoot(snapshot, parameter: 0) { unsafe cb_density_up($0, Int32(count)) }
         guard rc == count else {
-            throw BenchError("the C density baseline failed after some VMs (\(rc <= -1000 ? "exit reason \(-1000 - Int(rc))" : "errno \(-rc)"))")
+            throw BenchError(
+                "the C density baseline failed after some VMs (\(rc <= -1000 ? "exit reason \(-1000 - Int(rc))" : "errno \(-rc)"))"
+            )
         }
     }
 
@@ -155,8 +161,11 @@ public final class DensityVM {
         try vm.bind(ram, slot: 0, guestPhysicalAddress: 0, size: snapshot.memorySize, hostMemory: mapping)
         vcpu = try vm.createVCPU(id: 0)
         try vcpu.setSpecialRegisters(LongMode.specialRegisters(from: try vcpu.specialRegisters()))
-        try vcpu.setRegisters(LongMode.entryRegisters(entry: snapshot.entry, index: 0, count: 1, memorySize: snapshot.memorySize))
-        guard case .ioIn = try vcpu.run() else { throw BenchError("a density VM's first exit was not its parameter read") }
+        try vcpu.setRegisters(
+            LongMode.entryRegisters(entry: snapshot.entry, index: 0, count: 1, memorySize: snapshot.memorySize))
+        guard case .ioIn = try vcpu.run() else {
+            throw BenchError("a density VM's first exit was not its parameter read")
+        }
     }
 }
 
@@ -173,8 +182,9 @@ public struct HostUsage: Sendable {
     public static func now() -> HostUsage {
         let meminfo = procText("/proc/meminfo")
         let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
-        return HostUsage(free: Double(bytes("MemFree", in: meminfo)), unevictable: Double(bytes("Unevictable", in: meminfo)),
-                         anonymous: Double(bytes("RssAnon", in: procText("/proc/self/status"))), descriptors: Double(fds))
+        return HostUsage(
+            free: Double(bytes("MemFree", in: meminfo)), unevictable: Double(bytes("Unevictable", in: meminfo)),
+            anonymous: Double(bytes("RssAnon", in: procText("/proc/self/status"))), descriptors: Double(fds))
     }
 
     /// The text of a /proc file, or "" when it cannot be read.

@@ -40,17 +40,21 @@ public struct BenchSuite: Sendable {
     }
 
     /// Runs every figure `options.filter` selects; `done` is told each figure's name as it finishes.
-    public static func run(_ options: Options, logger: Logger = Logger(label: "gmemkit.bench"),
-                           done: (String) -> Void = { _ in }) throws(BenchError) -> BenchReport {
+    public static func run(
+        _ options: Options, logger: Logger = Logger(label: "gmemkit.bench"),
+        done: (String) -> Void = { _ in }
+    ) throws(BenchError) -> BenchReport {
         if let problem = options.problem { throw BenchError(problem) }
         let suite = BenchSuite(options: options, logger: logger)
-        let needsKVM = ["exit-roundtrip", "cold-start", "churn", "populate", "guest-touch", "density", "restore"].contains { suite.wants($0) }
+        let needsKVM = ["exit-roundtrip", "cold-start", "churn", "populate", "guest-touch", "density", "restore"]
+            .contains { suite.wants($0) }
         if needsKVM, let reason = KVMHost.unavailableReason {
             throw BenchError(reason + " (run with --filter model-ops, explore or check-wall for the model figures)")
         }
         var figures: [Figure] = []
         func add(_ figure: Figure) {
-            if let filter = options.filter, !figure.name.contains(filter) { return }  // a sibling of the figure asked for
+            // a sibling of the figure asked for
+            if let filter = options.filter, !figure.name.contains(filter) { return }
             logger.info("figure done", metadata: ["figure": "\(figure.name)"])
             done(figure.name)
             figures.append(figure)
@@ -86,10 +90,18 @@ public struct BenchSuite: Sendable {
 
     /// Runs `options.rounds` rounds of both sides, alternating which goes first (each inherits the
     /// page cache, allocator and scheduler state the other left), then `after` if given.
-    func alternate(_ swift: () throws -> Void, _ c: () throws -> Void, rounds: Int? = nil,
-                           after: () throws -> Void = {}) throws {
+    func alternate(
+        _ swift: () throws -> Void, _ c: () throws -> Void, rounds: Int? = nil,
+        after: () throws -> Void = {}
+    ) throws {
         for round in 0..<(rounds ?? options.rounds) {
-            if round.isMultiple(of: 2) { try swift(); try c() } else { try c(); try swift() }
+            if round.isMultiple(of: 2) {
+                try swift()
+                try c()
+            } else {
+                try c()
+                try swift()
+            }
             try after()
         }
     }
@@ -106,7 +118,8 @@ public struct BenchSuite: Sendable {
     func exitRoundTrip() throws -> Figure {
         let memory: UInt64 = 4 << 20
         let snapshot = try BootSnapshot(image: GuestImages.pingpong, memorySize: memory)
-        var swift: [Double] = [], c: [Double] = []
+        var swift: [Double] = []
+        var c: [Double] = []
         func swiftSide() throws {
             let full = try machine(GuestImages.pingpong, name: "pingpong", memory: memory, parameter: options.pings)
             let empty = try machine(GuestImages.pingpong, name: "pingpong", memory: memory, parameter: 0)
@@ -120,9 +133,10 @@ public struct BenchSuite: Sendable {
             c.append((Double(cFull.totalNanoseconds) - Double(cEmpty.totalNanoseconds)) / Double(options.pings))
         }
         try alternate(swiftSide, cSide)
-        return Figure(name: "exit-roundtrip", unit: "ns/round trip", swift: swift, c: c, lowerIsBetter: true, goal: 1.05,
-                      command: "gmem bench --filter exit-roundtrip",
-                      note: "pingpong guest, \(options.pings) port writes per round, minus an empty run")
+        return Figure(
+            name: "exit-roundtrip", unit: "ns/round trip", swift: swift, c: c, lowerIsBetter: true, goal: 1.05,
+            command: "gmem bench --filter exit-roundtrip",
+            note: "pingpong guest, \(options.pings) port writes per round, minus an empty run")
     }
 
     /// One cycle: /dev/kvm → VM → 4 MiB guest_memfd → bind → load → vCPU → first exit (the
@@ -132,13 +146,19 @@ public struct BenchSuite: Sendable {
     func coldStartAndChurn() throws -> (Figure, Figure) {
         let memory: UInt64 = 4 << 20
         let snapshot = try BootSnapshot(image: GuestImages.pingpong, memorySize: memory)
-        var swift: [Double] = [], c: [Double] = [], swiftChurn: [Double] = [], cChurn: [Double] = []
+        var swift: [Double] = []
+        var c: [Double] = []
+        var swiftChurn: [Double] = []
+        var cChurn: [Double] = []
         let cycles = 20
         func swiftSide() throws {
             var times: [Double] = []
             let start = ContinuousClock.now
             for _ in 0..<cycles {
-                times.append(Double(try machine(GuestImages.pingpong, name: "pingpong", memory: memory, parameter: 0).totalTime.nanoseconds) / 1000)
+                times.append(
+                    Double(
+                        try machine(GuestImages.pingpong, name: "pingpong", memory: memory, parameter: 0).totalTime
+                            .nanoseconds) / 1000)
             }
             swiftChurn.append(Double(cycles) / (ContinuousClock.now - start).seconds)
             swift.append(Figure.median(times) ?? 0)
@@ -146,17 +166,21 @@ public struct BenchSuite: Sendable {
         func cSide() throws {
             var times: [Double] = []
             let start = ContinuousClock.now
-            for _ in 0..<cycles { times.append(Double(try CBaselineRun.run(snapshot, parameter: 0).totalNanoseconds) / 1000) }
+            for _ in 0..<cycles {
+                times.append(Double(try CBaselineRun.run(snapshot, parameter: 0).totalNanoseconds) / 1000)
+            }
             cChurn.append(Double(cycles) / (ContinuousClock.now - start).seconds)
             c.append(Figure.median(times) ?? 0)
         }
         try alternate(swiftSide, cSide)
         return (
-            Figure(name: "cold-start", unit: "µs/cycle", swift: swift, c: c, lowerIsBetter: true, goal: 1.10,
-                   command: "gmem bench --filter cold-start",
-                   note: "median of \(cycles) cycles per round; 4 MiB (MicroVM's minimum; the issue says 2 MiB)"),
-            Figure(name: "churn", unit: "cycles/s", swift: swiftChurn, c: cChurn, lowerIsBetter: false, goal: 0.9,
-                   command: "gmem bench --filter churn", note: "\(cycles) cold-start cycles back to back")
+            Figure(
+                name: "cold-start", unit: "µs/cycle", swift: swift, c: c, lowerIsBetter: true, goal: 1.10,
+                command: "gmem bench --filter cold-start",
+                note: "median of \(cycles) cycles per round; 4 MiB (MicroVM's minimum; the issue says 2 MiB)"),
+            Figure(
+                name: "churn", unit: "cycles/s", swift: swiftChurn, c: cChurn, lowerIsBetter: false, goal: 0.9,
+                command: "gmem bench --filter churn", note: "\(cycles) cold-start cycles back to back")
         )
     }
 
@@ -167,13 +191,17 @@ public struct BenchSuite: Sendable {
     func populate() throws -> [Figure] {
         let size = options.populateMiB << 20
         let gib = Double(size) / Double(1 << 30)
-        var swift: [[Double]] = [[], [], []], c: [[Double]] = [[], [], []], memset: [Double] = []
+        var swift: [[Double]] = [[], [], []]
+        var c: [[Double]] = [[], [], []]
+        var memset: [Double] = []
         // Round -1 warms the host up and is not recorded (the first 1 GiB of a run is always slow).
         for round in -1..<options.rounds {
-            let swiftSide: PopulateSide = options.control ? try CBaselinePopulateFile(size: size) : try GmemKitPopulateFile(size: size)
+            let swiftSide: PopulateSide =
+                options.control ? try CBaselinePopulateFile(size: size) : try GmemKitPopulateFile(size: size)
             let cSide = try CBaselinePopulateFile(size: size)
             // Alternate which side goes first in the first chunk of each round.
-            let s: [UInt64], cNs: [UInt64]
+            let s: [UInt64]
+            let cNs: [UInt64]
             if round.isMultiple(of: 2) {
                 (s, cNs) = try populateInterleaved(swiftSide, cSide, size: size, chunk: 64 << 20)
             } else {
@@ -187,17 +215,25 @@ public struct BenchSuite: Sendable {
         // After the rounds: the first guest_memfd populate after freeing 1 GiB of anonymous
         // memory is about twice as slow, whichever side runs it (measured: it made the side
         // that went first in each round look 0.4–0.8 × the other).
-        for _ in 0..<options.rounds { memset.append(gib / (Double(try CBaselineRun.memsetAnonymous(size: size)) / 1e9)) }
-        let names = ["populate-allocate", "populate-touch", "populate-punch"]
-        let notes = ["fallocate of \(options.populateMiB) MiB guest_memfd, 64 MiB at a time, interleaved with the other side",
-                     "one byte per page through the shared mapping (bounds-checked store), interleaved likewise",
-                     "fallocate PUNCH_HOLE of \(options.populateMiB) MiB, interleaved likewise"]
-        var figures = (0..<3).map {
-            Figure(name: names[$0], unit: "GiB/s", swift: swift[$0], c: c[$0], lowerIsBetter: false, goal: 0.95,
-                   command: "gmem bench --filter populate", note: (options.control ? "CONTROL (C in both columns): " : "") + notes[$0])
+        for _ in 0..<options.rounds {
+            memset.append(gib / (Double(try CBaselineRun.memsetAnonymous(size: size)) / 1e9))
         }
-        figures.append(Figure(name: "populate-memset-reference", unit: "GiB/s", swift: [], c: memset, lowerIsBetter: false, goal: nil,
-                              command: "gmem bench --filter populate", note: "memset of fresh anonymous memory in C, for reference"))
+        let names = ["populate-allocate", "populate-touch", "populate-punch"]
+        let notes = [
+            "fallocate of \(options.populateMiB) MiB guest_memfd, 64 MiB at a time, interleaved with the other side",
+            "one byte per page through the shared mapping (bounds-checked store), interleaved likewise",
+            "fallocate PUNCH_HOLE of \(options.populateMiB) MiB, interleaved likewise",
+        ]
+        var figures = (0..<3).map {
+            Figure(
+                name: names[$0], unit: "GiB/s", swift: swift[$0], c: c[$0], lowerIsBetter: false, goal: 0.95,
+                command: "gmem bench --filter populate",
+                note: (options.control ? "CONTROL (C in both columns): " : "") + notes[$0])
+        }
+        figures.append(
+            Figure(
+                name: "populate-memset-reference", unit: "GiB/s", swift: [], c: memset, lowerIsBetter: false, goal: nil,
+                command: "gmem bench --filter populate", note: "memset of fresh anonymous memory in C, for reference"))
         return figures
     }
 
@@ -207,7 +243,8 @@ public struct BenchSuite: Sendable {
         let memory: UInt64 = 64 << 20
         let snapshot = try BootSnapshot(image: GuestImages.touch, memorySize: memory)
         let pages = Double(memory >> 12)
-        var swift: [[Double]] = [[], []], c: [[Double]] = [[], []]
+        var swift: [[Double]] = [[], []]
+        var c: [[Double]] = [[], []]
         func record(_ passes: [Int64], into values: inout [[Double]]) throws {
             guard passes.count >= 4 else { throw BenchError("touch reported \(passes.count) passes, not 4") }
             values[0].append(Double(passes[0]) / pages)
@@ -224,10 +261,16 @@ public struct BenchSuite: Sendable {
         // Three times the rounds: a round is ≈ 0.2 s, and the second pass (0.3 ms) is noisy.
         try alternate(swiftSide, cSide, rounds: 3 * options.rounds)
         return [
-            Figure(name: "guest-touch-first", unit: "ns/page", swift: swift[0], c: c[0], lowerIsBetter: true, goal: 1 / 0.95,
-                   command: "gmem bench --filter guest-touch", note: "touch guest, 64 MiB, first of 4 passes (guest_memfd allocation on fault)"),
-            Figure(name: "guest-touch-second", unit: "ns/page", swift: swift[1], c: c[1], lowerIsBetter: true, goal: 1 / 0.95,
-                   command: "gmem bench --filter guest-touch", note: "median of passes 2-4 (pages present); 3 × --rounds rounds"),
+            Figure(
+                name: "guest-touch-first", unit: "ns/page", swift: swift[0], c: c[0], lowerIsBetter: true,
+                goal: 1 / 0.95,
+                command: "gmem bench --filter guest-touch",
+                note: "touch guest, 64 MiB, first of 4 passes (guest_memfd allocation on fault)"),
+            Figure(
+                name: "guest-touch-second", unit: "ns/page", swift: swift[1], c: c[1], lowerIsBetter: true,
+                goal: 1 / 0.95,
+                command: "gmem bench --filter guest-touch",
+                note: "median of passes 2-4 (pages present); 3 × --rounds rounds"),
         ]
     }
 
@@ -244,12 +287,15 @@ public struct BenchSuite: Sendable {
             // SAFETY: setrlimit reads the local `limit`, alive for the call.
             _ = unsafe setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
             if limit.rlim_cur < needed {
-                throw BenchError("density needs \(needed) descriptors and RLIMIT_NOFILE allows \(limit.rlim_cur) (raise it with ulimit -n, or pass a smaller --density-vms)")
+                throw BenchError(
+                    "density needs \(needed) descriptors and RLIMIT_NOFILE allows \(limit.rlim_cur) (raise it with ulimit -n, or pass a smaller --density-vms)"
+                )
             }
         }
         let snapshot = try BootSnapshot(image: GuestImages.pingpong, memorySize: 4 << 20)
         let count = Double(options.densityVMs)
-        var swift: [[Double]] = [[], [], []], c: [[Double]] = [[], [], []]
+        var swift: [[Double]] = [[], [], []]
+        var c: [[Double]] = [[], [], []]
         func record(_ into: inout [[Double]], _ before: HostUsage, _ after: HostUsage) {
             into[0].append(after.hostBytes(since: before) / count / 1024)
             into[1].append((after.anonymous - before.anonymous) / count / 1024)
@@ -274,12 +320,16 @@ public struct BenchSuite: Sendable {
         try alternate(swiftSide, cSide, rounds: min(options.rounds, 3))
         let note = "\(options.densityVMs) VMs alive, each 4 MiB guest_memfd bound, vCPU run to its first exit"
         return [
-            Figure(name: "density-host-memory", unit: "KiB/VM", swift: swift[0], c: c[0], lowerIsBetter: true, goal: 1.2,
-                   command: "gmem bench --filter density", note: note + "; MemFree taken minus Unevictable (guest_memfd pages)"),
-            Figure(name: "density-anonymous-rss", unit: "KiB/VM", swift: swift[1], c: c[1], lowerIsBetter: true, goal: nil,
-                   command: "gmem bench --filter density", note: "RssAnon of the process (its own heap and stacks)"),
-            Figure(name: "density-fds", unit: "fds/VM", swift: swift[2], c: c[2], lowerIsBetter: true, goal: 1.2,
-                   command: "gmem bench --filter density", note: "open descriptors per VM"),
+            Figure(
+                name: "density-host-memory", unit: "KiB/VM", swift: swift[0], c: c[0], lowerIsBetter: true, goal: 1.2,
+                command: "gmem bench --filter density",
+                note: note + "; MemFree taken minus Unevictable (guest_memfd pages)"),
+            Figure(
+                name: "density-anonymous-rss", unit: "KiB/VM", swift: swift[1], c: c[1], lowerIsBetter: true, goal: nil,
+                command: "gmem bench --filter density", note: "RssAnon of the process (its own heap and stacks)"),
+            Figure(
+                name: "density-fds", unit: "fds/VM", swift: swift[2], c: c[2], lowerIsBetter: true, goal: 1.2,
+                command: "gmem bench --filter density", note: "open descriptors per VM"),
         ]
     }
 
@@ -291,8 +341,10 @@ public struct BenchSuite: Sendable {
             let report = RandomDifferential(runner: runner).run(seed: UInt64(round + 1), operations: 100_000)
             values.append(Double(report.operationsRun) / (ContinuousClock.now - start).seconds)
         }
-        return Figure(name: "model-ops", unit: "operations/s", swift: values, c: [], lowerIsBetter: false, goal: nil,
-                      command: "gmem bench --filter model-ops", note: "100,000 random operations on the model (GmemConformance's generator)")
+        return Figure(
+            name: "model-ops", unit: "operations/s", swift: values, c: [], lowerIsBetter: false, goal: nil,
+            command: "gmem bench --filter model-ops",
+            note: "100,000 random operations on the model (GmemConformance's generator)")
     }
 
     /// The explorer against Spin on one universe (upstream, 3 VMs, 2 files, 2 memslots, 2
@@ -304,7 +356,10 @@ public struct BenchSuite: Sendable {
     func explore() -> [Figure] {
         let universe = Universe(vms: 3, files: 2, slots: 2, pagesPerFile: 2, depth: 12)
         let design = Design(lifetime: .upstream)
-        var rates: [Double] = [], spinRates: [Double] = [], times: [Double] = [], spinTimes: [Double] = []
+        var rates: [Double] = []
+        var spinRates: [Double] = []
+        var times: [Double] = []
+        var spinTimes: [Double] = []
         var note = ""
         var spinDirectory: String?
         if let missing = Spin.unavailable() {
@@ -329,7 +384,9 @@ public struct BenchSuite: Sendable {
             states.reduced = reduced.statesExplored
             if let spinDirectory {
                 let start = ContinuousClock.now
-                guard let run = try? Spin.search(in: spinDirectory, depth: universe.depth, hashBits: 22) else { continue }
+                guard let run = try? Spin.search(in: spinDirectory, depth: universe.depth, hashBits: 22) else {
+                    continue
+                }
                 let seconds = (ContinuousClock.now - start).seconds
                 spinRates.append(Double(run.states) / seconds)
                 spinTimes.append(seconds)
@@ -341,26 +398,35 @@ public struct BenchSuite: Sendable {
         }
         let what = "upstream, \(universe)"
         return [
-            Figure(name: "explore-states", unit: "states/s", swift: rates, c: spinRates, lowerIsBetter: false, goal: 1,
-                   command: "gmem bench --filter explore",
-                   note: "\(what), no symmetry: \(states.explorer.formatted()) states stored by both; C column: Spin 6.5.2 pan -DBFS -O2" + note),
-            Figure(name: "explore-time", unit: "s", swift: times, c: spinTimes, lowerIsBetter: true, goal: 1,
-                   command: "gmem bench --filter explore",
-                   note: "\(what) searched to the bound: explorer with symmetry (\(states.reduced.formatted()) states, all cores) vs Spin (\(states.spin.formatted()))" + note),
+            Figure(
+                name: "explore-states", unit: "states/s", swift: rates, c: spinRates, lowerIsBetter: false, goal: 1,
+                command: "gmem bench --filter explore",
+                note:
+                    "\(what), no symmetry: \(states.explorer.formatted()) states stored by both; C column: Spin 6.5.2 pan -DBFS -O2"
+                    + note),
+            Figure(
+                name: "explore-time", unit: "s", swift: times, c: spinTimes, lowerIsBetter: true, goal: 1,
+                command: "gmem bench --filter explore",
+                note:
+                    "\(what) searched to the bound: explorer with symmetry (\(states.reduced.formatted()) states, all cores) vs Spin (\(states.spin.formatted()))"
+                    + note),
         ]
     }
 
     func checkWall() -> Figure {
         let selection: BackendSelection = KVMHost.unavailableReason == nil ? .both : .model
-        let runner = ConformanceRunner(selection: selection, capabilities: ConformanceRunner.hostCapabilities() ?? .referenceHost)
+        let runner = ConformanceRunner(
+            selection: selection, capabilities: ConformanceRunner.hostCapabilities() ?? .referenceHost)
         var values: [Double] = []
         for _ in 0..<options.rounds {
             let start = ContinuousClock.now
             _ = Catalogue.scenarios.map(runner.run)
             values.append((ContinuousClock.now - start).seconds)
         }
-        return Figure(name: "check-wall", unit: "s", swift: values, c: [], lowerIsBetter: true, goal: nil,
-                      command: "gmem bench --filter check-wall", note: "the \(Catalogue.scenarios.count)-scenario catalogue on \(selection.rawValue); goal < 5 s")
+        return Figure(
+            name: "check-wall", unit: "s", swift: values, c: [], lowerIsBetter: true, goal: nil,
+            command: "gmem bench --filter check-wall",
+            note: "the \(Catalogue.scenarios.count)-scenario catalogue on \(selection.rawValue); goal < 5 s")
     }
 
     /// Snapshot and restore bandwidth of a 256 MiB guest with 64 MiB touched against the host's
@@ -368,29 +434,48 @@ public struct BenchSuite: Sendable {
     /// 16 MiB guest against a cold start of it (goal ≤ 1.5 ×); clones per second against cold
     /// starts per second. Each round measures both sides back to back, alternating the order.
     func restoreFigures() throws -> [Figure] {
-        let directory = NSTemporaryDirectory().hasSuffix("/") ? String(NSTemporaryDirectory().dropLast()) : NSTemporaryDirectory()
-        let big: UInt64 = 256 << 20, touched: UInt64 = 64 << 20
-        var snapshot: [Double] = [], restore: [Double] = [], copy: [Double] = [], copy2: [Double] = [], sync: [Double] = []
+        let directory =
+            NSTemporaryDirectory().hasSuffix("/") ? String(NSTemporaryDirectory().dropLast()) : NSTemporaryDirectory()
+        let big: UInt64 = 256 << 20
+        let touched: UInt64 = 64 << 20
+        var snapshot: [Double] = []
+        var restore: [Double] = []
+        var copy: [Double] = []
+        var copy2: [Double] = []
+        var sync: [Double] = []
         var saved: UInt64 = 0
         for round in 0..<options.rounds {
             func ours() throws {
                 let r = try RestoreBench.snapshotAndRestore(memory: big, touched: touched, directory: directory)
-                snapshot.append(r.snapshot); restore.append(r.restore); sync.append(r.sync); saved = r.saved
+                snapshot.append(r.snapshot)
+                restore.append(r.restore)
+                sync.append(r.sync)
+                saved = r.saved
             }
             func host() throws {
                 copy.append(try RestoreBench.hostCopy(memory: big, bytes: touched))
                 copy2.append(try RestoreBench.hostCopy(memory: big, bytes: touched))
             }
-            if round.isMultiple(of: 2) { try ours(); try host() } else { try host(); try ours() }
+            if round.isMultiple(of: 2) {
+                try ours()
+                try host()
+            } else {
+                try host()
+                try ours()
+            }
         }
 
-        let small: UInt64 = 16 << 20, pings: UInt32 = 20
+        let small: UInt64 = 16 << 20
+        let pings: UInt32 = 20
         let path = directory + "/gmem-bench-first-exit-\(getpid()).gsnap"
         // SAFETY: `path` is passed as a C string alive for the call; unlink keeps no pointer.
         defer { unsafe unlink(path) }
         try RestoreBench.writeEarlySnapshot(memory: small, exits: 10, pings: pings, to: path)
         let early = try Snapshot(path: path)
-        var restored: [Double] = [], cold: [Double] = [], clones: [Double] = [], colds: [Double] = []
+        var restored: [Double] = []
+        var cold: [Double] = []
+        var clones: [Double] = []
+        var colds: [Double] = []
         let cloneCount = 8
         for round in 0..<options.rounds {
             func ours() throws {
@@ -405,22 +490,40 @@ public struct BenchSuite: Sendable {
                 cold.append(Figure.median(times) ?? 0)
                 colds.append(try RestoreBench.coldStartsPerSecond(memory: small, pings: pings, count: cloneCount))
             }
-            if round.isMultiple(of: 2) { try ours(); try theirs() } else { try theirs(); try ours() }
+            if round.isMultiple(of: 2) {
+                try ours()
+                try theirs()
+            } else {
+                try theirs()
+                try ours()
+            }
         }
         let mib = String(format: "%.1f", Double(saved) / Double(1 << 20))
         return [
-            Figure(name: "restore-snapshot", unit: "MiB/s", swift: snapshot, c: copy, lowerIsBetter: false, goal: 0.8,
-                   command: "gmem bench --filter restore",
-                   note: "256 MiB pingpong guest, 64 MiB written by the VMM: \(mib) MiB saved (mincore, CRC32C, pwrite to the page cache) vs memcpy of 64 MiB into a fresh guest_memfd mapping; fsync excluded (median \(String(format: "%.0f", Figure.median(sync) ?? 0)) MiB/s)"),
-            Figure(name: "restore-copy", unit: "MiB/s", swift: restore, c: copy2, lowerIsBetter: false, goal: 0.8,
-                   command: "gmem bench --filter restore",
-                   note: "restore of that snapshot (new VM, guest_memfd, pread into its mapping, CRC32C, vCPU state; file in the page cache) vs memcpy of 64 MiB into a fresh guest_memfd mapping"),
-            Figure(name: "restore-first-exit", unit: "µs", swift: restored, c: cold, lowerIsBetter: true, goal: 1.5,
-                   command: "gmem bench --filter restore-first-exit",
-                   note: "16 MiB pingpong snapshotted at exit 10: Snapshot.restore (KVM_CREATE_VM, guest_memfd, pages, vCPU state; the file opened and parsed once) to the first guest exit on its own vCPU thread, vs a cold start's KVM_CREATE_VM to first exit (Machine.run), median of 10 per round"),
-            Figure(name: "restore-clones", unit: "clones/s", swift: clones, c: colds, lowerIsBetter: false, goal: nil,
-                   command: "gmem bench --filter restore-clones",
-                   note: "\(cloneCount) clones of that snapshot restored, run at once and finished, vs \(cloneCount) cold starts of the same guest back to back"),
+            Figure(
+                name: "restore-snapshot", unit: "MiB/s", swift: snapshot, c: copy, lowerIsBetter: false, goal: 0.8,
+                command: "gmem bench --filter restore",
+                note:
+                    "256 MiB pingpong guest, 64 MiB written by the VMM: \(mib) MiB saved (mincore, CRC32C, pwrite to the page cache) vs memcpy of 64 MiB into a fresh guest_memfd mapping; fsync excluded (median \(String(format: "%.0f", Figure.median(sync) ?? 0)) MiB/s)"
+            ),
+            Figure(
+                name: "restore-copy", unit: "MiB/s", swift: restore, c: copy2, lowerIsBetter: false, goal: 0.8,
+                command: "gmem bench --filter restore",
+                note:
+                    "restore of that snapshot (new VM, guest_memfd, pread into its mapping, CRC32C, vCPU state; file in the page cache) vs memcpy of 64 MiB into a fresh guest_memfd mapping"
+            ),
+            Figure(
+                name: "restore-first-exit", unit: "µs", swift: restored, c: cold, lowerIsBetter: true, goal: 1.5,
+                command: "gmem bench --filter restore-first-exit",
+                note:
+                    "16 MiB pingpong snapshotted at exit 10: Snapshot.restore (KVM_CREATE_VM, guest_memfd, pages, vCPU state; the file opened and parsed once) to the first guest exit on its own vCPU thread, vs a cold start's KVM_CREATE_VM to first exit (Machine.run), median of 10 per round"
+            ),
+            Figure(
+                name: "restore-clones", unit: "clones/s", swift: clones, c: colds, lowerIsBetter: false, goal: nil,
+                command: "gmem bench --filter restore-clones",
+                note:
+                    "\(cloneCount) clones of that snapshot restored, run at once and finished, vs \(cloneCount) cold starts of the same guest back to back"
+            ),
         ]
     }
 }
@@ -445,26 +548,36 @@ public struct BenchReport: Codable, Sendable {
     /// The human form: the table, then how to read it.
     public func formatted() -> String {
         var lines: [String] = []
-        lines.append("figure".padding(toLength: 28, withPad: " ", startingAt: 0) + "unit".padding(toLength: 15, withPad: " ", startingAt: 0)
-             + "Swift".leftPadded(to: 12) + "±".leftPadded(to: 7) + "C".leftPadded(to: 12) + "±".leftPadded(to: 7)
-             + "ratio".leftPadded(to: 8) + "  goal")
+        lines.append(
+            "figure".padding(toLength: 28, withPad: " ", startingAt: 0)
+                + "unit".padding(toLength: 15, withPad: " ", startingAt: 0)
+                + "Swift".leftPadded(to: 12) + "±".leftPadded(to: 7) + "C".leftPadded(to: 12) + "±".leftPadded(to: 7)
+                + "ratio".leftPadded(to: 8) + "  goal")
         for figure in figures {
             let swift = figure.swiftMedian.map(Self.format) ?? "-"
             let c = figure.cMedian.map(Self.format) ?? "-"
             let ratio = figure.ratio.map { String(format: "%.3f", $0) } ?? "-"
             let goal = figure.goalText ?? ""
-            lines.append(figure.name.padding(toLength: 28, withPad: " ", startingAt: 0) + figure.unit.padding(toLength: 15, withPad: " ", startingAt: 0)
-                 + swift.leftPadded(to: 12) + Self.percent(figure.swiftSpread).leftPadded(to: 7)
-                 + c.leftPadded(to: 12) + Self.percent(figure.cSpread).leftPadded(to: 7) + ratio.leftPadded(to: 8) + "  " + goal)
+            lines.append(
+                figure.name.padding(toLength: 28, withPad: " ", startingAt: 0)
+                    + figure.unit.padding(toLength: 15, withPad: " ", startingAt: 0)
+                    + swift.leftPadded(to: 12) + Self.percent(figure.swiftSpread).leftPadded(to: 7)
+                    + c.leftPadded(to: 12) + Self.percent(figure.cSpread).leftPadded(to: 7) + ratio.leftPadded(to: 8)
+                    + "  " + goal)
         }
-        if options.control { lines.append("--control: the Swift column of the populate figures is the C baseline too (the host's noise alone).") }
-        lines.append("median of \(options.rounds) rounds (guest-touch \(3 * options.rounds), density \(min(options.rounds, 3))); ± is (max-min)/median; ratio is Swift/C (for rates, C/Swift is not used: "
-             + "ratio > 1 is better for GiB/s and cycles/s, worse for times).")
+        if options.control {
+            lines.append(
+                "--control: the Swift column of the populate figures is the C baseline too (the host's noise alone).")
+        }
+        lines.append(
+            "median of \(options.rounds) rounds (guest-touch \(3 * options.rounds), density \(min(options.rounds, 3))); ± is (max-min)/median; ratio is Swift/C (for rates, C/Swift is not used: "
+                + "ratio > 1 is better for GiB/s and cycles/s, worse for times).")
         return lines.joined(separator: "\n")
     }
 
     static func format(_ value: Double) -> String {
-        value >= 100 ? String(format: "%.0f", value) : value >= 1 ? String(format: "%.2f", value) : String(format: "%.4f", value)
+        value >= 100
+            ? String(format: "%.0f", value) : value >= 1 ? String(format: "%.2f", value) : String(format: "%.4f", value)
     }
 
     static func percent(_ value: Double?) -> String { value.map { String(format: "%.0f%%", $0 * 100) } ?? "-" }

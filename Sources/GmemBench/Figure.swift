@@ -15,11 +15,14 @@ public struct Figure: Codable, Sendable, Equatable {
     public static func median(_ values: [Double]) -> Double? {
         guard !values.isEmpty else { return nil }
         let sorted = values.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        return sorted.count % 2 == 1
+            ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 
     public static func spread(_ values: [Double]) -> Double? {
-        guard let median = median(values), median != 0, let low = values.min(), let high = values.max() else { return nil }
+        guard let median = median(values), median != 0, let low = values.min(), let high = values.max() else {
+            return nil
+        }
         return (high - low) / median
     }
 
@@ -30,7 +33,9 @@ public struct Figure: Codable, Sendable, Equatable {
     /// Swift/C of each round, when both sides ran the same rounds (each pair ran back to back,
     /// in the same host state); nil otherwise.
     public var roundRatios: [Double]? {
-        guard !swift.isEmpty, swift.count == c.count, c.allSatisfy({ $0 > 0 }), swift.allSatisfy({ $0 >= 0 }) else { return nil }
+        guard !swift.isEmpty, swift.count == c.count, c.allSatisfy({ $0 > 0 }), swift.allSatisfy({ $0 >= 0 }) else {
+            return nil
+        }
         return zip(swift, c).map { $0 / $1 }
     }
     /// The median of the per-round ratios when the rounds pair up (a host that drifts between
@@ -51,8 +56,10 @@ public struct Figure: Codable, Sendable, Equatable {
         return bound + (met.map { $0 ? "  met" : "  MISSED" } ?? "")
     }
 
-    public init(name: String, unit: String, swift: [Double], c: [Double], lowerIsBetter: Bool, goal: Double?,
-                command: String, note: String) {
+    public init(
+        name: String, unit: String, swift: [Double], c: [Double], lowerIsBetter: Bool, goal: Double?,
+        command: String, note: String
+    ) {
         self.name = name
         self.unit = unit
         self.swift = swift
@@ -90,10 +97,14 @@ public struct Figure: Codable, Sendable, Equatable {
     /// Decodes the recorded fields; the derived ones (medians, spreads, ratios) are computed again.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(name: try container.decode(String.self, forKey: .name), unit: try container.decode(String.self, forKey: .unit),
-                  swift: try container.decode([Double].self, forKey: .swift), c: try container.decode([Double].self, forKey: .c),
-                  lowerIsBetter: try container.decode(Bool.self, forKey: .lowerIsBetter),
-                  goal: try container.decodeIfPresent(Double.self, forKey: .goal),
-                  command: try container.decode(String.self, forKey: .command), note: try container.decode(String.self, forKey: .note))
+        self.init(
+            name: try container.decode(String.self, forKey: .name),
+            unit: try container.decode(String.self, forKey: .unit),
+            swift: try container.decode([Double].self, forKey: .swift),
+            c: try container.decode([Double].self, forKey: .c),
+            lowerIsBetter: try container.decode(Bool.self, forKey: .lowerIsBetter),
+            goal: try container.decodeIfPresent(Double.self, forKey: .goal),
+            command: try container.decode(String.self, forKey: .command),
+            note: try container.decode(String.self, forKey: .note))
     }
 }

@@ -105,15 +105,18 @@ public final class GmemKitPopulateFile: PopulateSide {
 /// side: allocate chunk 0 on one side then the other, chunk 1 the other way round, and so on;
 /// then the touches, then the punches. Returns the total ns per phase of each side.
 public func populateInterleaved(_ first: PopulateSide, _ second: PopulateSide, size: UInt64, chunk: UInt64)
-    throws -> (first: [UInt64], second: [UInt64]) {
-    var a: [UInt64] = [0, 0, 0], b: [UInt64] = [0, 0, 0]
+    throws -> (first: [UInt64], second: [UInt64])
+{
+    var a: [UInt64] = [0, 0, 0]
+    var b: [UInt64] = [0, 0, 0]
     let phases: [(PopulateSide, UInt64, UInt64) throws -> UInt64] = [
         { try $0.allocate(offset: $1, length: $2) },
         { try $0.touch(offset: $1, length: $2) },
         { try $0.punch(offset: $1, length: $2) },
     ]
     for (phase, run) in phases.enumerated() {
-        var offset: UInt64 = 0, index = 0
+        var offset: UInt64 = 0
+        var index = 0
         while offset < size {
             let length = min(chunk, size - offset)
             if index.isMultiple(of: 2) {

@@ -48,8 +48,10 @@ public struct GuestFuzzReport: Codable, Sendable, Equatable {
     public var succeeded: Bool { hostErrors == 0 && !leaked }
 
     /// Runs `options.runs` random payloads; `progress` is told every 10,000 runs.
-    public static func run(_ options: Options, logger: Logger = Logger(label: "gmemkit.reliability"),
-                           progress: (String) -> Void = { _ in }) throws(BenchError) -> GuestFuzzReport {
+    public static func run(
+        _ options: Options, logger: Logger = Logger(label: "gmemkit.reliability"),
+        progress: (String) -> Void = { _ in }
+    ) throws(BenchError) -> GuestFuzzReport {
         guard options.runs > 0, options.timeoutMilliseconds > 0, (1...4096).contains(options.length) else {
             throw BenchError("--runs and --timeout-ms must be positive and --length 1…4096")
         }
@@ -64,13 +66,25 @@ public struct GuestFuzzReport: Codable, Sendable, Equatable {
         for index in 0..<options.runs {
             let code = (0..<options.length).map { _ in UInt8(truncatingIfNeeded: random.next()) }
             let values = (0..<16).map { _ in random.next() }
-            var config = MachineConfig(name: "fuzz-\(index)", image: ELFImage.minimal(code: code), memorySize: 4 << 20,
-                                       timeout: .milliseconds(options.timeoutMilliseconds), consoleLimit: 256)
+            var config = MachineConfig(
+                name: "fuzz-\(index)", image: ELFImage.minimal(code: code), memorySize: 4 << 20,
+                timeout: .milliseconds(options.timeoutMilliseconds), consoleLimit: 256)
             config.adjustEntryRegisters = { _, registers in
-                registers.rax = values[0]; registers.rbx = values[1]; registers.rcx = values[2]; registers.rdx = values[3]
-                registers.rsi = values[4]; registers.rdi = values[5]; registers.rbp = values[6]; registers.r8 = values[7]
-                registers.r9 = values[8]; registers.r10 = values[9]; registers.r11 = values[10]; registers.r12 = values[11]
-                registers.r13 = values[12]; registers.r14 = values[13]; registers.r15 = values[14]
+                registers.rax = values[0]
+                registers.rbx = values[1]
+                registers.rcx = values[2]
+                registers.rdx = values[3]
+                registers.rsi = values[4]
+                registers.rdi = values[5]
+                registers.rbp = values[6]
+                registers.r8 = values[7]
+                registers.r9 = values[8]
+                registers.r10 = values[9]
+                registers.r11 = values[10]
+                registers.r12 = values[11]
+                registers.r13 = values[12]
+                registers.r14 = values[13]
+                registers.r15 = values[14]
                 // Arithmetic flags, direction, trap and alignment-check bits at random; IOPL 3 kept.
                 registers.rflags = 0x3002 | (values[15] & 0x4_0DD5)
             }
@@ -86,18 +100,21 @@ public struct GuestFuzzReport: Codable, Sendable, Equatable {
         }
         let after = ProcessResources.now()
         let leaked = after.descriptors != before.descriptors || after.threads > before.threads
-        return GuestFuzzReport(schemaVersion: currentSchemaVersion, runs: options.runs, seed: options.seed, outcomes: outcomes,
-                               hostErrors: hostErrors, before: before, after: after, leaked: leaked,
-                               seconds: (ContinuousClock.now - started).seconds)
+        return GuestFuzzReport(
+            schemaVersion: currentSchemaVersion, runs: options.runs, seed: options.seed, outcomes: outcomes,
+            hostErrors: hostErrors, before: before, after: after, leaked: leaked,
+            seconds: (ContinuousClock.now - started).seconds)
     }
 
     public func formatted() -> String {
         var lines = outcomes.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }).map {
             "  \($0.key.padding(toLength: 20, withPad: " ", startingAt: 0)) \($0.value)"
         }
-        lines.append("descriptors \(before.descriptors) → \(after.descriptors), threads \(before.threads) → \(after.threads)")
-        lines.append("fuzz: \(runs) runs of random guest code (seed \(seed)) in \(String(format: "%.1f", seconds)) s: "
-                     + "\(hostErrors) host errors, \(leaked ? "LEAKED" : "no leaks")")
+        lines.append(
+            "descriptors \(before.descriptors) → \(after.descriptors), threads \(before.threads) → \(after.threads)")
+        lines.append(
+            "fuzz: \(runs) runs of random guest code (seed \(seed)) in \(String(format: "%.1f", seconds)) s: "
+                + "\(hostErrors) host errors, \(leaked ? "LEAKED" : "no leaks")")
         return lines.joined(separator: "\n")
     }
 }
@@ -118,8 +135,10 @@ public struct SoakReport: Codable, Sendable, Equatable {
     public let seconds: Double
 
     /// Runs the hello guest `cycles` times with `memory` bytes of RAM; `progress` is told every 1,000.
-    public static func run(cycles: Int, memory: UInt64, logger: Logger = Logger(label: "gmemkit.reliability"),
-                           progress: (String) -> Void = { _ in }) throws(BenchError) -> SoakReport {
+    public static func run(
+        cycles: Int, memory: UInt64, logger: Logger = Logger(label: "gmemkit.reliability"),
+        progress: (String) -> Void = { _ in }
+    ) throws(BenchError) -> SoakReport {
         guard cycles > 0 else { throw BenchError("--cycles must be positive and --memory a size") }
         if let reason = KVMHost.unavailableReason { throw BenchError(reason) }
         let config = MachineConfig(name: "hello", image: GuestImages.hello, memorySize: memory)
@@ -142,11 +161,13 @@ public struct SoakReport: Codable, Sendable, Equatable {
         let after = ProcessResources.now()
         let unevictableAfter = unevictable()
         let growth = Int64(clamping: after.residentBytes) &- Int64(clamping: before.residentBytes)
-        let passed = failures == 0 && after.descriptors == before.descriptors && after.threads <= before.threads
+        let passed =
+            failures == 0 && after.descriptors == before.descriptors && after.threads <= before.threads
             && growth < 1 << 20 && unevictableAfter <= unevictableBefore + (1 << 20)
-        return SoakReport(schemaVersion: currentSchemaVersion, cycles: cycles, failures: failures, before: before, after: after,
-                          residentGrowthBytes: growth, unevictableBeforeBytes: unevictableBefore,
-                          unevictableAfterBytes: unevictableAfter, passed: passed, seconds: (ContinuousClock.now - started).seconds)
+        return SoakReport(
+            schemaVersion: currentSchemaVersion, cycles: cycles, failures: failures, before: before, after: after,
+            residentGrowthBytes: growth, unevictableBeforeBytes: unevictableBefore,
+            unevictableAfterBytes: unevictableAfter, passed: passed, seconds: (ContinuousClock.now - started).seconds)
     }
 
     /// `Unevictable` of /proc/meminfo in bytes: memory pinned by guest_memfd (GMEM-SPEC F5).

@@ -15,7 +15,9 @@ public enum RestoreBench {
     /// (from 16 MiB up) were written by the VMM before it started: the snapshot's copy rate
     /// (mincore, CRC32C, write to the page cache; fsync excluded) and the restore's (new VM,
     /// guest_memfd, pread into its mapping, CRC32C, vCPU state), in MiB/s of saved memory.
-    public static func snapshotAndRestore(memory: UInt64, touched: UInt64, directory: String) throws -> (snapshot: Double, restore: Double, sync: Double, saved: UInt64) {
+    public static func snapshotAndRestore(memory: UInt64, touched: UInt64, directory: String) throws -> (
+        snapshot: Double, restore: Double, sync: Double, saved: UInt64
+    ) {
         let path = directory + "/gmem-bench-\(getpid()).gsnap"
         // SAFETY: `path` is passed as a C string alive for the call; unlink keeps no pointer.
         defer { unsafe unlink(path) }
@@ -38,7 +40,10 @@ public enum RestoreBench {
         let (restored, report) = try Snapshot(path: path).restore(options)
         _ = restored
         let mib = Double(saved.memoryBytes) / Double(1 << 20)
-        return (mib / saved.writeTime.seconds, mib / report.restoreTime.seconds, mib / saved.syncTime.seconds, saved.memoryBytes)
+        return (
+            mib / saved.writeTime.seconds, mib / report.restoreTime.seconds, mib / saved.syncTime.seconds,
+            saved.memoryBytes
+        )
     }
 
     /// The host's own copy bandwidth into a fresh guest_memfd mapping, in MiB/s: a new VM and
@@ -62,8 +67,9 @@ public enum RestoreBench {
 
     /// A snapshot of a `memory`-byte pingpong guest paused at its `exits`th exit, at `path`.
     public static func writeEarlySnapshot(memory: UInt64, exits: Int, pings: UInt32, to path: String) throws {
-        let machine = try MachineHandle.build(MachineConfig(name: "pingpong", image: GuestImages.pingpong, memorySize: memory, parameter: pings),
-                                              pauseAfterExits: exits)
+        let machine = try MachineHandle.build(
+            MachineConfig(name: "pingpong", image: GuestImages.pingpong, memorySize: memory, parameter: pings),
+            pauseAfterExits: exits)
         try machine.start()
         guard try machine.waitUntilPaused() else { throw BenchError("the pingpong guest ended before exit \(exits)") }
         _ = try machine.snapshot(to: path, reason: "exits=\(exits)")
@@ -78,14 +84,19 @@ public enum RestoreBench {
         let (machine, _) = try snapshot.restore(options)
         try machine.start()
         let report = try machine.wait()
-        guard report.succeeded, let first = report.timeToFirstExit else { throw BenchError("the restored guest did not finish: \(report.cause)") }
+        guard report.succeeded, let first = report.timeToFirstExit else {
+            throw BenchError("the restored guest did not finish: \(report.cause)")
+        }
         return Double(first.nanoseconds) / 1000
     }
 
     /// A cold start of the same guest: KVM_CREATE_VM to first exit, in µs.
     public static func coldStartToFirstExit(memory: UInt64, pings: UInt32) throws -> Double {
-        let report = try Machine.run(MachineConfig(name: "pingpong", image: GuestImages.pingpong, memorySize: memory, parameter: pings))
-        guard report.succeeded, let first = report.timeToFirstExit else { throw BenchError("the pingpong guest did not finish: \(report.cause)") }
+        let report = try Machine.run(
+            MachineConfig(name: "pingpong", image: GuestImages.pingpong, memorySize: memory, parameter: pings))
+        guard report.succeeded, let first = report.timeToFirstExit else {
+            throw BenchError("the pingpong guest did not finish: \(report.cause)")
+        }
         return Double(first.nanoseconds) / 1000
     }
 

@@ -68,7 +68,9 @@ public final class ModelBackend: ConformanceBackend {
     public func perform(_ action: Action) -> Outcome {
         let outcome = step(action)
         for machine in kernel.takeDestroyedVMs() {
-            for name in namesOfMachine.removeValue(forKey: machine) ?? [] where machines[name] == machine { machines[name] = nil }
+            for name in namesOfMachine.removeValue(forKey: machine) ?? [] where machines[name] == machine {
+                machines[name] = nil
+            }
         }
         return outcome
     }
@@ -94,11 +96,15 @@ public final class ModelBackend: ConformanceBackend {
             case .success(let status):
                 var sameInode: Bool?
                 if let other {
-                    guard case .success(let second) = kernel.fileStatus(fd: fd(other)) else { return .errno(ModelErrno.EBADF.rawValue) }
+                    guard case .success(let second) = kernel.fileStatus(fd: fd(other)) else {
+                        return .errno(ModelErrno.EBADF.rawValue)
+                    }
                     sameInode = second.identity == status.identity
                 }
-                return .status(StatusPattern(type: FileType(mode: status.fileType), mode: status.mode, size: status.size,
-                                             blockSize: status.blockSize, closeOnExec: status.closeOnExec, sameInode: sameInode))
+                return .status(
+                    StatusPattern(
+                        type: FileType(mode: status.fileType), mode: status.mode, size: status.size,
+                        blockSize: status.blockSize, closeOnExec: status.closeOnExec, sameInode: sameInode))
             case .failure(let errno): return .errno(errno.rawValue)
             }
         case .checkExtension(let of, let capability):
@@ -126,13 +132,17 @@ public final class ModelBackend: ConformanceBackend {
             let outcome = kernel.apply(.close(fd: fd(name)))
             descriptors[name] = Self.invalidDescriptor
             return Self.translate(outcome)
-        case .setRegion(let vm, let version, let slot, let flags, let gpa, let size, let userspace, let file, let offset):
+        case .setRegion(
+            let vm, let version, let slot, let flags, let gpa, let size, let userspace, let file, let offset):
             let region = GmemRules.MemoryRegion(
                 slot: slot, flags: flags, guestPhysicalAddress: gpa, memorySize: size,
                 userspaceAddress: address(userspace), guestMemfdOffset: offset,
                 guestMemfd: file.map { UInt32(bitPattern: fd($0)) } ?? 0)
-            return Self.translate(kernel.apply(version == 1 ? .setUserMemoryRegion(vmFD: fd(vm), region)
-                                                           : .setUserMemoryRegion2(vmFD: fd(vm), region)))
+            return Self.translate(
+                kernel.apply(
+                    version == 1
+                        ? .setUserMemoryRegion(vmFD: fd(vm), region)
+                        : .setUserMemoryRegion2(vmFD: fd(vm), region)))
         case .fallocate(let file, let mode, let offset, let length):
             return Self.translate(kernel.apply(.fallocate(fd: fd(file), mode: mode, offset: offset, length: length)))
         case .fileOperation(let file, let operation):
@@ -140,7 +150,8 @@ public final class ModelBackend: ConformanceBackend {
         case .reopen(let name, let of):
             return bind(name, kernel.apply(.reopen(fd: fd(of))))
         case .mmap(let name, let file, let protection, let flags, let offset, let length):
-            let outcome = kernel.apply(.mmap(fd: fd(file), prot: protection, flags: flags, offset: offset, length: length))
+            let outcome = kernel.apply(
+                .mmap(fd: fd(file), prot: protection, flags: flags, offset: offset, length: length))
             if case .address = outcome { return bind(name, outcome) }
             mappings[name] = 0
             return Self.translate(outcome)
@@ -152,27 +163,37 @@ public final class ModelBackend: ConformanceBackend {
         case .munmap(let mapping, let offset, let length):
             return Self.translate(kernel.apply(.munmap(address: (mappings[mapping] ?? 0) &+ offset, length: length)))
         case .madvise(let mapping, let offset, let length, let advice):
-            return Self.outcome(kernel.madvise(address: (mappings[mapping] ?? 0) &+ offset, length: length, advice: advice)) { .ok }
+            return Self.outcome(
+                kernel.madvise(address: (mappings[mapping] ?? 0) &+ offset, length: length, advice: advice)
+            ) { .ok }
         case .hostRead(let mapping, let offset, let width):
             switch kernel.hostRead(address: (mappings[mapping] ?? 0) &+ offset, width: UInt64(width.rawValue)) {
             case .success(let value): return .value(value)
             case .failure(let signal): return .signal(signal == .sigbus ? 7 : 11)
             }
         case .hostWrite(let mapping, let offset, let width, let value):
-            switch kernel.hostWrite(address: (mappings[mapping] ?? 0) &+ offset, width: UInt64(width.rawValue), value: value) {
+            switch kernel.hostWrite(
+                address: (mappings[mapping] ?? 0) &+ offset, width: UInt64(width.rawValue), value: value)
+            {
             case .success: return .ok
             case .failure(let signal): return .signal(signal == .sigbus ? 7 : 11)
             }
         case .setAttributes(let vm, let gpa, let size, let attributes, let flags):
-            return Self.translate(kernel.apply(.setMemoryAttributes(vmFD: fd(vm), address: gpa, size: size, attributes: attributes, flags: flags)))
+            return Self.translate(
+                kernel.apply(
+                    .setMemoryAttributes(vmFD: fd(vm), address: gpa, size: size, attributes: attributes, flags: flags)))
         case .guestAccess(let via, let gpa, let write, let isPrivate):
-            return Self.translate(kernel.apply(.guestAccess(fd: fd(via), guestPhysicalAddress: gpa,
-                                                            write.map { .write($0) } ?? .read, isPrivate: isPrivate)))
+            return Self.translate(
+                kernel.apply(
+                    .guestAccess(
+                        fd: fd(via), guestPhysicalAddress: gpa,
+                        write.map { .write($0) } ?? .read, isPrivate: isPrivate)))
         case .convert(let file, let offset, let size, let attributes, let flags):
             switch kernel.convert(fd: fd(file), offset: offset, size: size, attributes: attributes, flags: flags) {
             case .success: return .ok
             case .failure(let failure):
-                return failure.errorOffset.map { .errnoAt(failure.errno.rawValue, errorOffset: $0) } ?? .errno(failure.errno.rawValue)
+                return failure.errorOffset.map { .errnoAt(failure.errno.rawValue, errorOffset: $0) }
+                    ?? .errno(failure.errno.rawValue)
             }
         case .link(let name, let file, let vm, let flags):
             return bind(name, kernel.apply(.link(vmFD: fd(vm), fd: fd(file), flags: flags)))
@@ -214,7 +235,8 @@ public final class ModelBackend: ConformanceBackend {
             switch guest {
             case .value(let value): .value(value)
             case .written: .written
-            case .memoryFault(let fault): .memoryFault(gpa: fault.guestPhysicalAddress, size: fault.size, flags: fault.flags)
+            case .memoryFault(let fault):
+                .memoryFault(gpa: fault.guestPhysicalAddress, size: fault.size, flags: fault.flags)
             case .mmio: .mmio
             case .userspaceFault: .userspaceFault
             }

@@ -1,9 +1,9 @@
+import GmemModel
 import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
 #endif
-import GmemModel
 
 /// Writes a scenario as one standalone C program: the way to hand a model-versus-kernel
 /// difference to a kernel developer who has a C compiler and no Swift toolchain.
@@ -21,7 +21,9 @@ public enum CReproducer {
     /// The C file's name for `scenario`: its name with anything but letters, digits, `-`,
     /// `_` and `.` replaced, plus `.c`.
     public static func fileName(for scenario: Scenario) -> String {
-        let safe = scenario.name.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") ? $0 : "_" }
+        let safe = scenario.name.map {
+            $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") ? $0 : "_"
+        }
         let name = String(safe).isEmpty || safe.first == "." ? "scenario" + String(safe) : String(safe)
         return name + ".c"
     }
@@ -29,12 +31,15 @@ public enum CReproducer {
     /// The outcome each step has on the model as `runner` runs it (the scenario's profile,
     /// the capabilities `gmem check` gives the model): what the reproducer expects.
     /// `askKernel: false` keeps /dev/kvm closed (the model's capabilities as given).
-    public static func expectedOutcomes(of scenario: Scenario, runner: ConformanceRunner, askKernel: Bool = true) -> [Outcome] {
+    public static func expectedOutcomes(of scenario: Scenario, runner: ConformanceRunner, askKernel: Bool = true)
+        -> [Outcome]
+    {
         var capabilities = runner.modelCapabilities(for: scenario)
         // As the runner does where the kernel runs the scenario: the kernel backend's view of
         // this host (descriptor limits, /dev/kvm's mode …), under the scenario's profile.
         if askKernel, scenario.requires.allSatisfy({ ConformanceRunner.modelSupports($0, runner.capabilities) }),
-           let backend = try? KernelBackend() {
+            let backend = try? KernelBackend()
+        {
             backend.describe(into: &capabilities)
             capabilities = runner.profile(for: scenario).capabilities(capabilities)
         }
@@ -43,16 +48,22 @@ public enum CReproducer {
     }
 
     /// The C program for `scenario` expecting what the model gives as `runner` runs it.
-    public static func source(for scenario: Scenario, runner: ConformanceRunner, command: String, askKernel: Bool = true) -> String {
-        source(for: scenario, expected: expectedOutcomes(of: scenario, runner: runner, askKernel: askKernel), profile: runner.profile(for: scenario),
-               command: command)
+    public static func source(
+        for scenario: Scenario, runner: ConformanceRunner, command: String, askKernel: Bool = true
+    ) -> String {
+        source(
+            for: scenario, expected: expectedOutcomes(of: scenario, runner: runner, askKernel: askKernel),
+            profile: runner.profile(for: scenario),
+            command: command)
     }
 
     /// The whole C program for `scenario`, expecting `expected` (one outcome per step).
     ///
     /// `command` is the command line that wrote it (printed in its header comment).
-    public static func source(for scenario: Scenario, expected: [Outcome], profile: KernelProfile,
-                              command: String) -> String {
+    public static func source(
+        for scenario: Scenario, expected: [Outcome], profile: KernelProfile,
+        command: String
+    ) -> String {
         var names = NameTable()
         for step in scenario.steps { names.declare(step.action) }
         var out = header(scenario, profile: profile, command: command, names: names)
@@ -66,21 +77,24 @@ public enum CReproducer {
         out += "#endif /* GM_RUNTIME */\n"
         let prefix = identifier(scenario.name)
         for (index, step) in scenario.steps.enumerated() {
-            out += "\n/* step \(index + 1)" + (step.line > 0 ? ", line \(step.line)" : "") + ": "
+            out +=
+                "\n/* step \(index + 1)" + (step.line > 0 ? ", line \(step.line)" : "") + ": "
                 + comment(ScenarioFormat.line(for: step.action)) + " */\n"
             out += "static struct gm_outcome \(prefix)_step_\(index + 1)(void) {\n"
             out += body(step.action, names: names).map { "    " + $0 + "\n" }.joined()
             out += "}\n"
         }
         out += "\nint main(void) {\n"
-        let requirement = scenario.requires.isEmpty ? "NULL" : literal(scenario.requires.map(\.rawValue).joined(separator: ","))
+        let requirement =
+            scenario.requires.isEmpty ? "NULL" : literal(scenario.requires.map(\.rawValue).joined(separator: ","))
         let pinned = scenario.profile.map(literal) ?? "NULL"
         out += "    gm_start(\(requirement), \(pinned), \(scenario.steps.count));\n"
         for (index, step) in scenario.steps.enumerated() {
             let want = index < expected.count ? expected[index] : .unsupported("no expected outcome")
             out += "    {\n"
             out += "        struct gm_outcome want = \(outcomeLiteral(want));\n"
-            out += "        gm_report(\(index + 1), \(literal(ScenarioFormat.line(for: step.action))), gm_stopped ? gm_not_run() : \(prefix)_step_\(index + 1)(), &want);\n"
+            out +=
+                "        gm_report(\(index + 1), \(literal(ScenarioFormat.line(for: step.action))), gm_stopped ? gm_not_run() : \(prefix)_step_\(index + 1)(), &want);\n"
             out += "    }\n"
         }
         out += "    return gm_finish();\n}\n"
@@ -125,10 +139,15 @@ public enum CReproducer {
         lines += ScenarioFormat.text(of: scenario).split(separator: "\n").map { " *   " + comment(String($0)) }
         if !names.descriptors.isEmpty {
             lines.append(" *")
-            lines.append(" * Descriptors (gm_objects): " + names.descriptors.enumerated().map { "\($0.offset) \(comment($0.element))" }.joined(separator: ", "))
+            lines.append(
+                " * Descriptors (gm_objects): "
+                    + names.descriptors.enumerated().map { "\($0.offset) \(comment($0.element))" }.joined(
+                        separator: ", "))
         }
         if !names.mappings.isEmpty {
-            lines.append(" * Mappings (gm_mappings): " + names.mappings.enumerated().map { "\($0.offset) \(comment($0.element))" }.joined(separator: ", "))
+            lines.append(
+                " * Mappings (gm_mappings): "
+                    + names.mappings.enumerated().map { "\($0.offset) \(comment($0.element))" }.joined(separator: ", "))
         }
         lines.append(" */")
         return lines.joined(separator: "\n") + "\n"
@@ -159,7 +178,9 @@ public enum CReproducer {
             ]
         case .createVCPU(let name, let vm, let id):
             if id > UInt64(GuestProbe.lowestVCPUID) {
-                return ["return gm_unsupported(\(literal("vCPU ids above \(GuestProbe.lowestVCPUID) are reserved for the guest probe")));"]
+                return [
+                    "return gm_unsupported(\(literal("vCPU ids above \(GuestProbe.lowestVCPUID) are reserved for the guest probe")));"
+                ]
             }
             let owner = names.object(vm)
             return [
@@ -199,7 +220,8 @@ public enum CReproducer {
             ]
         case .dup(let name, let of):
             let source = names.object(of)
-            let copied = source < 0
+            let copied =
+                source < 0
                 ? "GM_OTHER, 0, 0, 0, -1"
                 : "gm_objects[\(source)].kind, gm_objects[\(source)].size, gm_objects[\(source)].flags, gm_objects[\(source)].vcpu_id, gm_objects[\(source)].vm"
             return [
@@ -216,7 +238,8 @@ public enum CReproducer {
                 "o->fd = GM_INVALID_FD;",
                 "return gm_result(result);",
             ]
-        case .setRegion(let vm, let version, let slot, let flags, let gpa, let size, let userspace, let file, let offset):
+        case .setRegion(
+            let vm, let version, let slot, let flags, let gpa, let size, let userspace, let file, let offset):
             if slot == GuestProbe.slot {
                 return ["return gm_unsupported(\(literal("memslot \(slot) is reserved for the guest probe")));"]
             }
@@ -236,7 +259,10 @@ public enum CReproducer {
         case .fallocate(let file, let mode, let offset, let length):
             return ["return gm_result(fallocate(\(fd(file)), \(mode), (off_t)\(i64(offset)), (off_t)\(i64(length))));"]
         case .fileOperation(let file, let operation):
-            return ["unsigned char buffer[8] = { 0 };", "(void)buffer;", "return gm_result(\(fileOperation(operation, fd: fd(file))));"]
+            return [
+                "unsigned char buffer[8] = { 0 };", "(void)buffer;",
+                "return gm_result(\(fileOperation(operation, fd: fd(file))));",
+            ]
         case .reopen(let name, let of):
             let source = names.object(of)
             return [
@@ -246,9 +272,14 @@ public enum CReproducer {
                 "return gm_bind(\(names.object(name)), fd, \(source < 0 ? "GM_OTHER" : "gm_objects[\(source)].kind"), 0, 0, 0, -1);",
             ]
         case .mmap(let name, let file, let protection, let flags, let offset, let length):
-            return mapping(names.mapping(name), "mmap(NULL, (size_t)\(u64(length)), \(protection), \(flags), \(fd(file)), (off_t)\(u64(offset)))", length: length)
+            return mapping(
+                names.mapping(name),
+                "mmap(NULL, (size_t)\(u64(length)), \(protection), \(flags), \(fd(file)), (off_t)\(u64(offset)))",
+                length: length)
         case .mapAnonymous(let name, let length, let protection):
-            return mapping(names.mapping(name), "mmap(NULL, (size_t)\(u64(length)), \(protection), MAP_SHARED | MAP_ANONYMOUS, -1, 0)", length: length)
+            return mapping(
+                names.mapping(name),
+                "mmap(NULL, (size_t)\(u64(length)), \(protection), MAP_SHARED | MAP_ANONYMOUS, -1, 0)", length: length)
         case .munmap(let mapping, let offset, let length):
             let index = names.mapping(mapping)
             return [
@@ -275,14 +306,18 @@ public enum CReproducer {
         case .hostRead(let mapping, let offset, let width):
             return ["return gm_host_access(\(names.mapping(mapping)), \(u64(offset)), \(width.rawValue), 0, 0);"]
         case .hostWrite(let mapping, let offset, let width, let value):
-            return ["return gm_host_access(\(names.mapping(mapping)), \(u64(offset)), \(width.rawValue), 1, \(u64(value)));"]
+            return [
+                "return gm_host_access(\(names.mapping(mapping)), \(u64(offset)), \(width.rawValue), 1, \(u64(value)));"
+            ]
         case .setAttributes(let vm, let gpa, let size, let attributes, let flags):
             return [
                 "struct gm_memory_attributes request = { .address = \(u64(gpa)), .size = \(u64(size)), .attributes = \(u64(attributes)), .flags = \(u64(flags)) };",
                 "return gm_result(ioctl(\(fd(vm)), KVM_SET_MEMORY_ATTRIBUTES, &request));",
             ]
         case .guestAccess(let via, let gpa, let write, let isPrivate):
-            if isPrivate { return ["return gm_unsupported(\"a guest cannot choose a private access on this VM type\");"] }
+            if isPrivate {
+                return ["return gm_unsupported(\"a guest cannot choose a private access on this VM type\");"]
+            }
             let index = names.object(via)
             if index < 0 { return ["return gm_errno_outcome(EBADF);"] }
             return ["return gm_guest(\(index), \(u64(gpa)), \(write == nil ? 0 : 1), \(u64(write ?? 0)));"]
@@ -359,7 +394,9 @@ public enum CReproducer {
                 "return gm_ok();",
             ]
         case .limitDescriptors:
-            return ["return gm_unsupported(\"limit fds= is not reproduced in C (its count is net of gmem check's own descriptors)\");"]
+            return [
+                "return gm_unsupported(\"limit fds= is not reproduced in C (its count is net of gmem check's own descriptors)\");"
+            ]
         }
     }
 
@@ -401,20 +438,40 @@ public enum CReproducer {
             return "{ .kind = GM_FAULT, .a = \(u64(gpa)), .b = \(u64(size)), .c = \(u64(flags)) }"
         case .mmio: return "{ .kind = GM_MMIO }"
         case .userspaceFault: return "{ .kind = GM_EFAULT }"
-        case .errnoAt(let code, let offset): return "{ .kind = GM_ERRNO_AT, .a = \(code), .b = \(u64(offset)) } /* \(errnoName(code)) */"
+        case .errnoAt(let code, let offset):
+            return "{ .kind = GM_ERRNO_AT, .a = \(code), .b = \(u64(offset)) } /* \(errnoName(code)) */"
         case .status(let pattern):
             var fields: [String] = []
             var values: [String] = []
-            if let type = pattern.type { fields.append("GM_ST_TYPE"); values.append(".type = \(literal(type.rawValue))") }
-            if let mode = pattern.mode { fields.append("GM_ST_MODE"); values.append(".mode = 0\(String(mode, radix: 8))") }
-            if let size = pattern.size { fields.append("GM_ST_SIZE"); values.append(".size = \(u64(size))") }
-            if let blockSize = pattern.blockSize { fields.append("GM_ST_BLKSIZE"); values.append(".blksize = \(u64(blockSize))") }
-            if let closeOnExec = pattern.closeOnExec { fields.append("GM_ST_CLOEXEC"); values.append(".cloexec = \(closeOnExec ? 1 : 0)") }
-            if let sameInode = pattern.sameInode { fields.append("GM_ST_INO"); values.append(".same_inode = \(sameInode ? 1 : 0)") }
+            if let type = pattern.type {
+                fields.append("GM_ST_TYPE")
+                values.append(".type = \(literal(type.rawValue))")
+            }
+            if let mode = pattern.mode {
+                fields.append("GM_ST_MODE")
+                values.append(".mode = 0\(String(mode, radix: 8))")
+            }
+            if let size = pattern.size {
+                fields.append("GM_ST_SIZE")
+                values.append(".size = \(u64(size))")
+            }
+            if let blockSize = pattern.blockSize {
+                fields.append("GM_ST_BLKSIZE")
+                values.append(".blksize = \(u64(blockSize))")
+            }
+            if let closeOnExec = pattern.closeOnExec {
+                fields.append("GM_ST_CLOEXEC")
+                values.append(".cloexec = \(closeOnExec ? 1 : 0)")
+            }
+            if let sameInode = pattern.sameInode {
+                fields.append("GM_ST_INO")
+                values.append(".same_inode = \(sameInode ? 1 : 0)")
+            }
             return "{ .kind = GM_STATUS, .fields = \(fields.isEmpty ? "0" : fields.joined(separator: " | "))"
                 + (values.isEmpty ? "" : ", " + values.joined(separator: ", ")) + " }"
         case .unsupported(let why): return "{ .kind = GM_UNSUPPORTED, .why = \(literal("the model: " + why)) }"
-        case .budgetRefusal(let why): return "{ .kind = GM_UNSUPPORTED, .why = \(literal("the memory budget: " + why)) }"
+        case .budgetRefusal(let why):
+            return "{ .kind = GM_UNSUPPORTED, .why = \(literal("the memory budget: " + why)) }"
         }
     }
 
@@ -430,7 +487,9 @@ public enum CReproducer {
     static func u64(_ value: UInt64) -> String { value < 10 ? "\(value)ull" : "0x" + String(value, radix: 16) + "ull" }
 
     static func i64(_ value: Int64) -> String {
-        value == .min ? "(-0x7fffffffffffffffll - 1)" : value < 0 ? "(-0x\(String(value.magnitude, radix: 16))ll)" : "0x\(String(value, radix: 16))ll"
+        value == .min
+            ? "(-0x7fffffffffffffffll - 1)"
+            : value < 0 ? "(-0x\(String(value.magnitude, radix: 16))ll)" : "0x\(String(value, radix: 16))ll"
     }
 
     /// A C string literal for `text`.
@@ -442,7 +501,8 @@ public enum CReproducer {
             case UInt8(ascii: "\\"): out += "\\\\"
             case UInt8(ascii: "?"): out += "\\?"  // no trigraphs
             case 0x20..<0x7F: out.unicodeScalars.append(Unicode.Scalar(byte))
-            default: out += "\\" + String(repeating: "0", count: 3 - String(byte, radix: 8).count) + String(byte, radix: 8)
+            default:
+                out += "\\" + String(repeating: "0", count: 3 - String(byte, radix: 8).count) + String(byte, radix: 8)
             }
         }
         return out + "\""
@@ -486,8 +546,10 @@ extension CReproducer {
     ///   - command: The command line that produced them, quoted in each file's header.
     /// - Throws: ``CReproducer/WriteError`` when `directory` is empty, cannot be created, is not a
     ///   directory, or a file in it cannot be written.
-    public static func write(_ scenarios: [Scenario], runner: ConformanceRunner, into directory: String,
-                             command: String) throws(WriteError) -> [String] {
+    public static func write(
+        _ scenarios: [Scenario], runner: ConformanceRunner, into directory: String,
+        command: String
+    ) throws(WriteError) -> [String] {
         guard !directory.isEmpty else { throw WriteError(description: "the directory name is empty") }
         if mkdir(directory, 0o755) != 0, errno != EEXIST {
             throw WriteError(description: "cannot create \(directory): \(errnoName(errno))")
@@ -509,7 +571,9 @@ extension CReproducer {
             let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
             let text = source(for: scenario, runner: runner, command: command)
             do {
-                let fd = try FileDescriptor.open(FilePath(path), .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite, .groupRead, .otherRead])
+                let fd = try FileDescriptor.open(
+                    FilePath(path), .writeOnly, options: [.create, .truncate],
+                    permissions: [.ownerReadWrite, .groupRead, .otherRead])
                 try fd.closeAfter { _ = try fd.writeAll(Array(text.utf8)) }
             } catch {
                 throw WriteError(description: "cannot write \(path): \(error)")

@@ -90,12 +90,16 @@ public enum ConformanceCheck {
     /// - Throws: ``ConformanceCheck/Failure`` for a request it refuses (a bad backend, profile or
     ///   budget, files with `--random`, no usable /dev/kvm for the kernel backend) or a file it cannot
     ///   read or parse; a scenario that fails is a report, not a throw.
-    public static func run(_ request: Request, logger: Logger = Logger(label: "gmemkit.conformance")) throws(Failure) -> Outcome {
+    public static func run(_ request: Request, logger: Logger = Logger(label: "gmemkit.conformance")) throws(Failure)
+        -> Outcome
+    {
         guard var selection = BackendSelection(rawValue: request.backend) else {
             throw Failure("--backend must be model, kernel or both (got '\(request.backend)')")
         }
         if request.random != nil, !request.files.isEmpty {
-            throw Failure("--random generates its own scenarios; it does not take FILE arguments (got \(request.files.joined(separator: " ")))")
+            throw Failure(
+                "--random generates its own scenarios; it does not take FILE arguments (got \(request.files.joined(separator: " ")))"
+            )
         }
         let hostCapabilities = ConformanceRunner.hostCapabilities()
         var notes: [String] = []
@@ -104,12 +108,15 @@ public enum ConformanceCheck {
             notes.append("no usable /dev/kvm (\(KVMHost.unavailableReason ?? "unknown")): running the model alone")
             selection = .model
         }
-        if selection != .model, let refusal = MemoryBudget.refusal(limit: request.memoryBudget, available: MemoryBudget.hostAvailable()) {
+        if selection != .model,
+            let refusal = MemoryBudget.refusal(limit: request.memoryBudget, available: MemoryBudget.hostAvailable())
+        {
             throw Failure("--memory-budget \(request.memoryBudgetText): \(refusal)")
         }
         if selection != .model, let note = MemoryCgroup.enter(limit: request.memoryBudget) { notes.append(note) }
-        var runner = ConformanceRunner(selection: selection, capabilities: hostCapabilities ?? .referenceHost,
-                                       memoryBudget: request.memoryBudget)
+        var runner = ConformanceRunner(
+            selection: selection, capabilities: hostCapabilities ?? .referenceHost,
+            memoryBudget: request.memoryBudget)
         let host = KernelProfile.host()
         runner.hostProfile = hostCapabilities == nil ? nil : host.profile
         runner.profile = host.profile
@@ -118,11 +125,14 @@ public enum ConformanceCheck {
             case .success(let chosen): runner.profile = chosen
             case .failure(let error): throw Failure("--profile: \(error)")
             }
-            notes.insert("kernel profile \(runner.profile.name) (--profile; this host answers like \(host.profile.name): \(host.reason))", at: 0)
+            notes.insert(
+                "kernel profile \(runner.profile.name) (--profile; this host answers like \(host.profile.name): \(host.reason))",
+                at: 0)
         } else {
             notes.insert("kernel profile \(runner.profile.name) (picked: \(host.reason))", at: 0)
         }
-        logger.debug("gmem check", metadata: ["backends": "\(selection.rawValue)", "profile": "\(runner.profile.name)"])
+        logger.debug(
+            "gmem check", metadata: ["backends": "\(selection.rawValue)", "profile": "\(runner.profile.name)"])
         if let count = request.random {
             guard count > 0 else { throw Failure("--random needs a positive count") }
             guard selection != .kernel else {
@@ -141,17 +151,21 @@ public enum ConformanceCheck {
             if scenarios.isEmpty { throw Failure("--only: no scenario named '\(only)'") }
         }
         if let directory = request.emitC {
-            return .reproducers(try writeReproducers(scenarios, runner: runner, directory: directory, notes: notes,
-                                                     commandLine: request.commandLine))
+            return .reproducers(
+                try writeReproducers(
+                    scenarios, runner: runner, directory: directory, notes: notes,
+                    commandLine: request.commandLine))
         }
         let started = ContinuousClock.now
         let results = scenarios.map(runner.run)
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return .scenarios(ConformanceReport(results: results, selection: selection, notes: notes, seconds: seconds) { scenario in
-            let file = request.files.contains(scenario.source) ? " \(scenario.source)" : ""
-            return "gmem check\(request.profile.map { " --profile \($0)" } ?? "") --emit-c repro-c --only \(scenario.name)\(file)"
-        })
+        return .scenarios(
+            ConformanceReport(results: results, selection: selection, notes: notes, seconds: seconds) { scenario in
+                let file = request.files.contains(scenario.source) ? " \(scenario.source)" : ""
+                return
+                    "gmem check\(request.profile.map { " --profile \($0)" } ?? "") --emit-c repro-c --only \(scenario.name)\(file)"
+            })
     }
 
     /// Reads and parses one scenario file, refusing one over ``maximumFileBytes`` before reading it.
@@ -159,11 +173,15 @@ public enum ConformanceCheck {
     ///   does not parse (with the parser's line and column).
     public static func readScenarios(_ path: String) throws(Failure) -> [Scenario] {
         let limit = maximumFileBytes
-        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.uint64Value > UInt64(limit) {
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber,
+            size.uint64Value > UInt64(limit)
+        {
             throw Failure("\(path): \(size.uint64Value) bytes; a scenario file may be at most 64 MiB")
         }
         guard let data = FileManager.default.contents(atPath: path) else { throw Failure("cannot read \(path)") }
-        guard data.count <= limit else { throw Failure("\(path): more than 64 MiB; a scenario file may be at most 64 MiB") }
+        guard data.count <= limit else {
+            throw Failure("\(path): more than 64 MiB; a scenario file may be at most 64 MiB")
+        }
         do {
             // Not UTF-8 is the parser's error, at the line and column of the byte.
             return try ScenarioFormat.parse(bytes: [UInt8](data), source: path)
@@ -172,31 +190,44 @@ public enum ConformanceCheck {
         }
     }
 
-    private static func writeReproducers(_ scenarios: [Scenario], runner: ConformanceRunner, directory: String,
-                                         notes: [String], commandLine: String, succeeded: Bool = true) throws(Failure) -> ReproducerReport {
+    private static func writeReproducers(
+        _ scenarios: [Scenario], runner: ConformanceRunner, directory: String,
+        notes: [String], commandLine: String, succeeded: Bool = true
+    ) throws(Failure) -> ReproducerReport {
         do {
             let paths = try CReproducer.write(scenarios, runner: runner, into: directory, command: commandLine)
-            return ReproducerReport(notes: notes, directory: directory, paths: paths, profile: runner.profile.name, succeeded: succeeded)
+            return ReproducerReport(
+                notes: notes, directory: directory, paths: paths, profile: runner.profile.name, succeeded: succeeded)
         } catch {
             throw Failure("--emit-c: \(error)")
         }
     }
 
-    private static func random(_ request: Request, runner: ConformanceRunner, count: Int, notes: [String]) throws(Failure) -> Outcome {
+    private static func random(_ request: Request, runner: ConformanceRunner, count: Int, notes: [String])
+        throws(Failure) -> Outcome
+    {
         let started = ContinuousClock.now
         let report = RandomDifferential(runner: runner).run(seed: request.seed, operations: count)
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         if let directory = request.emitC {
             guard let divergence = report.divergence else {
-                return .reproducers(ReproducerReport(
-                    notes: notes, directory: directory, paths: [], profile: runner.profile.name,
-                    noDivergence: "no divergence in \(report.operationsRun) random operations (seed \(request.seed)): no C reproducer written"))
+                return .reproducers(
+                    ReproducerReport(
+                        notes: notes, directory: directory, paths: [], profile: runner.profile.name,
+                        noDivergence:
+                            "no divergence in \(report.operationsRun) random operations (seed \(request.seed)): no C reproducer written"
+                    ))
             }
-            return .reproducers(try writeReproducers([divergence.minimal], runner: runner, directory: directory, notes: notes,
-                                                     commandLine: request.commandLine, succeeded: false))
+            return .reproducers(
+                try writeReproducers(
+                    [divergence.minimal], runner: runner, directory: directory, notes: notes,
+                    commandLine: request.commandLine, succeeded: false))
         }
-        let reproduce = "gmem check --random \(count) --seed \(request.seed)\(request.profile.map { " --profile \($0)" } ?? "") --emit-c repro-c"
-        return .random(RandomCheckReport(report: report, seconds: seconds, notes: notes, backends: runner.selection, reproduce: reproduce))
+        let reproduce =
+            "gmem check --random \(count) --seed \(request.seed)\(request.profile.map { " --profile \($0)" } ?? "") --emit-c repro-c"
+        return .random(
+            RandomCheckReport(
+                report: report, seconds: seconds, notes: notes, backends: runner.selection, reproduce: reproduce))
     }
 }

@@ -85,8 +85,10 @@ public struct ConformanceReport: Codable, Sendable, Equatable {
     public var succeeded: Bool { failed + diverged == 0 }
 
     /// Aggregates `results`; `reproduce` names the command that writes a scenario's C reproducer.
-    public init(results: [ScenarioResult], selection: BackendSelection, notes: [String], seconds: Double,
-                reproduce: (Scenario) -> String = { _ in "" }) {
+    public init(
+        results: [ScenarioResult], selection: BackendSelection, notes: [String], seconds: Double,
+        reproduce: (Scenario) -> String = { _ in "" }
+    ) {
         schemaVersion = Self.currentSchemaVersion
         backends = selection.rawValue
         scenarios = results.count
@@ -117,10 +119,11 @@ public struct ConformanceReport: Codable, Sendable, Equatable {
                 status: result.status.rawValue, problem: result.firstProblem, problems: result.problems,
                 skipReason: result.skipReason,
                 steps: result.steps.map {
-                    StepEntry(line: $0.step.line, action: ScenarioFormat.line(for: $0.step.action),
-                              expected: $0.step.expected.map(ScenarioFormat.outcomeText),
-                              model: $0.model.map(ScenarioFormat.outcomeText),
-                              kernel: $0.kernel.map(ScenarioFormat.outcomeText), problems: $0.problems)
+                    StepEntry(
+                        line: $0.step.line, action: ScenarioFormat.line(for: $0.step.action),
+                        expected: $0.step.expected.map(ScenarioFormat.outcomeText),
+                        model: $0.model.map(ScenarioFormat.outcomeText),
+                        kernel: $0.kernel.map(ScenarioFormat.outcomeText), problems: $0.problems)
                 },
                 reproduce: result.status == .failed || result.status == .diverged ? reproduce(result.scenario) : nil)
         }
@@ -140,8 +143,9 @@ public struct ConformanceReport: Codable, Sendable, Equatable {
         let selection = BackendSelection(rawValue: backends) ?? .both
         var lines = notes.map { "note: \($0)" }
         for result in results where verbose || result.status == "failed" || result.status == "diverged" {
-            lines.append("\(result.status.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)) "
-                         + "\(result.name) [\(result.rules.joined(separator: ","))]")
+            lines.append(
+                "\(result.status.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)) "
+                    + "\(result.name) [\(result.rules.joined(separator: ","))]")
             for problem in result.problems { lines.append("         \(problem)") }
             if let reproduce = result.reproduce { lines.append("         reproduce in C: \(reproduce)") }
             if result.status == "skipped" || verbose, let reason = result.skipReason {
@@ -154,8 +158,9 @@ public struct ConformanceReport: Codable, Sendable, Equatable {
                     if let model = step.model { sides.append("model \(model)") }
                     if let kernel = step.kernel { sides.append("kernel \(kernel)") }
                     if sides.isEmpty { sides.append("not run") }
-                    lines.append("         \(step.line > 0 ? "\(step.line): " : "")\(step.action)\(expected)   "
-                                 + "[\(sides.joined(separator: ", "))]\(step.problems.isEmpty ? "" : "  <-- PROBLEM")")
+                    lines.append(
+                        "         \(step.line > 0 ? "\(step.line): " : "")\(step.action)\(expected)   "
+                            + "[\(sides.joined(separator: ", "))]\(step.problems.isEmpty ? "" : "  <-- PROBLEM")")
                 }
             }
         }
@@ -164,7 +169,8 @@ public struct ConformanceReport: Codable, Sendable, Equatable {
             var parts = ["\(rule.passed) passed", "\(rule.failed) failed"]
             if selection == .both { parts.append("\(rule.diverged) diverged") }
             if selection != .model { parts.append("\(rule.skipped) kernel-skipped") }
-            lines.append("  \(rule.rule.padding(toLength: 4, withPad: " ", startingAt: 0)) \(parts.joined(separator: ", "))")
+            lines.append(
+                "  \(rule.rule.padding(toLength: 4, withPad: " ", startingAt: 0)) \(parts.joined(separator: ", "))")
         }
         let what: String
         switch selection {
@@ -175,12 +181,16 @@ public struct ConformanceReport: Codable, Sendable, Equatable {
         var counts = ["\(passed) passed", "\(failed) failed"]
         if selection == .both { counts.append("\(diverged) diverged") }
         if selection == .both, skipped > 0 {
-            counts.append("\(skipped) kernel-skipped (a requires= capability this kernel lacks, or a profile= this kernel "
-                          + "does not answer like: checked on the model only)")
+            counts.append(
+                "\(skipped) kernel-skipped (a requires= capability this kernel lacks, or a profile= this kernel "
+                    + "does not answer like: checked on the model only)")
         }
-        if selection == .kernel, skipped > 0 { counts.append("\(skipped) not run (a requires= capability this kernel lacks)") }
+        if selection == .kernel, skipped > 0 {
+            counts.append("\(skipped) not run (a requires= capability this kernel lacks)")
+        }
         if budgetRefusals > 0 { counts.append("\(budgetRefusals) refused by the memory budget") }
-        lines.append("\(scenarios) scenarios \(what): \(counts.joined(separator: ", ")) in \(String(format: "%.2f", seconds)) s")
+        lines.append(
+            "\(scenarios) scenarios \(what): \(counts.joined(separator: ", ")) in \(String(format: "%.2f", seconds)) s")
         return lines.joined(separator: "\n")
     }
 }
@@ -245,8 +255,10 @@ public struct RandomCheckReport: Codable, Sendable, Equatable {
     ///   - notes: Notes to print before the results.
     ///   - backends: Which backends ran.
     ///   - reproduce: The command that writes the divergence's C reproducer.
-    public init(report: RandomDifferential.Report, seconds: Double, notes: [String], backends: BackendSelection,
-                reproduce: String?) {
+    public init(
+        report: RandomDifferential.Report, seconds: Double, notes: [String], backends: BackendSelection,
+        reproduce: String?
+    ) {
         schemaVersion = Self.currentSchemaVersion
         self.backends = backends.rawValue
         seed = report.seed
@@ -278,14 +290,16 @@ public struct RandomCheckReport: Codable, Sendable, Equatable {
             if let reproduce { lines.append("reproduce in C: \(reproduce)") }
         }
         let compared = both ? "\(divergences) divergences" : "model only, nothing compared"
-        lines.append("random on \(both ? "the model and the kernel" : "the model"): \(operations) operations in "
-                     + "\(sequences) sequences, seed \(seed): \(compared), \(failedSequences) sequences the kernel backend "
-                     + "could not finish or refused, in \(String(format: "%.2f", seconds)) s "
-                     + "(\(operationsPerSecond) operations/s)")
+        lines.append(
+            "random on \(both ? "the model and the kernel" : "the model"): \(operations) operations in "
+                + "\(sequences) sequences, seed \(seed): \(compared), \(failedSequences) sequences the kernel backend "
+                + "could not finish or refused, in \(String(format: "%.2f", seconds)) s "
+                + "(\(operationsPerSecond) operations/s)")
         if let firstFailure { lines.append("first sequence the kernel backend could not finish: \(firstFailure)") }
         let low = actions.filter { $0.value < 1000 }.map(\.key).sorted()
-        lines.append("coverage: \(actions.count) actions reached; "
-                     + (low.isEmpty ? "every one at least 1,000 times" : "under 1,000: \(low.joined(separator: ", "))"))
+        lines.append(
+            "coverage: \(actions.count) actions reached; "
+                + (low.isEmpty ? "every one at least 1,000 times" : "under 1,000: \(low.joined(separator: ", "))"))
         return lines.joined(separator: "\n")
     }
 }
@@ -310,8 +324,10 @@ public struct ReproducerReport: Codable, Sendable, Equatable {
     public let succeeded: Bool
 
     /// A report; every value is taken as given.
-    public init(notes: [String], directory: String, paths: [String], profile: String, noDivergence: String? = nil,
-                succeeded: Bool = true) {
+    public init(
+        notes: [String], directory: String, paths: [String], profile: String, noDivergence: String? = nil,
+        succeeded: Bool = true
+    ) {
         schemaVersion = Self.currentSchemaVersion
         self.notes = notes
         self.directory = directory
@@ -325,11 +341,15 @@ public struct ReproducerReport: Codable, Sendable, Equatable {
     /// nothing was written).
     public func formatted() -> String {
         var lines = notes.map { "note: \($0)" }
-        if let noDivergence { lines.append(noDivergence); return lines.joined(separator: "\n") }
+        if let noDivergence {
+            lines.append(noDivergence)
+            return lines.joined(separator: "\n")
+        }
         lines += paths.map { "wrote \($0)" }
-        lines.append("\(paths.count) C reproducers in \(directory), expecting the model's outcomes under kernel profile "
-                     + "\(profile) (a scenario with profile= under its own) (build and run each: cc -Wall -Werror FILE.c -o FILE "
-                     + "&& ./FILE; TAP output, exit status 0 when every step matches)")
+        lines.append(
+            "\(paths.count) C reproducers in \(directory), expecting the model's outcomes under kernel profile "
+                + "\(profile) (a scenario with profile= under its own) (build and run each: cc -Wall -Werror FILE.c -o FILE "
+                + "&& ./FILE; TAP output, exit status 0 when every step matches)")
         return lines.joined(separator: "\n")
     }
 }

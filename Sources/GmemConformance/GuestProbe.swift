@@ -32,14 +32,14 @@ struct GuestProbe {
     /// test ecx, ecx; jnz write; mov rax, [rbx]; out 0x10, al; jmp $
     /// write: mov [rbx], rax; out 0x11, al; jmp $
     static let code: [UInt8] = [
-        0x85, 0xC9,             // test ecx, ecx
-        0x75, 0x07,             // jnz +7
-        0x48, 0x8B, 0x03,       // mov rax, [rbx]
-        0xE6, 0x10,             // out 0x10, al
-        0xEB, 0xFE,             // jmp $
-        0x48, 0x89, 0x03,       // mov [rbx], rax
-        0xE6, 0x11,             // out 0x11, al
-        0xEB, 0xFE,             // jmp $
+        0x85, 0xC9,  // test ecx, ecx
+        0x75, 0x07,  // jnz +7
+        0x48, 0x8B, 0x03,  // mov rax, [rbx]
+        0xE6, 0x10,  // out 0x10, al
+        0xEB, 0xFE,  // jmp $
+        0x48, 0x89, 0x03,  // mov [rbx], rax
+        0xE6, 0x11,  // out 0x11, al
+        0xEB, 0xFE,  // jmp $
     ]
 
     /// The page directories for GiB 4–63 and the PDPT entries pointing at them (built once:
@@ -51,7 +51,9 @@ struct GuestProbe {
         var entries = [UInt8](repeating: 0, count: Int((gibibytes - 4) * 8))
         for g in 4..<gibibytes {
             let directory = highDirectories + (g - 4) * 4096
-            withUnsafeBytes(of: ((base + directory) | 0x7).littleEndian) { entries.replaceSubrange(Int((g - 4) * 8)..<Int((g - 3) * 8), with: $0) }
+            withUnsafeBytes(of: ((base + directory) | 0x7).littleEndian) {
+                entries.replaceSubrange(Int((g - 4) * 8)..<Int((g - 3) * 8), with: $0)
+            }
             for entry in 0..<UInt64(512) {
                 let page = (g << 30 + entry << 21) | 0x87
                 let at = Int((g - 4) * 4096 + entry * 8)
@@ -79,8 +81,9 @@ struct GuestProbe {
         let (directories, entries) = Self.highTables
         try memory.write(directories, at: Self.highDirectories)
         try memory.write(entries, at: 0x2000 + 4 * 8)
-        var region = MemoryRegion(slot: Self.slot, guestPhysicalAddress: Self.base, size: Self.size,
-                                  userspaceAddress: memory.hostAddress)
+        var region = MemoryRegion(
+            slot: Self.slot, guestPhysicalAddress: Self.base, size: Self.size,
+            userspaceAddress: memory.hostAddress)
         region.flags = []
         try UncheckedKVM.setUserMemoryRegion2(vmFD: vmFD, region)
     }
@@ -88,7 +91,9 @@ struct GuestProbe {
     /// Runs one access on `vcpu` and returns what it ended in.
     func access(on vcpu: borrowing VCPU, gpa: UInt64, write: UInt64?) -> Outcome {
         guard gpa >> Self.guestPhysicalBits == 0 else {
-            return .unsupported("the guest probe reaches guest-physical addresses below 2^\(Self.guestPhysicalBits) (its vCPU has no CPUID, so MAXPHYADDR is \(Self.guestPhysicalBits)); gpa \(hexOrDecimal(gpa)) is beyond")
+            return .unsupported(
+                "the guest probe reaches guest-physical addresses below 2^\(Self.guestPhysicalBits) (its vCPU has no CPUID, so MAXPHYADDR is \(Self.guestPhysicalBits)); gpa \(hexOrDecimal(gpa)) is beyond"
+            )
         }
         return Self.run(on: vcpu, address: gpa, write: write)
     }

@@ -1,4 +1,5 @@
 import CKVM
+import GmemModel
 @_spi(Unchecked) import KVM
 import SystemPackage
 
@@ -34,7 +35,12 @@ public final class KernelBackend: ConformanceBackend {
         /// A raw name (`raw Z fd=N`) or the process's own fds 0–2: never closed by the backend.
         let borrowed: Bool
         init(fd: Int32, kind: Kind, size: UInt64 = 0, flags: UInt64 = 0, vcpuID: UInt32 = 0, borrowed: Bool = false) {
-            self.fd = fd; self.kind = kind; self.size = size; self.flags = flags; self.vcpuID = vcpuID; self.borrowed = borrowed
+            self.fd = fd
+            self.kind = kind
+            self.size = size
+            self.flags = flags
+            self.vcpuID = vcpuID
+            self.borrowed = borrowed
         }
         func close() {
             if vcpu != nil { vcpu = nil } else if fd >= 0, !borrowed { _ = Glibc.close(fd) }
@@ -102,7 +108,8 @@ public final class KernelBackend: ConformanceBackend {
     /// created from a fresh thread, whose id names a free folder; `creator` is the thread used.
     static func createVMWithOwnFolder(deviceFD: Int32, type: UInt64, creator: inout Int32) throws(KVMError) -> Int32 {
         guard debugfsAvailable, case let next = lowestFreeDescriptor(), next >= 0,
-              access(debugfsFolder(creator: creator, fd: next), F_OK) == 0 else {
+            access(debugfsFolder(creator: creator, fd: next), F_OK) == 0
+        else {
             return try UncheckedKVM.createVM(kvmFD: deviceFD, type: type)
         }
         for _ in 0..<4 {
@@ -112,15 +119,18 @@ public final class KernelBackend: ConformanceBackend {
             box.deviceFD = deviceFD
             box.type = type
             var thread = pthread_t()
-            let started = pthread_create(&thread, nil, { context in
-                let box = Unmanaged<ThreadResult>.fromOpaque(context!).takeRetainedValue()
-                box.creator = UncheckedKVM.currentThreadID()
-                // A thread id can name a folder too (a VM created by an earlier thread of that id).
-                if access(KernelBackend.debugfsFolder(creator: box.creator, fd: box.next), F_OK) == 0 { return nil }
-                do throws(KVMError) { box.result = .success(try UncheckedKVM.createVM(kvmFD: box.deviceFD, type: box.type)) }
-                catch { box.result = .failure(error) }
-                return nil
-            }, context)
+            let started = pthread_create(
+                &thread, nil,
+                { context in
+                    let box = Unmanaged<ThreadResult>.fromOpaque(context!).takeRetainedValue()
+                    box.creator = UncheckedKVM.currentThreadID()
+                    // A thread id can name a folder too (a VM created by an earlier thread of that id).
+                    if access(KernelBackend.debugfsFolder(creator: box.creator, fd: box.next), F_OK) == 0 { return nil }
+                    do throws(KVMError) {
+                        box.result = .success(try UncheckedKVM.createVM(kvmFD: box.deviceFD, type: box.type))
+                    } catch { box.result = .failure(error) }
+                    return nil
+                }, context)
             guard started == 0 else {
                 Unmanaged<ThreadResult>.fromOpaque(context).release()
                 break
@@ -233,7 +243,8 @@ public final class KernelBackend: ConformanceBackend {
     /// Whether the CPU has protection keys (`pku` in /proc/cpuinfo): PROT_EXEC alone is then execute-only.
     static let cpuHasProtectionKeys: Bool = {
         guard let text = MemoryCgroup.read("/proc/cpuinfo") else { return false }
-        return text.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").contains("pku") ?? false
+        return text.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").contains("pku")
+            ?? false
     }()
 
     /// Sets the capabilities the model derives from `KVM_CHECK_EXTENSION` answers.
@@ -279,13 +290,17 @@ public final class KernelBackend: ConformanceBackend {
     public func unavailableReason(for requirement: Scenario.Requirement) -> String? {
         switch requirement {
         case .memoryAttributes:
-            attributesSupported ? nil : "this kernel has no KVM_MEMORY_ATTRIBUTE_PRIVATE (KVM_CAP_MEMORY_ATTRIBUTES = 0)"
+            attributesSupported
+                ? nil : "this kernel has no KVM_MEMORY_ATTRIBUTE_PRIVATE (KVM_CAP_MEMORY_ATTRIBUTES = 0)"
         case .protectedVM:
             protectedVMSupported ? nil : "this kernel offers no KVM_X86_SW_PROTECTED_VM (KVM_CAP_VM_TYPES)"
         case .debugfs:
-            Self.debugfsAvailable ? nil : "KVM's debugfs (/sys/kernel/debug/kvm) is not mounted and cannot be: VM lifetime is not observable"
+            Self.debugfsAvailable
+                ? nil
+                : "KVM's debugfs (/sys/kernel/debug/kvm) is not mounted and cannot be: VM lifetime is not observable"
         case .guestMemfdAttributes:
-            ckvm_check_extension(kvmFD, Int(GmemABI.Next.guestMemfdMemoryAttributesCapability)) & 8 != 0 ? nil
+            ckvm_check_extension(kvmFD, Int(GmemABI.Next.guestMemfdMemoryAttributesCapability)) & 8 != 0
+                ? nil
                 : "this kernel has no in-place conversion on guest_memfd (KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES = 0)"
         case .guestMemfdLink:
             Self.linkAvailable ? nil : "this kernel has no KVM_LINK_GUEST_MEMFD (the VM ioctl answers ENOTTY)"
@@ -297,7 +312,9 @@ public final class KernelBackend: ConformanceBackend {
         guard let text = MemoryCgroup.read("/proc/self/maps") else { return true }
         for line in text.split(separator: "\n") {
             let range = line.prefix { $0 != " " }.split(separator: "-")
-            guard range.count == 2, let low = UInt64(range[0], radix: 16), let high = UInt64(range[1], radix: 16) else { return true }
+            guard range.count == 2, let low = UInt64(range[0], radix: 16), let high = UInt64(range[1], radix: 16) else {
+                return true
+            }
             if low < end && start < high { return true }
         }
         return false
@@ -325,8 +342,10 @@ public final class KernelBackend: ConformanceBackend {
     }
 
     /// Binds `name` to what `body` creates; an object the name held before stays open.
-    private func create(_ name: String, kind: Descriptor.Kind, size: UInt64 = 0, flags: UInt64 = 0, vcpuID: UInt32 = 0,
-                        _ body: () throws(KVMError) -> Int32) -> Outcome {
+    private func create(
+        _ name: String, kind: Descriptor.Kind, size: UInt64 = 0, flags: UInt64 = 0, vcpuID: UInt32 = 0,
+        _ body: () throws(KVMError) -> Int32
+    ) -> Outcome {
         // The operands are read before the name is bound again (as `fd = dup(fd)` in C).
         let result: Result<Int32, KVMError>
         do { result = .success(try body()) } catch { result = .failure(error) }
@@ -356,7 +375,8 @@ public final class KernelBackend: ConformanceBackend {
         case .setRegion(let vm, _, _, _, _, _, _, _, _): standardStream(vm, "KVM_SET_USER_MEMORY_REGION")
         case .setAttributes(let vm, _, _, _, _): standardStream(vm, "KVM_SET_MEMORY_ATTRIBUTES")
         case .guestAccess(let via, _, _, _): standardStream(via, "KVM_RUN")
-        case .link(_, let file, let vm, _): standardStream(vm, "KVM_LINK_GUEST_MEMFD") ?? standardStream(file, "KVM_LINK_GUEST_MEMFD")
+        case .link(_, let file, let vm, _):
+            standardStream(vm, "KVM_LINK_GUEST_MEMFD") ?? standardStream(file, "KVM_LINK_GUEST_MEMFD")
         default: nil
         }
     }
@@ -364,7 +384,9 @@ public final class KernelBackend: ConformanceBackend {
     /// The reason an action on one of gmem check's own standard streams is not performed.
     private func standardStream(_ name: String?, _ what: String) -> Outcome? {
         guard let name, let descriptor = descriptors[name], descriptor.kind == .standardStream else { return nil }
-        return .unsupported("\(name) is gmem check's own fd \(descriptor.fd) (a standard stream): \(what) on it depends on what the stream is, and may block or change it")
+        return .unsupported(
+            "\(name) is gmem check's own fd \(descriptor.fd) (a standard stream): \(what) on it depends on what the stream is, and may block or change it"
+        )
     }
 
     /// Runs `body` with `RLIMIT_NOFILE` at its hard limit,
@@ -381,7 +403,9 @@ public final class KernelBackend: ConformanceBackend {
 
     private func charge(_ bytes: UInt64, for what: String) -> Outcome? {
         if budget.charge(bytes) { return nil }
-        return .budgetRefusal("\(what) could make the host allocate \(MemoryBudget.text(bytes)); \(MemoryBudget.text(budget.remaining)) of the \(MemoryBudget.text(budget.limit)) budget is left")
+        return .budgetRefusal(
+            "\(what) could make the host allocate \(MemoryBudget.text(bytes)); \(MemoryBudget.text(budget.remaining)) of the \(MemoryBudget.text(budget.limit)) budget is left"
+        )
     }
 
     /// Charges the pages `[first, last]` of `object` not charged yet.
@@ -419,7 +443,8 @@ public final class KernelBackend: ConformanceBackend {
                 let folder = Self.debugfsFolder(creator: creator, fd: fd(name))
                 var status = Glibc.stat()
                 if KernelBackend.debugfsAvailable, stat(folder, &status) == 0,
-                   !debugfsNames.values.contains(where: { $0.folder == folder && $0.inode == UInt64(status.st_ino) }) {
+                    !debugfsNames.values.contains(where: { $0.folder == folder && $0.inode == UInt64(status.st_ino) })
+                {
                     debugfsNames[name] = (folder, UInt64(status.st_ino))
                 } else if KernelBackend.debugfsAvailable {
                     debugfsNames[name] = (folder, Self.noFolder)
@@ -438,7 +463,8 @@ public final class KernelBackend: ConformanceBackend {
             return create(name, kind: .kvmDevice) { () throws(KVMError) in try UncheckedKVM.openDevice() }
         case .rawDescriptor(let name, let number):
             if let old = descriptors.removeValue(forKey: name) { rebound.append(old) }
-            descriptors[name] = Descriptor(fd: number, kind: (0...2).contains(number) ? .standardStream : .raw, borrowed: true)
+            descriptors[name] = Descriptor(
+                fd: number, kind: (0...2).contains(number) ? .standardStream : .raw, borrowed: true)
             return .ok
         case .stat(let name, let other):
             if let refusal = standardStream(name, "fstat") ?? standardStream(other, "fstat") { return refusal }
@@ -452,9 +478,12 @@ public final class KernelBackend: ConformanceBackend {
                 guard fstat(self.fd(other), &second) == 0 else { return .errno(errno) }
                 sameInode = second.st_dev == status.st_dev && second.st_ino == status.st_ino
             }
-            return .status(StatusPattern(type: FileType(mode: UInt32(status.st_mode)), mode: UInt32(status.st_mode & 0o7777),
-                                         size: UInt64(bitPattern: Int64(status.st_size)), blockSize: UInt64(bitPattern: Int64(status.st_blksize)),
-                                         closeOnExec: flags & FD_CLOEXEC != 0, sameInode: sameInode))
+            return .status(
+                StatusPattern(
+                    type: FileType(mode: UInt32(status.st_mode)), mode: UInt32(status.st_mode & 0o7777),
+                    size: UInt64(bitPattern: Int64(status.st_size)),
+                    blockSize: UInt64(bitPattern: Int64(status.st_blksize)),
+                    closeOnExec: flags & FD_CLOEXEC != 0, sameInode: sameInode))
         case .checkExtension(let of, let capability):
             // The ioctl takes an unsigned long; the C wrapper a long of the same bits.
             let result = ckvm_check_extension(fd(of), Int(bitPattern: UInt(capability)))
@@ -464,18 +493,24 @@ public final class KernelBackend: ConformanceBackend {
             guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return .errno(errno) }
             let soft = Self.softLimit(allowing: UInt64(count), besides: ownDescriptors)
             guard soft <= UInt64(limit.rlim_max) else {
-                return .unsupported("limit fds=\(count) needs RLIMIT_NOFILE \(soft) (gmem check holds \(ownDescriptors.count) descriptors of its own); the hard limit is \(limit.rlim_max)")
+                return .unsupported(
+                    "limit fds=\(count) needs RLIMIT_NOFILE \(soft) (gmem check holds \(ownDescriptors.count) descriptors of its own); the hard limit is \(limit.rlim_max)"
+                )
             }
             if originalLimit == nil { originalLimit = limit }
             limit.rlim_cur = rlim_t(soft)
             return setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 ? .ok : .errno(errno)
         case .alive(let name):
             guard KernelBackend.debugfsAvailable else {
-                return .unsupported("KVM's debugfs (/sys/kernel/debug/kvm) is not mounted: VM lifetime is not observable (requires=debugfs skips instead)")
+                return .unsupported(
+                    "KVM's debugfs (/sys/kernel/debug/kvm) is not mounted: VM lifetime is not observable (requires=debugfs skips instead)"
+                )
             }
             guard let entry = debugfsNames[name] else { return .value(0) }
             if entry.inode == Self.noFolder {
-                return .unsupported("KVM gave this VM no debugfs folder of its own (\(entry.folder) was taken): its lifetime is not observable")
+                return .unsupported(
+                    "KVM gave this VM no debugfs folder of its own (\(entry.folder) was taken): its lifetime is not observable"
+                )
             }
             // VM destruction can trail the last close by a moment (deferred fput): give it a
             // few milliseconds before answering "alive".
@@ -487,13 +522,16 @@ public final class KernelBackend: ConformanceBackend {
             return .value(1)
         case .createVCPU(let name, let vm, let id):
             if id > UInt64(GuestProbe.lowestVCPUID), id <= UInt64(GuestProbe.vcpuID) {
-                return .unsupported("vCPU ids \(GuestProbe.lowestVCPUID + 1)–\(GuestProbe.vcpuID) are the guest probe's")
+                return .unsupported(
+                    "vCPU ids \(GuestProbe.lowestVCPUID + 1)–\(GuestProbe.vcpuID) are the guest probe's")
             }
             if let refusal = charge(MemoryBudget.perVCPU, for: "a vCPU") { return refusal }
             // An id of 2^32 or more is refused by the kernel exactly as 0xFFFFFFFF is
             // (id >= KVM_MAX_VCPU_IDS, or the fd is not a VM): pass that instead of truncating.
             let passed = id > UInt64(UInt32.max) ? UInt32.max : UInt32(id)
-            let result = create(name, kind: .vcpu, vcpuID: passed) { () throws(KVMError) in try UncheckedKVM.createVCPU(vmFD: fd(vm), id: passed) }
+            let result = create(name, kind: .vcpu, vcpuID: passed) { () throws(KVMError) in
+                try UncheckedKVM.createVCPU(vmFD: fd(vm), id: passed)
+            }
             if result == .ok { probeOf[name] = probeOf[vm] }
             return result
         case .createStats(let name, let of):
@@ -503,21 +541,29 @@ public final class KernelBackend: ConformanceBackend {
                 try UncheckedKVM.createGuestMemfd(vmFD: fd(vm), size: size, flags: flags, reserved: reserved)
             }
         case .createMemfd(let name, let size):
-            return create(name, kind: .memfd, size: size) { () throws(KVMError) in try UncheckedKVM.createMemfd(size: size) }
+            return create(name, kind: .memfd, size: size) { () throws(KVMError) in
+                try UncheckedKVM.createMemfd(size: size)
+            }
         case .dup(let name, let of):
             let source = descriptors[of]
             let kind: Descriptor.Kind = source.map { $0.kind == .raw ? .other : $0.kind } ?? .other
-            let result = create(name, kind: kind, size: source?.size ?? 0, flags: source?.flags ?? 0,
-                                vcpuID: source?.vcpuID ?? 0) { () throws(KVMError) in
+            let result = create(
+                name, kind: kind, size: source?.size ?? 0, flags: source?.flags ?? 0,
+                vcpuID: source?.vcpuID ?? 0
+            ) { () throws(KVMError) in
                 try UncheckedKVM.duplicate(fd: self.fd(of))
             }
             if result == .ok { probeOf[name] = probeOf[of] }
             return result
         case .close(let name):
-            guard let descriptor = descriptors[name] else { return Glibc.close(Self.invalidDescriptor) == 0 ? .ok : .errno(errno) }
+            guard let descriptor = descriptors[name] else {
+                return Glibc.close(Self.invalidDescriptor) == 0 ? .ok : .errno(errno)
+            }
             if descriptor.borrowed {
                 if descriptor.kind == .standardStream {
-                    return .unsupported("\(name) is gmem check's own fd \(descriptor.fd): closing it would close the checker's standard stream")
+                    return .unsupported(
+                        "\(name) is gmem check's own fd \(descriptor.fd): closing it would close the checker's standard stream"
+                    )
                 }
                 return Glibc.close(descriptor.fd) == 0 ? .ok : .errno(errno)
             }
@@ -526,9 +572,11 @@ public final class KernelBackend: ConformanceBackend {
                 return .ok
             }
             return Glibc.close(descriptor.fd) == 0 ? .ok : .errno(errno)
-        case .setRegion(let vm, let version, let slot, let flags, let gpa, let size, let userspace, let file, let offset):
+        case .setRegion(
+            let vm, let version, let slot, let flags, let gpa, let size, let userspace, let file, let offset):
             if slot == GuestProbe.slot { return .unsupported("memslot \(slot) is reserved for the guest probe") }
-            var region = MemoryRegion(slot: slot, guestPhysicalAddress: gpa, size: size, userspaceAddress: address(userspace))
+            var region = MemoryRegion(
+                slot: slot, guestPhysicalAddress: gpa, size: size, userspaceAddress: address(userspace))
             region.flags = MemoryRegion.Flags(rawValue: flags)
             region.guestMemfd = file.map { self.fd($0) } ?? 0
             region.guestMemfdOffset = offset
@@ -542,44 +590,60 @@ public final class KernelBackend: ConformanceBackend {
             // Every other check passed and the range met a memslot: if it reaches the probe's,
             // the answer is about gmem check's own memslot, not the scenario's.
             if result == .errno(EEXIST), GuestProbe.overlaps(gpa: gpa, size: size), slot >> 16 == 0 {
-                return .unsupported("guest-physical \(hexOrDecimal(GuestProbe.base))–\(hexOrDecimal(GuestProbe.base + GuestProbe.size - 1)) holds the guest probe's memslot")
+                return .unsupported(
+                    "guest-physical \(hexOrDecimal(GuestProbe.base))–\(hexOrDecimal(GuestProbe.base + GuestProbe.size - 1)) holds the guest probe's memslot"
+                )
             }
             return result
         case .fallocate(let file, let mode, let offset, let length):
             if let refusal = standardStream(file, "fallocate") { return refusal }
             if let descriptor = descriptors[file], mode == 0 || mode == 1, offset >= 0, length > 0,
-               !offset.addingReportingOverflow(length).overflow {
+                !offset.addingReportingOverflow(length).overflow
+            {
                 // Only plain allocation (mode 0 or KEEP_SIZE, an end that does not overflow)
                 // allocates: up to `length` bytes of a memfd (shmem allocates past the end with
                 // KEEP_SIZE), or what lies inside a guest_memfd.
                 var bytes: UInt64 = 0
                 switch descriptor.kind {
                 case .memfd: bytes = UInt64(length)
-                case .guestMemfd: bytes = min(UInt64(length), descriptor.size > UInt64(offset) ? descriptor.size - UInt64(offset) : 0)
+                case .guestMemfd:
+                    bytes = min(UInt64(length), descriptor.size > UInt64(offset) ? descriptor.size - UInt64(offset) : 0)
                 default: bytes = 0
                 }
-                if let refusal = charge(bytes, for: "fallocate of \(MemoryBudget.text(UInt64(length)))") { return refusal }
+                if let refusal = charge(bytes, for: "fallocate of \(MemoryBudget.text(UInt64(length)))") {
+                    return refusal
+                }
             }
-            return outcome { () throws(KVMError) in try UncheckedKVM.fallocate(fd: fd(file), mode: mode, offset: offset, length: length) }
+            return outcome { () throws(KVMError) in
+                try UncheckedKVM.fallocate(fd: fd(file), mode: mode, offset: offset, length: length)
+            }
         case .fileOperation(let file, let operation):
             if let refusal = standardStream(file, "a file operation") { return refusal }
             if let descriptor = descriptors[file], descriptor.kind == .kvmDevice, operation == .fchmod {
                 return .unsupported("fchmod on /dev/kvm would change the device node's permissions for the whole host")
             }
-            if let descriptor = descriptors[file], descriptor.kind == .memfd, operation == .write || operation == .pwrite,
-               let refusal = chargePages(descriptor, 0, 1, for: "a write to a memfd") { return refusal }
+            if let descriptor = descriptors[file], descriptor.kind == .memfd,
+                operation == .write || operation == .pwrite,
+                let refusal = chargePages(descriptor, 0, 1, for: "a write to a memfd")
+            {
+                return refusal
+            }
             return fileOperation(fd(file), operation)
         case .reopen(let name, let of):
             if let refusal = standardStream(of, "reopening") { return refusal }
             let source = descriptors[of]
-            return create(name, kind: source.map { $0.kind == .raw ? .other : $0.kind } ?? .other, size: source?.size ?? 0) { () throws(KVMError) in
+            return create(
+                name, kind: source.map { $0.kind == .raw ? .other : $0.kind } ?? .other, size: source?.size ?? 0
+            ) { () throws(KVMError) in
                 try UncheckedKVM.reopen(fd: self.fd(of))
             }
         case .mmap(let name, let file, let protection, let flags, let offset, let length):
             if let refusal = standardStream(file, "mmap") { return refusal }
             let descriptor = descriptors[file]
             if let old = mappings.removeValue(forKey: name) { reboundMappings.append(old) }
-            switch ArenaMapping.map(fd: fd(file), length: length, protection: protection, flags: flags, offset: offset, at: nextArena) {
+            switch ArenaMapping.map(
+                fd: fd(file), length: length, protection: protection, flags: flags, offset: offset, at: nextArena)
+            {
             case .success(let mapping):
                 nextArena = mapping.address + mapping.arenaLength
                 arenas.append(mapping)
@@ -607,7 +671,10 @@ public final class KernelBackend: ConformanceBackend {
             }
         case .mapAnonymous(let name, let length, let protection):
             if let old = mappings.removeValue(forKey: name) { reboundMappings.append(old) }
-            switch ArenaMapping.map(fd: -1, length: length, protection: protection, flags: MAP_SHARED | MAP_ANONYMOUS, offset: 0, at: nextArena) {
+            switch ArenaMapping.map(
+                fd: -1, length: length, protection: protection, flags: MAP_SHARED | MAP_ANONYMOUS, offset: 0,
+                at: nextArena)
+            {
             case .success(let mapping):
                 nextArena = mapping.address + mapping.arenaLength
                 arenas.append(mapping)
@@ -629,11 +696,14 @@ public final class KernelBackend: ConformanceBackend {
             return hostAccess(name, offset: offset, width: width, write: value)
         case .setAttributes(let vm, let gpa, let size, let attributes, let flags):
             return outcome { () throws(KVMError) in
-                try UncheckedKVM.setMemoryAttributes(vmFD: fd(vm), address: gpa, size: size, attributes: attributes, flags: flags)
+                try UncheckedKVM.setMemoryAttributes(
+                    vmFD: fd(vm), address: gpa, size: size, attributes: attributes, flags: flags)
             }
         case .guestAccess(let via, let gpa, let write, let isPrivate):
             if isPrivate { return .unsupported("a guest cannot choose a private access on this VM type") }
-            guard let descriptor = descriptors[via], descriptor.fd != Self.invalidDescriptor else { return .errno(EBADF) }
+            guard let descriptor = descriptors[via], descriptor.fd != Self.invalidDescriptor else {
+                return .errno(EBADF)
+            }
             if GuestProbe.overlaps(gpa: gpa, size: 8) {
                 return .unsupported("gpa \(hexOrDecimal(gpa)) is the guest probe's own memory")
             }
@@ -642,7 +712,8 @@ public final class KernelBackend: ConformanceBackend {
                 if let refusal = chargePages(descriptor, gpa >> 12, gpa >> 12, for: "a guest access") { return refusal }
                 if descriptor.vcpu == nil {
                     do {
-                        descriptor.vcpu = try UncheckedKVM.adoptVCPU(fd: descriptor.fd, id: descriptor.vcpuID, runMappingSize: runMappingSize)
+                        descriptor.vcpu = try UncheckedKVM.adoptVCPU(
+                            fd: descriptor.fd, id: descriptor.vcpuID, runMappingSize: runMappingSize)
                     } catch { return .unsupported("cannot map the vCPU's kvm_run: \(error)") }
                 }
                 guard let probe = probeOf[via] else { return .unsupported("no guest probe for \(via)'s VM") }
@@ -651,8 +722,12 @@ public final class KernelBackend: ConformanceBackend {
                 // A fresh vCPU for this access alone, released right after it, so that it
                 // does not pin the VM beyond what the scenario itself holds (GMEM-SPEC L6).
                 guard let state = probeOf[via] else { return .unsupported("no guest probe for \(via)") }
-                guard state.nextVCPUID > GuestProbe.lowestVCPUID else { return .unsupported("the guest probe ran out of vCPU ids") }
-                if let refusal = chargePages(state, gpa >> 12, gpa >> 12, for: "a guest access") ?? charge(MemoryBudget.perVCPU, for: "a probe vCPU") {
+                guard state.nextVCPUID > GuestProbe.lowestVCPUID else {
+                    return .unsupported("the guest probe ran out of vCPU ids")
+                }
+                if let refusal = chargePages(state, gpa >> 12, gpa >> 12, for: "a guest access")
+                    ?? charge(MemoryBudget.perVCPU, for: "a probe vCPU")
+                {
                     return refusal
                 }
                 let id = state.nextVCPUID
@@ -660,19 +735,23 @@ public final class KernelBackend: ConformanceBackend {
                 let vcpu: VCPU
                 do {
                     // The probe's own descriptor is not the scenario's: it may exceed `limit fds=`.
-                    let fd = try withFullDescriptorLimit { () throws(KVMError) in try UncheckedKVM.createVCPU(vmFD: descriptor.fd, id: id) }
+                    let fd = try withFullDescriptorLimit { () throws(KVMError) in
+                        try UncheckedKVM.createVCPU(vmFD: descriptor.fd, id: id)
+                    }
                     vcpu = try UncheckedKVM.adoptVCPU(fd: fd, id: id, runMappingSize: runMappingSize)
                 } catch { return .unsupported("cannot create a probe vCPU: \(error)") }
                 return state.probe.access(on: vcpu, gpa: gpa, write: write)
             default:
                 // Not a vCPU: the real KVM_RUN ioctl on whatever it is, which refuses it.
                 let result = ckvm_run(descriptor.fd)
-                return result < 0 ? .errno(-result) : .unsupported("KVM_RUN succeeded on a descriptor that is not a vCPU")
+                return result < 0
+                    ? .errno(-result) : .unsupported("KVM_RUN succeeded on a descriptor that is not a vCPU")
             }
         case .convert(let file, let offset, let size, let attributes, let flags):
             if let refusal = standardStream(file, "KVM_SET_MEMORY_ATTRIBUTES2") { return refusal }
             do {
-                try UncheckedKVM.setMemoryAttributes2(gmemFD: fd(file), offset: offset, size: size, attributes: attributes, flags: flags)
+                try UncheckedKVM.setMemoryAttributes2(
+                    gmemFD: fd(file), offset: offset, size: size, attributes: attributes, flags: flags)
             } catch {
                 let code = error.error.errno.rawValue
                 return error.errorOffset.map { .errnoAt(code, errorOffset: $0) } ?? .errno(code)
@@ -685,7 +764,8 @@ public final class KernelBackend: ConformanceBackend {
             return .ok
         case .link(let name, let file, let vm, let flags):
             let source = descriptors[file]
-            return create(name, kind: .guestMemfd, size: source?.size ?? 0, flags: source?.flags ?? 0) { () throws(KVMError) in
+            return create(name, kind: .guestMemfd, size: source?.size ?? 0, flags: source?.flags ?? 0) {
+                () throws(KVMError) in
                 try UncheckedKVM.linkGuestMemfd(vmFD: fd(vm), fd: fd(file), flags: flags)
             }
         case .pin(let name, let offset, let length):
@@ -710,7 +790,9 @@ public final class KernelBackend: ConformanceBackend {
             }
             if start < mapping.address + mapping.length {
                 let last = (min(end, mapping.address + mapping.length) - 1 - mapping.address) >> 12
-                if let refusal = chargePages(mapping, (start - mapping.address) >> 12, last, for: "a page pin") { return refusal }
+                if let refusal = chargePages(mapping, (start - mapping.address) >> 12, last, for: "a page pin") {
+                    return refusal
+                }
             }
         } else if end > 1 << 16, Self.processMapsAnything(start, end) {
             return .unsupported("pin of an unmapped name's range, which holds gmem check's own memory")
@@ -720,11 +802,16 @@ public final class KernelBackend: ConformanceBackend {
         // above every number a `limit fds=` can reach, so the scenario's count stays the model's.
         let piped = withFullDescriptorLimit { () -> Int32 in
             // SAFETY: `ends` holds the two ints pipe2 writes.
-            guard unsafe ends.withUnsafeMutableBufferPointer({ unsafe Glibc.pipe($0.baseAddress!) }) == 0 else { return errno }
+            guard unsafe ends.withUnsafeMutableBufferPointer({ unsafe Glibc.pipe($0.baseAddress!) }) == 0 else {
+                return errno
+            }
             let base = Int32(clamping: ownDescriptors.count + 3 + Int(Action.maximumDescriptorLimit) + 64)
             for index in ends.indices {
                 let high = fcntl(ends[index], F_DUPFD_CLOEXEC, base)
-                if high >= 0 { Glibc.close(ends[index]); ends[index] = high }
+                if high >= 0 {
+                    Glibc.close(ends[index])
+                    ends[index] = high
+                }
             }
             return 0
         }
@@ -780,7 +867,8 @@ public final class KernelBackend: ConformanceBackend {
 
     /// The arenas overlapping `[start, end)`, by address.
     private func arenas(overlapping start: UInt64, _ end: UInt64) -> ArraySlice<ArenaMapping> {
-        var low = 0, high = arenas.count
+        var low = 0
+        var high = arenas.count
         while low < high {
             let mid = (low + high) / 2
             if arenas[mid].address + arenas[mid].arenaLength <= start { low = mid + 1 } else { high = mid }
@@ -798,7 +886,8 @@ public final class KernelBackend: ConformanceBackend {
             // A name whose mmap failed stands for address 0, as in the model: nothing can be
             // mapped that low (vm.mmap_min_addr), so the real call is safe there.
             // SAFETY: the range lies below vm.mmap_min_addr, where this process maps nothing.
-            return Glibc.munmap(UnsafeMutableRawPointer(bitPattern: UInt(start)), Int(end - start)) == 0 ? .ok : .errno(errno)
+            return Glibc.munmap(UnsafeMutableRawPointer(bitPattern: UInt(start)), Int(end - start)) == 0
+                ? .ok : .errno(errno)
         }
         // The real call on every part of the range inside one of the scenario's windows; the
         // rest holds nothing of the scenario's (and is gmem check's own memory or nothing).
@@ -816,7 +905,8 @@ public final class KernelBackend: ConformanceBackend {
         // Linux knows that the model does not describe, so nothing here touches memory.
         guard GmemRules.madviseAdviceIsValid(advice) else {
             // SAFETY: an advice madvise_behavior_valid rejects is refused before any address is used.
-            let result = Glibc.madvise(UnsafeMutableRawPointer(bitPattern: UInt(start)), Int(bitPattern: UInt(length)), advice)
+            let result = Glibc.madvise(
+                UnsafeMutableRawPointer(bitPattern: UInt(start)), Int(bitPattern: UInt(length)), advice)
             return result == 0 ? .ok : .errno(errno)
         }
         if start & 4095 != 0 { return .errno(EINVAL) }
@@ -846,8 +936,11 @@ public final class KernelBackend: ConformanceBackend {
         let (lastAddress, overflow) = address.addingReportingOverflow(count - 1)
         // The window holding the access (possibly another mapping's, past this one's guard).
         guard !overflow, let mapping = arenas(overlapping: address, address + 1).first, mapping.address <= address,
-              lastAddress < mapping.address + mapping.arenaLength else {
-            return .unsupported("\(name)+\(hexOrDecimal(requested)) is outside every window gmem check reserved for the scenario's mappings (where gmem check's own memory may be)")
+            lastAddress < mapping.address + mapping.arenaLength
+        else {
+            return .unsupported(
+                "\(name)+\(hexOrDecimal(requested)) is outside every window gmem check reserved for the scenario's mappings (where gmem check's own memory may be)"
+            )
         }
         let offset = address - mapping.address
         let last = lastAddress - mapping.address
@@ -859,7 +952,8 @@ public final class KernelBackend: ConformanceBackend {
         // (access_error) before any page is looked at: SIGSEGV, as the MMU answers.
         if write != nil, mapping.protection & PROT_WRITE == 0, offset < mapping.length { return .signal(SIGSEGV) }
         let needed: Int32 = write == nil ? PROT_READ : PROT_WRITE
-        let safe = last < mapping.length && mapping.alwaysSafe && mapping.protection & needed != 0
+        let safe =
+            last < mapping.length && mapping.alwaysSafe && mapping.protection & needed != 0
             && mapping.pagesLive(offset >> 12, last >> 12)
             && (mapping.fileBytesMapped.map { last < $0 } ?? false)
         if !safe {
@@ -884,8 +978,6 @@ public final class KernelBackend: ConformanceBackend {
 }
 
 typealias ModelFileOperation = GmemModel.ModelKernel.FileOperation
-
-import GmemModel
 
 /// `KVM_CHECK_EXTENSION` on a raw fd, 0 on failure.
 private func ckvmCheck(_ fd: Int32, _ capability: Capability) -> Int32 {
@@ -931,20 +1023,26 @@ final class ArenaMapping {
 
     /// Reserves a window at `at` (the model's placement of the same mapping) and maps `fd`
     /// at its start; the error is the kernel's errno for the call.
-    static func map(fd: Int32, length: UInt64, protection: Int32, flags: Int32, offset: UInt64, at: UInt64) -> Result<ArenaMapping, SystemErrno> {
+    static func map(fd: Int32, length: UInt64, protection: Int32, flags: Int32, offset: UInt64, at: UInt64) -> Result<
+        ArenaMapping, SystemErrno
+    > {
         let rounded = (length &+ 4095) & ~4095
         let (window, overflow) = rounded.addingReportingOverflow(ModelKernel.mappingGuard)
         let fileOffset = off_t(Int64(bitPattern: offset))
         // SAFETY: a PROT_NONE reservation that replaces nothing (MAP_FIXED_NOREPLACE).
-        let reserved = length == 0 || rounded == 0 || overflow || window > 0x7FFF_FFFF_F000 ? MAP_FAILED
-            : Glibc.mmap(UnsafeMutableRawPointer(bitPattern: UInt(at)), Int(window), PROT_NONE,
-                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | fixedNoReplace, -1, 0)
+        let reserved =
+            length == 0 || rounded == 0 || overflow || window > 0x7FFF_FFFF_F000
+            ? MAP_FAILED
+            : Glibc.mmap(
+                UnsafeMutableRawPointer(bitPattern: UInt(at)), Int(window), PROT_NONE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | fixedNoReplace, -1, 0)
         guard let reserved, reserved != MAP_FAILED, UInt64(UInt(bitPattern: reserved)) == at else {
             // No window (a degenerate or too large length, or the range is taken): the real
             // call at the same address without replacing anything gives the kernel's answer.
             // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping.
-            let pointer = Glibc.mmap(UnsafeMutableRawPointer(bitPattern: UInt(at)), Int(bitPattern: UInt(length)), protection,
-                                     flags | fixedNoReplace, fd, fileOffset)
+            let pointer = Glibc.mmap(
+                UnsafeMutableRawPointer(bitPattern: UInt(at)), Int(bitPattern: UInt(length)), protection,
+                flags | fixedNoReplace, fd, fileOffset)
             if pointer == MAP_FAILED { return .failure(SystemErrno(errno)) }
             Glibc.munmap(pointer, Int(bitPattern: UInt(length)))
             return .failure(SystemErrno(EEXIST))
@@ -965,13 +1063,15 @@ final class ArenaMapping {
 
     /// `munmap(from, to - from)` for the part inside the window (already validated).
     func unmap(from start: UInt64, to end: UInt64) -> Outcome {
-        let low = max(start, address), high = min(end, address + arenaLength)
+        let low = max(start, address)
+        let high = min(end, address + arenaLength)
         guard low < high else { return .ok }
         // SAFETY: [low, high) lies inside this object's window.
         if Glibc.munmap(UnsafeMutableRawPointer(bitPattern: UInt(low)), Int(high - low)) != 0 { return .errno(errno) }
         // Reserve it again at once: the range stays gmem check's, inaccessible.
-        _ = Glibc.mmap(UnsafeMutableRawPointer(bitPattern: UInt(low)), Int(high - low), PROT_NONE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0)
+        _ = Glibc.mmap(
+            UnsafeMutableRawPointer(bitPattern: UInt(low)), Int(high - low), PROT_NONE,
+            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0)
         var page = (low - address) >> 12
         while page < min((high - address) >> 12, length >> 12) {
             unmapped.insert(page)
@@ -983,13 +1083,17 @@ final class ArenaMapping {
     /// `madvise` over the part of [start, end) inside this mapping: the real call on each
     /// live run of its pages; the bytes advised, or the first error.
     func advise(from start: UInt64, to end: UInt64, advice: Int32) -> Result<UInt64, SystemErrno> {
-        let low = max(start, address), high = min(end, address + length)
+        let low = max(start, address)
+        let high = min(end, address + length)
         guard low < high else { return .success(0) }
         var page = (low - address) >> 12
         let endPage = (high - address) >> 12
         var live: UInt64 = 0
         while page < endPage {
-            if unmapped.contains(page) { page += 1; continue }
+            if unmapped.contains(page) {
+                page += 1
+                continue
+            }
             var runEnd = page + 1
             while runEnd < endPage, !unmapped.contains(runEnd) { runEnd += 1 }
             // SAFETY: the run lies inside this object's live mapping.
@@ -1030,8 +1134,10 @@ final class ArenaMapping {
         let pointer = UnsafeMutableRawPointer(bitPattern: UInt(address + offset))!
         switch width {
         case .byte: pointer.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
-        case .half: pointer.storeBytes(of: UInt16(truncatingIfNeeded: value).littleEndian, toByteOffset: 0, as: UInt16.self)
-        case .word: pointer.storeBytes(of: UInt32(truncatingIfNeeded: value).littleEndian, toByteOffset: 0, as: UInt32.self)
+        case .half:
+            pointer.storeBytes(of: UInt16(truncatingIfNeeded: value).littleEndian, toByteOffset: 0, as: UInt16.self)
+        case .word:
+            pointer.storeBytes(of: UInt32(truncatingIfNeeded: value).littleEndian, toByteOffset: 0, as: UInt32.self)
         case .double: pointer.storeBytes(of: value.littleEndian, toByteOffset: 0, as: UInt64.self)
         }
     }

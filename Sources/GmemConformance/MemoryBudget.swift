@@ -31,7 +31,8 @@ public struct MemoryBudget: Hashable, Sendable {
         let (largest, tooSmall) = afterOwn.subtractingReportingOverflow(reserve)
         if noRoom || tooSmall { return "this host has only \(text(available)) available; no kernel-side budget fits" }
         guard limit <= largest else {
-            return "\(text(limit)) is more than this host can give (\(text(available)) available; at most \(text(largest)) leaves gmem check and the host room)"
+            return
+                "\(text(limit)) is more than this host can give (\(text(available)) available; at most \(text(largest)) leaves gmem check and the host room)"
         }
         return nil
     }
@@ -60,7 +61,8 @@ public struct MemoryBudget: Hashable, Sendable {
 
     /// "256 MiB", "4 KiB", "12 B".
     public static func text(_ bytes: UInt64) -> String {
-        for (shift, unit) in [(60, "EiB"), (50, "PiB"), (40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] where bytes >= 1 << UInt64(shift) {
+        for (shift, unit) in [(60, "EiB"), (50, "PiB"), (40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")]
+        where bytes >= 1 << UInt64(shift) {
             let whole = bytes >> UInt64(shift)
             let tenth = (bytes - whole << UInt64(shift)) * 10 >> UInt64(shift)
             return tenth == 0 ? "\(whole) \(unit)" : "\(whole).\(tenth) \(unit)"

@@ -15,23 +15,29 @@ public enum MemoryCgroup {
     /// or why not (not root, no writable memory controller).
     public static func enter(limit: UInt64) -> String? {
         let (total, overflow) = limit.addingReportingOverflow(ownAllowance)
-        guard !overflow else { return "a memory budget of \(MemoryBudget.text(limit)) leaves no room for a cgroup limit: not entering one" }
+        guard !overflow else {
+            return "a memory budget of \(MemoryBudget.text(limit)) leaves no room for a cgroup limit: not entering one"
+        }
         guard let (directory, version) = childDirectory() else {
             return "no writable memory cgroup here: the kernel backend is bounded by the memory budget alone"
         }
         guard mkdir(directory, 0o755) == 0 || errno == EEXIST else {
-            return "cannot create the memory cgroup \(directory) (errno \(errno)): the kernel backend is bounded by the memory budget alone"
+            return
+                "cannot create the memory cgroup \(directory) (errno \(errno)): the kernel backend is bounded by the memory budget alone"
         }
         let limitFile = version == 2 ? "memory.max" : "memory.limit_in_bytes"
         guard write(String(total), to: "\(directory)/\(limitFile)"),
-              write(String(getpid()), to: "\(directory)/cgroup.procs") else {
+            write(String(getpid()), to: "\(directory)/cgroup.procs")
+        else {
             rmdir(directory)
-            return "cannot limit the memory cgroup \(directory): the kernel backend is bounded by the memory budget alone"
+            return
+                "cannot limit the memory cgroup \(directory): the kernel backend is bounded by the memory budget alone"
         }
         if version == 1 { _ = write("0", to: "\(directory)/memory.swappiness") }
         cgroupPath = directory
         atexit { MemoryCgroup.leave() }
-        return "running in memory cgroup \(directory) (v\(version)) limited to \(MemoryBudget.text(total)) (the budget plus \(MemoryBudget.text(ownAllowance)) for gmem check itself)"
+        return
+            "running in memory cgroup \(directory) (v\(version)) limited to \(MemoryBudget.text(total)) (the budget plus \(MemoryBudget.text(ownAllowance)) for gmem check itself)"
     }
 
     nonisolated(unsafe) static var cgroupPath: String?
@@ -49,7 +55,9 @@ public enum MemoryCgroup {
     static func childDirectory() -> (String, Int)? {
         guard geteuid() == 0, let text = read("/proc/self/cgroup") else { return nil }
         let name = "gmem-check-\(getpid())"
-        if let controllers = read("/sys/fs/cgroup/cgroup.controllers"), controllers.split(separator: " ").contains(where: { $0.hasPrefix("memory") }) {
+        if let controllers = read("/sys/fs/cgroup/cgroup.controllers"),
+            controllers.split(separator: " ").contains(where: { $0.hasPrefix("memory") })
+        {
             for line in text.split(separator: "\n") where line.hasPrefix("0::") {
                 let own = line.dropFirst(3)
                 return ("/sys/fs/cgroup\(own == "/" ? "" : own)/\(name)", 2)

@@ -89,9 +89,12 @@ public struct RandomDifferential: Sendable {
             switch result.status {
             case .diverged:
                 let minimal = shrink(scenario)
-                return Report(seed: seed, operationsRun: done, sequences: sequences, failedSequences: failed, firstFailure: firstFailure,
-                              divergence: Divergence(problem: result.firstProblem ?? "divergence", original: scenario, minimal: minimal),
-                              coverage: coverage, outcomes: outcomes)
+                return Report(
+                    seed: seed, operationsRun: done, sequences: sequences, failedSequences: failed,
+                    firstFailure: firstFailure,
+                    divergence: Divergence(
+                        problem: result.firstProblem ?? "divergence", original: scenario, minimal: minimal),
+                    coverage: coverage, outcomes: outcomes)
             case .failed:
                 failed += 1
                 if firstFailure == nil { firstFailure = "\(scenario.name): \(result.firstProblem ?? "failed")" }
@@ -99,8 +102,9 @@ public struct RandomDifferential: Sendable {
                 break
             }
         }
-        return Report(seed: seed, operationsRun: done, sequences: sequences, failedSequences: failed, firstFailure: firstFailure,
-                      divergence: nil, coverage: coverage, outcomes: outcomes)
+        return Report(
+            seed: seed, operationsRun: done, sequences: sequences, failedSequences: failed, firstFailure: firstFailure,
+            divergence: nil, coverage: coverage, outcomes: outcomes)
     }
 
     static func outcomeClass(_ outcome: Outcome) -> String {
@@ -214,7 +218,9 @@ public struct RandomDifferential: Sendable {
         func names(_ kind: Kind) -> [String] { byKind[kind.index] }
 
         static let sizes: [UInt64] = [4096, 8192, 16384, 65536]
-        static let badSizes: [UInt64] = [0, 1, 4095, 4097, 0xFFFF_FFFF_FFFF_F000, 0x8000_0000_0000_0000, UInt64(bitPattern: -4096)]
+        static let badSizes: [UInt64] = [
+            0, 1, 4095, 4097, 0xFFFF_FFFF_FFFF_F000, 0x8000_0000_0000_0000, UInt64(bitPattern: -4096),
+        ]
 
         func size(_ g: inout SplitMix64) -> UInt64 {
             g.next(5) == 0 ? g.pick(Self.badSizes) : g.pick(Self.sizes)
@@ -228,7 +234,8 @@ public struct RandomDifferential: Sendable {
                 guard let vm = pick([.vm], &g) else { return createVM(&g) }
                 let name = fresh("C", &g)
                 add(name, .vcpu)
-                return .createVCPU(name: name, vm: vm, id: g.next(8) == 0 ? g.pick([16383, 16384, 1 << 32, UInt64.max]) : g.next(4))
+                return .createVCPU(
+                    name: name, vm: vm, id: g.next(8) == 0 ? g.pick([16383, 16384, 1 << 32, UInt64.max]) : g.next(4))
             case 2:
                 guard let of = pick([.vm, .vcpu], &g) else { return createVM(&g) }
                 let name = fresh("S", &g)
@@ -238,7 +245,10 @@ public struct RandomDifferential: Sendable {
             case 5:
                 let name = fresh("M", &g)
                 add(name, .memfd)
-                return .createMemfd(name: name, size: g.next(6) == 0 ? g.pick([0, UInt64(bitPattern: -1), 0x8000_0000_0000_0000, 5000]) : g.pick(Self.sizes))
+                return .createMemfd(
+                    name: name,
+                    size: g.next(6) == 0
+                        ? g.pick([0, UInt64(bitPattern: -1), 0x8000_0000_0000_0000, 5000]) : g.pick(Self.sizes))
             case 6:
                 let name = fresh("K", &g)
                 add(name, .kvm)
@@ -266,20 +276,28 @@ public struct RandomDifferential: Sendable {
             case 11, 12, 13: return region(&g)
             case 14:
                 guard let vm = pick([.vm], &g) else { return createVM(&g) }
-                return .setRegion(vm: vm, version: g.next(6) == 0 ? 1 : 2, slot: slot(&g), flags: 0, gpa: 0, size: 0,
-                                  userspace: .literal(0), file: nil, offset: 0)
+                return .setRegion(
+                    vm: vm, version: g.next(6) == 0 ? 1 : 2, slot: slot(&g), flags: 0, gpa: 0, size: 0,
+                    userspace: .literal(0), file: nil, offset: 0)
             case 15:
                 guard let file = pick([.gmem, .memfd], &g, safeForFiles: true) else { return createFile(&g) }
                 let mode: Int32 = g.pick([1, 1, 3, 3, 0, 2, 0x10, 0x11, 0x8, 0x4, 0x40, 0x80, Int32.min])
-                let offset: Int64 = g.next(6) == 0 ? g.pick([-4096, 1, Int64.max - 4095, 0x7FFF_FFFF_FFFF_0000]) : g.pick([0, 4096, 8192, 12288, 100])
+                let offset: Int64 =
+                    g.next(6) == 0
+                    ? g.pick([-4096, 1, Int64.max - 4095, 0x7FFF_FFFF_FFFF_0000]) : g.pick([0, 4096, 8192, 12288, 100])
                 // A memfd allocates whatever length it is given (past its end with KEEP_SIZE):
                 // only lengths that fit the memory budget, or that are refused before allocating.
                 let isMemfd = names(.memfd).contains(file)
-                var length: Int64 = g.next(6) == 0 ? g.pick([0, -1, 4095, Int64.max]) : g.pick([4096, 8192, 16384, 65536, 5000])
-                if isMemfd, mode & 2 == 0, length > 65536, offset.addingReportingOverflow(length).overflow == false { length = 65536 }
+                var length: Int64 =
+                    g.next(6) == 0 ? g.pick([0, -1, 4095, Int64.max]) : g.pick([4096, 8192, 16384, 65536, 5000])
+                if isMemfd, mode & 2 == 0, length > 65536, offset.addingReportingOverflow(length).overflow == false {
+                    length = 65536
+                }
                 return .fallocate(file: file, mode: mode, offset: offset, length: length)
             case 16:
-                guard let file = pick([.gmem, .memfd, .vm, .stats, .vcpu, .kvm], &g, safeForFiles: true) else { return createFile(&g) }
+                guard let file = pick([.gmem, .memfd, .vm, .stats, .vcpu, .kvm], &g, safeForFiles: true) else {
+                    return createFile(&g)
+                }
                 var operation = g.pick(ModelKernel.FileOperation.allCases)
                 if operation == .fchmod, names(.kvm).contains(file) { operation = .fsync }
                 return .fileOperation(file: file, operation)
@@ -287,53 +305,82 @@ public struct RandomDifferential: Sendable {
                 guard let file = pick([.gmem, .memfd, .vcpu], &g, safeForFiles: true) else { return createFile(&g) }
                 let isVCPU = names(.vcpu).contains(file)
                 let name = fresh("P", &g)
-                let length: UInt64 = g.next(8) == 0 ? g.pick([0, 0xFFFF_FFFF_FFFF_F000, 0x8000_0000_0000_0000, 1 << 47]) : g.pick([4096, 8192, 16384, 5000])
-                let offset: UInt64 = g.next(8) == 0 ? g.pick([1, 0xFFFF_FFFF_FFFF_F000, 1 << 62]) : g.pick([0, 0, 4096])
+                let length: UInt64 =
+                    g.next(8) == 0
+                    ? g.pick([0, 0xFFFF_FFFF_FFFF_F000, 0x8000_0000_0000_0000, 1 << 47])
+                    : g.pick([4096, 8192, 16384, 5000])
+                let offset: UInt64 =
+                    g.next(8) == 0 ? g.pick([1, 0xFFFF_FFFF_FFFF_F000, 1 << 62]) : g.pick([0, 0, 4096])
                 addMapping(name, length, vcpu: isVCPU)
-                return .mmap(name: name, file: file, protection: g.pick([3, 3, 1, 2, 0, 7, 4, Int32(bitPattern: 0x8000_0000)]),
-                             flags: g.pick([1, 1, 2, 3, 0, 4]), offset: offset, length: length)
+                return .mmap(
+                    name: name, file: file, protection: g.pick([3, 3, 1, 2, 0, 7, 4, Int32(bitPattern: 0x8000_0000)]),
+                    flags: g.pick([1, 1, 2, 3, 0, 4]), offset: offset, length: length)
             case 19:
                 let name = fresh("U", &g)
-                let length: UInt64 = g.next(8) == 0 ? g.pick([0, 0xFFFF_FFFF_FFFF_F000, 1 << 47]) : g.pick([4096, 16384])
+                let length: UInt64 =
+                    g.next(8) == 0 ? g.pick([0, 0xFFFF_FFFF_FFFF_F000, 1 << 47]) : g.pick([4096, 16384])
                 addMapping(name, length, vcpu: false)
                 return .mapAnonymous(name: name, length: length, protection: g.pick([3, 3, 1, 0]))
             case 20:
                 guard let mapping = mappings.isEmpty ? nil : g.pick(mappings) else { return mapAnon(&g) }
-                let offset: UInt64 = g.next(6) == 0 ? g.pick([1, 4095, 1 << 40, UInt64(bitPattern: -4096)]) : g.pick([0, 0, 4096, 8192])
-                let length: UInt64 = g.next(6) == 0 ? g.pick([0, 1, 0xFFFF_FFFF_FFFF_F000, 1 << 32]) : g.pick([4096, 8192, 16384, 1 << 20])
+                let offset: UInt64 =
+                    g.next(6) == 0
+                    ? g.pick([1, 4095, 1 << 40, UInt64(bitPattern: -4096)]) : g.pick([0, 0, 4096, 8192])
+                let length: UInt64 =
+                    g.next(6) == 0
+                    ? g.pick([0, 1, 0xFFFF_FFFF_FFFF_F000, 1 << 32]) : g.pick([4096, 8192, 16384, 1 << 20])
                 return .munmap(mapping: mapping.name, offset: offset, length: length)
             case 21:
                 guard let mapping = mappings.isEmpty ? nil : g.pick(mappings) else { return mapAnon(&g) }
                 let offset: UInt64 = g.next(8) == 0 ? g.pick([1, 1 << 40]) : g.pick([0, 4096])
-                let length: UInt64 = g.next(8) == 0 ? g.pick([0, UInt64(bitPattern: -1), 1 << 32]) : g.pick([4096, 8192, 16384, 1 << 20])
-                return .madvise(mapping: mapping.name, offset: offset, length: length, advice: g.pick([0, 1, 2, 3, 4, 4, 8, 9, 9, 10, 11, 5, 200, -1]))
+                let length: UInt64 =
+                    g.next(8) == 0
+                    ? g.pick([0, UInt64(bitPattern: -1), 1 << 32]) : g.pick([4096, 8192, 16384, 1 << 20])
+                return .madvise(
+                    mapping: mapping.name, offset: offset, length: length,
+                    advice: g.pick([0, 1, 2, 3, 4, 4, 8, 9, 9, 10, 11, 5, 200, -1]))
             case 22, 23:
                 guard let mapping = mappings.isEmpty ? nil : g.pick(mappings) else { return mapAnon(&g) }
                 let width = g.pick(AccessWidth.allCases)
                 var offset: UInt64 = g.pick([0, 0, 8, 4095, 4094, 4096, 4100, 8191, 12288, 16380, 20480, 1 << 20])
                 if mapping.vcpu { offset = g.pick([8192, 8200, 12288, 1 << 20]) }
                 if g.next(2) == 0 { return .hostRead(mapping: mapping.name, offset: offset, width: width) }
-                return .hostWrite(mapping: mapping.name, offset: offset, width: width, value: g.next(width.maxValue == .max ? 1 << 62 : width.maxValue + 1))
+                return .hostWrite(
+                    mapping: mapping.name, offset: offset, width: width,
+                    value: g.next(width.maxValue == .max ? 1 << 62 : width.maxValue + 1))
             case 24:
                 guard let vm = pick([.vm], &g) else { return createVM(&g) }
-                return .setAttributes(vm: vm, gpa: g.pick([0, 4096, 1]), size: g.pick([4096, 0, 8192]), attributes: g.pick([8, 0, 1, 16]), flags: g.pick([0, 0, 1]))
+                return .setAttributes(
+                    vm: vm, gpa: g.pick([0, 4096, 1]), size: g.pick([4096, 0, 8192]),
+                    attributes: g.pick([8, 0, 1, 16]), flags: g.pick([0, 0, 1]))
             case 25, 26:
                 guard let via = pick([.vm, .vcpu], &g) else { return createVM(&g) }
-                let gpa: UInt64 = g.pick([0, 4096, 8192, 12288, 0x10_0000, 0x10_1000, 0x20_0000, 0x8000_0000, 0x1_0000_0000, 0x1_0000_1000, 0xF_FFFF_F000])
-                return .guestAccess(via: via, gpa: gpa, write: g.next(2) == 0 ? nil : g.next(1000) + 1, isPrivate: false)
+                let gpa: UInt64 = g.pick([
+                    0, 4096, 8192, 12288, 0x10_0000, 0x10_1000, 0x20_0000, 0x8000_0000, 0x1_0000_0000, 0x1_0000_1000,
+                    0xF_FFFF_F000,
+                ])
+                return .guestAccess(
+                    via: via, gpa: gpa, write: g.next(2) == 0 ? nil : g.next(1000) + 1, isPrivate: false)
             case 27:
-                guard let file = pick([.gmem, .memfd, .vm, .vcpu, .stats, .kvm], &g, safeForFiles: true) else { return createFile(&g) }
+                guard let file = pick([.gmem, .memfd, .vm, .vcpu, .stats, .kvm], &g, safeForFiles: true) else {
+                    return createFile(&g)
+                }
                 let other = g.next(3) == 0 ? pick(Kind.allCases, &g, safeForFiles: true) : nil
                 return .stat(file, sameInodeAs: other)
             case 29:
                 // In-place conversion (GMEM-SPEC V): ENOTTY on a kernel without it.
-                guard let file = pick([.gmem, .vm, .memfd, .vcpu], &g, safeForFiles: true) else { return createFile(&g) }
-                return .convert(file: file, offset: g.pick([0, 0, 4096, 1, 1 << 40]), size: g.pick([4096, 4096, 8192, 0, 4095]),
-                                attributes: g.pick([8, 0, 8, 16]), flags: g.pick([0, 0, 1, 2, 3, 4]))
+                guard let file = pick([.gmem, .vm, .memfd, .vcpu], &g, safeForFiles: true) else {
+                    return createFile(&g)
+                }
+                return .convert(
+                    file: file, offset: g.pick([0, 0, 4096, 1, 1 << 40]), size: g.pick([4096, 4096, 8192, 0, 4095]),
+                    attributes: g.pick([8, 0, 8, 16]), flags: g.pick([0, 0, 1, 2, 3, 4]))
             case 30:
                 switch g.next(3) {
                 case 0:
-                    guard let vm = pick([.vm], &g), let file = pick([.gmem, .memfd, .vm], &g, safeForFiles: true) else { return createFile(&g) }
+                    guard let vm = pick([.vm], &g), let file = pick([.gmem, .memfd, .vm], &g, safeForFiles: true) else {
+                        return createFile(&g)
+                    }
                     let name = fresh("L", &g)
                     add(name, .gmem)
                     return .link(name: name, file: file, vm: vm, flags: g.next(4) == 0 ? 1 : 0)
@@ -342,7 +389,8 @@ public struct RandomDifferential: Sendable {
                     // Ends within the first 64 KiB: where the name's mmap failed (address 0) the
                     // range stays below vm.mmap_min_addr, never on another object's pages.
                     let offset: UInt64 = g.pick([0, 0, 4096, 8192])
-                    return .pin(mapping: mapping.name, offset: offset, length: min(g.pick([4096, 8192, 65536]), 65536 - offset))
+                    return .pin(
+                        mapping: mapping.name, offset: offset, length: min(g.pick([4096, 8192, 65536]), 65536 - offset))
                 default:
                     guard let mapping = mappings.isEmpty ? nil : g.pick(mappings) else { return mapAnon(&g) }
                     return .unpin(mapping: mapping.name)
@@ -354,7 +402,9 @@ public struct RandomDifferential: Sendable {
             default:
                 guard let of = pick([.kvm, .vm], &g) else { return createVM(&g) }
                 if g.next(3) == 0 { return .alive(pick([.vm], &g) ?? of) }
-                return .checkExtension(of: of, capability: g.pick([231, 233, 234, 235, 244, 10, 66, 128, 118, 81, 0, 255, 1 << 33, UInt64.max]))
+                return .checkExtension(
+                    of: of,
+                    capability: g.pick([231, 233, 234, 235, 244, 10, 66, 128, 118, 81, 0, 255, 1 << 33, UInt64.max]))
             }
         }
 
@@ -374,8 +424,10 @@ public struct RandomDifferential: Sendable {
             guard let vm = pick([.vm], &g) else { return createVM(&g) }
             let name = fresh("F", &g)
             add(name, .gmem)
-            return .createGuestMemfd(name: name, vm: vm, size: size(&g), flags: g.next(8) == 0 ? g.pick([4, 7, 1 << 63]) : g.pick([3, 3, 3, 1, 0, 2]),
-                                     reserved: g.next(10) == 0 ? 0xdead : 0)
+            return .createGuestMemfd(
+                name: name, vm: vm, size: size(&g),
+                flags: g.next(8) == 0 ? g.pick([4, 7, 1 << 63]) : g.pick([3, 3, 3, 1, 0, 2]),
+                reserved: g.next(10) == 0 ? 0xdead : 0)
         }
 
         mutating func mapAnon(_ g: inout SplitMix64) -> Action {
@@ -395,11 +447,16 @@ public struct RandomDifferential: Sendable {
             } else {
                 userspace = .literal(g.pick([0x7000_0000_0000, 0x7000_0000_0000, 0, 1, 0x8000_0000_0000]))
             }
-            let gpa: UInt64 = g.next(10) == 0 ? g.pick([1, 0xFFFF_FFFF_FFFF_F000, 1 << 52]) : g.pick([0, 4096, 8192, 0x10_0000, 0x20_0000, 0x1_0000_0000])
-            return .setRegion(vm: vm, version: g.next(8) == 0 ? 1 : 2, slot: slot(&g), flags: flags,
-                              gpa: gpa, size: g.next(10) == 0 ? g.pick([1, 0xFFFF_FFFF_FFFF_F000, 1 << 44]) : g.pick([4096, 8192, 16384]),
-                              userspace: userspace, file: flags & 4 == 0 ? nil : file,
-                              offset: g.next(10) == 0 ? g.pick([1, UInt64.max & ~4095]) : g.pick([0, 4096, 8192]))
+            let gpa: UInt64 =
+                g.next(10) == 0
+                ? g.pick([1, 0xFFFF_FFFF_FFFF_F000, 1 << 52])
+                : g.pick([0, 4096, 8192, 0x10_0000, 0x20_0000, 0x1_0000_0000])
+            return .setRegion(
+                vm: vm, version: g.next(8) == 0 ? 1 : 2, slot: slot(&g), flags: flags,
+                gpa: gpa,
+                size: g.next(10) == 0 ? g.pick([1, 0xFFFF_FFFF_FFFF_F000, 1 << 44]) : g.pick([4096, 8192, 16384]),
+                userspace: userspace, file: flags & 4 == 0 ? nil : file,
+                offset: g.next(10) == 0 ? g.pick([1, UInt64.max & ~4095]) : g.pick([0, 4096, 8192]))
         }
     }
 }

@@ -76,7 +76,9 @@ public struct ConformanceRunner: Sendable {
 
     /// A runner; `capabilities` should describe the kernel the model is compared with
     /// (`ConformanceRunner.hostCapabilities()` for this host).
-    public init(selection: BackendSelection, capabilities: ModelCapabilities, memoryBudget: UInt64 = MemoryBudget.defaultLimit) {
+    public init(
+        selection: BackendSelection, capabilities: ModelCapabilities, memoryBudget: UInt64 = MemoryBudget.defaultLimit
+    ) {
         self.selection = selection
         self.capabilities = capabilities
         self.memoryBudget = memoryBudget
@@ -86,8 +88,9 @@ public struct ConformanceRunner: Sendable {
     public static func hostCapabilities() -> ModelCapabilities? {
         guard let system = try? KVMSystem(), let report = try? system.report() else { return nil }
         let types = (try? system.supportedVMTypes()) ?? [.default]
-        var capabilities = ModelCapabilities(vmTypes: types.map { UInt64($0.rawValue) }, guestMemfdFlags: report.guestMemfdFlags,
-                                             memoryAttributes: report.memoryAttributes)
+        var capabilities = ModelCapabilities(
+            vmTypes: types.map { UInt64($0.rawValue) }, guestMemfdFlags: report.guestMemfdFlags,
+            memoryAttributes: report.memoryAttributes)
         KernelBackend.apply(KernelBackend.extensionTable, to: &capabilities)
         return capabilities
     }
@@ -121,7 +124,9 @@ public struct ConformanceRunner: Sendable {
             upstream.kvmDeviceMode = capabilities.kvmDeviceMode
             capabilities = upstream
             // The model runs the kernel configuration the scenario asks for (V, provisional).
-            if scenario.requires.contains(.guestMemfdAttributes) { capabilities = capabilities.withGuestMemfdAttributes() }
+            if scenario.requires.contains(.guestMemfdAttributes) {
+                capabilities = capabilities.withGuestMemfdAttributes()
+            }
             if scenario.requires.contains(.guestMemfdLink) { capabilities.guestMemfdLink = true }
         }
         return profile(for: scenario).capabilities(capabilities)
@@ -135,12 +140,15 @@ public struct ConformanceRunner: Sendable {
         let lacking = scenario.requires.filter { !Self.modelSupports($0, capabilities) }
         if !lacking.isEmpty {
             // The host lacks what the scenario needs: the model runs it as upstream Linux does.
-            skipReason = "this kernel lacks \(lacking.map { "\($0.rawValue) (\($0.capabilityName))" }.joined(separator: ", ")); checked on the model (upstream capabilities) only"
+            skipReason =
+                "this kernel lacks \(lacking.map { "\($0.rawValue) (\($0.capabilityName))" }.joined(separator: ", ")); checked on the model (upstream capabilities) only"
         }
         let scenarioProfile = profile(for: scenario)
         if selection != .model, skipReason == nil, scenario.profile != nil,
-           case let hostProfile = self.hostProfile ?? KernelProfile.host().profile, scenarioProfile != hostProfile {
-            skipReason = "the scenario is pinned to kernel profile \(scenarioProfile.name); this kernel answers like \(hostProfile.name): checked on the model only"
+            case let hostProfile = self.hostProfile ?? KernelProfile.host().profile, scenarioProfile != hostProfile
+        {
+            skipReason =
+                "the scenario is pinned to kernel profile \(scenarioProfile.name); this kernel answers like \(hostProfile.name): checked on the model only"
         }
         if selection != .model, skipReason == nil {
             do {
@@ -156,7 +164,8 @@ public struct ConformanceRunner: Sendable {
         }
         let model: ModelBackend? = selection == .kernel ? nil : ModelBackend(capabilities: modelCapabilities)
         if selection == .kernel, kernel == nil {
-            return ScenarioResult(scenario: scenario, status: .skipped, steps: [], skipReason: skipReason, budgetRefused: false)
+            return ScenarioResult(
+                scenario: scenario, status: .skipped, steps: [], skipReason: skipReason, budgetRefused: false)
         }
         var results: [StepResult] = []
         results.reserveCapacity(scenario.steps.count)
@@ -172,12 +181,16 @@ public struct ConformanceRunner: Sendable {
             var text: String { ScenarioFormat.line(for: step.action) }
             switch kernelOutcome {
             case .unsupported(let why):
-                problems.append("\(text): the kernel backend cannot perform this step: \(why); the rest of the scenario ran on the model only")
+                problems.append(
+                    "\(text): the kernel backend cannot perform this step: \(why); the rest of the scenario ran on the model only"
+                )
                 kernel = nil
                 kernelOutcome = nil
                 worsen(.failed)
             case .budgetRefusal(let why):
-                problems.append("\(text): refused before the syscall by the memory budget: \(why); the rest of the scenario ran on the model only")
+                problems.append(
+                    "\(text): refused before the syscall by the memory budget: \(why); the rest of the scenario ran on the model only"
+                )
                 kernel = nil
                 kernelOutcome = nil
                 refused = true
@@ -188,17 +201,22 @@ public struct ConformanceRunner: Sendable {
             if let modelOutcome, let kernelOutcome, modelOutcome != kernelOutcome {
                 var which = ""
                 if let expected = step.expected {
-                    let modelMet = expected.isMet(by: modelOutcome), kernelMet = expected.isMet(by: kernelOutcome)
-                    which = modelMet ? " (the model met the expectation '\(ScenarioFormat.outcomeText(expected))', the kernel did not)"
-                        : kernelMet ? " (the kernel met the expectation '\(ScenarioFormat.outcomeText(expected))', the model did not)"
-                        : " (neither met the expectation '\(ScenarioFormat.outcomeText(expected))')"
+                    let modelMet = expected.isMet(by: modelOutcome)
+                    let kernelMet = expected.isMet(by: kernelOutcome)
+                    which =
+                        modelMet
+                        ? " (the model met the expectation '\(ScenarioFormat.outcomeText(expected))', the kernel did not)"
+                        : kernelMet
+                            ? " (the kernel met the expectation '\(ScenarioFormat.outcomeText(expected))', the model did not)"
+                            : " (neither met the expectation '\(ScenarioFormat.outcomeText(expected))')"
                 }
                 problems.append("\(text): model \(modelOutcome), kernel \(kernelOutcome)\(which)")
                 worsen(.diverged)
             } else if let expected = step.expected {
                 for (name, outcome) in [("model", modelOutcome), ("kernel", kernelOutcome)] {
                     if let outcome, !expected.isMet(by: outcome) {
-                        problems.append("\(text): expected \(ScenarioFormat.outcomeText(expected)), \(name) gave \(outcome)")
+                        problems.append(
+                            "\(text): expected \(ScenarioFormat.outcomeText(expected)), \(name) gave \(outcome)")
                         worsen(.failed)
                         break
                     }
@@ -207,6 +225,7 @@ public struct ConformanceRunner: Sendable {
             results.append(StepResult(step: step, model: modelOutcome, kernel: kernelOutcome, problems: problems))
         }
         if status == .passed, skipReason != nil, selection != .model { status = .skipped }
-        return ScenarioResult(scenario: scenario, status: status, steps: results, skipReason: skipReason, budgetRefused: refused)
+        return ScenarioResult(
+            scenario: scenario, status: status, steps: results, skipReason: skipReason, budgetRefused: refused)
     }
 }

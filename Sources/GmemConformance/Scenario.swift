@@ -13,8 +13,10 @@ public enum AddressExpression: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .literal(let value): hexOrDecimal(value)
         case .mapping(let name, let offset):
-            offset == 0 ? name : Int64(bitPattern: offset) < 0 && Int64(bitPattern: offset) > -(1 << 40)
-                ? "\(name)-\(hexOrDecimal(UInt64(-Int64(bitPattern: offset))))" : "\(name)+\(hexOrDecimal(offset))"
+            offset == 0
+                ? name
+                : Int64(bitPattern: offset) < 0 && Int64(bitPattern: offset) > -(1 << 40)
+                    ? "\(name)-\(hexOrDecimal(UInt64(-Int64(bitPattern: offset))))" : "\(name)+\(hexOrDecimal(offset))"
         }
     }
 }
@@ -22,7 +24,10 @@ public enum AddressExpression: Hashable, Sendable, CustomStringConvertible {
 /// The width of a host access: 1, 2, 4 or 8 bytes, little-endian.
 public enum AccessWidth: Int, Hashable, Sendable, CaseIterable {
     /// Accesses of 1 (`byte`), 2 (`half`), 4 (`word`) and 8 (`double`) bytes.
-    case byte = 1, half = 2, word = 4, double = 8
+    case byte = 1
+    case half = 2
+    case word = 4
+    case double = 8
 
     /// The largest value an access of this width reads or writes.
     public var maxValue: UInt64 { self == .double ? .max : (1 << (UInt64(rawValue) * 8)) - 1 }
@@ -54,8 +59,9 @@ public enum Action: Hashable, Sendable {
     /// `close(fd)`: the name is released, and using it later gives `EBADF`.
     case close(String)
     /// `KVM_SET_USER_MEMORY_REGION` (version 1) or `…REGION2` (version 2); size 0 deletes.
-    case setRegion(vm: String, version: Int, slot: UInt32, flags: UInt32, gpa: UInt64, size: UInt64,
-                   userspace: AddressExpression, file: String?, offset: UInt64)
+    case setRegion(
+        vm: String, version: Int, slot: UInt32, flags: UInt32, gpa: UInt64, size: UInt64,
+        userspace: AddressExpression, file: String?, offset: UInt64)
     /// `fallocate(fd, int mode, loff_t offset, loff_t len)`.
     case fallocate(file: String, mode: Int32, offset: Int64, length: Int64)
     /// A file operation (`read`, `write`, `lseek`, `ftruncate`, `fchmod` ...) on a named descriptor.
@@ -108,12 +114,12 @@ public enum Action: Hashable, Sendable {
     public var binds: String? {
         switch self {
         case .createVM(let name, _, _), .createVCPU(let name, _, _), .createStats(let name, _),
-             .createGuestMemfd(let name, _, _, _, _), .createMemfd(let name, _), .dup(let name, _),
-             .reopen(let name, _), .mmap(let name, _, _, _, _, _), .mapAnonymous(let name, _, _),
-             .openKVM(let name), .rawDescriptor(let name, _), .link(let name, _, _, _):
+            .createGuestMemfd(let name, _, _, _, _), .createMemfd(let name, _), .dup(let name, _),
+            .reopen(let name, _), .mmap(let name, _, _, _, _, _), .mapAnonymous(let name, _, _),
+            .openKVM(let name), .rawDescriptor(let name, _), .link(let name, _, _, _):
             name
         case .close, .setRegion, .fallocate, .fileOperation, .munmap, .madvise, .hostRead, .hostWrite,
-             .setAttributes, .guestAccess, .stat, .checkExtension, .alive, .convert, .pin, .unpin, .limitDescriptors:
+            .setAttributes, .guestAccess, .stat, .checkExtension, .alive, .convert, .pin, .unpin, .limitDescriptors:
             nil
         }
     }
@@ -141,7 +147,8 @@ public enum Action: Hashable, Sendable {
         case .fallocate(let file, _, _, _), .fileOperation(let file, _): [file]
         case .mmap(_, let file, _, _, _, _): [file]
         case .munmap(let mapping, _, _), .madvise(let mapping, _, _, _), .hostRead(let mapping, _, _),
-             .hostWrite(let mapping, _, _, _): [mapping]
+            .hostWrite(let mapping, _, _, _):
+            [mapping]
         case .setAttributes(let vm, _, _, _, _): [vm]
         case .guestAccess(let via, _, _, _): [via]
         case .stat(let name, let other): [name] + (other.map { [$0] } ?? [])
@@ -159,7 +166,8 @@ public enum Action: Hashable, Sendable {
         switch self {
         case .setRegion(_, _, _, _, _, _, let userspace, _, _): userspace.mappingName.map { [$0] } ?? []
         case .munmap(let mapping, _, _), .madvise(let mapping, _, _, _), .hostRead(let mapping, _, _),
-             .hostWrite(let mapping, _, _, _), .pin(let mapping, _, _), .unpin(let mapping): [mapping]
+            .hostWrite(let mapping, _, _, _), .pin(let mapping, _, _), .unpin(let mapping):
+            [mapping]
         default: []
         }
     }
@@ -208,9 +216,14 @@ extension AddressExpression {
 /// The file type bits of `st_mode`.
 public enum FileType: String, Hashable, Sendable, CaseIterable {
     /// `S_IFREG` (`reg`), `S_IFDIR` (`dir`), `S_IFCHR` (`chr`), `S_IFBLK` (`blk`).
-    case regular = "reg", directory = "dir", characterDevice = "chr", blockDevice = "blk"
+    case regular = "reg"
+    case directory = "dir"
+    case characterDevice = "chr"
+    case blockDevice = "blk"
     /// `S_IFIFO` (`fifo`), `S_IFSOCK` (`sock`), `S_IFLNK` (`lnk`).
-    case fifo, socket = "sock", symlink = "lnk"
+    case fifo
+    case socket = "sock"
+    case symlink = "lnk"
     /// No type bits (`S_IFMT` clear), as some anonymous inodes report.
     case none
 
@@ -246,16 +259,24 @@ public struct StatusPattern: Hashable, Sendable, CustomStringConvertible {
     public var sameInode: Bool?
 
     /// A pattern; each field left nil is not compared.
-    public init(type: FileType? = nil, mode: UInt32? = nil, size: UInt64? = nil, blockSize: UInt64? = nil,
-                closeOnExec: Bool? = nil, sameInode: Bool? = nil) {
-        self.type = type; self.mode = mode; self.size = size; self.blockSize = blockSize
-        self.closeOnExec = closeOnExec; self.sameInode = sameInode
+    public init(
+        type: FileType? = nil, mode: UInt32? = nil, size: UInt64? = nil, blockSize: UInt64? = nil,
+        closeOnExec: Bool? = nil, sameInode: Bool? = nil
+    ) {
+        self.type = type
+        self.mode = mode
+        self.size = size
+        self.blockSize = blockSize
+        self.closeOnExec = closeOnExec
+        self.sameInode = sameInode
     }
 
     /// Whether every field this pattern sets equals `status`'s.
     public func matches(_ status: StatusPattern) -> Bool {
-        (type == nil || type == status.type) && (mode == nil || mode == status.mode) && (size == nil || size == status.size)
-            && (blockSize == nil || blockSize == status.blockSize) && (closeOnExec == nil || closeOnExec == status.closeOnExec)
+        (type == nil || type == status.type) && (mode == nil || mode == status.mode)
+            && (size == nil || size == status.size)
+            && (blockSize == nil || blockSize == status.blockSize)
+            && (closeOnExec == nil || closeOnExec == status.closeOnExec)
             && (sameInode == nil || sameInode == status.sameInode)
     }
 
@@ -375,8 +396,10 @@ public struct Scenario: Hashable, Sendable {
     public var profile: String?
 
     /// A scenario; every value is taken as given (``ScenarioFormat/parse(_:source:)`` checks a file's).
-    public init(name: String, rules: [String], requires: [Requirement] = [], steps: [Step], source: String = "",
-                profile: String? = nil) {
+    public init(
+        name: String, rules: [String], requires: [Requirement] = [], steps: [Step], source: String = "",
+        profile: String? = nil
+    ) {
         self.name = name
         self.rules = rules
         self.requires = requires

@@ -107,7 +107,10 @@ public enum ScenarioFormat {
                 }
                 if byte == 0x20 || byte == 0x09 {
                     if let begin = wordStart {
-                        words.append(Word(text: Substring(String(decoding: raw[begin..<index], as: UTF8.self)), column: begin - raw.startIndex + 1))
+                        words.append(
+                            Word(
+                                text: Substring(String(decoding: raw[begin..<index], as: UTF8.self)),
+                                column: begin - raw.startIndex + 1))
                         wordStart = nil
                     }
                 } else if byte < 0x21 || byte >= 0x7F {
@@ -116,14 +119,20 @@ public enum ScenarioFormat {
                     var end = index + 1
                     while end < raw.endIndex, raw[end] & 0xC0 == 0x80 { end += 1 }
                     let shown = String(decoding: raw[index..<end], as: UTF8.self)
-                    throw error(number, column, "unexpected character \(String(reflecting: shown)) (the language is printable ASCII words separated by spaces; '#' starts a comment)")
+                    throw error(
+                        number, column,
+                        "unexpected character \(String(reflecting: shown)) (the language is printable ASCII words separated by spaces; '#' starts a comment)"
+                    )
                 } else if wordStart == nil {
                     wordStart = index
                 }
                 index += 1
             }
             if let begin = wordStart {
-                words.append(Word(text: Substring(String(decoding: raw[begin..<index], as: UTF8.self)), column: begin - raw.startIndex + 1))
+                words.append(
+                    Word(
+                        text: Substring(String(decoding: raw[begin..<index], as: UTF8.self)),
+                        column: begin - raw.startIndex + 1))
             }
             let column = index - raw.startIndex
             guard let first = words.first else { return }
@@ -140,14 +149,19 @@ public enum ScenarioFormat {
                 if let second = outcomeWords!.first(where: { $0.text == "->" }) {
                     throw error(number, second.column, "a step has one expectation: unexpected second '->'")
                 }
-                guard !actionWords.isEmpty else { throw error(number, words[arrow].column, "missing action before '->'") }
+                guard !actionWords.isEmpty else {
+                    throw error(number, words[arrow].column, "missing action before '->'")
+                }
             }
             let context = LineContext(source: source, names: names, line: number, endColumn: endColumn)
             var action = try context.action(actionWords)
             var expected: Outcome?
             if let outcomeWords {
                 guard let head = outcomeWords.first else {
-                    throw error(number, endColumn, "missing outcome after '->' (expected ok, error, an errno name, value N, written, mmio, efault, SIGBUS, SIGSEGV, fault gpa=A or stat …)")
+                    throw error(
+                        number, endColumn,
+                        "missing outcome after '->' (expected ok, error, an errno name, value N, written, mmio, efault, SIGBUS, SIGSEGV, fault gpa=A or stat …)"
+                    )
                 }
                 expected = try context.outcome(head, Array(outcomeWords.dropFirst()), action: &action)
             }
@@ -180,7 +194,10 @@ public enum ScenarioFormat {
                     return
                 case .error:
                     let byte = comment[offset]
-                    throw error(line, column + characters, "byte 0x\(String(byte, radix: 16, uppercase: true)) is not UTF-8 (a scenario file is UTF-8 text; comments may hold any character)")
+                    throw error(
+                        line, column + characters,
+                        "byte 0x\(String(byte, radix: 16, uppercase: true)) is not UTF-8 (a scenario file is UTF-8 text; comments may hold any character)"
+                    )
                 }
             }
         }
@@ -189,8 +206,11 @@ public enum ScenarioFormat {
             try close()
             guard words.count >= 2 else { throw error(number, endColumn, "missing scenario name after 'scenario'") }
             let name = words[1]
-            guard name.text.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }), !name.text.contains("=") else {
-                throw error(number, name.column, "scenario name '\(name.text)' may hold only letters, digits, '-', '_' and '.'")
+            guard name.text.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }),
+                !name.text.contains("=")
+            else {
+                throw error(
+                    number, name.column, "scenario name '\(name.text)' may hold only letters, digits, '-', '_' and '.'")
             }
             if let previous = scenarioNames[String(name.text)] {
                 throw error(number, name.column, "scenario '\(name.text)' is already defined on line \(previous)")
@@ -202,7 +222,10 @@ public enum ScenarioFormat {
             var seen: Set<Substring> = []
             for word in words.dropFirst(2) {
                 guard let equals = word.text.firstIndex(of: "=") else {
-                    throw error(number, word.column, "unexpected word '\(word.text)' (a scenario header takes rules=ID,…, requires=NAME,… and profile=NAME)")
+                    throw error(
+                        number, word.column,
+                        "unexpected word '\(word.text)' (a scenario header takes rules=ID,…, requires=NAME,… and profile=NAME)"
+                    )
                 }
                 let key = word.text[..<equals]
                 let value = word.text[word.text.index(after: equals)...]
@@ -213,9 +236,14 @@ public enum ScenarioFormat {
                     var column = valueColumn
                     for part in value.split(separator: ",", omittingEmptySubsequences: false) {
                         guard ScenarioFormat.knownRules.contains(String(part)) else {
-                            throw error(number, column, "unknown rule id '\(part)' (a GMEM-SPEC id, \(ScenarioFormat.knownRules.first ?? "C1")–\(ScenarioFormat.knownRules.last ?? "P3")\(suggestion(String(part), ScenarioFormat.knownRules)))")
+                            throw error(
+                                number, column,
+                                "unknown rule id '\(part)' (a GMEM-SPEC id, \(ScenarioFormat.knownRules.first ?? "C1")–\(ScenarioFormat.knownRules.last ?? "P3")\(suggestion(String(part), ScenarioFormat.knownRules)))"
+                            )
                         }
-                        guard !rules.contains(String(part)) else { throw error(number, column, "rule \(part) given twice in rules=") }
+                        guard !rules.contains(String(part)) else {
+                            throw error(number, column, "rule \(part) given twice in rules=")
+                        }
                         rules.append(String(part))
                         column += part.count + 1
                     }
@@ -224,23 +252,35 @@ public enum ScenarioFormat {
                     for part in value.split(separator: ",", omittingEmptySubsequences: false) {
                         guard let requirement = Scenario.Requirement(rawValue: String(part)) else {
                             let all = Scenario.Requirement.allCases.map(\.rawValue)
-                            throw error(number, column, "unknown requirement '\(part)' (expected \(all.joined(separator: ", "))\(suggestion(String(part), all)))")
+                            throw error(
+                                number, column,
+                                "unknown requirement '\(part)' (expected \(all.joined(separator: ", "))\(suggestion(String(part), all)))"
+                            )
                         }
-                        guard !requires.contains(requirement) else { throw error(number, column, "\(part) given twice in requires=") }
+                        guard !requires.contains(requirement) else {
+                            throw error(number, column, "\(part) given twice in requires=")
+                        }
                         requires.append(requirement)
                         column += part.count + 1
                     }
                 case "profile":
                     guard KernelProfile.named(String(value)) != nil else {
                         let all = KernelProfile.allNames
-                        throw error(number, valueColumn, "unknown kernel profile '\(value)' (expected \(all.joined(separator: " or "))\(suggestion(String(value), all)))")
+                        throw error(
+                            number, valueColumn,
+                            "unknown kernel profile '\(value)' (expected \(all.joined(separator: " or "))\(suggestion(String(value), all)))"
+                        )
                     }
                     profile = String(value)
                 default:
-                    throw error(number, word.column, "unknown key '\(key)' in a scenario header (expected rules=, requires= or profile=\(suggestion(String(key), ["rules", "requires", "profile"])))")
+                    throw error(
+                        number, word.column,
+                        "unknown key '\(key)' in a scenario header (expected rules=, requires= or profile=\(suggestion(String(key), ["rules", "requires", "profile"])))"
+                    )
                 }
             }
-            current = Scenario(name: String(name.text), rules: rules, requires: requires, steps: [], source: source, profile: profile)
+            current = Scenario(
+                name: String(name.text), rules: rules, requires: requires, steps: [], source: source, profile: profile)
             currentLine = number
             names = [:]
         }
@@ -257,7 +297,9 @@ public enum ScenarioFormat {
         mutating func finish(lines: Int) throws(ParseError) -> [Scenario] {
             try close()
             guard !scenarios.isEmpty else {
-                throw error(max(lines, 1), 1, "no scenario: the file holds no action (expected lines such as 'vm A' and 'gmem F A size=4K')")
+                throw error(
+                    max(lines, 1), 1,
+                    "no scenario: the file holds no action (expected lines such as 'vm A' and 'gmem F A size=4K')")
             }
             return scenarios
         }
@@ -319,12 +361,21 @@ public enum ScenarioFormat {
                 for word in words.dropFirst() {
                     if let equals = word.text.firstIndex(of: "=") {
                         let key = word.text[..<equals]
-                        guard !key.isEmpty else { throw context.error(word.column, "missing key before '=' in '\(word.text)'") }
+                        guard !key.isEmpty else {
+                            throw context.error(word.column, "missing key before '=' in '\(word.text)'")
+                        }
                         guard keys.contains(where: { $0.utf8.elementsEqual(key.utf8) }) else {
-                            throw context.error(word.column, "unknown key '\(key)' for \(verb.text) (expected \(keys.isEmpty ? "no keys" : keys.map { $0 + "=" }.joined(separator: ", "))\(suggestion(String(key), keys)); \(synopsis))")
+                            throw context.error(
+                                word.column,
+                                "unknown key '\(key)' for \(verb.text) (expected \(keys.isEmpty ? "no keys" : keys.map { $0 + "=" }.joined(separator: ", "))\(suggestion(String(key), keys)); \(synopsis))"
+                            )
                         }
                         guard keyed[key] == nil else { throw context.error(word.column, "\(key)= given twice") }
-                        keyed.entries.append((key, (word, word.text[word.text.index(after: equals)...], word.column + key.utf8.count + 1)))
+                        keyed.entries.append(
+                            (
+                                key,
+                                (word, word.text[word.text.index(after: equals)...], word.column + key.utf8.count + 1)
+                            ))
                     } else {
                         positional.append(word)
                     }
@@ -340,7 +391,9 @@ public enum ScenarioFormat {
             }
 
             func word(_ index: Int, _ what: String) throws(ParseError) -> Word {
-                guard index < positional.count else { throw context.error(context.endColumn, "missing \(what) (\(synopsis))") }
+                guard index < positional.count else {
+                    throw context.error(context.endColumn, "missing \(what) (\(synopsis))")
+                }
                 return positional[index]
             }
 
@@ -371,7 +424,9 @@ public enum ScenarioFormat {
                 return try context.number(entry.value, column: entry.column, type, key: key)
             }
 
-            func symbols(_ key: String, _ table: [(String, UInt64)], _ type: CType, default value: UInt64) throws(ParseError) -> UInt64 {
+            func symbols(_ key: String, _ table: [(String, UInt64)], _ type: CType, default value: UInt64)
+                throws(ParseError) -> UInt64
+            {
                 guard let entry = keyed[Substring(key)] else { return value }
                 return try context.symbols(entry.value, column: entry.column, table, type, key: key)
             }
@@ -384,10 +439,15 @@ public enum ScenarioFormat {
 
         func checkIdentifier(_ word: Word) throws(ParseError) {
             // The line is printable ASCII (checked when it was split), so bytes are characters.
-            func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") }
+            func isLetter(_ byte: UInt8) -> Bool {
+                (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z")
+            }
             let bytes = word.text.utf8
             guard let first = bytes.first, isLetter(first),
-                  bytes.allSatisfy({ isLetter($0) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "_") }) else {
+                bytes.allSatisfy({
+                    isLetter($0) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "_")
+                })
+            else {
                 throw error(word.column, "'\(word.text)' is not a name (a letter, then letters, digits or '_')")
             }
         }
@@ -398,9 +458,14 @@ public enum ScenarioFormat {
             switch names[name] {
             case .none:
                 let candidates = names.filter { $0.value == kind }.map(\.key).sorted()
-                throw error(word.column, "undeclared name '\(name)': expected \(what), declared before this line\(candidates.isEmpty ? "" : " (declared: \(candidates.prefix(8).joined(separator: ", "))\(suggestion(name, candidates)))")")
+                throw error(
+                    word.column,
+                    "undeclared name '\(name)': expected \(what), declared before this line\(candidates.isEmpty ? "" : " (declared: \(candidates.prefix(8).joined(separator: ", "))\(suggestion(name, candidates)))")"
+                )
             case .some(let found) where found != kind:
-                throw error(word.column, "'\(name)' is \(found == .mapping ? "a host mapping" : "a descriptor"); expected \(what)")
+                throw error(
+                    word.column,
+                    "'\(name)' is \(found == .mapping ? "a host mapping" : "a descriptor"); expected \(what)")
             default:
                 return name
             }
@@ -412,22 +477,29 @@ public enum ScenarioFormat {
             case "vm":
                 let a = try Arguments(self, words, keys: ["type"], synopsis: "vm NAME [DEVICE] [type=N]")
                 try a.expect(positional: 2)
-                return .createVM(name: try a.newName(0, "VM name"), type: try a.number("type", .u64, default: 0),
-                                 device: a.positional.count > 1 ? try a.descriptor(1, "a /dev/kvm descriptor") : nil)
+                return .createVM(
+                    name: try a.newName(0, "VM name"), type: try a.number("type", .u64, default: 0),
+                    device: a.positional.count > 1 ? try a.descriptor(1, "a /dev/kvm descriptor") : nil)
             case "vcpu":
                 let a = try Arguments(self, words, keys: ["id"], synopsis: "vcpu NAME VM [id=N]")
                 try a.expect(positional: 2)
-                return .createVCPU(name: try a.newName(0, "vCPU name"), vm: try a.descriptor(1, "a VM"), id: try a.number("id", .u64, default: 0))
+                return .createVCPU(
+                    name: try a.newName(0, "vCPU name"), vm: try a.descriptor(1, "a VM"),
+                    id: try a.number("id", .u64, default: 0))
             case "stats":
                 let a = try Arguments(self, words, keys: [], synopsis: "stats NAME VM|VCPU")
                 try a.expect(positional: 2)
                 return .createStats(name: try a.newName(0, "stats name"), of: try a.descriptor(1, "a VM or vCPU"))
             case "gmem":
-                let a = try Arguments(self, words, keys: ["size", "flags", "reserved"], synopsis: "gmem NAME VM size=SIZE [flags=mmap|init_shared|N] [reserved=N]")
+                let a = try Arguments(
+                    self, words, keys: ["size", "flags", "reserved"],
+                    synopsis: "gmem NAME VM size=SIZE [flags=mmap|init_shared|N] [reserved=N]")
                 try a.expect(positional: 2)
-                return .createGuestMemfd(name: try a.newName(0, "file name"), vm: try a.descriptor(1, "a VM"), size: try a.number("size", .u64),
-                                         flags: try a.symbols("flags", ScenarioFormat.guestMemfdFlags, .u64, default: 0),
-                                         reserved: try a.number("reserved", .u64, default: 0))
+                return .createGuestMemfd(
+                    name: try a.newName(0, "file name"), vm: try a.descriptor(1, "a VM"),
+                    size: try a.number("size", .u64),
+                    flags: try a.symbols("flags", ScenarioFormat.guestMemfdFlags, .u64, default: 0),
+                    reserved: try a.number("reserved", .u64, default: 0))
             case "memfd":
                 let a = try Arguments(self, words, keys: ["size"], synopsis: "memfd NAME size=SIZE")
                 try a.expect(positional: 1)
@@ -442,7 +514,10 @@ public enum ScenarioFormat {
                 let name = try a.newName(0, "descriptor name")
                 let value = Int32(bitPattern: UInt32(truncatingIfNeeded: try a.number("fd", .s32)))
                 guard value < 3 || value >= 1_000_000 else {
-                    throw error(a.keyed["fd"]!.column, "fd=\(value): raw descriptors are 0–2, negative, or ≥ 1000000 (3–999999 belong to gmem check and the scenario's own objects; name those instead)")
+                    throw error(
+                        a.keyed["fd"]!.column,
+                        "fd=\(value): raw descriptors are 0–2, negative, or ≥ 1000000 (3–999999 belong to gmem check and the scenario's own objects; name those instead)"
+                    )
                 }
                 return .rawDescriptor(name: name, fd: value)
             case "dup":
@@ -458,99 +533,152 @@ public enum ScenarioFormat {
                 try a.expect(positional: 2)
                 return .reopen(name: try a.newName(0, "new name"), of: try a.descriptor(1, "a descriptor"))
             case "region":
-                let a = try Arguments(self, words, keys: ["slot", "gpa", "size", "file", "offset", "uaddr", "flags", "api"],
-                                      synopsis: "region VM slot=N size=SIZE [gpa=A] [file=F [offset=O]] [uaddr=N|P[+O]] [flags=gmem|log_dirty|readonly|N] [api=1|2]")
+                let a = try Arguments(
+                    self, words, keys: ["slot", "gpa", "size", "file", "offset", "uaddr", "flags", "api"],
+                    synopsis:
+                        "region VM slot=N size=SIZE [gpa=A] [file=F [offset=O]] [uaddr=N|P[+O]] [flags=gmem|log_dirty|readonly|N] [api=1|2]"
+                )
                 try a.expect(positional: 1)
                 let vm = try a.descriptor(0, "a VM")
                 let version = try apiVersion(a)
                 let file = try a.descriptorKey("file", what: "a guest_memfd (file=)")
-                let flags = UInt32(try a.symbols("flags", ScenarioFormat.memslotFlags, .u32, default: file == nil ? 0 : 4))
+                let flags = UInt32(
+                    try a.symbols("flags", ScenarioFormat.memslotFlags, .u32, default: file == nil ? 0 : 4))
                 if flags & 4 != 0, file == nil {
-                    throw error(a.keyed["flags"]!.column, "flags=gmem needs file=F (the guest_memfd to bind; to pass fd 0 itself, declare 'raw Z fd=0' and write file=Z)")
+                    throw error(
+                        a.keyed["flags"]!.column,
+                        "flags=gmem needs file=F (the guest_memfd to bind; to pass fd 0 itself, declare 'raw Z fd=0' and write file=Z)"
+                    )
                 }
                 var userspace = AddressExpression.literal(0)
                 if let entry = a.keyed["uaddr"] { userspace = try address(entry.value, column: entry.column) }
-                return .setRegion(vm: vm, version: version, slot: UInt32(try a.number("slot", .u32)), flags: flags,
-                                  gpa: try a.number("gpa", .u64, default: 0), size: try a.number("size", .u64),
-                                  userspace: userspace, file: file, offset: try a.number("offset", .u64, default: 0))
+                return .setRegion(
+                    vm: vm, version: version, slot: UInt32(try a.number("slot", .u32)), flags: flags,
+                    gpa: try a.number("gpa", .u64, default: 0), size: try a.number("size", .u64),
+                    userspace: userspace, file: file, offset: try a.number("offset", .u64, default: 0))
             case "delete":
-                let a = try Arguments(self, words, keys: ["slot", "gpa", "api"], synopsis: "delete VM slot=N [gpa=A] [api=1|2]")
+                let a = try Arguments(
+                    self, words, keys: ["slot", "gpa", "api"], synopsis: "delete VM slot=N [gpa=A] [api=1|2]")
                 try a.expect(positional: 1)
-                return .setRegion(vm: try a.descriptor(0, "a VM"), version: try apiVersion(a), slot: UInt32(try a.number("slot", .u32)),
-                                  flags: 0, gpa: try a.number("gpa", .u64, default: 0), size: 0, userspace: .literal(0), file: nil, offset: 0)
+                return .setRegion(
+                    vm: try a.descriptor(0, "a VM"), version: try apiVersion(a),
+                    slot: UInt32(try a.number("slot", .u32)),
+                    flags: 0, gpa: try a.number("gpa", .u64, default: 0), size: 0, userspace: .literal(0), file: nil,
+                    offset: 0)
             case "fallocate":
-                let a = try Arguments(self, words, keys: ["mode", "offset", "len"], synopsis: "fallocate F [mode=allocate|punch|N] [offset=O] len=L")
+                let a = try Arguments(
+                    self, words, keys: ["mode", "offset", "len"],
+                    synopsis: "fallocate F [mode=allocate|punch|N] [offset=O] len=L")
                 try a.expect(positional: 1)
-                return .fallocate(file: try a.descriptor(0, "a file"),
-                                  mode: Int32(bitPattern: UInt32(try a.symbols("mode", ScenarioFormat.fallocateModes, .s32, default: 1))),
-                                  offset: Int64(bitPattern: try a.number("offset", .s64, default: 0)),
-                                  length: Int64(bitPattern: try a.number("len", .s64)))
+                return .fallocate(
+                    file: try a.descriptor(0, "a file"),
+                    mode: Int32(
+                        bitPattern: UInt32(try a.symbols("mode", ScenarioFormat.fallocateModes, .s32, default: 1))),
+                    offset: Int64(bitPattern: try a.number("offset", .s64, default: 0)),
+                    length: Int64(bitPattern: try a.number("len", .s64)))
             case "fileop":
-                let a = try Arguments(self, words, keys: [], synopsis: "fileop F read|write|pread|pwrite|lseek|ftruncate|fsync|fchmod")
+                let a = try Arguments(
+                    self, words, keys: [], synopsis: "fileop F read|write|pread|pwrite|lseek|ftruncate|fsync|fchmod")
                 try a.expect(positional: 2)
                 let file = try a.descriptor(0, "a descriptor")
                 let word = try a.word(1, "operation")
                 guard let operation = ScenarioFormat.fileOperations.first(where: { $0.0 == word.text })?.1 else {
                     let all = ScenarioFormat.fileOperations.map(\.0)
-                    throw error(word.column, "unknown file operation '\(word.text)' (expected \(all.joined(separator: ", "))\(suggestion(String(word.text), all)))")
+                    throw error(
+                        word.column,
+                        "unknown file operation '\(word.text)' (expected \(all.joined(separator: ", "))\(suggestion(String(word.text), all)))"
+                    )
                 }
                 return .fileOperation(file: file, operation)
             case "mmap":
-                let a = try Arguments(self, words, keys: ["prot", "flags", "offset", "len"],
-                                      synopsis: "mmap NAME F [prot=rw|r|w|x|none|N] [flags=shared|private|shared_validate|N] [offset=O] len=L")
+                let a = try Arguments(
+                    self, words, keys: ["prot", "flags", "offset", "len"],
+                    synopsis:
+                        "mmap NAME F [prot=rw|r|w|x|none|N] [flags=shared|private|shared_validate|N] [offset=O] len=L")
                 try a.expect(positional: 2)
                 let flags = try a.symbols("flags", ScenarioFormat.mapFlags, .s32, default: 1)
                 if flags & ~0xF != 0 {
-                    throw error(a.keyed["flags"]!.column, "flags=\(flags): only the mapping type (shared 1, private 2, shared_validate 3; 0–15) is taken; other mmap flags would change where or how gmem check's own process maps memory")
+                    throw error(
+                        a.keyed["flags"]!.column,
+                        "flags=\(flags): only the mapping type (shared 1, private 2, shared_validate 3; 0–15) is taken; other mmap flags would change where or how gmem check's own process maps memory"
+                    )
                 }
-                return .mmap(name: try a.newName(0, "mapping name"), file: try a.descriptor(1, "a descriptor"),
-                             protection: Int32(bitPattern: UInt32(try a.symbols("prot", ScenarioFormat.protections, .s32, default: 3))),
-                             flags: Int32(flags), offset: try a.number("offset", .u64, default: 0), length: try a.number("len", .u64))
+                return .mmap(
+                    name: try a.newName(0, "mapping name"), file: try a.descriptor(1, "a descriptor"),
+                    protection: Int32(
+                        bitPattern: UInt32(try a.symbols("prot", ScenarioFormat.protections, .s32, default: 3))),
+                    flags: Int32(flags), offset: try a.number("offset", .u64, default: 0),
+                    length: try a.number("len", .u64))
             case "anon":
-                let a = try Arguments(self, words, keys: ["len", "prot"], synopsis: "anon NAME len=L [prot=rw|r|w|x|none|N]")
+                let a = try Arguments(
+                    self, words, keys: ["len", "prot"], synopsis: "anon NAME len=L [prot=rw|r|w|x|none|N]")
                 try a.expect(positional: 1)
-                return .mapAnonymous(name: try a.newName(0, "mapping name"), length: try a.number("len", .u64),
-                                     protection: Int32(bitPattern: UInt32(try a.symbols("prot", ScenarioFormat.protections, .s32, default: 3))))
+                return .mapAnonymous(
+                    name: try a.newName(0, "mapping name"), length: try a.number("len", .u64),
+                    protection: Int32(
+                        bitPattern: UInt32(try a.symbols("prot", ScenarioFormat.protections, .s32, default: 3))))
             case "munmap":
                 let a = try Arguments(self, words, keys: ["offset", "len"], synopsis: "munmap P [offset=O] len=L")
                 try a.expect(positional: 1)
-                return .munmap(mapping: try a.mapping(0, "a host mapping"), offset: try a.number("offset", .u64, default: 0),
-                               length: try a.number("len", .u64))
+                return .munmap(
+                    mapping: try a.mapping(0, "a host mapping"), offset: try a.number("offset", .u64, default: 0),
+                    length: try a.number("len", .u64))
             case "madvise":
-                let a = try Arguments(self, words, keys: ["offset", "len", "advice"],
-                                      synopsis: "madvise P [offset=O] len=L advice=dontneed|remove|willneed|normal|random|sequential|free|N")
+                let a = try Arguments(
+                    self, words, keys: ["offset", "len", "advice"],
+                    synopsis:
+                        "madvise P [offset=O] len=L advice=dontneed|remove|willneed|normal|random|sequential|free|N")
                 try a.expect(positional: 1)
                 guard a.has("advice") else { throw error(endColumn, "missing advice= (\(a.synopsis))") }
-                let advice = Int32(bitPattern: UInt32(try a.symbols("advice", ScenarioFormat.advices, .s32, default: 0)))
+                let advice = Int32(
+                    bitPattern: UInt32(try a.symbols("advice", ScenarioFormat.advices, .s32, default: 0)))
                 // An advice Linux knows but the model does not describe would run on the host
                 // for real (MADV_POPULATE_WRITE allocates): refused here, not guessed.
                 if let known = ScenarioFormat.undescribedAdvices.first(where: { $0.1 == advice }) {
-                    throw error(a.keyed["advice"]?.column ?? endColumn,
-                                "advice=\(advice) is \(known.0), which the model does not describe (described: \(ScenarioFormat.advices.map(\.0).joined(separator: ", ")); any number Linux does not know is refused by the kernel with EINVAL)")
+                    throw error(
+                        a.keyed["advice"]?.column ?? endColumn,
+                        "advice=\(advice) is \(known.0), which the model does not describe (described: \(ScenarioFormat.advices.map(\.0).joined(separator: ", ")); any number Linux does not know is refused by the kernel with EINVAL)"
+                    )
                 }
-                return .madvise(mapping: try a.mapping(0, "a host mapping"), offset: try a.number("offset", .u64, default: 0),
-                                length: try a.number("len", .u64), advice: advice)
+                return .madvise(
+                    mapping: try a.mapping(0, "a host mapping"), offset: try a.number("offset", .u64, default: 0),
+                    length: try a.number("len", .u64), advice: advice)
             case "read":
-                let a = try Arguments(self, words, keys: ["offset", "width"], synopsis: "read P [offset=O] [width=1|2|4|8]")
+                let a = try Arguments(
+                    self, words, keys: ["offset", "width"], synopsis: "read P [offset=O] [width=1|2|4|8]")
                 try a.expect(positional: 1)
-                return .hostRead(mapping: try a.mapping(0, "a host mapping"), offset: try a.number("offset", .u64, default: 0), width: try width(a))
+                return .hostRead(
+                    mapping: try a.mapping(0, "a host mapping"), offset: try a.number("offset", .u64, default: 0),
+                    width: try width(a))
             case "write":
-                let a = try Arguments(self, words, keys: ["offset", "width", "value"], synopsis: "write P [offset=O] [width=1|2|4|8] value=V")
+                let a = try Arguments(
+                    self, words, keys: ["offset", "width", "value"],
+                    synopsis: "write P [offset=O] [width=1|2|4|8] value=V")
                 try a.expect(positional: 1)
                 let width = try width(a)
                 let value = try a.number("value", .u64)
                 if value > width.maxValue {
-                    throw error(a.keyed["value"]!.column, "value=\(hexOrDecimal(value)) does not fit a \(width.rawValue)-byte write (at most \(hexOrDecimal(width.maxValue)))")
+                    throw error(
+                        a.keyed["value"]!.column,
+                        "value=\(hexOrDecimal(value)) does not fit a \(width.rawValue)-byte write (at most \(hexOrDecimal(width.maxValue)))"
+                    )
                 }
-                return .hostWrite(mapping: try a.mapping(0, "a host mapping"), offset: try a.number("offset", .u64, default: 0), width: width, value: value)
+                return .hostWrite(
+                    mapping: try a.mapping(0, "a host mapping"), offset: try a.number("offset", .u64, default: 0),
+                    width: width, value: value)
             case "attrs":
-                let a = try Arguments(self, words, keys: ["gpa", "size", "attrs", "flags"], synopsis: "attrs VM [gpa=A] size=S [attrs=private|none|N] [flags=N]")
+                let a = try Arguments(
+                    self, words, keys: ["gpa", "size", "attrs", "flags"],
+                    synopsis: "attrs VM [gpa=A] size=S [attrs=private|none|N] [flags=N]")
                 try a.expect(positional: 1)
-                return .setAttributes(vm: try a.descriptor(0, "a VM"), gpa: try a.number("gpa", .u64, default: 0), size: try a.number("size", .u64),
-                                      attributes: try a.symbols("attrs", ScenarioFormat.attributeNames, .u64, default: 0),
-                                      flags: try a.number("flags", .u64, default: 0))
+                return .setAttributes(
+                    vm: try a.descriptor(0, "a VM"), gpa: try a.number("gpa", .u64, default: 0),
+                    size: try a.number("size", .u64),
+                    attributes: try a.symbols("attrs", ScenarioFormat.attributeNames, .u64, default: 0),
+                    flags: try a.number("flags", .u64, default: 0))
             case "guest":
-                let a = try Arguments(self, words, keys: ["gpa", "write"], synopsis: "guest VM|VCPU gpa=A read|write=V [private]")
+                let a = try Arguments(
+                    self, words, keys: ["gpa", "write"], synopsis: "guest VM|VCPU gpa=A read|write=V [private]")
                 let via = try a.descriptor(0, "a VM or vCPU")
                 var read = false
                 var isPrivate = false
@@ -559,59 +687,89 @@ public enum ScenarioFormat {
                     case "read" where !read: read = true
                     case "private" where !isPrivate: isPrivate = true
                     default:
-                        throw error(word.column, "unexpected word '\(word.text)' (expected read or private\(suggestion(String(word.text), ["read", "private"])); \(a.synopsis))")
+                        throw error(
+                            word.column,
+                            "unexpected word '\(word.text)' (expected read or private\(suggestion(String(word.text), ["read", "private"])); \(a.synopsis))"
+                        )
                     }
                 }
-                if read, let write = a.keyed["write"] { throw error(write.word.column, "a guest access is read or write=V, not both") }
-                guard read || a.has("write") else { throw error(endColumn, "guest needs 'read' or 'write=VALUE' (\(a.synopsis))") }
+                if read, let write = a.keyed["write"] {
+                    throw error(write.word.column, "a guest access is read or write=V, not both")
+                }
+                guard read || a.has("write") else {
+                    throw error(endColumn, "guest needs 'read' or 'write=VALUE' (\(a.synopsis))")
+                }
                 let gpa = try a.number("gpa", .u64)
                 guard gpa % 4096 == 0 else {
-                    throw error(a.keyed["gpa"]!.column, "gpa=\(hexOrDecimal(gpa)): guest accesses are 8 bytes at a page start")
+                    throw error(
+                        a.keyed["gpa"]!.column, "gpa=\(hexOrDecimal(gpa)): guest accesses are 8 bytes at a page start")
                 }
-                return .guestAccess(via: via, gpa: gpa, write: read ? nil : try a.number("write", .u64), isPrivate: isPrivate)
+                return .guestAccess(
+                    via: via, gpa: gpa, write: read ? nil : try a.number("write", .u64), isPrivate: isPrivate)
             case "stat":
                 let a = try Arguments(self, words, keys: ["ino"], synopsis: "stat F [ino=G]")
                 try a.expect(positional: 1)
-                return .stat(try a.descriptor(0, "a descriptor"), sameInodeAs: try a.descriptorKey("ino", what: "a descriptor to compare inodes with (ino=)"))
+                return .stat(
+                    try a.descriptor(0, "a descriptor"),
+                    sameInodeAs: try a.descriptorKey("ino", what: "a descriptor to compare inodes with (ino=)"))
             case "cap":
-                let a = try Arguments(self, words, keys: [], synopsis: "cap DESCRIPTOR CAPABILITY (a KVM_CAP_ name such as guest_memfd, or a number)")
+                let a = try Arguments(
+                    self, words, keys: [],
+                    synopsis: "cap DESCRIPTOR CAPABILITY (a KVM_CAP_ name such as guest_memfd, or a number)")
                 try a.expect(positional: 2)
                 let of = try a.descriptor(0, "/dev/kvm or a VM")
                 let word = try a.word(1, "capability")
                 var text = word.text.lowercased()
                 if text.hasPrefix("kvm_cap_") { text.removeFirst(8) }
-                if let entry = capabilityNames.first(where: { $0.0 == text }) { return .checkExtension(of: of, capability: entry.1) }
-                guard word.text.first?.isNumber ?? false else {
-                    throw error(word.column, "unknown capability '\(word.text)' (a KVM_CAP_ name from linux/kvm.h or a number\(suggestion(text, capabilityNames.map(\.0))))")
+                if let entry = capabilityNames.first(where: { $0.0 == text }) {
+                    return .checkExtension(of: of, capability: entry.1)
                 }
-                return .checkExtension(of: of, capability: try number(word.text, column: word.column, .u64, key: "capability"))
+                guard word.text.first?.isNumber ?? false else {
+                    throw error(
+                        word.column,
+                        "unknown capability '\(word.text)' (a KVM_CAP_ name from linux/kvm.h or a number\(suggestion(text, capabilityNames.map(\.0))))"
+                    )
+                }
+                return .checkExtension(
+                    of: of, capability: try number(word.text, column: word.column, .u64, key: "capability"))
             case "alive":
                 let a = try Arguments(self, words, keys: [], synopsis: "alive VM")
                 try a.expect(positional: 1)
                 return .alive(try a.descriptor(0, "a VM"))
             case "convert":
-                let a = try Arguments(self, words, keys: ["offset", "len", "to", "mode"],
-                                      synopsis: "convert F [offset=O] len=L to=private|shared|N [mode=zero|preserve|N]")
+                let a = try Arguments(
+                    self, words, keys: ["offset", "len", "to", "mode"],
+                    synopsis: "convert F [offset=O] len=L to=private|shared|N [mode=zero|preserve|N]")
                 try a.expect(positional: 1)
                 guard a.has("to") else { throw error(endColumn, "missing to= (\(a.synopsis))") }
-                return .convert(file: try a.descriptor(0, "a guest_memfd"), offset: try a.number("offset", .u64, default: 0),
-                                size: try a.number("len", .u64),
-                                attributes: try a.symbols("to", ScenarioFormat.conversionTargets, .u64, default: 0),
-                                flags: try a.symbols("mode", ScenarioFormat.contentModes, .u64, default: 0))
+                return .convert(
+                    file: try a.descriptor(0, "a guest_memfd"), offset: try a.number("offset", .u64, default: 0),
+                    size: try a.number("len", .u64),
+                    attributes: try a.symbols("to", ScenarioFormat.conversionTargets, .u64, default: 0),
+                    flags: try a.symbols("mode", ScenarioFormat.contentModes, .u64, default: 0))
             case "link":
                 let a = try Arguments(self, words, keys: ["vm", "flags"], synopsis: "link NAME F vm=VM [flags=N]")
                 try a.expect(positional: 2)
-                guard let vm = try a.descriptorKey("vm", what: "a VM (vm=)") else { throw error(endColumn, "missing vm= (\(a.synopsis))") }
-                return .link(name: try a.newName(0, "file name"), file: try a.descriptor(1, "a guest_memfd"), vm: vm,
-                             flags: try a.number("flags", .u64, default: 0))
+                guard let vm = try a.descriptorKey("vm", what: "a VM (vm=)") else {
+                    throw error(endColumn, "missing vm= (\(a.synopsis))")
+                }
+                return .link(
+                    name: try a.newName(0, "file name"), file: try a.descriptor(1, "a guest_memfd"), vm: vm,
+                    flags: try a.number("flags", .u64, default: 0))
             case "pin":
-                let a = try Arguments(self, words, keys: ["offset", "len"], synopsis: "pin P [offset=O] len=L (whole pages, at most 64K)")
+                let a = try Arguments(
+                    self, words, keys: ["offset", "len"], synopsis: "pin P [offset=O] len=L (whole pages, at most 64K)")
                 try a.expect(positional: 1)
                 let offset = try a.number("offset", .u64, default: 0)
                 let length = try a.number("len", .u64)
-                if offset % 4096 != 0 { throw error(a.keyed["offset"]!.column, "offset=\(hexOrDecimal(offset)): pin takes whole pages") }
+                if offset % 4096 != 0 {
+                    throw error(a.keyed["offset"]!.column, "offset=\(hexOrDecimal(offset)): pin takes whole pages")
+                }
                 guard length % 4096 == 0, length > 0, length <= ModelKernel.maximumPinPages << 12 else {
-                    throw error(a.keyed["len"]!.column, "len=\(hexOrDecimal(length)): pin takes 1 to \(ModelKernel.maximumPinPages) whole pages (a pipe's default capacity)")
+                    throw error(
+                        a.keyed["len"]!.column,
+                        "len=\(hexOrDecimal(length)): pin takes 1 to \(ModelKernel.maximumPinPages) whole pages (a pipe's default capacity)"
+                    )
                 }
                 return .pin(mapping: try a.mapping(0, "a host mapping"), offset: offset, length: length)
             case "unpin":
@@ -619,22 +777,30 @@ public enum ScenarioFormat {
                 try a.expect(positional: 1)
                 return .unpin(mapping: try a.mapping(0, "a host mapping"))
             case "limit":
-                let a = try Arguments(self, words, keys: ["fds"], synopsis: "limit fds=N (N ≤ \(Action.maximumDescriptorLimit))")
+                let a = try Arguments(
+                    self, words, keys: ["fds"], synopsis: "limit fds=N (N ≤ \(Action.maximumDescriptorLimit))")
                 try a.expect(positional: 0)
                 let count = try a.number("fds", .u32)
                 guard count <= Action.maximumDescriptorLimit else {
-                    throw error(a.keyed["fds"]!.column, "fds=\(count): at most \(Action.maximumDescriptorLimit) descriptors besides fds 0–2")
+                    throw error(
+                        a.keyed["fds"]!.column,
+                        "fds=\(count): at most \(Action.maximumDescriptorLimit) descriptors besides fds 0–2")
                 }
                 return .limitDescriptors(Int(count))
             default:
-                throw error(verb.column, "unknown action '\(verb.text)' (expected one of \(ScenarioFormat.actions.joined(separator: ", "))\(suggestion(String(verb.text), ScenarioFormat.actions)))")
+                throw error(
+                    verb.column,
+                    "unknown action '\(verb.text)' (expected one of \(ScenarioFormat.actions.joined(separator: ", "))\(suggestion(String(verb.text), ScenarioFormat.actions)))"
+                )
             }
         }
 
         func apiVersion(_ a: Arguments) throws(ParseError) -> Int {
             guard let entry = a.keyed["api"] else { return 2 }
             guard entry.value == "1" || entry.value == "2" else {
-                throw error(entry.column, "api=\(entry.value): expected 1 (KVM_SET_USER_MEMORY_REGION) or 2 (KVM_SET_USER_MEMORY_REGION2)")
+                throw error(
+                    entry.column,
+                    "api=\(entry.value): expected 1 (KVM_SET_USER_MEMORY_REGION) or 2 (KVM_SET_USER_MEMORY_REGION2)")
             }
             return entry.value == "1" ? 1 : 2
         }
@@ -652,7 +818,8 @@ public enum ScenarioFormat {
                 return .literal(try number(text, column: column, .u64, key: "uaddr"))
             }
             let end = text.firstIndex(where: { $0 == "+" || $0 == "-" }) ?? text.endIndex
-            let name = try declared(Word(text: text[..<end], column: column), as: .mapping, what: "a host mapping (uaddr=P[+O])")
+            let name = try declared(
+                Word(text: text[..<end], column: column), as: .mapping, what: "a host mapping (uaddr=P[+O])")
             guard end < text.endIndex else { return .mapping(name, offset: 0) }
             let rest = text[end...]
             let offsetColumn = column + text.distance(from: text.startIndex, to: end)
@@ -676,11 +843,18 @@ public enum ScenarioFormat {
             var index = bytes.startIndex
             var sign: Int128 = 1
             var position = column
-            let plus = UInt8(ascii: "+"), minus = UInt8(ascii: "-")
-            if bytes[index] == minus { sign = -1; index = bytes.index(after: index); position += 1 }
-            else if bytes[index] == plus, offset { index = bytes.index(after: index); position += 1 }
-            else if bytes[index] == plus {
-                throw error(column, "\(key)=\(text): a number starts with a digit or '-' (did you mean '\(text.dropFirst())'?)")
+            let plus = UInt8(ascii: "+")
+            let minus = UInt8(ascii: "-")
+            if bytes[index] == minus {
+                sign = -1
+                index = bytes.index(after: index)
+                position += 1
+            } else if bytes[index] == plus, offset {
+                index = bytes.index(after: index)
+                position += 1
+            } else if bytes[index] == plus {
+                throw error(
+                    column, "\(key)=\(text): a number starts with a digit or '-' (did you mean '\(text.dropFirst())'?)")
             }
             while true {
                 let termStart = index
@@ -696,13 +870,20 @@ public enum ScenarioFormat {
                 case .failure(.empty):
                     throw error(termColumn, "\(key)=\(text): missing number")
                 case .failure(.outOfRange):
-                    throw error(termColumn, "\(key)=\(text) is out of range (a term must fit 64 bits before its K, M, G or T)")
+                    throw error(
+                        termColumn, "\(key)=\(text) is out of range (a term must fit 64 bits before its K, M, G or T)")
                 case .failure(.spelling(let valid)):
-                    throw error(termColumn, "\(key)=\(text): '\(term)' is not how the language writes a number (did you mean '\(valid)'?)")
+                    throw error(
+                        termColumn,
+                        "\(key)=\(text): '\(term)' is not how the language writes a number (did you mean '\(valid)'?)")
                 case .failure(.notNumber):
-                    throw error(termColumn, "\(key)=\(text): '\(term)' is not a number (decimal, 0x hex, or decimal with K, M, G, T)")
+                    throw error(
+                        termColumn,
+                        "\(key)=\(text): '\(term)' is not a number (decimal, 0x hex, or decimal with K, M, G, T)")
                 }
-                guard total.magnitude < (UInt128(1) << 100) else { throw error(column, "\(key)=\(text) is out of range") }
+                guard total.magnitude < (UInt128(1) << 100) else {
+                    throw error(column, "\(key)=\(text) is out of range")
+                }
                 guard index < bytes.endIndex else { break }
                 sign = bytes[index] == minus ? -1 : 1
                 index = bytes.index(after: index)
@@ -720,7 +901,9 @@ public enum ScenarioFormat {
             return type.bits == 64 ? pattern : pattern & 0xFFFF_FFFF
         }
 
-        func symbols(_ text: Substring, column: Int, _ table: [(String, UInt64)], _ type: CType, key: String) throws(ParseError) -> UInt64 {
+        func symbols(_ text: Substring, column: Int, _ table: [(String, UInt64)], _ type: CType, key: String)
+            throws(ParseError) -> UInt64
+        {
             var result: UInt64 = 0
             var position = column
             for part in text.split(separator: "|", omittingEmptySubsequences: false) {
@@ -730,7 +913,10 @@ public enum ScenarioFormat {
                     result |= try number(part, column: position, type, key: key)
                 } else {
                     let names = table.map(\.0)
-                    throw error(position, "\(key)=\(part) is not one of \(names.joined(separator: ", ")) or a number\(suggestion(String(part), names))")
+                    throw error(
+                        position,
+                        "\(key)=\(part) is not one of \(names.joined(separator: ", ")) or a number\(suggestion(String(part), names))"
+                    )
                 }
                 position += part.count + 1
             }
@@ -742,33 +928,52 @@ public enum ScenarioFormat {
         func outcome(_ head: Word, _ rest: [Word], action: inout Action) throws(ParseError) -> Outcome {
             func noMore(_ count: Int = 0) throws(ParseError) {
                 if rest.count > count {
-                    throw error(rest[count].column, "unexpected word '\(rest[count].text)' after the outcome '\(head.text)'")
+                    throw error(
+                        rest[count].column, "unexpected word '\(rest[count].text)' after the outcome '\(head.text)'")
                 }
             }
             switch head.text.lowercased() {
-            case "ok": try noMore(); return .ok
-            case "written": try noMore(); return .written
-            case "mmio": try noMore(); return .mmio
-            case "efault": try noMore(); return .userspaceFault
-            case "error": try noMore(); return .anyError
-            case "sigbus": try noMore(); return .signal(7)
-            case "sigsegv": try noMore(); return .signal(11)
+            case "ok":
+                try noMore()
+                return .ok
+            case "written":
+                try noMore()
+                return .written
+            case "mmio":
+                try noMore()
+                return .mmio
+            case "efault":
+                try noMore()
+                return .userspaceFault
+            case "error":
+                try noMore()
+                return .anyError
+            case "sigbus":
+                try noMore()
+                return .signal(7)
+            case "sigsegv":
+                try noMore()
+                return .signal(11)
             case "value":
                 guard let word = rest.first else { throw error(endColumn, "value needs a number (value N)") }
                 try noMore(1)
                 let value = try number(word.text, column: word.column, .u64, key: "value")
                 if case .hostRead(_, _, let width) = action, value > width.maxValue {
-                    throw error(word.column, "value \(hexOrDecimal(value)) cannot come from a \(width.rawValue)-byte read")
+                    throw error(
+                        word.column, "value \(hexOrDecimal(value)) cannot come from a \(width.rawValue)-byte read")
                 }
                 return .value(value)
             case "fault":
-                var gpa: UInt64?, size: UInt64 = 4096, flags: UInt64 = 0
+                var gpa: UInt64?
+                var size: UInt64 = 4096
+                var flags: UInt64 = 0
                 var seen: [Substring] = []
                 for word in rest {
                     guard let equals = word.text.firstIndex(of: "=") else {
                         throw error(word.column, "unexpected word '\(word.text)' (fault gpa=A [size=S] [flags=F])")
                     }
-                    let key = word.text[..<equals], value = word.text[word.text.index(after: equals)...]
+                    let key = word.text[..<equals]
+                    let value = word.text[word.text.index(after: equals)...]
                     let column = word.column + key.count + 1
                     guard !seen.contains(key) else { throw error(word.column, "\(key)= given twice") }
                     seen.append(key)
@@ -776,7 +981,11 @@ public enum ScenarioFormat {
                     case "gpa": gpa = try number(value, column: column, .u64, key: "gpa")
                     case "size": size = try number(value, column: column, .u64, key: "size")
                     case "flags": flags = try number(value, column: column, .u64, key: "flags")
-                    default: throw error(word.column, "unknown key '\(key)' for fault (expected gpa=, size=, flags=\(suggestion(String(key), ["gpa", "size", "flags"])))")
+                    default:
+                        throw error(
+                            word.column,
+                            "unknown key '\(key)' for fault (expected gpa=, size=, flags=\(suggestion(String(key), ["gpa", "size", "flags"])))"
+                        )
                     }
                 }
                 guard let gpa else { throw error(endColumn, "fault needs gpa=A") }
@@ -786,16 +995,23 @@ public enum ScenarioFormat {
                 var seen: Set<Substring> = []
                 for word in rest {
                     guard let equals = word.text.firstIndex(of: "=") else {
-                        throw error(word.column, "unexpected word '\(word.text)' (stat [type=reg|chr|…] [mode=OCTAL] [size=N] [blksize=N] [cloexec=0|1] [ino=same|different[:G]])")
+                        throw error(
+                            word.column,
+                            "unexpected word '\(word.text)' (stat [type=reg|chr|…] [mode=OCTAL] [size=N] [blksize=N] [cloexec=0|1] [ino=same|different[:G]])"
+                        )
                     }
-                    let key = word.text[..<equals], value = word.text[word.text.index(after: equals)...]
+                    let key = word.text[..<equals]
+                    let value = word.text[word.text.index(after: equals)...]
                     let column = word.column + key.count + 1
                     guard seen.insert(key).inserted else { throw error(word.column, "\(key)= given twice") }
                     switch key {
                     case "type":
                         guard let type = FileType(rawValue: String(value)) else {
                             let all = FileType.allCases.map(\.rawValue)
-                            throw error(column, "type=\(value) is not one of \(all.joined(separator: ", "))\(suggestion(String(value), all))")
+                            throw error(
+                                column,
+                                "type=\(value) is not one of \(all.joined(separator: ", "))\(suggestion(String(value), all))"
+                            )
                         }
                         pattern.type = type
                     case "mode":
@@ -806,42 +1022,64 @@ public enum ScenarioFormat {
                     case "size": pattern.size = try number(value, column: column, .s64, key: "size")
                     case "blksize": pattern.blockSize = try number(value, column: column, .s64, key: "blksize")
                     case "cloexec":
-                        guard value == "0" || value == "1" else { throw error(column, "cloexec=\(value): expected 0 or 1") }
+                        guard value == "0" || value == "1" else {
+                            throw error(column, "cloexec=\(value): expected 0 or 1")
+                        }
                         pattern.closeOnExec = value == "1"
                     case "ino":
                         let parts = value.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
                         guard parts[0] == "same" || parts[0] == "different" else {
-                            throw error(column, "ino=\(value): expected same or different (optionally :G, the object to compare with)")
+                            throw error(
+                                column,
+                                "ino=\(value): expected same or different (optionally :G, the object to compare with)")
                         }
                         pattern.sameInode = parts[0] == "same"
                         guard case .stat(let name, let other) = action else {
                             throw error(column, "ino= belongs to a stat step")
                         }
                         if parts.count == 2 {
-                            let given = try declared(Word(text: parts[1], column: column + parts[0].count + 1), as: .descriptor, what: "a descriptor to compare inodes with")
-                            if let other, other != given { throw error(column, "ino=\(value) names another object than the step's ino=\(other)") }
+                            let given = try declared(
+                                Word(text: parts[1], column: column + parts[0].count + 1), as: .descriptor,
+                                what: "a descriptor to compare inodes with")
+                            if let other, other != given {
+                                throw error(column, "ino=\(value) names another object than the step's ino=\(other)")
+                            }
                             action = .stat(name, sameInodeAs: given)
                         } else if other == nil {
-                            throw error(column, "ino=\(value) needs the object to compare with: ino=\(parts[0]):G, or 'stat F ino=G'")
+                            throw error(
+                                column,
+                                "ino=\(value) needs the object to compare with: ino=\(parts[0]):G, or 'stat F ino=G'")
                         }
                     default:
-                        throw error(word.column, "unknown key '\(key)' for stat (expected type=, mode=, size=, blksize=, cloexec=, ino=\(suggestion(String(key), ["type", "mode", "size", "blksize", "cloexec", "ino"])))")
+                        throw error(
+                            word.column,
+                            "unknown key '\(key)' for stat (expected type=, mode=, size=, blksize=, cloexec=, ino=\(suggestion(String(key), ["type", "mode", "size", "blksize", "cloexec", "ino"])))"
+                        )
                     }
                 }
-                guard !seen.isEmpty else { throw error(endColumn, "stat needs at least one field (type=, mode=, size=, blksize=, cloexec=, ino=)") }
+                guard !seen.isEmpty else {
+                    throw error(
+                        endColumn, "stat needs at least one field (type=, mode=, size=, blksize=, cloexec=, ino=)")
+                }
                 return .status(pattern)
             default:
                 if let code = errnoCode(String(head.text)) {
                     if let word = rest.first, word.text.hasPrefix("error_offset=") {
                         try noMore(1)
                         let column = word.column + "error_offset=".count
-                        return .errnoAt(code, errorOffset: try number(word.text.dropFirst("error_offset=".count), column: column, .u64, key: "error_offset"))
+                        return .errnoAt(
+                            code,
+                            errorOffset: try number(
+                                word.text.dropFirst("error_offset=".count), column: column, .u64, key: "error_offset"))
                     }
                     try noMore()
                     return .errno(code)
                 }
                 let all = ["ok", "error", "value", "written", "mmio", "efault", "SIGBUS", "SIGSEGV", "fault", "stat"]
-                throw error(head.column, "unknown outcome '\(head.text)' (expected \(all.joined(separator: ", ")) or an errno name such as EINVAL\(suggestion(String(head.text), all + errnoTable.map(\.0))))")
+                throw error(
+                    head.column,
+                    "unknown outcome '\(head.text)' (expected \(all.joined(separator: ", ")) or an errno name such as EINVAL\(suggestion(String(head.text), all + errnoTable.map(\.0))))"
+                )
             }
         }
     }
@@ -868,7 +1106,9 @@ public enum ScenarioFormat {
         }
         var index = bytes.startIndex
         var hex = false
-        if bytes.count > 2, bytes[index] == UInt8(ascii: "0"), case let x = bytes[bytes.index(after: index)], x == UInt8(ascii: "x") || x == UInt8(ascii: "X") {
+        if bytes.count > 2, bytes[index] == UInt8(ascii: "0"), case let x = bytes[bytes.index(after: index)],
+            x == UInt8(ascii: "x") || x == UInt8(ascii: "X")
+        {
             if x == UInt8(ascii: "X") { return .failure(.spelling("0x" + term.dropFirst(2))) }
             hex = true
             index = bytes.index(index, offsetBy: 2)
@@ -890,7 +1130,8 @@ public enum ScenarioFormat {
             }
             // A decimal number may end in one binary multiple, upper case.
             guard !hex, sawDigit, bytes.index(after: index) == bytes.endIndex,
-                  let multiple = [UInt8(ascii: "K"), UInt8(ascii: "M"), UInt8(ascii: "G"), UInt8(ascii: "T")].firstIndex(of: byte & ~0x20)
+                let multiple = [UInt8(ascii: "K"), UInt8(ascii: "M"), UInt8(ascii: "G"), UInt8(ascii: "T")].firstIndex(
+                    of: byte & ~0x20)
             else { return .failure(.notNumber) }
             if byte & 0x20 != 0 { return .failure(.spelling(term.dropLast() + String(UnicodeScalar(byte & ~0x20)))) }
             shift = (multiple + 1) * 10
@@ -902,21 +1143,29 @@ public enum ScenarioFormat {
     }
 
     /// The action keywords, for error messages.
-    static let actions = ["vm", "vcpu", "stats", "gmem", "memfd", "kvm", "raw", "dup", "close", "reopen", "region", "delete",
-                          "fallocate", "fileop", "mmap", "anon", "munmap", "madvise", "read", "write", "attrs", "guest",
-                          "stat", "cap", "alive", "convert", "link", "pin", "unpin", "limit"]
+    static let actions = [
+        "vm", "vcpu", "stats", "gmem", "memfd", "kvm", "raw", "dup", "close", "reopen", "region", "delete",
+        "fallocate", "fileop", "mmap", "anon", "munmap", "madvise", "read", "write", "attrs", "guest",
+        "stat", "cap", "alive", "convert", "link", "pin", "unpin", "limit",
+    ]
 
     static let guestMemfdFlags: [(String, UInt64)] = [("mmap", 1), ("init_shared", 2), ("none", 0)]
     static let memslotFlags: [(String, UInt64)] = [("log_dirty", 1), ("readonly", 2), ("gmem", 4), ("none", 0)]
-    static let fallocateModes: [(String, UInt64)] = [("allocate", 1), ("keep_size", 1), ("punch", 3), ("punch_hole", 2),
-                                                     ("zero_range", 0x10), ("collapse", 0x8), ("insert", 0x20), ("unshare", 0x40), ("none", 0)]
-    static let protections: [(String, UInt64)] = [("r", 1), ("w", 2), ("x", 4), ("rw", 3), ("rx", 5), ("rwx", 7), ("none", 0)]
+    static let fallocateModes: [(String, UInt64)] = [
+        ("allocate", 1), ("keep_size", 1), ("punch", 3), ("punch_hole", 2),
+        ("zero_range", 0x10), ("collapse", 0x8), ("insert", 0x20), ("unshare", 0x40), ("none", 0),
+    ]
+    static let protections: [(String, UInt64)] = [
+        ("r", 1), ("w", 2), ("x", 4), ("rw", 3), ("rx", 5), ("rwx", 7), ("none", 0),
+    ]
     static let mapFlags: [(String, UInt64)] = [("shared", 1), ("private", 2), ("shared_validate", 3)]
     static let attributeNames: [(String, UInt64)] = [("private", 8), ("none", 0)]
     static let conversionTargets: [(String, UInt64)] = [("private", 8), ("shared", 0)]
     static let contentModes: [(String, UInt64)] = [("zero", 1), ("preserve", 2), ("unspecified", 0)]
-    static let advices: [(String, UInt64)] = [("normal", 0), ("random", 1), ("sequential", 2), ("willneed", 3), ("dontneed", 4),
-                                              ("free", 8), ("remove", 9), ("dontfork", 10), ("dofork", 11)]
+    static let advices: [(String, UInt64)] = [
+        ("normal", 0), ("random", 1), ("sequential", 2), ("willneed", 3), ("dontneed", 4),
+        ("free", 8), ("remove", 9), ("dontfork", 10), ("dofork", 11),
+    ]
     /// The advices `madvise_behavior_valid` accepts (include/uapi/asm-generic/mman-common.h,
     /// Linux 6.18) that the model does not describe.
     static let undescribedAdvices: [(String, Int32)] = [
@@ -939,11 +1188,16 @@ public enum ScenarioFormat {
 
     /// The scenario as text that `parse` reads back to the same steps.
     public static func text(of scenario: Scenario) -> String {
-        let name = scenario.name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) && !scenario.name.isEmpty
+        let name =
+            scenario.name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." })
+                && !scenario.name.isEmpty
             ? scenario.name : "scenario"
-        var lines = ["scenario \(name)" + (scenario.rules.isEmpty ? "" : " rules=\(scenario.rules.joined(separator: ","))")
-                     + (scenario.requires.isEmpty ? "" : " requires=\(scenario.requires.map(\.rawValue).joined(separator: ","))")
-                     + (scenario.profile.map { " profile=\($0)" } ?? "")]
+        var lines = [
+            "scenario \(name)" + (scenario.rules.isEmpty ? "" : " rules=\(scenario.rules.joined(separator: ","))")
+                + (scenario.requires.isEmpty
+                    ? "" : " requires=\(scenario.requires.map(\.rawValue).joined(separator: ","))")
+                + (scenario.profile.map { " profile=\($0)" } ?? "")
+        ]
         for step in scenario.steps {
             lines.append(line(for: step.action) + (step.expected.map { " -> \(outcomeText($0))" } ?? ""))
         }
@@ -999,7 +1253,8 @@ public enum ScenarioFormat {
             if s == 0, file == nil, flags == 0, userspace == .literal(0), offset == 0 {
                 text = "delete \(vm) slot=\(hexOrDecimal(UInt64(slot)))" + (gpa == 0 ? "" : " gpa=\(hexOrDecimal(gpa))")
             } else {
-                text = "region \(vm) slot=\(hexOrDecimal(UInt64(slot))) flags=\(symbols(UInt64(flags), memslotFlags)) gpa=\(hexOrDecimal(gpa)) size=\(size(s))"
+                text =
+                    "region \(vm) slot=\(hexOrDecimal(UInt64(slot))) flags=\(symbols(UInt64(flags), memslotFlags)) gpa=\(hexOrDecimal(gpa)) size=\(size(s))"
                 if userspace != .literal(0) { text += " uaddr=\(userspace)" }
                 if let file { text += " file=\(file)" }
                 if offset != 0 { text += " offset=\(size(offset))" }
@@ -1014,25 +1269,34 @@ public enum ScenarioFormat {
         case .reopen(let name, let of):
             return "reopen \(name) \(of)"
         case .mmap(let name, let file, let protection, let flags, let offset, let length):
-            let flagText = flags == 1 ? "shared" : flags == 2 ? "private" : flags == 3 ? "shared_validate" : String(flags)
-            return "mmap \(name) \(file) prot=\(protectionText(protection)) flags=\(flagText)" + (offset == 0 ? "" : " offset=\(size(offset))") + " len=\(size(length))"
+            let flagText =
+                flags == 1 ? "shared" : flags == 2 ? "private" : flags == 3 ? "shared_validate" : String(flags)
+            return "mmap \(name) \(file) prot=\(protectionText(protection)) flags=\(flagText)"
+                + (offset == 0 ? "" : " offset=\(size(offset))") + " len=\(size(length))"
         case .mapAnonymous(let name, let length, let protection):
             return "anon \(name) len=\(size(length))" + (protection == 3 ? "" : " prot=\(protectionText(protection))")
         case .munmap(let mapping, let offset, let length):
             return "munmap \(mapping)" + (offset == 0 ? "" : " offset=\(size(offset))") + " len=\(size(length))"
         case .madvise(let mapping, let offset, let length, let advice):
-            let name = advices.first { $0.1 == UInt64(UInt32(bitPattern: advice)) }?.0 ?? hexOrDecimal(UInt64(UInt32(bitPattern: advice)))
-            return "madvise \(mapping)" + (offset == 0 ? "" : " offset=\(size(offset))") + " len=\(size(length)) advice=\(name)"
+            let name =
+                advices.first { $0.1 == UInt64(UInt32(bitPattern: advice)) }?.0
+                ?? hexOrDecimal(UInt64(UInt32(bitPattern: advice)))
+            return "madvise \(mapping)" + (offset == 0 ? "" : " offset=\(size(offset))")
+                + " len=\(size(length)) advice=\(name)"
         case .hostRead(let mapping, let offset, let width):
-            return "read \(mapping)" + (offset == 0 ? "" : " offset=\(hexOrDecimal(offset))") + (width == .double ? "" : " width=\(width.rawValue)")
+            return "read \(mapping)" + (offset == 0 ? "" : " offset=\(hexOrDecimal(offset))")
+                + (width == .double ? "" : " width=\(width.rawValue)")
         case .hostWrite(let mapping, let offset, let width, let value):
-            return "write \(mapping)" + (offset == 0 ? "" : " offset=\(hexOrDecimal(offset))") + (width == .double ? "" : " width=\(width.rawValue)")
+            return "write \(mapping)" + (offset == 0 ? "" : " offset=\(hexOrDecimal(offset))")
+                + (width == .double ? "" : " width=\(width.rawValue)")
                 + " value=\(value)"
         case .setAttributes(let vm, let gpa, let s, let attributes, let flags):
-            return "attrs \(vm) gpa=\(hexOrDecimal(gpa)) size=\(size(s)) attrs=\(attributes == 8 ? "private" : hexOrDecimal(attributes))"
+            return
+                "attrs \(vm) gpa=\(hexOrDecimal(gpa)) size=\(size(s)) attrs=\(attributes == 8 ? "private" : hexOrDecimal(attributes))"
                 + (flags == 0 ? "" : " flags=\(hexOrDecimal(flags))")
         case .guestAccess(let via, let gpa, let write, let isPrivate):
-            return "guest \(via) gpa=\(hexOrDecimal(gpa)) " + (write.map { "write=\($0)" } ?? "read") + (isPrivate ? " private" : "")
+            return "guest \(via) gpa=\(hexOrDecimal(gpa)) " + (write.map { "write=\($0)" } ?? "read")
+                + (isPrivate ? " private" : "")
         case .stat(let name, let other):
             return "stat \(name)" + (other.map { " ino=\($0)" } ?? "")
         case .checkExtension(let of, let capability):
@@ -1072,7 +1336,8 @@ public enum ScenarioFormat {
     public static func outcomeText(_ outcome: Outcome) -> String {
         switch outcome {
         case .memoryFault(let gpa, let size, let flags):
-            "fault gpa=\(hexOrDecimal(gpa))" + (size == 4096 ? "" : " size=\(size)") + (flags == 0 ? "" : " flags=\(flags)")
+            "fault gpa=\(hexOrDecimal(gpa))" + (size == 4096 ? "" : " size=\(size)")
+                + (flags == 0 ? "" : " flags=\(flags)")
         case .value(let value): "value \(value)"
         case .signal(let code): code == 7 ? "SIGBUS" : code == 11 ? "SIGSEGV" : "signal \(code)"
         default: outcome.description

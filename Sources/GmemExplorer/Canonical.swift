@@ -42,9 +42,11 @@ struct Canonicalizer: Sendable {
 
     // MARK: Packing
 
-    @inline(__always) private static func put(_ value: UInt8, bits: Int, into key: inout StateKey, at offset: inout Int) {
+    @inline(__always) private static func put(_ value: UInt8, bits: Int, into key: inout StateKey, at offset: inout Int)
+    {
         let v = UInt64(value) & ((1 << UInt64(bits)) - 1)
-        let word = offset >> 6, shift = offset & 63
+        let word = offset >> 6
+        let shift = offset & 63
         switch word {
         case 0: key.w0 |= v << shift
         case 1: key.w1 |= v << shift
@@ -63,9 +65,16 @@ struct Canonicalizer: Sendable {
     }
 
     @inline(__always) private static func take(bits: Int, from key: StateKey, at offset: inout Int) -> UInt8 {
-        let word = offset >> 6, shift = offset & 63
+        let word = offset >> 6
+        let shift = offset & 63
         @inline(__always) func at(_ index: Int) -> UInt64 {
-            switch index { case 0: key.w0; case 1: key.w1; case 2: key.w2; case 3: key.w3; default: 0 }
+            switch index {
+            case 0: key.w0
+            case 1: key.w1
+            case 2: key.w2
+            case 3: key.w3
+            default: 0
+            }
         }
         var v = at(word) >> shift
         if shift + bits > 64 { v |= at(word + 1) << (64 - shift) }
@@ -77,7 +86,8 @@ struct Canonicalizer: Sendable {
     @inline(__always) func pack(_ s: CompactState) -> StateKey {
         var key = StateKey()
         var at = 0
-        let vms = Int(s.vms), files = Int(s.files)
+        let vms = Int(s.vms)
+        let files = Int(s.files)
         Self.put(s.vms, bits: 3, into: &key, at: &at)
         Self.put(s.files, bits: 3, into: &key, at: &at)
         for v in 0..<vms {
@@ -159,8 +169,10 @@ struct Canonicalizer: Sendable {
     /// The representative of `s`'s symmetry class, packed.
     @inline(__always) func canonical(_ s: CompactState) -> StateKey {
         guard symmetry else { return pack(s) }
-        let vms = Int(s.vms), files = Int(s.files)
-        var vmSig = SIMD4<UInt32>(), fileSig = SIMD4<UInt64>()
+        let vms = Int(s.vms)
+        let files = Int(s.files)
+        var vmSig = SIMD4<UInt32>()
+        var fileSig = SIMD4<UInt64>()
         for v in 0..<vms { vmSig[v] = signature(vm: v, s) }
         for f in 0..<files { fileSig[f] = signature(file: f, s) }
         let (vmOrder, vmTies) = Self.order(vmSig, count: vms)
@@ -179,7 +191,8 @@ struct Canonicalizer: Sendable {
         return best
     }
 
-    @inline(__always) static func sorted<T: SIMD>(_ sig: T, by perm: SIMD4<UInt8>, count: Int) -> Bool where T.Scalar: Comparable {
+    @inline(__always) static func sorted<T: SIMD>(_ sig: T, by perm: SIMD4<UInt8>, count: Int) -> Bool
+    where T.Scalar: Comparable {
         var i = 1
         while i < count {
             if sig[Int(perm[i - 1])] > sig[Int(perm[i])] { return false }
@@ -189,13 +202,17 @@ struct Canonicalizer: Sendable {
     }
 
     /// The indices sorted by signature, and whether two signatures tie.
-    @inline(__always) static func order<T: SIMD>(_ sig: T, count: Int) -> (SIMD4<UInt8>, Bool) where T.Scalar: Comparable {
+    @inline(__always) static func order<T: SIMD>(_ sig: T, count: Int) -> (SIMD4<UInt8>, Bool)
+    where T.Scalar: Comparable {
         var order = SIMD4<UInt8>(0, 1, 2, 3)
         var i = 1
         while i < count {
             var k = i
             let value = order[i]
-            while k > 0, sig[Int(order[k - 1])] > sig[Int(value)] { order[k] = order[k - 1]; k -= 1 }
+            while k > 0, sig[Int(order[k - 1])] > sig[Int(value)] {
+                order[k] = order[k - 1]
+                k -= 1
+            }
             order[k] = value
             i += 1
         }
@@ -211,8 +228,10 @@ struct Canonicalizer: Sendable {
     /// `s` with VM `vmPerm[i]` renamed i and file `filePerm[j]` renamed j, each VM's memslots
     /// sorted.
     @inline(__always) func renamed(_ s: CompactState, vmPerm: SIMD4<UInt8>, filePerm: SIMD4<UInt8>) -> CompactState {
-        let vms = Int(s.vms), files = Int(s.files)
-        var vmNew = SIMD4<UInt8>(0, 1, 2, 3), fileNew = SIMD4<UInt8>(0, 1, 2, 3)
+        let vms = Int(s.vms)
+        let files = Int(s.files)
+        var vmNew = SIMD4<UInt8>(0, 1, 2, 3)
+        var fileNew = SIMD4<UInt8>(0, 1, 2, 3)
         for i in 0..<vms { vmNew[Int(vmPerm[i])] = UInt8(i) }
         for j in 0..<files { fileNew[Int(filePerm[j])] = UInt8(j) }
         var r = CompactState()
@@ -237,7 +256,8 @@ struct Canonicalizer: Sendable {
         for j in 0..<files {
             let old = Int(filePerm[j])
             r.file[j] = s.file[old] & 3 | (s.fileAlive(old) ? vmNew[s.creator(old)] << 4 : 0)
-            let owner = s.owner[old], data = s.data[old]
+            let owner = s.owner[old]
+            let data = s.data[old]
             r.owner[j] = reuse || owner == 0 || owner == CompactState.dangling ? owner : 1 + vmNew[Int(owner - 1)]
             r.data[j] = reuse || data == 0 || data == CompactState.dangling ? data : 1 + vmNew[Int(data - 1)]
             for p in 0..<pages {

@@ -38,8 +38,10 @@ public struct ModellingChoices: Hashable, Sendable, CustomStringConvertible {
     /// matches no VM.
     public var vmIdentitiesReused: Bool
 
-    public init(fileNamesVM: FileNamesVM = .atCreation, pointerAtTeardown: PointerAtTeardown = .cleared,
-                countFilesFreedByDelete: Bool = false, vmIdentitiesReused: Bool = false) {
+    public init(
+        fileNamesVM: FileNamesVM = .atCreation, pointerAtTeardown: PointerAtTeardown = .cleared,
+        countFilesFreedByDelete: Bool = false, vmIdentitiesReused: Bool = false
+    ) {
         self.fileNamesVM = fileNamesVM
         self.pointerAtTeardown = pointerAtTeardown
         self.countFilesFreedByDelete = countFilesFreedByDelete

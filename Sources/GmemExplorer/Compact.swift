@@ -49,7 +49,10 @@ struct Move: Hashable, Sendable {
     var page: UInt8 = 0
 
     var step: ExplorerStep {
-        let v = Int(vm), s = Int(slot), f = Int(file), p = Int(page)
+        let v = Int(vm)
+        let s = Int(slot)
+        let f = Int(file)
+        let p = Int(page)
         switch kind {
         case .createVM: return .createVM(vm: v)
         case .createFile: return .createFile(file: f, vm: v)
@@ -69,12 +72,18 @@ struct Move: Hashable, Sendable {
 
     init(kind: Kind, vm: Int = 0, slot: Int = 0, file: Int = 0, page: Int = 0) {
         self.kind = kind
-        self.vm = UInt8(vm); self.slot = UInt8(slot); self.file = UInt8(file); self.page = UInt8(page)
+        self.vm = UInt8(vm)
+        self.slot = UInt8(slot)
+        self.file = UInt8(file)
+        self.page = UInt8(page)
     }
 
     init(code: UInt16) {
         kind = Kind(rawValue: UInt8(code >> 12))!
-        vm = UInt8(code >> 9 & 7); slot = UInt8(code >> 6 & 7); file = UInt8(code >> 3 & 7); page = UInt8(code & 7)
+        vm = UInt8(code >> 9 & 7)
+        slot = UInt8(code >> 6 & 7)
+        file = UInt8(code >> 3 & 7)
+        page = UInt8(code & 7)
     }
 }
 
@@ -137,7 +146,8 @@ struct CompactRules: Sendable {
     /// Calls `body` with every move userspace can make in `s` (each names only objects
     /// whose fds are open), in the order of ``ExplorerState/steps(in:)``.
     @inline(__always) func forEachMove(_ s: CompactState, _ body: (Move) -> Void) {
-        let vms = Int(s.vms), files = Int(s.files)
+        let vms = Int(s.vms)
+        let files = Int(s.files)
         if vms < universe.vms { body(Move(kind: .createVM, vm: vms)) }
         if files < universe.files {
             for v in 0..<vms where s.vmOpen(v) { body(Move(kind: .createFile, vm: v, file: files)) }
@@ -164,7 +174,8 @@ struct CompactRules: Sendable {
 
     /// Applies `move` to `s`. A refused move leaves `s` as it was (GMEM-SPEC P1).
     @inline(__always) func apply(_ move: Move, to s: inout CompactState) -> CompactOutcome {
-        let v = Int(move.vm), f = Int(move.file)
+        let v = Int(move.vm)
+        let f = Int(move.file)
         switch move.kind {
         case .createVM:
             var flags = CompactState.fdOpen | CompactState.alive

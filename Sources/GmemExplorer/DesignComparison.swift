@@ -70,8 +70,10 @@ public enum Exploration {
     }
 
     /// Runs `request`; `message` receives progress lines and warnings (for stderr).
-    public static func run(_ request: Request, logger: Logger = Logger(label: "gmemkit.explorer"),
-                           message: @escaping @Sendable (String) -> Void = { _ in }) throws(Failure) -> Outcome {
+    public static func run(
+        _ request: Request, logger: Logger = Logger(label: "gmemkit.explorer"),
+        message: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws(Failure) -> Outcome {
         guard let namesVM = ModellingChoices.FileNamesVM(rawValue: request.fileNamesVM) else {
             throw Failure("--file-names-vm must be at-creation or at-first-bind (got '\(request.fileNamesVM)')")
         }
@@ -80,10 +82,12 @@ public enum Exploration {
         }
         if !(0...64).contains(request.threads) { throw Failure("--threads must be 0 to 64 (got \(request.threads))") }
         if request.choices, !request.all { throw Failure("--choices goes with --all") }
-        let chosen = ModellingChoices(fileNamesVM: namesVM, pointerAtTeardown: teardown,
-                                      countFilesFreedByDelete: request.countFreedFiles, vmIdentitiesReused: request.reuseVMIdentities)
-        let universe = Universe(vms: request.vms, files: request.files, slots: request.slots, pagesPerFile: request.pages,
-                                depth: request.depth, choices: chosen)
+        let chosen = ModellingChoices(
+            fileNamesVM: namesVM, pointerAtTeardown: teardown,
+            countFilesFreedByDelete: request.countFreedFiles, vmIdentitiesReused: request.reuseVMIdentities)
+        let universe = Universe(
+            vms: request.vms, files: request.files, slots: request.slots, pagesPerFile: request.pages,
+            depth: request.depth, choices: chosen)
         if let problem = universe.problem { throw Failure(problem) }
         let designs: [Design]
         if request.all {
@@ -124,7 +128,9 @@ public enum Exploration {
             throw Failure("--flavour must be plain, snp or tdx (got '\(flavour)')")
         }
         if lifetime != .slotsPinFile, chosenProtection != .none {
-            throw Failure("--protection applies to slots-pin-file only (\(lifetime.rawValue) binds a file to its creator for life)")
+            throw Failure(
+                "--protection applies to slots-pin-file only (\(lifetime.rawValue) binds a file to its creator for life)"
+            )
         }
         return Design(lifetime: lifetime, protection: chosenProtection, flavour: chosenFlavour)
     }
@@ -139,13 +145,17 @@ public enum Exploration {
 
     /// "~1.2 s", "~3 min", "~2 h".
     public static func duration(_ seconds: Double) -> String {
-        seconds < 120 ? String(format: "~%.1f s", seconds) : seconds < 7200 ? String(format: "~%.0f min", seconds / 60)
-            : String(format: "~%.0f h", seconds / 3600)
+        seconds < 120
+            ? String(format: "~%.1f s", seconds)
+            : seconds < 7200
+                ? String(format: "~%.0f min", seconds / 60)
+                : String(format: "~%.0f h", seconds / 3600)
     }
 
     /// "12 MiB", "1.5 GiB".
     public static func bytes(_ value: Double) -> String {
-        value < 1_073_741_824 ? String(format: "%.0f MiB", value / 1_048_576) : String(format: "%.1f GiB", value / 1_073_741_824)
+        value < 1_073_741_824
+            ? String(format: "%.0f MiB", value / 1_048_576) : String(format: "%.1f GiB", value / 1_073_741_824)
     }
 
     /// This process's resident memory (`/proc/self/statm`), or 0 where it cannot be read.
@@ -172,8 +182,11 @@ public struct DesignComparison: Codable, Sendable, Equatable {
         public init(_ universe: Universe) {
             choices = universe.choices.description
             summary = universe.description
-            vms = universe.vms; files = universe.files; slots = universe.slots
-            pagesPerFile = universe.pagesPerFile; depth = universe.depth
+            vms = universe.vms
+            files = universe.files
+            slots = universe.slots
+            pagesPerFile = universe.pagesPerFile
+            depth = universe.depth
         }
     }
 
@@ -251,12 +264,17 @@ public struct DesignComparison: Codable, Sendable, Equatable {
             stoppedAtLimit = report.stoppedAtLimit
             seconds = report.seconds
             statesPerSecond = report.statesPerSecond
-            func entry(_ finding: Finding?, invariant: Invariant?, name: String, statement: String, verdict: String) -> FindingEntry {
+            func entry(_ finding: Finding?, invariant: Invariant?, name: String, statement: String, verdict: String)
+                -> FindingEntry
+            {
                 FindingEntry(
-                    name: name, statement: statement, verdict: verdict, steps: finding?.trace.count, detail: finding?.detail,
+                    name: name, statement: statement, verdict: verdict, steps: finding?.trace.count,
+                    detail: finding?.detail,
                     trace: finding?.trace.map { TraceStepEntry(step: $0.step.description, outcome: $0.outcome) },
                     scenarioName: finding.map { _ in ScenarioText.name(design: design, invariant: invariant) },
-                    scenario: finding.map { ScenarioText.text(of: $0, invariant: invariant, design: design, universe: report.universe) })
+                    scenario: finding.map {
+                        ScenarioText.text(of: $0, invariant: invariant, design: design, universe: report.universe)
+                    })
             }
             invariants = report.results.map { result in
                 let verdict: String
@@ -265,18 +283,21 @@ public struct DesignComparison: Codable, Sendable, Equatable {
                 case .violated: verdict = "violated"
                 case .notApplicable: verdict = "not-applicable"
                 }
-                return entry(result.verdict.finding, invariant: result.invariant, name: result.invariant.rawValue,
-                             statement: result.invariant.statement(for: design.flavour), verdict: verdict)
+                return entry(
+                    result.verdict.finding, invariant: result.invariant, name: result.invariant.rawValue,
+                    statement: result.invariant.statement(for: design.flavour), verdict: verdict)
             }
-            handOff = entry(report.handOff, invariant: nil, name: "hand-off-to-a-second-vm",
-                            statement: "can a file be bound into a VM other than the one that created it?",
-                            verdict: report.handOff == nil ? "unreachable" : "reachable")
+            handOff = entry(
+                report.handOff, invariant: nil, name: "hand-off-to-a-second-vm",
+                statement: "can a file be bound into a VM other than the one that created it?",
+                verdict: report.handOff == nil ? "unreachable" : "reachable")
             wouldBeAttack = attack.map { finding in
                 let trace = Explorer.replay(finding.trace.map(\.step), design: design, universe: report.universe)
                 let refused = trace.indices.first { trace[$0].modelOutcome != finding.trace[$0].modelOutcome }
-                let detail = refused.map {
-                    "under upstream, step \($0 + 1) (\(trace[$0].step)) answers \(trace[$0].outcome), so no guest ever reads another VM's secret"
-                } ?? "under upstream the same steps succeed"
+                let detail =
+                    refused.map {
+                        "under upstream, step \($0 + 1) (\(trace[$0].step)) answers \(trace[$0].outcome), so no guest ever reads another VM's secret"
+                    } ?? "under upstream the same steps succeed"
                 let unprotected = Design(lifetime: .slotsPinFile, protection: .none, flavour: design.flavour)
                 return FindingEntry(
                     name: "would-be-attack",
@@ -284,8 +305,9 @@ public struct DesignComparison: Codable, Sendable, Equatable {
                     verdict: "replayed", steps: trace.count, detail: detail,
                     trace: trace.map { TraceStepEntry(step: $0.step.description, outcome: $0.outcome) },
                     scenarioName: ScenarioText.name(design: unprotected, invariant: .noCrossVMExposure),
-                    scenario: ScenarioText.text(of: finding, invariant: .noCrossVMExposure, design: unprotected,
-                                                universe: report.universe))
+                    scenario: ScenarioText.text(
+                        of: finding, invariant: .noCrossVMExposure, design: unprotected,
+                        universe: report.universe))
             }
         }
 
@@ -314,8 +336,10 @@ public struct DesignComparison: Codable, Sendable, Equatable {
     /// With `all`: the designs after 2023 (issue 16).
     public var after2023: After2023Summary?
 
-    public init(universe: UniverseSummary, seconds: Double, designs: [DesignEntry], all: Bool,
-                alternatives: [AlternativeTable]? = nil, scenarioDirectory: String? = nil) {
+    public init(
+        universe: UniverseSummary, seconds: Double, designs: [DesignEntry], all: Bool,
+        alternatives: [AlternativeTable]? = nil, scenarioDirectory: String? = nil
+    ) {
         schemaVersion = Self.currentSchemaVersion
         self.universe = universe
         self.seconds = seconds
@@ -327,8 +351,10 @@ public struct DesignComparison: Codable, Sendable, Equatable {
 
     /// Searches `designs` in `universe`, one per core, after refusing any whose pilot estimate
     /// exceeds `request.maxStates` (unless `request.force`).
-    static func search(_ designs: [Design], universe: Universe, request: Exploration.Request,
-                       message: @escaping @Sendable (String) -> Void) throws(Exploration.Failure) -> DesignComparison {
+    static func search(
+        _ designs: [Design], universe: Universe, request: Exploration.Request,
+        message: @escaping @Sendable (String) -> Void
+    ) throws(Exploration.Failure) -> DesignComparison {
         let symmetry = request.symmetry
         // The estimate comes first: a search too big for --max-states is refused before it
         // allocates anything beyond its pilot.
@@ -340,38 +366,47 @@ public struct DesignComparison: Codable, Sendable, Equatable {
         DispatchQueue.concurrentPerform(iterations: designs.count) { index in
             let estimate = Explorer(design: designs[index], universe: universe).estimate(symmetry: symmetry) { pilot in
                 if quietPilot { return }
-                message("estimating: depth \(pilot.depth), \(pilot.statesExplored.formatted()) states, "
+                message(
+                    "estimating: depth \(pilot.depth), \(pilot.statesExplored.formatted()) states, "
                         + String(format: "%.1f s", pilot.seconds))
             }
             pilots.withLock { $0[index] = estimate }
         }
         let estimates = pilots.withLock { $0.compactMap { $0 } }
         for (design, estimate) in zip(designs, estimates) where estimate.states > request.maxStates {
-            let count = estimate.states >= 1_000_000_000_000_000 ? "more than 10^15" : (estimate.exact ? "" : "about ") + estimate.states.formatted()
-            let what = "\(design) in \(universe): estimated \(count) states "
+            let count =
+                estimate.states >= 1_000_000_000_000_000
+                ? "more than 10^15" : (estimate.exact ? "" : "about ") + estimate.states.formatted()
+            let what =
+                "\(design) in \(universe): estimated \(count) states "
                 + "(\(Exploration.duration(estimate.seconds)), \(Exploration.bytes(estimate.bytes)))"
             if !request.force {
-                throw Exploration.Failure("\(what) exceeds --max-states \(request.maxStates.formatted()); "
-                                          + "shrink the universe, raise --max-states, or pass --force")
+                throw Exploration.Failure(
+                    "\(what) exceeds --max-states \(request.maxStates.formatted()); "
+                        + "shrink the universe, raise --max-states, or pass --force")
             }
             message("\(what); searching anyway (--force)")
         }
         if !request.quiet, !request.all, let estimate = estimates.first {
-            message("estimate \(estimate.exact ? "" : "about ")\(estimate.states.formatted()) states, "
+            message(
+                "estimate \(estimate.exact ? "" : "about ")\(estimate.states.formatted()) states, "
                     + "\(Exploration.duration(estimate.seconds)), \(Exploration.bytes(estimate.bytes))")
         }
         let started = ContinuousClock.now
         let limit = request.force ? nil : request.maxStates
-        let quiet = request.quiet, threads = request.threads
+        let quiet = request.quiet
+        let threads = request.threads
         let progress: @Sendable (ExplorationProgress) -> Void = { progress in
             if quiet { return }
-            message("\(progress.design): depth \(progress.depth), "
+            message(
+                "\(progress.design): depth \(progress.depth), "
                     + "\(progress.statesExplored.formatted()) states, \(Int(progress.statesPerSecond).formatted()) states/s, "
                     + "\(String(format: "%.1f", progress.seconds)) s, states \(Exploration.bytes(Double(progress.bytes))), "
                     + "resident \(Exploration.bytes(Double(Exploration.residentBytes())))")
         }
-        let reports = parallel(designs, universe: universe, limit: limit, threads: designs.count > 1 ? 1 : threads,
-                               symmetry: symmetry, progress: progress)
+        let reports = parallel(
+            designs, universe: universe, limit: limit, threads: designs.count > 1 ? 1 : threads,
+            symmetry: symmetry, progress: progress)
         // The attack upstream is defended against: the shortest exposure of the unprotected
         // alternative, replayed under upstream (where the kernel refuses the cross-VM bind).
         let attack = wouldBeAttack(universe: universe, reports: reports)
@@ -380,11 +415,14 @@ public struct DesignComparison: Codable, Sendable, Equatable {
         var alternatives: [AlternativeTable]?
         if request.choices {
             alternatives = ModellingChoices.alternatives.map { name, alternative in
-                let changed = Universe(vms: universe.vms, files: universe.files, slots: universe.slots,
-                                       pagesPerFile: universe.pagesPerFile, depth: universe.depth, choices: alternative)
-                let reports = parallel(designs, universe: changed, limit: limit, threads: 1, symmetry: symmetry, progress: nil)
-                return AlternativeTable(name: name, choices: alternative.description,
-                                        designs: reports.map { DesignEntry(report: $0, attack: nil) })
+                let changed = Universe(
+                    vms: universe.vms, files: universe.files, slots: universe.slots,
+                    pagesPerFile: universe.pagesPerFile, depth: universe.depth, choices: alternative)
+                let reports = parallel(
+                    designs, universe: changed, limit: limit, threads: 1, symmetry: symmetry, progress: nil)
+                return AlternativeTable(
+                    name: name, choices: alternative.description,
+                    designs: reports.map { DesignEntry(report: $0, attack: nil) })
             }
         }
         var comparison = DesignComparison(
@@ -399,8 +437,10 @@ public struct DesignComparison: Codable, Sendable, Equatable {
     }
 
     /// Independent searches, one per core.
-    private static func parallel(_ designs: [Design], universe: Universe, limit: Int?, threads: Int, symmetry: Bool,
-                                 progress: (@Sendable (ExplorationProgress) -> Void)?) -> [ExplorationReport] {
+    private static func parallel(
+        _ designs: [Design], universe: Universe, limit: Int?, threads: Int, symmetry: Bool,
+        progress: (@Sendable (ExplorationProgress) -> Void)?
+    ) -> [ExplorationReport] {
         let slots = Mutex<[ExplorationReport?]>(Array(repeating: nil, count: designs.count))
         DispatchQueue.concurrentPerform(iterations: designs.count) { index in
             let report = Explorer(design: designs[index], universe: universe).run(
@@ -460,19 +500,24 @@ public struct DesignComparison: Codable, Sendable, Equatable {
 
     private func design(_ entry: DesignEntry, into lines: inout [String]) {
         lines.append("gmem explore: \(entry.name) in \(entry.universe)")
-        lines.append("  \(entry.states.formatted()) states, \(entry.transitions.formatted()) steps, depth \(entry.depth)"
-                     + (entry.exhausted ? " (every state reached)" : "")
-                     + (entry.stoppedAtLimit ? " (STOPPED at --max-states: verdicts hold only for the states stored)" : "")
-                     + ", \(String(format: "%.2f", entry.seconds)) s, \(Int(entry.statesPerSecond).formatted()) states/s")
+        lines.append(
+            "  \(entry.states.formatted()) states, \(entry.transitions.formatted()) steps, depth \(entry.depth)"
+                + (entry.exhausted ? " (every state reached)" : "")
+                + (entry.stoppedAtLimit ? " (STOPPED at --max-states: verdicts hold only for the states stored)" : "")
+                + ", \(String(format: "%.2f", entry.seconds)) s, \(Int(entry.statesPerSecond).formatted()) states/s")
         for item in entry.findings {
             lines.append("")
-            lines.append("\(item.name.padding(toLength: 38, withPad: " ", startingAt: 0)) \(item.verdictText(depth: entry.depth))")
+            lines.append(
+                "\(item.name.padding(toLength: 38, withPad: " ", startingAt: 0)) \(item.verdictText(depth: entry.depth))"
+            )
             lines.append("  \(item.statement)")
             trace(item, into: &lines)
         }
         if let attack = entry.wouldBeAttack {
             lines.append("")
-            lines.append("The attack on slots-pin-file/none, replayed under upstream (the kernel refuses the bind, GMEM-SPEC B5):")
+            lines.append(
+                "The attack on slots-pin-file/none, replayed under upstream (the kernel refuses the bind, GMEM-SPEC B5):"
+            )
             trace(attack, into: &lines)
         }
     }
@@ -498,31 +543,39 @@ public struct DesignComparison: Codable, Sendable, Equatable {
         lines.append("Under \"\(alternative.name)\" (\(alternative.choices)); * = differs from the kernel's reading:")
         for (entry, base) in zip(alternative.designs, designs) {
             let cells = zip(entry.findings, base.findings).map { pair in
-                (pair.0.cell + (pair.0.cell == pair.1.cell ? "" : "*")).padding(toLength: 15, withPad: " ", startingAt: 0)
+                (pair.0.cell + (pair.0.cell == pair.1.cell ? "" : "*")).padding(
+                    toLength: 15, withPad: " ", startingAt: 0)
             }
-            lines.append(entry.name.padding(toLength: 30, withPad: " ", startingAt: 0) + cells.joined()
-                         + Self.padded(String(entry.states), 10))
+            lines.append(
+                entry.name.padding(toLength: 30, withPad: " ", startingAt: 0) + cells.joined()
+                    + Self.padded(String(entry.states), 10))
         }
     }
 
     private func table(into lines: inout [String]) {
-        lines.append("gmem explore --all: \(designs.count) designs in \(universe.summary), \(String(format: "%.1f", seconds)) s")
+        lines.append(
+            "gmem explore --all: \(designs.count) designs in \(universe.summary), \(String(format: "%.1f", seconds)) s")
         lines.append("")
         let columns = ["exposure", "use-after-free", "confidential", "delete-keeps", "quiescence", "hand-off"]
-        lines.append("design".padding(toLength: 30, withPad: " ", startingAt: 0)
-                     + columns.map { $0.padding(toLength: 15, withPad: " ", startingAt: 0) }.joined()
-                     + Self.padded("states", 10) + Self.padded("states/s", 11))
+        lines.append(
+            "design".padding(toLength: 30, withPad: " ", startingAt: 0)
+                + columns.map { $0.padding(toLength: 15, withPad: " ", startingAt: 0) }.joined()
+                + Self.padded("states", 10) + Self.padded("states/s", 11))
         for entry in designs {
             let cells = entry.findings.map { $0.cell.padding(toLength: 15, withPad: " ", startingAt: 0) }
-            lines.append(entry.name.padding(toLength: 30, withPad: " ", startingAt: 0) + cells.joined()
-                         + Self.padded(String(entry.states), 10) + Self.padded(String(Int(entry.statesPerSecond)), 11))
+            lines.append(
+                entry.name.padding(toLength: 30, withPad: " ", startingAt: 0) + cells.joined()
+                    + Self.padded(String(entry.states), 10) + Self.padded(String(Int(entry.statesPerSecond)), 11))
         }
         for entry in designs where entry.stoppedAtLimit {
-            lines.append("\(entry.name): STOPPED at --max-states after \(entry.states.formatted()) states; its verdicts cover only those")
+            lines.append(
+                "\(entry.name): STOPPED at --max-states after \(entry.states.formatted()) states; its verdicts cover only those"
+            )
         }
         lines.append("")
-        lines.append("holds: no violation to depth \(universe.depth); VIOLATED(n): a shortest trace has n steps; "
-                     + "hand-off yes(n): a file can be bound into a second VM in n steps; n/a: not checked in this flavour.")
+        lines.append(
+            "holds: no violation to depth \(universe.depth); VIOLATED(n): a shortest trace has n steps; "
+                + "hand-off yes(n): a file can be bound into a second VM in n steps; n/a: not checked in this flavour.")
         for entry in designs {
             for item in entry.findings where item.trace != nil {
                 lines.append("")

@@ -15,7 +15,8 @@ public enum Invariant: String, Hashable, Sendable, CaseIterable, CustomStringCon
             "no binding or file refers to a destroyed VM"
         case .confidentialMemoryDiesWithVM:
             switch flavour {
-            case .snp: "a VM's ASID can be reused only when no page is still assigned to it: no destroyed VM leaves pages behind"
+            case .snp:
+                "a VM's ASID can be reused only when no page is still assigned to it: no destroyed VM leaves pages behind"
             case .tdx: "reclaiming a page needs its VM alive: no page of a destroyed VM is left to reclaim"
             case .plain: "confidential memory never outlives its VM (checked in the snp and tdx flavours)"
             }

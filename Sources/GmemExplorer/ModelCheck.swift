@@ -26,7 +26,9 @@ extension Explorer {
         let checks = Checks(design: design)
         let invariants = Invariant.allCases.filter { $0.applies(to: design.flavour) }
         var seen: Set<StateKey> = []
-        var frontier: [(model: ExplorerState, compact: CompactState)] = [(ExplorerState(policy: design.policy), CompactState())]
+        var frontier: [(model: ExplorerState, compact: CompactState)] = [
+            (ExplorerState(policy: design.policy), CompactState())
+        ]
         seen.insert(canon.pack(CompactState()))
         var disagreements: [String] = []
         var transitions = 0
@@ -61,15 +63,23 @@ extension Explorer {
                         note("\(trace): states differ\n  GmemModel \(abstracted)\n  compact   \(compactAfter)")
                         continue
                     }
-                    let broken = rules.check(compact, move, compactOutcome, compactAfter, flavour: design.flavour,
-                                             wanted: invariants.reduce(CheckBits.handOff) { $0.union(.of($1)) })
+                    let broken = rules.check(
+                        compact, move, compactOutcome, compactAfter, flavour: design.flavour,
+                        wanted: invariants.reduce(CheckBits.handOff) { $0.union(.of($1)) })
                     for invariant in invariants {
-                        let old = checks.violation(of: invariant, before: model, step: move.step, outcome: modelOutcome, after: modelAfter) != nil
+                        let old =
+                            checks.violation(
+                                of: invariant, before: model, step: move.step, outcome: modelOutcome, after: modelAfter)
+                            != nil
                         if old != broken.contains(.of(invariant)) {
-                            note("\(trace): \(invariant) is \(old ? "broken" : "kept") on GmemModel, \(old ? "kept" : "broken") in the compact semantics")
+                            note(
+                                "\(trace): \(invariant) is \(old ? "broken" : "kept") on GmemModel, \(old ? "kept" : "broken") in the compact semantics"
+                            )
                         }
                     }
-                    if (checks.handOff(before: model, step: move.step, outcome: modelOutcome) != nil) != broken.contains(.handOff) {
+                    if (checks.handOff(before: model, step: move.step, outcome: modelOutcome) != nil)
+                        != broken.contains(.handOff)
+                    {
                         note("\(trace): the hand-off answers differ")
                     }
                     if compactOutcome != .refused, seen.insert(canon.pack(compactAfter)).inserted {
@@ -95,7 +105,9 @@ extension Explorer {
             s.vm[v] = (record.fd != nil ? CompactState.fdOpen : 0) | CompactState.alive
             for slot in state.kernel.memorySlots(ofVM: record.machine) {
                 let index = v * 4 + Int(slot.slot)
-                if let id = slot.guestMemfd, let f = state.files.indices.first(where: { state.files[$0].alive && state.files[$0].id == id }) {
+                if let id = slot.guestMemfd,
+                    let f = state.files.indices.first(where: { state.files[$0].alive && state.files[$0].id == id })
+                {
                     s.slot[index] = 2 + UInt8(f)
                 } else {
                     s.slot[index] = 1
@@ -125,7 +137,9 @@ extension Explorer {
     /// Whether `steps`, taken on GmemModel under `design`, break `invariant` (nil: hand off a
     /// file to a second VM) at the last step: how a counterexample found elsewhere (Spin's
     /// trail) is confirmed on the model `gmem check` holds against the kernel.
-    public static func confirms(_ steps: [ExplorerStep], design: Design, invariant: Invariant?, universe: Universe = .standard) -> Bool {
+    public static func confirms(
+        _ steps: [ExplorerStep], design: Design, invariant: Invariant?, universe: Universe = .standard
+    ) -> Bool {
         var state = ExplorerState(policy: design.policy)
         let checks = Checks(design: design)
         for (index, step) in steps.enumerated() {
@@ -133,7 +147,10 @@ extension Explorer {
             let before = state
             let outcome = state.take(step, in: universe)
             if index == steps.count - 1 {
-                if let invariant { return checks.violation(of: invariant, before: before, step: step, outcome: outcome, after: state) != nil }
+                if let invariant {
+                    return checks.violation(of: invariant, before: before, step: step, outcome: outcome, after: state)
+                        != nil
+                }
                 return checks.handOff(before: before, step: step, outcome: outcome) != nil
             }
         }

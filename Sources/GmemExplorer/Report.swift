@@ -153,7 +153,8 @@ extension CompactOutcome {
     init(_ outcome: ModelOutcome) {
         switch outcome {
         case .failed: self = .refused
-        case .guest(.value(let token)): self = .read(token == 0 ? 0 : ExplorerStep.writer(of: token).map { 2 + UInt8($0) } ?? 255)
+        case .guest(.value(let token)):
+            self = .read(token == 0 ? 0 : ExplorerStep.writer(of: token).map { 2 + UInt8($0) } ?? 255)
         case .guest(.written): self = .written
         case .guest(.mmio): self = .mmio
         case .guest(.memoryFault): self = .fault
@@ -167,7 +168,8 @@ extension CompactOutcome {
     func modelOutcome(for step: ExplorerStep, universe: Universe) -> ModelOutcome {
         func address() -> UInt64 {
             switch step {
-            case .guestRead(_, let slot, let page), .guestWrite(_, let slot, let page): universe.guestPhysicalAddress(slot: slot, page: page)
+            case .guestRead(_, let slot, let page), .guestWrite(_, let slot, let page):
+                universe.guestPhysicalAddress(slot: slot, page: page)
             default: 0
             }
         }
@@ -180,7 +182,9 @@ extension CompactOutcome {
             if case .guestWrite = step { return .guest(.mmio(guestPhysicalAddress: address(), isWrite: true)) }
             return .guest(.mmio(guestPhysicalAddress: address(), isWrite: false))
         case .fault:
-            return .guest(.memoryFault(ModelKernel.MemoryFault(flags: 0, guestPhysicalAddress: address(), size: GmemABI.pageSize)))
+            return .guest(
+                .memoryFault(ModelKernel.MemoryFault(flags: 0, guestPhysicalAddress: address(), size: GmemABI.pageSize))
+            )
         }
     }
 }

@@ -22,7 +22,8 @@ public enum ScenarioText {
 
     /// The scenario name for a finding: `explore-<design>-<invariant or hand-off>`.
     public static func name(design: Design, invariant: Invariant?) -> String {
-        let designName = design.lifetime == .slotsPinFile ? "slots-pin-file-\(design.protection.rawValue)" : design.lifetime.rawValue
+        let designName =
+            design.lifetime == .slotsPinFile ? "slots-pin-file-\(design.protection.rawValue)" : design.lifetime.rawValue
         return "explore-\(designName)-\(design.flavour.rawValue)-\(invariant?.rawValue ?? "hand-off")"
     }
 
@@ -30,8 +31,10 @@ public enum ScenarioText {
     /// `invariant` is nil) found for `design` in `universe`.
     public static func text(of finding: Finding, invariant: Invariant?, design: Design, universe: Universe) -> String {
         let steps = finding.trace.map(\.step)
-        let upstream = Explorer.replay(steps, design: Design(lifetime: .upstream, flavour: design.flavour), universe: universe)
-        let what = invariant.map { "\($0.rawValue): \($0.statement(for: design.flavour))" }
+        let upstream = Explorer.replay(
+            steps, design: Design(lifetime: .upstream, flavour: design.flavour), universe: universe)
+        let what =
+            invariant.map { "\($0.rawValue): \($0.statement(for: design.flavour))" }
             ?? "hand-off: a file is bound into a VM other than the one that created it"
         var lines = [
             "# Found by `gmem explore \(commandLine(design))`, \(steps.count) steps:",
@@ -61,7 +64,8 @@ public enum ScenarioText {
 
     /// One step as a scenario line (without its expectation).
     static func action(_ step: ExplorerStep, universe: Universe) -> String {
-        let vm = ExplorerStep.vmName, file = ExplorerStep.fileName
+        let vm = ExplorerStep.vmName
+        let file = ExplorerStep.fileName
         let size = "\(universe.pagesPerFile * 4)K"
         func address(_ value: UInt64) -> String { value < 4096 ? String(value) : hex(value) }
         switch step {
@@ -70,7 +74,8 @@ public enum ScenarioText {
         case .createFile(let f, let v):
             return "gmem \(file(f)) \(vm(v)) size=\(size) flags=mmap|init_shared"
         case .bind(let v, let s, let f):
-            return "region \(vm(v)) slot=\(s) gpa=\(address(universe.guestPhysicalAddress(slot: s))) size=\(size) file=\(file(f))"
+            return
+                "region \(vm(v)) slot=\(s) gpa=\(address(universe.guestPhysicalAddress(slot: s))) size=\(size) file=\(file(f))"
         case .deleteSlot(let v, let s):
             return "delete \(vm(v)) slot=\(s) gpa=\(address(universe.guestPhysicalAddress(slot: s)))"
         case .closeVM(let v):
@@ -78,7 +83,8 @@ public enum ScenarioText {
         case .closeFile(let f):
             return "close \(file(f))"
         case .guestWrite(let v, let s, let p):
-            return "guest \(vm(v)) gpa=\(address(universe.guestPhysicalAddress(slot: s, page: p))) write=\(hex(ExplorerStep.secret(ofVM: v)))"
+            return
+                "guest \(vm(v)) gpa=\(address(universe.guestPhysicalAddress(slot: s, page: p))) write=\(hex(ExplorerStep.secret(ofVM: v)))"
         case .guestRead(let v, let s, let p):
             return "guest \(vm(v)) gpa=\(address(universe.guestPhysicalAddress(slot: s, page: p))) read"
         }

@@ -23,18 +23,23 @@ struct CheckBits: OptionSet, Sendable {
 
 extension CompactRules {
     /// Which of `wanted` the transition `before` —`move`→ `after` breaks.
-    @inline(__always) func check(_ before: CompactState, _ move: Move, _ outcome: CompactOutcome, _ after: CompactState,
-                                 flavour: Design.Flavour, wanted: CheckBits) -> CheckBits {
+    @inline(__always) func check(
+        _ before: CompactState, _ move: Move, _ outcome: CompactOutcome, _ after: CompactState,
+        flavour: Design.Flavour, wanted: CheckBits
+    ) -> CheckBits {
         var broken: CheckBits = []
-        let vms = Int(after.vms), files = Int(after.files)
+        let vms = Int(after.vms)
+        let files = Int(after.files)
         if wanted.contains(.exposure), case .read(let value) = outcome, value >= 2, Int(value - 2) != Int(move.vm) {
             broken.insert(.exposure)
         }
-        if wanted.contains(.handOff), move.kind == .bind, outcome == .ok, before.creator(Int(move.file)) != Int(move.vm) {
+        if wanted.contains(.handOff), move.kind == .bind, outcome == .ok, before.creator(Int(move.file)) != Int(move.vm)
+        {
             broken.insert(.handOff)
         }
         if wanted.contains(.useAfterFree) {
-            for f in 0..<files where after.fileAlive(f) && after.owner[f] != 0 && liveVM(named: after.owner[f], in: after) < 0 {
+            for f in 0..<files
+            where after.fileAlive(f) && after.owner[f] != 0 && liveVM(named: after.owner[f], in: after) < 0 {
                 broken.insert(.useAfterFree)
                 break
             }
@@ -48,7 +53,8 @@ extension CompactRules {
                     break
                 }
             case .tdx:
-                for w in 0..<Int(before.vms) where !before.vmAlive(w) && secretPages(of: w, in: after) < secretPages(of: w, in: before) {
+                for w in 0..<Int(before.vms)
+                where !before.vmAlive(w) && secretPages(of: w, in: after) < secretPages(of: w, in: before) {
                     broken.insert(.confidential)
                     break
                 }
@@ -57,7 +63,10 @@ extension CompactRules {
         if wanted.contains(.deletion), move.kind == .delete, outcome == .ok {
             for f in 0..<files {
                 if after.fileAlive(f) {
-                    if pages(of: f, in: before) != pages(of: f, in: after) { broken.insert(.deletion); break }
+                    if pages(of: f, in: before) != pages(of: f, in: after) {
+                        broken.insert(.deletion)
+                        break
+                    }
                 } else if choices.countFilesFreedByDelete, before.fileAlive(f), pages(of: f, in: before) != 0 {
                     broken.insert(.deletion)
                     break
@@ -65,9 +74,16 @@ extension CompactRules {
             }
         }
         if wanted.contains(.quiescence) {
-            var anyOpen = false, anyAlive = false
-            for v in 0..<vms { anyOpen = anyOpen || after.vmOpen(v); anyAlive = anyAlive || after.vmAlive(v) }
-            for f in 0..<files { anyOpen = anyOpen || after.fileOpen(f); anyAlive = anyAlive || after.fileAlive(f) }
+            var anyOpen = false
+            var anyAlive = false
+            for v in 0..<vms {
+                anyOpen = anyOpen || after.vmOpen(v)
+                anyAlive = anyAlive || after.vmAlive(v)
+            }
+            for f in 0..<files {
+                anyOpen = anyOpen || after.fileOpen(f)
+                anyAlive = anyAlive || after.fileAlive(f)
+            }
             if !anyOpen, anyAlive { broken.insert(.quiescence) }
         }
         return broken
@@ -115,7 +131,10 @@ extension CompactRules {
     deinit {
         // SAFETY: deinit: nothing else references the shard; each buffer was allocated once
         // (init, grow, rehash) and the inbox's `tasks` arrays are initialised.
-        unsafe keys.deallocate(); unsafe parents.deallocate(); unsafe moves.deallocate(); unsafe table.deallocate()
+        unsafe keys.deallocate()
+        unsafe parents.deallocate()
+        unsafe moves.deallocate()
+        unsafe table.deallocate()
         unsafe inbox.deinitialize(count: tasks)
         unsafe inbox.deallocate()
     }
@@ -170,7 +189,9 @@ extension CompactRules {
             unsafe pointer = bigger
         }
         // SAFETY: each buffer is this shard's own, passed inout for the replacement above.
-        unsafe move(&keys); unsafe move(&parents); unsafe move(&moves)
+        unsafe move(&keys)
+        unsafe move(&parents)
+        unsafe move(&moves)
         capacity = newCapacity
     }
 
@@ -232,8 +253,10 @@ struct Search {
     static func shardOf(_ id: UInt32) -> Int { Int(id >> 29) }
     static func localOf(_ id: UInt32) -> Int { Int(id & 0x1FFF_FFFF) }
 
-    func run(threads: Int, stopWhen: CheckBits, maxStates: Int?, deadline: ContinuousClock.Instant? = nil,
-             progress: (@Sendable (Int, Int, Int, Double, Int) -> Void)?, progressSeconds: Double) -> Result {
+    func run(
+        threads: Int, stopWhen: CheckBits, maxStates: Int?, deadline: ContinuousClock.Instant? = nil,
+        progress: (@Sendable (Int, Int, Int, Double, Int) -> Void)?, progressSeconds: Double
+    ) -> Result {
         let clock = ContinuousClock()
         let start = clock.now
         let shards = (0..<Self.shards).map { _ in Shard(tasks: Self.shards) }
@@ -261,7 +284,8 @@ struct Search {
             let foundSoFar = found.keys.reduce(CheckBits()) { $0.union(CheckBits(rawValue: $1)) }
             let looking = wanted.subtracting(foundSoFar)
             // Expand: task t owns shard t's new states and the outbox row t.
-            let perTask = UnsafeMutablePointer<(transitions: Int, found: [UInt8: Found], late: Bool)>.allocate(capacity: Self.shards)
+            let perTask = UnsafeMutablePointer<(transitions: Int, found: [UInt8: Found], late: Bool)>.allocate(
+                capacity: Self.shards)
             // SAFETY: one element per task, initialised here, deinitialised and freed after the
             // merge below (or when the level is dropped); no task outlives `parallel`.
             unsafe perTask.initialize(repeating: (0, [:], false), count: Self.shards)
@@ -277,7 +301,10 @@ struct Search {
                 for local in starts[t]..<ends[t] {
                     // A deadline ends the level here (checked per state: one state's moves
                     // take microseconds, so the search stops within a state of it).
-                    if let deadline, clock.now >= deadline { late = true; break }
+                    if let deadline, clock.now >= deadline {
+                        late = true
+                        break
+                    }
                     // SAFETY: local is in starts[t]..<ends[t], below the shard's count; the shard is
                     // only read in this phase (Shard's note).
                     let state = canon.unpack(unsafe shard.keys[local])
@@ -287,7 +314,8 @@ struct Search {
                         let outcome = rules.apply(move, to: &after)
                         count += 1
                         if !localLooking.isEmpty {
-                            let broken = rules.check(state, move, outcome, after, flavour: flavour, wanted: localLooking)
+                            let broken = rules.check(
+                                state, move, outcome, after, flavour: flavour, wanted: localLooking)
                             if !broken.isEmpty {
                                 for bit in 0..<6 where broken.contains(CheckBits(rawValue: 1 << bit)) {
                                     localFound[UInt8(1 << bit)] = Found(parent: me, move: move.code)
@@ -338,8 +366,9 @@ struct Search {
                 for t in 0..<Self.shards {
                     // SAFETY: t < tasks == shards; task s alone owns shard s in this phase.
                     for candidate in unsafe shard.inbox[t] {
-                        _ = shard.insert(candidate.key, hash: candidate.key.hash >> Self.shardBits,
-                                         parent: candidate.parent, move: candidate.move)
+                        _ = shard.insert(
+                            candidate.key, hash: candidate.key.hash >> Self.shardBits,
+                            parent: candidate.parent, move: candidate.move)
                     }
                     // SAFETY: as above.
                     unsafe shard.inbox[t] = []
@@ -355,14 +384,23 @@ struct Search {
                 progress(depth, total, transitions, Self.seconds(clock.now - start), shards.reduce(0) { $0 + $1.bytes })
             }
             if added == 0 { break }
-            if found.keys.contains(where: { stopWhen.contains(CheckBits(rawValue: $0)) }) { stopped = false; break }
-            if let maxStates, total >= maxStates { stopped = true; break }
+            if found.keys.contains(where: { stopWhen.contains(CheckBits(rawValue: $0)) }) {
+                stopped = false
+                break
+            }
+            if let maxStates, total >= maxStates {
+                stopped = true
+                break
+            }
         }
-        let exhausted = !stopped && !pastDeadline && zip(levelStart, shards.map(\.count)).allSatisfy { $0 >= $1 }
+        let exhausted =
+            !stopped && !pastDeadline && zip(levelStart, shards.map(\.count)).allSatisfy { $0 >= $1 }
             && !found.keys.contains(where: { stopWhen.contains(CheckBits(rawValue: $0)) })
-        return Result(shards: shards, found: found, foundLevel: foundLevel, levels: levels, transitions: transitions,
-                      stoppedAtLimit: stopped, stoppedAtDeadline: pastDeadline, exhausted: exhausted, seconds: Self.seconds(clock.now - start),
-                      bytes: shards.reduce(0) { $0 + $1.bytes })
+        return Result(
+            shards: shards, found: found, foundLevel: foundLevel, levels: levels, transitions: transitions,
+            stoppedAtLimit: stopped, stoppedAtDeadline: pastDeadline, exhausted: exhausted,
+            seconds: Self.seconds(clock.now - start),
+            bytes: shards.reduce(0) { $0 + $1.bytes })
     }
 
     /// The moves from the root to the stored state `id`, in the stored (canonical) naming.
@@ -409,6 +447,9 @@ struct ShardList: @unchecked Sendable {
     // SAFETY: each task writes only its own index; the coordinator reads after the barrier.
     let pointer: UnsafeMutablePointer<(transitions: Int, found: [UInt8: Found], late: Bool)>
     // SAFETY: stores the pointer only; see the note on `pointer`.
-    init(_ pointer: UnsafeMutablePointer<(transitions: Int, found: [UInt8: Found], late: Bool)>) { unsafe self.pointer = pointer }
+    init(_ pointer: UnsafeMutablePointer<(transitions: Int, found: [UInt8: Found], late: Bool)>) {
+        // SAFETY: stores the pointer only; see the note on `pointer`.
+        unsafe self.pointer = pointer
+    }
     typealias Found = Search.Found
 }

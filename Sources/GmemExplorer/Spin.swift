@@ -1,6 +1,6 @@
+import Dispatch
 import Foundation
 import Synchronization
-import Dispatch
 
 /// Runs Spin on an emitted model: `spin -a`, a breadth-first `pan` compiled with the C
 /// compiler, the search to the universe's depth, and on a violation the trail replayed with
@@ -44,7 +44,10 @@ public enum Spin {
     /// Runs `arguments` in `directory`; returns its output (stdout and stderr) and status.
     @discardableResult
     static func execute(_ arguments: [String], in directory: String) throws -> (output: String, status: Int32) {
-        guard let tool = which(arguments[0]) ?? (arguments[0].hasPrefix("./") ? "\(directory)/\(arguments[0].dropFirst(2))" : nil) else {
+        guard
+            let tool = which(arguments[0])
+                ?? (arguments[0].hasPrefix("./") ? "\(directory)/\(arguments[0].dropFirst(2))" : nil)
+        else {
             throw Failure(description: "\(arguments[0]) not found")
         }
         let process = Process()
@@ -70,7 +73,8 @@ public enum Spin {
         }
         let generated = try execute(["spin", "-DCHECK_ALL", "-a", "model.pml"], in: directory)
         guard generated.status == 0 else { throw Failure(description: "spin -a failed: \(generated.output)") }
-        let compiled = try execute(["cc", optimize, "-DBFS", "-DSAFETY", "-DNOCLAIM", "-DNOFAIR", "-w", "-o", "pan", "pan.c"], in: directory)
+        let compiled = try execute(
+            ["cc", optimize, "-DBFS", "-DSAFETY", "-DNOCLAIM", "-DNOFAIR", "-w", "-o", "pan", "pan.c"], in: directory)
         guard compiled.status == 0 else { throw Failure(description: "cc pan.c failed: \(compiled.output)") }
     }
 
@@ -86,31 +90,39 @@ public enum Spin {
         }
         func number(after marker: String) -> Double? {
             guard let range = output.range(of: marker) else { return nil }
-            let word = output[range.upperBound...].split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == ")" }).first
+            let word = output[range.upperBound...].split(whereSeparator: {
+                $0 == " " || $0 == "\t" || $0 == "\n" || $0 == ")"
+            }).first
             return word.flatMap { Double($0) }
         }
         guard let states = number(before: "states, stored"), number(after: "errors:") != nil else {
             throw Failure(description: "unexpected pan output:\n\(output)")
         }
-        if output.contains(": invalid end state") { throw Failure(description: "pan reports an invalid end state:\n\(output)") }
+        if output.contains(": invalid end state") {
+            throw Failure(description: "pan reports an invalid end state:\n\(output)")
+        }
         var first: [PromelaModel.Check: (error: Int, steps: Int)] = [:]
-        for line in output.split(separator: "\n") where line.hasPrefix("pan:") && line.contains(": assertion violated ") {
+        for line in output.split(separator: "\n") where line.hasPrefix("pan:") && line.contains(": assertion violated ")
+        {
             // pan:N: assertion violated TEXT (at depth D)
             let parts = line.split(separator: ":", maxSplits: 2)
             guard parts.count == 3, let error = Int(parts[1]), let at = line.range(of: "(at depth "),
-                  let depthAt = Int(line[at.upperBound...].prefix { $0.isNumber }),
-                  let check = PromelaModel.check(ofAssertion: parts[2]) else {
+                let depthAt = Int(line[at.upperBound...].prefix { $0.isNumber }),
+                let check = PromelaModel.check(ofAssertion: parts[2])
+            else {
                 throw Failure(description: "unexpected pan line: \(line)")
             }
             if first[check] == nil { first[check] = (error, depthAt + 1) }
         }
-        return Run(first: first, states: Int(states), transitions: Int(number(before: "transitions (= stored+matched)") ?? 0),
-                   seconds: number(after: "pan: elapsed time") ?? 0, output: output)
+        return Run(
+            first: first, states: Int(states), transitions: Int(number(before: "transitions (= stored+matched)") ?? 0),
+            seconds: number(after: "pan: elapsed time") ?? 0, output: output)
     }
 
     /// The steps of violation number `error` of the last search: `pan -c<error>` writes its
     /// trail, `spin -t` replays it.
-    public static func trail(in directory: String, depth: Int, error: Int, hashBits: Int = 20) throws -> [ExplorerStep] {
+    public static func trail(in directory: String, depth: Int, error: Int, hashBits: Int = 20) throws -> [ExplorerStep]
+    {
         try? FileManager.default.removeItem(atPath: "\(directory)/model.pml.trail")
         _ = try execute(["./pan", "-m\(depth)", "-w\(hashBits)", "-c\(error)"], in: directory)
         let replay = try execute(["spin", "-DCHECK_ALL", "-t", "model.pml"], in: directory)
@@ -150,7 +162,9 @@ public struct SpinCrossCheck: Sendable {
     public static func run(universe: Universe) -> Result<SpinCrossCheck, Spin.Failure> {
         let started = ContinuousClock.now
         let designs = Design.all
-        let root = NSTemporaryDirectory() + "gmem-spin-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+        let root =
+            NSTemporaryDirectory()
+            + "gmem-spin-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: root) }
         let results = Mutex<[Int: Result<[Row], Spin.Failure>]>([:])
         // One job per design: its pan compiled with every check, and the explorer.
@@ -163,13 +177,18 @@ public struct SpinCrossCheck: Sendable {
                 let run = try Spin.search(in: directory, depth: universe.depth)
                 let report = Explorer(design: design, universe: universe).run(threads: 1)
                 var rows: [Row] = []
-                for invariant in Invariant.allCases.map(Optional.some) + [nil] where invariant?.applies(to: design.flavour) ?? true {
+                for invariant in Invariant.allCases.map(Optional.some) + [nil]
+                where invariant?.applies(to: design.flavour) ?? true {
                     let check = PromelaModel.Check(invariant)
-                    let length = invariant.map { report.verdict(for: $0).finding?.trace.count } ?? report.handOff?.trace.count
+                    let length =
+                        invariant.map { report.verdict(for: $0).finding?.trace.count } ?? report.handOff?.trace.count
                     let found = run.first[check]
                     let trail = try found.map { try Spin.trail(in: directory, depth: universe.depth, error: $0.error) }
-                    rows.append(Row(design: design, invariant: invariant, explorer: length, spin: found?.steps, spinTrail: trail,
-                                    spinStates: run.states, spinSeconds: run.seconds))
+                    rows.append(
+                        Row(
+                            design: design, invariant: invariant, explorer: length, spin: found?.steps,
+                            spinTrail: trail,
+                            spinStates: run.states, spinSeconds: run.seconds))
                 }
                 result = .success(rows)
             } catch let failure as Spin.Failure {
@@ -186,26 +205,36 @@ public struct SpinCrossCheck: Sendable {
             case .success(let designRows): rows += designRows
             }
         }
-        return .success(SpinCrossCheck(universe: universe, rows: rows, seconds: Spin.seconds(ContinuousClock.now - started)))
+        return .success(
+            SpinCrossCheck(universe: universe, rows: rows, seconds: Spin.seconds(ContinuousClock.now - started)))
     }
 
     /// The table: one line per design, explorer / Spin per column.
     public var table: String {
-        var lines = ["explorer / Spin (breadth-first, pan -m\(universe.depth)) in \(universe), \(String(format: "%.1f", seconds)) s"]
+        var lines = [
+            "explorer / Spin (breadth-first, pan -m\(universe.depth)) in \(universe), \(String(format: "%.1f", seconds)) s"
+        ]
         let columns = ["exposure", "use-after-free", "confidential", "delete-keeps", "quiescence", "hand-off"]
-        lines.append("design".padding(toLength: 30, withPad: " ", startingAt: 0)
-                     + columns.map { $0.padding(toLength: 16, withPad: " ", startingAt: 0) }.joined())
+        lines.append(
+            "design".padding(toLength: 30, withPad: " ", startingAt: 0)
+                + columns.map { $0.padding(toLength: 16, withPad: " ", startingAt: 0) }.joined())
         for design in Design.all {
             var cells: [String] = []
             for invariant in Invariant.allCases.map(Optional.some) + [nil] {
-                guard let row = rows.first(where: { $0.design == design && $0.invariant == invariant }) else { cells.append("n/a"); continue }
+                guard let row = rows.first(where: { $0.design == design && $0.invariant == invariant }) else {
+                    cells.append("n/a")
+                    continue
+                }
                 func cell(_ length: Int?) -> String { length.map(String.init) ?? "-" }
                 cells.append("\(cell(row.explorer))/\(cell(row.spin))" + (row.agrees ? "" : " DIFFER"))
             }
-            lines.append(design.description.padding(toLength: 30, withPad: " ", startingAt: 0)
-                         + cells.map { $0.padding(toLength: 16, withPad: " ", startingAt: 0) }.joined())
+            lines.append(
+                design.description.padding(toLength: 30, withPad: " ", startingAt: 0)
+                    + cells.map { $0.padding(toLength: 16, withPad: " ", startingAt: 0) }.joined())
         }
-        lines.append("n: a shortest violation (hand-off: a second VM binds the file) has n steps; -: holds (unreachable) to depth \(universe.depth).")
+        lines.append(
+            "n: a shortest violation (hand-off: a second VM binds the file) has n steps; -: holds (unreachable) to depth \(universe.depth)."
+        )
         return lines.joined(separator: "\n")
     }
 }

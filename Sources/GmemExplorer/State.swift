@@ -70,27 +70,34 @@ struct ExplorerState: Hashable, Sendable {
         case .createVM:
             return .createVM(type: GmemABI.VMType.default)
         case .createFile(_, let vm):
-            return .createGuestMemfd(vmFD: vms[vm].fd!, size: universe.fileSize,
-                                     flags: GmemABI.CreateFlag.mmap | GmemABI.CreateFlag.initShared)
+            return .createGuestMemfd(
+                vmFD: vms[vm].fd!, size: universe.fileSize,
+                flags: GmemABI.CreateFlag.mmap | GmemABI.CreateFlag.initShared)
         case .bind(let vm, let slot, let file):
-            return .setUserMemoryRegion2(vmFD: vms[vm].fd!, GmemRules.MemoryRegion(
-                slot: UInt32(slot), flags: GmemABI.MemslotFlag.guestMemfd,
-                guestPhysicalAddress: universe.guestPhysicalAddress(slot: slot), memorySize: universe.fileSize,
-                userspaceAddress: 0, guestMemfdOffset: 0, guestMemfd: UInt32(files[file].fd!)))
+            return .setUserMemoryRegion2(
+                vmFD: vms[vm].fd!,
+                GmemRules.MemoryRegion(
+                    slot: UInt32(slot), flags: GmemABI.MemslotFlag.guestMemfd,
+                    guestPhysicalAddress: universe.guestPhysicalAddress(slot: slot), memorySize: universe.fileSize,
+                    userspaceAddress: 0, guestMemfdOffset: 0, guestMemfd: UInt32(files[file].fd!)))
         case .deleteSlot(let vm, let slot):
-            return .setUserMemoryRegion2(vmFD: vms[vm].fd!, GmemRules.MemoryRegion(
-                slot: UInt32(slot), flags: 0, guestPhysicalAddress: universe.guestPhysicalAddress(slot: slot),
-                memorySize: 0, userspaceAddress: 0))
+            return .setUserMemoryRegion2(
+                vmFD: vms[vm].fd!,
+                GmemRules.MemoryRegion(
+                    slot: UInt32(slot), flags: 0, guestPhysicalAddress: universe.guestPhysicalAddress(slot: slot),
+                    memorySize: 0, userspaceAddress: 0))
         case .closeVM(let vm):
             return .close(fd: vms[vm].fd!)
         case .closeFile(let file):
             return .close(fd: files[file].fd!)
         case .guestWrite(let vm, let slot, let page):
-            return .guestAccess(fd: vms[vm].fd!, guestPhysicalAddress: universe.guestPhysicalAddress(slot: slot, page: page),
-                                .write(ExplorerStep.secret(ofVM: vm)), isPrivate: false)
+            return .guestAccess(
+                fd: vms[vm].fd!, guestPhysicalAddress: universe.guestPhysicalAddress(slot: slot, page: page),
+                .write(ExplorerStep.secret(ofVM: vm)), isPrivate: false)
         case .guestRead(let vm, let slot, let page):
-            return .guestAccess(fd: vms[vm].fd!, guestPhysicalAddress: universe.guestPhysicalAddress(slot: slot, page: page),
-                                .read, isPrivate: false)
+            return .guestAccess(
+                fd: vms[vm].fd!, guestPhysicalAddress: universe.guestPhysicalAddress(slot: slot, page: page),
+                .read, isPrivate: false)
         }
     }
 

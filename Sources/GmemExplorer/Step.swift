@@ -39,7 +39,8 @@ public enum ExplorerStep: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        let vm = Self.vmName, file = Self.fileName
+        let vm = Self.vmName
+        let file = Self.fileName
         switch self {
         case .createVM(let v): return "create VM \(vm(v))"
         case .createFile(let f, let v): return "create guest_memfd \(file(f)) from VM \(vm(v))"

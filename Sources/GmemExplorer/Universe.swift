@@ -19,8 +19,10 @@ public struct Universe: Hashable, Sendable, CustomStringConvertible {
     /// The bound: 2 VMs, 2 files, 2 slots, 2 pages, depth 10.
     public static let standard = Universe(vms: 2, files: 2, slots: 2, pagesPerFile: 2, depth: 10)
 
-    public init(vms: Int = 2, files: Int = 2, slots: Int = 2, pagesPerFile: Int = 2, depth: Int = 10,
-                choices: ModellingChoices = .kernel) {
+    public init(
+        vms: Int = 2, files: Int = 2, slots: Int = 2, pagesPerFile: Int = 2, depth: Int = 10,
+        choices: ModellingChoices = .kernel
+    ) {
         self.choices = choices
         self.vms = vms
         self.files = files

@@ -17,7 +17,8 @@ extension ModelKernel {
         let supported = capabilities.memoryAttributes(forVMType: machines[machine]!.type)
         if let error = GmemRules.validateMemoryAttributes(
             address: address, size: size, attributes: attributes, flags: flags,
-            supportedAttributes: supported, ioctlExists: capabilities.hasMemoryAttributesIoctl) {
+            supportedAttributes: supported, ioctlExists: capabilities.hasMemoryAttributesIoctl)
+        {
             return .failure(error)
         }
         let start = address >> GmemABI.pageShift

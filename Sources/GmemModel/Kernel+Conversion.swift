@@ -48,7 +48,8 @@ extension ModelKernel {
         if let error = GmemRules.validateConversion(
             offset: offset, size: size, attributes: attributes, flags: flags,
             supportedAttributes: type.map { capabilities.guestMemfdAttributes(forVMType: $0) } ?? 0,
-            fileSize: inodes[inode]!.size) {
+            fileSize: inodes[inode]!.size)
+        {
             return .failure(.init(error))
         }
         let toPrivate = attributes & GmemABI.MemoryAttribute.private != 0
@@ -56,7 +57,9 @@ extension ModelKernel {
         let end = start + (size >> GmemABI.pageShift)
         // kvm_gmem_content_mode_is_supported, under the invalidate lock: error_offset = start.
         if !GmemRules.contentModeIsSupported(
-            flags, toPrivate: toPrivate, supportedModes: type.map { capabilities.conversionContentModes(forVMType: $0) } ?? 0) {
+            flags, toPrivate: toPrivate,
+            supportedModes: type.map { capabilities.conversionContentModes(forVMType: $0) } ?? 0)
+        {
             return .failure(.init(.EOPNOTSUPP, errorOffset: offset))
         }
         // kvm_gmem_range_has_attributes: nothing to convert, but the content mode applies.
@@ -158,13 +161,17 @@ extension ModelKernel {
     /// or lies past the end of its file.
     public mutating func pin(address: UInt64, length: UInt64) -> Result<(id: Int, bytes: UInt64), ModelErrno> {
         guard GmemRules.isPageAligned(address), GmemRules.isPageAligned(length),
-              length >> GmemABI.pageShift <= Self.maximumPinPages else { return .failure(.EINVAL) }
+            length >> GmemABI.pageShift <= Self.maximumPinPages
+        else { return .failure(.EINVAL) }
         if address.addingReportingOverflow(length).overflow { return .failure(.EFAULT) }
         var pages: [PinnedPage] = []
         var at = address
         while at < address + length {
-            guard let mapping = mapping(containing: at), mapping.protection & GmemABI.Protection.read != 0 else { break }
-            guard case .success(let (inode, page)) = resolveHostPage(address: at, protection: GmemABI.Protection.read) else { break }
+            guard let mapping = mapping(containing: at), mapping.protection & GmemABI.Protection.read != 0 else {
+                break
+            }
+            guard case .success(let (inode, page)) = resolveHostPage(address: at, protection: GmemABI.Protection.read)
+            else { break }
             pages.append(PinnedPage(inode: inode, page: page))
             at += GmemABI.pageSize
         }
@@ -203,7 +210,9 @@ extension ModelKernel {
     /// Pages `[start, end)` of inode `inode` leave the file: pins on them no longer count.
     mutating func detachPinnedPages(_ inode: Int, _ start: UInt64, _ end: UInt64) {
         for id in pins.indices {
-            guard let pin = pins[id], pin.pages.contains(where: { $0.inode == inode && $0.page >= start && $0.page < end }) else {
+            guard let pin = pins[id],
+                pin.pages.contains(where: { $0.inode == inode && $0.page >= start && $0.page < end })
+            else {
                 continue
             }
             pins[id]!.pages.removeAll { $0.inode == inode && $0.page >= start && $0.page < end }

@@ -21,7 +21,8 @@ extension ModelKernel {
         }
         // __kvm_gmem_create: get_unused_fd_flags, after kvm_gmem_create's size and flag checks.
         guard descriptorAvailable else { return .failure(.EMFILE) }
-        let inode = Self.insertLowest(Inode(kind: .guestMemfd, size: size, flags: flags), into: &inodes, hint: &hints.inodes)
+        let inode = Self.insertLowest(
+            Inode(kind: .guestMemfd, size: size, flags: flags), into: &inodes, hint: &hints.inodes)
         let holds = policy.fileHoldsVMReference
         if holds { machines[machine]!.references += 1 }
         let gmem = GuestMemfdFile(owner: .machine(machine), holdsMachineReference: holds, dataOwner: .machine(machine))
@@ -45,12 +46,16 @@ extension ModelKernel {
         case .machine, .vcpu, .stats, .kvmDevice, .standardStream:
             // vfs_fallocate: the generic checks, then "not open for writing" (stats fds are
             // read-only), then "not a regular file".
-            return .failure(GmemRules.validateGenericFallocate(mode: mode, offset: offset, length: length) ?? (file.kind == .stats ? .EBADF : .ENODEV))
+            return .failure(
+                GmemRules.validateGenericFallocate(mode: mode, offset: offset, length: length)
+                    ?? (file.kind == .stats ? .EBADF : .ENODEV))
         case .memfd:
             return fallocateMemfd(inode: file.inode, mode: mode, offset: offset, length: length)
         }
         let inode = file.inode
-        if let error = GmemRules.validateFallocate(mode: mode, offset: offset, length: length, fileSize: inodes[inode]!.size) {
+        if let error = GmemRules.validateFallocate(
+            mode: mode, offset: offset, length: length, fileSize: inodes[inode]!.size)
+        {
             return .failure(error)
         }
         let start = UInt64(offset) >> GmemABI.pageShift
@@ -67,11 +72,14 @@ extension ModelKernel {
     /// `shmem_fallocate`, after `vfs_fallocate`'s checks.
     mutating func fallocateMemfd(inode: Int, mode: Int32, offset: Int64, length: Int64) -> Result<Void, ModelErrno> {
         typealias Mode = GmemABI.FallocateMode
-        if let error = GmemRules.validateGenericFallocate(mode: mode, offset: offset, length: length) { return .failure(error) }
+        if let error = GmemRules.validateGenericFallocate(mode: mode, offset: offset, length: length) {
+            return .failure(error)
+        }
         let (end, overflow) = offset.addingReportingOverflow(length)
         if overflow { return .failure(.EFBIG) }
         if mode & ~(Mode.keepSize | Mode.punchHole) != 0 { return .failure(.EOPNOTSUPP) }
-        let first = UInt64(offset), last = UInt64(end)
+        let first = UInt64(offset)
+        let last = UInt64(end)
         if mode & Mode.punchHole != 0 {
             zeroBytes(inode, from: first, to: last)
             return .success(())
@@ -100,7 +108,10 @@ extension ModelKernel {
         var byte = from
         while byte < to {
             let page = byte >> GmemABI.pageShift
-            if page >= firstFull && page < endFull { byte = endFull << GmemABI.pageShift; continue }
+            if page >= firstFull && page < endFull {
+                byte = endFull << GmemABI.pageShift
+                continue
+            }
             let pageEnd = min((page + 1) << GmemABI.pageShift, to)
             if inodes[index]!.pages.value(at: page) != nil {
                 for offset in byte..<pageEnd { setByte(index, offset, 0) }
@@ -286,21 +297,33 @@ extension ModelKernel {
         let cloexec = closeOnExec[Int(fd)]
         switch file.kind {
         case .guestMemfd:
-            return .success(FileStatus(isRegularFile: true, fileType: 0o100000, mode: 0o600, size: inodes[file.inode]!.size,
-                                       blockSize: GmemABI.pageSize, closeOnExec: cloexec, identity: .inode(file.inode)))
+            return .success(
+                FileStatus(
+                    isRegularFile: true, fileType: 0o100000, mode: 0o600, size: inodes[file.inode]!.size,
+                    blockSize: GmemABI.pageSize, closeOnExec: cloexec, identity: .inode(file.inode)))
         case .memfd:
             let inode = inodes[file.inode]!
-            return .success(FileStatus(isRegularFile: true, fileType: 0o100000, mode: inode.mode, size: inode.size,
-                                       blockSize: GmemABI.pageSize, closeOnExec: cloexec, identity: .inode(file.inode)))
+            return .success(
+                FileStatus(
+                    isRegularFile: true, fileType: 0o100000, mode: inode.mode, size: inode.size,
+                    blockSize: GmemABI.pageSize, closeOnExec: cloexec, identity: .inode(file.inode)))
         case .machine, .vcpu, .stats:
-            return .success(FileStatus(isRegularFile: GmemRules.anonymousInodeType == 0o100000, fileType: GmemRules.anonymousInodeType,
-                                       mode: 0o600, size: 0, blockSize: GmemABI.pageSize, closeOnExec: cloexec, identity: .sharedAnonymous))
+            return .success(
+                FileStatus(
+                    isRegularFile: GmemRules.anonymousInodeType == 0o100000, fileType: GmemRules.anonymousInodeType,
+                    mode: 0o600, size: 0, blockSize: GmemABI.pageSize, closeOnExec: cloexec, identity: .sharedAnonymous)
+            )
         case .kvmDevice:
-            return .success(FileStatus(isRegularFile: false, fileType: 0o020000, mode: capabilities.kvmDeviceMode, size: 0, blockSize: GmemABI.pageSize,
-                                       closeOnExec: cloexec, identity: .kvmDevice))
+            return .success(
+                FileStatus(
+                    isRegularFile: false, fileType: 0o020000, mode: capabilities.kvmDeviceMode, size: 0,
+                    blockSize: GmemABI.pageSize,
+                    closeOnExec: cloexec, identity: .kvmDevice))
         case .standardStream:
-            return .success(FileStatus(isRegularFile: false, fileType: 0o020000, mode: 0o666, size: 0, blockSize: GmemABI.pageSize,
-                                       closeOnExec: cloexec, identity: .standardStream))
+            return .success(
+                FileStatus(
+                    isRegularFile: false, fileType: 0o020000, mode: 0o666, size: 0, blockSize: GmemABI.pageSize,
+                    closeOnExec: cloexec, identity: .standardStream))
         }
     }
 }

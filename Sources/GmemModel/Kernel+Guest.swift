@@ -68,21 +68,27 @@ extension ModelKernel {
         guard let index = fileIndex(fd), let file = openFiles[index] else { return .failure(.EBADF) }
         if file.kind == .kvmDevice { return .failure(.EINVAL) }
         guard file.kind == .vcpu || file.kind == .machine else { return .failure(.ENOTTY) }
-        return .success(runAccess(machine: file.machine, guestPhysicalAddress: guestPhysicalAddress, access, isPrivate: isPrivate))
+        return .success(
+            runAccess(machine: file.machine, guestPhysicalAddress: guestPhysicalAddress, access, isPrivate: isPrivate))
     }
 
-    mutating func runAccess(machine: Int, guestPhysicalAddress: UInt64, _ access: GuestAccess, isPrivate: Bool) -> GuestAccessOutcome {
+    mutating func runAccess(machine: Int, guestPhysicalAddress: UInt64, _ access: GuestAccess, isPrivate: Bool)
+        -> GuestAccessOutcome
+    {
         let page = guestPhysicalAddress >> GmemABI.pageShift
-        let fault = GuestAccessOutcome.memoryFault(MemoryFault(
-            flags: isPrivate ? GmemABI.MemoryFaultFlag.private : 0,
-            guestPhysicalAddress: page << GmemABI.pageShift, size: GmemABI.pageSize))
+        let fault = GuestAccessOutcome.memoryFault(
+            MemoryFault(
+                flags: isPrivate ? GmemABI.MemoryFaultFlag.private : 0,
+                guestPhysicalAddress: page << GmemABI.pageShift, size: GmemABI.pageSize))
         let vm = machines[machine]!
         let found = vm.slots.first(where: { $0.addressSpace == 0 && $0.contains(page: page) })
-        var attributePrivate = capabilities.hasMemoryAttributesIoctl
+        var attributePrivate =
+            capabilities.hasMemoryAttributesIoctl
             && (vm.attributes.value(at: page) ?? 0) & GmemABI.MemoryAttribute.private != 0
         // guest_memfd-attribute mode: the bound file's state of the page decides (V6).
         if capabilities.guestMemfdAttributes != 0, let slot = found, slot.isGuestMemfd,
-           let fileIndex = slot.guestMemfd, let file = openFiles[fileIndex] {
+            let fileIndex = slot.guestMemfd, let file = openFiles[fileIndex]
+        {
             attributePrivate = pageIsPrivate(file.inode, slot.guestMemfdPageOffset + (page - slot.basePage))
         }
         // kvm_mmu_faultin_pfn: private/shared mismatch first (G3).
@@ -92,13 +98,17 @@ extension ModelKernel {
         }
         if isPrivate || slot.guestMemfdOnly {
             // kvm_mmu_faultin_pfn_gmem / kvm_gmem_get_pfn.
-            guard slot.isGuestMemfd, let fileIndex = slot.guestMemfd, let file = openFiles[fileIndex] else { return fault }
+            guard slot.isGuestMemfd, let fileIndex = slot.guestMemfd, let file = openFiles[fileIndex] else {
+                return fault
+            }
             let filePage = slot.guestMemfdPageOffset + (page - slot.basePage)
             switch access {
             case .read:
                 inodes[file.inode]!.pages.fillGaps(filePage, filePage + 1, with: 0)
                 var value: UInt64 = 0
-                for byte in 0..<UInt64(8) { value |= UInt64(readByte(file.inode, filePage << GmemABI.pageShift + byte)) << (byte * 8) }
+                for byte in 0..<UInt64(8) {
+                    value |= UInt64(readByte(file.inode, filePage << GmemABI.pageShift + byte)) << (byte * 8)
+                }
                 return .value(value)
             case .write(let value):
                 inodes[file.inode]!.pages.set(filePage, filePage + 1, to: value)
@@ -121,7 +131,8 @@ extension ModelKernel {
             let needed = access.isWrite ? GmemABI.Protection.write : GmemABI.Protection.read
             if mapping.protection & needed == 0 {
                 let readonlySlot = slot.flags & GmemABI.MemslotFlag.readonly != 0
-                guard !access.isWrite, !readonlySlot, hasWritableEntry(mapping, at: hostAddress >> GmemABI.pageShift) else {
+                guard !access.isWrite, !readonlySlot, hasWritableEntry(mapping, at: hostAddress >> GmemABI.pageShift)
+                else {
                     return .userspaceFault
                 }
             }

@@ -21,7 +21,8 @@ extension ModelKernel {
         let source = fileIndex(fd).flatMap { openFiles[$0] }
         if let error = GmemRules.validateLink(
             flags: flags, sourceIsOpen: source != nil, sourceIsGuestMemfd: source?.kind == .guestMemfd,
-            sourceOwnedByLinkingVM: source?.guestMemfd?.owner == .machine(machine)) {
+            sourceOwnedByLinkingVM: source?.guestMemfd?.owner == .machine(machine))
+        {
             return .failure(error)
         }
         guard descriptorAvailable else { return .failure(.EMFILE) }

@@ -14,7 +14,9 @@ extension ModelKernel {
     /// `EPERM` (`PROT_EXEC` on a noexec mount), `ENODEV` (no `mmap` file operation: VM,
     /// stats, /dev/kvm, standard streams), then the file's own checks: M1, M2 of
     /// ``GmemRules/validateMmap(fileFlags:prot:flags:offset:length:)`` for a guest_memfd.
-    public mutating func mmap(fd: Int32, prot: Int32, flags: Int32, offset: UInt64, length: UInt64) -> Result<UInt64, ModelErrno> {
+    public mutating func mmap(fd: Int32, prot: Int32, flags: Int32, offset: UInt64, length: UInt64) -> Result<
+        UInt64, ModelErrno
+    > {
         if !GmemRules.isPageAligned(offset) { return .failure(.EINVAL) }
         guard let index = fileIndex(fd), let file = openFiles[index] else { return .failure(.EBADF) }
         if length == 0 { return .failure(.EINVAL) }
@@ -30,15 +32,21 @@ extension ModelKernel {
             return .failure(.EOVERFLOW)
         }
         let type = flags & GmemABI.MapFlag.typeMask
-        guard type == GmemABI.MapFlag.shared || type == GmemABI.MapFlag.sharedValidate || type == GmemABI.MapFlag.private else {
+        guard
+            type == GmemABI.MapFlag.shared || type == GmemABI.MapFlag.sharedValidate || type == GmemABI.MapFlag.private
+        else {
             return .failure(.EINVAL)
         }
         var inode = file.inode
         // do_mmap: a shared writable mapping needs a file open for writing (stats fds are read-only).
-        if file.kind == .stats, type != GmemABI.MapFlag.private, prot & GmemABI.Protection.write != 0 { return .failure(.EACCES) }
+        if file.kind == .stats, type != GmemABI.MapFlag.private, prot & GmemABI.Protection.write != 0 {
+            return .failure(.EACCES)
+        }
         switch file.kind {
         case .guestMemfd:
-            if let error = GmemRules.validateMmap(fileFlags: inodes[file.inode]!.flags, prot: prot, flags: flags, offset: offset, length: length) {
+            if let error = GmemRules.validateMmap(
+                fileFlags: inodes[file.inode]!.flags, prot: prot, flags: flags, offset: offset, length: length)
+            {
                 return .failure(error)
             }
         case .memfd:
@@ -47,7 +55,8 @@ extension ModelKernel {
             if prot & GmemABI.Protection.exec != 0, GmemRules.anonymousInodesNoexec { return .failure(.EPERM) }
             // kvm_vcpu_mmap: the kvm_run, PIO and coalesced-MMIO pages (a fault past them is SIGBUS).
             if file.inode < 0 {
-                let run = Self.insertLowest(Inode(kind: .anonymous, size: capabilities.vcpuMappingSize), into: &inodes, hint: &hints.inodes)
+                let run = Self.insertLowest(
+                    Inode(kind: .anonymous, size: capabilities.vcpuMappingSize), into: &inodes, hint: &hints.inodes)
                 openFiles[index]!.inode = run
             }
             inode = openFiles[index]!.inode
@@ -63,8 +72,10 @@ extension ModelKernel {
         }
         openFiles[index]!.references += 1
         reserve(start: start, pages: pages)
-        insertMapping(Mapping(start: start, pageCount: pages, protection: prot, file: index, inode: inode,
-                              pageOffset: offset >> GmemABI.pageShift, privateCopies: copies))
+        insertMapping(
+            Mapping(
+                start: start, pageCount: pages, protection: prot, file: index, inode: inode,
+                pageOffset: offset >> GmemABI.pageShift, privateCopies: copies))
         return .success(start)
     }
 
@@ -72,12 +83,15 @@ extension ModelKernel {
     /// e.g. the `userspace_addr` backing of a v1 memslot or of the shared side (B10).
     ///
     /// Fails with `EINVAL` for a zero length and `ENOMEM` when no address range is free.
-    public mutating func mapAnonymous(length: UInt64, prot: Int32 = GmemABI.Protection.read | GmemABI.Protection.write) -> Result<UInt64, ModelErrno> {
+    public mutating func mapAnonymous(length: UInt64, prot: Int32 = GmemABI.Protection.read | GmemABI.Protection.write)
+        -> Result<UInt64, ModelErrno>
+    {
         if length == 0 { return .failure(.EINVAL) }
         if length > UInt64.max - (GmemABI.pageSize - 1) { return .failure(.ENOMEM) }
         let pages = (length + (GmemABI.pageSize - 1)) >> GmemABI.pageShift
         guard let start = freeAddressRange(pages: pages) else { return .failure(.ENOMEM) }
-        let inode = Self.insertLowest(Inode(kind: .anonymous, size: pages << GmemABI.pageShift), into: &inodes, hint: &hints.inodes)
+        let inode = Self.insertLowest(
+            Inode(kind: .anonymous, size: pages << GmemABI.pageShift), into: &inodes, hint: &hints.inodes)
         reserve(start: start, pages: pages)
         insertMapping(Mapping(start: start, pageCount: pages, protection: prot, file: -1, inode: inode, pageOffset: 0))
         return .success(start)
@@ -158,7 +172,8 @@ extension ModelKernel {
             let mapping = mappings[index]
             index += 1
             if mapping.start > cursor { hole = true }
-            let from = max(mapping.start, address), to = min(mapping.end, end)
+            let from = max(mapping.start, address)
+            let to = min(mapping.end, end)
             let firstPage = mapping.pageOffset + ((from - mapping.start) >> GmemABI.pageShift)
             let lastPage = mapping.pageOffset + ((to - mapping.start) >> GmemABI.pageShift)
             switch advice {
@@ -178,7 +193,8 @@ extension ModelKernel {
                         let size = inodes[mapping.inode]!.size >> GmemABI.pageShift
                         removePages(mapping.inode, firstPage, min(lastPage, size))
                     } else {
-                        zeroBytes(mapping.inode, from: firstPage << GmemABI.pageShift, to: lastPage << GmemABI.pageShift)
+                        zeroBytes(
+                            mapping.inode, from: firstPage << GmemABI.pageShift, to: lastPage << GmemABI.pageShift)
                     }
                 }
             default:
@@ -233,8 +249,11 @@ extension ModelKernel {
         case .failure(let signal):
             return .failure(signal)
         case .success(let pieces):
-            if width == 8, pieces.allSatisfy({ $0.inode == pieces[0].inode }), pieces[0].offset & (GmemABI.pageSize - 1) == 0 {
-                let inode = pieces[0].inode, page = pieces[0].offset >> GmemABI.pageShift
+            if width == 8, pieces.allSatisfy({ $0.inode == pieces[0].inode }),
+                pieces[0].offset & (GmemABI.pageSize - 1) == 0
+            {
+                let inode = pieces[0].inode
+                let page = pieces[0].offset >> GmemABI.pageShift
                 inodes[inode]!.pages.set(page, page + 1, to: value)
                 if !inodes[inode]!.bytes.isEmpty {
                     for byte in 0..<UInt64(8) { inodes[inode]!.bytes[pieces[0].offset + byte] = nil }
@@ -250,7 +269,9 @@ extension ModelKernel {
 
     /// The inode byte behind each byte of a `width`-byte access at `address` (allocating the
     /// pages it touches, as faults do), or the signal of the first page that refuses it.
-    mutating func resolveAccess(address: UInt64, width: UInt64, protection: Int32) -> Result<[(inode: Int, offset: UInt64)], HostSignal> {
+    mutating func resolveAccess(address: UInt64, width: UInt64, protection: Int32) -> Result<
+        [(inode: Int, offset: UInt64)], HostSignal
+    > {
         let (last, overflow) = address.addingReportingOverflow(width - 1)
         if overflow { return .failure(.sigsegv) }
         var pieces: [(inode: Int, offset: UInt64)] = []
@@ -312,7 +333,9 @@ extension ModelKernel {
                 return .success((copies, page))
             }
         }
-        if inodes[mapping.inode]!.pages.value(at: page) == nil { inodes[mapping.inode]!.pages.set(page, page + 1, to: 0) }
+        if inodes[mapping.inode]!.pages.value(at: page) == nil {
+            inodes[mapping.inode]!.pages.set(page, page + 1, to: 0)
+        }
         if faults, !inodes[mapping.inode]!.unwritten.isEmpty { inodes[mapping.inode]!.unwritten.remove(page, page + 1) }
         return .success((mapping.inode, page))
     }
@@ -322,7 +345,8 @@ extension ModelKernel {
     /// refuses its pages, which belong to no file, so KVM always takes the VMA check there).
     func tracksPresence(_ mapping: Mapping) -> Bool {
         typealias Protection = GmemABI.Protection
-        return mapping.privateCopies < 0 && mapping.protection & Protection.write != 0 && mapping.protection & Protection.read == 0
+        return mapping.privateCopies < 0 && mapping.protection & Protection.write != 0
+            && mapping.protection & Protection.read == 0
             && (mapping.file < 0 || openFiles[mapping.file]!.kind != .vcpu)
     }
 
@@ -341,7 +365,8 @@ extension ModelKernel {
     /// `virtualPage` (aligned down, clamped to the mapping and its page table) that is in the
     /// file, allocated and up to date, and not mapped yet.
     mutating func faultAround(_ mapping: Mapping, at virtualPage: UInt64) {
-        let first = mapping.start >> GmemABI.pageShift, end = mapping.end >> GmemABI.pageShift
+        let first = mapping.start >> GmemABI.pageShift
+        let end = mapping.end >> GmemABI.pageShift
         let from = max(virtualPage & ~15, first)
         let to = min(from + 16, (virtualPage | 511) + 1, end)
         let inode = inodes[mapping.inode]!
@@ -349,7 +374,8 @@ extension ModelKernel {
         var page = from
         while page < to {
             let filePage = mapping.pageOffset + (page - first)
-            if filePage < filePages, inode.pages.value(at: filePage) != nil, inode.unwritten.value(at: filePage) == nil {
+            if filePage < filePages, inode.pages.value(at: filePage) != nil, inode.unwritten.value(at: filePage) == nil
+            {
                 presentPages.set(page, page + 1, to: true)
             }
             page += 1
@@ -360,7 +386,8 @@ extension ModelKernel {
     mutating func unmapPresent(inode index: Int, _ start: UInt64, _ end: UInt64) {
         for mapping in mappings where mapping.inode == index && tracksPresence(mapping) {
             let mappedEnd = mapping.pageOffset + mapping.pageCount
-            let from = max(start, mapping.pageOffset), to = min(end, mappedEnd)
+            let from = max(start, mapping.pageOffset)
+            let to = min(end, mappedEnd)
             guard from < to else { continue }
             let base = mapping.start >> GmemABI.pageShift
             presentPages.remove(base + (from - mapping.pageOffset), base + (to - mapping.pageOffset))

@@ -37,11 +37,14 @@ extension ModelKernel {
     /// `KVM_SET_USER_MEMORY_REGION2` with a prepared request; see the labelled form.
     ///
     /// Fails as ``setUserMemoryRegion2(vmFD:slot:flags:guestPhysicalAddress:memorySize:userspaceAddress:guestMemfd:guestMemfdOffset:)``.
-    public mutating func setUserMemoryRegion2(vmFD: Int32, _ region: GmemRules.MemoryRegion) -> Result<Void, ModelErrno> {
+    public mutating func setUserMemoryRegion2(vmFD: Int32, _ region: GmemRules.MemoryRegion) -> Result<Void, ModelErrno>
+    {
         setMemoryRegion(vmFD: vmFD, region, ioctl: .v2)
     }
 
-    mutating func setMemoryRegion(vmFD: Int32, _ region: GmemRules.MemoryRegion, ioctl: GmemRules.RegionIoctl) -> Result<Void, ModelErrno> {
+    mutating func setMemoryRegion(vmFD: Int32, _ region: GmemRules.MemoryRegion, ioctl: GmemRules.RegionIoctl)
+        -> Result<Void, ModelErrno>
+    {
         let machine: Int
         switch machineForVMIoctl(vmFD) {
         case .success(let value): machine = value
@@ -49,7 +52,8 @@ extension ModelKernel {
         }
         if ioctl == .v2, !capabilities.userMemory2 { return .failure(.ENOTTY) }
         let vmType = machines[machine]!.type
-        if let error = GmemRules.validateMemoryRegion(region, ioctl: ioctl, vmType: vmType, capabilities: capabilities) {
+        if let error = GmemRules.validateMemoryRegion(region, ioctl: ioctl, vmType: vmType, capabilities: capabilities)
+        {
             return .failure(error)
         }
         let slots = machines[machine]!.slots
@@ -71,7 +75,8 @@ extension ModelKernel {
             let change: GmemRules.SlotChange
             switch GmemRules.classifySlotChange(
                 oldFlags: old.flags, oldGuestPhysicalAddress: old.guestPhysicalAddress,
-                oldMemorySize: old.memorySize, oldUserspaceAddress: old.userspaceAddress, request: region) {
+                oldMemorySize: old.memorySize, oldUserspaceAddress: old.userspaceAddress, request: region)
+            {
             case .success(let value): change = value
             case .failure(let error): return .failure(error)
             }
@@ -82,10 +87,15 @@ extension ModelKernel {
                 machines[machine]!.slots[oldIndex].flags = region.flags
                 return .success(())
             case .move:
-                if overlaps(slots, addressSpace: region.addressSpace, basePage: basePage, pageCount: pageCount, except: region.slot) {
+                if overlaps(
+                    slots, addressSpace: region.addressSpace, basePage: basePage, pageCount: pageCount,
+                    except: region.slot)
+                {
                     return .failure(.EEXIST)
                 }
-                if let error = GmemRules.validatePlacement(basePage: basePage, pageCount: pageCount, physicalAddressBits: capabilities.physicalAddressBits) {
+                if let error = GmemRules.validatePlacement(
+                    basePage: basePage, pageCount: pageCount, physicalAddressBits: capabilities.physicalAddressBits)
+                {
                     return .failure(error)
                 }
                 machines[machine]!.slots[oldIndex].basePage = basePage
@@ -95,7 +105,9 @@ extension ModelKernel {
         }
 
         // Create.
-        if overlaps(slots, addressSpace: region.addressSpace, basePage: basePage, pageCount: pageCount, except: region.slot) {
+        if overlaps(
+            slots, addressSpace: region.addressSpace, basePage: basePage, pageCount: pageCount, except: region.slot)
+        {
             return .failure(.EEXIST)
         }
         var slot = MemorySlot(
@@ -103,13 +115,18 @@ extension ModelKernel {
             userspaceAddress: region.userspaceAddress, guestMemfd: nil, guestMemfdPageOffset: 0, guestMemfdOnly: false)
         var bindFile: Int?
         if region.isGuestMemfd {
-            switch checkBinding(machine: machine, fd: Int32(bitPattern: region.guestMemfd), offset: region.guestMemfdOffset, size: region.memorySize) {
+            switch checkBinding(
+                machine: machine, fd: Int32(bitPattern: region.guestMemfd), offset: region.guestMemfdOffset,
+                size: region.memorySize)
+            {
             case .success(let file): bindFile = file
             case .failure(let error): return .failure(error)
             }
         }
         // kvm_arch_prepare_memory_region runs after the bind; a failure unbinds again.
-        if let error = GmemRules.validatePlacement(basePage: basePage, pageCount: pageCount, physicalAddressBits: capabilities.physicalAddressBits) {
+        if let error = GmemRules.validatePlacement(
+            basePage: basePage, pageCount: pageCount, physicalAddressBits: capabilities.physicalAddressBits)
+        {
             return .failure(error)
         }
         if let bindFile {
@@ -118,16 +135,20 @@ extension ModelKernel {
             slot.guestMemfdOnly = inodes[openFiles[bindFile]!.inode]!.flags & GmemABI.CreateFlag.mmap != 0
             bind(file: bindFile, slot: slot, machine: machine)
         }
-        let position = machines[machine]!.slots.firstIndex(where: { $0.slot > region.slot }) ?? machines[machine]!.slots.count
+        let position =
+            machines[machine]!.slots.firstIndex(where: { $0.slot > region.slot }) ?? machines[machine]!.slots.count
         machines[machine]!.slots.insert(slot, at: position)
         return .success(())
     }
 
     /// `kvm_check_memslot_overlap`: whether another slot of the address space overlaps.
-    func overlaps(_ slots: [MemorySlot], addressSpace: UInt32, basePage: UInt64, pageCount: UInt64, except slot: UInt32) -> Bool {
+    func overlaps(_ slots: [MemorySlot], addressSpace: UInt32, basePage: UInt64, pageCount: UInt64, except slot: UInt32)
+        -> Bool
+    {
         let end = basePage + pageCount
         return slots.contains {
-            $0.slot != slot && $0.addressSpace == addressSpace && $0.basePage < end && basePage < $0.basePage + $0.pageCount
+            $0.slot != slot && $0.addressSpace == addressSpace && $0.basePage < end
+                && basePage < $0.basePage + $0.pageCount
         }
     }
 
@@ -135,14 +156,18 @@ extension ModelKernel {
     func checkBinding(machine: Int, fd: Int32, offset: UInt64, size: UInt64) -> Result<Int, ModelErrno> {
         guard let index = fileIndex(fd), let file = openFiles[index] else { return .failure(.EBADF) }
         guard let gmem = file.guestMemfd, let inode = inodes[file.inode] else {
-            return .failure(GmemRules.validateBinding(isGuestMemfd: false, ownedByBindingVM: false, offset: offset, size: size, fileSize: 0, rangeIsUnbound: true)!)
+            return .failure(
+                GmemRules.validateBinding(
+                    isGuestMemfd: false, ownedByBindingVM: false, offset: offset, size: size, fileSize: 0,
+                    rangeIsUnbound: true)!)
         }
         let start = offset >> GmemABI.pageShift
         let unbound = gmem.bindings.firstExtent(overlapping: start, start + (size >> GmemABI.pageShift)) == nil
         if let error = GmemRules.validateBinding(
             isGuestMemfd: true, ownedByBindingVM: policy.mayBind(owner: gmem.owner, to: machine),
             offset: offset, size: size, fileSize: inode.size, rangeIsUnbound: unbound,
-            overlapErrno: capabilities.overlappingBindingErrno) {
+            overlapErrno: capabilities.overlappingBindingErrno)
+        {
             return .failure(error)
         }
         return .success(index)
@@ -158,7 +183,8 @@ extension ModelKernel {
         }
         openFiles[file]!.guestMemfd!.dataOwner = .machine(machine)
         openFiles[file]!.guestMemfd!.owner = .machine(machine)
-        openFiles[file]!.guestMemfd!.bindings.set(start, start + slot.pageCount, to: BindingTarget(machine: machine, slot: slot.slot))
+        openFiles[file]!.guestMemfd!.bindings.set(
+            start, start + slot.pageCount, to: BindingTarget(machine: machine, slot: slot.slot))
         if policy.memslotHoldsFileReference { openFiles[file]!.references += 1 }
     }
 }

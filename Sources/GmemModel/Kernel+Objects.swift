@@ -133,15 +133,24 @@ extension ModelKernel {
         case 231: return .success(capabilities.userMemory2 ? 1 : 0)
         case 234: return .success(capabilities.guestMemfd ? 1 : 0)
         case 244:
-            return .success(Int32(truncatingIfNeeded: type.map { capabilities.guestMemfdFlags(forVMType: $0) } ?? capabilities.guestMemfdFlags))
+            return .success(
+                Int32(
+                    truncatingIfNeeded: type.map { capabilities.guestMemfdFlags(forVMType: $0) }
+                        ?? capabilities.guestMemfdFlags))
         case 233:
-            return .success(Int32(truncatingIfNeeded: type.map { capabilities.memoryAttributes(forVMType: $0) } ?? capabilities.memoryAttributes))
+            return .success(
+                Int32(
+                    truncatingIfNeeded: type.map { capabilities.memoryAttributes(forVMType: $0) }
+                        ?? capabilities.memoryAttributes))
         case 235:
-            return .success(Int32(truncatingIfNeeded: capabilities.vmTypes.reduce(UInt64(0)) { $0 | ($1 < 64 ? 1 << $1 : 0) }))
+            return .success(
+                Int32(truncatingIfNeeded: capabilities.vmTypes.reduce(UInt64(0)) { $0 | ($1 < 64 ? 1 << $1 : 0) }))
         case GmemABI.Next.guestMemfdMemoryAttributesCapability where capabilities.guestMemfdAttributes != 0:
             // kvm_supported_mem_attributes(kvm): on /dev/kvm what a VM with private memory gets.
-            return .success(Int32(truncatingIfNeeded: type.map { capabilities.guestMemfdAttributes(forVMType: $0) }
-                ?? capabilities.guestMemfdAttributes))
+            return .success(
+                Int32(
+                    truncatingIfNeeded: type.map { capabilities.guestMemfdAttributes(forVMType: $0) }
+                        ?? capabilities.guestMemfdAttributes))
         default:
             let table = type == nil ? capabilities.extensions.system : capabilities.extensions.vm
             return .success(table[capability] ?? 0)

@@ -262,7 +262,9 @@ extension ModelKernel {
     /// The live guest_memfd files, by id.
     public var liveGuestMemfds: [GuestMemfdSummary] {
         openFiles.indices.compactMap { id in
-            guard let file = openFiles[id], let gmem = file.guestMemfd, let inode = inodes[file.inode] else { return nil }
+            guard let file = openFiles[id], let gmem = file.guestMemfd, let inode = inodes[file.inode] else {
+                return nil
+            }
             return GuestMemfdSummary(
                 id: id, owner: gmem.owner, size: inode.size, flags: inode.flags, references: file.references,
                 allocatedPages: inode.pages.pageCount, bindings: gmem.bindings.extents)
@@ -272,8 +274,9 @@ extension ModelKernel {
     /// The host mappings, by address.
     public var hostMappings: [HostMappingSummary] {
         mappings.map {
-            HostMappingSummary(address: $0.start, length: $0.pageCount << GmemABI.pageShift,
-                               protection: $0.protection, guestMemfd: $0.file >= 0 ? $0.file : nil)
+            HostMappingSummary(
+                address: $0.start, length: $0.pageCount << GmemABI.pageShift,
+                protection: $0.protection, guestMemfd: $0.file >= 0 ? $0.file : nil)
         }
     }
 
@@ -438,7 +441,8 @@ extension ModelKernel {
             for extent in gmem.bindings.extents {
                 let target = extent.value
                 if let slotIndex = machines[target.machine]?.slots.firstIndex(where: { $0.slot == target.slot }),
-                   machines[target.machine]!.slots[slotIndex].guestMemfd == index {
+                    machines[target.machine]!.slots[slotIndex].guestMemfd == index
+                {
                     machines[target.machine]!.slots[slotIndex].guestMemfd = nil
                 }
             }
@@ -465,7 +469,9 @@ extension ModelKernel {
         inodes[index]!.pages.remove(start, end)
         inodes[index]!.unwritten.remove(start, end)
         if !inodes[index]!.bytes.isEmpty {
-            inodes[index]!.bytes = inodes[index]!.bytes.filter { $0.key >> GmemABI.pageShift < start || $0.key >> GmemABI.pageShift >= end }
+            inodes[index]!.bytes = inodes[index]!.bytes.filter {
+                $0.key >> GmemABI.pageShift < start || $0.key >> GmemABI.pageShift >= end
+            }
         }
     }
 

@@ -94,7 +94,8 @@ extension ModelKernel {
         case .reopen(let fd):
             return Self.outcome(reopen(fd: fd), ModelOutcome.descriptor)
         case .mmap(let fd, let prot, let flags, let offset, let length):
-            return Self.outcome(mmap(fd: fd, prot: prot, flags: flags, offset: offset, length: length), ModelOutcome.address)
+            return Self.outcome(
+                mmap(fd: fd, prot: prot, flags: flags, offset: offset, length: length), ModelOutcome.address)
         case .mapAnonymous(let length, let prot):
             return Self.outcome(mapAnonymous(length: length, prot: prot), ModelOutcome.address)
         case .munmap(let address, let length):
@@ -110,9 +111,12 @@ extension ModelKernel {
             case .failure(let signal): return .signal(signal)
             }
         case .setMemoryAttributes(let vmFD, let address, let size, let attributes, let flags):
-            return Self.outcome(setMemoryAttributes(vmFD: vmFD, address: address, size: size, attributes: attributes, flags: flags)) { .done }
+            return Self.outcome(
+                setMemoryAttributes(vmFD: vmFD, address: address, size: size, attributes: attributes, flags: flags)
+            ) { .done }
         case .guestAccess(let fd, let address, let access, let isPrivate):
-            return Self.outcome(guestAccess(fd: fd, guestPhysicalAddress: address, access, isPrivate: isPrivate), ModelOutcome.guest)
+            return Self.outcome(
+                guestAccess(fd: fd, guestPhysicalAddress: address, access, isPrivate: isPrivate), ModelOutcome.guest)
         case .convert(let fd, let offset, let size, let attributes, let flags):
             switch convert(fd: fd, offset: offset, size: size, attributes: attributes, flags: flags) {
             case .success: return .done

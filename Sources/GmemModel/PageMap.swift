@@ -136,7 +136,8 @@ public struct PageMap<Value: Hashable & Sendable>: Hashable, Sendable {
         var last = min(through, extents.count - 1)
         while index < last {
             if extents[index].end == extents[index + 1].start,
-               extents[index].value == extents[index + 1].value {
+                extents[index].value == extents[index + 1].value
+            {
                 extents[index].end = extents[index + 1].end
                 extents.remove(at: index + 1)
                 last -= 1

@@ -89,15 +89,19 @@ public enum GmemRules {
     /// (length overflows when rounded), `EOVERFLOW` (page offset overflows), `EPERM` for
     /// `PROT_EXEC` (the gmem mount is noexec), `ENODEV` without `MMAP` (M1) and `EINVAL` for
     /// `MAP_PRIVATE` (M2).
-    public static func validateMmap(fileFlags: UInt64, prot: Int32, flags: Int32, offset: UInt64, length: UInt64) -> ModelErrno? {
+    public static func validateMmap(fileFlags: UInt64, prot: Int32, flags: Int32, offset: UInt64, length: UInt64)
+        -> ModelErrno?
+    {
         if !isPageAligned(offset) { return .EINVAL }
         if length == 0 { return .EINVAL }
         if length > UInt64.max - (GmemABI.pageSize - 1) { return .ENOMEM }
         let pages = (length + (GmemABI.pageSize - 1)) >> GmemABI.pageShift
         if (offset >> GmemABI.pageShift).addingReportingOverflow(pages).overflow { return .EOVERFLOW }
         let type = flags & GmemABI.MapFlag.typeMask
-        guard type == GmemABI.MapFlag.shared || type == GmemABI.MapFlag.sharedValidate
-            || type == GmemABI.MapFlag.private else { return .EINVAL }
+        guard
+            type == GmemABI.MapFlag.shared || type == GmemABI.MapFlag.sharedValidate
+                || type == GmemABI.MapFlag.private
+        else { return .EINVAL }
         if prot & GmemABI.Protection.exec != 0 { return .EPERM }
         if fileFlags & GmemABI.CreateFlag.mmap == 0 { return .ENODEV }
         if type == GmemABI.MapFlag.private { return .EINVAL }
@@ -141,8 +145,10 @@ public enum GmemRules {
         public var guestMemfd: UInt32
 
         /// A request; fields are taken as given (a v1 request leaves the gmem fields 0).
-        public init(slot: UInt32, flags: UInt32, guestPhysicalAddress: UInt64, memorySize: UInt64,
-                    userspaceAddress: UInt64, guestMemfdOffset: UInt64 = 0, guestMemfd: UInt32 = 0) {
+        public init(
+            slot: UInt32, flags: UInt32, guestPhysicalAddress: UInt64, memorySize: UInt64,
+            userspaceAddress: UInt64, guestMemfdOffset: UInt64 = 0, guestMemfd: UInt32 = 0
+        ) {
             self.slot = slot
             self.flags = flags
             self.guestPhysicalAddress = guestPhysicalAddress
@@ -218,7 +224,8 @@ public enum GmemRules {
         typealias Flag = GmemABI.MemslotFlag
         if request.isGuestMemfd { return .failure(.EINVAL) }
         if request.userspaceAddress != oldUserspaceAddress || request.memorySize != oldMemorySize
-            || (request.flags ^ oldFlags) & (Flag.readonly | Flag.guestMemfd) != 0 {
+            || (request.flags ^ oldFlags) & (Flag.readonly | Flag.guestMemfd) != 0
+        {
             return .failure(.EINVAL)
         }
         if request.guestPhysicalAddress != oldGuestPhysicalAddress { return .success(.move) }
@@ -249,7 +256,9 @@ public enum GmemRules {
     /// guest physical address width (`kvm_arch_prepare_memory_region`, after binding).
     ///
     /// Fails with `EINVAL` when its last page is beyond the largest guest frame number.
-    public static func validatePlacement(basePage: UInt64, pageCount: UInt64, physicalAddressBits: UInt64) -> ModelErrno? {
+    public static func validatePlacement(basePage: UInt64, pageCount: UInt64, physicalAddressBits: UInt64)
+        -> ModelErrno?
+    {
         let maxPage = (UInt64(1) << (physicalAddressBits - GmemABI.pageShift)) - 1
         return basePage + pageCount - 1 > maxPage ? .EINVAL : nil
     }
@@ -311,7 +320,9 @@ public enum GmemRules {
     ///
     /// Fails with `EINVAL` for any flag, a source that is not open or not a guest_memfd, or a
     /// source already owned by the linking VM (GMEM-SPEC V10).
-    public static func validateLink(flags: UInt64, sourceIsOpen: Bool, sourceIsGuestMemfd: Bool, sourceOwnedByLinkingVM: Bool) -> ModelErrno? {
+    public static func validateLink(
+        flags: UInt64, sourceIsOpen: Bool, sourceIsGuestMemfd: Bool, sourceOwnedByLinkingVM: Bool
+    ) -> ModelErrno? {
         if flags != 0 { return .EINVAL }
         if !sourceIsOpen || !sourceIsGuestMemfd { return .EINVAL }
         if sourceOwnedByLinkingVM { return .EINVAL }

@@ -32,8 +32,9 @@ func run(_ executable: String, _ arguments: [String], captureOutput: Bool = fals
     let output = captureOutput ? pipe.fileHandleForReading.readDataToEndOfFile() : Data()
     process.waitUntilExit()
     guard process.terminationStatus == 0 else {
-        fail("\(URL(fileURLWithPath: executable).lastPathComponent) failed (status \(process.terminationStatus)): "
-             + ([executable] + arguments).joined(separator: " "))
+        fail(
+            "\(URL(fileURLWithPath: executable).lastPathComponent) failed (status \(process.terminationStatus)): "
+                + ([executable] + arguments).joined(separator: " "))
     }
     return String(decoding: output, as: UTF8.self)
 }
@@ -43,13 +44,18 @@ func run(_ executable: String, _ arguments: [String], captureOutput: Bool = fals
 func writeIfChanged(_ text: String, to path: String) {
     let data = Data(text.utf8)
     if FileManager.default.contents(atPath: path) == data { return }
-    do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch { fail("cannot write \(path): \(error)") }
+    do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+        fail("cannot write \(path): \(error)")
+    }
 }
 
 func isIdentifier(_ name: String) -> Bool {
-    guard let first = name.unicodeScalars.first, first == "_" || ("a"..."z").contains(first) || ("A"..."Z").contains(first)
+    guard let first = name.unicodeScalars.first,
+        first == "_" || ("a"..."z").contains(first) || ("A"..."Z").contains(first)
     else { return false }
-    return name.unicodeScalars.allSatisfy { $0 == "_" || ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) }
+    return name.unicodeScalars.allSatisfy {
+        $0 == "_" || ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+    }
         && name != "all"
 }
 
@@ -61,11 +67,11 @@ enum GuestFlags {
         [
             "-target", triple,
             "-enable-experimental-feature", "Embedded",
-            "-enable-experimental-feature", "Extern",   // @_extern(c) for the entry.S helpers
+            "-enable-experimental-feature", "Extern",  // @_extern(c) for the entry.S helpers
             "-wmo", "-Osize", "-parse-as-library",
-            "-no-allocations",                           // no heap, so no posix_memalign/free
-            "-Xfrontend", "-disable-stack-protector",    // no __stack_chk_guard in a freestanding image
-            "-Xfrontend", "-function-sections",          // lets --gc-sections drop unused runtime stubs
+            "-no-allocations",  // no heap, so no posix_memalign/free
+            "-Xfrontend", "-disable-stack-protector",  // no __stack_chk_guard in a freestanding image
+            "-Xfrontend", "-function-sections",  // lets --gc-sections drop unused runtime stubs
             // No SSE/MMX/AVX: clang's target features also become the "target-features"
             // of every Swift function, so LLVM never picks an xmm register.
             "-Xcc", "-mno-sse", "-Xcc", "-mno-mmx",
@@ -81,8 +87,8 @@ enum GuestFlags {
         [
             "-T", linkerScript,
             "-static", "-nostdlib",
-            "--gc-sections",   // keep only what _start reaches
-            "-n",              // don't page-align file offsets: ~4 KiB smaller image
+            "--gc-sections",  // keep only what _start reaches
+            "-n",  // don't page-align file offsets: ~4 KiB smaller image
         ]
     }
 }
@@ -92,7 +98,7 @@ func checkELF(_ bytes: [UInt8], path: String) {
     func u16(_ offset: Int) -> Int { Int(bytes[offset]) | Int(bytes[offset + 1]) << 8 }
     func u64(_ offset: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[offset + $1]) << (8 * $1) } }
     guard bytes.count > 64, bytes[0..<4] == [0x7F, 0x45, 0x4C, 0x46], bytes[4] == 2, bytes[5] == 1,
-          u16(16) == 2, u16(18) == 62
+        u16(16) == 2, u16(18) == 62
     else { fail("\(path) is not a little-endian ELF64 x86-64 executable") }
     guard u64(24) >= 0x200000 else { fail("\(path): entry point below 2 MiB") }
 }
@@ -112,7 +118,7 @@ func swiftArrayLiteral(_ bytes: [UInt8]) -> String {
     var text = ""
     for start in stride(from: 0, to: bytes.count, by: 16) {
         text += "       "
-        for byte in bytes[start ..< min(start + 16, bytes.count)] {
+        for byte in bytes[start..<min(start + 16, bytes.count)] {
             text += " 0x" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true) + ","
         }
         text += "\n"
@@ -121,21 +127,30 @@ func swiftArrayLiteral(_ bytes: [UInt8]) -> String {
 }
 
 func buildImage(_ arguments: [String]) {
-    guard arguments.count >= 9 else { fail("usage: image <name> <output.swift> <work-dir> <swiftc> <clang> <ld.lld> <llvm-objdump|-> <runtime-dir> <guest.swift>...") }
+    guard arguments.count >= 9 else {
+        fail(
+            "usage: image <name> <output.swift> <work-dir> <swiftc> <clang> <ld.lld> <llvm-objdump|-> <runtime-dir> <guest.swift>..."
+        )
+    }
     let (name, output, work) = (arguments[0], arguments[1], arguments[2])
     let (swiftc, clang, lld, objdump, runtime) = (arguments[3], arguments[4], arguments[5], arguments[6], arguments[7])
     let guestSources = Array(arguments[8...])
     guard isIdentifier(name) else { fail("guest name '\(name)' is not usable as a Swift identifier") }
 
-    do { try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true) }
-    catch { fail("cannot create \(work): \(error)") }
+    do { try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true) } catch {
+        fail("cannot create \(work): \(error)")
+    }
     let runtimeSources = ((try? FileManager.default.contentsOfDirectory(atPath: runtime)) ?? [])
         .filter { $0.hasSuffix(".swift") }.sorted().map { "\(runtime)/\($0)" }
-    let entryObject = "\(work)/entry.o", object = "\(work)/\(name).o", image = "\(work)/\(name).elf"
+    let entryObject = "\(work)/entry.o"
+    let object = "\(work)/\(name).o"
+    let image = "\(work)/\(name).elf"
 
     run(clang, GuestFlags.clang + ["\(runtime)/entry.S", "-o", entryObject])
-    run(swiftc, GuestFlags.swiftc(moduleName: name, moduleCache: "\(work)/ModuleCache")
-        + runtimeSources + guestSources + ["-o", object])
+    run(
+        swiftc,
+        GuestFlags.swiftc(moduleName: name, moduleCache: "\(work)/ModuleCache")
+            + runtimeSources + guestSources + ["-o", object])
     run(lld, GuestFlags.lld(linkerScript: "\(runtime)/linker.ld") + [entryObject, object, "-o", image])
 
     guard let data = FileManager.default.contents(atPath: image) else { fail("cannot read \(image)") }
@@ -143,7 +158,8 @@ func buildImage(_ arguments: [String]) {
     checkELF(bytes, path: image)
     if objdump != "-" { checkNoSIMD(objdump: objdump, image: image) }
 
-    writeIfChanged("""
+    writeIfChanged(
+        """
         // Generated by the GuestBuilder plugin from Guests/\(name)/. Do not edit.
 
         extension GuestImages {
@@ -158,7 +174,8 @@ func buildImage(_ arguments: [String]) {
 func writeIndex(_ arguments: [String]) {
     guard let output = arguments.first else { fail("usage: index <output.swift> <name>...") }
     let names = arguments.dropFirst()
-    writeIfChanged("""
+    writeIfChanged(
+        """
         // Generated by the GuestBuilder plugin from the directories in Guests/. Do not edit.
 
         extension GuestImages {

@@ -10,18 +10,25 @@ public enum GuestCatalog {
     }
 
     public static let entries: [Entry] = [
-        Entry(name: "hello", image: GuestImages.hello, defaultParameter: 1,
-              summary: "prints, fills its memory, has the VMM punch a range, checks it reads zero (default)"),
-        Entry(name: "pingpong", image: GuestImages.pingpong, defaultParameter: 100_000,
-              summary: "PARAM port writes in a loop: the exit round trip"),
-        Entry(name: "touch", image: GuestImages.touch, defaultParameter: 1,
-              summary: "PARAM passes writing one byte per page: first-touch cost"),
-        Entry(name: "smp", image: GuestImages.smp, defaultParameter: 1,
-              summary: "every vCPU fills its region; vCPU 0 checks them all"),
-        Entry(name: "snapshot", image: GuestImages.snapshot, defaultParameter: 1000,
-              summary: "pings PARAM times, asking for a snapshot of itself halfway (port 0x514); checks its memory after"),
-        Entry(name: "release", image: GuestImages.release, defaultParameter: 0,
-              summary: "has the VMM release a region's guest_memfd, then touches it: ends in a memory fault (GMEM-SPEC G2)"),
+        Entry(
+            name: "hello", image: GuestImages.hello, defaultParameter: 1,
+            summary: "prints, fills its memory, has the VMM punch a range, checks it reads zero (default)"),
+        Entry(
+            name: "pingpong", image: GuestImages.pingpong, defaultParameter: 100_000,
+            summary: "PARAM port writes in a loop: the exit round trip"),
+        Entry(
+            name: "touch", image: GuestImages.touch, defaultParameter: 1,
+            summary: "PARAM passes writing one byte per page: first-touch cost"),
+        Entry(
+            name: "smp", image: GuestImages.smp, defaultParameter: 1,
+            summary: "every vCPU fills its region; vCPU 0 checks them all"),
+        Entry(
+            name: "snapshot", image: GuestImages.snapshot, defaultParameter: 1000,
+            summary: "pings PARAM times, asking for a snapshot of itself halfway (port 0x514); checks its memory after"),
+        Entry(
+            name: "release", image: GuestImages.release, defaultParameter: 0,
+            summary:
+                "has the VMM release a region's guest_memfd, then touches it: ends in a memory fault (GMEM-SPEC G2)"),
     ]
 
     /// The guest called `name`, if there is one.

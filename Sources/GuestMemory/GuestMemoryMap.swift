@@ -44,7 +44,9 @@ public final class GuestMemoryMap: Sendable {
     ///     `https://github.com/apple/swift-log`) for debug messages about each region bound,
     ///     punched or released; the default has label `gmemkit.memory`.
     /// - Throws: `GuestMemoryError`.
-    public init(vm: borrowing VirtualMachine, layout: [RegionSpec], logger: Logger = Logger(label: "gmemkit.memory")) throws(GuestMemoryError) {
+    public init(vm: borrowing VirtualMachine, layout: [RegionSpec], logger: Logger = Logger(label: "gmemkit.memory"))
+        throws(GuestMemoryError)
+    {
         let sorted = layout.sorted { $0.start < $1.start }
         try Self.validate(sorted)
         // validate() caps the count, so every index is a memslot id.
@@ -54,13 +56,18 @@ public final class GuestMemoryMap: Sendable {
             do {
                 let file = try vm.createGuestMemfd(size: spec.size, flags: spec.flags)
                 // The shared side: the file's own mapping, or anonymous memory (GMEM-SPEC B10).
-                let mapping = file.isHostAccessible ? try file.mapShared() : try HostMapping.anonymous(length: spec.size)
+                let mapping =
+                    file.isHostAccessible ? try file.mapShared() : try HostMapping.anonymous(length: spec.size)
                 // The VM keeps the mapping alive as long as the slot (or the VM) lives.
-                try vm.bind(file, slot: slot, guestPhysicalAddress: spec.start, size: spec.size,
-                            hostMemory: mapping)
-                regions.append(GuestMemoryRegion(name: spec.name, range: GuestRange(start: spec.start, size: spec.size),
-                                                 slot: slot, file: file, mapping: mapping))
-                logger.debug("bound region \(spec.name) \(GuestRange(start: spec.start, size: spec.size)) as slot \(slot)")
+                try vm.bind(
+                    file, slot: slot, guestPhysicalAddress: spec.start, size: spec.size,
+                    hostMemory: mapping)
+                regions.append(
+                    GuestMemoryRegion(
+                        name: spec.name, range: GuestRange(start: spec.start, size: spec.size),
+                        slot: slot, file: file, mapping: mapping))
+                logger.debug(
+                    "bound region \(spec.name) \(GuestRange(start: spec.start, size: spec.size)) as slot \(slot)")
             } catch {
                 // Unbind what was bound; the files close as `regions` goes out of scope.
                 for region in regions { try? vm.deleteMemorySlot(region.slot) }
@@ -73,17 +80,20 @@ public final class GuestMemoryMap: Sendable {
     static func validate(_ sorted: [RegionSpec]) throws(GuestMemoryError) {
         guard !sorted.isEmpty else { throw .invalidLayout("no regions") }
         guard sorted.count <= maximumRegions else {
-            throw .invalidLayout("\(sorted.count) regions: at most \(maximumRegions) (KVM's memslots per address space)")
+            throw .invalidLayout(
+                "\(sorted.count) regions: at most \(maximumRegions) (KVM's memslots per address space)")
         }
         var previousEnd: UInt64 = 0
         for (index, spec) in sorted.enumerated() {
             // GmemModel's memslot and creation rules (GMEM-SPEC P2), before any syscall.
-            let region = GmemRules.MemoryRegion(slot: UInt32(index), flags: GmemABI.MemslotFlag.guestMemfd,
-                                                guestPhysicalAddress: spec.start.rawValue, memorySize: spec.size,
-                                                userspaceAddress: 0)
+            let region = GmemRules.MemoryRegion(
+                slot: UInt32(index), flags: GmemABI.MemslotFlag.guestMemfd,
+                guestPhysicalAddress: spec.start.rawValue, memorySize: spec.size,
+                userspaceAddress: 0)
             guard spec.size > 0,
-                  GmemRules.validateCreate(size: spec.size, flags: spec.flags.rawValue, supportedFlags: ~0) == nil,
-                  GmemRules.validateMemoryRegion(region, ioctl: .v2, vmType: GmemABI.VMType.default, capabilities: .upstream) == nil
+                GmemRules.validateCreate(size: spec.size, flags: spec.flags.rawValue, supportedFlags: ~0) == nil,
+                GmemRules.validateMemoryRegion(
+                    region, ioctl: .v2, vmType: GmemABI.VMType.default, capabilities: .upstream) == nil
             else {
                 throw .invalidLayout("region \(spec.name) is empty, not page-aligned or too large for a memslot")
             }
@@ -99,18 +109,24 @@ public final class GuestMemoryMap: Sendable {
 
     /// The region that contains all of `[address, address + count)`.
     /// - Throws: ``GuestMemoryError`` `outOfRange` when no region holds the whole range.
-    public func region(containing address: GuestPhysicalAddress, count: UInt64 = 1) throws(GuestMemoryError) -> GuestMemoryRegion {
+    public func region(containing address: GuestPhysicalAddress, count: UInt64 = 1) throws(GuestMemoryError)
+        -> GuestMemoryRegion
+    {
         for region in regions where region.range.contains(address, count: count) { return region }
         throw .outOfRange(address: address, count: count)
     }
 
     /// Runs `body` on the mapping of the region holding `[address, address + count)` and the
     /// offset of `address` in it, under the region's lock (a `release()` waits for it).
-    private func access<R>(_ address: GuestPhysicalAddress, _ count: UInt64,
-                           _ body: (HostMapping, UInt64) throws(KVMError) -> R) throws(GuestMemoryError) -> R {
+    private func access<R>(
+        _ address: GuestPhysicalAddress, _ count: UInt64,
+        _ body: (HostMapping, UInt64) throws(KVMError) -> R
+    ) throws(GuestMemoryError) -> R {
         let region = try region(containing: address, count: count)
         return try region.withMapping { mapping throws(GuestMemoryError) in
-            do throws(KVMError) { return try body(mapping, address.rawValue - region.range.start.rawValue) } catch { throw .kernel(error) }
+            do throws(KVMError) { return try body(mapping, address.rawValue - region.range.start.rawValue) } catch {
+                throw .kernel(error)
+            }
         }
     }
 
@@ -119,7 +135,9 @@ public final class GuestMemoryMap: Sendable {
     ///   `notHostAccessible` for private memory, `released` for a released region, `kernel` for a
     ///   refused host access.
     public func write(_ bytes: some Collection<UInt8>, at address: GuestPhysicalAddress) throws(GuestMemoryError) {
-        try access(address, UInt64(bytes.count)) { mapping, offset throws(KVMError) in try mapping.write(bytes, at: offset) }
+        try access(address, UInt64(bytes.count)) { mapping, offset throws(KVMError) in
+            try mapping.write(bytes, at: offset)
+        }
     }
 
     /// Reads `count` bytes of guest memory at `address`; a negative `count` is `.outOfRange`.
@@ -128,15 +146,21 @@ public final class GuestMemoryMap: Sendable {
     ///   refused host access.
     public func read(at address: GuestPhysicalAddress, count: Int) throws(GuestMemoryError) -> [UInt8] {
         guard count >= 0 else { throw .outOfRange(address: address, count: UInt64(truncatingIfNeeded: count)) }
-        return try access(address, UInt64(count)) { mapping, offset throws(KVMError) in try mapping.read(at: offset, count: count) }
+        return try access(address, UInt64(count)) { mapping, offset throws(KVMError) in
+            try mapping.read(at: offset, count: count)
+        }
     }
 
     /// Loads a little-endian integer from guest memory.
     /// - Throws: ``GuestMemoryError``: `outOfRange` when no region holds the whole range,
     ///   `notHostAccessible` for private memory, `released` for a released region, `kernel` for a
     ///   refused host access.
-    public func load<T: FixedWidthInteger>(_ type: T.Type = T.self, at address: GuestPhysicalAddress) throws(GuestMemoryError) -> T {
-        try access(address, UInt64(MemoryLayout<T>.size)) { mapping, offset throws(KVMError) in try mapping.load(T.self, at: offset) }
+    public func load<T: FixedWidthInteger>(_ type: T.Type = T.self, at address: GuestPhysicalAddress)
+        throws(GuestMemoryError) -> T
+    {
+        try access(address, UInt64(MemoryLayout<T>.size)) { mapping, offset throws(KVMError) in
+            try mapping.load(T.self, at: offset)
+        }
     }
 
     /// Stores a little-endian integer into guest memory.
@@ -144,7 +168,9 @@ public final class GuestMemoryMap: Sendable {
     ///   `notHostAccessible` for private memory, `released` for a released region, `kernel` for a
     ///   refused host access.
     public func store<T: FixedWidthInteger>(_ value: T, at address: GuestPhysicalAddress) throws(GuestMemoryError) {
-        try access(address, UInt64(MemoryLayout<T>.size)) { mapping, offset throws(KVMError) in try mapping.store(value, at: offset) }
+        try access(address, UInt64(MemoryLayout<T>.size)) { mapping, offset throws(KVMError) in
+            try mapping.store(value, at: offset)
+        }
     }
 
     /// Sets `count` bytes of guest memory at `address` to `value`.
@@ -152,10 +178,14 @@ public final class GuestMemoryMap: Sendable {
     ///   `notHostAccessible` for private memory, `released` for a released region, `kernel` for a
     ///   refused host access.
     public func fill(_ value: UInt8, at address: GuestPhysicalAddress, count: UInt64) throws(GuestMemoryError) {
-        try access(address, count) { mapping, offset throws(KVMError) in try mapping.fill(value, at: offset, count: count) }
+        try access(address, count) { mapping, offset throws(KVMError) in
+            try mapping.fill(value, at: offset, count: count)
+        }
     }
 
-    private func fileRange(_ address: GuestPhysicalAddress, _ count: UInt64) throws(GuestMemoryError) -> (GuestMemoryRegion, UInt64) {
+    private func fileRange(_ address: GuestPhysicalAddress, _ count: UInt64) throws(GuestMemoryError) -> (
+        GuestMemoryRegion, UInt64
+    ) {
         guard address.isAligned(to: HostMapping.pageSize), count % HostMapping.pageSize == 0, count > 0 else {
             throw .unaligned(address: address, count: count)
         }

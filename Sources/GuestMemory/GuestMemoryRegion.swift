@@ -81,7 +81,9 @@ public final class GuestMemoryRegion: Sendable {
     /// The buffer must not escape `body`.
     /// - Throws: ``GuestMemoryError``: `outOfRange`, `released`, `notHostAccessible` (no shared side)
     ///   or `kernel`.
-    public func withSharedBytes<R>(offset: UInt64, count: UInt64, _ body: (UnsafeMutableRawBufferPointer) -> R) throws(GuestMemoryError) -> R {
+    public func withSharedBytes<R>(offset: UInt64, count: UInt64, _ body: (UnsafeMutableRawBufferPointer) -> R)
+        throws(GuestMemoryError) -> R
+    {
         guard offset <= range.size, count <= range.size - offset else {
             throw .outOfRange(address: GuestPhysicalAddress(range.start.rawValue &+ offset), count: count)
         }
@@ -120,7 +122,9 @@ public final class GuestMemoryRegion: Sendable {
     ///   `mincore` fails.
     public func residentPages() throws(GuestMemoryError) -> [Bool] {
         try withMapping { mapping throws(GuestMemoryError) in
-            do throws(KVMError) { return try mapping.residentPages(offset: 0, count: range.size) } catch { throw .kernel(error) }
+            do throws(KVMError) { return try mapping.residentPages(offset: 0, count: range.size) } catch {
+                throw .kernel(error)
+            }
         }
     }
 
@@ -166,8 +170,10 @@ public final class GuestMemoryRegion: Sendable {
     /// The region's accounting now; residency (`mincore` over the whole region, about 50 µs
     /// per 4 MiB on the reference host) only when `measuringResidency`.
     public func usage(measuringResidency: Bool) -> Usage {
-        Usage(name: name, guestPhysicalAddress: range.start.rawValue, size: range.size,
-              residentBytes: measuringResidency ? residentBytes() : nil, allocatedBytes: allocated.load(ordering: .relaxed),
-              punchedBytes: punched.load(ordering: .relaxed), released: !isLive)
+        Usage(
+            name: name, guestPhysicalAddress: range.start.rawValue, size: range.size,
+            residentBytes: measuringResidency ? residentBytes() : nil,
+            allocatedBytes: allocated.load(ordering: .relaxed),
+            punchedBytes: punched.load(ordering: .relaxed), released: !isLive)
     }
 }

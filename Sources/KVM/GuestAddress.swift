@@ -5,7 +5,8 @@
 /// An integer literal is a guest-physical address (`bind(…, guestPhysicalAddress: 0x10_0000, …)`);
 /// a computed `UInt64` is converted with `GuestPhysicalAddress(value)`.
 public struct GuestPhysicalAddress: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible,
-    ExpressibleByIntegerLiteral {
+    ExpressibleByIntegerLiteral
+{
     /// The address as a number.
     public let rawValue: UInt64
     /// Any address.

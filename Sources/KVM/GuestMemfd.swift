@@ -1,7 +1,7 @@
 import CKVM
 import GmemModel
-import SystemPackage
 import Synchronization
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -65,10 +65,13 @@ public struct GuestMemfd: ~Copyable, Sendable {
     /// - Throws: ``KVMError`` (`fallocate guest_memfd`): before the syscall for a mode or range the
     ///   rules refuse (its `refusal` names them), otherwise with the kernel's errno.
     public func fallocate(mode: FallocateMode, offset: UInt64, length: UInt64) throws(KVMError) {
-        if let error = GmemRules.validateFallocate(mode: mode.rawValue, offset: Int64(bitPattern: offset),
-                                                   length: Int64(bitPattern: length), fileSize: size) {
-            throw KVMError(.fallocate, Errno(rawValue: error.rawValue),
-                           refusal: .rule("fallocate mode \(mode) over [\(offset), +\(length)) of a \(size)-byte guest_memfd"))
+        if let error = GmemRules.validateFallocate(
+            mode: mode.rawValue, offset: Int64(bitPattern: offset),
+            length: Int64(bitPattern: length), fileSize: size)
+        {
+            throw KVMError(
+                .fallocate, Errno(rawValue: error.rawValue),
+                refusal: .rule("fallocate mode \(mode) over [\(offset), +\(length)) of a \(size)-byte guest_memfd"))
         }
         try fallocateUnchecked(mode: mode, offset: offset, length: length)
     }
@@ -88,7 +91,9 @@ public struct GuestMemfd: ~Copyable, Sendable {
     ///   or the kernel's errno of `mmap`.
     public func mapShared() throws(KVMError) -> HostMapping {
         guard flags.contains(.mmap) else {
-            throw KVMError(.mapGuestMemfd, .operationNotSupportedByDevice, refusal: .invalidArgument("the guest_memfd was created without MMAP"))
+            throw KVMError(
+                .mapGuestMemfd, .operationNotSupportedByDevice,
+                refusal: .invalidArgument("the guest_memfd was created without MMAP"))
         }
         guard flags.contains(.initShared) else {
             throw KVMError(.mapGuestMemfd, .permissionDenied, refusal: .privateMemory)
@@ -101,7 +106,8 @@ public struct GuestMemfd: ~Copyable, Sendable {
     /// SIGBUS: the result is a `RawMapping`, which has no safe accessors.
     @_spi(Unchecked)
     public func mapUnchecked(length: UInt64, protection: Int32, flags: Int32) throws(KVMError) -> RawMapping {
-        try RawMapping(fd: fd, length: length, protection: protection, flags: flags, offset: 0, operation: .mapGuestMemfd)
+        try RawMapping(
+            fd: fd, length: length, protection: protection, flags: flags, offset: 0, operation: .mapGuestMemfd)
     }
 
     /// Another descriptor for the same file (`dup`): the file lives while either does.
@@ -142,8 +148,10 @@ public struct FallocateMode: OptionSet, Hashable, Sendable, CustomStringConverti
     public var description: String {
         var names: [String] = []
         var rest = rawValue
-        for (bit, name) in [(FallocateMode.keepSize, "KEEP_SIZE"), (.punchHole, "PUNCH_HOLE"),
-                            (.collapseRange, "COLLAPSE_RANGE"), (.zeroRange, "ZERO_RANGE")] where contains(bit) {
+        for (bit, name) in [
+            (FallocateMode.keepSize, "KEEP_SIZE"), (.punchHole, "PUNCH_HOLE"),
+            (.collapseRange, "COLLAPSE_RANGE"), (.zeroRange, "ZERO_RANGE"),
+        ] where contains(bit) {
             names.append(name)
             rest &= ~bit.rawValue
         }

@@ -50,8 +50,9 @@ import Glibc
         // SAFETY: the wrapper writes the new mapping's start (or nothing) into the local `pointer` and captures errno; no memory is touched.
         let result = unsafe ckvm_mmap(length, protection, flags, fd, offset, &pointer)
         guard result == 0, let pointer = unsafe pointer else {
-            throw KVMError(operation, negated: result == 0 ? -ENOMEM : result,
-                           context: "\(length) bytes at offset \(offset) of fd \(fd)")
+            throw KVMError(
+                operation, negated: result == 0 ? -ENOMEM : result,
+                context: "\(length) bytes at offset \(offset) of fd \(fd)")
         }
         // A mapping never exceeds the address space, so the length fits in Int from here on.
         guard length <= UInt64(Int.max) else {
@@ -74,7 +75,10 @@ import Glibc
     ///   the page size, the kernel's errno (`ENOMEM`) otherwise.
     public static func anonymous(length: UInt64) throws(KVMError) -> HostMapping {
         guard length > 0, length % pageSize == 0 else {
-            throw KVMError(.mapMemory, .invalidArgument, refusal: .invalidArgument("anonymous mapping length \(length) is not a positive multiple of the page size"))
+            throw KVMError(
+                .mapMemory, .invalidArgument,
+                refusal: .invalidArgument(
+                    "anonymous mapping length \(length) is not a positive multiple of the page size"))
         }
         return try HostMapping(fd: -1, length: length, source: .anonymous, operation: .mapMemory)
     }
@@ -90,8 +94,9 @@ import Glibc
     @inlinable @inline(__always)
     func checkRange(_ offset: UInt64, _ count: UInt64) throws(KVMError) {
         guard offset <= length, count <= length - offset else {
-            throw KVMError(.hostAccess, .invalidArgument,
-                           refusal: .outOfBounds(offset: offset, length: count, size: length))
+            throw KVMError(
+                .hostAccess, .invalidArgument,
+                refusal: .outOfBounds(offset: offset, length: count, size: length))
         }
     }
 
@@ -99,7 +104,8 @@ import Glibc
     @inlinable @inline(__always)
     func checkRange(_ offset: UInt64, count: Int) throws(KVMError) {
         guard count >= 0 else {
-            throw KVMError(.hostAccess, .invalidArgument, refusal: .invalidArgument("a byte count of \(count) is negative"))
+            throw KVMError(
+                .hostAccess, .invalidArgument, refusal: .invalidArgument("a byte count of \(count) is negative"))
         }
         try checkRange(offset, UInt64(count))
     }
@@ -180,16 +186,24 @@ import Glibc
 
     /// Stores a byte at `offset`; fails when out of bounds.
     /// - Throws: ``KVMError`` (`host access to a mapping`, `EINVAL`) when out of bounds.
-    @inlinable public func store(_ value: UInt8, at offset: UInt64) throws(KVMError) { try storeInteger(value, at: offset) }
+    @inlinable public func store(_ value: UInt8, at offset: UInt64) throws(KVMError) {
+        try storeInteger(value, at: offset)
+    }
     /// Stores a little-endian `UInt16` at `offset`; fails when out of bounds.
     /// - Throws: ``KVMError`` (`host access to a mapping`, `EINVAL`) when out of bounds.
-    @inlinable public func store(_ value: UInt16, at offset: UInt64) throws(KVMError) { try storeInteger(value, at: offset) }
+    @inlinable public func store(_ value: UInt16, at offset: UInt64) throws(KVMError) {
+        try storeInteger(value, at: offset)
+    }
     /// Stores a little-endian `UInt32` at `offset`; fails when out of bounds.
     /// - Throws: ``KVMError`` (`host access to a mapping`, `EINVAL`) when out of bounds.
-    @inlinable public func store(_ value: UInt32, at offset: UInt64) throws(KVMError) { try storeInteger(value, at: offset) }
+    @inlinable public func store(_ value: UInt32, at offset: UInt64) throws(KVMError) {
+        try storeInteger(value, at: offset)
+    }
     /// Stores a little-endian `UInt64` at `offset`; fails when out of bounds.
     /// - Throws: ``KVMError`` (`host access to a mapping`, `EINVAL`) when out of bounds.
-    @inlinable public func store(_ value: UInt64, at offset: UInt64) throws(KVMError) { try storeInteger(value, at: offset) }
+    @inlinable public func store(_ value: UInt64, at offset: UInt64) throws(KVMError) {
+        try storeInteger(value, at: offset)
+    }
 
     @inlinable @inline(__always)
     func storeInteger<T: FixedWidthInteger>(_ value: T, at offset: UInt64) throws(KVMError) {
@@ -276,6 +290,7 @@ import Glibc
     public func probeInChild(offset: UInt64, write: Bool) -> Int32 {
         // SAFETY: the access happens only in the forked child, which dies of any fault; a wild
         // offset is the child's own fault and the conversion never traps this process.
-        unsafe ckvm_probe_access((base + Int(bitPattern: UInt(offset))).assumingMemoryBound(to: UInt8.self), write ? 1 : 0)
+        unsafe ckvm_probe_access(
+            (base + Int(bitPattern: UInt(offset))).assumingMemoryBound(to: UInt8.self), write ? 1 : 0)
     }
 }

@@ -4,12 +4,15 @@ extension HostReport {
         let report = self
         var lines: [String] = []
         lines.append("Kernel        \(report.kernelRelease)")
-        lines.append("KVM module    \(report.kvmModule ?? "unknown")\(report.isPVM ? " (PVM: paravirtualised KVM)" : "")")
+        lines.append(
+            "KVM module    \(report.kvmModule ?? "unknown")\(report.isPVM ? " (PVM: paravirtualised KVM)" : "")")
         lines.append("API version   \(report.apiVersion)")
         lines.append("kvm_run size  \(report.vcpuMmapSize) bytes")
         let flagNames = report.guestMemfdFlagNames.isEmpty ? "none" : report.guestMemfdFlagNames.joined(separator: "|")
         lines.append("guest_memfd   flags 0x\(String(report.guestMemfdFlags, radix: 16)) (\(flagNames))")
-        lines.append("attributes    0x\(String(report.memoryAttributes, radix: 16))\(report.memoryAttributes == 0 ? " (none: no private memory)" : "")")
+        lines.append(
+            "attributes    0x\(String(report.memoryAttributes, radix: 16))\(report.memoryAttributes == 0 ? " (none: no private memory)" : "")"
+        )
         lines.append("VM types      \(report.vmTypes.joined(separator: ", "))")
         lines.append("")
         lines.append("Capabilities")
@@ -17,7 +20,8 @@ extension HostReport {
         for capability in report.capabilities {
             let name = capability.name + String(repeating: " ", count: max(0, width - capability.name.count))
             let number = String(capability.number)
-            lines.append("  \(name)  \(String(repeating: " ", count: max(0, 3 - number.count)) + number)  \(capability.value)")
+            lines.append(
+                "  \(name)  \(String(repeating: " ", count: max(0, 3 - number.count)) + number)  \(capability.value)")
         }
         lines.append("")
         lines.append("What GmemKit can do here")

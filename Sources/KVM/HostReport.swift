@@ -67,33 +67,44 @@ extension KVMSystem {
         func feature(_ name: String, _ available: Bool, _ yes: String, _ no: String) {
             features.append(.init(name: name, available: available, detail: available ? yes : no))
         }
-        feature("guest_memfd", hasGmem,
-                "KVM_CREATE_GUEST_MEMFD works: VM memory can live in guest_memfd",
-                "no KVM_CAP_GUEST_MEMFD: needs Linux 6.8 or later; GmemKit can only run its model here")
-        feature("memslots v2", value(.userMemory2) > 0,
-                "KVM_SET_USER_MEMORY_REGION2 binds guest_memfd ranges to guest-physical memory",
-                "no KVM_CAP_USER_MEMORY2: guest_memfd cannot be bound")
-        feature("host-mapped guest memory", flags.isSuperset(of: .hostShared),
-                "MMAP|INIT_SHARED: the VMM loads and inspects guest memory through a shared mapping; `gmem run` works",
-                "no MMAP|INIT_SHARED flags: the host cannot map guest_memfd; `gmem run` cannot load a guest")
-        feature("memory-fault exits", value(.memoryFaultInfo) > 0,
-                "a guest access to released guest_memfd memory exits with KVM_EXIT_MEMORY_FAULT (gpa, size)",
-                "no KVM_CAP_MEMORY_FAULT_INFO: faults surface as a bare EFAULT")
-        feature("private memory and conversions", attributes & MemoryAttributes.private.rawValue != 0,
-                "KVM_SET_MEMORY_ATTRIBUTES(PRIVATE) works: private/shared conversions run on the kernel",
-                "KVM_CAP_MEMORY_ATTRIBUTES reports no PRIVATE attribute: conversions (GMEM-SPEC A*, G3) are modelled, not run")
-        feature("software-protected VMs", types.contains(.softwareProtected),
-                "KVM_X86_SW_PROTECTED_VM can be created",
-                "only the default VM type: no VM type with private memory")
-        feature("pre-fault memory", value(.preFaultMemory) > 0,
-                "KVM_PRE_FAULT_MEMORY can map guest memory before the guest runs",
-                "no KVM_CAP_PRE_FAULT_MEMORY: pages are mapped on the guest's first touch")
-        feature("vCPU kicks", value(.immediateExit) > 0,
-                "immediate_exit lets another thread stop a running vCPU promptly",
-                "no KVM_CAP_IMMEDIATE_EXIT: stopping a vCPU relies on signals alone")
-        feature("native guest kernel mode", !pvm,
-                "guest code at CPL0 runs natively",
-                "PVM: guest CPL0 code is emulated (slow, reads memory through userspace_addr); GmemKit runs guest payloads at CPL3")
+        feature(
+            "guest_memfd", hasGmem,
+            "KVM_CREATE_GUEST_MEMFD works: VM memory can live in guest_memfd",
+            "no KVM_CAP_GUEST_MEMFD: needs Linux 6.8 or later; GmemKit can only run its model here")
+        feature(
+            "memslots v2", value(.userMemory2) > 0,
+            "KVM_SET_USER_MEMORY_REGION2 binds guest_memfd ranges to guest-physical memory",
+            "no KVM_CAP_USER_MEMORY2: guest_memfd cannot be bound")
+        feature(
+            "host-mapped guest memory", flags.isSuperset(of: .hostShared),
+            "MMAP|INIT_SHARED: the VMM loads and inspects guest memory through a shared mapping; `gmem run` works",
+            "no MMAP|INIT_SHARED flags: the host cannot map guest_memfd; `gmem run` cannot load a guest")
+        feature(
+            "memory-fault exits", value(.memoryFaultInfo) > 0,
+            "a guest access to released guest_memfd memory exits with KVM_EXIT_MEMORY_FAULT (gpa, size)",
+            "no KVM_CAP_MEMORY_FAULT_INFO: faults surface as a bare EFAULT")
+        feature(
+            "private memory and conversions", attributes & MemoryAttributes.private.rawValue != 0,
+            "KVM_SET_MEMORY_ATTRIBUTES(PRIVATE) works: private/shared conversions run on the kernel",
+            "KVM_CAP_MEMORY_ATTRIBUTES reports no PRIVATE attribute: conversions (GMEM-SPEC A*, G3) are modelled, not run"
+        )
+        feature(
+            "software-protected VMs", types.contains(.softwareProtected),
+            "KVM_X86_SW_PROTECTED_VM can be created",
+            "only the default VM type: no VM type with private memory")
+        feature(
+            "pre-fault memory", value(.preFaultMemory) > 0,
+            "KVM_PRE_FAULT_MEMORY can map guest memory before the guest runs",
+            "no KVM_CAP_PRE_FAULT_MEMORY: pages are mapped on the guest's first touch")
+        feature(
+            "vCPU kicks", value(.immediateExit) > 0,
+            "immediate_exit lets another thread stop a running vCPU promptly",
+            "no KVM_CAP_IMMEDIATE_EXIT: stopping a vCPU relies on signals alone")
+        feature(
+            "native guest kernel mode", !pvm,
+            "guest code at CPL0 runs natively",
+            "PVM: guest CPL0 code is emulated (slow, reads memory through userspace_addr); GmemKit runs guest payloads at CPL3"
+        )
 
         return HostReport(
             kernelRelease: KVMHost.kernelRelease,
@@ -103,7 +114,8 @@ extension KVMSystem {
             vcpuMmapSize: try vcpuMmapSize(),
             capabilities: Capability.reported.map { .init(name: $0.name, number: $0.rawValue, value: value($0)) },
             guestMemfdFlags: flags.rawValue,
-            guestMemfdFlagNames: flags.description == "0" ? [] : flags.description.split(separator: "|").map(String.init),
+            guestMemfdFlagNames: flags.description == "0"
+                ? [] : flags.description.split(separator: "|").map(String.init),
             memoryAttributes: attributes,
             vmTypes: types.map(\.description),
             features: features,

@@ -177,7 +177,9 @@ public struct KVMError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// The same error with `context` and `hint` set (each kept when nil).
     public func with(context: String? = nil, hint: String? = nil) -> KVMError {
-        KVMError(operation: operation, errno: errno, refusal: refusal, context: context ?? self.context, hint: hint ?? self.hint)
+        KVMError(
+            operation: operation, errno: errno, refusal: refusal, context: context ?? self.context,
+            hint: hint ?? self.hint)
     }
 
     private init(operation: Operation, errno: Errno, refusal: Refusal?, context: String?, hint: String?) {

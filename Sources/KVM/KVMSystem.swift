@@ -30,8 +30,9 @@ public struct KVMSystem: ~Copyable, Sendable {
         // SAFETY: `path` is bridged to a NUL-terminated C string that lives for the call; the wrapper only opens it.
         let result = unsafe ckvm_open(path)
         if result < 0 {
-            throw KVMError(.openDevice, negated: result, context: path,
-                           hint: KVMHost.describeOpenFailure(Errno(rawValue: -result), path: path))
+            throw KVMError(
+                .openDevice, negated: result, context: path,
+                hint: KVMHost.describeOpenFailure(Errno(rawValue: -result), path: path))
         }
         self.path = path
         self.fd = result
@@ -145,7 +146,8 @@ public enum KVMHost {
     /// The loaded KVM implementation module: "kvm_pvm", "kvm_intel", "kvm_amd", or nil.
     public static var module: String? {
         // SAFETY: the path is bridged to a NUL-terminated C string alive for the call; access only stats it.
-        for candidate in ["kvm_pvm", "kvm_intel", "kvm_amd"] where unsafe access("/sys/module/\(candidate)", F_OK) == 0 {
+        for candidate in ["kvm_pvm", "kvm_intel", "kvm_amd"] where unsafe access("/sys/module/\(candidate)", F_OK) == 0
+        {
             return candidate
         }
         return nil

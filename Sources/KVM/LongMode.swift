@@ -47,7 +47,8 @@ public enum LongMode {
             for i in 0..<(T.bitWidth / 8) { bytes[Int(offset) + i] = UInt8(truncatingIfNeeded: value >> (i * 8)) }
         }
         // GDT: null, kernel code/data (unused), user data 0x2b, user code 0x33, TSS 0x38.
-        let tss = base &+ Layout.tss, limit = Layout.tssLimit
+        let tss = base &+ Layout.tss
+        let limit = Layout.tssLimit
         let gdt: [UInt64] = [
             0, 0,
             0x00af_9b00_0000_ffff,  // 0x10 kernel code, L=1
@@ -55,8 +56,9 @@ public enum LongMode {
             0,
             0x00cf_f300_0000_ffff,  // 0x28 user data: DPL 3, DB=1
             0x00af_fb00_0000_ffff,  // 0x30 user code: DPL 3, L=1
-            (limit & 0xffff) | (tss & 0xff_ffff) << 16 | 0x8b << 40 | ((limit >> 16) & 0xf) << 48 | ((tss >> 24) & 0xff) << 56,
-            tss >> 32,              // 0x38 busy 64-bit TSS (two slots)
+            (limit & 0xffff) | (tss & 0xff_ffff) << 16 | 0x8b << 40 | ((limit >> 16) & 0xf) << 48 | ((tss >> 24) & 0xff)
+                << 56,
+            tss >> 32,  // 0x38 busy 64-bit TSS (two slots)
         ]
         for (index, entry) in gdt.enumerated() { put(entry, at: Layout.gdtBase + UInt64(index) * 8) }
         // TSS: iomap_base at 0x66 points at an all-zero bitmap (every port allowed), which
@@ -106,7 +108,11 @@ public enum LongMode {
         let code = userSegment(selector: Layout.userCodeSelector, type: 11, longMode: true)
         let data = userSegment(selector: Layout.userDataSelector, type: 3, longMode: false)
         sregs.cs = code
-        sregs.ds = data; sregs.es = data; sregs.fs = data; sregs.gs = data; sregs.ss = data
+        sregs.ds = data
+        sregs.es = data
+        sregs.fs = data
+        sregs.gs = data
+        sregs.ss = data
         var tr = Segment()
         tr.base = base &+ Layout.tss
         tr.limit = UInt32(Layout.tssLimit)
@@ -122,8 +128,8 @@ public enum LongMode {
         sregs.idt = DescriptorTable(base: 0, limit: 0)
         sregs.cr0 = 0x8005_0033  // PG | WP | NE | ET | MP | PE
         sregs.cr3 = base &+ Layout.pml4
-        sregs.cr4 = 0x20         // PAE
-        sregs.efer = 0x500       // LME | LMA
+        sregs.cr4 = 0x20  // PAE
+        sregs.efer = 0x500  // LME | LMA
         return sregs
     }
 

@@ -39,20 +39,29 @@ public struct PopulationProbe: Hashable, Sendable {
         let file = try vm.createGuestMemfd(size: HostMapping.pageSize, flags: .hostShared)
         var page = [UInt8](repeating: 0x5A, count: Int(HostMapping.pageSize))
         // SAFETY: the wrapper writes HostMapping.pageSize bytes from `page`, which holds exactly HostMapping.pageSize bytes, alive for the closure.
-        let written = unsafe page.withUnsafeMutableBytes { unsafe ckvm_pwrite(file.fd, $0.baseAddress, HostMapping.pageSize, 0) }
+        let written = unsafe page.withUnsafeMutableBytes {
+            unsafe ckvm_pwrite(file.fd, $0.baseAddress, HostMapping.pageSize, 0)
+        }
         let mapping = try file.mapShared()
         func uffd(minor: Bool) -> (errno: Errno, step: String)? {
             var stage: Int32 = 0
             // SAFETY: the range is the whole live mapping; the probe only registers and unregisters it.
-            let result = unsafe ckvm_probe_userfaultfd(UnsafeMutableRawPointer(bitPattern: UInt(mapping.hostAddress)), HostMapping.pageSize, minor ? 1 : 0, &stage)
+            let result = unsafe ckvm_probe_userfaultfd(
+                UnsafeMutableRawPointer(bitPattern: UInt(mapping.hostAddress)), HostMapping.pageSize, minor ? 1 : 0,
+                &stage)
             guard result < 0 else { return nil }
-            return (Errno(rawValue: -result), ["userfaultfd(2)", "UFFDIO_API", "UFFDIO_REGISTER"][Int(min(max(stage, 0), 2))])
+            return (
+                Errno(rawValue: -result),
+                ["userfaultfd(2)", "UFFDIO_API", "UFFDIO_REGISTER"][Int(min(max(stage, 0), 2))]
+            )
         }
-        let missing = uffd(minor: false), minor = uffd(minor: true)
+        let missing = uffd(minor: false)
+        let minor = uffd(minor: true)
         _ = page.count
-        return PopulationProbe(writeFlagSupported: supported & writeFlag != 0,
-                               pwriteErrno: written < 0 ? Errno(rawValue: Int32(-written)) : nil,
-                               userfaultMissing: missing, userfaultMinor: minor)
+        return PopulationProbe(
+            writeFlagSupported: supported & writeFlag != 0,
+            pwriteErrno: written < 0 ? Errno(rawValue: Int32(-written)) : nil,
+            userfaultMissing: missing, userfaultMinor: minor)
     }
 
     /// True when lazy restore through userfaultfd could run here.
@@ -66,7 +75,10 @@ public struct PopulationProbe: Hashable, Sendable {
             failure.map { "no (\($0.step) \($0.errno.symbolicName))" } ?? "yes"
         }
         return [
-            "write(2): " + (writeWorks ? "yes" : "no (GUEST_MEMFD_FLAG_WRITE \(writeFlagSupported ? "supported" : "not supported"); pwrite \(pwriteErrno.map(\.symbolicName) ?? "wrote"))"),
+            "write(2): "
+                + (writeWorks
+                    ? "yes"
+                    : "no (GUEST_MEMFD_FLAG_WRITE \(writeFlagSupported ? "supported" : "not supported"); pwrite \(pwriteErrno.map(\.symbolicName) ?? "wrote"))"),
             "userfaultfd MISSING: " + describe(userfaultMissing),
             "userfaultfd MINOR: " + describe(userfaultMinor),
             "shared mapping: yes",

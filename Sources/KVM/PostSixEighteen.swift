@@ -40,7 +40,9 @@ extension UncheckedKVM {
         if result < 0 {
             let written = errorOffset == unwrittenErrorOffset ? nil : errorOffset
             throw ConversionError(
-                error: KVMError(.setMemoryAttributes2, negated: result, context: "offset 0x\(String(offset, radix: 16)), size 0x\(String(size, radix: 16))"),
+                error: KVMError(
+                    .setMemoryAttributes2, negated: result,
+                    context: "offset 0x\(String(offset, radix: 16)), size 0x\(String(size, radix: 16))"),
                 errorOffset: written)
         }
     }
@@ -55,7 +57,9 @@ extension UncheckedKVM {
     /// `KVM_PRE_FAULT_MEMORY({gpa, size, flags})` on `vcpuFD` (6.10): the bytes the kernel left
     /// unprocessed (0 when it mapped the whole range).
     /// - Throws: `KVMError` (`.preFaultMemory`) with the kernel's errno.
-    public static func preFaultMemory(vcpuFD: Int32, gpa: UInt64, size: UInt64, flags: UInt64 = 0) throws(KVMError) -> UInt64 {
+    public static func preFaultMemory(vcpuFD: Int32, gpa: UInt64, size: UInt64, flags: UInt64 = 0) throws(KVMError)
+        -> UInt64
+    {
         var remaining = size
         // SAFETY: `remaining` is a local the wrapper writes for the call's duration.
         _ = unsafe try check(ckvm_pre_fault_memory(vcpuFD, gpa, size, flags, &remaining), .preFaultMemory)

@@ -19,12 +19,16 @@ public final class RawMapping: @unchecked Sendable {
     // The start of the mapping, unmapped in deinit; nothing is known about its pages.
     let base: UnsafeMutableRawPointer
 
-    init(fd: Int32, length: UInt64, protection: Int32, flags: Int32, offset: UInt64, operation: KVMError.Operation) throws(KVMError) {
+    init(fd: Int32, length: UInt64, protection: Int32, flags: Int32, offset: UInt64, operation: KVMError.Operation)
+        throws(KVMError)
+    {
         var pointer: UnsafeMutableRawPointer?
         // SAFETY: the wrapper writes the new mapping's start (or nothing) into the local `pointer`; no memory is touched.
         let result = unsafe ckvm_mmap(length, protection, flags, fd, offset, &pointer)
         guard result == 0, let pointer = unsafe pointer else {
-            throw KVMError(operation, negated: result == 0 ? -ENOMEM : result, context: "\(length) bytes at offset \(offset) of fd \(fd)")
+            throw KVMError(
+                operation, negated: result == 0 ? -ENOMEM : result,
+                context: "\(length) bytes at offset \(offset) of fd \(fd)")
         }
         guard length <= UInt64(Int.max) else {
             // SAFETY: `pointer` is the mapping just made, of `length` bytes, not yet shared with anything.
@@ -70,7 +74,8 @@ public final class RawMapping: @unchecked Sendable {
     /// M3, M4) from a process that survives them.
     @unsafe public func probeInChild(offset: UInt64, write: Bool) -> Int32 {
         // SAFETY: the access happens only in the forked child, which dies of any fault.
-        unsafe ckvm_probe_access((base + Int(bitPattern: UInt(offset))).assumingMemoryBound(to: UInt8.self), write ? 1 : 0)
+        unsafe ckvm_probe_access(
+            (base + Int(bitPattern: UInt(offset))).assumingMemoryBound(to: UInt8.self), write ? 1 : 0)
     }
 
     /// Takes `[offset, offset + count)` (page-aligned, inside the mapping) away from what the
@@ -79,9 +84,14 @@ public final class RawMapping: @unchecked Sendable {
     /// range before this object unmaps it whole in `deinit`. `EINVAL` before the call for a
     /// range outside the mapping or unaligned.
     @unsafe public func unmapUnchecked(offset: UInt64, count: UInt64) throws(KVMError) {
-        guard offset <= length, count <= length - offset, offset % HostMapping.pageSize == 0, count % HostMapping.pageSize == 0, count > 0 else {
-            throw KVMError(.unmapRange, .invalidArgument,
-                           refusal: .invalidArgument("munmap range [\(hex(offset)), +\(hex(count))) is not a page-aligned, non-empty range of the \(length)-byte mapping"))
+        guard offset <= length, count <= length - offset, offset % HostMapping.pageSize == 0,
+            count % HostMapping.pageSize == 0, count > 0
+        else {
+            throw KVMError(
+                .unmapRange, .invalidArgument,
+                refusal: .invalidArgument(
+                    "munmap range [\(hex(offset)), +\(hex(count))) is not a page-aligned, non-empty range of the \(length)-byte mapping"
+                ))
         }
         // SAFETY: the range lies inside this mapping (checked above), which this object owns.
         let result = unsafe ckvm_mmap_fixed_none(base + Int(offset), count)

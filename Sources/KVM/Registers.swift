@@ -9,47 +9,103 @@ public struct Registers: Hashable, Sendable {
     init(raw: ckvm_regs) { self.raw = raw }
 
     /// `rax`.
-    public var rax: UInt64 { get { raw.rax } set { raw.rax = newValue } }
+    public var rax: UInt64 {
+        get { raw.rax }
+        set { raw.rax = newValue }
+    }
     /// `rbx`.
-    public var rbx: UInt64 { get { raw.rbx } set { raw.rbx = newValue } }
+    public var rbx: UInt64 {
+        get { raw.rbx }
+        set { raw.rbx = newValue }
+    }
     /// `rcx`.
-    public var rcx: UInt64 { get { raw.rcx } set { raw.rcx = newValue } }
+    public var rcx: UInt64 {
+        get { raw.rcx }
+        set { raw.rcx = newValue }
+    }
     /// `rdx`.
-    public var rdx: UInt64 { get { raw.rdx } set { raw.rdx = newValue } }
+    public var rdx: UInt64 {
+        get { raw.rdx }
+        set { raw.rdx = newValue }
+    }
     /// `rsi`.
-    public var rsi: UInt64 { get { raw.rsi } set { raw.rsi = newValue } }
+    public var rsi: UInt64 {
+        get { raw.rsi }
+        set { raw.rsi = newValue }
+    }
     /// `rdi`.
-    public var rdi: UInt64 { get { raw.rdi } set { raw.rdi = newValue } }
+    public var rdi: UInt64 {
+        get { raw.rdi }
+        set { raw.rdi = newValue }
+    }
     /// `rsp`: the stack pointer.
-    public var rsp: UInt64 { get { raw.rsp } set { raw.rsp = newValue } }
+    public var rsp: UInt64 {
+        get { raw.rsp }
+        set { raw.rsp = newValue }
+    }
     /// `rbp`: the frame pointer.
-    public var rbp: UInt64 { get { raw.rbp } set { raw.rbp = newValue } }
+    public var rbp: UInt64 {
+        get { raw.rbp }
+        set { raw.rbp = newValue }
+    }
     /// `r8`.
-    public var r8: UInt64 { get { raw.r8 } set { raw.r8 = newValue } }
+    public var r8: UInt64 {
+        get { raw.r8 }
+        set { raw.r8 = newValue }
+    }
     /// `r9`.
-    public var r9: UInt64 { get { raw.r9 } set { raw.r9 = newValue } }
+    public var r9: UInt64 {
+        get { raw.r9 }
+        set { raw.r9 = newValue }
+    }
     /// `r10`.
-    public var r10: UInt64 { get { raw.r10 } set { raw.r10 = newValue } }
+    public var r10: UInt64 {
+        get { raw.r10 }
+        set { raw.r10 = newValue }
+    }
     /// `r11`.
-    public var r11: UInt64 { get { raw.r11 } set { raw.r11 = newValue } }
+    public var r11: UInt64 {
+        get { raw.r11 }
+        set { raw.r11 = newValue }
+    }
     /// `r12`.
-    public var r12: UInt64 { get { raw.r12 } set { raw.r12 = newValue } }
+    public var r12: UInt64 {
+        get { raw.r12 }
+        set { raw.r12 = newValue }
+    }
     /// `r13`.
-    public var r13: UInt64 { get { raw.r13 } set { raw.r13 = newValue } }
+    public var r13: UInt64 {
+        get { raw.r13 }
+        set { raw.r13 = newValue }
+    }
     /// `r14`.
-    public var r14: UInt64 { get { raw.r14 } set { raw.r14 = newValue } }
+    public var r14: UInt64 {
+        get { raw.r14 }
+        set { raw.r14 = newValue }
+    }
     /// `r15`.
-    public var r15: UInt64 { get { raw.r15 } set { raw.r15 = newValue } }
+    public var r15: UInt64 {
+        get { raw.r15 }
+        set { raw.r15 = newValue }
+    }
     /// `rip`: the instruction pointer: where the vCPU resumes.
-    public var rip: UInt64 { get { raw.rip } set { raw.rip = newValue } }
+    public var rip: UInt64 {
+        get { raw.rip }
+        set { raw.rip = newValue }
+    }
     /// `rflags`: the flags register (bit 1 is always set; IOPL in bits 12–13).
-    public var rflags: UInt64 { get { raw.rflags } set { raw.rflags = newValue } }
+    public var rflags: UInt64 {
+        get { raw.rflags }
+        set { raw.rflags = newValue }
+    }
 
     /// Name and value of every register, in `kvm_regs` order (for register dumps).
     public var named: [(name: String, value: UInt64)] {
-        [("rax", rax), ("rbx", rbx), ("rcx", rcx), ("rdx", rdx), ("rsi", rsi), ("rdi", rdi),
-         ("rsp", rsp), ("rbp", rbp), ("r8", r8), ("r9", r9), ("r10", r10), ("r11", r11),
-         ("r12", r12), ("r13", r13), ("r14", r14), ("r15", r15), ("rip", rip), ("rflags", rflags)]
+        [
+            ("rax", rax), ("rbx", rbx), ("rcx", rcx), ("rdx", rdx), ("rsi", rsi), ("rdi", rdi),
+            ("rsp", rsp), ("rbp", rbp), ("r8", r8), ("r9", r9), ("r10", r10), ("r11", r11),
+            ("r12", r12), ("r13", r13), ("r14", r14), ("r15", r15), ("rip", rip), ("rflags", rflags),
+        ]
     }
 
     /// Whether every register is equal.
@@ -89,16 +145,34 @@ public struct Segment: Hashable, Sendable {
     public init() {}
 
     init(_ raw: ckvm_segment) {
-        base = raw.base; limit = raw.limit; selector = raw.selector; type = raw.type
-        present = raw.present != 0; dpl = raw.dpl; db = raw.db != 0; s = raw.s != 0
-        l = raw.l != 0; g = raw.g != 0; avl = raw.avl != 0; unusable = raw.unusable != 0
+        base = raw.base
+        limit = raw.limit
+        selector = raw.selector
+        type = raw.type
+        present = raw.present != 0
+        dpl = raw.dpl
+        db = raw.db != 0
+        s = raw.s != 0
+        l = raw.l != 0
+        g = raw.g != 0
+        avl = raw.avl != 0
+        unusable = raw.unusable != 0
     }
 
     var raw: ckvm_segment {
         var r = ckvm_segment()
-        r.base = base; r.limit = limit; r.selector = selector; r.type = type
-        r.present = present ? 1 : 0; r.dpl = dpl; r.db = db ? 1 : 0; r.s = s ? 1 : 0
-        r.l = l ? 1 : 0; r.g = g ? 1 : 0; r.avl = avl ? 1 : 0; r.unusable = unusable ? 1 : 0
+        r.base = base
+        r.limit = limit
+        r.selector = selector
+        r.type = type
+        r.present = present ? 1 : 0
+        r.dpl = dpl
+        r.db = db ? 1 : 0
+        r.s = s ? 1 : 0
+        r.l = l ? 1 : 0
+        r.g = g ? 1 : 0
+        r.avl = avl ? 1 : 0
+        r.unusable = unusable ? 1 : 0
         return r
     }
 }
@@ -113,7 +187,10 @@ public struct DescriptorTable: Hashable, Sendable {
     /// - Parameters:
     ///   - base: The table's base address.
     ///   - limit: Its size in bytes minus one.
-    public init(base: UInt64 = 0, limit: UInt16 = 0) { self.base = base; self.limit = limit }
+    public init(base: UInt64 = 0, limit: UInt16 = 0) {
+        self.base = base
+        self.limit = limit
+    }
 }
 
 /// The special registers of a vCPU (`struct kvm_sregs`): segments, descriptor tables,
@@ -138,23 +215,49 @@ public struct SpecialRegisters: Hashable, Sendable {
     public init() {}
 
     init(_ raw: ckvm_sregs) {
-        cs = Segment(raw.cs); ds = Segment(raw.ds); es = Segment(raw.es); fs = Segment(raw.fs)
-        gs = Segment(raw.gs); ss = Segment(raw.ss); tr = Segment(raw.tr); ldt = Segment(raw.ldt)
+        cs = Segment(raw.cs)
+        ds = Segment(raw.ds)
+        es = Segment(raw.es)
+        fs = Segment(raw.fs)
+        gs = Segment(raw.gs)
+        ss = Segment(raw.ss)
+        tr = Segment(raw.tr)
+        ldt = Segment(raw.ldt)
         gdt = DescriptorTable(base: raw.gdt.base, limit: raw.gdt.limit)
         idt = DescriptorTable(base: raw.idt.base, limit: raw.idt.limit)
-        cr0 = raw.cr0; cr2 = raw.cr2; cr3 = raw.cr3; cr4 = raw.cr4; cr8 = raw.cr8
-        efer = raw.efer; apicBase = raw.apic_base
-        interruptBitmap = [raw.interrupt_bitmap.0, raw.interrupt_bitmap.1, raw.interrupt_bitmap.2, raw.interrupt_bitmap.3]
+        cr0 = raw.cr0
+        cr2 = raw.cr2
+        cr3 = raw.cr3
+        cr4 = raw.cr4
+        cr8 = raw.cr8
+        efer = raw.efer
+        apicBase = raw.apic_base
+        interruptBitmap = [
+            raw.interrupt_bitmap.0, raw.interrupt_bitmap.1, raw.interrupt_bitmap.2, raw.interrupt_bitmap.3,
+        ]
     }
 
     var raw: ckvm_sregs {
         var r = ckvm_sregs()
-        r.cs = cs.raw; r.ds = ds.raw; r.es = es.raw; r.fs = fs.raw; r.gs = gs.raw; r.ss = ss.raw
-        r.tr = tr.raw; r.ldt = ldt.raw
-        r.gdt.base = gdt.base; r.gdt.limit = gdt.limit
-        r.idt.base = idt.base; r.idt.limit = idt.limit
-        r.cr0 = cr0; r.cr2 = cr2; r.cr3 = cr3; r.cr4 = cr4; r.cr8 = cr8
-        r.efer = efer; r.apic_base = apicBase
+        r.cs = cs.raw
+        r.ds = ds.raw
+        r.es = es.raw
+        r.fs = fs.raw
+        r.gs = gs.raw
+        r.ss = ss.raw
+        r.tr = tr.raw
+        r.ldt = ldt.raw
+        r.gdt.base = gdt.base
+        r.gdt.limit = gdt.limit
+        r.idt.base = idt.base
+        r.idt.limit = idt.limit
+        r.cr0 = cr0
+        r.cr2 = cr2
+        r.cr3 = cr3
+        r.cr4 = cr4
+        r.cr8 = cr8
+        r.efer = efer
+        r.apic_base = apicBase
         r.interrupt_bitmap = (interruptBitmap[0], interruptBitmap[1], interruptBitmap[2], interruptBitmap[3])
         return r
     }

@@ -1,6 +1,6 @@
 import CKVM
-import SystemPackage
 import Synchronization
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -23,12 +23,16 @@ import Glibc
 
     init(vcpuFD: Int32, size: Int) throws(KVMError) {
         guard size >= MemoryLayout<ckvm_run>.size else {
-            throw KVMError(.mapRunPage, .invalidArgument, refusal: .invalidArgument("kvm_run mapping size \(size) is too small"))
+            throw KVMError(
+                .mapRunPage, .invalidArgument, refusal: .invalidArgument("kvm_run mapping size \(size) is too small"))
         }
         var pointer: UnsafeMutableRawPointer?
         // SAFETY: the wrapper stores the mapping's start in the local `pointer`; `size` is at least sizeof(ckvm_run) (checked above), so binding the start to ckvm_run is in bounds.
         let result = unsafe ckvm_mmap(UInt64(size), PROT_READ | PROT_WRITE, MAP_SHARED, vcpuFD, 0, &pointer)
-        guard result == 0, let pointer = unsafe pointer else { throw KVMError(.mapRunPage, negated: result == 0 ? -ENOMEM : result) }
+        guard result == 0, let pointer = unsafe pointer else {
+            throw KVMError(.mapRunPage, negated: result == 0 ? -ENOMEM : result)
+        }
+        // SAFETY: the mapping is at least sizeof(ckvm_run) bytes (checked above).
         unsafe self.run = pointer.assumingMemoryBound(to: ckvm_run.self)
         self.size = size
     }
@@ -122,9 +126,11 @@ public enum VCPUKickSignal {
     public static func use(_ signal: Int32) throws(KVMError) {
         let result = ckvm_set_kick_signal(signal)
         if result < 0 {
-            throw KVMError(.setKickSignal, negated: result, context: "signal \(signal)",
-                           hint: result == -EBUSY ? "the signal has a handler of its own: choose another real-time signal"
-                               : "choose a signal between SIGRTMIN (\(ckvm_sigrtmin())) and SIGRTMAX (\(ckvm_sigrtmax()))")
+            throw KVMError(
+                .setKickSignal, negated: result, context: "signal \(signal)",
+                hint: result == -EBUSY
+                    ? "the signal has a handler of its own: choose another real-time signal"
+                    : "choose a signal between SIGRTMIN (\(ckvm_sigrtmin())) and SIGRTMAX (\(ckvm_sigrtmax()))")
         }
     }
 }

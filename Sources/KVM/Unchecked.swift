@@ -29,7 +29,9 @@ public enum UncheckedKVM {
     public static func createVCPU(vmFD: Int32, id: UInt32) throws(KVMError) -> Int32 {
         try check(ckvm_create_vcpu(vmFD, UInt(id)), .createVCPU)
     }
-    public static func createGuestMemfd(vmFD: Int32, size: UInt64, flags: UInt64, reserved: UInt64 = 0) throws(KVMError) -> Int32 {
+    public static func createGuestMemfd(vmFD: Int32, size: UInt64, flags: UInt64, reserved: UInt64 = 0) throws(KVMError)
+        -> Int32
+    {
         var arg = ckvm_create_guest_memfd()
         arg.size = size
         arg.flags = flags
@@ -52,7 +54,9 @@ public enum UncheckedKVM {
         // SAFETY: `arg` is a local struct the ioctl reads; the memslot obligations are the caller's (see the doc comment).
         _ = unsafe try check(ckvm_set_user_memory_region(vmFD, &arg), .setUserMemoryRegion)
     }
-    public static func setMemoryAttributes(vmFD: Int32, address: UInt64, size: UInt64, attributes: UInt64, flags: UInt64) throws(KVMError) {
+    public static func setMemoryAttributes(
+        vmFD: Int32, address: UInt64, size: UInt64, attributes: UInt64, flags: UInt64
+    ) throws(KVMError) {
         var arg = ckvm_memory_attributes()
         arg.address = address
         arg.size = size
@@ -115,7 +119,10 @@ public enum UncheckedKVM {
     }
 
     /// `mmap` of `fd` (or anonymous memory for fd -1) with any protection and flags.
-    public static func map(fd: Int32, length: UInt64, protection: Int32, flags: Int32, offset: UInt64 = 0) throws(KVMError) -> RawMapping {
-        try RawMapping(fd: fd, length: length, protection: protection, flags: flags, offset: offset, operation: .mapMemory)
+    public static func map(fd: Int32, length: UInt64, protection: Int32, flags: Int32, offset: UInt64 = 0)
+        throws(KVMError) -> RawMapping
+    {
+        try RawMapping(
+            fd: fd, length: length, protection: protection, flags: flags, offset: offset, operation: .mapMemory)
     }
 }

@@ -109,7 +109,8 @@ public struct VCPU: ~Copyable, Sendable {
             // SAFETY: `run` is the live kvm_run page; the memory_fault member is read only when exit_reason names it.
             case EFAULT where unsafe run.pointee.exit_reason == UInt32(CKVM_EXIT_MEMORY_FAULT):
                 let fault = unsafe run.pointee.exit.memory_fault
-                return .memoryFault(flags: fault.flags, guestPhysicalAddress: GuestPhysicalAddress(fault.gpa), size: fault.size)
+                return .memoryFault(
+                    flags: fault.flags, guestPhysicalAddress: GuestPhysicalAddress(fault.gpa), size: fault.size)
             default:
                 throw KVMError(.run, negated: result)
             }
@@ -134,11 +135,11 @@ public struct VCPU: ~Copyable, Sendable {
                 // SAFETY: `page.bytes(at:)` returns a pointer to 8 bytes inside the mapping (bounds-checked there) or nil; at most 4 are read.
                 if let data = unsafe page.bytes(at: Int(exactly: io.data_offset) ?? -1) {
                     switch io.size {
-                        // SAFETY: `data` points at 8 bytes inside the run page (page.bytes(at:)); 1 byte is read.
+                    // SAFETY: `data` points at 8 bytes inside the run page (page.bytes(at:)); 1 byte is read.
                     case 1: value = unsafe UInt32(data.load(as: UInt8.self))
-                        // SAFETY: as above; 2 bytes are read.
+                    // SAFETY: as above; 2 bytes are read.
                     case 2: value = unsafe UInt32(data.loadUnaligned(as: UInt16.self))
-                        // SAFETY: as above; 4 bytes are read.
+                    // SAFETY: as above; 4 bytes are read.
                     default: value = unsafe data.loadUnaligned(as: UInt32.self)
                     }
                 }
@@ -167,8 +168,9 @@ public struct VCPU: ~Copyable, Sendable {
         case CKVM_EXIT_INTERNAL_ERROR:
             // SAFETY: exit_reason is KVM_EXIT_INTERNAL_ERROR, so `internal` is the live member.
             let info = unsafe run.pointee.exit.`internal`
-            return .internalError(suberror: info.suberror, dataCount: info.ndata,
-                                  firstData: info.ndata > 0 ? info.data.0 : 0)
+            return .internalError(
+                suberror: info.suberror, dataCount: info.ndata,
+                firstData: info.ndata > 0 ? info.data.0 : 0)
         case CKVM_EXIT_SYSTEM_EVENT:
             // SAFETY: exit_reason is KVM_EXIT_SYSTEM_EVENT, so `system_event` is the live member.
             let event = unsafe run.pointee.exit.system_event
@@ -176,7 +178,8 @@ public struct VCPU: ~Copyable, Sendable {
         case CKVM_EXIT_MEMORY_FAULT:
             // SAFETY: exit_reason is KVM_EXIT_MEMORY_FAULT, so `memory_fault` is the live member.
             let fault = unsafe run.pointee.exit.memory_fault
-            return .memoryFault(flags: fault.flags, guestPhysicalAddress: GuestPhysicalAddress(fault.gpa), size: fault.size)
+            return .memoryFault(
+                flags: fault.flags, guestPhysicalAddress: GuestPhysicalAddress(fault.gpa), size: fault.size)
         case CKVM_EXIT_INTR:
             return .interrupted
         case CKVM_EXIT_EXCEPTION:
@@ -197,8 +200,10 @@ public struct VCPU: ~Copyable, Sendable {
         case CKVM_EXIT_IO:
             // SAFETY: exit_reason is KVM_EXIT_IO, so `io` is the live member.
             let io = unsafe run.pointee.exit.io
-            // SAFETY: `page.bytes(at:)` bounds-checks the data offset against the mapping (8 bytes available).
-            guard io.direction == UInt8(CKVM_EXIT_IO_IN), let data = unsafe page.bytes(at: Int(exactly: io.data_offset) ?? -1) else { return }
+            guard io.direction == UInt8(CKVM_EXIT_IO_IN),
+                // SAFETY: `page.bytes(at:)` bounds-checks the data offset against the mapping (8 bytes available).
+                let data = unsafe page.bytes(at: Int(exactly: io.data_offset) ?? -1)
+            else { return }
             switch io.size {
             // SAFETY: `data` points at 8 bytes inside the mapping (checked above); at most 4 are written.
             case 1: unsafe data.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
@@ -207,7 +212,9 @@ public struct VCPU: ~Copyable, Sendable {
             }
         case CKVM_EXIT_MMIO:
             // SAFETY: exit_reason is KVM_EXIT_MMIO; `mmio.data` is 8 bytes inside the live page.
-            unsafe withUnsafeMutableBytes(of: &run.pointee.exit.mmio.data) { unsafe $0.storeBytes(of: value.littleEndian, as: UInt64.self) }
+            unsafe withUnsafeMutableBytes(of: &run.pointee.exit.mmio.data) {
+                unsafe $0.storeBytes(of: value.littleEndian, as: UInt64.self)
+            }
         default:
             return
         }

@@ -46,26 +46,34 @@ extension VCPUExit: CustomStringConvertible {
     public var description: String {
         switch self {
         case .ioOut(let port, let size, let count, let value):
-            return "port I/O out: port 0x\(String(port, radix: 16)), \(size) byte(s) × \(count), first value 0x\(String(value, radix: 16))"
+            return
+                "port I/O out: port 0x\(String(port, radix: 16)), \(size) byte(s) × \(count), first value 0x\(String(value, radix: 16))"
         case .ioIn(let port, let size, let count):
-            return "port I/O in: port 0x\(String(port, radix: 16)), \(size) byte(s) × \(count) (answer with completeInput(_:))"
+            return
+                "port I/O in: port 0x\(String(port, radix: 16)), \(size) byte(s) × \(count) (answer with completeInput(_:))"
         case .mmioWrite(let address, let length, let value):
-            return "MMIO write of \(length) byte(s), 0x\(String(value, radix: 16)), at \(address): no memslot backs that address"
+            return
+                "MMIO write of \(length) byte(s), 0x\(String(value, radix: 16)), at \(address): no memslot backs that address"
         case .mmioRead(let address, let length):
-            return "MMIO read of \(length) byte(s) at \(address): no memslot backs that address (answer with completeInput(_:))"
+            return
+                "MMIO read of \(length) byte(s) at \(address): no memslot backs that address (answer with completeInput(_:))"
         case .halt:
             return "the guest executed hlt (KVM_EXIT_HLT)"
         case .shutdown:
-            return "the guest shut down (KVM_EXIT_SHUTDOWN), usually a triple fault: an exception with no usable IDT, e.g. a page fault outside the identity map"
+            return
+                "the guest shut down (KVM_EXIT_SHUTDOWN), usually a triple fault: an exception with no usable IDT, e.g. a page fault outside the identity map"
         case .failEntry(let reason, let cpu):
-            return "the CPU refused to enter the guest (KVM_EXIT_FAIL_ENTRY, hardware reason 0x\(String(reason, radix: 16)), host CPU \(cpu)): the special registers are inconsistent"
+            return
+                "the CPU refused to enter the guest (KVM_EXIT_FAIL_ENTRY, hardware reason 0x\(String(reason, radix: 16)), host CPU \(cpu)): the special registers are inconsistent"
         case .internalError(let suberror, let dataCount, let firstData):
             let what: String
             switch suberror {
             case 1:
-                what = "KVM could not emulate an instruction (KVM_INTERNAL_ERROR_EMULATION); a new vCPU starts in real mode at 0xFFFFFFF0: set its registers (VCPU.enterLongMode(at:stackPointer:tablesAt:)) and check the code lies in a memslot with a host mapping"
+                what =
+                    "KVM could not emulate an instruction (KVM_INTERNAL_ERROR_EMULATION); a new vCPU starts in real mode at 0xFFFFFFF0: set its registers (VCPU.enterLongMode(at:stackPointer:tablesAt:)) and check the code lies in a memslot with a host mapping"
             case 2:
-                what = "an exception occurred while KVM delivered another (KVM_INTERNAL_ERROR_SIMUL_EX): check the descriptor tables and the stack"
+                what =
+                    "an exception occurred while KVM delivered another (KVM_INTERNAL_ERROR_SIMUL_EX): check the descriptor tables and the stack"
             case 3:
                 what = "an exit occurred while KVM delivered an event (KVM_INTERNAL_ERROR_DELIVERY_EV)"
             case 4:
@@ -76,9 +84,16 @@ extension VCPUExit: CustomStringConvertible {
             return dataCount > 0 ? "\(what); first datum 0x\(String(firstData, radix: 16)) of \(dataCount)" : what
         case .memoryFault(let flags, let gpa, let size):
             let kind = flags & (1 << 3) != 0 ? "private" : "shared"
-            return "memory fault on \(kind) memory at \(gpa), \(size) bytes (KVM_EXIT_MEMORY_FAULT): the page is not in the state the guest accessed it as, or not backed"
+            return
+                "memory fault on \(kind) memory at \(gpa), \(size) bytes (KVM_EXIT_MEMORY_FAULT): the page is not in the state the guest accessed it as, or not backed"
         case .systemEvent(let type, let flags):
-            let name = switch type { case 1: "shutdown"; case 2: "reset"; case 3: "crash"; default: "type \(type)" }
+            let name =
+                switch type {
+                case 1: "shutdown"
+                case 2: "reset"
+                case 3: "crash"
+                default: "type \(type)"
+                }
             return "system event: \(name) (KVM_EXIT_SYSTEM_EVENT, flags 0x\(String(flags, radix: 16)))"
         case .interrupted:
             return "interrupted by a kick (EINTR or KVM_EXIT_INTR)"

@@ -16,17 +16,20 @@ public struct VCPUState: Hashable, Sendable {
         /// Its value.
         public var value: UInt64
         /// An MSR and its value.
-        public init(index: UInt32, value: UInt64) { self.index = index; self.value = value }
+        public init(index: UInt32, value: UInt64) {
+            self.index = index
+            self.value = value
+        }
     }
 
     /// The size of `kvm_regs` in bytes (144).
-    public static let registersSize = MemoryLayout<ckvm_regs>.size          // 144
+    public static let registersSize = MemoryLayout<ckvm_regs>.size  // 144
     /// The size of `kvm_sregs` in bytes (312).
     public static let specialRegistersSize = MemoryLayout<ckvm_sregs>.size  // 312
     /// The size of `kvm_fpu` in bytes (416).
-    public static let fpuSize = MemoryLayout<ckvm_fpu>.size                 // 416
+    public static let fpuSize = MemoryLayout<ckvm_fpu>.size  // 416
     /// The size of `kvm_vcpu_events` in bytes (64).
-    public static let eventsSize = MemoryLayout<ckvm_vcpu_events>.size      // 64
+    public static let eventsSize = MemoryLayout<ckvm_vcpu_events>.size  // 64
     /// The most MSRs one state holds.
     public static let maximumMSRs = Int(CKVM_MAX_MSRS)
 
@@ -53,7 +56,7 @@ public struct VCPUState: Hashable, Sendable {
     /// A state from its parts; nil when a part has the wrong size or there are too many MSRs.
     public init?(registers: [UInt8], specialRegisters: [UInt8], fpu: [UInt8], events: [UInt8], msrs: [MSR]) {
         guard registers.count == Self.registersSize, specialRegisters.count == Self.specialRegistersSize,
-              fpu.count == Self.fpuSize, events.count == Self.eventsSize, msrs.count <= Self.maximumMSRs
+            fpu.count == Self.fpuSize, events.count == Self.eventsSize, msrs.count <= Self.maximumMSRs
         else { return nil }
         self.registers = registers
         self.specialRegisters = specialRegisters
@@ -65,7 +68,9 @@ public struct VCPUState: Hashable, Sendable {
     /// The general-purpose registers, decoded.
     public var decodedRegisters: Registers { Registers(raw: Self.load(registers, as: ckvm_regs())) }
     /// The special registers, decoded.
-    public var decodedSpecialRegisters: SpecialRegisters { SpecialRegisters(Self.load(specialRegisters, as: ckvm_sregs())) }
+    public var decodedSpecialRegisters: SpecialRegisters {
+        SpecialRegisters(Self.load(specialRegisters, as: ckvm_sregs()))
+    }
 
     /// The pending-event fields of `kvm_vcpu_events` a report shows: an exception injected or
     /// pending, an interrupt injected, an NMI injected or pending (all false in a guest that
@@ -84,7 +89,9 @@ public struct VCPUState: Hashable, Sendable {
         // SAFETY: the caller passes exactly MemoryLayout<T>.size bytes (checked by init?), and T
         // is a C struct of integers, for which every bit pattern is a value.
         unsafe withUnsafeMutableBytes(of: &value) { destination in
-            unsafe bytes.withUnsafeBytes { source in unsafe destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[0..<destination.count])) }
+            unsafe bytes.withUnsafeBytes { source in
+                unsafe destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[0..<destination.count]))
+            }
         }
         return value
     }
@@ -110,8 +117,9 @@ extension VCPU {
         _ = unsafe try check(ckvm_get_vcpu_events(fd, &events), .getVCPUEvents)
         let msrs = try readMSRs(Array(wanted.prefix(VCPUState.maximumMSRs)))
         // Sizes match by construction.
-        return VCPUState(registers: VCPUState.bytes(of: regs), specialRegisters: VCPUState.bytes(of: sregs),
-                         fpu: VCPUState.bytes(of: fpu), events: VCPUState.bytes(of: events), msrs: msrs)!
+        return VCPUState(
+            registers: VCPUState.bytes(of: regs), specialRegisters: VCPUState.bytes(of: sregs),
+            fpu: VCPUState.bytes(of: fpu), events: VCPUState.bytes(of: events), msrs: msrs)!
     }
 
     /// Reads the MSRs in `indices` that this host lets a VMM read: KVM_GET_MSRS stops at the
@@ -149,7 +157,8 @@ extension VCPU {
         // SAFETY: a local kvm_vcpu_events the ioctl reads.
         _ = unsafe try check(ckvm_set_vcpu_events(fd, &events), .setVCPUEvents)
         guard !state.msrs.isEmpty else { return }
-        let indices = state.msrs.map(\.index), values = state.msrs.map(\.value)
+        let indices = state.msrs.map(\.index)
+        let values = state.msrs.map(\.value)
         // SAFETY: `indices` and `values` have the same count (checked above); the wrapper reads that many of each.
         let written = unsafe try check(ckvm_set_msrs(fd, UInt32(indices.count), indices, values), .setMSRs)
         if Int(written) < indices.count {

@@ -65,8 +65,11 @@ public struct VirtualMachine: ~Copyable, Sendable {
     public func createGuestMemfd(size: UInt64, flags: GuestMemfdFlags = .hostShared) throws(KVMError) -> GuestMemfd {
         let supported = (try? check(.guestMemfdFlags)).map { UInt64(max($0, 0)) } ?? ~0
         if let error = GmemRules.validateCreate(size: size, flags: flags.rawValue, supportedFlags: supported) {
-            throw KVMError(.createGuestMemfd, Errno(rawValue: error.rawValue),
-                           refusal: .rule("size \(size) with flags \(flags): the size must be a positive multiple of 4096 and the flags within \(GuestMemfdFlags(rawValue: supported))"))
+            throw KVMError(
+                .createGuestMemfd, Errno(rawValue: error.rawValue),
+                refusal: .rule(
+                    "size \(size) with flags \(flags): the size must be a positive multiple of 4096 and the flags within \(GuestMemfdFlags(rawValue: supported))"
+                ))
         }
         var arg = ckvm_create_guest_memfd()
         arg.size = size
@@ -80,7 +83,9 @@ public struct VirtualMachine: ~Copyable, Sendable {
     /// `KVM_CREATE_GUEST_MEMFD` exactly as given, for conformance tests of the kernel's own
     /// checks (GMEM-SPEC C1–C3). The returned value records `size` and `flags` as passed.
     @_spi(Unchecked)
-    public func createGuestMemfdUnchecked(size: UInt64, flags: UInt64, reserved: UInt64 = 0) throws(KVMError) -> GuestMemfd {
+    public func createGuestMemfdUnchecked(size: UInt64, flags: UInt64, reserved: UInt64 = 0) throws(KVMError)
+        -> GuestMemfd
+    {
         var arg = ckvm_create_guest_memfd()
         arg.size = size
         arg.flags = flags
@@ -128,19 +133,25 @@ public struct VirtualMachine: ~Copyable, Sendable {
             case .anonymous: start = 0
             case .guestMemfd(let id):
                 guard id == file.fileID else {
-                    throw KVMError(.setUserMemoryRegion2, .invalidArgument,
-                                   refusal: .invalidArgument("hostMemory maps another guest_memfd: pass this file's own mapping or anonymous memory"))
+                    throw KVMError(
+                        .setUserMemoryRegion2, .invalidArgument,
+                        refusal: .invalidArgument(
+                            "hostMemory maps another guest_memfd: pass this file's own mapping or anonymous memory"))
                 }
                 start = fileOffset
             }
             guard start <= hostMemory.length, size <= hostMemory.length - start else {
-                throw KVMError(.setUserMemoryRegion2, .invalidArgument,
-                               refusal: .invalidArgument("hostMemory of \(hostMemory.length) bytes does not cover [\(hex(start)), +\(hex(size))) of the slot"))
+                throw KVMError(
+                    .setUserMemoryRegion2, .invalidArgument,
+                    refusal: .invalidArgument(
+                        "hostMemory of \(hostMemory.length) bytes does not cover [\(hex(start)), +\(hex(size))) of the slot"
+                    ))
             }
             address = hostMemory.hostAddress + start
         }
-        try bindRegion(file, slot: slot, guestPhysicalAddress: guestPhysicalAddress, size: size, fileOffset: fileOffset,
-                       userspaceAddress: address, keeping: hostMemory)
+        try bindRegion(
+            file, slot: slot, guestPhysicalAddress: guestPhysicalAddress, size: size, fileOffset: fileOffset,
+            userspaceAddress: address, keeping: hostMemory)
     }
 
     /// `bind` with a raw host address for the slot's host side.
@@ -157,8 +168,9 @@ public struct VirtualMachine: ~Copyable, Sendable {
         _ file: borrowing GuestMemfd, slot: UInt32, guestPhysicalAddress: GuestPhysicalAddress,
         size: UInt64, fileOffset: UInt64 = 0, userspaceAddress: UInt64
     ) throws(KVMError) {
-        try bindRegion(file, slot: slot, guestPhysicalAddress: guestPhysicalAddress, size: size, fileOffset: fileOffset,
-                       userspaceAddress: userspaceAddress, keeping: nil)
+        try bindRegion(
+            file, slot: slot, guestPhysicalAddress: guestPhysicalAddress, size: size, fileOffset: fileOffset,
+            userspaceAddress: userspaceAddress, keeping: nil)
     }
 
     private func bindRegion(
@@ -166,15 +178,19 @@ public struct VirtualMachine: ~Copyable, Sendable {
         size: UInt64, fileOffset: UInt64, userspaceAddress: UInt64, keeping memory: HostMapping?
     ) throws(KVMError) {
         // GmemModel's binding rule (kvm_gmem_bind): ownership first, then the file range.
-        if let error = GmemRules.validateBinding(isGuestMemfd: true, ownedByBindingVM: file.owner == identity, offset: fileOffset,
-                                                 size: size, fileSize: file.size, rangeIsUnbound: true) {
-            throw KVMError(.setUserMemoryRegion2, Errno(rawValue: error.rawValue),
-                           refusal: file.owner == identity
-                               ? .rule("file range [\(fileOffset), +\(size)) is unaligned or past the \(file.size)-byte file")
-                               : .foreignGuestMemfd)
+        if let error = GmemRules.validateBinding(
+            isGuestMemfd: true, ownedByBindingVM: file.owner == identity, offset: fileOffset,
+            size: size, fileSize: file.size, rangeIsUnbound: true)
+        {
+            throw KVMError(
+                .setUserMemoryRegion2, Errno(rawValue: error.rawValue),
+                refusal: file.owner == identity
+                    ? .rule("file range [\(fileOffset), +\(size)) is unaligned or past the \(file.size)-byte file")
+                    : .foreignGuestMemfd)
         }
-        var region = MemoryRegion(slot: slot, guestPhysicalAddress: guestPhysicalAddress.rawValue, size: size,
-                                  userspaceAddress: userspaceAddress)
+        var region = MemoryRegion(
+            slot: slot, guestPhysicalAddress: guestPhysicalAddress.rawValue, size: size,
+            userspaceAddress: userspaceAddress)
         region.flags = .guestMemfd
         region.guestMemfd = file.fd
         region.guestMemfdOffset = fileOffset
@@ -184,30 +200,41 @@ public struct VirtualMachine: ~Copyable, Sendable {
 
     /// GmemModel's memslot rules (`kvm_set_memory_region`'s sanity checks) before the call.
     private func validateRegion(_ region: MemoryRegion) throws(KVMError) {
-        let model = GmemRules.MemoryRegion(slot: region.slot, flags: region.flags.rawValue,
-                                           guestPhysicalAddress: region.guestPhysicalAddress, memorySize: region.size,
-                                           userspaceAddress: region.userspaceAddress, guestMemfdOffset: region.guestMemfdOffset)
-        if let error = GmemRules.validateMemoryRegion(model, ioctl: .v2, vmType: UInt64(type.rawValue), capabilities: .upstream) {
-            throw KVMError(.setUserMemoryRegion2, Errno(rawValue: error.rawValue),
-                           refusal: .rule("memslot \(region.slot) of \(region.size) bytes at guest-physical \(hex(region.guestPhysicalAddress)), host address \(hex(region.userspaceAddress)): sizes and addresses must be multiples of 4096, the slot id below \(GmemABI.userMemorySlots), and no range may wrap"),
-                           context: SlotTable.describe(region))
+        let model = GmemRules.MemoryRegion(
+            slot: region.slot, flags: region.flags.rawValue,
+            guestPhysicalAddress: region.guestPhysicalAddress, memorySize: region.size,
+            userspaceAddress: region.userspaceAddress, guestMemfdOffset: region.guestMemfdOffset)
+        if let error = GmemRules.validateMemoryRegion(
+            model, ioctl: .v2, vmType: UInt64(type.rawValue), capabilities: .upstream)
+        {
+            throw KVMError(
+                .setUserMemoryRegion2, Errno(rawValue: error.rawValue),
+                refusal: .rule(
+                    "memslot \(region.slot) of \(region.size) bytes at guest-physical \(hex(region.guestPhysicalAddress)), host address \(hex(region.userspaceAddress)): sizes and addresses must be multiples of 4096, the slot id below \(GmemABI.userMemorySlots), and no range may wrap"
+                ),
+                context: SlotTable.describe(region))
         }
     }
 
     /// `KVM_SET_USER_MEMORY_REGION2`, recording the slot on success and naming the clash on
     /// failure.
-    private func setRegion(_ region: MemoryRegion, file: GuestMemfd.FileID?, keeping memory: HostMapping? = nil) throws(KVMError) {
+    private func setRegion(_ region: MemoryRegion, file: GuestMemfd.FileID?, keeping memory: HostMapping? = nil)
+        throws(KVMError)
+    {
         var arg = region.raw
         // SAFETY: `arg` is a local struct; its userspace_addr is a HostMapping the slot table keeps alive for as long as the slot exists (checked to cover the slot above).
         let result = unsafe ckvm_set_user_memory_region2(fd, &arg)
         if result < 0 {
-            throw KVMError(.setUserMemoryRegion2, negated: result, context: SlotTable.describe(region),
-                           hint: slots.explain(Errno(rawValue: -result), region, file: file))
+            throw KVMError(
+                .setUserMemoryRegion2, negated: result, context: SlotTable.describe(region),
+                hint: slots.explain(Errno(rawValue: -result), region, file: file))
         }
         // Recorded (and any previous slot's memory dropped) only after the ioctl returned:
         // from then on no vCPU uses the old slot (KVM waits for SRCU readers).
         slots.record(region, file: file, memory: memory)
-        logger.trace("KVM_SET_USER_MEMORY_REGION2 slot \(region.slot) gpa \(hex(region.guestPhysicalAddress)) size \(region.size)")
+        logger.trace(
+            "KVM_SET_USER_MEMORY_REGION2 slot \(region.slot) gpa \(hex(region.guestPhysicalAddress)) size \(region.size)"
+        )
     }
 
     /// Maps the first `size` bytes of `memory` (anonymous, or any shared host mapping) as
@@ -222,11 +249,13 @@ public struct VirtualMachine: ~Copyable, Sendable {
         flags: MemorySlotFlags = []
     ) throws(KVMError) {
         guard size <= memory.length else {
-            throw KVMError(.setUserMemoryRegion2, .invalidArgument,
-                           refusal: .invalidArgument("memory of \(memory.length) bytes is shorter than the \(size)-byte slot"))
+            throw KVMError(
+                .setUserMemoryRegion2, .invalidArgument,
+                refusal: .invalidArgument("memory of \(memory.length) bytes is shorter than the \(size)-byte slot"))
         }
-        try setPlainRegion(slot, guestPhysicalAddress: guestPhysicalAddress, size: size, userspaceAddress: memory.hostAddress,
-                           flags: flags, keeping: memory)
+        try setPlainRegion(
+            slot, guestPhysicalAddress: guestPhysicalAddress, size: size, userspaceAddress: memory.hostAddress,
+            flags: flags, keeping: memory)
     }
 
     /// `setMemorySlot` with a raw host address.
@@ -241,8 +270,9 @@ public struct VirtualMachine: ~Copyable, Sendable {
         _ slot: UInt32, guestPhysicalAddress: GuestPhysicalAddress, size: UInt64, userspaceAddress: UInt64,
         flags: MemorySlotFlags = []
     ) throws(KVMError) {
-        try setPlainRegion(slot, guestPhysicalAddress: guestPhysicalAddress, size: size, userspaceAddress: userspaceAddress,
-                           flags: flags, keeping: nil)
+        try setPlainRegion(
+            slot, guestPhysicalAddress: guestPhysicalAddress, size: size, userspaceAddress: userspaceAddress,
+            flags: flags, keeping: nil)
     }
 
     private func setPlainRegion(
@@ -250,11 +280,13 @@ public struct VirtualMachine: ~Copyable, Sendable {
         flags: MemorySlotFlags, keeping memory: HostMapping?
     ) throws(KVMError) {
         if flags.contains(.guestMemfd) {
-            throw KVMError(.setUserMemoryRegion2, .invalidArgument,
-                           refusal: .invalidArgument("use bind(_:slot:…) to bind a guest_memfd"))
+            throw KVMError(
+                .setUserMemoryRegion2, .invalidArgument,
+                refusal: .invalidArgument("use bind(_:slot:…) to bind a guest_memfd"))
         }
-        var region = MemoryRegion(slot: slot, guestPhysicalAddress: guestPhysicalAddress.rawValue, size: size,
-                                  userspaceAddress: userspaceAddress)
+        var region = MemoryRegion(
+            slot: slot, guestPhysicalAddress: guestPhysicalAddress.rawValue, size: size,
+            userspaceAddress: userspaceAddress)
         region.flags = flags
         try validateRegion(region)
         try setRegion(region, file: nil, keeping: memory)
@@ -300,7 +332,9 @@ public struct VirtualMachine: ~Copyable, Sendable {
     /// - Throws: ``KVMError`` (`KVM_SET_TSS_ADDR`) with the kernel's errno.
     public func setTSSAddress(_ address: GuestPhysicalAddress) throws(KVMError) {
         guard let value = UInt(exactly: address.rawValue) else {
-            throw KVMError(.setTSSAddress, .invalidArgument, refusal: .invalidArgument("TSS address \(address) does not fit the ioctl's argument"))
+            throw KVMError(
+                .setTSSAddress, .invalidArgument,
+                refusal: .invalidArgument("TSS address \(address) does not fit the ioctl's argument"))
         }
         _ = try KVM.check(ckvm_set_tss_addr(fd, value), .setTSSAddress)
     }
@@ -399,12 +433,14 @@ final class SlotTable: Sendable {
             if let existing = table[region.slot] {
                 // A move or a flags change keeps the slot's memory (the kernel keeps the
                 // userspace_addr it was created with).
-                table[region.slot] = Slot(guestPhysicalAddress: region.guestPhysicalAddress, size: existing.size,
-                                          file: existing.file, fileOffset: existing.fileOffset, memory: existing.memory)
+                table[region.slot] = Slot(
+                    guestPhysicalAddress: region.guestPhysicalAddress, size: existing.size,
+                    file: existing.file, fileOffset: existing.fileOffset, memory: existing.memory)
                 return nil
             }
-            table[region.slot] = Slot(guestPhysicalAddress: region.guestPhysicalAddress, size: region.size,
-                                      file: file, fileOffset: region.guestMemfdOffset, memory: memory)
+            table[region.slot] = Slot(
+                guestPhysicalAddress: region.guestPhysicalAddress, size: region.size,
+                file: file, fileOffset: region.guestMemfdOffset, memory: memory)
             return nil
         }
         _ = replaced
@@ -416,7 +452,8 @@ final class SlotTable: Sendable {
     /// "slot 3: guest-physical [0x0, 0x1000000), guest_memfd offset 0x0, host address 0x7f…".
     static func describe(_ region: MemoryRegion) -> String {
         let end = region.guestPhysicalAddress.addingReportingOverflow(region.size)
-        var text = "slot \(region.slot): guest-physical [\(hex(region.guestPhysicalAddress)), \(end.overflow ? "2^64+" : hex(end.partialValue)))"
+        var text =
+            "slot \(region.slot): guest-physical [\(hex(region.guestPhysicalAddress)), \(end.overflow ? "2^64+" : hex(end.partialValue)))"
         if region.flags.contains(.guestMemfd) {
             text += ", guest_memfd fd \(region.guestMemfd) offset \(hex(region.guestMemfdOffset))"
         }
@@ -426,19 +463,24 @@ final class SlotTable: Sendable {
     /// What to do about the kernel's refusal of `region`: the clashing slot when there is one.
     func explain(_ errno: Errno, _ region: MemoryRegion, file: GuestMemfd.FileID?) -> String? {
         let table = slots.withLock { $0 }
-        let start = region.guestPhysicalAddress, end = start &+ region.size
+        let start = region.guestPhysicalAddress
+        let end = start &+ region.size
         for (id, slot) in table.sorted(by: { $0.key < $1.key }) where id != region.slot && region.size > 0 {
             let slotEnd = slot.guestPhysicalAddress &+ slot.size
             if start < slotEnd && slot.guestPhysicalAddress < end {
-                return "the range overlaps slot \(id) at guest-physical [\(hex(slot.guestPhysicalAddress)), \(hex(slotEnd))): choose a free range or delete slot \(id) first"
+                return
+                    "the range overlaps slot \(id) at guest-physical [\(hex(slot.guestPhysicalAddress)), \(hex(slotEnd))): choose a free range or delete slot \(id) first"
             }
             if let file, slot.file == file, region.guestMemfdOffset < slot.fileOffset &+ slot.size,
-               slot.fileOffset < region.guestMemfdOffset &+ region.size {
-                return "the file range [\(hex(region.guestMemfdOffset)), \(hex(region.guestMemfdOffset &+ region.size))) is already bound as slot \(id) (GMEM-SPEC B6): bind another range of the file, or delete slot \(id) first"
+                slot.fileOffset < region.guestMemfdOffset &+ region.size
+            {
+                return
+                    "the file range [\(hex(region.guestMemfdOffset)), \(hex(region.guestMemfdOffset &+ region.size))) is already bound as slot \(id) (GMEM-SPEC B6): bind another range of the file, or delete slot \(id) first"
             }
         }
         if let existing = table[region.slot], region.size > 0 {
-            return "slot \(region.slot) exists at guest-physical [\(hex(existing.guestPhysicalAddress)), \(hex(existing.guestPhysicalAddress &+ existing.size))); only its flags or address may change: delete it first to rebind"
+            return
+                "slot \(region.slot) exists at guest-physical [\(hex(existing.guestPhysicalAddress)), \(hex(existing.guestPhysicalAddress &+ existing.size))); only its flags or address may change: delete it first to rebind"
         }
         switch errno {
         case .noMemory: return "the host is out of memory for the memslot"

@@ -35,7 +35,8 @@ public enum Machine {
         prepare: (GuestMemoryMap) throws(GuestMemoryError) -> Void = { _ in },
         logger: Logger = Logger(label: "gmemkit.microvm")
     ) throws(MachineError) -> RunReport {
-        let machine = try MachineHandle.build(config, control: control, console: console, prepare: prepare, logger: logger)
+        let machine = try MachineHandle.build(
+            config, control: control, console: console, prepare: prepare, logger: logger)
         return try machine.runOnCallingThread()
         // `machine` is the only reference: VM, vCPUs, guest memory and /dev/kvm close here.
     }
@@ -74,8 +75,9 @@ extension ELFImage {
         for (index, segment) in segments.enumerated() {
             try memory.write(fileBytes(ofSegment: index), at: GuestPhysicalAddress(segment.physicalAddress))
             if segment.memorySize > segment.fileSize {
-                try memory.fill(0, at: GuestPhysicalAddress(segment.physicalAddress + segment.fileSize),
-                                count: segment.memorySize - segment.fileSize)
+                try memory.fill(
+                    0, at: GuestPhysicalAddress(segment.physicalAddress + segment.fileSize),
+                    count: segment.memorySize - segment.fileSize)
             }
         }
     }

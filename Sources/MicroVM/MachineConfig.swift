@@ -62,8 +62,9 @@ public struct MachineConfig: Sendable {
         name: String = "guest", parsedImage: ELFImage, memorySize: UInt64 = 16 << 20, vcpus: Int = 1,
         timeout: Duration = .seconds(30), parameter: UInt32 = 1, consoleLimit: Int = 1 << 20
     ) {
-        self.init(name: name, image: [], memorySize: memorySize, vcpus: vcpus, timeout: timeout,
-                  parameter: parameter, consoleLimit: consoleLimit)
+        self.init(
+            name: name, image: [], memorySize: memorySize, vcpus: vcpus, timeout: timeout,
+            parameter: parameter, consoleLimit: consoleLimit)
         self.parsedImage = parsedImage
     }
 
@@ -83,14 +84,17 @@ public struct MachineConfig: Sendable {
     /// - Throws: ``MachineError`` `invalidConfiguration` naming the first value out of range.
     public func validate() throws(MachineError) {
         guard memorySize >= GuestABI.minimumMemory, memorySize <= GuestABI.maximumMemory,
-              memorySize % GuestABI.memoryGranule == 0 else {
-            throw .invalidConfiguration("memory must be a multiple of 2 MiB between 4 MiB and 4 GiB (got \(memorySize) bytes)")
+            memorySize % GuestABI.memoryGranule == 0
+        else {
+            throw .invalidConfiguration(
+                "memory must be a multiple of 2 MiB between 4 MiB and 4 GiB (got \(memorySize) bytes)")
         }
         guard (1...64).contains(vcpus) else {
             throw .invalidConfiguration("vCPUs must be between 1 and 64 (got \(vcpus))")
         }
         guard UInt64(vcpus) * GuestABI.stackSize + GuestABI.imageBase < memorySize else {
-            throw .invalidConfiguration("\(vcpus) vCPU stacks of 64 KiB leave no room for the image in \(memorySize) bytes")
+            throw .invalidConfiguration(
+                "\(vcpus) vCPU stacks of 64 KiB leave no room for the image in \(memorySize) bytes")
         }
         guard timeout > .zero else { throw .invalidConfiguration("the timeout must be positive") }
         for size in extraRegions where size == 0 || size % GuestABI.memoryGranule != 0 {
@@ -99,6 +103,8 @@ public struct MachineConfig: Sendable {
         guard addressSpaceEnd <= GuestABI.maximumMemory else {
             throw .invalidConfiguration("RAM and extra regions together exceed 4 GiB")
         }
-        guard consoleLimit >= 0 else { throw .invalidConfiguration("the console limit must not be negative (got \(consoleLimit))") }
+        guard consoleLimit >= 0 else {
+            throw .invalidConfiguration("the console limit must not be negative (got \(consoleLimit))")
+        }
     }
 }

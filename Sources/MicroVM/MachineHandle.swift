@@ -55,8 +55,10 @@ public final class MachineHandle: Sendable {
     let restoredImage: SnapshotImage?
     private let lifecycle = PthreadLock(Lifecycle())
 
-    init(config: MachineConfig, vm: consuming VirtualMachine, memory: GuestMemoryMap, runners: [VCPURunner],
-         live: [Int], run: RunState, control: RunControl, logger: Logger, restoredImage: SnapshotImage? = nil) {
+    init(
+        config: MachineConfig, vm: consuming VirtualMachine, memory: GuestMemoryMap, runners: [VCPURunner],
+        live: [Int], run: RunState, control: RunControl, logger: Logger, restoredImage: SnapshotImage? = nil
+    ) {
         self.restoredImage = restoredImage
         self.config = config
         self.vm = vm
@@ -77,11 +79,15 @@ public final class MachineHandle: Sendable {
 
     /// The regions of a machine built from `config`: RAM at 0, then each extra region.
     static func layout(of config: MachineConfig) -> [GuestMemoryMap.RegionSpec] {
-        var layout: [GuestMemoryMap.RegionSpec] = [.init(name: "ram", start: GuestPhysicalAddress(0), size: config.memorySize)]
+        var layout: [GuestMemoryMap.RegionSpec] = [
+            .init(name: "ram", start: GuestPhysicalAddress(0), size: config.memorySize)
+        ]
         var next = config.memorySize
         for (index, size) in config.extraRegions.enumerated() {
-            layout.append(.init(name: "extra\(index + 1)", start: GuestPhysicalAddress(next), size: size,
-                                flags: config.extraRegionFlags))
+            layout.append(
+                .init(
+                    name: "extra\(index + 1)", start: GuestPhysicalAddress(next), size: size,
+                    flags: config.extraRegionFlags))
             next += size
         }
         return layout
@@ -110,8 +116,9 @@ public final class MachineHandle: Sendable {
         prepare: (GuestMemoryMap) throws(GuestMemoryError) -> Void = { _ in },
         logger: Logger = Logger(label: "gmemkit.microvm")
     ) throws(MachineError) -> MachineHandle {
-        try build(config, control: RunControl(), pauseAfterExits: pauseAfterExits, pausesOnGuestRequest: pausesOnGuestRequest,
-                  console: console, prepare: prepare, logger: logger)
+        try build(
+            config, control: RunControl(), pauseAfterExits: pauseAfterExits, pausesOnGuestRequest: pausesOnGuestRequest,
+            console: console, prepare: prepare, logger: logger)
     }
 
     /// `build` with the caller's `RunControl` (`Machine.run`).
@@ -125,14 +132,17 @@ public final class MachineHandle: Sendable {
         logger: Logger
     ) throws(MachineError) -> MachineHandle {
         try config.validate()
-        guard pauseAfterExits >= 0 else { throw .invalidConfiguration("the exit count to pause at must not be negative") }
+        guard pauseAfterExits >= 0 else {
+            throw .invalidConfiguration("the exit count to pause at must not be negative")
+        }
         let image: ELFImage
         do {
             image = try config.elfImage()
             try image.checkFits(memorySize: config.memorySize, vcpus: config.vcpus)
         } catch { throw .image(error) }
 
-        let state = RunState(control: control, started: .now, vcpus: config.vcpus, pausesOnRequest: pausesOnGuestRequest)
+        let state = RunState(
+            control: control, started: .now, vcpus: config.vcpus, pausesOnRequest: pausesOnGuestRequest)
         let vm: VirtualMachine
         do { vm = try KVMSystem(logger: logger).createVM() } catch { throw .kernel(error) }
         let memory: GuestMemoryMap
@@ -148,19 +158,23 @@ public final class MachineHandle: Sendable {
             for index in 0..<config.vcpus {
                 let vcpu = try vm.createVCPU(id: UInt32(index))
                 try vcpu.setSpecialRegisters(LongMode.specialRegisters(from: try vcpu.specialRegisters()))
-                var registers = LongMode.entryRegisters(entry: image.entry, index: index, count: config.vcpus,
-                                                        memorySize: config.memorySize)
+                var registers = LongMode.entryRegisters(
+                    entry: image.entry, index: index, count: config.vcpus,
+                    memorySize: config.memorySize)
                 config.adjustEntryRegisters?(index, &registers)
                 try vcpu.setRegisters(registers)
                 control.kickers.withLock { $0.append(vcpu.kicker) }
-                runners.append(VCPURunner(index: index, vcpu: vcpu, state: state, memory: memory,
-                                          parameter: config.parameter, consoleLimit: config.consoleLimit,
-                                          consoleSink: console, pauseAfterExits: index == 0 ? pauseAfterExits : 0))
+                runners.append(
+                    VCPURunner(
+                        index: index, vcpu: vcpu, state: state, memory: memory,
+                        parameter: config.parameter, consoleLimit: config.consoleLimit,
+                        consoleSink: console, pauseAfterExits: index == 0 ? pauseAfterExits : 0))
             }
         } catch { throw .kernel(error) }
         logger.debug("built \(config.name): \(config.vcpus) vCPU(s), \(config.memorySize) bytes of guest_memfd")
-        return MachineHandle(config: config, vm: vm, memory: memory, runners: runners, live: Array(0..<config.vcpus),
-                             run: state, control: control, logger: logger)
+        return MachineHandle(
+            config: config, vm: vm, memory: memory, runners: runners, live: Array(0..<config.vcpus),
+            run: state, control: control, logger: logger)
     }
 
     /// The current state.
@@ -221,10 +235,12 @@ public final class MachineHandle: Sendable {
         try start()
         let waiter = WaiterThread()
         let result = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Result<RunReport, MachineError>, Never>) in
+            await withCheckedContinuation {
+                (continuation: CheckedContinuation<Result<RunReport, MachineError>, Never>) in
                 do throws(MachineError) {
                     // finish() joins the vCPU threads: a blocking wait, kept off the Task's executor.
-                    waiter.thread = JoinableThreadBox(try JoinableThread { continuation.resume(returning: .success(self.finish())) })
+                    waiter.thread = JoinableThreadBox(
+                        try JoinableThread { continuation.resume(returning: .success(self.finish())) })
                 } catch {
                     _ = self.stop()
                     continuation.resume(returning: .failure(error))
@@ -254,7 +270,9 @@ public final class MachineHandle: Sendable {
     /// - Throws: ``MachineError`` `invalidTransition` unless the machine is running.
     public func waitUntilPaused() throws(MachineError) -> Bool {
         try lifecycle.withLock { (life: inout Lifecycle) throws(MachineError) in
-            guard life.state == .running else { throw .invalidTransition(action: "wait for a pause of", state: life.state.rawValue) }
+            guard life.state == .running else {
+                throw .invalidTransition(action: "wait for a pause of", state: life.state.rawValue)
+            }
         }
         do { try settle(action: nil) } catch { return false }
         return true

@@ -13,7 +13,7 @@ public enum ReportFormat {
     /// "4 GiB", "16.0 MiB", "1.5 KiB", "12 B".
     public static func bytes(_ bytes: UInt64) -> String {
         if bytes >= 1 << 30, bytes % (1 << 30) == 0 { return "\(bytes >> 30) GiB" }
-        if bytes >= 1 << 20 { return String(format: "%.1f MiB", Double(bytes) / 1048576) }
+        if bytes >= 1 << 20 { return String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
         if bytes >= 1 << 10 { return String(format: "%.1f KiB", Double(bytes) / 1024) }
         return "\(bytes) B"
     }
@@ -63,14 +63,22 @@ extension RunReport: Encodable {
         try container.encode(exits, forKey: .exits)
         try container.encode(pings, forKey: .pings)
         try container.encode(passes.map(\.nanoseconds), forKey: .passNanoseconds)
-        try container.encode(memory.map {
-            RegionEntry(name: $0.name, guestPhysicalAddress: $0.guestPhysicalAddress, size: $0.size,
-                        residentBytesAtExit: $0.residentBytes ?? 0, allocatedBytes: $0.allocatedBytes, punchedBytes: $0.punchedBytes)
-        }, forKey: .regions)
+        try container.encode(
+            memory.map {
+                RegionEntry(
+                    name: $0.name, guestPhysicalAddress: $0.guestPhysicalAddress, size: $0.size,
+                    residentBytesAtExit: $0.residentBytes ?? 0, allocatedBytes: $0.allocatedBytes,
+                    punchedBytes: $0.punchedBytes)
+            }, forKey: .regions)
         try container.encode(String(decoding: console, as: UTF8.self), forKey: .console)
-        try container.encode(Dictionary(uniqueKeysWithValues: registerDumps.map { vcpu, registers in
-            ("\(vcpu)", Dictionary(registers.named.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first }))
-        }), forKey: .registers)
+        try container.encode(
+            Dictionary(
+                uniqueKeysWithValues: registerDumps.map { vcpu, registers in
+                    (
+                        "\(vcpu)",
+                        Dictionary(registers.named.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
+                    )
+                }), forKey: .registers)
     }
 
     /// The human form `gmem run` prints after the guest's console output.
@@ -84,12 +92,15 @@ extension RunReport: Encodable {
         let exitText = exits.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         lines.append("   exits             \(exitText.isEmpty ? "none" : exitText)")
         if pings > 0 { lines.append("   pings             \(pings)") }
-        for (index, pass) in passes.enumerated() { lines.append("   pass \(index + 1)            \(ReportFormat.duration(pass))") }
+        for (index, pass) in passes.enumerated() {
+            lines.append("   pass \(index + 1)            \(ReportFormat.duration(pass))")
+        }
         for region in memory {
-            lines.append("   region \(region.name.padding(toLength: 11, withPad: " ", startingAt: 0))resident "
-                         + "\(ReportFormat.bytes(region.residentBytes ?? 0)) at exit; "
-                         + "allocated \(ReportFormat.bytes(region.allocatedBytes)), punched \(ReportFormat.bytes(region.punchedBytes)) "
-                         + "on request; all released at teardown")
+            lines.append(
+                "   region \(region.name.padding(toLength: 11, withPad: " ", startingAt: 0))resident "
+                    + "\(ReportFormat.bytes(region.residentBytes ?? 0)) at exit; "
+                    + "allocated \(ReportFormat.bytes(region.allocatedBytes)), punched \(ReportFormat.bytes(region.punchedBytes)) "
+                    + "on request; all released at teardown")
         }
         return lines.joined(separator: "\n")
     }
@@ -97,9 +108,11 @@ extension RunReport: Encodable {
     /// For a run that did not succeed: its cause and each register dump, for stderr.
     public var failureLines: [String] {
         guard !succeeded else { return [] }
-        return ["\(cause)"] + registerDumps.sorted(by: { $0.key < $1.key }).map { vcpu, registers in
-            "  vCPU \(vcpu): " + registers.named.map { "\($0.name)=0x\(String($0.value, radix: 16))" }.joined(separator: " ")
-        }
+        return ["\(cause)"]
+            + registerDumps.sorted(by: { $0.key < $1.key }).map { vcpu, registers in
+                "  vCPU \(vcpu): "
+                    + registers.named.map { "\($0.name)=0x\(String($0.value, radix: 16))" }.joined(separator: " ")
+            }
     }
 }
 
@@ -116,8 +129,9 @@ extension SnapshotReport: Encodable {
         try container.encode(reason, forKey: .reason)
         try container.encode(fileBytes, forKey: .fileBytes)
         try container.encode(memoryBytes, forKey: .memoryBytes)
-        try container.encode(Dictionary(regions.map { ($0.name, $0.savedBytes) }, uniquingKeysWith: { first, _ in first }),
-                             forKey: .regions)
+        try container.encode(
+            Dictionary(regions.map { ($0.name, $0.savedBytes) }, uniquingKeysWith: { first, _ in first }),
+            forKey: .regions)
         try container.encode(vcpus, forKey: .vcpus)
         try container.encode(writeTime.nanoseconds, forKey: .writeNanoseconds)
         try container.encode(syncTime.nanoseconds, forKey: .syncNanoseconds)
@@ -126,7 +140,8 @@ extension SnapshotReport: Encodable {
     /// One line for the run's report.
     public func formatted() -> String {
         "   snapshot          \(path) at \(reason): \(ReportFormat.bytes(fileBytes)), \(ReportFormat.bytes(memoryBytes)) of memory in "
-            + regions.map { "\($0.name) \($0.released ? "released" : ReportFormat.bytes($0.savedBytes))" }.joined(separator: ", ")
+            + regions.map { "\($0.name) \($0.released ? "released" : ReportFormat.bytes($0.savedBytes))" }.joined(
+                separator: ", ")
             + "; \(vcpus) vCPU(s), \(msrs) MSRs; written in \(ReportFormat.duration(writeTime)), "
             + "synced in \(ReportFormat.duration(syncTime))"
     }
@@ -202,26 +217,33 @@ public struct RestoreSummary: Encodable, Sendable {
             try container.encode(first.memoryBytes, forKey: .memoryBytesPerClone)
         }
         try container.encode(succeeded, forKey: .succeeded)
-        try container.encode(runs.enumerated().map { index, restored in
-            Clone(index: index, vm: restored.vm, guestMemfds: restored.restore.regions.count,
-                  restoreNanoseconds: restored.restore.restoreTime.nanoseconds, run: restored.run)
-        }, forKey: .clones)
+        try container.encode(
+            runs.enumerated().map { index, restored in
+                Clone(
+                    index: index, vm: restored.vm, guestMemfds: restored.restore.regions.count,
+                    restoreNanoseconds: restored.restore.restoreTime.nanoseconds, run: restored.run)
+            }, forKey: .clones)
     }
 
     /// The human form: the restore and the run of each clone.
     public func formatted() -> String {
         guard let first = runs.first?.restore else { return "" }
-        var lines = ["", "── restored \(first.image.name) from \(file) (taken at \(first.reason)) into \(runs.count) new VM(s)"]
+        var lines = [
+            "", "── restored \(first.image.name) from \(file) (taken at \(first.reason)) into \(runs.count) new VM(s)",
+        ]
         lines.append("   path              \(first.population)")
         for line in first.probe { lines.append("   probe             \(line)") }
-        lines.append("   memory            \(ReportFormat.bytes(first.memoryBytes)) in \(first.extents) chunk(s) per VM; regions "
-                     + first.regions.map { "\($0.name) \($0.released ? "released" : ReportFormat.bytes($0.size))" }.joined(separator: ", "))
+        lines.append(
+            "   memory            \(ReportFormat.bytes(first.memoryBytes)) in \(first.extents) chunk(s) per VM; regions "
+                + first.regions.map { "\($0.name) \($0.released ? "released" : ReportFormat.bytes($0.size))" }.joined(
+                    separator: ", "))
         for (index, restored) in runs.enumerated() {
             let run = restored.run
-            lines.append("   clone \(index)".padding(toLength: 21, withPad: " ", startingAt: 0)
-                         + "\(restored.vm): \(run.cause); restored in \(ReportFormat.duration(restored.restore.restoreTime)), "
-                         + "first guest exit \(run.timeToFirstExit.map(ReportFormat.duration) ?? "none") after restore began, "
-                         + "pings \(run.pings)")
+            lines.append(
+                "   clone \(index)".padding(toLength: 21, withPad: " ", startingAt: 0)
+                    + "\(restored.vm): \(run.cause); restored in \(ReportFormat.duration(restored.restore.restoreTime)), "
+                    + "first guest exit \(run.timeToFirstExit.map(ReportFormat.duration) ?? "none") after restore began, "
+                    + "pings \(run.pings)")
         }
         return lines.joined(separator: "\n")
     }
@@ -337,15 +359,21 @@ public struct SnapshotInspection: Encodable, Sendable {
         reason = m.machine.reason
         runNanoseconds = m.machine.runNanoseconds
         vcpus = m.vcpus.map { vcpu in
-            let state = VCPUState(registers: vcpu.registers, specialRegisters: vcpu.specialRegisters, fpu: vcpu.fpu,
-                                  events: vcpu.events, msrs: vcpu.msrs.map { .init(index: $0.index, value: $0.value) })
+            let state = VCPUState(
+                registers: vcpu.registers, specialRegisters: vcpu.specialRegisters, fpu: vcpu.fpu,
+                events: vcpu.events, msrs: vcpu.msrs.map { .init(index: $0.index, value: $0.value) })
             let regs = state?.decodedRegisters
             let events = state?.pendingEvents
-            let pending = events.map { [$0.exception ? "exception" : nil, $0.interrupt ? "interrupt" : nil, $0.nmi ? "NMI" : nil]
-                .compactMap { $0 } } ?? []
-            return VCPU(index: vcpu.index, exitStatus: vcpu.exitStatus, rip: regs?.rip ?? 0, rsp: regs?.rsp ?? 0,
-                        msrs: Dictionary(vcpu.msrs.map { (ReportFormat.hex(UInt64($0.index)), $0.value) }, uniquingKeysWith: { a, _ in a }),
-                        pending: pending)
+            let pending =
+                events.map {
+                    [$0.exception ? "exception" : nil, $0.interrupt ? "interrupt" : nil, $0.nmi ? "NMI" : nil]
+                        .compactMap { $0 }
+                } ?? []
+            return VCPU(
+                index: vcpu.index, exitStatus: vcpu.exitStatus, rip: regs?.rip ?? 0, rsp: regs?.rsp ?? 0,
+                msrs: Dictionary(
+                    vcpu.msrs.map { (ReportFormat.hex(UInt64($0.index)), $0.value) }, uniquingKeysWith: { a, _ in a }),
+                pending: pending)
         }
         memoryBytes = m.machine.memorySize
         parameter = m.machine.parameter
@@ -353,9 +381,11 @@ public struct SnapshotInspection: Encodable, Sendable {
         pings = m.devices.pings
         snapshotRequests = m.devices.snapshotRequests
         regions = m.regions.enumerated().map { index, r in
-            Region(name: r.name, guestPhysicalAddress: r.guestPhysicalAddress, size: r.size, flags: r.flags, released: r.released,
-                   savedBytes: m.savedBytes(region: index), chunks: m.extents.filter { $0.region == index }.count,
-                   allocatedBytes: r.allocatedBytes, punchedBytes: r.punchedBytes)
+            Region(
+                name: r.name, guestPhysicalAddress: r.guestPhysicalAddress, size: r.size, flags: r.flags,
+                released: r.released,
+                savedBytes: m.savedBytes(region: index), chunks: m.extents.filter { $0.region == index }.count,
+                allocatedBytes: r.allocatedBytes, punchedBytes: r.punchedBytes)
         }
         savedBytes = m.savedBytes
         machineVCPUs = Int(m.machine.vcpus)
@@ -363,23 +393,38 @@ public struct SnapshotInspection: Encodable, Sendable {
 
     /// The human form of `gmem snapshot inspect`.
     public func formatted() -> String {
-        var lines = ["\(file): GmemKit snapshot, format version \(formatVersion), \(pageSize)-byte pages, "
-                     + "\(ReportFormat.bytes(fileBytes)); every checksum matches"]
-        lines.append("   guest             \(guest) (image \(imageBytes) bytes, CRC32C \(ReportFormat.hex(UInt64(imageCRC32C))))")
-        lines.append("   taken             \(reason), \(ReportFormat.duration(.nanoseconds(Int64(clamping: runNanoseconds)))) into the run")
-        lines.append("   machine           \(machineVCPUs) vCPU(s), RAM \(ReportFormat.bytes(memoryBytes)), parameter \(parameter)")
-        lines.append("   devices           console \(consoleBytes) bytes, pings \(pings), snapshot requests \(snapshotRequests.count)")
+        var lines = [
+            "\(file): GmemKit snapshot, format version \(formatVersion), \(pageSize)-byte pages, "
+                + "\(ReportFormat.bytes(fileBytes)); every checksum matches"
+        ]
+        lines.append(
+            "   guest             \(guest) (image \(imageBytes) bytes, CRC32C \(ReportFormat.hex(UInt64(imageCRC32C))))"
+        )
+        lines.append(
+            "   taken             \(reason), \(ReportFormat.duration(.nanoseconds(Int64(clamping: runNanoseconds)))) into the run"
+        )
+        lines.append(
+            "   machine           \(machineVCPUs) vCPU(s), RAM \(ReportFormat.bytes(memoryBytes)), parameter \(parameter)"
+        )
+        lines.append(
+            "   devices           console \(consoleBytes) bytes, pings \(pings), snapshot requests \(snapshotRequests.count)"
+        )
         for vcpu in vcpus {
-            lines.append("   vCPU \(vcpu.index)            " + (vcpu.exitStatus.map { "exited with status \($0); " } ?? "")
-                         + "rip \(ReportFormat.hex(vcpu.rip)) rsp \(ReportFormat.hex(vcpu.rsp)), \(vcpu.msrs.count) MSRs, "
-                         + "pending events: \(vcpu.pending.isEmpty ? "none" : vcpu.pending.joined(separator: ", "))")
+            lines.append(
+                "   vCPU \(vcpu.index)            " + (vcpu.exitStatus.map { "exited with status \($0); " } ?? "")
+                    + "rip \(ReportFormat.hex(vcpu.rip)) rsp \(ReportFormat.hex(vcpu.rsp)), \(vcpu.msrs.count) MSRs, "
+                    + "pending events: \(vcpu.pending.isEmpty ? "none" : vcpu.pending.joined(separator: ", "))")
         }
         for region in regions {
-            lines.append("   region \(region.name.padding(toLength: 11, withPad: " ", startingAt: 0))\(ReportFormat.bytes(region.size)) "
-                         + "at \(ReportFormat.hex(region.guestPhysicalAddress)): "
-                         + (region.released ? "released" : "\(ReportFormat.bytes(region.savedBytes)) saved in \(region.chunks) chunk(s), "
+            lines.append(
+                "   region \(region.name.padding(toLength: 11, withPad: " ", startingAt: 0))\(ReportFormat.bytes(region.size)) "
+                    + "at \(ReportFormat.hex(region.guestPhysicalAddress)): "
+                    + (region.released
+                        ? "released"
+                        : "\(ReportFormat.bytes(region.savedBytes)) saved in \(region.chunks) chunk(s), "
                             + "\(ReportFormat.bytes(region.size - region.savedBytes)) holes")
-                         + "; allocated \(ReportFormat.bytes(region.allocatedBytes)), punched \(ReportFormat.bytes(region.punchedBytes)) on request")
+                    + "; allocated \(ReportFormat.bytes(region.allocatedBytes)), punched \(ReportFormat.bytes(region.punchedBytes)) on request"
+            )
         }
         return lines.joined(separator: "\n")
     }

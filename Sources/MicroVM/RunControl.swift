@@ -76,7 +76,8 @@ final class RunState: Sendable {
 
 /// Kinds of exit counted in the run report.
 enum ExitKind: Int, CaseIterable {
-    case ioOut, ioIn, mmio, halt, shutdown, failEntry, internalError, memoryFault, systemEvent, interrupted, exception, unknown
+    case ioOut, ioIn, mmio, halt, shutdown, failEntry, internalError, memoryFault, systemEvent, interrupted, exception,
+        unknown
 
     init(_ exit: VCPUExit) {
         switch exit {

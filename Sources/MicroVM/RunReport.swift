@@ -76,7 +76,8 @@ public enum StopCause: Hashable, Sendable, CustomStringConvertible {
                 + (region.map { " in region \($0), whose guest_memfd is no longer usable" } ?? " outside every region")
         case .shutdown(let vcpu): return "vCPU \(vcpu) shut down (triple fault: the guest crashed)"
         case .halt(let vcpu): return "vCPU \(vcpu) halted"
-        case .failEntry(let vcpu, let reason): return "vCPU \(vcpu) could not enter the guest (hardware reason \(hex(reason)))"
+        case .failEntry(let vcpu, let reason):
+            return "vCPU \(vcpu) could not enter the guest (hardware reason \(hex(reason)))"
         case .internalError(let vcpu, let suberror): return "vCPU \(vcpu): KVM internal error, suberror \(suberror)"
         case .systemEvent(let vcpu, let type): return "vCPU \(vcpu): system event \(type)"
         case .exception(let vcpu, let vector): return "vCPU \(vcpu): exception \(vector)"

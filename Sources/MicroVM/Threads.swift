@@ -23,13 +23,15 @@ struct JoinableThread: ~Copyable {
         let context = unsafe Unmanaged.passRetained(Body(body)).toOpaque()
         // SAFETY: `context` is the retained Body above, alive until the thread consumes it;
         // the C entry point captures nothing, and `thread` is written before pthread_create returns.
-        let result = unsafe pthread_create(&thread, nil, { context in
-            // SAFETY: `context` is the pointer passed to pthread_create, a +1 reference to a
-            // Body, consumed here once.
-            let body = unsafe Unmanaged<Body>.fromOpaque(context!).takeRetainedValue()
-            body.run()
-            return nil
-        }, context)
+        let result = unsafe pthread_create(
+            &thread, nil,
+            { context in
+                // SAFETY: `context` is the pointer passed to pthread_create, a +1 reference to a
+                // Body, consumed here once.
+                let body = unsafe Unmanaged<Body>.fromOpaque(context!).takeRetainedValue()
+                body.run()
+                return nil
+            }, context)
         guard result == 0 else {
             // SAFETY: no thread was created, so nothing else will consume the +1 reference.
             unsafe Unmanaged<Body>.fromOpaque(context).release()

@@ -16,8 +16,10 @@ final class VCPURunner: Sendable {
     /// Requests a pause when this vCPU has handled this many exits (0: never).
     let pauseAfterExits: Int
 
-    init(index: Int, vcpu: consuming VCPU, state: RunState, memory: GuestMemoryMap, parameter: UInt32,
-         consoleLimit: Int, consoleSink: @escaping @Sendable (UInt8) -> Void, pauseAfterExits: Int = 0) {
+    init(
+        index: Int, vcpu: consuming VCPU, state: RunState, memory: GuestMemoryMap, parameter: UInt32,
+        consoleLimit: Int, consoleSink: @escaping @Sendable (UInt8) -> Void, pauseAfterExits: Int = 0
+    ) {
         self.index = index
         self.vcpu = vcpu
         self.state = state
@@ -131,26 +133,38 @@ final class VCPURunner: Sendable {
                 }
                 continue
             case .mmioRead(let address, _):
-                fail(.unhandledMMIO(vcpu: index, address: address.rawValue, write: false)); return
+                fail(.unhandledMMIO(vcpu: index, address: address.rawValue, write: false))
+                return
             case .mmioWrite(let address, _, _):
-                fail(.unhandledMMIO(vcpu: index, address: address.rawValue, write: true)); return
+                fail(.unhandledMMIO(vcpu: index, address: address.rawValue, write: true))
+                return
             case .memoryFault(let flags, let gpa, let size):
                 let region = try? memory.region(containing: gpa).name
-                fail(.memoryFault(vcpu: index, guestPhysicalAddress: gpa.rawValue, size: size, flags: flags, region: region)); return
+                fail(
+                    .memoryFault(
+                        vcpu: index, guestPhysicalAddress: gpa.rawValue, size: size, flags: flags, region: region))
+                return
             case .halt:
-                fail(.halt(vcpu: index)); return
+                fail(.halt(vcpu: index))
+                return
             case .shutdown:
-                fail(.shutdown(vcpu: index)); return
+                fail(.shutdown(vcpu: index))
+                return
             case .failEntry(let reason, _):
-                fail(.failEntry(vcpu: index, reason: reason)); return
+                fail(.failEntry(vcpu: index, reason: reason))
+                return
             case .internalError(let suberror, _, _):
-                fail(.internalError(vcpu: index, suberror: suberror)); return
+                fail(.internalError(vcpu: index, suberror: suberror))
+                return
             case .systemEvent(let type, _):
-                fail(.systemEvent(vcpu: index, type: type)); return
+                fail(.systemEvent(vcpu: index, type: type))
+                return
             case .exception(let vector, _):
-                fail(.exception(vcpu: index, vector: vector)); return
+                fail(.exception(vcpu: index, vector: vector))
+                return
             case .unknown(let reason):
-                fail(.unknownExit(vcpu: index, reason: reason)); return
+                fail(.unknownExit(vcpu: index, reason: reason))
+                return
             }
         }
     }

@@ -18,12 +18,20 @@ struct BenchCommand: LoggedCommand {
     )
 
     @Option(name: .long, help: "Run only figures whose name contains this.") var filter: String?
-    @Option(name: .long, help: "Rounds per figure (median and spread are over them); guest-touch runs three times as many, density at most 3.")
+    @Option(
+        name: .long,
+        help:
+            "Rounds per figure (median and spread are over them); guest-touch runs three times as many, density at most 3."
+    )
     var rounds: Int = 5
     @Option(name: .long, help: "Round trips per exit-roundtrip round.") var pings: UInt32 = 20_000
     @Option(name: .customLong("populate-mib"), help: "guest_memfd for populate, in MiB.") var populateMiB: UInt64 = 1024
     @Option(name: .customLong("density-vms"), help: "VMs kept alive at once for density.") var densityVMs: Int = 1000
-    @Flag(name: .long, help: "Populate only: run the C baseline in the Swift column too, to see what ratio the host's noise alone gives.")
+    @Flag(
+        name: .long,
+        help:
+            "Populate only: run the C baseline in the Swift column too, to see what ratio the host's noise alone gives."
+    )
     var control = false
     @Flag(name: .long, help: "Print the figures as JSON.") var json = false
     @OptionGroup var logging: LoggingOptions

@@ -21,9 +21,17 @@ struct CheckCommand: LoggedCommand {
     @Option(name: .long, help: "Seed of the random operations.") var seed: UInt64 = 1
     @Option(name: .long, help: "The most host memory one scenario may make the kernel allocate (e.g. 256M, 1G).")
     var memoryBudget: String = "256M"
-    @Option(name: .long, help: "The kernel profile the model answers like: 6.18 or next (default: the one this host's release and capabilities name).")
+    @Option(
+        name: .long,
+        help:
+            "The kernel profile the model answers like: 6.18 or next (default: the one this host's release and capabilities name)."
+    )
     var profile: String?
-    @Option(name: .customLong("emit-c"), help: ArgumentHelp("Write each scenario as a standalone C reproducer into DIR instead of running it (with --random: the shrunk divergence).", valueName: "DIR"))
+    @Option(
+        name: .customLong("emit-c"),
+        help: ArgumentHelp(
+            "Write each scenario as a standalone C reproducer into DIR instead of running it (with --random: the shrunk divergence).",
+            valueName: "DIR"))
     var emitC: String?
     @Option(name: .long, help: "Only the scenario with this name (of the catalogue or the FILEs).") var only: String?
     @Flag(name: .long, help: "Print every scenario and every step with the model's and the kernel's outcome.")
@@ -33,7 +41,8 @@ struct CheckCommand: LoggedCommand {
 
     func run() throws {
         guard let budget = parseSize(memoryBudget) else {
-            throw CommandFailure("gmem check: --memory-budget must be a size such as 256M or 1G (got '\(memoryBudget)')")
+            throw CommandFailure(
+                "gmem check: --memory-budget must be a size such as 256M or 1G (got '\(memoryBudget)')")
         }
         var request = ConformanceCheck.Request()
         (request.files, request.backend, request.random, request.seed) = (files, backend, random, seed)

@@ -32,17 +32,25 @@ struct ExploreCommand: LoggedCommand {
     @Flag(name: .long, help: "Explore every design in every flavour and print the table.") var all = false
     @Option(name: .long, help: "Write each trace as a scenario file into this directory.") var scenarios: String?
     @Flag(name: .long, help: "Print the results as JSON.") var json = false
-    @Option(name: .long, help: "Refuse a search estimated to store more states than this, and stop one that reaches it.")
+    @Option(
+        name: .long, help: "Refuse a search estimated to store more states than this, and stop one that reaches it.")
     var maxStates: Int = 4_000_000
     @Flag(name: .long, help: "Search even beyond --max-states (the estimate is still printed).") var force = false
     @Flag(name: .long, help: "No progress lines on stderr.") var quiet = false
-    @Option(name: .long, help: "When a new file names a VM: at-creation (the kernel) or at-first-bind (the 2023 proposal read literally).")
+    @Option(
+        name: .long,
+        help:
+            "When a new file names a VM: at-creation (the kernel) or at-first-bind (the 2023 proposal read literally).")
     var fileNamesVm: String = ModellingChoices.FileNamesVM.atCreation.rawValue
-    @Option(name: .long, help: "A file's VM pointer when its VM is torn down (designs where files do not pin the VM): cleared or kept.")
+    @Option(
+        name: .long,
+        help: "A file's VM pointer when its VM is torn down (designs where files do not pin the VM): cleared or kept.")
     var pointerAtTeardown: String = ModellingChoices.PointerAtTeardown.cleared.rawValue
     @Flag(name: .long, help: "Count a file freed by a memslot deletion as data destroyed (memslot-delete-keeps-data).")
     var countFreedFiles = false
-    @Flag(name: .long, help: "Let a new VM get a destroyed VM's identity (kernel pointer), so a dangling pointer can match it.")
+    @Flag(
+        name: .long,
+        help: "Let a new VM get a destroyed VM's identity (kernel pointer), so a dangling pointer can match it.")
     var reuseVmIdentities = false
     @Flag(name: .long, help: "With --all: also the verdict table under each alternative modelling choice.")
     var choices = false
@@ -57,9 +65,13 @@ struct ExploreCommand: LoggedCommand {
         var request = Exploration.Request()
         (request.policy, request.protection, request.flavour) = (policy, protection, flavour)
         (request.depth, request.vms, request.files, request.slots, request.pages) = (depth, vms, files, slots, pages)
-        (request.all, request.scenarios, request.maxStates, request.force, request.quiet) = (all, scenarios, maxStates, force, quiet)
+        (request.all, request.scenarios, request.maxStates, request.force, request.quiet) = (
+            all, scenarios, maxStates, force, quiet
+        )
         (request.fileNamesVM, request.pointerAtTeardown) = (fileNamesVm, pointerAtTeardown)
-        (request.countFreedFiles, request.reuseVMIdentities, request.choices) = (countFreedFiles, reuseVmIdentities, choices)
+        (request.countFreedFiles, request.reuseVMIdentities, request.choices) = (
+            countFreedFiles, reuseVmIdentities, choices
+        )
         (request.symmetry, request.threads, request.emitPromela) = (!noSymmetry, threads, emitPromela)
         let outcome: Exploration.Outcome
         do {

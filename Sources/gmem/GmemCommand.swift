@@ -30,9 +30,11 @@ enum GmemMain {
     static func unknownTopic(_ topics: [String]) -> String? {
         var command: ParsableCommand.Type = GmemCommand.self
         for topic in topics {
-            guard let next = command.configuration.subcommands.first(where: {
-                $0._commandName == topic || $0.configuration.aliases.contains(topic)
-            }) else { return topic }
+            guard
+                let next = command.configuration.subcommands.first(where: {
+                    $0._commandName == topic || $0.configuration.aliases.contains(topic)
+                })
+            else { return topic }
             command = next
         }
         return nil
@@ -61,7 +63,11 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 /// `--log-level`, on every command: what the libraries log (swift-log) goes to stderr.
 struct LoggingOptions: ParsableArguments {
-    @Option(name: .long, help: "Library log messages on stderr from this level up: trace, debug, info, notice, warning, error or critical.")
+    @Option(
+        name: .long,
+        help:
+            "Library log messages on stderr from this level up: trace, debug, info, notice, warning, error or critical."
+    )
     var logLevel: Logger.Level = .info
 
     func bootstrap() {

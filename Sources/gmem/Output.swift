@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import KVM
-import SystemPackage
 import Synchronization
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -43,8 +43,10 @@ enum StandardStreams {
     /// through stdio (ArgumentParser's help and usage) was written.
     static func prepare() {
         for fd in Int32(0)...2 where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
-            // SAFETY: the paths are string literals passed as C strings alive for the call.
-            let opened = unsafe fd == STDOUT_FILENO ? open("/dev/full", O_WRONLY) : open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY)
+            let opened =
+                // SAFETY: the paths are string literals passed as C strings alive for the call.
+                unsafe fd == STDOUT_FILENO
+                ? open("/dev/full", O_WRONLY) : open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY)
             if opened >= 0, opened != fd {
                 dup2(opened, fd)
                 close(opened)
@@ -96,7 +98,8 @@ enum StandardStreams {
     /// exit handlers (other threads may still be running a guest).
     static func outputFailed(_ error: Int32) -> Never {
         if !failing.exchange(true, ordering: .sequentiallyConsistent) {
-            let reason = outputClosedAtStart.load(ordering: .sequentiallyConsistent)
+            let reason =
+                outputClosedAtStart.load(ordering: .sequentiallyConsistent)
                 ? "standard output is closed"
                 : "cannot write standard output: \(Errno(rawValue: error).symbolicName) (\(errorText(error)))"
             _ = write(Array("gmem: \(reason)\n".utf8), to: STDERR_FILENO)
@@ -120,7 +123,9 @@ struct CommandFailure: Error, CustomStringConvertible {
 /// Prints each of `lines` on stderr after `command: ` and exits 1 (through `ExitCode`) unless `succeeded`.
 func failUnless(_ succeeded: Bool, _ lines: [String], command: String) throws {
     guard !succeeded else { return }
-    for (index, line) in lines.enumerated() { printError(index == 0 || !line.hasPrefix(" ") ? "\(command): \(line)" : line) }
+    for (index, line) in lines.enumerated() {
+        printError(index == 0 || !line.hasPrefix(" ") ? "\(command): \(line)" : line)
+    }
     throw ExitCode(1)
 }
 

@@ -35,7 +35,8 @@ struct SoakCommand: LoggedCommand {
     static let configuration = CommandConfiguration(
         commandName: "soak",
         abstract: "Run the hello guest many times in one process and check nothing leaks.",
-        discussion: "Checks that descriptors stay constant, resident memory grows under 1 MiB and Unevictable returns to its start. Exits non-zero otherwise."
+        discussion:
+            "Checks that descriptors stay constant, resident memory grows under 1 MiB and Unevictable returns to its start. Exits non-zero otherwise."
     )
 
     @Option(name: .long, help: "Number of VM lifecycles.") var cycles: Int = 1000
@@ -49,7 +50,9 @@ struct SoakCommand: LoggedCommand {
         }
         let report: SoakReport
         do {
-            report = try SoakReport.run(cycles: cycles, memory: bytes) { line in if !json { printError("gmem soak: \(line)") } }
+            report = try SoakReport.run(cycles: cycles, memory: bytes) { line in
+                if !json { printError("gmem soak: \(line)") }
+            }
         } catch {
             throw CommandFailure("gmem soak: \(error)")
         }

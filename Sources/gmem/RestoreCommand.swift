@@ -17,9 +17,15 @@ struct RestoreCommand: LoggedCommand {
     )
 
     @Argument(help: "A snapshot file written by gmem run --snapshot.") var file: String
-    @Option(name: .long, help: "How many machines to restore from the snapshot and run at once (1 to \(Snapshot.maximumClones)).")
+    @Option(
+        name: .long,
+        help: "How many machines to restore from the snapshot and run at once (1 to \(Snapshot.maximumClones)).")
     var clones: Int = 1
-    @Option(name: .long, help: "Wall-clock limit of each restored run in seconds (default 30 per clone per host CPU: clones share the CPUs).")
+    @Option(
+        name: .long,
+        help:
+            "Wall-clock limit of each restored run in seconds (default 30 per clone per host CPU: clones share the CPUs)."
+    )
     var timeout: Double?
     @Flag(name: .long, help: "Print the report as JSON.") var json = false
     @OptionGroup var logging: LoggingOptions
@@ -27,7 +33,8 @@ struct RestoreCommand: LoggedCommand {
     func run() throws {
         // --clones first: the default timeout is computed from it (Int.max clones overflowed there).
         guard (1...Snapshot.maximumClones).contains(clones) else {
-            throw CommandFailure("gmem restore: --clones must be between 1 and \(Snapshot.maximumClones) (got \(clones))")
+            throw CommandFailure(
+                "gmem restore: --clones must be between 1 and \(Snapshot.maximumClones) (got \(clones))")
         }
         let cpus = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let timeout = self.timeout ?? 30 * Double((clones + cpus - 1) / cpus)

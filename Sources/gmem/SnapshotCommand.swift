@@ -39,7 +39,8 @@ extension RunCommand {
         var trigger = SnapshotTrigger.guestRequest
         if let text = snapshotAt {
             guard let parsed = SnapshotTrigger(parsing: text) else {
-                throw CommandFailure("gmem run: cannot read --snapshot-at '\(text)': use exits=N (N ≥ 1) or ms=T (0 to 86400000)")
+                throw CommandFailure(
+                    "gmem run: cannot read --snapshot-at '\(text)': use exits=N (N ≥ 1) or ms=T (0 to 86400000)")
             }
             trigger = parsed
         }
@@ -47,7 +48,8 @@ extension RunCommand {
         let live = !json
         let outcome: SnapshotRunReport
         do {
-            outcome = try Machine.run(config, snapshotTo: path, at: trigger, console: { byte in if live { console.write(byte) } })
+            outcome = try Machine.run(
+                config, snapshotTo: path, at: trigger, console: { byte in if live { console.write(byte) } })
         } catch {
             throw CommandFailure("gmem run: \(error)")
         }

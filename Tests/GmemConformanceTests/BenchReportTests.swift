@@ -7,10 +7,13 @@ import Testing
 @Suite("Bench: the report is a Codable value")
 struct BenchReportTests {
     static let figures = [
-        Figure(name: "exit-roundtrip", unit: "ns/round trip", swift: [110, 100, 120], c: [100, 100, 100], lowerIsBetter: true,
-               goal: 1.05, command: "gmem bench --filter exit-roundtrip", note: "synthetic"),
-        Figure(name: "model-ops", unit: "operations/s", swift: [5, 7], c: [], lowerIsBetter: false, goal: nil,
-               command: "gmem bench --filter model-ops", note: "synthetic"),
+        Figure(
+            name: "exit-roundtrip", unit: "ns/round trip", swift: [110, 100, 120], c: [100, 100, 100],
+            lowerIsBetter: true,
+            goal: 1.05, command: "gmem bench --filter exit-roundtrip", note: "synthetic"),
+        Figure(
+            name: "model-ops", unit: "operations/s", swift: [5, 7], c: [], lowerIsBetter: false, goal: nil,
+            command: "gmem bench --filter model-ops", note: "synthetic"),
     ]
 
     @Test("the report round-trips through JSON and its table has one row per figure")
@@ -32,10 +35,12 @@ struct BenchReportTests {
         #expect(lines.last?.hasPrefix("median of 3 rounds") == true)
     }
 
-    @Test("out-of-range options are refused before anything runs", arguments: [
-        ("rounds", "--rounds must be 1 to 100"), ("pings", "--pings must be at least 100"),
-        ("density", "--density-vms must be 10 to 4000"), ("populate", "--populate-mib must be 2 to 16384"),
-    ])
+    @Test(
+        "out-of-range options are refused before anything runs",
+        arguments: [
+            ("rounds", "--rounds must be 1 to 100"), ("pings", "--pings must be at least 100"),
+            ("density", "--density-vms must be 10 to 4000"), ("populate", "--populate-mib must be 2 to 16384"),
+        ])
     func refused(field: String, message: String) {
         var options = BenchSuite.Options()
         switch field {
@@ -52,6 +57,8 @@ struct BenchReportTests {
     func noFigure() {
         var options = BenchSuite.Options()
         options.filter = "no-such-figure"
-        #expect { try BenchSuite.run(options) } throws: { "\($0)".contains("no figure matches --filter no-such-figure") }
+        #expect { try BenchSuite.run(options) } throws: {
+            "\($0)".contains("no figure matches --filter no-such-figure")
+        }
     }
 }

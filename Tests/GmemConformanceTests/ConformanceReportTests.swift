@@ -36,15 +36,19 @@ struct ConformanceReportTests {
         let data = try JSONEncoder().encode(report)
         #expect(try JSONDecoder().decode(ConformanceReport.self, from: data) == report)
         let keys = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any]).keys
-        #expect(Set(["schemaVersion", "backends", "scenarios", "passed", "failed", "diverged", "skipped", "budgetRefusals",
-                     "seconds", "notes", "rules", "results"]).isSubset(of: Set(keys)))
+        #expect(
+            Set([
+                "schemaVersion", "backends", "scenarios", "passed", "failed", "diverged", "skipped", "budgetRefusals",
+                "seconds", "notes", "rules", "results",
+            ]).isSubset(of: Set(keys)))
     }
 
     @Test("the human text is the same value: one line per rule and the totals last")
     func humanText() throws {
         let report = try Self.catalogueReport()
         let lines = report.formatted().split(separator: "\n", omittingEmptySubsequences: false)
-        #expect(lines.last?.hasPrefix("\(report.scenarios) scenarios on the model only: \(report.passed) passed") == true)
+        #expect(
+            lines.last?.hasPrefix("\(report.scenarios) scenarios on the model only: \(report.passed) passed") == true)
         #expect(lines.filter { $0.hasPrefix("  ") && $0.contains(" passed, ") }.count == report.rules.count)
         #expect(report.formatted(verbose: true).split(separator: "\n").count > lines.count)
     }
@@ -63,9 +67,11 @@ struct ConformanceReportTests {
         #expect(report.formatted().contains("model only, nothing compared"))
     }
 
-    @Test("a bad request is a one-line failure, not a trap", arguments: [
-        ("backend", "--backend must be"), ("only", "no scenario named"), ("file", "cannot read"),
-    ])
+    @Test(
+        "a bad request is a one-line failure, not a trap",
+        arguments: [
+            ("backend", "--backend must be"), ("only", "no scenario named"), ("file", "cannot read"),
+        ])
     func refusals(field: String, message: String) {
         var request = ConformanceCheck.Request()
         request.backend = "model"

@@ -8,9 +8,12 @@ import Testing
 struct MemoryBudgetTests {
     static let gib: UInt64 = 1 << 30
 
-    @Test("the default budget fits a host with gigabytes available; budgets past MemAvailable do not", arguments: [
-        (UInt64(256 << 20), true), (2 * gib, true), (7 * gib, false), (UInt64.max, false), (UInt64.max - (128 << 20), false),
-    ])
+    @Test(
+        "the default budget fits a host with gigabytes available; budgets past MemAvailable do not",
+        arguments: [
+            (UInt64(256 << 20), true), (2 * gib, true), (7 * gib, false), (UInt64.max, false),
+            (UInt64.max - (128 << 20), false),
+        ])
     func refusals(limit: UInt64, fits: Bool) {
         let refusal = MemoryBudget.refusal(limit: limit, available: 8 * Self.gib)
         #expect((refusal == nil) == fits, "\(limit): \(refusal ?? "accepted")")

@@ -1,6 +1,7 @@
-@testable import GmemConformance
 import GmemModel
 import Testing
+
+@testable import GmemConformance
 
 /// Kernel profiles in the scenario language and the runner: `profile=` pins a scenario, the
 /// runner's profile drives the rest, and the catalogue passes on the model under every profile.
@@ -47,7 +48,8 @@ struct ProfileScenarioTests {
 
     @Test("a scenario pinned to a profile the host does not answer like is kernel-skipped, with the reason")
     func kernelSkip() throws {
-        let scenario = try #require(try ScenarioFormat.parse("scenario s rules=C1 profile=next\nvm A -> ok\n", source: "test").first)
+        let scenario = try #require(
+            try ScenarioFormat.parse("scenario s rules=C1 profile=next\nvm A -> ok\n", source: "test").first)
         var runner = ConformanceRunner(selection: .both, capabilities: .referenceHost)
         runner.hostProfile = .v6_18
         let result = runner.run(scenario)

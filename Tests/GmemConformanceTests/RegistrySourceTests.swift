@@ -9,15 +9,20 @@ import Testing
 @Suite("Rule registry against the source tree")
 struct RegistrySourceTests {
     /// The repository root, from this file's path (Tests/GmemConformanceTests/…).
-    static let root = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     /// Text files of the repository, as paths relative to the root: everything but build
     /// output, git metadata and (unless `includingGenerated`) the generated specification.
     static func sourceFiles(includingGenerated: Bool = false) throws -> [String] {
-        let textExtensions: Set<String> = ["swift", "md", "gmem", "c", "h", "sh", "txt", "pml", "ld", "s", "json", "yml", "run"]
+        let textExtensions: Set<String> = [
+            "swift", "md", "gmem", "c", "h", "sh", "txt", "pml", "ld", "s", "json", "yml", "run",
+        ]
         var paths: [String] = []
         let manager = FileManager.default
-        guard let walker = manager.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey, .isDirectoryKey]) else {
+        guard
+            let walker = manager.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey, .isDirectoryKey])
+        else {
             throw CocoaError(.fileReadUnknown)
         }
         let rootPath = root.standardizedFileURL.path(percentEncoded: false)
@@ -30,7 +35,8 @@ struct RegistrySourceTests {
                 continue
             }
             if name == ".git" { continue }  // a worktree's pointer file, not part of a clone
-            guard values.isRegularFile == true, textExtensions.contains(url.pathExtension) || url.pathExtension.isEmpty else { continue }
+            guard values.isRegularFile == true, textExtensions.contains(url.pathExtension) || url.pathExtension.isEmpty
+            else { continue }
             var relative = url.standardizedFileURL.path(percentEncoded: false)
             guard relative.hasPrefix(rootPath) else { continue }
             relative.removeFirst(rootPath.count)
@@ -53,7 +59,8 @@ struct RegistrySourceTests {
             let a = committed.split(separator: "\n", omittingEmptySubsequences: false)
             let b = generated.split(separator: "\n", omittingEmptySubsequences: false)
             let first = Array(zip(a, b)).firstIndex { $0 != $1 } ?? min(a.count, b.count)
-            Issue.record("""
+            Issue.record(
+                """
                 docs/GMEM-SPEC.md differs from the registry from line \(first + 1) on; regenerate it with \
                 `swift run gmem rules --markdown > docs/GMEM-SPEC.md`
                 committed: \(first < a.count ? String(a[first]) : "<end>")
@@ -89,7 +96,9 @@ struct RegistrySourceTests {
                 switch check {
                 case .scenario(let name):
                     if let scenario = scenarios[name] {
-                        if !scenario.rules.contains(rule.id) { problems.append("\(rule.id): scenario \(name) does not list rules=\(rule.id)") }
+                        if !scenario.rules.contains(rule.id) {
+                            problems.append("\(rule.id): scenario \(name) does not list rules=\(rule.id)")
+                        }
                     } else {
                         problems.append("\(rule.id): no catalogue scenario named \(name)")
                     }
@@ -98,7 +107,9 @@ struct RegistrySourceTests {
                         citationsByFile[path] = (try? Self.read(path)).map { Set(RuleCitations.ids(in: $0)) }
                     }
                     if let ids = citationsByFile[path] {
-                        if !ids.contains(rule.id) { problems.append("\(rule.id): \(path) does not cite GMEM-\(rule.id)") }
+                        if !ids.contains(rule.id) {
+                            problems.append("\(rule.id): \(path) does not cite GMEM-\(rule.id)")
+                        }
                     } else {
                         problems.append("\(rule.id): no test file \(path)")
                     }

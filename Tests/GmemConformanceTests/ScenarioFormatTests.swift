@@ -1,6 +1,7 @@
-@testable import GmemConformance
 import GmemModel
 import Testing
+
+@testable import GmemConformance
 
 @Suite("Scenario language")
 struct ScenarioFormatTests {
@@ -40,8 +41,9 @@ struct ScenarioFormatTests {
                 switch step.action {
                 case .createVM(_, _, let device): ioctlOperand = device
                 case .checkExtension(let of, _), .createStats(_, let of): ioctlOperand = of
-                case .createVCPU(_, let vm, _), .createGuestMemfd(_, let vm, _, _, _), .setAttributes(let vm, _, _, _, _),
-                     .setRegion(let vm, _, _, _, _, _, _, _, _), .link(_, _, let vm, _):
+                case .createVCPU(_, let vm, _), .createGuestMemfd(_, let vm, _, _, _),
+                    .setAttributes(let vm, _, _, _, _),
+                    .setRegion(let vm, _, _, _, _, _, _, _, _), .link(_, _, let vm, _):
                     ioctlOperand = vm
                 case .guestAccess(let via, _, _, _): ioctlOperand = via
                 default: ioctlOperand = nil
@@ -66,7 +68,8 @@ struct ScenarioFormatTests {
 
     @Test("a hand-written file parses: sizes, flags, expectations, comments")
     func handWritten() throws {
-        let scenarios = try ScenarioFormat.parse("""
+        let scenarios = try ScenarioFormat.parse(
+            """
             # two VMs, one file
             scenario mine rules=B5
             vm A
@@ -83,35 +86,44 @@ struct ScenarioFormatTests {
         #expect(steps.count == 8)
         #expect(steps[2].action == .createGuestMemfd(name: "F", vm: "A", size: 16384, flags: 3, reserved: 0))
         #expect(steps[3].expected == .errno(22))
-        #expect(steps[3].action == .setRegion(vm: "B", version: 2, slot: 0, flags: 4, gpa: 0x10_0000, size: 16384,
-                                              userspace: .literal(0), file: "F", offset: 0))
+        #expect(
+            steps[3].action
+                == .setRegion(
+                    vm: "B", version: 2, slot: 0, flags: 4, gpa: 0x10_0000, size: 16384,
+                    userspace: .literal(0), file: "F", offset: 0))
         #expect(steps[6].expected == .value(7))
     }
 
-    @Test("the new actions and outcomes parse: raw fds, /dev/kvm, cap, madvise, widths, stat fields, error, size arithmetic")
+    @Test(
+        "the new actions and outcomes parse: raw fds, /dev/kvm, cap, madvise, widths, stat fields, error, size arithmetic"
+    )
     func newForms() throws {
-        let steps = try #require(try ScenarioFormat.parse("""
-            kvm K
-            vm A K type=0
-            raw Z fd=0
-            raw N fd=-1
-            gmem F A size=2M+4K
-            memfd M size=16K-1
-            cap K guest_memfd -> value 1
-            cap A KVM_CAP_USER_MEMORY2 -> value 1
-            cap A 0x100000000 -> value 0
-            region A slot=0 size=4K file=Z -> EINVAL
-            mmap P M len=16K
-            madvise P offset=4K len=4K advice=dontneed -> ok
-            write P offset=4095 width=2 value=0xBEEF
-            read P offset=4095 width=2 -> value 0xBEEF
-            read P offset=4096 width=1 -> value 0xBE
-            stat F -> stat type=reg size=0x201000 blksize=4096
-            stat M -> stat ino=different:F
-            dup D F
-            stat D -> stat ino=same:F cloexec=1
-            close N -> error
-            """, source: "t").first).steps
+        let steps = try #require(
+            try ScenarioFormat.parse(
+                """
+                kvm K
+                vm A K type=0
+                raw Z fd=0
+                raw N fd=-1
+                gmem F A size=2M+4K
+                memfd M size=16K-1
+                cap K guest_memfd -> value 1
+                cap A KVM_CAP_USER_MEMORY2 -> value 1
+                cap A 0x100000000 -> value 0
+                region A slot=0 size=4K file=Z -> EINVAL
+                mmap P M len=16K
+                madvise P offset=4K len=4K advice=dontneed -> ok
+                write P offset=4095 width=2 value=0xBEEF
+                read P offset=4095 width=2 -> value 0xBEEF
+                read P offset=4096 width=1 -> value 0xBE
+                stat F -> stat type=reg size=0x201000 blksize=4096
+                stat M -> stat ino=different:F
+                dup D F
+                stat D -> stat ino=same:F cloexec=1
+                close N -> error
+                """, source: "t"
+            ).first
+        ).steps
         #expect(steps[1].action == .createVM(name: "A", type: 0, device: "K"))
         #expect(steps[2].action == .rawDescriptor(name: "Z", fd: 0))
         #expect(steps[3].action == .rawDescriptor(name: "N", fd: -1))
@@ -119,7 +131,11 @@ struct ScenarioFormatTests {
         #expect(steps[5].action == .createMemfd(name: "M", size: 16383))
         #expect(steps[6].action == .checkExtension(of: "K", capability: 234))
         #expect(steps[8].action == .checkExtension(of: "A", capability: 1 << 32))
-        #expect(steps[9].action == .setRegion(vm: "A", version: 2, slot: 0, flags: 4, gpa: 0, size: 4096, userspace: .literal(0), file: "Z", offset: 0))
+        #expect(
+            steps[9].action
+                == .setRegion(
+                    vm: "A", version: 2, slot: 0, flags: 4, gpa: 0, size: 4096, userspace: .literal(0), file: "Z",
+                    offset: 0))
         #expect(steps[11].action == .madvise(mapping: "P", offset: 4096, length: 4096, advice: 4))
         #expect(steps[12].action == .hostWrite(mapping: "P", offset: 4095, width: .half, value: 0xBEEF))
         #expect(steps[16].action == .stat("M", sameInodeAs: "F"))
@@ -171,23 +187,34 @@ struct ScenarioFormatTests {
         // (the kernel backend would otherwise run it for real, or answer for the kernel).
         for advice in [12, 14, 22, 23, 25, 100, 102] {
             let refused = try #require(error("anon P len=4K\nmadvise P len=4K advice=\(advice)"), "advice \(advice)")
-            #expect(refused.line == 2 && refused.column == 25 && refused.message.contains("the model does not describe"), "\(refused)")
+            #expect(
+                refused.line == 2 && refused.column == 25 && refused.message.contains("the model does not describe"),
+                "\(refused)")
         }
-        #expect(error("anon P len=4K\nmadvise P len=4K advice=200") == nil, "an advice Linux does not know goes to the kernel (EINVAL)")
+        #expect(
+            error("anon P len=4K\nmadvise P len=4K advice=200") == nil,
+            "an advice Linux does not know goes to the kernel (EINVAL)")
     }
 
     @Test("numbers are range-checked against the C type of their field, never truncated")
     func numberRanges() throws {
-        #expect(error("vm A\ngmem F A size=4K\nfallocate F mode=0x100000000 len=4K")?.message.contains("out of range for a 32-bit signed field") == true)
-        #expect(error("vm A\nregion A slot=4294967296 size=4K")?.message.contains("out of range for a 32-bit unsigned field") == true)
+        #expect(
+            error("vm A\ngmem F A size=4K\nfallocate F mode=0x100000000 len=4K")?.message.contains(
+                "out of range for a 32-bit signed field") == true)
+        #expect(
+            error("vm A\nregion A slot=4294967296 size=4K")?.message.contains(
+                "out of range for a 32-bit unsigned field") == true)
         #expect(error("vm A\nregion A slot=0 size=4K flags=4294967296")?.message.contains("out of range") == true)
         #expect(error("vm A\nvcpu C A id=18446744073709551616")?.message.contains("out of range") == true)
-        #expect(error("vm A\nregion A slot=0 size=4K api=18446744073709551615")?.message.contains("api=18446744073709551615: expected 1") == true)
+        #expect(
+            error("vm A\nregion A slot=0 size=4K api=18446744073709551615")?.message.contains(
+                "api=18446744073709551615: expected 1") == true)
         #expect(error("anon U len=0xFFFFFFFFFFFFFFFFF")?.message.contains("out of range") == true)
         #expect(error("anon U len=0xFFFFFFFFFFFFFFFF+1")?.message.contains("out of range") == true)
         #expect(error("anon U len=lots")?.message.contains("is not a number") == true)
         #expect(error("raw Z fd=7")?.message.contains("raw descriptors are 0–2") == true)
-        #expect(error("anon U len=4K\nwrite U width=1 value=256")?.message.contains("does not fit a 1-byte write") == true)
+        #expect(
+            error("anon U len=4K\nwrite U width=1 value=256")?.message.contains("does not fit a 1-byte write") == true)
         // In range: negative values are their two's complement, as C converts them.
         #expect(error("anon U len=-4096") == nil)
         #expect(error("anon U len=0x8000000000000000 prot=0x80000000") == nil)
@@ -202,9 +229,12 @@ struct ScenarioFormatTests {
         #expect(error("anon U len=0x1K")?.message.contains("is not a number") == true)
         let text = "anon U len=0x0000000000000001000\nanon V len=000000000000000000000004096\nanon W len=2M+4K-0x1000"
         let steps = try #require(try ScenarioFormat.parse(text, source: "x").first).steps
-        #expect(steps.map(\.action) == [.mapAnonymous(name: "U", length: 4096, protection: 3),
-                                        .mapAnonymous(name: "V", length: 4096, protection: 3),
-                                        .mapAnonymous(name: "W", length: 2 << 20, protection: 3)])
+        #expect(
+            steps.map(\.action) == [
+                .mapAnonymous(name: "U", length: 4096, protection: 3),
+                .mapAnonymous(name: "V", length: 4096, protection: 3),
+                .mapAnonymous(name: "W", length: 2 << 20, protection: 3),
+            ])
     }
 
     @Test("a key of an outcome, a rule id or a requirement given twice is an error at its column")
@@ -221,16 +251,23 @@ struct ScenarioFormatTests {
     @Test("a byte that is not UTF-8 in a comment is an error at its line and column (in characters)")
     func notUTF8() throws {
         let bytes = Array("vm A\n# café ".utf8) + [0xFF] + Array(" x\n".utf8)
-        #expect(throws: ScenarioFormat.ParseError(source: "f.gmem", line: 2, column: 8,
-                                                  message: "byte 0xFF is not UTF-8 (a scenario file is UTF-8 text; comments may hold any character)")) {
+        #expect(
+            throws: ScenarioFormat.ParseError(
+                source: "f.gmem", line: 2, column: 8,
+                message: "byte 0xFF is not UTF-8 (a scenario file is UTF-8 text; comments may hold any character)")
+        ) {
             try ScenarioFormat.parse(bytes: bytes, source: "f.gmem")
         }
         #expect(try ScenarioFormat.parse(bytes: Array("vm A # café\n".utf8), source: "f.gmem").first?.steps.count == 1)
     }
 
-    @Test("LF, CRLF and CR line ends and a byte-order mark are accepted; an empty file or one without steps is an error")
+    @Test(
+        "LF, CRLF and CR line ends and a byte-order mark are accepted; an empty file or one without steps is an error")
     func lineEnds() throws {
-        for text in ["vm A\ngmem F A size=0 -> ok\n", "vm A\r\ngmem F A size=0 -> ok\r\n", "vm A\rgmem F A size=0 -> ok\r", "\u{FEFF}vm A\ngmem F A size=0 -> ok"] {
+        for text in [
+            "vm A\ngmem F A size=0 -> ok\n", "vm A\r\ngmem F A size=0 -> ok\r\n", "vm A\rgmem F A size=0 -> ok\r",
+            "\u{FEFF}vm A\ngmem F A size=0 -> ok",
+        ] {
             let steps = try #require(try ScenarioFormat.parse(text, source: "x").first).steps
             #expect(steps.count == 2)
             #expect(steps[1].line == 2)
@@ -244,7 +281,8 @@ struct ScenarioFormatTests {
 
     @Test("requires= takes a list")
     func requiresList() throws {
-        let scenario = try #require(try ScenarioFormat.parse("scenario s requires=memory-attributes,protected-vm\nvm A", source: "x").first)
+        let scenario = try #require(
+            try ScenarioFormat.parse("scenario s requires=memory-attributes,protected-vm\nvm A", source: "x").first)
         #expect(scenario.requires == [.memoryAttributes, .protectedVM])
     }
 
@@ -254,14 +292,17 @@ struct ScenarioFormatTests {
             let runner = ConformanceRunner(selection: .model, capabilities: capabilities)
             for scenario in Catalogue.scenarios {
                 let result = runner.run(scenario)
-                #expect(result.status == .passed || result.status == .skipped, "\(scenario.name): \(result.firstProblem ?? "")")
+                #expect(
+                    result.status == .passed || result.status == .skipped,
+                    "\(scenario.name): \(result.firstProblem ?? "")")
             }
         }
     }
 
     @Test("random sequences are deterministic for a seed and reach every action of the language")
     func generatorIsDeterministic() {
-        var a = SplitMix64(seed: 9), b = SplitMix64(seed: 9)
+        var a = SplitMix64(seed: 9)
+        var b = SplitMix64(seed: 9)
         let first = RandomDifferential.sequence(length: 50, generator: &a, name: "x")
         let second = RandomDifferential.sequence(length: 50, generator: &b, name: "x")
         #expect(first == second)

@@ -1,7 +1,8 @@
 import Foundation
-@testable import GmemConformance
 import GmemModel
 import Testing
+
+@testable import GmemConformance
 
 /// Mutated scenario files through the parser and the model: none may trap, every file that
 /// parses runs to its end on the model and prints back as the same steps.
@@ -82,7 +83,11 @@ struct ScenarioPropertyTests {
             return Array(ScenarioFormat.text(of: head).utf8)
         }
         for index in 0..<40 {
-            seeds.append(Array(ScenarioFormat.text(of: RandomDifferential.sequence(length: 4, generator: &generator, name: "seed\(index)")).utf8))
+            seeds.append(
+                Array(
+                    ScenarioFormat.text(
+                        of: RandomDifferential.sequence(length: 4, generator: &generator, name: "seed\(index)")
+                    ).utf8))
         }
         return seeds
     }
@@ -125,7 +130,10 @@ struct ScenarioPropertyTests {
             ("memfd M size=4K\nmmap P M len=-4096", .errno(12)),
             ("vm A\ngmem F A size=4K flags=mmap\nmmap P F len=4K prot=0x80000000", .ok),
             ("vm A\nregion A slot=0 size=0xFFFFFFFFFFFFF000 uaddr=0x1000", .errno(22)),
-            ("vm A\ngmem F A size=4K\nfallocate F mode=allocate offset=0x7FFFFFFFFFFFF000 len=0x7FFFFFFFFFFFF000", .errno(27)),
+            (
+                "vm A\ngmem F A size=4K\nfallocate F mode=allocate offset=0x7FFFFFFFFFFFF000 len=0x7FFFFFFFFFFFF000",
+                .errno(27)
+            ),
             ("memfd M size=4K\nfallocate M mode=allocate len=0x7FFFFFFFFFFFF000", .ok),
             ("vm A\nattrs A gpa=0xFFFFFFFFFFFFF000 size=0x2000 attrs=private", .errno(25)),
         ]
@@ -136,8 +144,10 @@ struct ScenarioPropertyTests {
             for step in scenario.steps { last = backend.perform(step.action) }
             #expect(last == outcome, "\(text)")
         }
-        for text in ["vm A\nregion A slot=0 size=4K flags=4294967296", "vm A\nregion A slot=0 size=4K api=18446744073709551615",
-                     "vm A\ngmem F A size=4K\nfallocate F mode=0x100000000 len=4K", "anon U len=18446744073709551616"] {
+        for text in [
+            "vm A\nregion A slot=0 size=4K flags=4294967296", "vm A\nregion A slot=0 size=4K api=18446744073709551615",
+            "vm A\ngmem F A size=4K\nfallocate F mode=0x100000000 len=4K", "anon U len=18446744073709551616",
+        ] {
             #expect(throws: ScenarioFormat.ParseError.self) { try ScenarioFormat.parse(text, source: "trap") }
         }
     }

@@ -35,7 +35,9 @@ struct StandaloneTests {
             let text = try Tree.read(path)
             let directory = Tree.root.appending(path: path).deletingLastPathComponent()
             for target in Self.linkTargets(in: text) {
-                if target.hasPrefix("http://") || target.hasPrefix("https://") || target.hasPrefix("mailto:") || target.hasPrefix("#") {
+                if target.hasPrefix("http://") || target.hasPrefix("https://") || target.hasPrefix("mailto:")
+                    || target.hasPrefix("#")
+                {
                     continue
                 }
                 let file = String(target.prefix { $0 != "#" })

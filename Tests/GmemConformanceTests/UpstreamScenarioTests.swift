@@ -1,7 +1,8 @@
 import Foundation
-@testable import GmemConformance
 import GmemModel
 import Testing
+
+@testable import GmemConformance
 
 /// The translated upstream selftests (Scenarios/upstream/, GMEM-SPEC V): they pass on the model
 /// under profile `next`, and a kernel that lacks what they require skips them with the
@@ -29,10 +30,12 @@ struct UpstreamScenarioTests {
             #expect(!scenario.requires.isEmpty, "\(scenario.name)")
             #expect(!scenario.rules.isEmpty, "\(scenario.name) cites no rule")
         }
-        for name in try FileManager.default.contentsOfDirectory(atPath: Self.folder.path(percentEncoded: false)) where name.hasSuffix(".gmem") {
+        for name in try FileManager.default.contentsOfDirectory(atPath: Self.folder.path(percentEncoded: false))
+        where name.hasSuffix(".gmem") {
             let text = try String(contentsOf: Self.folder.appending(path: name), encoding: .utf8)
             let source = String(name.prefix { $0 != "-" })
-            for line in text.split(separator: "\n") where !line.hasPrefix("#") && !line.hasPrefix("scenario") && !line.isEmpty {
+            for line in text.split(separator: "\n")
+            where !line.hasPrefix("#") && !line.hasPrefix("scenario") && !line.isEmpty {
                 #expect(line.contains("# \(source).c:"), "\(name): a step without its selftest line: \(line)")
             }
         }
@@ -48,7 +51,9 @@ struct UpstreamScenarioTests {
             // What the kernel side would say here: the lacking capability by its kernel name.
             let reason = result.skipReason ?? ""
             let lacking = scenario.requires.filter { !ConformanceRunner.modelSupports($0, .referenceHost) }
-            #expect(!lacking.isEmpty && lacking.allSatisfy { reason.contains($0.capabilityName) }, "\(scenario.name): \(reason)")
+            #expect(
+                !lacking.isEmpty && lacking.allSatisfy { reason.contains($0.capabilityName) },
+                "\(scenario.name): \(reason)")
         }
     }
 }

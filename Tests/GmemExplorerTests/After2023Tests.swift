@@ -13,7 +13,9 @@ struct After2023Tests {
     /// Two VMs and a linked file: the link attacks (8 and 9 steps) fit.
     static let two = HostUniverse(vms: 2, files: 2, slots: 1, pages: 1, depth: 9)
 
-    @Test("upstream conversion keeps every invariant: pinned pages refuse to become private, PRESERVE needs a software-protected owner")
+    @Test(
+        "upstream conversion keeps every invariant: pinned pages refuse to become private, PRESERVE needs a software-protected owner"
+    )
     func upstreamHolds() {
         var deep = Self.one
         deep.depth = 16
@@ -23,7 +25,9 @@ struct After2023Tests {
         #expect(report.transitions > report.states)
     }
 
-    @Test("without the reference check, the host pins a shared page, it becomes private, and the host reads it through the pin")
+    @Test(
+        "without the reference check, the host pins a shared page, it becomes private, and the host reads it through the pin"
+    )
     func noReferenceCheck() throws {
         let design = HostDesign(conversion: .noReferenceCheck)
         let report = HostExplorer(design: design, universe: Self.one).run()
@@ -46,19 +50,28 @@ struct After2023Tests {
         #expect(read.outcomes[at] == .ok)
     }
 
-    @Test("PRESERVE without the owner check shows a confidential VM's private data to the host; upstream answers EOPNOTSUPP")
+    @Test(
+        "PRESERVE without the owner check shows a confidential VM's private data to the host; upstream answers EOPNOTSUPP"
+    )
     func preserveWithoutOwnerCheck() throws {
         let design = HostDesign(conversion: .preserveWithoutOwnerCheck)
-        let finding = try #require(HostExplorer(design: design, universe: Self.one).run().finding(.conversionKeepsPrivateData))
+        let finding = try #require(
+            HostExplorer(design: design, universe: Self.one).run().finding(.conversionKeepsPrivateData))
         #expect(finding.steps.first == .createVM(vm: 0, confidential: true))
         #expect(finding.steps.last == .convert(file: 0, page: 0, toPrivate: false, preserve: true))
         let upstream = HostExplorer.replay(finding.steps, design: HostDesign(), universe: Self.one)
         #expect(upstream.last == .refusedAt(errno: "EOPNOTSUPP", errorOffset: 0))
-        #expect(HostExplorer.confirms(finding.steps, design: design, invariant: .conversionKeepsPrivateData, universe: Self.one))
-        #expect(!HostExplorer.confirms(finding.steps, design: HostDesign(), invariant: .conversionKeepsPrivateData, universe: Self.one))
+        #expect(
+            HostExplorer.confirms(
+                finding.steps, design: design, invariant: .conversionKeepsPrivateData, universe: Self.one))
+        #expect(
+            !HostExplorer.confirms(
+                finding.steps, design: HostDesign(), invariant: .conversionKeepsPrivateData, universe: Self.one))
     }
 
-    @Test("linking as posted: a software-protected VM's file PRESERVEs a confidential VM's data, and a second live VM reads the first's private data")
+    @Test(
+        "linking as posted: a software-protected VM's file PRESERVEs a confidential VM's data, and a second live VM reads the first's private data"
+    )
     func linkAsPosted() throws {
         let report = HostExplorer(design: .linkAsPosted, universe: Self.two).run()
         let shown = try #require(report.finding(.conversionKeepsPrivateData))
@@ -95,14 +108,17 @@ struct After2023Tests {
         let universe = HostUniverse(vms: 2, files: 2, slots: 1, pages: 1, depth: 12)
         let stopped = HostDesign(link: LinkPrecondition([.sourceStopped, .sameType, .sourceUnbound]))
         // source-unbound refuses this link (A's memslot is still bound); stopped + same type lets it through.
-        #expect(!HostExplorer.confirms(steps, design: stopped, invariant: .privateDataStaysWithItsVM, universe: universe))
+        #expect(
+            !HostExplorer.confirms(steps, design: stopped, invariant: .privateDataStaysWithItsVM, universe: universe))
         let weaker = HostDesign(link: LinkPrecondition([.sourceStopped, .sameType]))
         #expect(HostExplorer.confirms(steps, design: weaker, invariant: .privateDataStaysWithItsVM, universe: universe))
         // Marking A dead instead makes the same read harmless: A never runs again.
         var dead = steps
         dead[6] = .markDead(vm: 0)
-        #expect(!HostExplorer.confirms(dead, design: HostDesign(link: LinkPrecondition([.sourceDead, .sameType])),
-                                       invariant: .privateDataStaysWithItsVM, universe: universe))
+        #expect(
+            !HostExplorer.confirms(
+                dead, design: HostDesign(link: LinkPrecondition([.sourceDead, .sameType])),
+                invariant: .privateDataStaysWithItsVM, universe: universe))
     }
 
     @Test("the derivation over {source-dead, same-vm-type} finds both conjuncts needed, each with its attack")
@@ -121,23 +137,32 @@ struct After2023Tests {
     @Test("a trace becomes a scenario in the conversion syntax, with upstream's answers and the design's as comments")
     func scenarioText() throws {
         let design = HostDesign(conversion: .preserveWithoutOwnerCheck)
-        let finding = try #require(HostExplorer(design: design, universe: Self.one).run().finding(.conversionKeepsPrivateData))
-        let text = HostScenarioText.text(of: finding, invariant: .conversionKeepsPrivateData, design: design, universe: Self.one)
-        #expect(text.contains("scenario explore-conversion-preserve-without-owner-check-conversion-never-exposes-private-data "
-                              + "profile=next requires=gmem-attributes"))
+        let finding = try #require(
+            HostExplorer(design: design, universe: Self.one).run().finding(.conversionKeepsPrivateData))
+        let text = HostScenarioText.text(
+            of: finding, invariant: .conversionKeepsPrivateData, design: design, universe: Self.one)
+        #expect(
+            text.contains(
+                "scenario explore-conversion-preserve-without-owner-check-conversion-never-exposes-private-data "
+                    + "profile=next requires=gmem-attributes"))
         #expect(text.contains("vm A type=4"))
         #expect(text.contains("gmem F A size=4K flags=mmap|init_shared -> ok"))
         #expect(text.contains("convert F offset=0 len=4K to=private -> ok"))
-        #expect(text.contains("convert F offset=0 len=4K to=shared mode=preserve -> EOPNOTSUPP error_offset=0   "
-                              + "# conversion/preserve-without-owner-check: ok"))
+        #expect(
+            text.contains(
+                "convert F offset=0 len=4K to=shared mode=preserve -> EOPNOTSUPP error_offset=0   "
+                    + "# conversion/preserve-without-owner-check: ok"))
         #expect(HostScenarioText.replayable(finding.steps))
         // A pin is the mapping's (vmsplice), a read through it has no action.
         let report = HostExplorer(design: HostDesign(conversion: .noReferenceCheck), universe: Self.one).run()
         let converted = try #require(report.finding(.noPrivateConversionWhileReferenced))
-        let pinText = HostScenarioText.text(of: converted, invariant: .noPrivateConversionWhileReferenced,
-                                            design: HostDesign(conversion: .noReferenceCheck), universe: Self.one)
+        let pinText = HostScenarioText.text(
+            of: converted, invariant: .noPrivateConversionWhileReferenced,
+            design: HostDesign(conversion: .noReferenceCheck), universe: Self.one)
         #expect(pinText.contains("mmap PF F len=4K -> ok\npin PF offset=0 len=4K -> ok"))
-        #expect(pinText.contains("convert F offset=0 len=4K to=private -> EAGAIN error_offset=0   # conversion/no-reference-check: ok"))
+        #expect(
+            pinText.contains(
+                "convert F offset=0 len=4K to=private -> EAGAIN error_offset=0   # conversion/no-reference-check: ok"))
         #expect(HostScenarioText.replayable(converted.steps))
         let read = try #require(report.finding(.hostNeverReadsPrivate))
         #expect(!HostScenarioText.replayable(read.steps))
@@ -149,7 +174,9 @@ struct After2023Tests {
 /// and that needs no confidential VM (the model's `next` profile has no SNP type) passes there.
 @Suite("Explorer after 2023 held against GmemModel")
 struct After2023ModelTests {
-    @Test("the replayable traces of conversion without the reference check and of linking as posted pass on GmemModel under next")
+    @Test(
+        "the replayable traces of conversion without the reference check and of linking as posted pass on GmemModel under next"
+    )
     func tracesPassOnTheModel() throws {
         let reports = [
             HostExplorer(design: HostDesign(conversion: .noReferenceCheck), universe: After2023Tests.one).run(),
@@ -159,8 +186,10 @@ struct After2023ModelTests {
         for report in reports {
             for invariant in HostInvariant.allCases {
                 guard let finding = report.finding(invariant), HostScenarioText.replayable(finding.steps),
-                      !finding.steps.contains(where: { if case .createVM(_, true) = $0 { true } else { false } }) else { continue }
-                let text = HostScenarioText.text(of: finding, invariant: invariant, design: report.design, universe: report.universe)
+                    !finding.steps.contains(where: { if case .createVM(_, true) = $0 { true } else { false } })
+                else { continue }
+                let text = HostScenarioText.text(
+                    of: finding, invariant: invariant, design: report.design, universe: report.universe)
                 let scenario = try #require(try ScenarioFormat.parse(text, source: "explorer").first)
                 let run = ConformanceRunner(selection: .model, capabilities: .referenceHost).run(scenario)
                 #expect(run.status == .passed, "\(report.design) \(invariant): \(run.firstProblem ?? "")\n\(text)")

@@ -23,7 +23,8 @@ struct DesignComparisonTests {
         #expect(upstream.lifetime == "upstream")
         #expect(upstream.invariants.allSatisfy { $0.verdict != "violated" })
         let attack = try #require(upstream.wouldBeAttack, "upstream carries the unprotected design's attack, replayed")
-        #expect(attack.verdict == "replayed" && attack.detail?.contains("no guest ever reads another VM's secret") == true)
+        #expect(
+            attack.verdict == "replayed" && attack.detail?.contains("no guest ever reads another VM's secret") == true)
         let data = try JSONEncoder().encode(comparison)
         #expect(try JSONDecoder().decode(DesignComparison.self, from: data) == comparison)
         #expect(comparison.formatted().hasPrefix("gmem explore: \(upstream.name) in \(upstream.universe)"))
@@ -50,10 +51,13 @@ struct DesignComparisonTests {
         #expect(text.contains("After 2023: in-place conversion and linking"))
     }
 
-    @Test("a bad request is refused before any search", arguments: [
-        ("policy", "--policy must be"), ("protection", "applies to slots-pin-file only"), ("threads", "--threads must be"),
-        ("choices", "--choices goes with --all"), ("states", "exceeds --max-states"),
-    ])
+    @Test(
+        "a bad request is refused before any search",
+        arguments: [
+            ("policy", "--policy must be"), ("protection", "applies to slots-pin-file only"),
+            ("threads", "--threads must be"),
+            ("choices", "--choices goes with --all"), ("states", "exceeds --max-states"),
+        ])
     func refusals(field: String, message: String) {
         var request = Self.small()
         switch field {

@@ -14,8 +14,9 @@ struct ExplorerTests {
     /// build; the standard bound is searched for upstream (the issue's bar) and by `gmem explore`.
     static let small = Universe(vms: 2, files: 1, slots: 1, pagesPerFile: 1, depth: 8)
 
-    @Test("upstream holds every invariant to the standard bound and never hands a file to a second VM (GMEM-B5, GMEM-L1)",
-          arguments: Design.Flavour.allCases)
+    @Test(
+        "upstream holds every invariant to the standard bound and never hands a file to a second VM (GMEM-B5, GMEM-L1)",
+        arguments: Design.Flavour.allCases)
     func upstreamHolds(flavour: Design.Flavour) {
         let report = Explorer(design: Design(lifetime: .upstream, flavour: flavour)).run()
         #expect(report.allHold, "\(report.results.compactMap { $0.verdict.finding?.detail })")
@@ -34,7 +35,8 @@ struct ExplorerTests {
         // The last step is a read by B returning A's secret, replayed from scratch.
         let replay = Explorer.replay(finding.trace.map(\.step), design: Self.none, universe: Self.small)
         guard case .guestRead(let reader, _, _) = replay.last!.step,
-              case .guest(.value(let token)) = replay.last!.modelOutcome else {
+            case .guest(.value(let token)) = replay.last!.modelOutcome
+        else {
             Issue.record("the trace does not end with a guest read: \(replay)")
             return
         }
@@ -48,11 +50,16 @@ struct ExplorerTests {
 
     @Test("the same steps under upstream: the kernel's refusal of the cross-VM bind stops the attack (GMEM-B5)")
     func attackRefusedUpstream() throws {
-        let finding = try #require(Explorer(design: Self.none, universe: Self.small).run(stopWhen: .noCrossVMExposure).verdict(for: .noCrossVMExposure).finding)
-        let upstream = Explorer.replay(finding.trace.map(\.step), design: Design(lifetime: .upstream), universe: Self.small)
-        let bindIndex = try #require(finding.trace.firstIndex {
-            if case .bind(let vm, _, _) = $0.step, vm != 0 { true } else { false }
-        })
+        let finding = try #require(
+            Explorer(design: Self.none, universe: Self.small).run(stopWhen: .noCrossVMExposure).verdict(
+                for: .noCrossVMExposure
+            ).finding)
+        let upstream = Explorer.replay(
+            finding.trace.map(\.step), design: Design(lifetime: .upstream), universe: Self.small)
+        let bindIndex = try #require(
+            finding.trace.firstIndex {
+                if case .bind(let vm, _, _) = $0.step, vm != 0 { true } else { false }
+            })
         #expect(finding.trace[bindIndex].modelOutcome == .done)
         #expect(upstream[bindIndex].modelOutcome == .failed(.EINVAL))
         if case .guest(.value(let token)) = upstream.last!.modelOutcome {
@@ -89,10 +96,13 @@ struct ExplorerTests {
         #expect(report.handOff != nil)
     }
 
-    @Test("SNP-like: none, (a) and (c) leave a destroyed VM's pages assigned; (b) frees them at unbind",
-          arguments: Design.Protection.allCases)
+    @Test(
+        "SNP-like: none, (a) and (c) leave a destroyed VM's pages assigned; (b) frees them at unbind",
+        arguments: Design.Protection.allCases)
     func snpFlavour(protection: Design.Protection) {
-        let report = Explorer(design: Design(lifetime: .slotsPinFile, protection: protection, flavour: .snp), universe: Self.small).run()
+        let report = Explorer(
+            design: Design(lifetime: .slotsPinFile, protection: protection, flavour: .snp), universe: Self.small
+        ).run()
         let finding = report.verdict(for: .confidentialMemoryDiesWithVM).finding
         #expect((finding != nil) == (protection != .b))
         if let finding { #expect(finding.trace.contains { $0.step == .closeVM(vm: 0) }) }
@@ -100,7 +110,9 @@ struct ExplorerTests {
 
     @Test("TDX-like: a page of a destroyed VM reclaimed later is reported at the reclaiming step")
     func tdxFlavour() throws {
-        let report = Explorer(design: Design(lifetime: .slotsPinFile, protection: .c, flavour: .tdx), universe: Self.small).run()
+        let report = Explorer(
+            design: Design(lifetime: .slotsPinFile, protection: .c, flavour: .tdx), universe: Self.small
+        ).run()
         let finding = try #require(report.verdict(for: .confidentialMemoryDiesWithVM).finding)
         let closeVM = try #require(finding.trace.firstIndex { $0.step == .closeVM(vm: 0) })
         #expect(closeVM < finding.trace.count - 1)
@@ -116,7 +128,9 @@ struct ExplorerTests {
         #expect(full.exhausted)
         #expect(full.depthReached < 24)
         // A rerun finds exactly the same space.
-        #expect(Explorer(design: Design(lifetime: .upstream), universe: universe).run().statesExplored == full.statesExplored)
+        #expect(
+            Explorer(design: Design(lifetime: .upstream), universe: universe).run().statesExplored
+                == full.statesExplored)
     }
 
     @Test("the estimate is exact when its pilot exhausts the space, and over-estimates a deeper bound it cannot finish")
@@ -125,19 +139,27 @@ struct ExplorerTests {
         let exact = Explorer(design: Design(lifetime: .upstream), universe: tiny).estimate()
         #expect(exact.exact)
         #expect(exact.states == Explorer(design: Design(lifetime: .upstream), universe: tiny).run().statesExplored)
-        let explorer = Explorer(design: Design(lifetime: .upstream), universe: Universe(vms: 3, files: 3, slots: 2, pagesPerFile: 1, depth: 12))
+        let explorer = Explorer(
+            design: Design(lifetime: .upstream),
+            universe: Universe(vms: 3, files: 3, slots: 2, pagesPerFile: 1, depth: 12))
         let projected = explorer.estimate(pilotStates: 2_000)
         #expect(!projected.exact)
         #expect(projected.states >= explorer.run().statesExplored)
-        let huge = Explorer(design: Design(lifetime: .upstream), universe: Universe(vms: 4, files: 4, slots: 4, pagesPerFile: 8, depth: 24))
+        let huge = Explorer(
+            design: Design(lifetime: .upstream),
+            universe: Universe(vms: 4, files: 4, slots: 4, pagesPerFile: 8, depth: 24))
         #expect(huge.estimate(pilotStates: 2_000).states > 4_000_000)
     }
 
-    @Test("the pilot of a universe too big to finish a level stops at its time bound, reports progress, and still refuses it")
+    @Test(
+        "the pilot of a universe too big to finish a level stops at its time bound, reports progress, and still refuses it"
+    )
     func estimateTimeBound() {
         // Issue 12: at 4/4/4/8, depth 24, the 200,000-state pilot finished its level only after
         // more than 30 s in a debug build. With a deadline it drops the unfinished level.
-        let huge = Explorer(design: Design(lifetime: .upstream), universe: Universe(vms: 4, files: 4, slots: 4, pagesPerFile: 8, depth: 24))
+        let huge = Explorer(
+            design: Design(lifetime: .upstream),
+            universe: Universe(vms: 4, files: 4, slots: 4, pagesPerFile: 8, depth: 24))
         let heard = Mutex(0)
         let start = ContinuousClock.now
         let estimate = huge.estimate(maxSeconds: 0.3) { _ in heard.withLock { $0 += 1 } }
@@ -151,7 +173,9 @@ struct ExplorerTests {
         #expect(estimate.states > 4_000_000)
         #expect(heard.withLock { $0 } > 0)
         // A pilot that finishes in time is not time-limited.
-        let tiny = Explorer(design: Design(lifetime: .upstream), universe: Universe(vms: 1, files: 1, slots: 1, pagesPerFile: 1, depth: 24))
+        let tiny = Explorer(
+            design: Design(lifetime: .upstream),
+            universe: Universe(vms: 1, files: 1, slots: 1, pagesPerFile: 1, depth: 24))
         #expect(!tiny.estimate(maxSeconds: 10).timeLimited)
     }
 
@@ -166,9 +190,11 @@ struct ExplorerTests {
         #expect(report.depthReached < Universe.standard.depth)
     }
 
-    @Test("an invalid universe is refused with a reason", arguments: [
-        Universe(vms: 0), Universe(files: 9), Universe(slots: 0), Universe(pagesPerFile: 0), Universe(depth: 99),
-    ])
+    @Test(
+        "an invalid universe is refused with a reason",
+        arguments: [
+            Universe(vms: 0), Universe(files: 9), Universe(slots: 0), Universe(pagesPerFile: 0), Universe(depth: 99),
+        ])
     func invalidUniverse(universe: Universe) {
         #expect(universe.problem != nil)
         #expect(Explorer(design: Design(lifetime: .upstream), universe: universe).run().statesExplored == 1)
@@ -176,8 +202,12 @@ struct ExplorerTests {
 
     @Test("a trace's scenario parses and passes on the upstream model, with the explored design's answers as comments")
     func scenarioText() throws {
-        let finding = try #require(Explorer(design: Self.none, universe: Self.small).run(stopWhen: .noCrossVMExposure).verdict(for: .noCrossVMExposure).finding)
-        let text = ScenarioText.text(of: finding, invariant: .noCrossVMExposure, design: Self.none, universe: Self.small)
+        let finding = try #require(
+            Explorer(design: Self.none, universe: Self.small).run(stopWhen: .noCrossVMExposure).verdict(
+                for: .noCrossVMExposure
+            ).finding)
+        let text = ScenarioText.text(
+            of: finding, invariant: .noCrossVMExposure, design: Self.none, universe: Self.small)
         let scenario = try #require(try ScenarioFormat.parse(text, source: "explorer").first)
         #expect(scenario.steps.count == finding.trace.count)
         #expect(scenario.steps.allSatisfy { $0.expected != nil })
@@ -206,8 +236,9 @@ struct ExplorerTests {
 /// run in parallel: these hold each of those against the plain thing.
 @Suite("Explorer: compact states, symmetry, modelling choices")
 struct CompactExplorerTests {
-    @Test("the compact semantics agrees with GmemModel on every reachable transition: steps, outcomes, states, verdicts",
-          arguments: Design.all)
+    @Test(
+        "the compact semantics agrees with GmemModel on every reachable transition: steps, outcomes, states, verdicts",
+        arguments: Design.all)
     func compactMatchesModel(design: Design) {
         let universe = Universe(vms: 2, files: 2, slots: 2, pagesPerFile: 1, depth: 6)
         let agreement = Explorer.agreement(design: design, universe: universe)
@@ -216,14 +247,18 @@ struct CompactExplorerTests {
         #expect(agreement.transitions > agreement.states)
     }
 
-    @Test("symmetry reduction changes no verdict and no shortest-trace length, and stores fewer states", arguments: Design.all)
+    @Test(
+        "symmetry reduction changes no verdict and no shortest-trace length, and stores fewer states",
+        arguments: Design.all)
     func symmetryKeepsVerdicts(design: Design) {
         let universe = Universe(vms: 2, files: 2, slots: 2, pagesPerFile: 1, depth: 8)
         let reduced = Explorer(design: design, universe: universe).run(threads: 1)
         let full = Explorer(design: design, universe: universe).run(threads: 1, symmetry: false)
         for invariant in Invariant.allCases {
-            #expect(reduced.verdict(for: invariant).finding?.trace.count == full.verdict(for: invariant).finding?.trace.count,
-                    "\(invariant)")
+            #expect(
+                reduced.verdict(for: invariant).finding?.trace.count
+                    == full.verdict(for: invariant).finding?.trace.count,
+                "\(invariant)")
             #expect((reduced.verdict(for: invariant) == .holds) == (full.verdict(for: invariant) == .holds))
         }
         #expect(reduced.handOff?.trace.count == full.handOff?.trace.count)
@@ -256,7 +291,10 @@ struct CompactExplorerTests {
             let handOff = try #require(report.handOff)
             // Two VMs, a file from A, and B binds it: nothing to unbind first.
             #expect(handOff.trace.count == 4)
-            #expect(Set(handOff.trace.map(\.step)) == [.createVM(vm: 0), .createVM(vm: 1), .createFile(file: 0, vm: 0), .bind(vm: 1, slot: 0, file: 0)])
+            #expect(
+                Set(handOff.trace.map(\.step)) == [
+                    .createVM(vm: 0), .createVM(vm: 1), .createFile(file: 0, vm: 0), .bind(vm: 1, slot: 0, file: 0),
+                ])
             #expect(Self.run(protection, .kernel).handOff?.trace.count == 5)
         }
         // Upstream's file pins its creator, so it names it from creation whatever the reading.
@@ -267,12 +305,15 @@ struct CompactExplorerTests {
     func pointerKept() throws {
         for protection in [Design.Protection.none, .b, .c] {
             #expect(Self.run(protection, .kernel).verdict(for: .noUseAfterFree) == .holds)
-            let finding = try #require(Self.run(protection, ModellingChoices(pointerAtTeardown: .kept)).verdict(for: .noUseAfterFree).finding)
+            let finding = try #require(
+                Self.run(protection, ModellingChoices(pointerAtTeardown: .kept)).verdict(for: .noUseAfterFree).finding)
             #expect(finding.trace.map(\.step) == [.createVM(vm: 0), .createFile(file: 0, vm: 0), .closeVM(vm: 0)])
         }
     }
 
-    @Test("counting a file freed by the delete itself, every slots-pin-file variant loses data in at most 6 steps; upstream holds")
+    @Test(
+        "counting a file freed by the delete itself, every slots-pin-file variant loses data in at most 6 steps; upstream holds"
+    )
     func freedFilesCount() throws {
         let counted = ModellingChoices(countFilesFreedByDelete: true)
         for protection in Design.Protection.allCases {
@@ -285,7 +326,8 @@ struct CompactExplorerTests {
     @Test("with VM identities reused, (c) exposes a secret again in 8 steps (a later VM is taken for the data's owner)")
     func identitiesReused() throws {
         #expect(Self.run(.c, .kernel).verdict(for: .noCrossVMExposure) == .holds)
-        let finding = try #require(Self.run(.c, ModellingChoices(vmIdentitiesReused: true)).verdict(for: .noCrossVMExposure).finding)
+        let finding = try #require(
+            Self.run(.c, ModellingChoices(vmIdentitiesReused: true)).verdict(for: .noCrossVMExposure).finding)
         #expect(finding.trace.count == 8)
         #expect(finding.trace.contains { $0.step == .closeVM(vm: 0) })
         #expect(Self.run(nil, ModellingChoices(vmIdentitiesReused: true)).allHold)
@@ -293,11 +335,16 @@ struct CompactExplorerTests {
 }
 
 extension ExplorerTests {
-    @Test("both references at once (file pins VM, memslot pins file) is a cycle: closing every fd frees nothing (GMEM-L6)")
+    @Test(
+        "both references at once (file pins VM, memslot pins file) is a cycle: closing every fd frees nothing (GMEM-L6)"
+    )
     func bothPinLeaks() throws {
         let report = Explorer(design: Design(lifetime: .bothPin), universe: Self.small).run()
         let finding = try #require(report.verdict(for: .quiescenceFreesEverything).finding)
-        #expect(finding.trace.map(\.step).prefix(3) == [.createVM(vm: 0), .createFile(file: 0, vm: 0), .bind(vm: 0, slot: 0, file: 0)])
+        #expect(
+            finding.trace.map(\.step).prefix(3) == [
+                .createVM(vm: 0), .createFile(file: 0, vm: 0), .bind(vm: 0, slot: 0, file: 0),
+            ])
         #expect(Set(finding.trace.map(\.step).suffix(2)) == [.closeVM(vm: 0), .closeFile(file: 0)])
         #expect(report.verdict(for: .noCrossVMExposure) == .holds)
         #expect(report.handOff == nil)

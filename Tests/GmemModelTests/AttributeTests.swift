@@ -7,7 +7,9 @@ struct AttributeTests {
     func absentOnReferenceHost() throws {
         // GMEM-A1 (capability 233 = 0 → ENOTTY)
         var f = try Fixture()
-        #expect(f.kernel.setMemoryAttributes(vmFD: f.vm, address: 0, size: page, attributes: privateAttribute).failure == .ENOTTY)
+        #expect(
+            f.kernel.setMemoryAttributes(vmFD: f.vm, address: 0, size: page, attributes: privateAttribute).failure
+                == .ENOTTY)
         #expect(f.kernel.setMemoryAttributes(vmFD: f.vm, address: 0, size: page, attributes: 0).failure == .ENOTTY)
     }
 
@@ -15,8 +17,11 @@ struct AttributeTests {
     func argumentChecks() throws {
         // GMEM-A1
         var f = try Fixture(.upstream, type: GmemABI.VMType.softwareProtected)
-        func set(_ address: UInt64, _ size: UInt64, _ attributes: UInt64 = privateAttribute, flags: UInt64 = 0) -> ModelErrno? {
-            f.kernel.setMemoryAttributes(vmFD: f.vm, address: address, size: size, attributes: attributes, flags: flags).failure
+        func set(_ address: UInt64, _ size: UInt64, _ attributes: UInt64 = privateAttribute, flags: UInt64 = 0)
+            -> ModelErrno?
+        {
+            f.kernel.setMemoryAttributes(vmFD: f.vm, address: address, size: size, attributes: attributes, flags: flags)
+                .failure
         }
         #expect(set(0, page, flags: 1) == .EINVAL)
         #expect(set(0, page, 1) == .EINVAL)
@@ -35,10 +40,14 @@ struct AttributeTests {
     func privateNeedsVMType() throws {
         // GMEM-A2
         var f = try Fixture(.upstream, type: GmemABI.VMType.default)
-        #expect(f.kernel.setMemoryAttributes(vmFD: f.vm, address: 0, size: page, attributes: privateAttribute).failure == .EINVAL)
+        #expect(
+            f.kernel.setMemoryAttributes(vmFD: f.vm, address: 0, size: page, attributes: privateAttribute).failure
+                == .EINVAL)
         #expect(f.kernel.setMemoryAttributes(vmFD: f.vm, address: 0, size: page, attributes: 0) == .success(()))
         let protected = try f.kernel.createVM(type: GmemABI.VMType.softwareProtected).get()
-        #expect(f.kernel.setMemoryAttributes(vmFD: protected, address: 0, size: page, attributes: privateAttribute) == .success(()))
+        #expect(
+            f.kernel.setMemoryAttributes(vmFD: protected, address: 0, size: page, attributes: privateAttribute)
+                == .success(()))
     }
 
     @Test("converting does not move data; userspace punches the side it no longer needs")
@@ -48,13 +57,17 @@ struct AttributeTests {
         let fd = try f.gmem(pages: 1, flags: 0)
         let shared = try f.kernel.mapAnonymous(length: page).get()
         #expect(f.bind(fd, pages: 1, userspaceAddress: shared) == .success(()))
-        #expect(f.kernel.setMemoryAttributes(vmFD: f.vm, address: 0, size: page, attributes: privateAttribute) == .success(()))
+        #expect(
+            f.kernel.setMemoryAttributes(vmFD: f.vm, address: 0, size: page, attributes: privateAttribute)
+                == .success(()))
         #expect(try f.guestWrite(0, 0xB0B, isPrivate: true) == .written)
         #expect(f.kernel.setMemoryAttributes(vmFD: f.vm, address: 0, size: page, attributes: 0) == .success(()))
         #expect(try f.guestRead(0) == .value(0))  // shared side: the anonymous memory
         #expect(try f.guestWrite(0, 0x5EA) == .written)
         #expect(f.kernel.peek(fd: fd, page: 0) == .success(0xB0B))  // private data stays in the file
-        #expect(f.kernel.setMemoryAttributes(vmFD: f.vm, address: 0, size: page, attributes: privateAttribute) == .success(()))
+        #expect(
+            f.kernel.setMemoryAttributes(vmFD: f.vm, address: 0, size: page, attributes: privateAttribute)
+                == .success(()))
         #expect(try f.guestRead(0, isPrivate: true) == .value(0xB0B))
         #expect(f.kernel.fallocate(fd: fd, mode: punch, offset: 0, length: Int64(page)) == .success(()))
         #expect(try f.guestRead(0, isPrivate: true) == .value(0))

@@ -7,9 +7,15 @@ struct BindingTests {
     func v1RefusesGuestMemfd() throws {
         // GMEM-B1
         var f = try Fixture()
-        #expect(f.kernel.setUserMemoryRegion(vmFD: f.vm, slot: 0, flags: gmemSlot, guestPhysicalAddress: 0, memorySize: page, userspaceAddress: 0).failure == .EINVAL)
+        #expect(
+            f.kernel.setUserMemoryRegion(
+                vmFD: f.vm, slot: 0, flags: gmemSlot, guestPhysicalAddress: 0, memorySize: page, userspaceAddress: 0
+            ).failure == .EINVAL)
         let memory = try f.kernel.mapAnonymous(length: page).get()
-        #expect(f.kernel.setUserMemoryRegion(vmFD: f.vm, slot: 0, flags: 0, guestPhysicalAddress: 0, memorySize: page, userspaceAddress: memory) == .success(()))
+        #expect(
+            f.kernel.setUserMemoryRegion(
+                vmFD: f.vm, slot: 0, flags: 0, guestPhysicalAddress: 0, memorySize: page, userspaceAddress: memory)
+                == .success(()))
     }
 
     @Test("guest_memfd memslots cannot log dirty pages or be read-only")
@@ -18,7 +24,11 @@ struct BindingTests {
         var f = try Fixture()
         let fd = try f.gmem()
         for extra in [GmemABI.MemslotFlag.logDirtyPages, GmemABI.MemslotFlag.readonly, 8] {
-            #expect(f.kernel.setUserMemoryRegion2(vmFD: f.vm, slot: 0, flags: gmemSlot | extra, guestPhysicalAddress: 0, memorySize: page, guestMemfd: fd).failure == .EINVAL)
+            #expect(
+                f.kernel.setUserMemoryRegion2(
+                    vmFD: f.vm, slot: 0, flags: gmemSlot | extra, guestPhysicalAddress: 0, memorySize: page,
+                    guestMemfd: fd
+                ).failure == .EINVAL)
         }
         #expect(f.kernel.liveVMs[0].memorySlots.isEmpty)
     }
@@ -28,10 +38,18 @@ struct BindingTests {
         // GMEM-B3
         var f = try Fixture()
         let fd = try f.gmem(pages: 4)
-        #expect(f.kernel.setUserMemoryRegion2(vmFD: f.vm, slot: 0, flags: gmemSlot, guestPhysicalAddress: 0, memorySize: page, guestMemfd: fd, guestMemfdOffset: 1).failure == .EINVAL)
+        #expect(
+            f.kernel.setUserMemoryRegion2(
+                vmFD: f.vm, slot: 0, flags: gmemSlot, guestPhysicalAddress: 0, memorySize: page, guestMemfd: fd,
+                guestMemfdOffset: 1
+            ).failure == .EINVAL)
         #expect(f.bind(fd, pages: 2, offsetPage: 3).failure == .EINVAL)
         #expect(f.bind(fd, pages: 5).failure == .EINVAL)
-        #expect(f.kernel.setUserMemoryRegion2(vmFD: f.vm, slot: 0, flags: gmemSlot, guestPhysicalAddress: 0, memorySize: page, guestMemfd: fd, guestMemfdOffset: UInt64.max & ~4095).failure == .EINVAL)
+        #expect(
+            f.kernel.setUserMemoryRegion2(
+                vmFD: f.vm, slot: 0, flags: gmemSlot, guestPhysicalAddress: 0, memorySize: page, guestMemfd: fd,
+                guestMemfdOffset: UInt64.max & ~4095
+            ).failure == .EINVAL)
         #expect(f.bind(fd, pages: 1, offsetPage: 3) == .success(()))
     }
 
@@ -92,8 +110,14 @@ struct BindingTests {
         #expect(f.bind(fd, slot: 0, gpaPage: 0, pages: 4) == .success(()))
         #expect(f.bind(fd, slot: 0, gpaPage: 0, pages: 4).failure == .EINVAL)
         #expect(f.bind(fd, slot: 0, gpaPage: 16, pages: 4).failure == .EINVAL)
-        #expect(f.kernel.setUserMemoryRegion2(vmFD: f.vm, slot: 0, flags: 0, guestPhysicalAddress: 0, memorySize: 4 * page).failure == .EINVAL)
-        #expect(f.kernel.setUserMemoryRegion2(vmFD: f.vm, slot: 0, flags: GmemABI.MemslotFlag.logDirtyPages, guestPhysicalAddress: 0, memorySize: 4 * page).failure == .EINVAL)
+        #expect(
+            f.kernel.setUserMemoryRegion2(vmFD: f.vm, slot: 0, flags: 0, guestPhysicalAddress: 0, memorySize: 4 * page)
+                .failure == .EINVAL)
+        #expect(
+            f.kernel.setUserMemoryRegion2(
+                vmFD: f.vm, slot: 0, flags: GmemABI.MemslotFlag.logDirtyPages, guestPhysicalAddress: 0,
+                memorySize: 4 * page
+            ).failure == .EINVAL)
         #expect(f.kernel.liveVMs[0].memorySlots[0].guestPhysicalAddress == 0)
         // Delete, then create again at the new place.
         #expect(f.delete(slot: 0) == .success(()))
@@ -105,8 +129,12 @@ struct BindingTests {
         // GMEM-B7 (contrast: the ordinary rules)
         var f = try Fixture()
         let memory = try f.kernel.mapAnonymous(length: 2 * page).get()
-        func set(_ flags: UInt32, _ gpa: UInt64, _ size: UInt64 = 2 * page, _ address: UInt64? = nil) -> Result<Void, ModelErrno> {
-            f.kernel.setUserMemoryRegion(vmFD: f.vm, slot: 3, flags: flags, guestPhysicalAddress: gpa, memorySize: size, userspaceAddress: address ?? memory)
+        func set(_ flags: UInt32, _ gpa: UInt64, _ size: UInt64 = 2 * page, _ address: UInt64? = nil) -> Result<
+            Void, ModelErrno
+        > {
+            f.kernel.setUserMemoryRegion(
+                vmFD: f.vm, slot: 3, flags: flags, guestPhysicalAddress: gpa, memorySize: size,
+                userspaceAddress: address ?? memory)
         }
         #expect(set(0, 0) == .success(()))
         #expect(set(0, 0) == .success(()))
@@ -116,8 +144,14 @@ struct BindingTests {
         #expect(set(0, 8 * page, page).failure == .EINVAL)
         #expect(set(GmemABI.MemslotFlag.readonly, 8 * page).failure == .EINVAL)
         #expect(set(0, 8 * page, 2 * page, memory + page).failure == .EINVAL)
-        #expect(f.kernel.setUserMemoryRegion(vmFD: f.vm, slot: 3, flags: 0, guestPhysicalAddress: 0, memorySize: 0, userspaceAddress: 0) == .success(()))
-        #expect(f.kernel.setUserMemoryRegion(vmFD: f.vm, slot: 3, flags: 0, guestPhysicalAddress: 0, memorySize: 0, userspaceAddress: 0).failure == .EINVAL)
+        #expect(
+            f.kernel.setUserMemoryRegion(
+                vmFD: f.vm, slot: 3, flags: 0, guestPhysicalAddress: 0, memorySize: 0, userspaceAddress: 0)
+                == .success(()))
+        #expect(
+            f.kernel.setUserMemoryRegion(
+                vmFD: f.vm, slot: 3, flags: 0, guestPhysicalAddress: 0, memorySize: 0, userspaceAddress: 0
+            ).failure == .EINVAL)
     }
 
     @Test("deleting a memslot frees its file range for a new binding; the data is untouched")
@@ -153,7 +187,9 @@ struct BindingTests {
         #expect(f.bind(fd, pages: 2, userspaceAddress: shared) == .success(()))
         #expect(f.kernel.hostWrite(address: shared, value: 0x5A) == .success(()))
         #expect(try f.guestRead(0) == .value(0x5A))
-        #expect(f.kernel.setMemoryAttributes(vmFD: f.vm, address: 0, size: page, attributes: privateAttribute) == .success(()))
+        #expect(
+            f.kernel.setMemoryAttributes(vmFD: f.vm, address: 0, size: page, attributes: privateAttribute)
+                == .success(()))
         #expect(try f.guestWrite(0, 0x77, isPrivate: true) == .written)
         #expect(f.kernel.peek(fd: fd, page: 0) == .success(0x77))
         #expect(f.kernel.hostRead(address: shared) == .success(0x5A))
@@ -165,7 +201,10 @@ struct BindingTests {
         var f = try Fixture()
         let fd = try f.gmem()
         func region(slot: UInt32 = 0, gpa: UInt64 = 0, size: UInt64 = page, address: UInt64 = 0) -> ModelErrno? {
-            f.kernel.setUserMemoryRegion2(vmFD: f.vm, slot: slot, flags: gmemSlot, guestPhysicalAddress: gpa, memorySize: size, userspaceAddress: address, guestMemfd: fd).failure
+            f.kernel.setUserMemoryRegion2(
+                vmFD: f.vm, slot: slot, flags: gmemSlot, guestPhysicalAddress: gpa, memorySize: size,
+                userspaceAddress: address, guestMemfd: fd
+            ).failure
         }
         #expect(region(size: 100) == .EINVAL)
         #expect(region(gpa: 100) == .EINVAL)
@@ -176,8 +215,12 @@ struct BindingTests {
         #expect(region(gpa: UInt64.max & ~4095) == .EINVAL)
         #expect(region(gpa: 1 << 52) == .EINVAL)
         #expect(region(slot: 1 << 16) == nil)  // SMM address space of a default VM
-        #expect(f.kernel.setUserMemoryRegion2(vmFD: 77, slot: 0, flags: 0, guestPhysicalAddress: 0, memorySize: 0).failure == .EBADF)
-        #expect(f.kernel.setUserMemoryRegion2(vmFD: fd, slot: 0, flags: 0, guestPhysicalAddress: 0, memorySize: 0).failure == .ENOTTY)
+        #expect(
+            f.kernel.setUserMemoryRegion2(vmFD: 77, slot: 0, flags: 0, guestPhysicalAddress: 0, memorySize: 0).failure
+                == .EBADF)
+        #expect(
+            f.kernel.setUserMemoryRegion2(vmFD: fd, slot: 0, flags: 0, guestPhysicalAddress: 0, memorySize: 0).failure
+                == .ENOTTY)
     }
 
     @Test("without KVM_CAP_USER_MEMORY2 the v2 ioctl is unknown")
@@ -185,6 +228,8 @@ struct BindingTests {
         var capabilities = ModelCapabilities.referenceHost
         capabilities.userMemory2 = false
         var f = try Fixture(capabilities)
-        #expect(f.kernel.setUserMemoryRegion2(vmFD: f.vm, slot: 0, flags: 0, guestPhysicalAddress: 0, memorySize: 0).failure == .ENOTTY)
+        #expect(
+            f.kernel.setUserMemoryRegion2(vmFD: f.vm, slot: 0, flags: 0, guestPhysicalAddress: 0, memorySize: 0).failure
+                == .ENOTTY)
     }
 }

@@ -16,22 +16,37 @@ struct ConversionTests {
         var f: Fixture
         let file: Int32
         let map: UInt64
-        init(pages: UInt64 = 4, flags: UInt64 = mmapFlag | initShared, capabilities: ModelCapabilities = ConversionTests.next) throws {
+        init(
+            pages: UInt64 = 4, flags: UInt64 = mmapFlag | initShared,
+            capabilities: ModelCapabilities = ConversionTests.next
+        ) throws {
             f = try Fixture(capabilities, type: ConversionTests.sw)
             file = try f.gmem(pages: pages, flags: flags)
             map = try f.kernel.mmap(fd: file, prot: readWrite, flags: mapShared, offset: 0, length: pages * page).get()
             try f.bind(file, pages: pages, userspaceAddress: map)
         }
-        mutating func convert(_ first: UInt64, _ count: UInt64 = 1, private to: Bool, mode: UInt64 = 0) -> ModelKernel.ConversionFailure? {
-            f.kernel.convert(fd: file, offset: first * page, size: count * page, attributes: to ? privateAttribute : 0, flags: mode).failure
+        mutating func convert(_ first: UInt64, _ count: UInt64 = 1, private to: Bool, mode: UInt64 = 0) -> ModelKernel
+            .ConversionFailure?
+        {
+            f.kernel.convert(
+                fd: file, offset: first * page, size: count * page, attributes: to ? privateAttribute : 0, flags: mode
+            ).failure
         }
-        mutating func host(_ page: UInt64) -> Result<UInt64, HostSignal> { f.kernel.hostRead(address: map + page * GmemABI.pageSize) }
-        mutating func guest(_ page: UInt64, _ access: ModelKernel.GuestAccess = .read, isPrivate: Bool) -> ModelKernel.GuestAccessOutcome? {
-            try? f.kernel.guestAccess(fd: f.vm, guestPhysicalAddress: page * GmemABI.pageSize, access, isPrivate: isPrivate).get()
+        mutating func host(_ page: UInt64) -> Result<UInt64, HostSignal> {
+            f.kernel.hostRead(address: map + page * GmemABI.pageSize)
+        }
+        mutating func guest(_ page: UInt64, _ access: ModelKernel.GuestAccess = .read, isPrivate: Bool) -> ModelKernel
+            .GuestAccessOutcome?
+        {
+            try? f.kernel.guestAccess(
+                fd: f.vm, guestPhysicalAddress: page * GmemABI.pageSize, access, isPrivate: isPrivate
+            ).get()
         }
     }
 
-    @Test("the inode holds each page's state: INIT_SHARED starts shared, conversion changes one page, the host and the guest follow it")
+    @Test(
+        "the inode holds each page's state: INIT_SHARED starts shared, conversion changes one page, the host and the guest follow it"
+    )
     func perPageState() throws {
         // GMEM-V1, GMEM-V5, GMEM-V6
         var w = try World()
@@ -44,7 +59,9 @@ struct ConversionTests {
         // The guest: private where the file says private, a memory fault for the other kind.
         #expect(w.guest(1, isPrivate: true) == .value(0x41))
         #expect(w.guest(1, isPrivate: false) == .memoryFault(.init(flags: 0, guestPhysicalAddress: page, size: page)))
-        #expect(w.guest(0, isPrivate: true) == .memoryFault(.init(flags: GmemABI.MemoryFaultFlag.private, guestPhysicalAddress: 0, size: page)))
+        #expect(
+            w.guest(0, isPrivate: true)
+                == .memoryFault(.init(flags: GmemABI.MemoryFaultFlag.private, guestPhysicalAddress: 0, size: page)))
         #expect(w.convert(1, private: false) == nil)
         #expect(w.host(1) == .success(0x41))
         // Converting back leaves no trace: the state equals a fresh file's.
@@ -66,11 +83,15 @@ struct ConversionTests {
         #expect(old.kernel.createGuestMemfd(vmFD: old.vm, size: page, flags: mmapFlag | initShared).failure == .EINVAL)
     }
 
-    @Test("argument checks: one content mode, supported attributes, a page-aligned range inside the file; EINVAL without error_offset")
+    @Test(
+        "argument checks: one content mode, supported attributes, a page-aligned range inside the file; EINVAL without error_offset"
+    )
     func argumentChecks() throws {
         // GMEM-V2
         var w = try World()
-        func convert(_ offset: UInt64, _ size: UInt64, _ attributes: UInt64 = privateAttribute, _ flags: UInt64 = 0) -> ModelKernel.ConversionFailure? {
+        func convert(_ offset: UInt64, _ size: UInt64, _ attributes: UInt64 = privateAttribute, _ flags: UInt64 = 0)
+            -> ModelKernel.ConversionFailure?
+        {
             w.f.kernel.convert(fd: w.file, offset: offset, size: size, attributes: attributes, flags: flags).failure
         }
         let invalid = ModelKernel.ConversionFailure(.EINVAL)
@@ -87,11 +108,15 @@ struct ConversionTests {
         // A default VM has no private memory: PRIVATE is not one of its attributes.
         var d = try Fixture(Self.next)
         let file = try d.gmem()
-        #expect(d.kernel.convert(fd: file, offset: 0, size: page, attributes: privateAttribute, flags: 0).failure == invalid)
+        #expect(
+            d.kernel.convert(fd: file, offset: 0, size: page, attributes: privateAttribute, flags: 0).failure == invalid
+        )
         #expect(d.kernel.convert(fd: file, offset: 0, size: page, attributes: 0, flags: 0).failure == nil)
     }
 
-    @Test("ZERO zeroes a conversion to shared, even of a shared range; ZERO to private is EOPNOTSUPP at the range's start; PRESERVE keeps")
+    @Test(
+        "ZERO zeroes a conversion to shared, even of a shared range; ZERO to private is EOPNOTSUPP at the range's start; PRESERVE keeps"
+    )
     func contentModes() throws {
         // GMEM-V3
         var w = try World()
@@ -107,11 +132,14 @@ struct ConversionTests {
         // A VM type without content modes (SNP would have ZERO only; a default VM none).
         var d = try Fixture(Self.next)
         let file = try d.gmem()
-        #expect(d.kernel.convert(fd: file, offset: page, size: page, attributes: 0, flags: Self.preserve).failure
+        #expect(
+            d.kernel.convert(fd: file, offset: page, size: page, attributes: 0, flags: Self.preserve).failure
                 == .init(.EOPNOTSUPP, errorOffset: page))
     }
 
-    @Test("a pin makes a conversion to private EAGAIN at the first pinned page and changes nothing; mappings alone never block")
+    @Test(
+        "a pin makes a conversion to private EAGAIN at the first pinned page and changes nothing; mappings alone never block"
+    )
     func pinsBlockPrivate() throws {
         // GMEM-V4
         var w = try World()
@@ -122,8 +150,8 @@ struct ConversionTests {
         let before = w.f.kernel
         #expect(w.convert(0, 4, private: true) == .init(.EAGAIN, errorOffset: 2 * page))
         #expect(w.f.kernel == before)
-        #expect(w.convert(0, 2, private: true) == nil)   // pages with mappings only
-        #expect(w.convert(2, private: false) == nil)     // to shared: pins do not matter
+        #expect(w.convert(0, 2, private: true) == nil)  // pages with mappings only
+        #expect(w.convert(2, private: false) == nil)  // to shared: pins do not matter
         #expect(try w.f.kernel.unpin(pin).get() == ())
         #expect(w.convert(0, 4, private: true) == nil)
         // A private page cannot be pinned (get_user_pages fails): EFAULT, not a signal.
@@ -156,25 +184,38 @@ struct ConversionTests {
         _ = w.f.kernel.unpin(pin)
     }
 
-    @Test("without guest_memfd attributes (6.18, the reference host) the ioctl is ENOTTY, on every kind of fd as the kernel answers")
+    @Test(
+        "without guest_memfd attributes (6.18, the reference host) the ioctl is ENOTTY, on every kind of fd as the kernel answers"
+    )
     func absentOnSixEighteen() throws {
         // GMEM-V9, GMEM-V10
         var f = try Fixture()
         let file = try f.gmem()
-        #expect(f.kernel.convert(fd: file, offset: 0, size: page, attributes: privateAttribute, flags: 0).failure == .init(.ENOTTY))
+        #expect(
+            f.kernel.convert(fd: file, offset: 0, size: page, attributes: privateAttribute, flags: 0).failure
+                == .init(.ENOTTY))
         #expect(f.kernel.convert(fd: f.vm, offset: 0, size: page, attributes: 0, flags: 0).failure == .init(.ENOTTY))
         #expect(f.kernel.convert(fd: 999, offset: 0, size: page, attributes: 0, flags: 0).failure == .init(.EBADF))
         #expect(f.kernel.link(vmFD: f.vm, fd: file, flags: 0).failure == .ENOTTY)
-        #expect(f.kernel.checkExtension(fd: f.vm, capability: GmemABI.Next.guestMemfdMemoryAttributesCapability) == .success(0))
+        #expect(
+            f.kernel.checkExtension(fd: f.vm, capability: GmemABI.Next.guestMemfdMemoryAttributesCapability)
+                == .success(0))
         // The 6.18 profile switches both off whatever the capabilities say.
         let forced = KernelProfile.v6_18.capabilities(Self.next)
-        #expect(forced.guestMemfdAttributes == 0 && !forced.guestMemfdLink && forced.memoryAttributes == privateAttribute)
+        #expect(
+            forced.guestMemfdAttributes == 0 && !forced.guestMemfdLink && forced.memoryAttributes == privateAttribute)
         var w = try World()
-        #expect(w.f.kernel.checkExtension(fd: w.f.vm, capability: GmemABI.Next.guestMemfdMemoryAttributesCapability) == .success(8))
-        #expect(w.f.kernel.setMemoryAttributes(vmFD: w.f.vm, address: 0, size: page, attributes: privateAttribute).failure == .ENOTTY)
+        #expect(
+            w.f.kernel.checkExtension(fd: w.f.vm, capability: GmemABI.Next.guestMemfdMemoryAttributesCapability)
+                == .success(8))
+        #expect(
+            w.f.kernel.setMemoryAttributes(vmFD: w.f.vm, address: 0, size: page, attributes: privateAttribute).failure
+                == .ENOTTY)
     }
 
-    @Test("linking gives another VM a file on the same inode: same data and state, its own bindings; the RFC's refusals are EINVAL")
+    @Test(
+        "linking gives another VM a file on the same inode: same data and state, its own bindings; the RFC's refusals are EINVAL"
+    )
     func link() throws {
         // GMEM-V10
         var capabilities = Self.next
@@ -188,12 +229,17 @@ struct ConversionTests {
         #expect(w.f.kernel.link(vmFD: b, fd: w.f.vm, flags: 0).failure == .EINVAL)
         let linked = try w.f.kernel.link(vmFD: b, fd: w.file, flags: 0).get()
         #expect(w.f.kernel.peek(fd: linked, page: 0) == .success(0x5ec2e7))
-        #expect(w.f.kernel.convert(fd: linked, offset: 0, size: page, attributes: privateAttribute, flags: 0).failure == nil)
+        #expect(
+            w.f.kernel.convert(fd: linked, offset: 0, size: page, attributes: privateAttribute, flags: 0).failure == nil
+        )
         #expect(w.f.kernel.isPrivate(fd: w.file, page: 0) == .success(true))
         // B binds its own file (GMEM-B5 still holds: the linked file is B's), while A's stays bound.
-        let region = GmemRules.MemoryRegion(slot: 0, flags: gmemSlot, guestPhysicalAddress: 0, memorySize: page,
-                                            userspaceAddress: 0, guestMemfdOffset: 0, guestMemfd: UInt32(linked))
+        let region = GmemRules.MemoryRegion(
+            slot: 0, flags: gmemSlot, guestPhysicalAddress: 0, memorySize: page,
+            userspaceAddress: 0, guestMemfdOffset: 0, guestMemfd: UInt32(linked))
         #expect(w.f.kernel.apply(.setUserMemoryRegion2(vmFD: b, region)) == .done)
-        #expect(try w.f.kernel.guestAccess(fd: b, guestPhysicalAddress: 0, .read, isPrivate: true).get() == .value(0x5ec2e7))
+        #expect(
+            try w.f.kernel.guestAccess(fd: b, guestPhysicalAddress: 0, .read, isPrivate: true).get() == .value(0x5ec2e7)
+        )
     }
 }

@@ -18,7 +18,8 @@ struct CreationTests {
         // GMEM-C2
         var f = try Fixture()
         for flags: UInt64 in [4, 8, 1 << 63, 7] {
-            #expect(f.kernel.createGuestMemfd(vmFD: f.vm, size: page, flags: flags).failure == .EINVAL, "flags \(flags)")
+            #expect(
+                f.kernel.createGuestMemfd(vmFD: f.vm, size: page, flags: flags).failure == .EINVAL, "flags \(flags)")
         }
         for flags: UInt64 in [0, 1, 2, 3] {
             #expect(f.kernel.createGuestMemfd(vmFD: f.vm, size: page, flags: flags).failure == nil, "flags \(flags)")

@@ -11,7 +11,8 @@ struct RandomOperations {
 
     mutating func next(for kernel: ModelKernel) -> ModelOperation {
         let open = kernel.openDescriptors
-        let fd = open.isEmpty || random.next() % 10 == 0
+        let fd =
+            open.isEmpty || random.next() % 10 == 0
             ? Int32.random(in: 3...12, using: &random) : open[Int(random.next() % UInt64(open.count))]
         let pageIndex = UInt64.random(in: 0..<8, using: &random)
         let base = ModelKernel.mappingBase
@@ -20,7 +21,10 @@ struct RandomOperations {
         switch choice {
         case 0: return .createVM(type: UInt64.random(in: 0...1, using: &random))
         case 1: return .createVCPU(vmFD: fd, id: UInt32.random(in: 0..<2, using: &random))
-        case 2: return .createGuestMemfd(vmFD: fd, size: UInt64.random(in: 1...4, using: &random) * page, flags: UInt64.random(in: 0...3, using: &random))
+        case 2:
+            return .createGuestMemfd(
+                vmFD: fd, size: UInt64.random(in: 1...4, using: &random) * page,
+                flags: UInt64.random(in: 0...3, using: &random))
         case 3: return .dup(fd: fd)
         case 4: return .mmap(fd: fd, prot: readWrite, flags: mapShared, offset: 0, length: 2 * page)
         case 5, 6: return .close(fd: fd)
@@ -31,19 +35,31 @@ struct RandomOperations {
                 userspaceAddress: 0, guestMemfdOffset: UInt64.random(in: 0..<3, using: &random) * page,
                 guestMemfd: UInt32(open.isEmpty ? 3 : open[Int(random.next() % UInt64(open.count))]))
             return .setUserMemoryRegion2(vmFD: fd, region)
-        case 8: return .fallocate(fd: fd, mode: Bool.random(using: &random) ? keepSize : punch, offset: Int64(pageIndex * page), length: Int64(page))
+        case 8:
+            return .fallocate(
+                fd: fd, mode: Bool.random(using: &random) ? keepSize : punch, offset: Int64(pageIndex * page),
+                length: Int64(page))
         case 9: return .munmap(address: base + pageIndex * page, length: 16 * page)
         case 10: return .hostRead(address: base + pageIndex * page)
         case 11: return .hostWrite(address: base + pageIndex * page, value: random.next() & 0xFF)
-        case 12: return .guestAccess(fd: fd, guestPhysicalAddress: pageIndex * page, .read, isPrivate: Bool.random(using: &random))
-        case 13: return .guestAccess(fd: fd, guestPhysicalAddress: pageIndex * page, .write(random.next() & 0xFF), isPrivate: false)
-        case 14: return .setMemoryAttributes(vmFD: fd, address: pageIndex * page, size: page, attributes: Bool.random(using: &random) ? privateAttribute : 0, flags: 0)
+        case 12:
+            return .guestAccess(
+                fd: fd, guestPhysicalAddress: pageIndex * page, .read, isPrivate: Bool.random(using: &random))
+        case 13:
+            return .guestAccess(
+                fd: fd, guestPhysicalAddress: pageIndex * page, .write(random.next() & 0xFF), isPrivate: false)
+        case 14:
+            return .setMemoryAttributes(
+                vmFD: fd, address: pageIndex * page, size: page,
+                attributes: Bool.random(using: &random) ? privateAttribute : 0, flags: 0)
         default: return .fileOperation(.read, fd: fd)
         }
     }
 
     /// Draws and applies `count` operations; returns them with their outcomes.
-    static func run(count: Int, seed: UInt64, on kernel: inout ModelKernel) -> (operations: [ModelOperation], outcomes: [ModelOutcome]) {
+    static func run(count: Int, seed: UInt64, on kernel: inout ModelKernel) -> (
+        operations: [ModelOperation], outcomes: [ModelOutcome]
+    ) {
         var generator = RandomOperations(seed: seed)
         var operations: [ModelOperation] = []
         var outcomes: [ModelOutcome] = []
@@ -58,7 +74,8 @@ struct RandomOperations {
 
 @Suite("Determinism and hashing")
 struct DeterminismTests {
-    @Test("the same operations give the same outcomes and equal, equally hashed states", arguments: [1, 2, 3] as [UInt64])
+    @Test(
+        "the same operations give the same outcomes and equal, equally hashed states", arguments: [1, 2, 3] as [UInt64])
     func deterministic(seed: UInt64) {
         for capabilities in [ModelCapabilities.referenceHost, .upstream] {
             var first = ModelKernel(capabilities: capabilities)
@@ -83,7 +100,9 @@ struct DeterminismTests {
         // a: allocate everything at once; b: page by page in another order, plus a refused op.
         #expect(a.kernel.fallocate(fd: fa, mode: keepSize, offset: 0, length: Int64(4 * page)) == .success(()))
         for index: Int64 in [3, 0, 2, 1] {
-            #expect(b.kernel.fallocate(fd: fb, mode: keepSize, offset: index * Int64(page), length: Int64(page)) == .success(()))
+            #expect(
+                b.kernel.fallocate(fd: fb, mode: keepSize, offset: index * Int64(page), length: Int64(page))
+                    == .success(()))
         }
         _ = b.kernel.fallocate(fd: fb, mode: 0, offset: 0, length: Int64(page))
         #expect(a.kernel == b.kernel)

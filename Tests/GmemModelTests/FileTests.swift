@@ -41,7 +41,9 @@ struct FileTests {
             Mode.writeZeroes, Mode.punchHole | Mode.zeroRange | Mode.keepSize, 0x100 | Mode.keepSize,
         ]
         for mode in refused {
-            #expect(f.kernel.fallocate(fd: fd, mode: mode, offset: 0, length: Int64(page)).failure == .EOPNOTSUPP, "mode \(mode)")
+            #expect(
+                f.kernel.fallocate(fd: fd, mode: mode, offset: 0, length: Int64(page)).failure == .EOPNOTSUPP,
+                "mode \(mode)")
         }
     }
 

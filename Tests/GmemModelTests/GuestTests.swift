@@ -28,7 +28,10 @@ struct GuestTests {
         let other = try f.gmem(pages: 4)
         #expect(f.bind(other, slot: 1, gpaPage: 16, pages: 4) == .success(()))
         let memory = try f.kernel.mapAnonymous(length: page).get()
-        #expect(f.kernel.setUserMemoryRegion2(vmFD: f.vm, slot: 2, flags: 0, guestPhysicalAddress: 64 * page, memorySize: page, userspaceAddress: memory) == .success(()))
+        #expect(
+            f.kernel.setUserMemoryRegion2(
+                vmFD: f.vm, slot: 2, flags: 0, guestPhysicalAddress: 64 * page, memorySize: page,
+                userspaceAddress: memory) == .success(()))
         #expect(try f.guestWrite(2, 5, fd: vcpu) == .written)
         #expect(f.kernel.close(fd) == .success(()))
         let outcome = try f.kernel.guestAccess(fd: vcpu, guestPhysicalAddress: 2 * page + 123, .read).get()
@@ -56,8 +59,13 @@ struct GuestTests {
         let fd = try f.gmem(pages: 4, flags: 0)
         let shared = try f.kernel.mapAnonymous(length: 8 * page).get()
         #expect(f.bind(fd, slot: 0, gpaPage: 0, pages: 4, userspaceAddress: shared) == .success(()))
-        #expect(f.kernel.setUserMemoryRegion2(vmFD: f.vm, slot: 1, flags: 0, guestPhysicalAddress: 4 * page, memorySize: 4 * page, userspaceAddress: shared + 4 * page) == .success(()))
-        #expect(f.kernel.setMemoryAttributes(vmFD: f.vm, address: 0, size: 8 * page, attributes: privateAttribute) == .success(()))
+        #expect(
+            f.kernel.setUserMemoryRegion2(
+                vmFD: f.vm, slot: 1, flags: 0, guestPhysicalAddress: 4 * page, memorySize: 4 * page,
+                userspaceAddress: shared + 4 * page) == .success(()))
+        #expect(
+            f.kernel.setMemoryAttributes(vmFD: f.vm, address: 0, size: 8 * page, attributes: privateAttribute)
+                == .success(()))
         #expect(try f.guestRead(1) == memoryFault(gpaPage: 1))
         #expect(try f.guestRead(1, isPrivate: true) == .value(0))
         #expect(try f.guestRead(5, isPrivate: true) == memoryFault(gpaPage: 5, isPrivate: true))
@@ -73,7 +81,10 @@ struct GuestTests {
         var f = try Fixture()
         #expect(try f.guestRead(3) == .mmio(guestPhysicalAddress: 3 * page, isWrite: false))
         let memory = try f.kernel.mapAnonymous(length: page).get()
-        #expect(f.kernel.setUserMemoryRegion(vmFD: f.vm, slot: 0, flags: GmemABI.MemslotFlag.readonly, guestPhysicalAddress: 0, memorySize: page, userspaceAddress: memory) == .success(()))
+        #expect(
+            f.kernel.setUserMemoryRegion(
+                vmFD: f.vm, slot: 0, flags: GmemABI.MemslotFlag.readonly, guestPhysicalAddress: 0, memorySize: page,
+                userspaceAddress: memory) == .success(()))
         #expect(try f.guestWrite(0, 1) == .mmio(guestPhysicalAddress: 0, isWrite: true))
         #expect(try f.guestRead(0) == .value(0))
     }

@@ -9,7 +9,8 @@ struct MappingTests {
         var f = try Fixture()
         for flags: UInt64 in [0, initShared] {
             let fd = try f.gmem(flags: flags)
-            #expect(f.kernel.mmap(fd: fd, prot: readWrite, flags: mapShared, offset: 0, length: page).failure == .ENODEV)
+            #expect(
+                f.kernel.mmap(fd: fd, prot: readWrite, flags: mapShared, offset: 0, length: page).failure == .ENODEV)
         }
     }
 
@@ -19,11 +20,16 @@ struct MappingTests {
         var f = try Fixture()
         let fd = try f.gmem()
         let exec = GmemABI.Protection.exec
-        #expect(f.kernel.mmap(fd: fd, prot: readWrite, flags: GmemABI.MapFlag.private, offset: 0, length: page).failure == .EINVAL)
-        #expect(f.kernel.mmap(fd: fd, prot: readWrite | exec, flags: mapShared, offset: 0, length: page).failure == .EPERM)
+        #expect(
+            f.kernel.mmap(fd: fd, prot: readWrite, flags: GmemABI.MapFlag.private, offset: 0, length: page).failure
+                == .EINVAL)
+        #expect(
+            f.kernel.mmap(fd: fd, prot: readWrite | exec, flags: mapShared, offset: 0, length: page).failure == .EPERM)
         #expect(f.kernel.mmap(fd: fd, prot: readWrite, flags: 0, offset: 0, length: page).failure == .EINVAL)
         #expect(f.kernel.mmap(fd: fd, prot: readWrite, flags: mapShared, offset: 0, length: page).failure == nil)
-        #expect(f.kernel.mmap(fd: fd, prot: readWrite, flags: GmemABI.MapFlag.sharedValidate, offset: 0, length: page).failure == nil)
+        #expect(
+            f.kernel.mmap(fd: fd, prot: readWrite, flags: GmemABI.MapFlag.sharedValidate, offset: 0, length: page)
+                .failure == nil)
     }
 
     @Test("check order: noexec before the file's own checks")
@@ -33,10 +39,15 @@ struct MappingTests {
         let plain = try f.gmem(flags: 0)
         let mappable = try f.gmem()
         let exec = GmemABI.Protection.exec
-        #expect(f.kernel.mmap(fd: mappable, prot: exec, flags: GmemABI.MapFlag.private, offset: 0, length: page).failure == .EPERM)
+        #expect(
+            f.kernel.mmap(fd: mappable, prot: exec, flags: GmemABI.MapFlag.private, offset: 0, length: page).failure
+                == .EPERM)
         #expect(f.kernel.mmap(fd: plain, prot: exec, flags: mapShared, offset: 0, length: page).failure == .EPERM)
-        #expect(f.kernel.mmap(fd: plain, prot: readWrite, flags: GmemABI.MapFlag.private, offset: 0, length: page).failure == .ENODEV)
-        #expect(f.kernel.mmap(fd: mappable, prot: readWrite, flags: mapShared, offset: 1, length: page).failure == .EINVAL)
+        #expect(
+            f.kernel.mmap(fd: plain, prot: readWrite, flags: GmemABI.MapFlag.private, offset: 0, length: page).failure
+                == .ENODEV)
+        #expect(
+            f.kernel.mmap(fd: mappable, prot: readWrite, flags: mapShared, offset: 1, length: page).failure == .EINVAL)
         #expect(f.kernel.mmap(fd: 50, prot: readWrite, flags: mapShared, offset: 1, length: page).failure == .EINVAL)
         #expect(f.kernel.mmap(fd: 50, prot: readWrite, flags: mapShared, offset: 0, length: page).failure == .EBADF)
         #expect(f.kernel.mmap(fd: mappable, prot: readWrite, flags: mapShared, offset: 0, length: 0).failure == .EINVAL)
@@ -114,7 +125,9 @@ struct MappingTests {
     func protections() throws {
         var f = try Fixture()
         let fd = try f.gmem()
-        let readOnly = try f.kernel.mmap(fd: fd, prot: GmemABI.Protection.read, flags: mapShared, offset: 0, length: page).get()
+        let readOnly = try f.kernel.mmap(
+            fd: fd, prot: GmemABI.Protection.read, flags: mapShared, offset: 0, length: page
+        ).get()
         #expect(f.kernel.hostWrite(address: readOnly, value: 1) == .failure(.sigsegv))
         #expect(f.kernel.hostRead(address: readOnly) == .success(0))
         #expect(f.kernel.hostRead(address: 0x1000) == .failure(.sigsegv))

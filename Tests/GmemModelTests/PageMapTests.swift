@@ -49,7 +49,9 @@ struct PageMapTests {
         }
         for index in 0..<64 { #expect(map.value(at: UInt64(index)) == reference[index]) }
         var rebuilt = PageMap<UInt8>()
-        for index in 0..<64 { if let value = reference[index] { rebuilt.set(UInt64(index), UInt64(index) + 1, to: value) } }
+        for index in 0..<64 {
+            if let value = reference[index] { rebuilt.set(UInt64(index), UInt64(index) + 1, to: value) }
+        }
         #expect(rebuilt == map)
     }
 }

@@ -6,7 +6,9 @@ import Testing
 @Suite("Policies: the design thread's alternatives")
 struct PolicyTests {
     /// Runs the attack; returns what VM B's bind returned and what B read (if it could bind).
-    func attack(_ policy: Policy) throws -> (bind: Result<Void, ModelErrno>, read: ModelKernel.GuestAccessOutcome?, kernel: ModelKernel) {
+    func attack(_ policy: Policy) throws -> (
+        bind: Result<Void, ModelErrno>, read: ModelKernel.GuestAccessOutcome?, kernel: ModelKernel
+    ) {
         var f = try Fixture(policy: policy)
         let victim = f.vm
         let fd = try f.gmem(pages: 2)

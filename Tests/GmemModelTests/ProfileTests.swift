@@ -5,8 +5,9 @@ import Testing
 /// each profile's answer, and that nothing else changes with the profile.
 @Suite("Kernel profiles on the model")
 struct ProfileTests {
-    @Test("overlapping file ranges: EINVAL on 6.18, EEXIST on next; overlapping guest ranges EEXIST on both",
-          arguments: KernelProfile.all)
+    @Test(
+        "overlapping file ranges: EINVAL on 6.18, EEXIST on next; overlapping guest ranges EEXIST on both",
+        arguments: KernelProfile.all)
     func bindingOverlap(profile: KernelProfile) throws {
         // GMEM-B6 under each profile; GMEM-B8 (after a delete the range binds again)
         var f = try Fixture(profile.capabilities(.referenceHost))
@@ -35,8 +36,11 @@ struct ProfileTests {
         #expect(f.bind(own, slot: 1, gpaPage: 16, pages: 4, offsetPage: 1).failure == .EINVAL)
         // Another VM's file: B5's EINVAL.
         #expect(f.bind(foreign, slot: 2, gpaPage: 32, pages: 1).failure == .EINVAL)
-        #expect(GmemRules.validateBinding(isGuestMemfd: true, ownedByBindingVM: true, offset: 0, size: page, fileSize: 4 * page,
-                                          rangeIsUnbound: false, overlapErrno: profile.overlappingBindingErrno) == profile.overlappingBindingErrno)
+        #expect(
+            GmemRules.validateBinding(
+                isGuestMemfd: true, ownedByBindingVM: true, offset: 0, size: page, fileSize: 4 * page,
+                rangeIsUnbound: false, overlapErrno: profile.overlappingBindingErrno) == profile.overlappingBindingErrno
+        )
     }
 
     @Test("a profile changes only the version's facts, not the host's configuration")

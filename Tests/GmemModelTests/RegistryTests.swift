@@ -48,8 +48,9 @@ struct RegistryTests {
                 #expect(!rule.holdsFor.contains(other.profile), "\(rule.id) both holds and differs on \(other.profile)")
             }
             for profile in KernelProfile.all {
-                #expect(rule.holds(on: profile) || rule.elsewhere.contains { $0.profile == profile.name },
-                        "\(rule.id) says nothing about \(profile.name)")
+                #expect(
+                    rule.holds(on: profile) || rule.elsewhere.contains { $0.profile == profile.name },
+                    "\(rule.id) says nothing about \(profile.name)")
             }
         }
         // B6 is where 6.18 and the current upstream tree part: EINVAL against EEXIST.
@@ -90,7 +91,8 @@ struct RegistryTests {
         #expect(json.hasPrefix("{\n  \"schemaVersion\": \(RuleDocument.schemaVersion),\n  \"profiles\": ["))
         #expect(markdown.contains("| `next` |"))
         #expect(!markdown.contains(".." + "/shared"))
-        let odd = ContractRule("C1", .host, "quote \" backslash \\ tab \t bell \u{7}.", mirrors: ["x"], verifiedBy: [.test("t")])
+        let odd = ContractRule(
+            "C1", .host, "quote \" backslash \\ tab \t bell \u{7}.", mirrors: ["x"], verifiedBy: [.test("t")])
         let text = RuleDocument.json(rules: [odd], profiles: [])
         #expect(text.contains(#""statement": "quote \" backslash \\ tab \t bell \u0007.""#))
     }

@@ -11,8 +11,11 @@ struct RulesTests {
         for size: UInt64 in [0, 1, 4095, 4096, 8192, 12288 + 1, 1 << 63] {
             for flags: UInt64 in 0..<8 {
                 var f = try Fixture()
-                let rule = GmemRules.validateCreate(size: size, flags: flags, supportedFlags: ModelCapabilities.referenceHost.guestMemfdFlags)
-                #expect(f.kernel.createGuestMemfd(vmFD: f.vm, size: size, flags: flags).failure == rule, "size \(size) flags \(flags)")
+                let rule = GmemRules.validateCreate(
+                    size: size, flags: flags, supportedFlags: ModelCapabilities.referenceHost.guestMemfdFlags)
+                #expect(
+                    f.kernel.createGuestMemfd(vmFD: f.vm, size: size, flags: flags).failure == rule,
+                    "size \(size) flags \(flags)")
             }
         }
     }
@@ -24,10 +27,14 @@ struct RulesTests {
         let fd = try f.gmem(pages: 4)
         let p = Int64(page)
         for mode: Int32 in [0, 1, 2, 3, 4, 5, 0x11, 0x41, 0x80, 0x81] {
-            for (offset, length) in [(0, p), (0, 4 * p), (p, 4 * p), (1, p), (0, 0), (-p, p), (8 * p, p), (Int64.max - 1, p)] {
+            for (offset, length) in [
+                (0, p), (0, 4 * p), (p, 4 * p), (1, p), (0, 0), (-p, p), (8 * p, p), (Int64.max - 1, p),
+            ] {
                 let rule = GmemRules.validateFallocate(mode: mode, offset: offset, length: length, fileSize: 4 * page)
                 var copy = f.kernel
-                #expect(copy.fallocate(fd: fd, mode: mode, offset: offset, length: length).failure == rule, "mode \(mode) \(offset)+\(length)")
+                #expect(
+                    copy.fallocate(fd: fd, mode: mode, offset: offset, length: length).failure == rule,
+                    "mode \(mode) \(offset)+\(length)")
             }
         }
     }
@@ -40,7 +47,8 @@ struct RulesTests {
             let fd = try f.gmem(flags: fileFlags)
             for prot: Int32 in 0..<8 {
                 for mapFlags: Int32 in [0, 1, 2, 3, 4] {
-                    let rule = GmemRules.validateMmap(fileFlags: fileFlags, prot: prot, flags: mapFlags, offset: 0, length: page)
+                    let rule = GmemRules.validateMmap(
+                        fileFlags: fileFlags, prot: prot, flags: mapFlags, offset: 0, length: page)
                     var copy = f.kernel
                     #expect(copy.mmap(fd: fd, prot: prot, flags: mapFlags, offset: 0, length: page).failure == rule)
                 }
@@ -76,10 +84,13 @@ struct RulesTests {
         let fd = try f.gmem(pages: 4)
         for flags: UInt32 in 0..<8 {
             for ioctl in [GmemRules.RegionIoctl.v1, .v2] {
-                let region = GmemRules.MemoryRegion(slot: 0, flags: flags, guestPhysicalAddress: 0, memorySize: page, userspaceAddress: 0, guestMemfd: UInt32(fd))
+                let region = GmemRules.MemoryRegion(
+                    slot: 0, flags: flags, guestPhysicalAddress: 0, memorySize: page, userspaceAddress: 0,
+                    guestMemfd: UInt32(fd))
                 let rule = GmemRules.validateMemoryRegion(region, ioctl: ioctl, vmType: 0, capabilities: .referenceHost)
                 var copy = f.kernel
-                let result = copy.apply(ioctl == .v1 ? .setUserMemoryRegion(vmFD: f.vm, region) : .setUserMemoryRegion2(vmFD: f.vm, region))
+                let result = copy.apply(
+                    ioctl == .v1 ? .setUserMemoryRegion(vmFD: f.vm, region) : .setUserMemoryRegion2(vmFD: f.vm, region))
                 if let rule {
                     #expect(result == .failed(rule))
                 } else {
@@ -102,7 +113,10 @@ struct RulesTests {
                                 address: address, size: size, attributes: attributes, flags: flags,
                                 supportedAttributes: capabilities.memoryAttributes(forVMType: type),
                                 ioctlExists: capabilities.hasMemoryAttributesIoctl)
-                            #expect(f.kernel.setMemoryAttributes(vmFD: f.vm, address: address, size: size, attributes: attributes, flags: flags).failure == rule)
+                            #expect(
+                                f.kernel.setMemoryAttributes(
+                                    vmFD: f.vm, address: address, size: size, attributes: attributes, flags: flags
+                                ).failure == rule)
                         }
                     }
                 }
@@ -121,9 +135,14 @@ struct RulesTests {
     @Test("slot change classification")
     func slotChange() {
         // GMEM-B7
-        let base = GmemRules.MemoryRegion(slot: 0, flags: 0, guestPhysicalAddress: 0, memorySize: page, userspaceAddress: 0x1000)
-        func classify(_ region: GmemRules.MemoryRegion, oldFlags: UInt32 = 0) -> Result<GmemRules.SlotChange, ModelErrno> {
-            GmemRules.classifySlotChange(oldFlags: oldFlags, oldGuestPhysicalAddress: 0, oldMemorySize: page, oldUserspaceAddress: 0x1000, request: region)
+        let base = GmemRules.MemoryRegion(
+            slot: 0, flags: 0, guestPhysicalAddress: 0, memorySize: page, userspaceAddress: 0x1000)
+        func classify(_ region: GmemRules.MemoryRegion, oldFlags: UInt32 = 0) -> Result<
+            GmemRules.SlotChange, ModelErrno
+        > {
+            GmemRules.classifySlotChange(
+                oldFlags: oldFlags, oldGuestPhysicalAddress: 0, oldMemorySize: page, oldUserspaceAddress: 0x1000,
+                request: region)
         }
         #expect(classify(base) == .success(.nothing))
         var moved = base

@@ -47,7 +47,8 @@ struct Fixture {
 
     /// Deletes memslot `slot`.
     mutating func delete(slot: UInt32 = 0, vm: Int32? = nil) -> Result<Void, ModelErrno> {
-        kernel.setUserMemoryRegion2(vmFD: vm ?? self.vm, slot: slot, flags: gmemSlot, guestPhysicalAddress: 0, memorySize: 0)
+        kernel.setUserMemoryRegion2(
+            vmFD: vm ?? self.vm, slot: slot, flags: gmemSlot, guestPhysicalAddress: 0, memorySize: 0)
     }
 
     /// Maps the whole of a `pages`-page guest_memfd shared read/write.
@@ -56,19 +57,25 @@ struct Fixture {
     }
 
     /// A guest read at guest page `gpaPage` through `fd` (default: the VM fd).
-    mutating func guestRead(_ gpaPage: UInt64, fd: Int32? = nil, isPrivate: Bool = false) throws -> ModelKernel.GuestAccessOutcome {
+    mutating func guestRead(_ gpaPage: UInt64, fd: Int32? = nil, isPrivate: Bool = false) throws
+        -> ModelKernel.GuestAccessOutcome
+    {
         try kernel.guestAccess(fd: fd ?? vm, guestPhysicalAddress: gpaPage * page, .read, isPrivate: isPrivate).get()
     }
 
     /// A guest write of `value` at guest page `gpaPage` through `fd` (default: the VM fd).
-    mutating func guestWrite(_ gpaPage: UInt64, _ value: UInt64, fd: Int32? = nil, isPrivate: Bool = false) throws -> ModelKernel.GuestAccessOutcome {
-        try kernel.guestAccess(fd: fd ?? vm, guestPhysicalAddress: gpaPage * page, .write(value), isPrivate: isPrivate).get()
+    mutating func guestWrite(_ gpaPage: UInt64, _ value: UInt64, fd: Int32? = nil, isPrivate: Bool = false) throws
+        -> ModelKernel.GuestAccessOutcome
+    {
+        try kernel.guestAccess(fd: fd ?? vm, guestPhysicalAddress: gpaPage * page, .write(value), isPrivate: isPrivate)
+            .get()
     }
 }
 
 /// A memory-fault exit as G2/G3 describe it.
 func memoryFault(gpaPage: UInt64, isPrivate: Bool = false) -> ModelKernel.GuestAccessOutcome {
-    .memoryFault(.init(flags: isPrivate ? GmemABI.MemoryFaultFlag.private : 0, guestPhysicalAddress: gpaPage * page, size: 4096))
+    .memoryFault(
+        .init(flags: isPrivate ? GmemABI.MemoryFaultFlag.private : 0, guestPhysicalAddress: gpaPage * page, size: 4096))
 }
 
 /// `Result<Void, _>` is not `Equatable` (Void is not); compare by case and error.

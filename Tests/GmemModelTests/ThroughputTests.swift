@@ -17,7 +17,9 @@ struct ThroughputTests {
             }
         }
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        print("GmemModel throughput: \(Int(Double(count) / seconds)) ops/s (\(count) ops, \(succeeded) succeeded, \(elapsed))")
+        print(
+            "GmemModel throughput: \(Int(Double(count) / seconds)) ops/s (\(count) ops, \(succeeded) succeeded, \(elapsed))"
+        )
         #expect(succeeded > 0)
     }
 }

@@ -22,20 +22,22 @@ struct GuestImagesTests {
         #expect(GuestImages.image(named: "nope") == nil)
     }
 
-    @Test("each image is a static ELF64 x86-64 executable entered at 2 MiB",
-          arguments: GuestImages.all.map(\.name))
+    @Test(
+        "each image is a static ELF64 x86-64 executable entered at 2 MiB",
+        arguments: GuestImages.all.map(\.name))
     func elfHeader(name: String) throws {
         let image = try #require(GuestImages.image(named: name))
         let elf = ELFReader(bytes: image)
         #expect(Array(image.prefix(4)) == [0x7F, 0x45, 0x4C, 0x46])
-        #expect(image[4] == 2 && image[5] == 1)          // ELFCLASS64, little-endian
-        #expect(elf.u16(16) == 2)                         // ET_EXEC
-        #expect(elf.u16(18) == 62)                        // EM_X86_64
-        #expect(elf.u64(24) == 0x200000)                  // entry: _start at 2 MiB
+        #expect(image[4] == 2 && image[5] == 1)  // ELFCLASS64, little-endian
+        #expect(elf.u16(16) == 2)  // ET_EXEC
+        #expect(elf.u16(18) == 62)  // EM_X86_64
+        #expect(elf.u64(24) == 0x200000)  // entry: _start at 2 MiB
     }
 
-    @Test("the loadable segment sits at 2 MiB and its memsz ends page-aligned (bss included)",
-          arguments: GuestImages.all.map(\.name))
+    @Test(
+        "the loadable segment sits at 2 MiB and its memsz ends page-aligned (bss included)",
+        arguments: GuestImages.all.map(\.name))
     func loadSegment(name: String) throws {
         let image = try #require(GuestImages.image(named: name))
         let elf = ELFReader(bytes: image)
@@ -48,7 +50,7 @@ struct GuestImagesTests {
         #expect(memsz >= filesz)
         #expect((paddr + memsz) % 4096 == 0)
         #expect(offset + filesz <= UInt64(image.count))
-        #expect(paddr + memsz < 0x400000)                 // fits a 4 MiB guest with room to spare
+        #expect(paddr + memsz < 0x400000)  // fits a 4 MiB guest with room to spare
     }
 }
 
@@ -66,9 +68,10 @@ private let objdump: String? = {
 struct GuestInstructionTests {
     // The guests must not use SSE/AVX (PVM's guest CPUID offers little and CPL0 emulation
     // does not cover them; HOST-NOTES.md), nor instructions a CPL3 payload cannot run.
-    @Test("no image uses an SSE/AVX register or a forbidden instruction",
-          .enabled(if: objdump != nil, "needs llvm-objdump (shipped with the Swift toolchain) on PATH"),
-          arguments: GuestImages.all.map(\.name))
+    @Test(
+        "no image uses an SSE/AVX register or a forbidden instruction",
+        .enabled(if: objdump != nil, "needs llvm-objdump (shipped with the Swift toolchain) on PATH"),
+        arguments: GuestImages.all.map(\.name))
     func noSSE(name: String) throws {
         let image = try #require(GuestImages.image(named: name))
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("gmemkit-\(name)-\(getpid()).elf")
@@ -83,7 +86,9 @@ struct GuestInstructionTests {
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
-        let instructions = output.split(separator: "\n").filter { $0.hasPrefix("  ") && $0.contains(":") && $0.contains("\t") }
+        let instructions = output.split(separator: "\n").filter {
+            $0.hasPrefix("  ") && $0.contains(":") && $0.contains("\t")
+        }
         #expect(instructions.count > 10, "the disassembly must show the guest's code")
         #expect(output.contains("<guest_main>"))
         let sse = instructions.filter { $0.contains("%xmm") || $0.contains("%ymm") || $0.contains("%zmm") }

@@ -1,10 +1,11 @@
 import CKVM
 import Foundation
-@testable import GmemConformance
 import GmemModel
 @_spi(Unchecked) import KVM
-@testable import MicroVM
 import Testing
+
+@testable import GmemConformance
+@testable import MicroVM
 
 #if canImport(Glibc)
 import Glibc
@@ -21,7 +22,8 @@ private func constants(in file: String) throws -> [String: UInt64] {
     for line in text.split(separator: "\n") {
         let words = line.split(whereSeparator: { " :=".contains($0) })
         guard let name = words.firstIndex(where: { $0 == "let" || $0 == "case" }).map({ words.index(after: $0) }),
-              name < words.endIndex, let valueWord = words.last else { continue }
+            name < words.endIndex, let valueWord = words.last
+        else { continue }
         let value = valueWord.hasPrefix("0x") ? UInt64(valueWord.dropFirst(2), radix: 16) : UInt64(valueWord)
         if let value { found[String(words[name])] = value }
     }
@@ -50,22 +52,31 @@ struct ABIAgreementTests {
         #expect(UInt64(VMType.softwareProtected.rawValue) == GmemABI.VMType.softwareProtected)
     }
 
-    @Test("fallocate, mmap and protection numbers: Glibc, KVM.FallocateMode and GmemABI agree; punchHole (0x02) and punchHoleKeepSize (0x03) are distinct names")
+    @Test(
+        "fallocate, mmap and protection numbers: Glibc, KVM.FallocateMode and GmemABI agree; punchHole (0x02) and punchHoleKeepSize (0x03) are distinct names"
+    )
     func fileABI() {
         #expect(FallocateMode.keepSize.rawValue == GmemABI.FallocateMode.keepSize)
-        #expect(FallocateMode.punchHoleKeepSize.rawValue == GmemABI.FallocateMode.punchHole | GmemABI.FallocateMode.keepSize)
+        #expect(
+            FallocateMode.punchHoleKeepSize.rawValue == GmemABI.FallocateMode.punchHole | GmemABI.FallocateMode.keepSize
+        )
         #expect(FallocateMode.punchHoleKeepSize.rawValue == 0x03 && GmemABI.FallocateMode.punchHole == 0x02)
         #expect(FallocateMode.punchHole.rawValue == GmemABI.FallocateMode.punchHole)
-        #expect(PROT_READ == GmemABI.Protection.read && PROT_WRITE == GmemABI.Protection.write && PROT_EXEC == GmemABI.Protection.exec)
+        #expect(
+            PROT_READ == GmemABI.Protection.read && PROT_WRITE == GmemABI.Protection.write
+                && PROT_EXEC == GmemABI.Protection.exec)
         #expect(MAP_SHARED == GmemABI.MapFlag.shared && MAP_PRIVATE == GmemABI.MapFlag.private)
         #expect(Int32(sysconf(Int32(_SC_PAGESIZE))) == Int32(GmemABI.pageSize))
     }
 
-    @Test("the guests' Ports (Guests/Runtime/Ports.swift) are GuestABI.Port, name for name, and the guest README cites each")
+    @Test(
+        "the guests' Ports (Guests/Runtime/Ports.swift) are GuestABI.Port, name for name, and the guest README cites each"
+    )
     func guestPorts() throws {
         let guest = try constants(in: "Runtime/Ports.swift")
         #expect(guest.mapValues(UInt16.init) == GuestABI.Port.all, "guest \(guest) vs VMM \(GuestABI.Port.all)")
-        let readme = try String(contentsOf: guestsDirectory.appendingPathComponent("README.md"), encoding: .utf8).lowercased()
+        let readme = try String(contentsOf: guestsDirectory.appendingPathComponent("README.md"), encoding: .utf8)
+            .lowercased()
         for (name, port) in GuestABI.Port.all {
             #expect(readme.contains("0x" + String(port, radix: 16)), "Guests/README.md does not mention port \(name)")
         }
@@ -81,9 +92,11 @@ struct ABIAgreementTests {
             "release": UInt64(MemoryRequestDevice.Operation.release.rawValue),
         ]
         #expect(operations.filter { device.keys.contains($0.key) } == device)
-        let linker = try String(contentsOf: guestsDirectory.appendingPathComponent("Runtime/linker.ld"), encoding: .utf8)
+        let linker = try String(
+            contentsOf: guestsDirectory.appendingPathComponent("Runtime/linker.ld"), encoding: .utf8)
         #expect(linker.contains(". = 0x" + String(GuestABI.imageBase, radix: 16) + ";"))
-        let layout = try String(contentsOf: guestsDirectory.appendingPathComponent("Runtime/Layout.swift"), encoding: .utf8)
+        let layout = try String(
+            contentsOf: guestsDirectory.appendingPathComponent("Runtime/Layout.swift"), encoding: .utf8)
         #expect(GuestABI.stackSize == 64 * 1024 && layout.contains("let stackSizePerCPU = 64 * 1024"))
     }
 

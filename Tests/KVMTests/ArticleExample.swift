@@ -1,3 +1,5 @@
+// swift-format-ignore-file
+// (This file is laid out as the document that shows it: a test compares them byte for byte.)
 // The DocC getting-started article "A VMM on guest_memfd in one page"
 // (Sources/KVM/KVM.docc/GettingStarted.md), compiled in this target so `swift test` builds and
 // runs it. ArticleExampleTests checks that the article's ```swift blocks, in order and without

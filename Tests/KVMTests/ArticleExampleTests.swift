@@ -12,8 +12,14 @@ private func articleLines() throws -> [String] {
     var lines: [String] = []
     var inBlock = false
     for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-        if !inBlock, line == "```swift" { inBlock = true; continue }
-        if inBlock, line == "```" { inBlock = false; continue }
+        if !inBlock, line == "```swift" {
+            inBlock = true
+            continue
+        }
+        if inBlock, line == "```" {
+            inBlock = false
+            continue
+        }
         if inBlock, !line.hasPrefix("import ") { lines.append(String(line)) }
     }
     #expect(!inBlock, "GettingStarted.md has an unclosed ```swift block")
@@ -39,7 +45,8 @@ struct ArticleTextTests {
     @Test("the article's setup is the README example's, line for line (all but the guest's code)")
     func sameSetupAsReadme() throws {
         let readme = try markedLines("ReadmeExample.swift", "README")
-        let setupEnd = try #require(readme.firstIndex { $0.contains("enterLongMode") }, "README example has no enterLongMode line")
+        let setupEnd = try #require(
+            readme.firstIndex { $0.contains("enterLongMode") }, "README example has no enterLongMode line")
         let setup = readme[...setupEnd].filter { !$0.hasPrefix("try host.write([") }
         var remaining = try articleLines()[...]
         for line in setup {
@@ -53,13 +60,13 @@ struct ArticleTextTests {
 }
 
 extension KernelTests {
-@Suite("DocC article on the kernel")
-struct ArticleExampleTests {
-    @Test("the article's program boots, loops over exits and prints what the guest wrote")
-    func runs() throws {
-        articleExampleOutput.withLock { $0 = [] }
-        try articleExample()
-        #expect(articleExampleOutput.withLock { $0 } == ["the guest wrote Hi"])
+    @Suite("DocC article on the kernel")
+    struct ArticleExampleTests {
+        @Test("the article's program boots, loops over exits and prints what the guest wrote")
+        func runs() throws {
+            articleExampleOutput.withLock { $0 = [] }
+            try articleExample()
+            #expect(articleExampleOutput.withLock { $0 } == ["the guest wrote Hi"])
+        }
     }
-}
 }

@@ -34,18 +34,27 @@ struct ErrorNamingTests {
         do {
             _ = try UncheckedKVM.map(fd: -1, length: 1 << 63, protection: PROT_READ, flags: MAP_SHARED | MAP_ANONYMOUS)
         } catch { #expect(error.operation == .mapMemory && error.errno == .noMemory) }
-        do { _ = try UncheckedKVM.duplicate(fd: -1) } catch { #expect(error.operation == .dup && error.errno == .badFileDescriptor) }
-        do { _ = try UncheckedKVM.reopen(fd: -1) } catch { #expect(error.operation == .reopen && error.errno == .noSuchFileOrDirectory) }
+        do { _ = try UncheckedKVM.duplicate(fd: -1) } catch {
+            #expect(error.operation == .dup && error.errno == .badFileDescriptor)
+        }
+        do { _ = try UncheckedKVM.reopen(fd: -1) } catch {
+            #expect(error.operation == .reopen && error.errno == .noSuchFileOrDirectory)
+        }
         // memfd_create succeeds; the ftruncate to 2^64-1 bytes (a negative off_t) is what fails.
-        do { _ = try UncheckedKVM.createMemfd(size: .max) } catch { #expect(error.operation == .ftruncate && error.errno == .invalidArgument) }
+        do { _ = try UncheckedKVM.createMemfd(size: .max) } catch {
+            #expect(error.operation == .ftruncate && error.errno == .invalidArgument)
+        }
         let fd = try UncheckedKVM.createMemfd(size: 4096)
         close(fd)
     }
 
-    @Test("the kick signal is SIGRTMIN+3 by default; use(_:) refuses non-real-time signals and another handler's signal")
+    @Test(
+        "the kick signal is SIGRTMIN+3 by default; use(_:) refuses non-real-time signals and another handler's signal")
     func kickSignalChoices() throws {
         #expect(VCPUKickSignal.current >= ckvm_sigrtmin() && VCPUKickSignal.current <= ckvm_sigrtmax())
-        do { try VCPUKickSignal.use(SIGUSR1) } catch { #expect(error.errno == .invalidArgument && error.operation == .setKickSignal) }
+        do { try VCPUKickSignal.use(SIGUSR1) } catch {
+            #expect(error.errno == .invalidArgument && error.operation == .setKickSignal)
+        }
         let foreign = ckvm_sigrtmin() + 7
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { _ in }
@@ -61,69 +70,76 @@ struct ErrorNamingTests {
 }
 
 extension KernelTests {
-@Suite("Errors of memslots and kicks on a real VM")
-struct KernelErrorTests {
-    @Test("a memslot clash names the slot and range it overlaps; a second binding of a file range names its slot")
-    func memslotClash() throws {
-        let vm = try makeVM()
-        let file = try vm.createGuestMemfd(size: 4 * MiB)
-        let mapping = try file.mapShared()
-        try vm.bind(file, slot: 0, guestPhysicalAddress: 0, size: 2 * MiB, hostMemory: mapping)
-        do {
-            try vm.bind(file, slot: 1, guestPhysicalAddress: GuestPhysicalAddress(MiB), size: 2 * MiB, fileOffset: 2 * MiB, hostMemory: mapping)
-            Issue.record("an overlapping memslot was accepted")
-        } catch {
-            #expect(error.refusal == nil, "the kernel, not GmemKit, refuses an overlap")
-            #expect(error.context?.contains("slot 1: guest-physical [0x100000, 0x300000)") == true, "\(error)")
-            #expect(error.hint?.contains("overlaps slot 0 at guest-physical [0x0, 0x200000)") == true, "\(error)")
-        }
-        do {
-            try vm.bind(file, slot: 2, guestPhysicalAddress: GuestPhysicalAddress(16 * MiB), size: 2 * MiB, hostMemory: mapping)
-            Issue.record("a file range bound twice was accepted")
-        } catch {
-            #expect(error.errno == .invalidArgument)
-            #expect(error.hint?.contains("already bound as slot 0") == true, "\(error)")
-        }
-        try vm.deleteMemorySlot(0)
-        try vm.bind(file, slot: 2, guestPhysicalAddress: GuestPhysicalAddress(16 * MiB), size: 2 * MiB, hostMemory: mapping)
-    }
-
-    @Test("a 1000-byte bind is refused before the syscall, as documented")
-    func unalignedBind() throws {
-        let vm = try makeVM()
-        let file = try vm.createGuestMemfd(size: 2 * MiB)
-        let mapping = try file.mapShared()
-        for (size, gpa, offset) in [(UInt64(1000), UInt64(0), UInt64(0)), (4096, 1000, 0), (4096, 0, 1000)] {
+    @Suite("Errors of memslots and kicks on a real VM")
+    struct KernelErrorTests {
+        @Test("a memslot clash names the slot and range it overlaps; a second binding of a file range names its slot")
+        func memslotClash() throws {
+            let vm = try makeVM()
+            let file = try vm.createGuestMemfd(size: 4 * MiB)
+            let mapping = try file.mapShared()
+            try vm.bind(file, slot: 0, guestPhysicalAddress: 0, size: 2 * MiB, hostMemory: mapping)
             do {
-                try vm.bind(file, slot: 0, guestPhysicalAddress: GuestPhysicalAddress(gpa), size: size, fileOffset: offset, hostMemory: mapping)
-                Issue.record("size \(size) gpa \(gpa) offset \(offset) was bound")
+                try vm.bind(
+                    file, slot: 1, guestPhysicalAddress: GuestPhysicalAddress(MiB), size: 2 * MiB, fileOffset: 2 * MiB,
+                    hostMemory: mapping)
+                Issue.record("an overlapping memslot was accepted")
             } catch {
-                #expect(error.errno == .invalidArgument && error.refusal != nil, "\(error)")
+                #expect(error.refusal == nil, "the kernel, not GmemKit, refuses an overlap")
+                #expect(error.context?.contains("slot 1: guest-physical [0x100000, 0x300000)") == true, "\(error)")
+                #expect(error.hint?.contains("overlaps slot 0 at guest-physical [0x0, 0x200000)") == true, "\(error)")
+            }
+            do {
+                try vm.bind(
+                    file, slot: 2, guestPhysicalAddress: GuestPhysicalAddress(16 * MiB), size: 2 * MiB,
+                    hostMemory: mapping)
+                Issue.record("a file range bound twice was accepted")
+            } catch {
+                #expect(error.errno == .invalidArgument)
+                #expect(error.hint?.contains("already bound as slot 0") == true, "\(error)")
+            }
+            try vm.deleteMemorySlot(0)
+            try vm.bind(
+                file, slot: 2, guestPhysicalAddress: GuestPhysicalAddress(16 * MiB), size: 2 * MiB, hostMemory: mapping)
+        }
+
+        @Test("a 1000-byte bind is refused before the syscall, as documented")
+        func unalignedBind() throws {
+            let vm = try makeVM()
+            let file = try vm.createGuestMemfd(size: 2 * MiB)
+            let mapping = try file.mapShared()
+            for (size, gpa, offset) in [(UInt64(1000), UInt64(0), UInt64(0)), (4096, 1000, 0), (4096, 0, 1000)] {
+                do {
+                    try vm.bind(
+                        file, slot: 0, guestPhysicalAddress: GuestPhysicalAddress(gpa), size: size, fileOffset: offset,
+                        hostMemory: mapping)
+                    Issue.record("size \(size) gpa \(gpa) offset \(offset) was bound")
+                } catch {
+                    #expect(error.errno == .invalidArgument && error.refusal != nil, "\(error)")
+                }
+            }
+            let anonymous = try HostMapping.anonymous(length: 4096)
+            do { try vm.setMemorySlot(40_000, guestPhysicalAddress: 0, size: 4096, memory: anonymous) } catch {
+                #expect(error.refusal != nil && error.errno == .invalidArgument)
             }
         }
-        let anonymous = try HostMapping.anonymous(length: 4096)
-        do { try vm.setMemorySlot(40_000, guestPhysicalAddress: 0, size: 4096, memory: anonymous) } catch {
-            #expect(error.refusal != nil && error.errno == .invalidArgument)
+
+        @Test("a kick signal chosen by the embedder interrupts KVM_RUN (a kick timer sends nothing else)")
+        func configuredKickSignal() throws {
+            let original = VCPUKickSignal.current
+            let chosen = ckvm_sigrtmin() + 5
+            try VCPUKickSignal.use(chosen)
+            defer { try? VCPUKickSignal.use(original) }
+            #expect(VCPUKickSignal.current == chosen)
+            var installed = sigaction()
+            #expect(sigaction(chosen, nil, &installed) == 0)
+            #expect(installed.sa_flags & Int32(SA_RESTART) == 0)
+            let vm = try makeVM()
+            let guest = try TinyGuest(in: vm, spin: true)
+            try guest.vcpu.registerCurrentThread(renaming: false)
+            defer { guest.vcpu.unregisterThread() }
+            let timer = try KickTimer(after: .milliseconds(5), every: .milliseconds(1))
+            #expect(try guest.vcpu.run() == .interrupted)
+            _ = consume timer
         }
     }
-
-    @Test("a kick signal chosen by the embedder interrupts KVM_RUN (a kick timer sends nothing else)")
-    func configuredKickSignal() throws {
-        let original = VCPUKickSignal.current
-        let chosen = ckvm_sigrtmin() + 5
-        try VCPUKickSignal.use(chosen)
-        defer { try? VCPUKickSignal.use(original) }
-        #expect(VCPUKickSignal.current == chosen)
-        var installed = sigaction()
-        #expect(sigaction(chosen, nil, &installed) == 0)
-        #expect(installed.sa_flags & Int32(SA_RESTART) == 0)
-        let vm = try makeVM()
-        let guest = try TinyGuest(in: vm, spin: true)
-        try guest.vcpu.registerCurrentThread(renaming: false)
-        defer { guest.vcpu.unregisterThread() }
-        let timer = try KickTimer(after: .milliseconds(5), every: .milliseconds(1))
-        #expect(try guest.vcpu.run() == .interrupted)
-        _ = consume timer
-    }
-}
 }

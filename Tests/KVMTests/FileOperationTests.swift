@@ -7,112 +7,120 @@ import Glibc
 #endif
 
 extension KernelTests {
-@Suite("GMEM-F: file operations")
-struct FileOperationTests {
-    @Test("read and write fail with EINVAL; pread, pwrite and lseek with ESPIPE")
-    func readWriteSeek() throws {
-        // GMEM-F1
-        let vm = try makeVM()
-        let file = try vm.createGuestMemfd(size: 4096)
-        let fd = file.rawDescriptor
-        var buffer = [UInt8](repeating: 0, count: 16)
-        #expect(libcErrno(buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, 16) }) == .invalidArgument)
-        #expect(libcErrno(buffer.withUnsafeBytes { write(fd, $0.baseAddress, 16) }) == .invalidArgument)
-        #expect(libcErrno(buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 16, 0) }) == .illegalSeek)
-        #expect(libcErrno(buffer.withUnsafeBytes { pwrite(fd, $0.baseAddress, 16, 0) }) == .illegalSeek)
-        #expect(libcErrno(Int(lseek(fd, 0, SEEK_SET))) == .illegalSeek)
-    }
+    @Suite("GMEM-F: file operations")
+    struct FileOperationTests {
+        @Test("read and write fail with EINVAL; pread, pwrite and lseek with ESPIPE")
+        func readWriteSeek() throws {
+            // GMEM-F1
+            let vm = try makeVM()
+            let file = try vm.createGuestMemfd(size: 4096)
+            let fd = file.rawDescriptor
+            var buffer = [UInt8](repeating: 0, count: 16)
+            #expect(libcErrno(buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, 16) }) == .invalidArgument)
+            #expect(libcErrno(buffer.withUnsafeBytes { write(fd, $0.baseAddress, 16) }) == .invalidArgument)
+            #expect(libcErrno(buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 16, 0) }) == .illegalSeek)
+            #expect(libcErrno(buffer.withUnsafeBytes { pwrite(fd, $0.baseAddress, 16, 0) }) == .illegalSeek)
+            #expect(libcErrno(Int(lseek(fd, 0, SEEK_SET))) == .illegalSeek)
+        }
 
-    @Test("ftruncate, fsync and fchmod fail with EINVAL: the size is fixed")
-    func sizeIsFixed() throws {
-        // GMEM-F2
-        let vm = try makeVM()
-        let file = try vm.createGuestMemfd(size: 8192)
-        let fd = file.rawDescriptor
-        #expect(libcErrno(Int(ftruncate(fd, 4096))) == .invalidArgument)
-        #expect(libcErrno(Int(ftruncate(fd, 16384))) == .invalidArgument)
-        #expect(libcErrno(Int(fsync(fd))) == .invalidArgument)
-        #expect(libcErrno(Int(fchmod(fd, 0o644))) == .invalidArgument)
-        var status = stat()
-        #expect(fstat(fd, &status) == 0 && status.st_size == 8192)
-    }
+        @Test("ftruncate, fsync and fchmod fail with EINVAL: the size is fixed")
+        func sizeIsFixed() throws {
+            // GMEM-F2
+            let vm = try makeVM()
+            let file = try vm.createGuestMemfd(size: 8192)
+            let fd = file.rawDescriptor
+            #expect(libcErrno(Int(ftruncate(fd, 4096))) == .invalidArgument)
+            #expect(libcErrno(Int(ftruncate(fd, 16384))) == .invalidArgument)
+            #expect(libcErrno(Int(fsync(fd))) == .invalidArgument)
+            #expect(libcErrno(Int(fchmod(fd, 0o644))) == .invalidArgument)
+            var status = stat()
+            #expect(fstat(fd, &status) == 0 && status.st_size == 8192)
+        }
 
-    @Test("fallocate accepts exactly KEEP_SIZE and PUNCH_HOLE|KEEP_SIZE")
-    func fallocateModes() throws {
-        // GMEM-F3
-        let vm = try makeVM()
-        let file = try vm.createGuestMemfd(size: 16384)
-        try file.fallocate(mode: FallocateMode.keepSize, offset: 0, length: 4096)
-        try file.fallocate(mode: FallocateMode.punchHoleKeepSize, offset: 0, length: 4096)
-        // 0 (plain allocate that may grow), PUNCH_HOLE alone, COLLAPSE_RANGE, ZERO_RANGE,
-        // ZERO_RANGE|KEEP_SIZE, INSERT_RANGE, UNSHARE_RANGE.
-        for mode: Int32 in [0x00, 0x02, 0x08, 0x10, 0x11, 0x20, 0x40] {
-            // The kernel's answer, asked directly …
-            expectErrno(.notSupported) { try file.fallocateUnchecked(mode: FallocateMode(rawValue: mode), offset: 0, length: 4096) }
-            // … and the same errno from GmemKit, which refuses before the syscall (P2).
-            let refused = expectErrno(.notSupported) { try file.fallocate(mode: FallocateMode(rawValue: mode), offset: 0, length: 4096) }
-            #expect(refused?.refusal != nil)
+        @Test("fallocate accepts exactly KEEP_SIZE and PUNCH_HOLE|KEEP_SIZE")
+        func fallocateModes() throws {
+            // GMEM-F3
+            let vm = try makeVM()
+            let file = try vm.createGuestMemfd(size: 16384)
+            try file.fallocate(mode: FallocateMode.keepSize, offset: 0, length: 4096)
+            try file.fallocate(mode: FallocateMode.punchHoleKeepSize, offset: 0, length: 4096)
+            // 0 (plain allocate that may grow), PUNCH_HOLE alone, COLLAPSE_RANGE, ZERO_RANGE,
+            // ZERO_RANGE|KEEP_SIZE, INSERT_RANGE, UNSHARE_RANGE.
+            for mode: Int32 in [0x00, 0x02, 0x08, 0x10, 0x11, 0x20, 0x40] {
+                // The kernel's answer, asked directly …
+                expectErrno(.notSupported) {
+                    try file.fallocateUnchecked(mode: FallocateMode(rawValue: mode), offset: 0, length: 4096)
+                }
+                // … and the same errno from GmemKit, which refuses before the syscall (P2).
+                let refused = expectErrno(.notSupported) {
+                    try file.fallocate(mode: FallocateMode(rawValue: mode), offset: 0, length: 4096)
+                }
+                #expect(refused?.refusal != nil)
+            }
+        }
+
+        @Test("offsets and lengths must be page-aligned; allocating past the end fails, punching past it does not")
+        func alignmentAndBounds() throws {
+            // GMEM-F4
+            let vm = try makeVM()
+            let file = try vm.createGuestMemfd(size: 16384)
+            let refusedByKernel: [(mode: FallocateMode, offset: UInt64, length: UInt64)] = [
+                (FallocateMode.keepSize, 1, 4096), (FallocateMode.keepSize, 0, 100),
+                (FallocateMode.punchHoleKeepSize, 512, 4096), (FallocateMode.punchHoleKeepSize, 0, 4095),
+                (FallocateMode.keepSize, 12288, 8192), (FallocateMode.keepSize, 16384, 4096),
+            ]
+            for request in refusedByKernel {
+                expectErrno(.invalidArgument) {
+                    try file.fallocateUnchecked(mode: request.mode, offset: request.offset, length: request.length)
+                }
+                let refused = expectErrno(.invalidArgument) {
+                    try file.fallocate(mode: request.mode, offset: request.offset, length: request.length)
+                }
+                #expect(refused?.refusal != nil, "GmemKit must refuse \(request) before the syscall (P2)")
+            }
+            try file.fallocateUnchecked(mode: FallocateMode.punchHoleKeepSize, offset: 12288, length: 8192)
+            try file.punchHole(offset: 12288, length: 8192)
+            try file.punchHole(offset: 1 << 30, length: 4096)
+            try file.allocate(offset: 0, length: 16384)
+        }
+
+        @Test("allocating pins memory as Unevictable; punching and releasing return it")
+        func allocationPinsMemory() throws {
+            // GMEM-F5 (st_blocks stays 0 for a guest_memfd on this kernel: Unevictable is the
+            // only accounting the kernel shows)
+            let vm = try makeVM()
+            let size = 64 * MiB
+            let file = try vm.createGuestMemfd(size: size)
+            let before = unevictableBytes()
+            try file.allocate(offset: 0, length: size)
+            let allocated = unevictableBytes()
+            // Other processes move the figure a little; 64 MiB must show as at least 56 MiB.
+            #expect(allocated >= before + 56 * MiB, "Unevictable rose by \(Int64(allocated) - Int64(before)) bytes")
+            try file.punchHole(offset: 0, length: size / 2)
+            #expect(eventually { unevictableBytes() <= allocated - 24 * MiB })
+            _ = consume file  // release the file: the rest is returned
+            #expect(eventually { unevictableBytes() <= before + 8 * MiB })
+        }
+
+        @Test("punched pages read back as zero and are allocated again on the next touch")
+        func punchedPagesReadZero() throws {
+            // GMEM-F6
+            let vm = try makeVM()
+            let size = 32 * MiB
+            let file = try vm.createGuestMemfd(size: size)
+            let map = try file.mapShared()
+            try map.fill(0xab, at: 0, count: size)
+            let full = unevictableBytes()
+            try file.punchHole(offset: 4 * MiB, length: 16 * MiB)
+            #expect(eventually { unevictableBytes() <= full - 12 * MiB })
+            let punched = unevictableBytes()
+            // Reading the punched range faults its pages in again, as zero pages.
+            #expect(try map.read(at: 4 * MiB, count: Int(16 * MiB)).allSatisfy { $0 == 0 })
+            #expect(unevictableBytes() >= punched + 12 * MiB)
+            #expect(try map.read(at: 4 * MiB - 4096, count: 4096).allSatisfy { $0 == 0xab })
+            #expect(try map.read(at: 20 * MiB, count: 4096).allSatisfy { $0 == 0xab })
+            try map.fill(0xcd, at: 4 * MiB, count: 16 * MiB)
+            #expect(try map.load(UInt8.self, at: 20 * MiB - 1) == 0xcd)
         }
     }
-
-    @Test("offsets and lengths must be page-aligned; allocating past the end fails, punching past it does not")
-    func alignmentAndBounds() throws {
-        // GMEM-F4
-        let vm = try makeVM()
-        let file = try vm.createGuestMemfd(size: 16384)
-        let refusedByKernel: [(mode: FallocateMode, offset: UInt64, length: UInt64)] = [
-            (FallocateMode.keepSize, 1, 4096), (FallocateMode.keepSize, 0, 100),
-            (FallocateMode.punchHoleKeepSize, 512, 4096), (FallocateMode.punchHoleKeepSize, 0, 4095),
-            (FallocateMode.keepSize, 12288, 8192), (FallocateMode.keepSize, 16384, 4096),
-        ]
-        for request in refusedByKernel {
-            expectErrno(.invalidArgument) { try file.fallocateUnchecked(mode: request.mode, offset: request.offset, length: request.length) }
-            let refused = expectErrno(.invalidArgument) { try file.fallocate(mode: request.mode, offset: request.offset, length: request.length) }
-            #expect(refused?.refusal != nil, "GmemKit must refuse \(request) before the syscall (P2)")
-        }
-        try file.fallocateUnchecked(mode: FallocateMode.punchHoleKeepSize, offset: 12288, length: 8192)
-        try file.punchHole(offset: 12288, length: 8192)
-        try file.punchHole(offset: 1 << 30, length: 4096)
-        try file.allocate(offset: 0, length: 16384)
-    }
-
-    @Test("allocating pins memory as Unevictable; punching and releasing return it")
-    func allocationPinsMemory() throws {
-        // GMEM-F5 (st_blocks stays 0 for a guest_memfd on this kernel: Unevictable is the
-        // only accounting the kernel shows)
-        let vm = try makeVM()
-        let size = 64 * MiB
-        let file = try vm.createGuestMemfd(size: size)
-        let before = unevictableBytes()
-        try file.allocate(offset: 0, length: size)
-        let allocated = unevictableBytes()
-        // Other processes move the figure a little; 64 MiB must show as at least 56 MiB.
-        #expect(allocated >= before + 56 * MiB, "Unevictable rose by \(Int64(allocated) - Int64(before)) bytes")
-        try file.punchHole(offset: 0, length: size / 2)
-        #expect(eventually { unevictableBytes() <= allocated - 24 * MiB })
-        _ = consume file  // release the file: the rest is returned
-        #expect(eventually { unevictableBytes() <= before + 8 * MiB })
-    }
-
-    @Test("punched pages read back as zero and are allocated again on the next touch")
-    func punchedPagesReadZero() throws {
-        // GMEM-F6
-        let vm = try makeVM()
-        let size = 32 * MiB
-        let file = try vm.createGuestMemfd(size: size)
-        let map = try file.mapShared()
-        try map.fill(0xab, at: 0, count: size)
-        let full = unevictableBytes()
-        try file.punchHole(offset: 4 * MiB, length: 16 * MiB)
-        #expect(eventually { unevictableBytes() <= full - 12 * MiB })
-        let punched = unevictableBytes()
-        // Reading the punched range faults its pages in again, as zero pages.
-        #expect(try map.read(at: 4 * MiB, count: Int(16 * MiB)).allSatisfy { $0 == 0 })
-        #expect(unevictableBytes() >= punched + 12 * MiB)
-        #expect(try map.read(at: 4 * MiB - 4096, count: 4096).allSatisfy { $0 == 0xab })
-        #expect(try map.read(at: 20 * MiB, count: 4096).allSatisfy { $0 == 0xab })
-        try map.fill(0xcd, at: 4 * MiB, count: 16 * MiB)
-        #expect(try map.load(UInt8.self, at: 20 * MiB - 1) == 0xcd)
-    }
-}
 }

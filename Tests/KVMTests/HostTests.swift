@@ -40,8 +40,9 @@ struct HostTests {
         #expect(report.isPVM == (report.kvmModule == "kvm_pvm"))
     }
 
-    @Test("the host report round-trips through JSON with schemaVersion, and its text lists every capability",
-          .enabled(if: kvmAvailable, "needs /dev/kvm"))
+    @Test(
+        "the host report round-trips through JSON with schemaVersion, and its text lists every capability",
+        .enabled(if: kvmAvailable, "needs /dev/kvm"))
     func reportEncoding() throws {
         let report = try KVMSystem().report()
         let data = try JSONEncoder().encode(report)
@@ -50,7 +51,9 @@ struct HostTests {
         let text = report.formatted()
         #expect(text.hasPrefix("Kernel        \(report.kernelRelease)"))
         for capability in report.capabilities { #expect(text.contains(capability.name)) }
-        #expect(text.split(separator: "\n").filter { $0.hasPrefix("  [") }.count == report.features.count + report.upstreamFeatures.count)
+        #expect(
+            text.split(separator: "\n").filter { $0.hasPrefix("  [") }.count == report.features.count
+                + report.upstreamFeatures.count)
         // The post-6.18 surfaces (GMEM-V9, V10, N1–N4), each with its own line and detail.
         #expect(report.upstreamFeatures.count == 8)
         for feature in report.upstreamFeatures { #expect(text.contains("] \(feature.name): \(feature.detail)")) }

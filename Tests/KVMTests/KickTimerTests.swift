@@ -1,5 +1,6 @@
-@testable import KVM
 import Testing
+
+@testable import KVM
 
 @Suite("vCPU: kick timer arithmetic")
 struct KickTimerArithmeticTests {

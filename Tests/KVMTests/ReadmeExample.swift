@@ -1,3 +1,5 @@
+// swift-format-ignore-file
+// (This file is laid out as the document that shows it: a test compares them byte for byte.)
 // The README's "Using the bindings" example, compiled in this target so `swift test` builds
 // and runs it. ReadmeExampleTests checks that `import KVM` plus the lines between the markers
 // are the README's fenced block verbatim; edit both together.

@@ -4,9 +4,11 @@ import Testing
 
 /// The README's "Using the bindings" block: the first ```swift fence after that heading.
 private func readmeBlock() throws -> String {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
-    let section = try #require(readme.range(of: "## Using the bindings\n"), "README.md has no \"Using the bindings\" section")
+    let section = try #require(
+        readme.range(of: "## Using the bindings\n"), "README.md has no \"Using the bindings\" section")
     let open = try #require(readme.range(of: "```swift\n", range: section.upperBound..<readme.endIndex))
     let close = try #require(readme.range(of: "\n```\n", range: open.upperBound..<readme.endIndex))
     return String(readme[open.upperBound..<close.lowerBound])
@@ -37,29 +39,29 @@ struct ReadmeTextTests {
 }
 
 extension KernelTests {
-@Suite("README example on the kernel")
-struct ReadmeExampleTests {
-    @Test("the README's bindings example boots and prints what the guest wrote")
-    func runs() throws {
-        readmeExampleOutput.withLock { $0 = [] }
-        try readmeExample()
-        #expect(readmeExampleOutput.withLock { $0 } == ["the guest wrote 42 to port 0x10"])
-    }
+    @Suite("README example on the kernel")
+    struct ReadmeExampleTests {
+        @Test("the README's bindings example boots and prints what the guest wrote")
+        func runs() throws {
+            readmeExampleOutput.withLock { $0 = [] }
+            try readmeExample()
+            #expect(readmeExampleOutput.withLock { $0 } == ["the guest wrote 42 to port 0x10"])
+        }
 
-    @Test("a vCPU whose registers were never set does not reach the guest's code, and the exit says why")
-    func withoutRegisters() throws {
-        let vm = try makeVM()
-        let ram = try vm.createGuestMemfd(size: 2 << 20, flags: .hostShared)
-        let host = try ram.mapShared()
-        try host.write([0xB0, 42, 0xE6, 0x10, 0xEB, 0xFE], at: 0x10_0000)
-        try vm.bind(ram, slot: 0, guestPhysicalAddress: 0, size: ram.size, hostMemory: host)
-        let vcpu = try vm.createVCPU(id: 0)
-        let exit = try vcpu.run()
-        #expect(exit != .ioOut(port: 0x10, size: 1, count: 1, value: 42))
-        // This host (PVM) reports an emulation failure at the reset vector; the words say so.
-        if case .internalError(suberror: 1, _, _) = exit {
-            #expect(exit.description.contains("real mode"))
+        @Test("a vCPU whose registers were never set does not reach the guest's code, and the exit says why")
+        func withoutRegisters() throws {
+            let vm = try makeVM()
+            let ram = try vm.createGuestMemfd(size: 2 << 20, flags: .hostShared)
+            let host = try ram.mapShared()
+            try host.write([0xB0, 42, 0xE6, 0x10, 0xEB, 0xFE], at: 0x10_0000)
+            try vm.bind(ram, slot: 0, guestPhysicalAddress: 0, size: ram.size, hostMemory: host)
+            let vcpu = try vm.createVCPU(id: 0)
+            let exit = try vcpu.run()
+            #expect(exit != .ioOut(port: 0x10, size: 1, count: 1, value: 42))
+            // This host (PVM) reports an emulation failure at the reset vector; the words say so.
+            if case .internalError(suberror: 1, _, _) = exit {
+                #expect(exit.description.contains("real mode"))
+            }
         }
     }
-}
 }

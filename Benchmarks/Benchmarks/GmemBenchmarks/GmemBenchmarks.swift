@@ -8,11 +8,14 @@ import MicroVM
 /// ordo-one/benchmark figures for GmemKit's hot paths, with its malloc counter: the vCPU exit
 /// loop must allocate nothing per exit. `gmem bench` reports the same paths against C.
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(metrics: [.wallClock, .throughput, .mallocCountTotal], maxDuration: .seconds(3))
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput, .mallocCountTotal], maxDuration: .seconds(3))
 
     // One pingpong exit: KVM_RUN → VCPUExit → the port dispatch MicroVM does → re-entry.
     // Scaled by 1,000: the harness's per-sample bookkeeping would otherwise dominate a ≈25 µs exit.
-    Benchmark("vcpu-exit-roundtrip", configuration: .init(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .kilo)) { benchmark in
+    Benchmark(
+        "vcpu-exit-roundtrip", configuration: .init(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .kilo)
+    ) { benchmark in
         let guest = try ExitLoop()
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
@@ -40,7 +43,8 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark("cold-start", configuration: .init(maxIterations: 200)) { benchmark in
         for _ in benchmark.scaledIterations {
-            let report = try Machine.run(MachineConfig(name: "pingpong", image: GuestImages.pingpong, memorySize: 4 << 20, parameter: 0))
+            let report = try Machine.run(
+                MachineConfig(name: "pingpong", image: GuestImages.pingpong, memorySize: 4 << 20, parameter: 0))
             blackHole(report.status)
         }
     }
@@ -50,7 +54,8 @@ let benchmarks: @Sendable () -> Void = {
     // loop allocates nothing per exit.
     Benchmark("microvm-10000-exits", configuration: .init(maxIterations: 50)) { benchmark in
         for _ in benchmark.scaledIterations {
-            let report = try Machine.run(MachineConfig(name: "pingpong", image: GuestImages.pingpong, memorySize: 4 << 20, parameter: 10_000))
+            let report = try Machine.run(
+                MachineConfig(name: "pingpong", image: GuestImages.pingpong, memorySize: 4 << 20, parameter: 10_000))
             blackHole(report.pings)
         }
     }

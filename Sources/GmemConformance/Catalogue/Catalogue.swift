@@ -4,9 +4,11 @@ public enum Catalogue {
     /// Every built-in scenario, parsed.
     public static let scenarios: [Scenario] = {
         var all: [Scenario] = []
-        for (name, text) in [("creation and files", creationAndFiles), ("mappings and bindings", mappingsAndBindings),
-                             ("lifetime, guest and attributes", lifetimeGuestAndAttributes),
-                             ("objects and accesses", objectsAndAccesses)] {
+        for (name, text) in [
+            ("creation and files", creationAndFiles), ("mappings and bindings", mappingsAndBindings),
+            ("lifetime, guest and attributes", lifetimeGuestAndAttributes),
+            ("objects and accesses", objectsAndAccesses),
+        ] {
             do {
                 all += try ScenarioFormat.parse(text, source: "catalogue: \(name)")
             } catch {

@@ -27,8 +27,9 @@ public struct After2023Comparison: Sendable {
             }
         }
         let elapsed = clock.now - start
-        return After2023Comparison(universe: universe, reports: box.reports, derivation: box.derivation!,
-                                   seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return After2023Comparison(
+            universe: universe, reports: box.reports, derivation: box.derivation!,
+            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
 
     /// Every trace as a scenario file: (name, text).
@@ -37,14 +38,22 @@ public struct After2023Comparison: Sendable {
         for report in reports {
             for invariant in HostInvariant.allCases {
                 guard let finding = report.finding(invariant) else { continue }
-                files.append((HostScenarioText.name(design: report.design, invariant: invariant),
-                              HostScenarioText.text(of: finding, invariant: invariant, design: report.design, universe: universe)))
+                files.append(
+                    (
+                        HostScenarioText.name(design: report.design, invariant: invariant),
+                        HostScenarioText.text(
+                            of: finding, invariant: invariant, design: report.design, universe: universe)
+                    ))
             }
         }
         for weaker in derivation.weaker {
             let design = HostDesign(link: weaker.precondition)
-            files.append((HostScenarioText.name(design: design, invariant: weaker.invariant),
-                          HostScenarioText.text(of: weaker.finding, invariant: weaker.invariant, design: design, universe: universe)))
+            files.append(
+                (
+                    HostScenarioText.name(design: design, invariant: weaker.invariant),
+                    HostScenarioText.text(
+                        of: weaker.finding, invariant: weaker.invariant, design: design, universe: universe)
+                ))
         }
         return files
     }
@@ -52,8 +61,9 @@ public struct After2023Comparison: Sendable {
     /// The section as text lines.
     public var lines: [String] {
         var out: [String] = []
-        out.append("After 2023: in-place conversion and linking, \(reports.count) designs in \(universe), "
-                   + String(format: "%.1f s", seconds))
+        out.append(
+            "After 2023: in-place conversion and linking, \(reports.count) designs in \(universe), "
+                + String(format: "%.1f s", seconds))
         out.append("")
         let columns = HostInvariant.allCases.map(\.rawValue)
         let short = ["host-reads-private", "conversion-shows", "convert-while-ref", "stays-with-its-vm"]
@@ -87,10 +97,12 @@ public struct After2023Comparison: Sendable {
     public var derivationLines: [String] {
         var out: [String] = []
         let d = derivation
-        out.append("The weakest link precondition, derived: \(d.candidates) conjunctions of "
-                   + "\(LinkPredicate.allCases.count) predicates over the link-time state: \(d.searched) searched, "
-                   + "\(d.replayed) broken by replaying a weaker one's attack, "
-                   + "\(d.candidates - d.searched - d.replayed) safe as supersets of a safe one; " + String(format: "%.1f s", d.seconds))
+        out.append(
+            "The weakest link precondition, derived: \(d.candidates) conjunctions of "
+                + "\(LinkPredicate.allCases.count) predicates over the link-time state: \(d.searched) searched, "
+                + "\(d.replayed) broken by replaying a weaker one's attack, "
+                + "\(d.candidates - d.searched - d.replayed) safe as supersets of a safe one; "
+                + String(format: "%.1f s", d.seconds))
         for predicate in LinkPredicate.allCases {
             out.append("  \(pad(predicate.rawValue, 20)) \(predicate.statement)")
         }
@@ -98,13 +110,16 @@ public struct After2023Comparison: Sendable {
             out.append("No conjunction keeps every invariant to depth \(d.universe.depth).")
         }
         for (minimal, report) in zip(d.minimal, d.reports) {
-            out.append("MINIMAL: link only when " + minimal.predicates.map(\.statement).joined(separator: " and ")
-                       + " \(minimal): every invariant holds to depth \(d.universe.depth) (\(report.states) states)"
-                       + (report.allHold ? "" : " -- NOT confirmed by the full search"))
+            out.append(
+                "MINIMAL: link only when " + minimal.predicates.map(\.statement).joined(separator: " and ")
+                    + " \(minimal): every invariant holds to depth \(d.universe.depth) (\(report.states) states)"
+                    + (report.allHold ? "" : " -- NOT confirmed by the full search"))
         }
         for weaker in d.weaker {
             out.append("")
-            out.append("link/\(weaker.precondition): \(weaker.invariant.rawValue) VIOLATED in \(weaker.finding.steps.count) steps")
+            out.append(
+                "link/\(weaker.precondition): \(weaker.invariant.rawValue) VIOLATED in \(weaker.finding.steps.count) steps"
+            )
             out += Self.traceLines(weaker.finding)
         }
         return out
@@ -119,7 +134,9 @@ public struct After2023Comparison: Sendable {
         return out
     }
 
-    private func pad(_ text: String, _ width: Int) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
+    private func pad(_ text: String, _ width: Int) -> String {
+        text.padding(toLength: width, withPad: " ", startingAt: 0)
+    }
 }
 
 extension After2023Comparison {
@@ -129,8 +146,11 @@ extension After2023Comparison {
             universe: universe.description, seconds: seconds,
             invariants: HostInvariant.allCases.map { .init(name: $0.rawValue, statement: $0.statement) },
             designs: reports.map { report in
-                .init(name: report.design.name, states: report.states, exhausted: report.exhausted,
-                      cells: HostInvariant.allCases.map { report.finding($0).map { "VIOLATED(\($0.steps.count))" } ?? "holds" })
+                .init(
+                    name: report.design.name, states: report.states, exhausted: report.exhausted,
+                    cells: HostInvariant.allCases.map {
+                        report.finding($0).map { "VIOLATED(\($0.steps.count))" } ?? "holds"
+                    })
             },
             minimalLinkPreconditions: derivation.minimal.map { $0.predicates.map(\.rawValue) },
             lines: lines,

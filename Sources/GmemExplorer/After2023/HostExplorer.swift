@@ -49,8 +49,9 @@ public struct HostExplorer: Sendable {
         let start = clock.now
         let rules = HostRules(design: design, universe: universe)
         guard universe.problem == nil else {
-            return HostReport(design: design, universe: universe, findings: [:], states: 1, transitions: 0,
-                              exhausted: false, stoppedEarly: false, seconds: 0)
+            return HostReport(
+                design: design, universe: universe, findings: [:], states: 1, transitions: 0,
+                exhausted: false, stoppedEarly: false, seconds: 0)
         }
         var index: [HostState: Int32] = [HostState(): 0]
         var states = [HostState()]
@@ -71,7 +72,8 @@ public struct HostExplorer: Sendable {
                     transitions += 1
                     let broken = rules.check(state, step, outcome, after)
                     if broken != 0 {
-                        for invariant in HostInvariant.allCases where broken & invariant.bit != 0 && found[invariant] == nil {
+                        for invariant in HostInvariant.allCases
+                        where broken & invariant.bit != 0 && found[invariant] == nil {
                             found[invariant] = (Int32(id), step)
                         }
                     }
@@ -84,7 +86,10 @@ public struct HostExplorer: Sendable {
             }
             levelStart = levelEnd
             depth += 1
-            if stopAtFirstViolation, !found.isEmpty { stopped = true; break }
+            if stopAtFirstViolation, !found.isEmpty {
+                stopped = true
+                break
+            }
         }
         var findings: [HostInvariant: HostFinding] = [:]
         for (invariant, record) in found {
@@ -98,9 +103,10 @@ public struct HostExplorer: Sendable {
             findings[invariant] = trace(path, invariant: invariant, rules: rules)
         }
         let elapsed = clock.now - start
-        return HostReport(design: design, universe: universe, findings: findings, states: states.count,
-                          transitions: transitions, exhausted: !stopped && levelStart >= states.count, stoppedEarly: stopped,
-                          seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return HostReport(
+            design: design, universe: universe, findings: findings, states: states.count,
+            transitions: transitions, exhausted: !stopped && levelStart >= states.count, stoppedEarly: stopped,
+            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
 
     /// Replays `steps` from the empty process and explains the last one.
@@ -120,7 +126,9 @@ public struct HostExplorer: Sendable {
     /// Runs `steps` from the empty process under `design` and says what each returned; a step
     /// the search could not take there (beyond the universe, or naming a closed fd) is
     /// reported as `EBADF` and skipped.
-    public static func replay(_ steps: [HostStep], design: HostDesign, universe: HostUniverse = .standard) -> [HostOutcome] {
+    public static func replay(_ steps: [HostStep], design: HostDesign, universe: HostUniverse = .standard)
+        -> [HostOutcome]
+    {
         let rules = HostRules(design: design, universe: universe)
         // Offered as in a design with linking (so a kernel without it answers `link` itself).
         var linking = design
@@ -134,8 +142,10 @@ public struct HostExplorer: Sendable {
     }
 
     /// Whether `steps`, taken under `design`, break `invariant` at their last step.
-    public static func confirms(_ steps: [HostStep], design: HostDesign, invariant: HostInvariant,
-                                universe: HostUniverse = .standard) -> Bool {
+    public static func confirms(
+        _ steps: [HostStep], design: HostDesign, invariant: HostInvariant,
+        universe: HostUniverse = .standard
+    ) -> Bool {
         let rules = HostRules(design: design, universe: universe)
         var state = HostState()
         for (n, step) in steps.enumerated() {
@@ -175,11 +185,16 @@ public struct LinkDerivation: Hashable, Sendable {
             && a.weaker.map(\.precondition) == b.weaker.map(\.precondition)
     }
 
-    public func hash(into hasher: inout Hasher) { hasher.combine(minimal); hasher.combine(universe) }
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(minimal)
+        hasher.combine(universe)
+    }
 
     /// Derives the minimal preconditions in `universe` over `predicates`.
-    public static func derive(universe: HostUniverse = .standard,
-                              predicates: [LinkPredicate] = LinkPredicate.allCases) -> LinkDerivation {
+    public static func derive(
+        universe: HostUniverse = .standard,
+        predicates: [LinkPredicate] = LinkPredicate.allCases
+    ) -> LinkDerivation {
         let clock = ContinuousClock()
         let start = clock.now
         let bits = predicates.map(\.bit)
@@ -193,7 +208,8 @@ public struct LinkDerivation: Hashable, Sendable {
         var safe: [LinkPrecondition] = []
         var unsafe: [LinkPrecondition: (HostInvariant, HostFinding)] = [:]
         var attacks: [(HostInvariant, HostFinding)] = []
-        var searched = 0, replayedCount = 0
+        var searched = 0
+        var replayedCount = 0
         // By size: a candidate a known attack still breaks is unsafe without a search (the
         // attack is replayed under it); the others of one size are searched in parallel.
         for size in 0...bits.count {
@@ -201,9 +217,12 @@ public struct LinkDerivation: Hashable, Sendable {
             for candidate in candidates where candidate.mask.nonzeroBitCount == size {
                 if safe.contains(where: { candidate.isSuperset(of: $0) }) { continue }
                 let design = HostDesign(link: candidate)
-                if let attack = attacks.first(where: { HostExplorer.confirms($0.1.steps, design: design, invariant: $0.0, universe: universe) }) {
+                if let attack = attacks.first(where: {
+                    HostExplorer.confirms($0.1.steps, design: design, invariant: $0.0, universe: universe)
+                }) {
                     let replayed = HostExplorer(design: design, universe: universe)
-                        .trace(attack.1.steps, invariant: attack.0, rules: HostRules(design: design, universe: universe))
+                        .trace(
+                            attack.1.steps, invariant: attack.0, rules: HostRules(design: design, universe: universe))
                     unsafe[candidate] = (attack.0, replayed)
                     replayedCount += 1
                 } else {
@@ -213,7 +232,8 @@ public struct LinkDerivation: Hashable, Sendable {
             let results = Mutex<[LinkPrecondition: (HostInvariant, HostFinding)?]>([:])
             let pending = open
             parallel(threads: 0, pending.count) { n in
-                let report = HostExplorer(design: HostDesign(link: pending[n]), universe: universe).run(stopAtFirstViolation: true)
+                let report = HostExplorer(design: HostDesign(link: pending[n]), universe: universe).run(
+                    stopAtFirstViolation: true)
                 let first = HostInvariant.allCases.lazy.compactMap { i in report.finding(i).map { (i, $0) } }.first
                 results.withLock { $0[pending[n]] = .some(first) }
             }
@@ -239,11 +259,14 @@ public struct LinkDerivation: Hashable, Sendable {
         }
         let shortest = Mutex<[LinkPrecondition: (HostInvariant, HostFinding)]>([:])
         let fullReports = Mutex<[LinkPrecondition: HostReport]>([:])
-        let minimal = safe, weakerOnes = short
+        let minimal = safe
+        let weakerOnes = short
         parallel(threads: 0, weakerOnes.count + minimal.count) { n in
             if n < weakerOnes.count {
-                let report = HostExplorer(design: HostDesign(link: weakerOnes[n]), universe: universe).run(stopAtFirstViolation: true)
-                if let first = HostInvariant.allCases.lazy.compactMap({ i in report.finding(i).map { (i, $0) } }).first {
+                let report = HostExplorer(design: HostDesign(link: weakerOnes[n]), universe: universe).run(
+                    stopAtFirstViolation: true)
+                if let first = HostInvariant.allCases.lazy.compactMap({ i in report.finding(i).map { (i, $0) } }).first
+                {
                     shortest.withLock { $0[weakerOnes[n]] = first }
                 }
             } else {
@@ -256,9 +279,10 @@ public struct LinkDerivation: Hashable, Sendable {
         let weaker = weakerOnes.compactMap { less in found[less].map { (less, $0.0, $0.1) } }
         let reports = fullReports.withLock { all in minimal.map { all[$0]! } }
         let elapsed = clock.now - start
-        return LinkDerivation(minimal: safe, weaker: weaker, searched: searched, replayed: replayedCount,
-                              candidates: candidates.count,
-                              reports: reports, universe: universe,
-                              seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return LinkDerivation(
+            minimal: safe, weaker: weaker, searched: searched, replayed: replayedCount,
+            candidates: candidates.count,
+            reports: reports, universe: universe,
+            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
 }

@@ -22,7 +22,8 @@ struct HostState: Hashable, Sendable {
 
     /// The state in two words, for hashing (equality stays field by field).
     func hash(into hasher: inout Hasher) {
-        var a: UInt64 = 0, b: UInt64 = 0
+        var a: UInt64 = 0
+        var b: UInt64 = 0
         for n in 0..<4 { a |= UInt64(vm[n]) << (n * 8) | UInt64(file[n]) << (32 + n * 8) }
         for n in 0..<8 { b |= UInt64(slot[n] | content[n] << 3 | page[n] << 6) << (n * 8) }
         hasher.combine(a)
@@ -54,7 +55,8 @@ struct HostRules: Sendable {
     /// Every step userspace (or a running guest) can take in `s`.
     func steps(in s: HostState) -> [HostStep] {
         var steps: [HostStep] = []
-        let vms = Int(s.vms), files = Int(s.files)
+        let vms = Int(s.vms)
+        let files = Int(s.files)
         let linking = design.link != nil
         if vms < universe.vms {
             steps.append(.createVM(vm: vms, confidential: false))
@@ -115,7 +117,8 @@ struct HostRules: Sendable {
 
     /// Whether the link precondition holds for a link of `source` into `vm`.
     func precondition(_ condition: LinkPrecondition, source: Int, vm b: Int, in s: HostState) -> Bool {
-        let a = s.owner(source), i = s.inode(source)
+        let a = s.owner(source)
+        let i = s.inode(source)
         for predicate in condition.predicates {
             let holds: Bool
             switch predicate {
@@ -146,7 +149,10 @@ struct HostRules: Sendable {
         case .createFile(let f, let v):
             if s.has(v, HostState.vmDead) { return .refused("EIO") }
             s.file[f] = 3 | UInt8(v) << 2 | UInt8(f) << 4
-            for p in 0..<2 { s.content[f * 2 + p] = 0; s.page[f * 2 + p] = 0 }
+            for p in 0..<2 {
+                s.content[f * 2 + p] = 0
+                s.page[f * 2 + p] = 0
+            }
             s.files += 1
             return .ok
         case .link(let f, let source, let v):
@@ -201,7 +207,8 @@ struct HostRules: Sendable {
             if s.content[i * 2 + p] == 0 { s.content[i * 2 + p] = 1 }
             return .read(s.content[i * 2 + p] == 1 ? 0 : s.content[i * 2 + p])
         case .convert(let f, let p, let toPrivate, let preserve):
-            let i = s.inode(f), index = i * 2 + p
+            let i = s.inode(f)
+            let index = i * 2 + p
             // The content modes the file's VM type supports (the owner check); ZERO never
             // applies to a conversion to private (EOPNOTSUPP), and is not offered.
             let confidential = s.has(s.owner(f), HostState.vmConfidential)
@@ -220,12 +227,14 @@ struct HostRules: Sendable {
             }
             return .ok
         case .hostRead(let f, let p):
-            let i = s.inode(f), index = i * 2 + p
+            let i = s.inode(f)
+            let index = i * 2 + p
             if s.isPrivate(i, p) { return .sigbus }
             if s.content[index] == 0 { s.content[index] = 1 }
             return .read(s.content[index] == 1 ? 0 : s.content[index])
         case .pin(let f, let p):
-            let i = s.inode(f), index = i * 2 + p
+            let i = s.inode(f)
+            let index = i * 2 + p
             if s.isPrivate(i, p) { return .refused("EFAULT") }
             if s.content[index] == 0 { s.content[index] = 1 }
             s.page[index] |= HostState.pinned
@@ -255,10 +264,14 @@ struct HostRules: Sendable {
     func release(file f: Int, in s: inout HostState) {
         let bound = boundSlot(of: f, in: s)
         if bound >= 0 { s.slot[bound] = 1 }
-        let owner = s.owner(f), i = s.inode(f)
+        let owner = s.owner(f)
+        let i = s.inode(f)
         s.file[f] &= ~2
         if !s.inodeAlive(i) {
-            for p in 0..<2 { s.content[i * 2 + p] = 0; s.page[i * 2 + p] = 0 }
+            for p in 0..<2 {
+                s.content[i * 2 + p] = 0
+                s.page[i * 2 + p] = 0
+            }
         }
         if s.has(owner, HostState.vmAlive), !pinned(owner, in: s) { destroy(vm: owner, in: &s) }
     }
@@ -295,26 +308,32 @@ struct HostRules: Sendable {
     }
 
     /// The last step's wrong, in words.
-    func detail(_ invariant: HostInvariant, _ before: HostState, _ step: HostStep, _ outcome: HostOutcome,
-                _ after: HostState) -> String {
-        let vm = ExplorerStep.vmName, file = ExplorerStep.fileName
+    func detail(
+        _ invariant: HostInvariant, _ before: HostState, _ step: HostStep, _ outcome: HostOutcome,
+        _ after: HostState
+    ) -> String {
+        let vm = ExplorerStep.vmName
+        let file = ExplorerStep.fileName
         switch (invariant, step) {
         case (.hostNeverReadsPrivate, .readPinned(let i, let p)):
-            return "page \(p) of \(file(i))'s inode is private, yet the host read it through the pin it took while the page was shared"
+            return
+                "page \(p) of \(file(i))'s inode is private, yet the host read it through the pin it took while the page was shared"
         case (.hostNeverReadsPrivate, _):
             return "the host read a private page"
         case (.conversionKeepsPrivateData, .convert(let f, let p, _, _)):
             let value = after.content[before.inode(f) * 2 + p]
             let writer = Int(value - 2)
             let through = before.owner(f) == writer ? "" : " through VM \(vm(before.owner(f)))'s file \(file(f))"
-            return "page \(p) is shared again and still holds \(hex(ExplorerStep.secret(ofVM: writer))), confidential VM \(vm(writer))'s "
+            return
+                "page \(p) is shared again and still holds \(hex(ExplorerStep.secret(ofVM: writer))), confidential VM \(vm(writer))'s "
                 + "private data\(through): the host can read it"
         case (.noPrivateConversionWhileReferenced, .convert(let f, let p, _, _)):
             return "page \(p) of \(file(f)) became private while the host still holds its pin"
         case (.privateDataStaysWithItsVM, .guestRead(let reader, _, _)):
             guard case .read(let value) = outcome else { break }
             let writer = Int(value - 2)
-            return "VM \(vm(reader))'s guest read \(hex(ExplorerStep.secret(ofVM: writer))), VM \(vm(writer))'s private data, "
+            return
+                "VM \(vm(reader))'s guest read \(hex(ExplorerStep.secret(ofVM: writer))), VM \(vm(writer))'s private data, "
                 + "while VM \(vm(writer)) can still run"
         default:
             break

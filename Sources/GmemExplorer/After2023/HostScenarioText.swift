@@ -21,8 +21,10 @@ public enum HostScenarioText {
     }
 
     /// The scenario text of `finding`, found for `design` in `universe`.
-    public static func text(of finding: HostFinding, invariant: HostInvariant, design: HostDesign,
-                            universe: HostUniverse = .standard) -> String {
+    public static func text(
+        of finding: HostFinding, invariant: HostInvariant, design: HostDesign,
+        universe: HostUniverse = .standard
+    ) -> String {
         let upstream = HostExplorer.replay(finding.steps, design: HostDesign(), universe: universe)
         var lines = [
             "# Found by `gmem explore --all` (\(design.name)), \(finding.steps.count) steps:",
@@ -47,7 +49,8 @@ public enum HostScenarioText {
                 }
             default: break
             }
-            let expected = upstream[index], explored = finding.outcomes[index]
+            let expected = upstream[index]
+            let explored = finding.outcomes[index]
             let note = expected == explored ? "" : "   # \(design.name): \(expectation(explored, step))"
             if let action = action(step, size: size, pinned: mapped) {
                 let outcome = action.hasPrefix("unpin") ? "" : " -> \(expectation(expected, step))"
@@ -61,7 +64,8 @@ public enum HostScenarioText {
 
     /// One step as a scenario line without its expectation, or nil when the language has none.
     static func action(_ step: HostStep, size: String = "4K", pinned: Set<Int> = []) -> String? {
-        let vm = ExplorerStep.vmName, file = ExplorerStep.fileName
+        let vm = ExplorerStep.vmName
+        let file = ExplorerStep.fileName
         func gpa(_ slot: Int, _ page: Int) -> String {
             let value = UInt64(slot) << 20 + UInt64(page) << 12
             return value < 4096 ? String(value) : hex(value)
@@ -70,11 +74,13 @@ public enum HostScenarioText {
         case .createVM(let v, let confidential): return "vm \(vm(v)) type=\(confidential ? 4 : 1)"
         case .createFile(let f, let v): return "gmem \(file(f)) \(vm(v)) size=\(size) flags=mmap|init_shared"
         case .link(let f, let s, let v): return "link \(file(f)) \(file(s)) vm=\(vm(v))"
-        case .bind(let v, let s, let f): return "region \(vm(v)) slot=\(s) gpa=\(gpa(s, 0)) size=\(size) file=\(file(f))"
+        case .bind(let v, let s, let f):
+            return "region \(vm(v)) slot=\(s) gpa=\(gpa(s, 0)) size=\(size) file=\(file(f))"
         case .deleteSlot(let v, let s): return "delete \(vm(v)) slot=\(s)"
         case .closeVM(let v): return "close \(vm(v))"
         case .closeFile(let f): return "close \(file(f))"
-        case .guestWrite(let v, let s, let p): return "guest \(vm(v)) gpa=\(gpa(s, p)) write=\(hex(ExplorerStep.secret(ofVM: v))) private"
+        case .guestWrite(let v, let s, let p):
+            return "guest \(vm(v)) gpa=\(gpa(s, p)) write=\(hex(ExplorerStep.secret(ofVM: v))) private"
         case .guestRead(let v, let s, let p): return "guest \(vm(v)) gpa=\(gpa(s, p)) read private"
         case .convert(let f, let p, let toPrivate, let preserve):
             return "convert \(file(f)) offset=\(p * 4096) len=4K to=\(toPrivate ? "private" : "shared")"
@@ -99,8 +105,12 @@ public enum HostScenarioText {
         case .mmio: return "mmio"
         case .sigbus: return "SIGBUS"
         case .fault:
-            if case .guestWrite(_, let s, let p) = step { return "fault gpa=\(hex(UInt64(s) << 20 + UInt64(p) << 12)) flags=8" }
-            if case .guestRead(_, let s, let p) = step { return "fault gpa=\(hex(UInt64(s) << 20 + UInt64(p) << 12)) flags=8" }
+            if case .guestWrite(_, let s, let p) = step {
+                return "fault gpa=\(hex(UInt64(s) << 20 + UInt64(p) << 12)) flags=8"
+            }
+            if case .guestRead(_, let s, let p) = step {
+                return "fault gpa=\(hex(UInt64(s) << 20 + UInt64(p) << 12)) flags=8"
+            }
             return "fault"
         }
     }

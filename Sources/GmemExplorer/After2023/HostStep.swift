@@ -40,11 +40,13 @@ public enum HostStep: Hashable, Sendable, CustomStringConvertible {
     case readPinned(inode: Int, page: Int)
 
     public var description: String {
-        let vm = ExplorerStep.vmName, file = ExplorerStep.fileName
+        let vm = ExplorerStep.vmName
+        let file = ExplorerStep.fileName
         switch self {
         case .createVM(let v, let c): return "create \(c ? "confidential" : "software-protected") VM \(vm(v))"
         case .createFile(let f, let v): return "create guest_memfd \(file(f)) from VM \(vm(v))"
-        case .link(let f, let s, let v): return "link \(file(f)) for VM \(vm(v)) on \(file(s))'s inode (KVM_LINK_GUEST_MEMFD)"
+        case .link(let f, let s, let v):
+            return "link \(file(f)) for VM \(vm(v)) on \(file(s))'s inode (KVM_LINK_GUEST_MEMFD)"
         case .bind(let v, let s, let f): return "bind \(file(f)) into VM \(vm(v)) as memslot \(s)"
         case .deleteSlot(let v, let s): return "delete memslot \(s) of VM \(vm(v))"
         case .closeVM(let v): return "close VM \(vm(v))'s fd"
@@ -53,7 +55,8 @@ public enum HostStep: Hashable, Sendable, CustomStringConvertible {
         case .resumeVM(let v): return "resume VM \(vm(v))'s vCPUs"
         case .markDead(let v): return "mark VM \(vm(v)) dead (its encryption context moved)"
         case .guestWrite(let v, let s, let p):
-            return "VM \(vm(v))'s guest writes its secret \(hex(ExplorerStep.secret(ofVM: v))) to private page \(p) of memslot \(s)"
+            return
+                "VM \(vm(v))'s guest writes its secret \(hex(ExplorerStep.secret(ofVM: v))) to private page \(p) of memslot \(s)"
         case .guestRead(let v, let s, let p): return "VM \(vm(v))'s guest reads private page \(p) of memslot \(s)"
         case .convert(let f, let p, let toPrivate, let preserve):
             return "convert page \(p) of \(file(f)) to \(toPrivate ? "private" : "shared")"
@@ -89,7 +92,10 @@ public enum HostOutcome: Hashable, Sendable, CustomStringConvertible {
         case .ok: "ok"
         case .refused(let errno): errno
         case .refusedAt(let errno, let offset): "\(errno) error_offset=\(offset)"
-        case .read(let value): value >= 2 ? "read \(hex(ExplorerStep.secret(ofVM: Int(value - 2)))) (VM \(ExplorerStep.vmName(Int(value - 2)))'s secret)" : "read 0x0"
+        case .read(let value):
+            value >= 2
+                ? "read \(hex(ExplorerStep.secret(ofVM: Int(value - 2)))) (VM \(ExplorerStep.vmName(Int(value - 2)))'s secret)"
+                : "read 0x0"
         case .written: "written"
         case .mmio: "mmio exit"
         case .fault: "memory-fault exit"

@@ -22,8 +22,10 @@ public struct ContractRule: Hashable, Sendable {
     public let verifiedBy: [Verification]
 
     /// A rule; every field is taken as given.
-    public init(_ id: String, _ scope: Scope, _ statement: String, holdsFor: [String] = KernelProfile.allNames,
-                elsewhere: [ProfileStatement] = [], mirrors: [String], verifiedBy: [Verification]) {
+    public init(
+        _ id: String, _ scope: Scope, _ statement: String, holdsFor: [String] = KernelProfile.allNames,
+        elsewhere: [ProfileStatement] = [], mirrors: [String], verifiedBy: [Verification]
+    ) {
         self.id = id
         self.statement = statement
         self.scope = scope
@@ -121,7 +123,8 @@ public struct ContractRule: Hashable, Sendable {
             case .lifetime: "lifetime"
             case .guest: "guest access"
             case .attributes: "memory attributes (`KVM_SET_MEMORY_ATTRIBUTES`)"
-            case .conversion: "in-place conversion and linking on the guest_memfd (profile `next`; series numbers provisional)"
+            case .conversion:
+                "in-place conversion and linking on the guest_memfd (profile `next`; series numbers provisional)"
             case .next: "the other surfaces after 6.18"
             case .project: "what GmemKit adds on top"
             }

@@ -69,15 +69,25 @@ public struct KernelProfile: Hashable, Sendable, CustomStringConvertible {
         summary: "the current upstream tree (read in the kvm-x86 source and selftests, September 2026)",
         overlappingBindingErrno: .EEXIST,
         constants: v6_18.constants + [
-            Constant("KVM_SET_MEMORY_ATTRIBUTES2 (ioctl nr on the guest_memfd fd)", 0xd2, provisional: true,
-                     source: "in-place conversion v13, 2026-09-10"),
-            Constant("KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES", 250, provisional: true,
-                     source: "in-place conversion v13 (245, 247, 248 in earlier postings)"),
-            Constant("KVM_SET_MEMORY_ATTRIBUTES2_FLAG_ZERO", 1 << 0, provisional: true, source: "in-place conversion v8-v13"),
-            Constant("KVM_SET_MEMORY_ATTRIBUTES2_FLAG_PRESERVE", 1 << 1, provisional: true, source: "in-place conversion v8-v13"),
-            Constant("GUEST_MEMFD_FLAG_NO_DIRECT_MAP", 1 << 2, provisional: true, source: "direct-map removal v12, unmerged"),
-            Constant("GUEST_MEMFD_FLAG_WRITE", 1 << 3, provisional: true, source: "write(2) population, Firecracker's branch; upstream unsettled"),
-            Constant("KVM_LINK_GUEST_MEMFD (ioctl nr on the VM fd)", 0xd6, provisional: true, source: "KVM_LINK_GUEST_MEMFD RFC v2, May 2025, unmerged"),
+            Constant(
+                "KVM_SET_MEMORY_ATTRIBUTES2 (ioctl nr on the guest_memfd fd)", 0xd2, provisional: true,
+                source: "in-place conversion v13, 2026-09-10"),
+            Constant(
+                "KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES", 250, provisional: true,
+                source: "in-place conversion v13 (245, 247, 248 in earlier postings)"),
+            Constant(
+                "KVM_SET_MEMORY_ATTRIBUTES2_FLAG_ZERO", 1 << 0, provisional: true, source: "in-place conversion v8-v13"),
+            Constant(
+                "KVM_SET_MEMORY_ATTRIBUTES2_FLAG_PRESERVE", 1 << 1, provisional: true,
+                source: "in-place conversion v8-v13"),
+            Constant(
+                "GUEST_MEMFD_FLAG_NO_DIRECT_MAP", 1 << 2, provisional: true, source: "direct-map removal v12, unmerged"),
+            Constant(
+                "GUEST_MEMFD_FLAG_WRITE", 1 << 3, provisional: true,
+                source: "write(2) population, Firecracker's branch; upstream unsettled"),
+            Constant(
+                "KVM_LINK_GUEST_MEMFD (ioctl nr on the VM fd)", 0xd6, provisional: true,
+                source: "KVM_LINK_GUEST_MEMFD RFC v2, May 2025, unmerged"),
             Constant("KVM_PRE_FAULT_MEMORY (ioctl nr on the vCPU fd)", 0xd5, provisional: false, source: "6.10 UAPI"),
         ])
 
@@ -113,7 +123,9 @@ public struct KernelProfile: Hashable, Sendable, CustomStringConvertible {
     /// Releases 6.18.x pick `6.18`; later releases, or any kernel with the conversion
     /// capability, pick `next`; older or unreadable releases pick `6.18`, and the reason
     /// says that it is the closest profile, not a measured one.
-    public static func detect(release: String, hasConversionCapability: Bool = false) -> (profile: KernelProfile, reason: String) {
+    public static func detect(release: String, hasConversionCapability: Bool = false) -> (
+        profile: KernelProfile, reason: String
+    ) {
         if hasConversionCapability {
             return (.next, "the kernel reports in-place conversion (KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES)")
         }

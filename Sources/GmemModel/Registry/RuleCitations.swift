@@ -20,8 +20,14 @@ public enum RuleCitations {
         var line = 1
         var index = 0
         while index < chars.count {
-            if chars[index] == UInt8(ascii: "\n") { line += 1; index += 1; continue }
-            if let start = match("GMEM-SPEC ", chars, index) ?? match("GMEM-", chars, index), !isWordByte(chars, index - 1) {
+            if chars[index] == UInt8(ascii: "\n") {
+                line += 1
+                index += 1
+                continue
+            }
+            if let start = match("GMEM-SPEC ", chars, index) ?? match("GMEM-", chars, index),
+                !isWordByte(chars, index - 1)
+            {
                 let (ids, end) = idList(chars, from: start, allowPrefix: true)
                 found += ids.map { Citation(id: $0, line: line) }
                 index = max(end, index + 1)
@@ -45,7 +51,9 @@ public enum RuleCitations {
 
     /// `A1`, `B10`: one capital letter and one or more digits, not followed by a word byte.
     static func ruleID(_ chars: [UInt8], _ index: Int) -> (String, Int)? {
-        guard index < chars.count, chars[index] >= UInt8(ascii: "A"), chars[index] <= UInt8(ascii: "Z") else { return nil }
+        guard index < chars.count, chars[index] >= UInt8(ascii: "A"), chars[index] <= UInt8(ascii: "Z") else {
+            return nil
+        }
         var end = index + 1
         while end < chars.count, chars[end] >= UInt8(ascii: "0"), chars[end] <= UInt8(ascii: "9") { end += 1 }
         guard end > index + 1, end - index <= 4, !isWordByte(chars, end) else { return nil }
@@ -60,7 +68,9 @@ public enum RuleCitations {
         while true {
             var next = index
             var isRange = false
-            if let after = match(", ", chars, next) ?? match(",", chars, next) ?? match("/", chars, next) ?? match(" and ", chars, next) {
+            if let after = match(", ", chars, next) ?? match(",", chars, next) ?? match("/", chars, next)
+                ?? match(" and ", chars, next)
+            {
                 next = after
             } else if let after = match("–", chars, next) {  // en dash: a range such as C1–C3
                 next = after
@@ -71,7 +81,8 @@ public enum RuleCitations {
             if allowPrefix, let after = match("GMEM-", chars, next) { next = after }
             guard let (id, end) = ruleID(chars, next) else { break }
             if isRange, let last = ids.last, last.first == id.first,
-               let low = Int(last.dropFirst()), let high = Int(id.dropFirst()), low < high, high - low <= 50 {
+                let low = Int(last.dropFirst()), let high = Int(id.dropFirst()), low < high, high - low <= 50
+            {
                 ids += (low + 1...high).map { "\(id.first!)\($0)" }
             } else {
                 ids.append(id)
@@ -91,7 +102,8 @@ public enum RuleCitations {
     static func isWordByte(_ chars: [UInt8], _ index: Int) -> Bool {
         guard index >= 0, index < chars.count else { return false }
         let byte = chars[index]
-        return (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+        return (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+            || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
             || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "_")
     }
 }

@@ -3,8 +3,10 @@
 public enum RuleDocument {
     /// The whole specification as Markdown: the preface, the profiles, the numbers, then every
     /// rule section by section. `docs/GMEM-SPEC.md` is exactly this text.
-    public static func markdown(rules: [ContractRule] = RuleRegistry.rules,
-                                profiles: [KernelProfile] = KernelProfile.all) -> String {
+    public static func markdown(
+        rules: [ContractRule] = RuleRegistry.rules,
+        profiles: [KernelProfile] = KernelProfile.all
+    ) -> String {
         var out = SpecText.preface
         out += "\n## Kernel profiles\n\n"
         out += SpecText.profilesIntroduction
@@ -66,8 +68,10 @@ public enum RuleDocument {
     /// The registry as one JSON object: `schemaVersion`, `profiles` (name, summary, overlappingBindingErrno,
     /// constants) and `rules` (id, section, scope, statement, holdsFor, elsewhere, mirrors,
     /// verifiedBy as `{kind, name}`), keys in a fixed order.
-    public static func json(rules: [ContractRule] = RuleRegistry.rules,
-                            profiles: [KernelProfile] = KernelProfile.all) -> String {
+    public static func json(
+        rules: [ContractRule] = RuleRegistry.rules,
+        profiles: [KernelProfile] = KernelProfile.all
+    ) -> String {
         var out = "{\n  \"schemaVersion\": \(schemaVersion),\n  \"profiles\": ["
         out += profiles.map { profile in
             let constants = profile.constants.map { constant in
@@ -80,14 +84,17 @@ public enum RuleDocument {
         }.joined(separator: ",")
         out += "\n  ],\n  \"rules\": ["
         out += rules.map { rule in
-            let elsewhere = rule.elsewhere.map { "{\"profile\": \(quote($0.profile)), \"statement\": \(quote($0.statement))}" }
+            let elsewhere = rule.elsewhere.map {
+                "{\"profile\": \(quote($0.profile)), \"statement\": \(quote($0.statement))}"
+            }
             let checks = rule.verifiedBy.map { check -> String in
                 switch check {
                 case .scenario(let name): "{\"kind\": \"scenario\", \"name\": \(quote(name))}"
                 case .test(let path): "{\"kind\": \"test\", \"name\": \(quote(path))}"
                 }
             }
-            return "\n    {\"id\": \(quote(rule.id)), \"section\": \(quote(rule.section.map { String($0.rawValue) } ?? "")), "
+            return
+                "\n    {\"id\": \(quote(rule.id)), \"section\": \(quote(rule.section.map { String($0.rawValue) } ?? "")), "
                 + "\"scope\": \(quote(rule.scope.rawValue)),\n     \"statement\": \(quote(rule.statement)),\n"
                 + "     \"holdsFor\": [\(rule.holdsFor.map(quote).joined(separator: ", "))], "
                 + "\"elsewhere\": [\(elsewhere.joined(separator: ", "))],\n"

@@ -24,7 +24,10 @@ public enum RuleRegistry {
         ContractRule(
             "C2", .host,
             "Creation flags outside the mask that `KVM_CAP_GUEST_MEMFD_FLAGS` reports for the VM are refused with `EINVAL` (a VM with private memory gets no `INIT_SHARED`).",
-            mirrors: ["kvm_gmem_create", "kvm_gmem_get_supported_flags", "selftest guest_memfd_test.c: test_guest_memfd_flags"],
+            mirrors: [
+                "kvm_gmem_create", "kvm_gmem_get_supported_flags",
+                "selftest guest_memfd_test.c: test_guest_memfd_flags",
+            ],
             verifiedBy: [
                 .scenario("c2-unknown-flag"),
                 .scenario("c2-supported-flags"),
@@ -71,7 +74,9 @@ public enum RuleRegistry {
         ContractRule(
             "C7", .upstream,
             "Every creation makes a new inode (new, zeroed memory) whose file records its owning VM for the rest of its life.",
-            mirrors: ["__kvm_gmem_create (gmem->kvm)", "selftest guest_memfd_test.c: test_create_guest_memfd_multiple"],
+            mirrors: [
+                "__kvm_gmem_create (gmem->kvm)", "selftest guest_memfd_test.c: test_create_guest_memfd_multiple",
+            ],
             verifiedBy: [
                 .scenario("c7-each-creation-new-memory"),
                 .test("Tests/GmemModelTests/CreationTests.swift"),
@@ -111,7 +116,10 @@ public enum RuleRegistry {
         ContractRule(
             "F4", .host,
             "`fallocate` offsets and lengths must be whole pages (`EINVAL`), allocating past the end of the file is `EINVAL`, and punching past the end is accepted.",
-            mirrors: ["kvm_gmem_fallocate", "kvm_gmem_allocate", "selftest guest_memfd_test.c: test_fallocate, test_invalid_punch_hole"],
+            mirrors: [
+                "kvm_gmem_fallocate", "kvm_gmem_allocate",
+                "selftest guest_memfd_test.c: test_fallocate, test_invalid_punch_hole",
+            ],
             verifiedBy: [
                 .scenario("f4-alignment"),
                 .scenario("f4-allocate-past-end"),
@@ -201,19 +209,22 @@ public enum RuleRegistry {
             "`madvise(MADV_COLLAPSE)` on a guest_memfd mapping fails with `EINVAL`, on a huge-page-aligned range too: guest_memfd memory is never collapsed into huge pages.",
             mirrors: ["madvise_collapse (thp_vma_allowable_order)", "selftest guest_memfd_test.c: test_collapse"],
             verifiedBy: [
-                .test("Tests/KVMTests/ProfileFactsTests.swift"),
+                .test("Tests/KVMTests/ProfileFactsTests.swift")
             ]),
         ContractRule(
             "M7", .host,
             "`mbind` on a guest_memfd mapping is accepted (on 6.18 the policy is the mapping's; from 6.19 the file keeps a shared policy that steers its allocations).",
             mirrors: ["vma_replace_policy", "kvm_gmem_set_policy (6.19)", "selftest guest_memfd_test.c: test_mbind"],
             verifiedBy: [
-                .test("Tests/KVMTests/ProfileFactsTests.swift"),
+                .test("Tests/KVMTests/ProfileFactsTests.swift")
             ]),
         ContractRule(
             "B1", .host,
             "The version 1 `KVM_SET_USER_MEMORY_REGION` with `KVM_MEM_GUEST_MEMFD` is `EINVAL`.",
-            mirrors: ["kvm_vm_ioctl (KVM_SET_USER_MEMORY_REGION flag mask)", "selftest set_memory_region_test.c: test_add_private_memory_region"],
+            mirrors: [
+                "kvm_vm_ioctl (KVM_SET_USER_MEMORY_REGION flag mask)",
+                "selftest set_memory_region_test.c: test_add_private_memory_region",
+            ],
             verifiedBy: [
                 .scenario("b1-v1-refuses-gmem"),
                 .test("Tests/GmemModelTests/BindingTests.swift"),
@@ -234,7 +245,10 @@ public enum RuleRegistry {
         ContractRule(
             "B3", .host,
             "A binding whose `guest_memfd_offset` is not page-aligned or whose range ends past the file is `EINVAL`.",
-            mirrors: ["kvm_set_memory_region", "kvm_gmem_bind", "selftest set_memory_region_test.c: test_add_private_memory_region"],
+            mirrors: [
+                "kvm_set_memory_region", "kvm_gmem_bind",
+                "selftest set_memory_region_test.c: test_add_private_memory_region",
+            ],
             verifiedBy: [
                 .scenario("b3-unaligned-offset"),
                 .scenario("b3-range-past-end"),
@@ -256,7 +270,9 @@ public enum RuleRegistry {
         ContractRule(
             "B5", .host,
             "A guest_memfd binds only to the VM that created it: any other VM gets `EINVAL`, whatever has happened to the owner since.",
-            mirrors: ["kvm_gmem_bind (gmem->kvm != kvm)", "selftest set_memory_region_test.c: test_add_private_memory_region"],
+            mirrors: [
+                "kvm_gmem_bind (gmem->kvm != kvm)", "selftest set_memory_region_test.c: test_add_private_memory_region",
+            ],
             verifiedBy: [
                 .scenario("b5-other-vm"),
                 .scenario("b5-owner-fd-closed"),
@@ -273,9 +289,15 @@ public enum RuleRegistry {
             "Two bindings whose file ranges overlap are refused with `EINVAL`; two memslots whose guest-physical ranges overlap with `EEXIST`.",
             holdsFor: ["6.18"],
             elsewhere: [
-                .init("next", "Two bindings whose file ranges overlap are refused with `EEXIST`, as are two memslots whose guest-physical ranges overlap (the selftest asserts `EEXIST`)."),
+                .init(
+                    "next",
+                    "Two bindings whose file ranges overlap are refused with `EEXIST`, as are two memslots whose guest-physical ranges overlap (the selftest asserts `EEXIST`)."
+                )
             ],
-            mirrors: ["kvm_gmem_bind", "kvm_set_memory_region", "selftest set_memory_region_test.c: test_add_overlapping_private_memory_regions"],
+            mirrors: [
+                "kvm_gmem_bind", "kvm_set_memory_region",
+                "selftest set_memory_region_test.c: test_add_overlapping_private_memory_regions",
+            ],
             verifiedBy: [
                 .scenario("b6-file-range-overlap"),
                 .scenario("b6-file-range-overlap-next"),
@@ -302,7 +324,9 @@ public enum RuleRegistry {
         ContractRule(
             "B8", .host,
             "Deleting a memslot frees its file range for a new binding and leaves the data in the range untouched.",
-            mirrors: ["kvm_gmem_unbind", "selftest set_memory_region_test.c: test_add_overlapping_private_memory_regions"],
+            mirrors: [
+                "kvm_gmem_unbind", "selftest set_memory_region_test.c: test_add_overlapping_private_memory_regions",
+            ],
             verifiedBy: [
                 .scenario("b5-attack-unbind-and-rebind"),
                 .scenario("b7-delete-and-recreate"),
@@ -315,7 +339,10 @@ public enum RuleRegistry {
         ContractRule(
             "B9", .host,
             "A guest_memfd memslot's `userspace_addr` may be 0 and is not checked beyond `access_ok`; with `MMAP|INIT_SHARED` the guest faults from the file itself.",
-            mirrors: ["kvm_set_memory_region", "kvm_gmem_get_pfn", "selftest guest_memfd_test.c: test_bind_guest_memfd_wrt_userspace_addr"],
+            mirrors: [
+                "kvm_set_memory_region", "kvm_gmem_get_pfn",
+                "selftest guest_memfd_test.c: test_bind_guest_memfd_wrt_userspace_addr",
+            ],
             verifiedBy: [
                 .scenario("b9-userspace-address-not-validated"),
                 .scenario("b9-guest-faults-from-file"),
@@ -430,7 +457,9 @@ public enum RuleRegistry {
         ContractRule(
             "G3", .upstream,
             "A private access to a memslot without guest_memfd, or one whose private or shared kind disagrees with the page's attribute, exits with a memory fault (flag `PRIVATE` for a private access) so that userspace can convert and retry.",
-            mirrors: ["kvm_mmu_faultin_pfn (kvm_mmu_prepare_memory_fault_exit)", "selftest private_mem_kvm_exits_test.c"],
+            mirrors: [
+                "kvm_mmu_faultin_pfn (kvm_mmu_prepare_memory_fault_exit)", "selftest private_mem_kvm_exits_test.c",
+            ],
             verifiedBy: [
                 .scenario("g3-private-attribute-mismatch"),
                 .scenario("g3-private-access-without-gmem"),
@@ -480,8 +509,16 @@ public enum RuleRegistry {
             "V1", .upstream,
             "With in-place conversion the guest_memfd inode holds each page's shared or private state: a page starts shared with `INIT_SHARED` and private without it, `KVM_SET_MEMORY_ATTRIBUTES2` on the file changes it, and every file of the inode (a linked one too) sees the same state.",
             holdsFor: ["next"],
-            elsewhere: [.init("6.18", "A guest_memfd has no per-page state: the whole file is shared with `INIT_SHARED` and private without it, for its whole life (M3).")],
-            mirrors: ["in-place conversion v13: kvm_gmem_set_attributes (the inode's attribute maple tree)", "selftest guest_memfd_conversions_test.c: init_private, init_shared, indexing"],
+            elsewhere: [
+                .init(
+                    "6.18",
+                    "A guest_memfd has no per-page state: the whole file is shared with `INIT_SHARED` and private without it, for its whole life (M3)."
+                )
+            ],
+            mirrors: [
+                "in-place conversion v13: kvm_gmem_set_attributes (the inode's attribute maple tree)",
+                "selftest guest_memfd_conversions_test.c: init_private, init_shared, indexing",
+            ],
             verifiedBy: [
                 .test("Tests/GmemModelTests/ConversionTests.swift"),
                 .test("Scenarios/upstream/guest_memfd_conversions_test-init_private.gmem"),
@@ -492,22 +529,43 @@ public enum RuleRegistry {
             "V2", .upstream,
             "`KVM_SET_MEMORY_ATTRIBUTES2` on a guest_memfd takes at most one content mode (`ZERO` or `PRESERVE`), only attributes its VM supports (`PRIVATE` for VMs with private memory) and a non-empty, page-aligned range inside the file; anything else is `EINVAL` before the range is looked at, with `error_offset` left alone.",
             holdsFor: ["next"],
-            elsewhere: [.init("6.18", "`KVM_SET_MEMORY_ATTRIBUTES2` does not exist: on a guest_memfd it is `ENOTTY` (V9).")],
+            elsewhere: [
+                .init("6.18", "`KVM_SET_MEMORY_ATTRIBUTES2` does not exist: on a guest_memfd it is `ENOTTY` (V9).")
+            ],
             mirrors: ["in-place conversion v13: kvm_gmem_set_attributes"],
             verifiedBy: [.test("Tests/GmemModelTests/ConversionTests.swift")]),
         ContractRule(
             "V3", .upstream,
             "`ZERO` makes every page of a conversion to shared read zero (also when the range is shared already); `ZERO` to private, or a mode the VM type lacks (software-protected VMs have both, SNP and TDX only `ZERO`), is `EOPNOTSUPP` with `error_offset` at the range's start; `PRESERVE` and no mode keep the contents on a software-protected VM.",
             holdsFor: ["next"],
-            elsewhere: [.init("6.18", "There are no content modes: conversion happens only through the VM's `KVM_SET_MEMORY_ATTRIBUTES`, which moves no data (A3).")],
-            mirrors: ["in-place conversion v13: kvm_gmem_content_mode_is_supported, kvm_arch_gmem_supported_content_modes", "selftest guest_memfd_conversions_test.c: init_private (no mode keeps the guest's data)"],
-            verifiedBy: [.test("Tests/GmemModelTests/ConversionTests.swift"), .test("Scenarios/upstream/guest_memfd_conversions_test-init_private.gmem")]),
+            elsewhere: [
+                .init(
+                    "6.18",
+                    "There are no content modes: conversion happens only through the VM's `KVM_SET_MEMORY_ATTRIBUTES`, which moves no data (A3)."
+                )
+            ],
+            mirrors: [
+                "in-place conversion v13: kvm_gmem_content_mode_is_supported, kvm_arch_gmem_supported_content_modes",
+                "selftest guest_memfd_conversions_test.c: init_private (no mode keeps the guest's data)",
+            ],
+            verifiedBy: [
+                .test("Tests/GmemModelTests/ConversionTests.swift"),
+                .test("Scenarios/upstream/guest_memfd_conversions_test-init_private.gmem"),
+            ]),
         ContractRule(
             "V4", .upstream,
             "A conversion to private first unmaps the range from every host mapping; if the host still holds a reference on a page (a pin, such as a page `vmsplice`d into a pipe) it fails with `EAGAIN`, changes nothing and names the first such page in `error_offset`; mappings alone never block it.",
             holdsFor: ["next"],
-            elsewhere: [.init("6.18", "There is no conversion on the file to refuse; a pinned page of a guest_memfd mapping stays the host's until the pipe is closed.")],
-            mirrors: ["in-place conversion v13: kvm_gmem_is_safe_for_conversion, unmap_mapping_pages", "selftest guest_memfd_conversions_test.c: elevated_refcount, unallocated_folios, forked_accesses"],
+            elsewhere: [
+                .init(
+                    "6.18",
+                    "There is no conversion on the file to refuse; a pinned page of a guest_memfd mapping stays the host's until the pipe is closed."
+                )
+            ],
+            mirrors: [
+                "in-place conversion v13: kvm_gmem_is_safe_for_conversion, unmap_mapping_pages",
+                "selftest guest_memfd_conversions_test.c: elevated_refcount, unallocated_folios, forked_accesses",
+            ],
             verifiedBy: [
                 .test("Tests/GmemModelTests/ConversionTests.swift"),
                 .test("Scenarios/upstream/guest_memfd_conversions_test-elevated_refcount.gmem"),
@@ -518,8 +576,15 @@ public enum RuleRegistry {
             "V5", .upstream,
             "A host access through any mapping of the file to a page that is private now raises `SIGBUS`, and works again once the page is converted back to shared.",
             holdsFor: ["next"],
-            elsewhere: [.init("6.18", "A host access raises `SIGBUS` exactly when the file was created without `INIT_SHARED` (M3).")],
-            mirrors: ["kvm_gmem_fault_user_mapping (in-place conversion v13)", "selftest guest_memfd_conversions_test.c: test_private, forked_accesses"],
+            elsewhere: [
+                .init(
+                    "6.18",
+                    "A host access raises `SIGBUS` exactly when the file was created without `INIT_SHARED` (M3).")
+            ],
+            mirrors: [
+                "kvm_gmem_fault_user_mapping (in-place conversion v13)",
+                "selftest guest_memfd_conversions_test.c: test_private, forked_accesses",
+            ],
             verifiedBy: [
                 .test("Tests/GmemModelTests/ConversionTests.swift"),
                 .test("Scenarios/upstream/guest_memfd_conversions_test-init_shared.gmem"),
@@ -529,8 +594,16 @@ public enum RuleRegistry {
             "V6", .upstream,
             "A guest access to a guest_memfd memslot is private exactly where the bound file says the page is private: an access of the other kind exits with a memory fault (flag `PRIVATE` for a private access), a private page is served from the file, a shared one from the file (`MMAP`) or `userspace_addr`.",
             holdsFor: ["next"],
-            elsewhere: [.init("6.18", "Which accesses are private is the VM's memory attributes' business (G3), where the kernel has them.")],
-            mirrors: ["kvm_mem_is_private with guest_memfd attributes (in-place conversion v13)", "selftest guest_memfd_conversions_test.c: run_guest_do_rmw", "selftest private_mem_kvm_exits_test.c"],
+            elsewhere: [
+                .init(
+                    "6.18",
+                    "Which accesses are private is the VM's memory attributes' business (G3), where the kernel has them."
+                )
+            ],
+            mirrors: [
+                "kvm_mem_is_private with guest_memfd attributes (in-place conversion v13)",
+                "selftest guest_memfd_conversions_test.c: run_guest_do_rmw", "selftest private_mem_kvm_exits_test.c",
+            ],
             verifiedBy: [
                 .test("Tests/GmemModelTests/ConversionTests.swift"),
                 .test("Scenarios/upstream/guest_memfd_conversions_test-init_private.gmem"),
@@ -541,7 +614,10 @@ public enum RuleRegistry {
             "A conversion of pages not allocated yet is recorded all the same, and allocating them later neither resets nor changes their state.",
             holdsFor: ["next"],
             elsewhere: [.init("6.18", "There is no per-page state to record (V1).")],
-            mirrors: ["in-place conversion v13: kvm_gmem_set_attributes (state kept apart from the folios)", "selftest guest_memfd_conversions_test.c: before_allocation_shared, before_allocation_private, unallocated_folios"],
+            mirrors: [
+                "in-place conversion v13: kvm_gmem_set_attributes (state kept apart from the folios)",
+                "selftest guest_memfd_conversions_test.c: before_allocation_shared, before_allocation_private, unallocated_folios",
+            ],
             verifiedBy: [
                 .test("Tests/GmemModelTests/ConversionTests.swift"),
                 .test("Scenarios/upstream/guest_memfd_conversions_test-before_allocation_shared.gmem"),
@@ -553,7 +629,10 @@ public enum RuleRegistry {
             "Punching a converted range frees its pages, which read zero next, but keeps their shared or private state; a punched page's pin no longer blocks a conversion.",
             holdsFor: ["next"],
             elsewhere: [.init("6.18", "Punching frees pages that read zero next (F6); there is no state to keep.")],
-            mirrors: ["kvm_gmem_punch_hole (in-place conversion v13)", "selftest guest_memfd_conversions_test.c: truncate", "selftest private_mem_conversions_test.c: guest_test_punch_hole"],
+            mirrors: [
+                "kvm_gmem_punch_hole (in-place conversion v13)", "selftest guest_memfd_conversions_test.c: truncate",
+                "selftest private_mem_conversions_test.c: guest_test_punch_hole",
+            ],
             verifiedBy: [
                 .test("Tests/GmemModelTests/ConversionTests.swift"),
                 .test("Scenarios/upstream/guest_memfd_conversions_test-truncate.gmem"),
@@ -562,7 +641,10 @@ public enum RuleRegistry {
         ContractRule(
             "V9", .upstream,
             "`KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES` (250, provisional) reports `PRIVATE` when the guest_memfd holds the state: then the VM's `KVM_SET_MEMORY_ATTRIBUTES` is gone and a VM with private memory may create `INIT_SHARED` files; without it `KVM_SET_MEMORY_ATTRIBUTES2` on a guest_memfd answers `ENOTTY`.",
-            mirrors: ["kvm_vm_ioctl_check_extension_generic (in-place conversion v13)", "selftest guest_memfd_conversions_test.c: main (TEST_REQUIRE)"],
+            mirrors: [
+                "kvm_vm_ioctl_check_extension_generic (in-place conversion v13)",
+                "selftest guest_memfd_conversions_test.c: main (TEST_REQUIRE)",
+            ],
             verifiedBy: [
                 .test("Tests/GmemModelTests/ConversionTests.swift"),
                 .test("Tests/KVMTests/PostSixEighteenTests.swift"),
@@ -571,9 +653,16 @@ public enum RuleRegistry {
             "V10", .upstream,
             "`KVM_LINK_GUEST_MEMFD` (RFC v2, provisional) on VM B with a guest_memfd of VM A returns a new file owned by B on the same inode (same data, state and `st_ino`); flags must be 0 and the source a guest_memfd of another VM, else `EINVAL`; nothing is checked about A or its bindings.",
             holdsFor: ["next"],
-            elsewhere: [.init("6.18", "`KVM_LINK_GUEST_MEMFD` does not exist: the VM ioctl answers `ENOTTY` (measured).")],
-            mirrors: ["kvm_gmem_link (KVM_LINK_GUEST_MEMFD RFC v2, May 2025)", "selftest guest_memfd_test.c: test_link (RFC v2)"],
-            verifiedBy: [.test("Tests/GmemModelTests/ConversionTests.swift"), .test("Tests/KVMTests/PostSixEighteenTests.swift")]),
+            elsewhere: [
+                .init("6.18", "`KVM_LINK_GUEST_MEMFD` does not exist: the VM ioctl answers `ENOTTY` (measured).")
+            ],
+            mirrors: [
+                "kvm_gmem_link (KVM_LINK_GUEST_MEMFD RFC v2, May 2025)",
+                "selftest guest_memfd_test.c: test_link (RFC v2)",
+            ],
+            verifiedBy: [
+                .test("Tests/GmemModelTests/ConversionTests.swift"), .test("Tests/KVMTests/PostSixEighteenTests.swift"),
+            ]),
         ContractRule(
             "N1", .host,
             "`KVM_PRE_FAULT_MEMORY` (vCPU ioctl, 6.10) maps guest memory ahead of the guest only where `KVM_CAP_PRE_FAULT_MEMORY` is reported; this host (PVM, no TDP) does not report it and answers `EOPNOTSUPP` (flags other than 0: `EINVAL`).",
@@ -610,7 +699,7 @@ public enum RuleRegistry {
             "The library checks what it can before the syscall and gives the errno the kernel would, from one shared set of rules (`GmemRules`) that the model also uses.",
             mirrors: [],
             verifiedBy: [
-                .test("Tests/GmemModelTests/RulesTests.swift"),
+                .test("Tests/GmemModelTests/RulesTests.swift")
             ]),
         ContractRule(
             "P3", .project,

@@ -45,13 +45,17 @@ struct FileSource: ELFSource {
 
     func read(at offset: UInt64, length: Int) throws(ELFError) -> [UInt8] {
         guard length >= 0, offset <= count, UInt64(length) <= count - offset else {
-            throw .truncated(what: "range at offset \(offset)", needed: UInt128(offset) + UInt128(clamping: length), available: Int(clamping: count))
+            throw .truncated(
+                what: "range at offset \(offset)", needed: UInt128(offset) + UInt128(clamping: length),
+                available: Int(clamping: count))
         }
         let (bytes, end) = HostFile.read(fd, at: offset, count: length)
         if case .failed(let code) = end { throw .unreadable(path: path, errno: code) }
         if end != .complete {  // the file shrank under us
-            throw .truncated(what: "range at offset \(offset) (the file shrank while loading)", needed: UInt128(offset) + UInt128(clamping: length),
-                             available: Int(clamping: count))
+            throw .truncated(
+                what: "range at offset \(offset) (the file shrank while loading)",
+                needed: UInt128(offset) + UInt128(clamping: length),
+                available: Int(clamping: count))
         }
         return bytes
     }

@@ -79,7 +79,9 @@ public struct ELFImage: Sendable {
         let limit = memorySize - stacks
         let (low, high) = span(of: segments)
         guard low >= GuestABI.imageBase, high <= limit else {
-            throw .doesNotFit("the image spans [0x\(String(low, radix: 16)), 0x\(String(high, radix: 16))); guests load between 0x\(String(GuestABI.imageBase, radix: 16)) and the stacks at 0x\(String(limit, radix: 16))")
+            throw .doesNotFit(
+                "the image spans [0x\(String(low, radix: 16)), 0x\(String(high, radix: 16))); guests load between 0x\(String(GuestABI.imageBase, radix: 16)) and the stacks at 0x\(String(limit, radix: 16))"
+            )
         }
     }
 
@@ -107,7 +109,8 @@ struct ByteSource: ELFSource {
     var count: UInt64 { UInt64(bytes.count) }
     func read(at offset: UInt64, length: Int) throws(ELFError) -> [UInt8] {
         guard offset <= count, UInt64(length) <= count - offset else {
-            throw .truncated(what: "range at offset \(offset)", needed: UInt128(offset) + UInt128(length), available: bytes.count)
+            throw .truncated(
+                what: "range at offset \(offset)", needed: UInt128(offset) + UInt128(length), available: bytes.count)
         }
         return Array(bytes[Int(offset)..<Int(offset) + length])
     }
@@ -129,7 +132,11 @@ struct Layout {
         guard header[5] == 1 else { throw .unsupported("not little-endian (data \(header[5]))") }
         guard header[6] == 1 else { throw .unsupported("ELF version \(header[6])") }
         let type = try reader.u16(16)
-        guard type == 2 else { throw .unsupported(type == 3 ? "a shared object or PIE (ET_DYN), not a static executable" : "ELF type \(type), not ET_EXEC") }
+        guard type == 2 else {
+            throw .unsupported(
+                type == 3 ? "a shared object or PIE (ET_DYN), not a static executable" : "ELF type \(type), not ET_EXEC"
+            )
+        }
         let machine = try reader.u16(18)
         guard machine == 62 else { throw .unsupported("machine \(machine), not x86-64 (62)") }
         let entry = try reader.u64(24)
@@ -139,11 +146,14 @@ struct Layout {
         guard phnum > 0 else { throw .noLoadableSegments }
         guard phentsize == 56 else { throw .malformed("program header size \(phentsize), expected 56") }
         guard Int(phnum) <= ELFImage.maximumProgramHeaders else {
-            throw .unsupported("\(phnum) program headers: at most \(ELFImage.maximumProgramHeaders) (one page of table, as Linux loads)")
+            throw .unsupported(
+                "\(phnum) program headers: at most \(ELFImage.maximumProgramHeaders) (one page of table, as Linux loads)"
+            )
         }
         let tableSize = UInt64(phnum) * 56
         guard phoff <= source.count, tableSize <= source.count - phoff else {
-            throw .truncated(what: "program header table", needed: UInt128(phoff) + UInt128(tableSize), available: available)
+            throw .truncated(
+                what: "program header table", needed: UInt128(phoff) + UInt128(tableSize), available: available)
         }
         let table = ByteReader(try source.read(at: phoff, length: Int(tableSize)))
         var segments: [ELFImage.Segment] = []
@@ -157,17 +167,28 @@ struct Layout {
             let paddr = try table.u64(base + 24)
             let filesz = try table.u64(base + 32)
             let memsz = try table.u64(base + 40)
-            guard filesz <= memsz else { throw .malformed("segment \(index): file size \(filesz) exceeds memory size \(memsz)") }
-            guard offset <= source.count, filesz <= source.count - offset else {
-                throw .truncated(what: "segment \(index)", needed: UInt128(offset) + UInt128(filesz), available: available)
+            guard filesz <= memsz else {
+                throw .malformed("segment \(index): file size \(filesz) exceeds memory size \(memsz)")
             }
-            guard !paddr.addingReportingOverflow(memsz).overflow else { throw .malformed("segment \(index) wraps the address space") }
-            segments.append(ELFImage.Segment(physicalAddress: paddr, fileOffset: offset, fileSize: filesz, memorySize: memsz,
-                                             executable: flags & 1 != 0))
+            guard offset <= source.count, filesz <= source.count - offset else {
+                throw .truncated(
+                    what: "segment \(index)", needed: UInt128(offset) + UInt128(filesz), available: available)
+            }
+            guard !paddr.addingReportingOverflow(memsz).overflow else {
+                throw .malformed("segment \(index) wraps the address space")
+            }
+            segments.append(
+                ELFImage.Segment(
+                    physicalAddress: paddr, fileOffset: offset, fileSize: filesz, memorySize: memsz,
+                    executable: flags & 1 != 0))
         }
         guard !segments.isEmpty else { throw .noLoadableSegments }
         try Self.checkOverlaps(segments)
-        guard segments.contains(where: { $0.executable && entry >= $0.physicalAddress && entry < $0.physicalAddress + $0.memorySize }) else {
+        guard
+            segments.contains(where: {
+                $0.executable && entry >= $0.physicalAddress && entry < $0.physicalAddress + $0.memorySize
+            })
+        else {
             throw .malformed("entry point 0x\(String(entry, radix: 16)) is not inside an executable segment")
         }
         self.entry = entry
@@ -180,7 +201,9 @@ struct Layout {
         let sorted = segments.filter { $0.memorySize > 0 }.sorted { $0.physicalAddress < $1.physicalAddress }
         for (previous, next) in zip(sorted, sorted.dropFirst())
         where next.physicalAddress < previous.physicalAddress + previous.memorySize {
-            throw .malformed("segments at 0x\(String(previous.physicalAddress, radix: 16)) and 0x\(String(next.physicalAddress, radix: 16)) overlap")
+            throw .malformed(
+                "segments at 0x\(String(previous.physicalAddress, radix: 16)) and 0x\(String(next.physicalAddress, radix: 16)) overlap"
+            )
         }
     }
 }
@@ -195,11 +218,19 @@ extension ELFImage {
             for i in 0..<T.bitWidth / 8 { bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) }
         }
         bytes.replaceSubrange(0..<7, with: [0x7F, 0x45, 0x4C, 0x46, 2, 1, 1])
-        put(UInt16(2), at: 16); put(UInt16(62), at: 18); put(UInt32(1), at: 20)
-        put(address, at: 24); put(UInt64(64), at: 32)
-        put(UInt16(64), at: 52); put(UInt16(56), at: 54); put(UInt16(1), at: 56)
-        put(UInt32(1), at: 64); put(UInt32(7), at: 68); put(UInt64(120), at: 72)
-        put(address, at: 80); put(address, at: 88)
+        put(UInt16(2), at: 16)
+        put(UInt16(62), at: 18)
+        put(UInt32(1), at: 20)
+        put(address, at: 24)
+        put(UInt64(64), at: 32)
+        put(UInt16(64), at: 52)
+        put(UInt16(56), at: 54)
+        put(UInt16(1), at: 56)
+        put(UInt32(1), at: 64)
+        put(UInt32(7), at: 68)
+        put(UInt64(120), at: 72)
+        put(address, at: 80)
+        put(address, at: 88)
         put(UInt64(code.count), at: 96)
         put(max(UInt64(code.count) + 4095 & ~4095, 4096), at: 104)
         put(UInt64(4096), at: 112)
@@ -230,12 +261,14 @@ public enum ELFError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notELF: "not an ELF file (bad magic number)"
-        case .truncated(let what, let needed, let available): "truncated ELF: \(what) needs \(needed) bytes, the file has \(available)"
+        case .truncated(let what, let needed, let available):
+            "truncated ELF: \(what) needs \(needed) bytes, the file has \(available)"
         case .unsupported(let what): "unsupported ELF: \(what)"
         case .malformed(let what): "malformed ELF: \(what)"
         case .noLoadableSegments: "malformed ELF: no PT_LOAD segment"
         case .doesNotFit(let what): "guest image does not fit: \(what)"
-        case .unreadable(let path, let errno): "cannot read guest image \(path): \(HostFile.describe(errno: errno)) (errno \(errno))"
+        case .unreadable(let path, let errno):
+            "cannot read guest image \(path): \(HostFile.describe(errno: errno)) (errno \(errno))"
         case .notRegularFile(let path): "guest image \(path) is not a regular file"
         }
     }
@@ -249,7 +282,9 @@ struct ByteReader {
     func value<T: FixedWidthInteger & UnsignedInteger>(_ offset: Int, _: T.Type) throws(ELFError) -> T {
         let size = MemoryLayout<T>.size
         guard offset >= 0, offset <= bytes.count - size else {
-            throw .truncated(what: "field at offset \(offset)", needed: UInt128(clamping: Int128(offset) + Int128(size)), available: bytes.count)
+            throw .truncated(
+                what: "field at offset \(offset)", needed: UInt128(clamping: Int128(offset) + Int128(size)),
+                available: bytes.count)
         }
         var result: T = 0
         for i in 0..<size { result |= T(bytes[offset + i]) << (8 * i) }

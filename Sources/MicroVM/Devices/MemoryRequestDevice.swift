@@ -25,24 +25,29 @@ struct MemoryRequestDevice: Sendable {
     func serve(blockAddress: UInt64) -> String? {
         let block = GuestPhysicalAddress(blockAddress)
         guard let opAddress = block.advanced(by: 0), let gpaAddress = block.advanced(by: 8),
-              let sizeAddress = block.advanced(by: 16), let statusAddress = block.advanced(by: 4),
-              let resultAddress = block.advanced(by: 24),
-              let raw = try? memory.load(UInt32.self, at: opAddress),
-              let gpa = try? memory.load(UInt64.self, at: gpaAddress),
-              let size = try? memory.load(UInt64.self, at: sizeAddress)
+            let sizeAddress = block.advanced(by: 16), let statusAddress = block.advanced(by: 4),
+            let resultAddress = block.advanced(by: 24),
+            let raw = try? memory.load(UInt32.self, at: opAddress),
+            let gpa = try? memory.load(UInt64.self, at: gpaAddress),
+            let size = try? memory.load(UInt64.self, at: sizeAddress)
         else { return "request block at \(block) is not inside host-accessible guest memory" }
 
         var status: UInt32 = 0
         var result: UInt64 = 0
         switch Operation(rawValue: raw) {
         case .punchHole:
-            status = Self.errno(of: { () throws(GuestMemoryError) in try memory.punchHole(GuestPhysicalAddress(gpa), count: size) })
+            status = Self.errno(of: { () throws(GuestMemoryError) in
+                try memory.punchHole(GuestPhysicalAddress(gpa), count: size)
+            })
         case .allocate:
-            status = Self.errno(of: { () throws(GuestMemoryError) in try memory.allocate(GuestPhysicalAddress(gpa), count: size) })
+            status = Self.errno(of: { () throws(GuestMemoryError) in
+                try memory.allocate(GuestPhysicalAddress(gpa), count: size)
+            })
         case .report:
             result = memory.residentBytes()
         case .release:
-            if let region = try? memory.region(containing: GuestPhysicalAddress(gpa)), region.range.start.rawValue != 0 {
+            if let region = try? memory.region(containing: GuestPhysicalAddress(gpa)), region.range.start.rawValue != 0
+            {
                 region.release()
             } else {
                 status = 22  // EINVAL: no such region, or the region holding the VMM's tables
@@ -67,8 +72,8 @@ struct MemoryRequestDevice: Sendable {
         } catch {
             switch error {
             case .kernel(let kernel): return UInt32(bitPattern: kernel.errno.rawValue)
-            case .released: return 14        // EFAULT
-            default: return 22               // EINVAL: unaligned or outside guest memory
+            case .released: return 14  // EFAULT
+            default: return 22  // EINVAL: unaligned or outside guest memory
             }
         }
     }

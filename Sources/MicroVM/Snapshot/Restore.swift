@@ -40,7 +40,9 @@ public final class Snapshot: Sendable {
     ///   not a valid snapshot (truncated, corrupted, foreign, another version or page size).
     public init(path: String) throws(SnapshotError) {
         let file = try SnapshotFile(path: path)
-        do { manifest = try SnapshotFormat.parse(file, hostPageSize: hostPageSize) } catch { throw .format(path: path, error) }
+        do { manifest = try SnapshotFormat.parse(file, hostPageSize: hostPageSize) } catch {
+            throw .format(path: path, error)
+        }
         self.path = path
         self.file = file
     }
@@ -54,9 +56,10 @@ public final class Snapshot: Sendable {
 
     /// The configuration the snapshot's machine had (no image bytes: memory holds the image).
     public func config(_ options: RestoreOptions) -> MachineConfig {
-        var config = MachineConfig(name: manifest.image.name, image: [], memorySize: manifest.machine.memorySize,
-                                   vcpus: Int(manifest.machine.vcpus), timeout: options.timeout,
-                                   parameter: manifest.machine.parameter, consoleLimit: Int(manifest.machine.consoleLimit))
+        var config = MachineConfig(
+            name: manifest.image.name, image: [], memorySize: manifest.machine.memorySize,
+            vcpus: Int(manifest.machine.vcpus), timeout: options.timeout,
+            parameter: manifest.machine.parameter, consoleLimit: Int(manifest.machine.consoleLimit))
         config.extraRegions = manifest.regions.dropFirst().map(\.size)
         config.measuresResidency = options.measuresResidency
         return config
@@ -75,7 +78,8 @@ public final class Snapshot: Sendable {
     private static let probeResult = PthreadLock<[String]?>(nil)
 
     /// The path every restore takes on this kernel.
-    public static let populationPath = "shared mapping (pread from the snapshot into the new guest_memfd's MMAP|INIT_SHARED mapping)"
+    public static let populationPath =
+        "shared mapping (pread from the snapshot into the new guest_memfd's MMAP|INIT_SHARED mapping)"
 
     /// Restores the snapshot into a new machine, built but not started. On any failure
     /// nothing is left behind: the VM, its guest_memfds and mappings close as the error
@@ -84,7 +88,9 @@ public final class Snapshot: Sendable {
     /// - Returns: The machine, built and not started, and what the restore did.
     /// - Throws: ``SnapshotError``: `format` for a chunk whose checksum does not match as it is
     ///   copied, `machine` when the VM or its memory cannot be built, `file` when reading fails.
-    public func restore(_ options: RestoreOptions = RestoreOptions()) throws(SnapshotError) -> (MachineHandle, RestoreReport) {
+    public func restore(_ options: RestoreOptions = RestoreOptions()) throws(SnapshotError) -> (
+        MachineHandle, RestoreReport
+    ) {
         let probe = options.probesPopulationPaths ? Self.probePopulationPaths() : []
         let started = ContinuousClock.now
         let config = config(options)
@@ -94,11 +100,14 @@ public final class Snapshot: Sendable {
         let vm: VirtualMachine
         do { vm = try KVMSystem(logger: logger).createVM() } catch { throw .machine(.kernel(error)) }
         let layout = manifest.regions.map {
-            GuestMemoryMap.RegionSpec(name: $0.name, start: GuestPhysicalAddress($0.guestPhysicalAddress), size: $0.size,
-                                      flags: GuestMemfdFlags(rawValue: $0.flags))
+            GuestMemoryMap.RegionSpec(
+                name: $0.name, start: GuestPhysicalAddress($0.guestPhysicalAddress), size: $0.size,
+                flags: GuestMemfdFlags(rawValue: $0.flags))
         }
         let memory: GuestMemoryMap
-        do { memory = try GuestMemoryMap(vm: vm, layout: layout, logger: logger) } catch { throw .machine(.memory(error)) }
+        do { memory = try GuestMemoryMap(vm: vm, layout: layout, logger: logger) } catch {
+            throw .machine(.memory(error))
+        }
 
         // Pages: straight from the file into each new guest_memfd's shared mapping.
         for (number, extent) in manifest.extents.enumerated() {
@@ -110,7 +119,9 @@ public final class Snapshot: Sendable {
                 // checksummed there, not kept.
                 outcome = try unsafe region.withSharedBytes(offset: extent.offset, count: extent.length) { bytes in
                     // SAFETY: as above; `read` writes only inside `bytes`.
-                    do throws(SnapshotFormatError) { try unsafe file.read(at: extent.fileOffset, into: bytes) } catch { return .failure(error) }
+                    do throws(SnapshotFormatError) { try unsafe file.read(at: extent.fileOffset, into: bytes) } catch {
+                        return .failure(error)
+                    }
                     // SAFETY: as above; the read-only view aliases the same valid bytes.
                     return .success(unsafe SnapshotFormat.extentCRC(extent, UnsafeRawBufferPointer(bytes)))
                 }
@@ -118,12 +129,17 @@ public final class Snapshot: Sendable {
             let crc: UInt32
             do { crc = try outcome.get() } catch { throw .format(path: path, error) }
             guard crc == extent.crc32c else {
-                throw .format(path: path, .corrupted("memory chunk \(number) (region \(region.name), offset \(extent.offset)) checksum does not match"))
+                throw .format(
+                    path: path,
+                    .corrupted(
+                        "memory chunk \(number) (region \(region.name), offset \(extent.offset)) checksum does not match"
+                    ))
             }
         }
         for (region, saved) in zip(memory.regions, manifest.regions) {
             region.carryOverAccounting(allocatedBytes: saved.allocatedBytes, punchedBytes: saved.punchedBytes)
-            if saved.released { region.release() }  // its memslot stays; the next guest access faults (GMEM-SPEC L5, G2)
+            // its memslot stays; the next guest access faults (GMEM-SPEC L5, G2)
+            if saved.released { region.release() }
         }
 
         // vCPUs and devices.
@@ -138,23 +154,32 @@ public final class Snapshot: Sendable {
         }
         var runners: [VCPURunner] = []
         for saved in manifest.vcpus {
-            guard let vcpuState = VCPUState(registers: saved.registers, specialRegisters: saved.specialRegisters, fpu: saved.fpu,
-                                            events: saved.events, msrs: saved.msrs.map { .init(index: $0.index, value: $0.value) })
-            else { throw .format(path: path, .invalid("vCPU \(saved.index)'s state has the wrong size for this host's KVM")) }
+            guard
+                let vcpuState = VCPUState(
+                    registers: saved.registers, specialRegisters: saved.specialRegisters, fpu: saved.fpu,
+                    events: saved.events, msrs: saved.msrs.map { .init(index: $0.index, value: $0.value) })
+            else {
+                throw .format(
+                    path: path, .invalid("vCPU \(saved.index)'s state has the wrong size for this host's KVM"))
+            }
             do {
                 let vcpu = try vm.createVCPU(id: saved.index)
                 try vcpu.applyState(vcpuState)
                 control.kickers.withLock { $0.append(vcpu.kicker) }
-                runners.append(VCPURunner(index: Int(saved.index), vcpu: vcpu, state: state, memory: memory,
-                                          parameter: config.parameter, consoleLimit: config.consoleLimit, consoleSink: options.console))
+                runners.append(
+                    VCPURunner(
+                        index: Int(saved.index), vcpu: vcpu, state: state, memory: memory,
+                        parameter: config.parameter, consoleLimit: config.consoleLimit, consoleSink: options.console))
             } catch { throw .machine(.kernel(error)) }
         }
         let restoreTime = ContinuousClock.now - started
-        let handle = MachineHandle(config: config, vm: vm, memory: memory, runners: runners, live: live, run: state,
-                                   control: control, logger: logger, restoredImage: manifest.image)
-        let report = RestoreReport(path: path, image: manifest.image, reason: manifest.machine.reason,
-                                   memoryBytes: manifest.savedBytes, extents: manifest.extents.count, regions: manifest.regions,
-                                   population: Self.populationPath, probe: probe, restoreTime: restoreTime)
+        let handle = MachineHandle(
+            config: config, vm: vm, memory: memory, runners: runners, live: live, run: state,
+            control: control, logger: logger, restoredImage: manifest.image)
+        let report = RestoreReport(
+            path: path, image: manifest.image, reason: manifest.machine.reason,
+            memoryBytes: manifest.savedBytes, extents: manifest.extents.count, regions: manifest.regions,
+            population: Self.populationPath, probe: probe, restoreTime: restoreTime)
         return (handle, report)
     }
 }

@@ -23,7 +23,8 @@ public enum SnapshotError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .format(let path, let error): "\(path): \(error)"
         case .machine(let error): error.description
-        case .file(let operation, let path, let code): "\(operation) \(path): \(HostFile.describe(errno: code)) (errno \(code))"
+        case .file(let operation, let path, let code):
+            "\(operation) \(path): \(HostFile.describe(errno: code)) (errno \(code))"
         case .unsupported(let what): what
         }
     }
@@ -148,40 +149,54 @@ extension MachineHandle {
         for runner in runners {
             let state: VCPUState
             do { state = try runner.vcpu.captureState() } catch { throw .machine(.kernel(error)) }
-            vcpus.append(SnapshotVCPU(index: UInt32(runner.index), exitStatus: statuses[runner.index],
-                                      registers: state.registers, specialRegisters: state.specialRegisters, fpu: state.fpu,
-                                      events: state.events, msrs: state.msrs.map { .init(index: $0.index, value: $0.value) }))
+            vcpus.append(
+                SnapshotVCPU(
+                    index: UInt32(runner.index), exitStatus: statuses[runner.index],
+                    registers: state.registers, specialRegisters: state.specialRegisters, fpu: state.fpu,
+                    events: state.events, msrs: state.msrs.map { .init(index: $0.index, value: $0.value) }))
         }
-        let devices = SnapshotDevices(console: run.console.withLock { $0 }, pings: run.pings.load(ordering: .relaxed),
-                                      snapshotRequests: run.snapshotRequests.withLock { $0 })
+        let devices = SnapshotDevices(
+            console: run.console.withLock { $0 }, pings: run.pings.load(ordering: .relaxed),
+            snapshotRequests: run.snapshotRequests.withLock { $0 })
         let elapsed = ContinuousClock.now - run.started - run.gate.totalPaused
-        let machine = SnapshotMachine(memorySize: config.memorySize, vcpus: UInt32(config.vcpus), parameter: config.parameter,
-                                      consoleLimit: UInt64(min(max(config.consoleLimit, 0), Int(SnapshotFormat.maximumConsole))),
-                                      reason: reason, runNanoseconds: UInt64(max(elapsed.nanoseconds, 0)))
-        let image = restoredImage ?? SnapshotImage(name: config.name, size: UInt64(config.image.count),
-                                                   crc32c: SnapshotFormat.crc32c(config.image))
+        let machine = SnapshotMachine(
+            memorySize: config.memorySize, vcpus: UInt32(config.vcpus), parameter: config.parameter,
+            consoleLimit: UInt64(min(max(config.consoleLimit, 0), Int(SnapshotFormat.maximumConsole))),
+            reason: reason, runNanoseconds: UInt64(max(elapsed.nanoseconds, 0)))
+        let image =
+            restoredImage
+            ?? SnapshotImage(
+                name: config.name, size: UInt64(config.image.count),
+                crc32c: SnapshotFormat.crc32c(config.image))
 
         // Regions and their resident runs.
         var regions: [SnapshotRegion] = []
         var extents: [(region: Int, offset: UInt64, length: UInt64)] = []
         for (index, region) in memory.regions.enumerated() {
             let usage = region.usage(measuringResidency: false)
-            regions.append(SnapshotRegion(name: region.name, guestPhysicalAddress: region.range.start.rawValue, size: region.range.size,
-                                          flags: region.flags.rawValue, released: !region.isLive,
-                                          allocatedBytes: usage.allocatedBytes, punchedBytes: usage.punchedBytes))
+            regions.append(
+                SnapshotRegion(
+                    name: region.name, guestPhysicalAddress: region.range.start.rawValue, size: region.range.size,
+                    flags: region.flags.rawValue, released: !region.isLive,
+                    allocatedBytes: usage.allocatedBytes, punchedBytes: usage.punchedBytes))
             guard region.isLive else { continue }
             guard region.flags.isSuperset(of: .hostShared), region.sharedSideIsFile else {
-                throw .unsupported("region \(region.name) is private to the guest (its guest_memfd lacks MMAP|INIT_SHARED): the VMM cannot read it to snapshot it")
+                throw .unsupported(
+                    "region \(region.name) is private to the guest (its guest_memfd lacks MMAP|INIT_SHARED): the VMM cannot read it to snapshot it"
+                )
             }
             for (offset, length) in try Self.residentRuns(of: region) { extents.append((index, offset, length)) }
         }
 
         // Layout: header, machine, devices, vCPUs, regions, memory…, end.
-        var metadata: [(SnapshotFormat.Kind, [UInt8])] = [(.machine, SnapshotFormat.encode(image, machine, regions: regions.count)),
-                                                          (.devices, SnapshotFormat.encode(devices))]
+        var metadata: [(SnapshotFormat.Kind, [UInt8])] = [
+            (.machine, SnapshotFormat.encode(image, machine, regions: regions.count)),
+            (.devices, SnapshotFormat.encode(devices)),
+        ]
         metadata += vcpus.map { (.vcpu, SnapshotFormat.encode($0)) }
         metadata += regions.map { (.region, SnapshotFormat.encode($0)) }
-        let header = UInt64(SnapshotFormat.headerSize), chunkHeader = UInt64(SnapshotFormat.chunkHeaderSize)
+        let header = UInt64(SnapshotFormat.headerSize)
+        let chunkHeader = UInt64(SnapshotFormat.chunkHeaderSize)
         var fileSize = header + metadata.reduce(0) { $0 + chunkHeader + UInt64($1.1.count) }
         let memoryStart = fileSize
         fileSize += extents.reduce(0) { $0 + chunkHeader + $1.length } + chunkHeader
@@ -189,9 +204,12 @@ extension MachineHandle {
 
         let writer = try AtomicFile(path: path)
         var position: UInt64 = 0
-        try writer.write(SnapshotFormat.header(pageSize: hostPageSize, fileSize: fileSize, chunks: chunks), at: &position)
+        try writer.write(
+            SnapshotFormat.header(pageSize: hostPageSize, fileSize: fileSize, chunks: chunks), at: &position)
         for (kind, payload) in metadata {
-            try writer.write(SnapshotFormat.chunkHeader(kind, length: UInt64(payload.count), payloadCRC: SnapshotFormat.crc32c(payload)), at: &position)
+            try writer.write(
+                SnapshotFormat.chunkHeader(
+                    kind, length: UInt64(payload.count), payloadCRC: SnapshotFormat.crc32c(payload)), at: &position)
             try writer.write(payload, at: &position)
         }
         precondition(position == memoryStart)
@@ -208,13 +226,18 @@ extension MachineHandle {
                     // SAFETY: as above: `view` aliases the valid bytes and is only read.
                     let crc = unsafe SnapshotFormat.extentCRC(region: extent.region, offset: extent.offset, view)
                     // SAFETY: as above.
-                    do throws(SnapshotError) { try unsafe writer.write(view, at: &position) } catch { return .failure(error) }
+                    do throws(SnapshotError) { try unsafe writer.write(view, at: &position) } catch {
+                        return .failure(error)
+                    }
                     return .success(crc)
                 }
             } catch { throw .machine(.memory(error)) }
             let crc = try result.get()
             var at = headerAt
-            try writer.write(SnapshotFormat.chunkHeader(.memory, length: extent.length, arguments: (UInt64(extent.region), extent.offset), payloadCRC: crc), at: &at)
+            try writer.write(
+                SnapshotFormat.chunkHeader(
+                    .memory, length: extent.length, arguments: (UInt64(extent.region), extent.offset), payloadCRC: crc),
+                at: &at)
         }
         try writer.write(SnapshotFormat.chunkHeader(.end, length: 0, payloadCRC: 0), at: &position)
         precondition(position == fileSize)
@@ -227,8 +250,9 @@ extension MachineHandle {
         return SnapshotReport(
             path: path, reason: reason, fileBytes: fileSize, memoryBytes: extents.reduce(0) { $0 + $1.length },
             regions: regions.enumerated().map { index, region in
-                .init(name: region.name, size: region.size, savedBytes: saved[index].reduce(0) { $0 + $1.length },
-                      extents: saved[index].count, released: region.released)
+                .init(
+                    name: region.name, size: region.size, savedBytes: saved[index].reduce(0) { $0 + $1.length },
+                    extents: saved[index].count, released: region.released)
             },
             vcpus: vcpus.count, msrs: vcpus.reduce(0) { $0 + $1.msrs.count },
             writeTime: written - started, syncTime: synced - written)
@@ -245,7 +269,10 @@ extension MachineHandle {
         var index = 0
         let most = Int(SnapshotFormat.maximumExtent / page)
         while index < pages {
-            guard vector[index] else { index += 1; continue }
+            guard vector[index] else {
+                index += 1
+                continue
+            }
             let start = index
             while index < pages, vector[index], index - start < most { index += 1 }
             runs.append((UInt64(start) * page, UInt64(index - start) * page))
@@ -267,7 +294,8 @@ final class AtomicFile {
         // rename(2) would replace whatever `path` names: refuse a device, FIFO, socket, directory
         // or symlink there (`--snapshot /dev/full` once replaced the device node with a file).
         if let existing = HostFile.linkStatus(of: path), (existing.st_mode & S_IFMT) != S_IFREG {
-            throw .format(path: path, .invalid("exists and is not a regular file; a snapshot replaces only a regular file"))
+            throw .format(
+                path: path, .invalid("exists and is not a regular file; a snapshot replaces only a regular file"))
         }
         temporary = path + ".tmp-\(getpid())"
         let (fd, code) = HostFile.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o600)

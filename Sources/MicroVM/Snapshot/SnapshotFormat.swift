@@ -26,7 +26,8 @@ public enum SnapshotFormatError: Error, Hashable, Sendable, CustomStringConverti
     public var description: String {
         switch self {
         case .foreign: "not a GmemKit snapshot (no GMEMKIT SNAPSHOT magic)"
-        case .unsupportedVersion(let version): "snapshot format version \(version); this gmem reads version \(SnapshotFormat.version)"
+        case .unsupportedVersion(let version):
+            "snapshot format version \(version); this gmem reads version \(SnapshotFormat.version)"
         case .pageSize(let file, let host): "taken on a host with \(file)-byte pages; this host's are \(host) bytes"
         case .truncated(let what): "truncated: \(what)"
         case .corrupted(let what): "corrupted: \(what)"
@@ -45,7 +46,11 @@ public struct SnapshotImage: Hashable, Sendable {
     /// The CRC32C of its bytes.
     public var crc32c: UInt32
     /// An image record; every value is taken as given.
-    public init(name: String, size: UInt64, crc32c: UInt32) { self.name = name; self.size = size; self.crc32c = crc32c }
+    public init(name: String, size: UInt64, crc32c: UInt32) {
+        self.name = name
+        self.size = size
+        self.crc32c = crc32c
+    }
 }
 
 /// The machine's configuration and why and when the snapshot was taken.
@@ -63,9 +68,16 @@ public struct SnapshotMachine: Hashable, Sendable {
     /// From the start of the run to the pause (paused time of earlier snapshots excluded).
     public var runNanoseconds: UInt64
     /// A machine record; every value is taken as given (the parser checks a file's).
-    public init(memorySize: UInt64, vcpus: UInt32, parameter: UInt32, consoleLimit: UInt64, reason: String, runNanoseconds: UInt64) {
-        self.memorySize = memorySize; self.vcpus = vcpus; self.parameter = parameter
-        self.consoleLimit = consoleLimit; self.reason = reason; self.runNanoseconds = runNanoseconds
+    public init(
+        memorySize: UInt64, vcpus: UInt32, parameter: UInt32, consoleLimit: UInt64, reason: String,
+        runNanoseconds: UInt64
+    ) {
+        self.memorySize = memorySize
+        self.vcpus = vcpus
+        self.parameter = parameter
+        self.consoleLimit = consoleLimit
+        self.reason = reason
+        self.runNanoseconds = runNanoseconds
     }
 }
 
@@ -81,7 +93,9 @@ public struct SnapshotDevices: Hashable, Sendable {
     public var snapshotRequests: [UInt32]
     /// A device record; every value is taken as given.
     public init(console: [UInt8], pings: UInt64, snapshotRequests: [UInt32]) {
-        self.console = console; self.pings = pings; self.snapshotRequests = snapshotRequests
+        self.console = console
+        self.pings = pings
+        self.snapshotRequests = snapshotRequests
     }
 }
 
@@ -94,7 +108,10 @@ public struct SnapshotVCPU: Hashable, Sendable {
         /// Its value.
         public var value: UInt64
         /// An MSR and its value.
-        public init(index: UInt32, value: UInt64) { self.index = index; self.value = value }
+        public init(index: UInt32, value: UInt64) {
+            self.index = index
+            self.value = value
+        }
     }
     /// The vCPU's index (0 is the boot vCPU).
     public var index: UInt32
@@ -111,9 +128,17 @@ public struct SnapshotVCPU: Hashable, Sendable {
     /// The MSRs, at most ``SnapshotFormat/maximumMSRs``.
     public var msrs: [MSR]
     /// A vCPU record; every value is taken as given (the parser checks a file's sizes).
-    public init(index: UInt32, exitStatus: UInt32?, registers: [UInt8], specialRegisters: [UInt8], fpu: [UInt8], events: [UInt8], msrs: [MSR]) {
-        self.index = index; self.exitStatus = exitStatus; self.registers = registers
-        self.specialRegisters = specialRegisters; self.fpu = fpu; self.events = events; self.msrs = msrs
+    public init(
+        index: UInt32, exitStatus: UInt32?, registers: [UInt8], specialRegisters: [UInt8], fpu: [UInt8],
+        events: [UInt8], msrs: [MSR]
+    ) {
+        self.index = index
+        self.exitStatus = exitStatus
+        self.registers = registers
+        self.specialRegisters = specialRegisters
+        self.fpu = fpu
+        self.events = events
+        self.msrs = msrs
     }
 }
 
@@ -135,9 +160,17 @@ public struct SnapshotRegion: Hashable, Sendable {
     /// Bytes punched on the guest's requests.
     public var punchedBytes: UInt64
     /// A region record; every value is taken as given (the parser checks a file's).
-    public init(name: String, guestPhysicalAddress: UInt64, size: UInt64, flags: UInt64, released: Bool, allocatedBytes: UInt64, punchedBytes: UInt64) {
-        self.name = name; self.guestPhysicalAddress = guestPhysicalAddress; self.size = size; self.flags = flags
-        self.released = released; self.allocatedBytes = allocatedBytes; self.punchedBytes = punchedBytes
+    public init(
+        name: String, guestPhysicalAddress: UInt64, size: UInt64, flags: UInt64, released: Bool, allocatedBytes: UInt64,
+        punchedBytes: UInt64
+    ) {
+        self.name = name
+        self.guestPhysicalAddress = guestPhysicalAddress
+        self.size = size
+        self.flags = flags
+        self.released = released
+        self.allocatedBytes = allocatedBytes
+        self.punchedBytes = punchedBytes
     }
 }
 
@@ -238,16 +271,26 @@ public enum SnapshotFormat {
     static func header(pageSize: UInt32, fileSize: UInt64, chunks: UInt64) -> [UInt8] {
         var w = SnapshotWriter()
         w.bytes(magic)
-        w.u32(version); w.u32(UInt32(headerSize)); w.u32(pageSize); w.u32(0)
-        w.u64(fileSize); w.u64(chunks)
+        w.u32(version)
+        w.u32(UInt32(headerSize))
+        w.u32(pageSize)
+        w.u32(0)
+        w.u64(fileSize)
+        w.u64(chunks)
         w.bytes([UInt8](repeating: 0, count: 12))
         w.u32(crc32c(w.data))
         return w.data
     }
 
-    static func chunkHeader(_ kind: Kind, length: UInt64, arguments: (UInt64, UInt64) = (0, 0), payloadCRC: UInt32) -> [UInt8] {
+    static func chunkHeader(_ kind: Kind, length: UInt64, arguments: (UInt64, UInt64) = (0, 0), payloadCRC: UInt32)
+        -> [UInt8]
+    {
         var w = SnapshotWriter()
-        w.u32(kind.rawValue); w.u32(0); w.u64(length); w.u64(arguments.0); w.u64(arguments.1)
+        w.u32(kind.rawValue)
+        w.u32(0)
+        w.u64(length)
+        w.u64(arguments.0)
+        w.u64(arguments.1)
         w.u32(payloadCRC)
         w.u32(crc32c(w.data))
         return w.data
@@ -255,32 +298,55 @@ public enum SnapshotFormat {
 
     static func encode(_ image: SnapshotImage, _ machine: SnapshotMachine, regions: Int) -> [UInt8] {
         var w = SnapshotWriter()
-        w.string(image.name); w.u64(image.size); w.u32(image.crc32c)
-        w.u64(machine.memorySize); w.u32(machine.vcpus); w.u32(machine.parameter); w.u64(machine.consoleLimit)
-        w.u32(UInt32(regions)); w.string(machine.reason); w.u64(machine.runNanoseconds)
+        w.string(image.name)
+        w.u64(image.size)
+        w.u32(image.crc32c)
+        w.u64(machine.memorySize)
+        w.u32(machine.vcpus)
+        w.u32(machine.parameter)
+        w.u64(machine.consoleLimit)
+        w.u32(UInt32(regions))
+        w.string(machine.reason)
+        w.u64(machine.runNanoseconds)
         return w.data
     }
 
     static func encode(_ devices: SnapshotDevices) -> [UInt8] {
         var w = SnapshotWriter()
-        w.u32(UInt32(devices.console.count)); w.bytes(devices.console)
+        w.u32(UInt32(devices.console.count))
+        w.bytes(devices.console)
         w.u64(devices.pings)
-        w.u32(UInt32(devices.snapshotRequests.count)); devices.snapshotRequests.forEach { w.u32($0) }
+        w.u32(UInt32(devices.snapshotRequests.count))
+        devices.snapshotRequests.forEach { w.u32($0) }
         return w.data
     }
 
     static func encode(_ vcpu: SnapshotVCPU) -> [UInt8] {
         var w = SnapshotWriter()
-        w.u32(vcpu.index); w.u8(vcpu.exitStatus == nil ? 0 : 1); w.u32(vcpu.exitStatus ?? 0)
-        w.bytes(vcpu.registers); w.bytes(vcpu.specialRegisters); w.bytes(vcpu.fpu); w.bytes(vcpu.events)
-        w.u32(UInt32(vcpu.msrs.count)); vcpu.msrs.forEach { w.u32($0.index); w.u64($0.value) }
+        w.u32(vcpu.index)
+        w.u8(vcpu.exitStatus == nil ? 0 : 1)
+        w.u32(vcpu.exitStatus ?? 0)
+        w.bytes(vcpu.registers)
+        w.bytes(vcpu.specialRegisters)
+        w.bytes(vcpu.fpu)
+        w.bytes(vcpu.events)
+        w.u32(UInt32(vcpu.msrs.count))
+        vcpu.msrs.forEach {
+            w.u32($0.index)
+            w.u64($0.value)
+        }
         return w.data
     }
 
     static func encode(_ region: SnapshotRegion) -> [UInt8] {
         var w = SnapshotWriter()
-        w.string(region.name); w.u64(region.guestPhysicalAddress); w.u64(region.size); w.u64(region.flags)
-        w.u8(region.released ? 1 : 0); w.u64(region.allocatedBytes); w.u64(region.punchedBytes)
+        w.string(region.name)
+        w.u64(region.guestPhysicalAddress)
+        w.u64(region.size)
+        w.u64(region.flags)
+        w.u8(region.released ? 1 : 0)
+        w.u64(region.allocatedBytes)
+        w.u64(region.punchedBytes)
         return w.data
     }
 
@@ -293,7 +359,10 @@ public enum SnapshotFormat {
     ) -> [UInt8] {
         var chunks: [[UInt8]] = []
         func chunk(_ kind: Kind, _ payload: [UInt8], arguments: (UInt64, UInt64) = (0, 0), crc: UInt32? = nil) {
-            chunks.append(chunkHeader(kind, length: UInt64(payload.count), arguments: arguments, payloadCRC: crc ?? crc32c(payload)) + payload)
+            chunks.append(
+                chunkHeader(
+                    kind, length: UInt64(payload.count), arguments: arguments, payloadCRC: crc ?? crc32c(payload))
+                    + payload)
         }
         chunk(.machine, encode(image, machine, regions: regions.count))
         chunk(.devices, encode(devices))
@@ -306,7 +375,8 @@ public enum SnapshotFormat {
         }
         chunk(.end, [])
         let body = chunks.joined()
-        return header(pageSize: pageSize, fileSize: UInt64(headerSize + body.count), chunks: UInt64(chunks.count)) + body
+        return header(pageSize: pageSize, fileSize: UInt64(headerSize + body.count), chunks: UInt64(chunks.count))
+            + body
     }
 
     // MARK: Parsing
@@ -322,7 +392,9 @@ public enum SnapshotFormat {
     ///   - checksums: Whether to compare the CRCs (only the fuzzer passes false).
     /// - Throws: ``SnapshotFormatError`` for the first problem: `foreign`, `unsupportedVersion`,
     ///   `pageSize`, `truncated`, `corrupted`, `invalid`, or `io` when reading fails.
-    public static func parse(_ source: some SnapshotSource, hostPageSize: UInt32, checksums: Bool = true) throws(SnapshotFormatError) -> SnapshotManifest {
+    public static func parse(_ source: some SnapshotSource, hostPageSize: UInt32, checksums: Bool = true)
+        throws(SnapshotFormatError) -> SnapshotManifest
+    {
         let fileSize = source.size
         guard fileSize >= UInt64(magic.count) else {
             throw fileSize == 0 ? .truncated("the file is empty") : .foreign
@@ -332,8 +404,12 @@ public enum SnapshotFormat {
         guard head.count == headerSize else { throw .truncated("the \(headerSize)-byte header") }
         var r = SnapshotReader(head, what: "header")
         r.skip(magic.count)
-        let version = try r.u32(), size = try r.u32(), pageSize = try r.u32(), flags = try r.u32()
-        let declaredSize = try r.u64(), chunkCount = try r.u64()
+        let version = try r.u32()
+        let size = try r.u32()
+        let pageSize = try r.u32()
+        let flags = try r.u32()
+        let declaredSize = try r.u64()
+        let chunkCount = try r.u64()
         let headerCRC = try SnapshotReader(head, what: "header").u32(at: 60)
         guard !checksums || crc32c(Array(head[0..<60])) == headerCRC else {
             throw .corrupted("the header's checksum does not match")
@@ -344,41 +420,64 @@ public enum SnapshotFormat {
         }
         guard pageSize == hostPageSize else { throw .pageSize(file: pageSize, host: hostPageSize) }
         guard declaredSize == fileSize else {
-            throw declaredSize > fileSize ? .truncated("the header says \(declaredSize) bytes, the file has \(fileSize)")
-                                          : .invalid("\(fileSize - declaredSize) bytes after the declared end")
+            throw declaredSize > fileSize
+                ? .truncated("the header says \(declaredSize) bytes, the file has \(fileSize)")
+                : .invalid("\(fileSize - declaredSize) bytes after the declared end")
         }
 
         var cursor = UInt64(headerSize)
         var seen: UInt64 = 0
-        var image: SnapshotImage?, machine: SnapshotMachine?, regionCount = 0, devices: SnapshotDevices?
-        var vcpus: [SnapshotVCPU] = [], regions: [SnapshotRegion] = [], extents: [SnapshotExtent] = []
+        var image: SnapshotImage?
+        var machine: SnapshotMachine?
+        var regionCount = 0
+        var devices: SnapshotDevices?
+        var vcpus: [SnapshotVCPU] = []
+        var regions: [SnapshotRegion] = []
+        var extents: [SnapshotExtent] = []
         var lastKind = Kind.machine.rawValue
         var regionEnds: [UInt64] = []
         var ended = false
         while !ended {
             guard seen < chunkCount else { throw .invalid("more chunks than the \(chunkCount) the header declares") }
-            guard fileSize - cursor >= UInt64(chunkHeaderSize) else { throw .truncated("chunk \(seen)'s header at byte \(cursor)") }
+            guard fileSize - cursor >= UInt64(chunkHeaderSize) else {
+                throw .truncated("chunk \(seen)'s header at byte \(cursor)")
+            }
             let raw = try source.bytes(at: cursor, count: UInt64(chunkHeaderSize))
             var h = SnapshotReader(raw, what: "chunk \(seen)")
-            let kindValue = try h.u32(), chunkFlags = try h.u32(), length = try h.u64()
-            let argument0 = try h.u64(), argument1 = try h.u64(), payloadCRC = try h.u32(), headerCRC = try h.u32()
-            guard !checksums || crc32c(Array(raw[0..<36])) == headerCRC else { throw .corrupted("chunk \(seen)'s header checksum does not match") }
+            let kindValue = try h.u32()
+            let chunkFlags = try h.u32()
+            let length = try h.u64()
+            let argument0 = try h.u64()
+            let argument1 = try h.u64()
+            let payloadCRC = try h.u32()
+            let headerCRC = try h.u32()
+            guard !checksums || crc32c(Array(raw[0..<36])) == headerCRC else {
+                throw .corrupted("chunk \(seen)'s header checksum does not match")
+            }
             guard let kind = Kind(rawValue: kindValue), chunkFlags == 0 else {
                 throw .invalid("chunk \(seen) has unknown kind \(kindValue) or flags \(chunkFlags)")
             }
             cursor += UInt64(chunkHeaderSize)
-            guard length <= fileSize - cursor else { throw .truncated("chunk \(seen) (\(kind.name)) of \(length) bytes at byte \(cursor)") }
+            guard length <= fileSize - cursor else {
+                throw .truncated("chunk \(seen) (\(kind.name)) of \(length) bytes at byte \(cursor)")
+            }
             // Order: machine, devices, vCPUs, regions, memory…, end.
             let order: [Kind: UInt32] = [.machine: 1, .devices: 2, .vcpu: 3, .region: 4, .memory: 5, .end: 6]
-            guard (seen == 0) == (kind == .machine), order[kind]! >= lastKind, kind == .vcpu || kind == .region || kind == .memory || order[kind]! > lastKind || seen == 0 else {
+            guard (seen == 0) == (kind == .machine), order[kind]! >= lastKind,
+                kind == .vcpu || kind == .region || kind == .memory || order[kind]! > lastKind || seen == 0
+            else {
                 throw .invalid("chunk \(seen) (\(kind.name)) is out of order")
             }
             lastKind = order[kind]!
             if kind != .memory {
-                guard length <= maximumMetadataChunk else { throw .invalid("the \(kind.name) chunk claims \(length) bytes") }
+                guard length <= maximumMetadataChunk else {
+                    throw .invalid("the \(kind.name) chunk claims \(length) bytes")
+                }
                 guard argument0 == 0, argument1 == 0 else { throw .invalid("the \(kind.name) chunk has arguments set") }
                 let payload = try source.bytes(at: cursor, count: length)
-                guard !checksums || crc32c(payload) == payloadCRC else { throw .corrupted("the \(kind.name) chunk's checksum does not match") }
+                guard !checksums || crc32c(payload) == payloadCRC else {
+                    throw .corrupted("the \(kind.name) chunk's checksum does not match")
+                }
                 var p = SnapshotReader(payload, what: "the \(kind.name) chunk")
                 switch kind {
                 case .machine:
@@ -387,17 +486,26 @@ public enum SnapshotFormat {
                 case .devices:
                     devices = try parseDevices(&p, machine: machine!)
                 case .vcpu:
-                    guard vcpus.count < Int(machine!.vcpus) else { throw .invalid("more vCPU chunks than the \(machine!.vcpus) vCPUs") }
+                    guard vcpus.count < Int(machine!.vcpus) else {
+                        throw .invalid("more vCPU chunks than the \(machine!.vcpus) vCPUs")
+                    }
                     vcpus.append(try parseVCPU(&p, index: UInt32(vcpus.count)))
                 case .region:
-                    guard vcpus.count == Int(machine!.vcpus), devices != nil else { throw .invalid("a region before every vCPU and the devices") }
-                    guard regions.count < regionCount else { throw .invalid("more region chunks than the \(regionCount) regions") }
-                    let region = try parseRegion(&p, index: regions.count, previous: regions.last, memorySize: machine!.memorySize)
+                    guard vcpus.count == Int(machine!.vcpus), devices != nil else {
+                        throw .invalid("a region before every vCPU and the devices")
+                    }
+                    guard regions.count < regionCount else {
+                        throw .invalid("more region chunks than the \(regionCount) regions")
+                    }
+                    let region = try parseRegion(
+                        &p, index: regions.count, previous: regions.last, memorySize: machine!.memorySize)
                     regions.append(region)
                     regionEnds.append(0)
                 case .end:
                     guard length == 0 else { throw .invalid("the end chunk has a payload") }
-                    guard regions.count == regionCount else { throw .invalid("\(regions.count) region chunks for \(regionCount) regions") }
+                    guard regions.count == regionCount else {
+                        throw .invalid("\(regions.count) region chunks for \(regionCount) regions")
+                    }
                     ended = true
                 case .memory:
                     break
@@ -405,22 +513,34 @@ public enum SnapshotFormat {
                 try p.expectEnd()
             } else {
                 guard regions.count == regionCount else { throw .invalid("memory before every region is described") }
-                guard argument0 < UInt64(regions.count) else { throw .invalid("memory chunk \(seen) names region \(argument0) of \(regions.count)") }
-                let index = Int(argument0), region = regions[index]
+                guard argument0 < UInt64(regions.count) else {
+                    throw .invalid("memory chunk \(seen) names region \(argument0) of \(regions.count)")
+                }
+                let index = Int(argument0)
+                let region = regions[index]
                 let page = UInt64(hostPageSize)
                 guard !region.released, region.flags == knownFlags else {
-                    throw .invalid("memory chunk \(seen) for region \(region.name), which is released or private to the guest")
+                    throw .invalid(
+                        "memory chunk \(seen) for region \(region.name), which is released or private to the guest")
                 }
                 guard length > 0, length % page == 0, argument1 % page == 0, length <= maximumExtent else {
-                    throw .invalid("memory chunk \(seen): offset \(argument1) or length \(length) is not a page multiple up to \(maximumExtent)")
+                    throw .invalid(
+                        "memory chunk \(seen): offset \(argument1) or length \(length) is not a page multiple up to \(maximumExtent)"
+                    )
                 }
                 let (end, overflow) = argument1.addingReportingOverflow(length)
                 guard !overflow, end <= region.size else {
-                    throw .invalid("memory chunk \(seen): [\(argument1), +\(length)) does not fit region \(region.name) of \(region.size) bytes")
+                    throw .invalid(
+                        "memory chunk \(seen): [\(argument1), +\(length)) does not fit region \(region.name) of \(region.size) bytes"
+                    )
                 }
-                guard argument1 >= regionEnds[index] else { throw .invalid("memory chunk \(seen) overlaps or precedes the one before it in \(region.name)") }
+                guard argument1 >= regionEnds[index] else {
+                    throw .invalid("memory chunk \(seen) overlaps or precedes the one before it in \(region.name)")
+                }
                 regionEnds[index] = end
-                extents.append(SnapshotExtent(region: index, offset: argument1, length: length, fileOffset: cursor, crc32c: payloadCRC))
+                extents.append(
+                    SnapshotExtent(
+                        region: index, offset: argument1, length: length, fileOffset: cursor, crc32c: payloadCRC))
             }
             cursor += length
             seen += 1
@@ -428,30 +548,49 @@ public enum SnapshotFormat {
         guard seen == chunkCount else { throw .invalid("\(seen) chunks, the header declares \(chunkCount)") }
         guard cursor == fileSize else { throw .invalid("bytes after the end chunk") }
         guard let image, let machine, let devices else { throw .invalid("the machine or devices chunk is missing") }
-        guard vcpus.first?.exitStatus == nil else { throw .invalid("vCPU 0 has exited: the guest had ended, nothing to resume") }
-        return SnapshotManifest(pageSize: pageSize, image: image, machine: machine, devices: devices, vcpus: vcpus,
-                                regions: regions, extents: extents, fileSize: fileSize)
+        guard vcpus.first?.exitStatus == nil else {
+            throw .invalid("vCPU 0 has exited: the guest had ended, nothing to resume")
+        }
+        return SnapshotManifest(
+            pageSize: pageSize, image: image, machine: machine, devices: devices, vcpus: vcpus,
+            regions: regions, extents: extents, fileSize: fileSize)
     }
 
-    static func parseMachine(_ p: inout SnapshotReader) throws(SnapshotFormatError) -> (SnapshotImage, SnapshotMachine, Int) {
+    static func parseMachine(_ p: inout SnapshotReader) throws(SnapshotFormatError) -> (
+        SnapshotImage, SnapshotMachine, Int
+    ) {
         let image = SnapshotImage(name: try p.string(max: maximumName), size: try p.u64(), crc32c: try p.u32())
-        let memorySize = try p.u64(), vcpus = try p.u32(), parameter = try p.u32(), consoleLimit = try p.u64()
+        let memorySize = try p.u64()
+        let vcpus = try p.u32()
+        let parameter = try p.u32()
+        let consoleLimit = try p.u64()
         let regions = try p.u32()
-        let machine = SnapshotMachine(memorySize: memorySize, vcpus: vcpus, parameter: parameter, consoleLimit: consoleLimit,
-                                      reason: try p.string(max: maximumName), runNanoseconds: try p.u64())
-        guard memorySize >= GuestABI.minimumMemory, memorySize <= GuestABI.maximumMemory, memorySize % GuestABI.memoryGranule == 0 else {
+        let machine = SnapshotMachine(
+            memorySize: memorySize, vcpus: vcpus, parameter: parameter, consoleLimit: consoleLimit,
+            reason: try p.string(max: maximumName), runNanoseconds: try p.u64())
+        guard memorySize >= GuestABI.minimumMemory, memorySize <= GuestABI.maximumMemory,
+            memorySize % GuestABI.memoryGranule == 0
+        else {
             throw .invalid("RAM of \(memorySize) bytes (a multiple of 2 MiB from 4 MiB to 4 GiB)")
         }
         guard (1...maximumVCPUs).contains(vcpus) else { throw .invalid("\(vcpus) vCPUs (1 to \(maximumVCPUs))") }
-        guard UInt64(vcpus) * GuestABI.stackSize + GuestABI.imageBase < memorySize else { throw .invalid("\(vcpus) vCPU stacks do not fit \(memorySize) bytes") }
+        guard UInt64(vcpus) * GuestABI.stackSize + GuestABI.imageBase < memorySize else {
+            throw .invalid("\(vcpus) vCPU stacks do not fit \(memorySize) bytes")
+        }
         guard consoleLimit <= maximumConsole else { throw .invalid("a console limit of \(consoleLimit) bytes") }
-        guard (1...UInt32(maximumRegions)).contains(regions) else { throw .invalid("\(regions) regions (1 to \(maximumRegions))") }
+        guard (1...UInt32(maximumRegions)).contains(regions) else {
+            throw .invalid("\(regions) regions (1 to \(maximumRegions))")
+        }
         return (image, machine, Int(regions))
     }
 
-    static func parseDevices(_ p: inout SnapshotReader, machine: SnapshotMachine) throws(SnapshotFormatError) -> SnapshotDevices {
+    static func parseDevices(_ p: inout SnapshotReader, machine: SnapshotMachine) throws(SnapshotFormatError)
+        -> SnapshotDevices
+    {
         let consoleCount = try p.u32()
-        guard UInt64(consoleCount) <= machine.consoleLimit else { throw .invalid("\(consoleCount) console bytes over the limit \(machine.consoleLimit)") }
+        guard UInt64(consoleCount) <= machine.consoleLimit else {
+            throw .invalid("\(consoleCount) console bytes over the limit \(machine.consoleLimit)")
+        }
         let console = try p.bytes(Int(consoleCount))
         let pings = try p.u64()
         let requestCount = try p.u32()
@@ -464,30 +603,44 @@ public enum SnapshotFormat {
     static func parseVCPU(_ p: inout SnapshotReader, index: UInt32) throws(SnapshotFormatError) -> SnapshotVCPU {
         let stored = try p.u32()
         guard stored == index else { throw .invalid("vCPU chunk \(index) is for vCPU \(stored)") }
-        let exited = try p.u8(), status = try p.u32()
+        let exited = try p.u8()
+        let status = try p.u32()
         guard exited <= 1 else { throw .invalid("vCPU \(index)'s exit flag is \(exited)") }
-        let registers = try p.bytes(registersSize), sregs = try p.bytes(specialRegistersSize)
-        let fpu = try p.bytes(fpuSize), events = try p.bytes(eventsSize)
+        let registers = try p.bytes(registersSize)
+        let sregs = try p.bytes(specialRegistersSize)
+        let fpu = try p.bytes(fpuSize)
+        let events = try p.bytes(eventsSize)
         let count = try p.u32()
         guard count <= maximumMSRs else { throw .invalid("vCPU \(index) has \(count) MSRs (at most \(maximumMSRs))") }
         var msrs: [SnapshotVCPU.MSR] = []
         for _ in 0..<count { msrs.append(.init(index: try p.u32(), value: try p.u64())) }
-        return SnapshotVCPU(index: index, exitStatus: exited == 1 ? status : nil, registers: registers, specialRegisters: sregs,
-                            fpu: fpu, events: events, msrs: msrs)
+        return SnapshotVCPU(
+            index: index, exitStatus: exited == 1 ? status : nil, registers: registers, specialRegisters: sregs,
+            fpu: fpu, events: events, msrs: msrs)
     }
 
-    static func parseRegion(_ p: inout SnapshotReader, index: Int, previous: SnapshotRegion?, memorySize: UInt64) throws(SnapshotFormatError) -> SnapshotRegion {
-        let region = SnapshotRegion(name: try p.string(max: maximumName), guestPhysicalAddress: try p.u64(), size: try p.u64(),
-                                    flags: try p.u64(), released: try p.u8() != 0, allocatedBytes: try p.u64(), punchedBytes: try p.u64())
+    static func parseRegion(_ p: inout SnapshotReader, index: Int, previous: SnapshotRegion?, memorySize: UInt64)
+        throws(SnapshotFormatError) -> SnapshotRegion
+    {
+        let region = SnapshotRegion(
+            name: try p.string(max: maximumName), guestPhysicalAddress: try p.u64(), size: try p.u64(),
+            flags: try p.u64(), released: try p.u8() != 0, allocatedBytes: try p.u64(), punchedBytes: try p.u64())
         let expectedStart = previous.map { $0.guestPhysicalAddress &+ $0.size } ?? 0
         guard region.guestPhysicalAddress == expectedStart else {
-            throw .invalid("region \(region.name) starts at \(region.guestPhysicalAddress), not \(expectedStart) where the one before ends")
+            throw .invalid(
+                "region \(region.name) starts at \(region.guestPhysicalAddress), not \(expectedStart) where the one before ends"
+            )
         }
         guard region.size > 0, region.size % GuestABI.memoryGranule == 0, region.size <= GuestABI.maximumMemory,
-              region.guestPhysicalAddress <= GuestABI.maximumMemory - region.size else {
-            throw .invalid("region \(region.name) of \(region.size) bytes at \(region.guestPhysicalAddress) does not fit the 4 GiB guest address space in 2 MiB units")
+            region.guestPhysicalAddress <= GuestABI.maximumMemory - region.size
+        else {
+            throw .invalid(
+                "region \(region.name) of \(region.size) bytes at \(region.guestPhysicalAddress) does not fit the 4 GiB guest address space in 2 MiB units"
+            )
         }
-        guard region.flags & ~knownFlags == 0 else { throw .invalid("region \(region.name) has unknown guest_memfd flags \(region.flags)") }
+        guard region.flags & ~knownFlags == 0 else {
+            throw .invalid("region \(region.name) has unknown guest_memfd flags \(region.flags)")
+        }
         if index == 0 {
             guard region.size == memorySize, region.flags == knownFlags, !region.released else {
                 throw .invalid("region 0 must be RAM: \(memorySize) bytes, MMAP|INIT_SHARED, not released")
@@ -503,7 +656,9 @@ public enum SnapshotFormat {
     /// inspect` does); a restore checks each chunk as it copies it instead.
     /// - Throws: ``SnapshotFormatError`` `corrupted` for the first chunk whose checksum does not match,
     ///   `truncated` or `io` when reading fails.
-    public static func verifyExtents(of manifest: SnapshotManifest, in source: some SnapshotSource) throws(SnapshotFormatError) {
+    public static func verifyExtents(of manifest: SnapshotManifest, in source: some SnapshotSource)
+        throws(SnapshotFormatError)
+    {
         var buffer = [UInt8](repeating: 0, count: Int(manifest.extents.map(\.length).max() ?? 0))
         for (number, extent) in manifest.extents.enumerated() {
             let length = Int(extent.length)
@@ -513,12 +668,18 @@ public enum SnapshotFormat {
                 // SAFETY: as above.
                 let slice = unsafe UnsafeMutableRawBufferPointer(rebasing: raw[0..<length])
                 // SAFETY: as above.
-                do throws(SnapshotFormatError) { try unsafe source.read(at: extent.fileOffset, into: slice) } catch { return .failure(error) }
+                do throws(SnapshotFormatError) { try unsafe source.read(at: extent.fileOffset, into: slice) } catch {
+                    return .failure(error)
+                }
                 // SAFETY: as above; the read-only view aliases the same valid bytes.
                 return .success(unsafe extentCRC(extent, UnsafeRawBufferPointer(slice)))
             }
             let crc = try result.get()
-            guard crc == extent.crc32c else { throw .corrupted("memory chunk \(number) (region \(manifest.regions[extent.region].name), offset \(extent.offset)) checksum does not match") }
+            guard crc == extent.crc32c else {
+                throw .corrupted(
+                    "memory chunk \(number) (region \(manifest.regions[extent.region].name), offset \(extent.offset)) checksum does not match"
+                )
+            }
         }
     }
 
@@ -530,7 +691,8 @@ public enum SnapshotFormat {
 
     static func extentCRC(region: Int, offset: UInt64, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var w = SnapshotWriter()
-        w.u64(UInt64(region)); w.u64(offset)
+        w.u64(UInt64(region))
+        w.u64(offset)
         // SAFETY: `bytes` is valid for this call (the caller's contract) and only read.
         return unsafe crc32c(bytes, extending: crc32c(w.data))
     }
@@ -578,7 +740,8 @@ public struct SnapshotBytes: SnapshotSource {
         // is valid for its count (the caller's contract); the two do not overlap.
         unsafe bytes.withUnsafeBytes { source in
             // SAFETY: as above.
-            unsafe buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[Int(offset)..<Int(offset) + buffer.count]))
+            unsafe buffer.copyMemory(
+                from: UnsafeRawBufferPointer(rebasing: source[Int(offset)..<Int(offset) + buffer.count]))
         }
     }
 }
@@ -592,7 +755,8 @@ struct SnapshotWriter {
     mutating func bytes(_ b: [UInt8]) { data.append(contentsOf: b) }
     mutating func string(_ s: String) {
         let utf8 = Array(s.utf8.prefix(SnapshotFormat.maximumName))
-        u32(UInt32(utf8.count)); bytes(utf8)
+        u32(UInt32(utf8.count))
+        bytes(utf8)
     }
 }
 
@@ -601,7 +765,10 @@ struct SnapshotReader {
     let data: [UInt8]
     let what: String
     var position = 0
-    init(_ data: [UInt8], what: String) { self.data = data; self.what = what }
+    init(_ data: [UInt8], what: String) {
+        self.data = data
+        self.what = what
+    }
 
     mutating func skip(_ count: Int) { position += count }
 
@@ -628,7 +795,9 @@ struct SnapshotReader {
         let count = try u32()
         guard count <= UInt32(max) else { throw .invalid("\(what): a string of \(count) bytes (at most \(max))") }
         let b = try bytes(Int(count))
-        guard let s = String(validating: b, as: UTF8.self) else { throw .invalid("\(what): a string that is not UTF-8") }
+        guard let s = String(validating: b, as: UTF8.self) else {
+            throw .invalid("\(what): a string that is not UTF-8")
+        }
         return s
     }
     func expectEnd() throws(SnapshotFormatError) {

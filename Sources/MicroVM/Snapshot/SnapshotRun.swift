@@ -65,8 +65,10 @@ extension Machine {
         let exits: Int
         if case .exits(let count) = trigger { exits = count } else { exits = 0 }
         let machine: MachineHandle
-        do { machine = try MachineHandle.build(config, pauseAfterExits: exits, pausesOnGuestRequest: true, console: console) }
-        catch { throw .machine(error) }
+        do {
+            machine = try MachineHandle.build(
+                config, pauseAfterExits: exits, pausesOnGuestRequest: true, console: console)
+        } catch { throw .machine(error) }
         do { try machine.start() } catch { throw .machine(error) }
         var snapshots: [SnapshotReport] = []
         var missed: String?
@@ -115,7 +117,8 @@ extension Machine {
         let report: RunReport
         do { report = try machine.wait() } catch { throw .machine(error) }
         if snapshots.isEmpty, missed == nil {
-            missed = trigger == .guestRequest ? "the guest never asked for a snapshot" : "the guest ended before \(trigger)"
+            missed =
+                trigger == .guestRequest ? "the guest never asked for a snapshot" : "the guest ended before \(trigger)"
         }
         return SnapshotRunReport(run: report, snapshots: snapshots, missed: snapshots.isEmpty ? missed : nil)
     }
@@ -143,7 +146,9 @@ extension Snapshot {
     ///   - options: The runs' limits, console and logger.
     /// - Throws: ``SnapshotError``: `unsupported` for a clone count out of range, otherwise the first
     ///   restore's or run's failure.
-    public func restoreAndRun(clones: Int = 1, _ options: RestoreOptions = RestoreOptions()) throws(SnapshotError) -> [RestoredRun] {
+    public func restoreAndRun(clones: Int = 1, _ options: RestoreOptions = RestoreOptions()) throws(SnapshotError)
+        -> [RestoredRun]
+    {
         guard (1...Self.maximumClones).contains(clones) else {
             throw .unsupported("--clones must be between 1 and \(Self.maximumClones) (got \(clones))")
         }
@@ -185,13 +190,17 @@ extension Snapshot {
         }
         perClone = max(perClone, regionBytes)
         if let available = Self.memAvailable(),
-           let refusal = Self.memoryRefusal(bytesPerClone: perClone, clones: clones, available: available) {
+            let refusal = Self.memoryRefusal(bytesPerClone: perClone, clones: clones, available: available)
+        {
             throw .unsupported(refusal)
         }
         let descriptorsPerClone = 2 + manifest.vcpus.count + manifest.regions.count
         if let limit = HostFile.descriptorLimit(), limit.rlim_cur != rlim_t.max,
-           UInt64(clones * descriptorsPerClone + 32) > UInt64(limit.rlim_cur) {
-            throw .unsupported("\(clones) clone(s) need \(clones * descriptorsPerClone) descriptors; the limit is \(limit.rlim_cur) (ulimit -n)")
+            UInt64(clones * descriptorsPerClone + 32) > UInt64(limit.rlim_cur)
+        {
+            throw .unsupported(
+                "\(clones) clone(s) need \(clones * descriptorsPerClone) descriptors; the limit is \(limit.rlim_cur) (ulimit -n)"
+            )
         }
     }
 
@@ -222,7 +231,9 @@ extension Snapshot {
         let text = String(decoding: contents, as: UTF8.self)
         for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
             let fields = line.split(separator: " ")
-            if fields.count >= 2, let kib = UInt64(fields[1]) { return kib.multipliedReportingOverflow(by: 1024).partialValue }
+            if fields.count >= 2, let kib = UInt64(fields[1]) {
+                return kib.multipliedReportingOverflow(by: 1024).partialValue
+            }
         }
         return nil
     }

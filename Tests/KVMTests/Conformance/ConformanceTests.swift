@@ -1,57 +1,64 @@
 import Foundation
-import GmemExplorer
 import GmemConformance
+import GmemExplorer
 import GmemModel
 import KVM
 import Testing
 
 extension KernelTests {
-@Suite("Conformance: the kernel against the model")
-struct ConformanceTests {
-    static let capabilities = ConformanceRunner.hostCapabilities() ?? .referenceHost
+    @Suite("Conformance: the kernel against the model")
+    struct ConformanceTests {
+        static let capabilities = ConformanceRunner.hostCapabilities() ?? .referenceHost
 
-    @Test("every catalogue scenario gives the same outcomes on the model and the kernel",
-          arguments: Catalogue.scenarios.map(\.name))
-    func catalogueScenario(name: String) throws {
-        let scenario = try #require(Catalogue.scenarios.first { $0.name == name })
-        let result = ConformanceRunner(selection: .both, capabilities: Self.capabilities).run(scenario)
-        #expect(result.status != .diverged && result.status != .failed,
+        @Test(
+            "every catalogue scenario gives the same outcomes on the model and the kernel",
+            arguments: Catalogue.scenarios.map(\.name))
+        func catalogueScenario(name: String) throws {
+            let scenario = try #require(Catalogue.scenarios.first { $0.name == name })
+            let result = ConformanceRunner(selection: .both, capabilities: Self.capabilities).run(scenario)
+            #expect(
+                result.status != .diverged && result.status != .failed,
                 "\(result.status): \(result.firstProblem ?? "")")
-        if result.status == .skipped {
-            // Skipped on the kernel only because the host lacks a capability; the model still ran.
-            #expect(scenario.requires != nil || result.skipReason != nil)
+            if result.status == .skipped {
+                // Skipped on the kernel only because the host lacks a capability; the model still ran.
+                #expect(scenario.requires != nil || result.skipReason != nil)
+            }
+        }
+
+        @Test("the catalogue cites every [host] rule of sections C, F, M, B, L and G")
+        func catalogueCoversHostRules() {
+            let host = [
+                "C1", "C2", "C3", "C4", "C5", "C6", "F1", "F2", "F3", "F4", "F5", "F6", "M1", "M2", "M3", "M4", "M5",
+                "B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9", "L1", "L2", "L3", "L4", "L5", "G1", "G2", "G4",
+            ]
+            let covered = Set(Catalogue.coveredRules)
+            #expect(host.filter { !covered.contains($0) } == [])
+            #expect(Catalogue.scenarios.count >= 70)
+        }
+
+        @Test("300 random operations agree on the model and the kernel (seed 1)")
+        func randomDifferential() {
+            let runner = ConformanceRunner(selection: .both, capabilities: Self.capabilities)
+            let report = RandomDifferential(runner: runner).run(seed: 1, operations: 300)
+            #expect(report.operationsRun == 300)
+            #expect(report.divergence == nil, "\(report.divergence.map { ScenarioFormat.text(of: $0.minimal) } ?? "")")
+        }
+
+        @Test("a wrong expectation is reported as a failure, not hidden")
+        func wrongExpectationFails() throws {
+            let scenario = try #require(
+                try ScenarioFormat.parse(
+                    """
+                    vm A
+                    gmem F A size=0 -> ok
+                    """, source: "wrong"
+                ).first)
+            let result = ConformanceRunner(selection: .both, capabilities: Self.capabilities).run(scenario)
+            #expect(result.status == .failed)
+            #expect(result.steps.last?.kernel == .errno(22))
+            #expect(result.steps.last?.model == .errno(22))
         }
     }
-
-    @Test("the catalogue cites every [host] rule of sections C, F, M, B, L and G")
-    func catalogueCoversHostRules() {
-        let host = ["C1", "C2", "C3", "C4", "C5", "C6", "F1", "F2", "F3", "F4", "F5", "F6", "M1", "M2", "M3", "M4", "M5",
-                    "B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9", "L1", "L2", "L3", "L4", "L5", "G1", "G2", "G4"]
-        let covered = Set(Catalogue.coveredRules)
-        #expect(host.filter { !covered.contains($0) } == [])
-        #expect(Catalogue.scenarios.count >= 70)
-    }
-
-    @Test("300 random operations agree on the model and the kernel (seed 1)")
-    func randomDifferential() {
-        let runner = ConformanceRunner(selection: .both, capabilities: Self.capabilities)
-        let report = RandomDifferential(runner: runner).run(seed: 1, operations: 300)
-        #expect(report.operationsRun == 300)
-        #expect(report.divergence == nil, "\(report.divergence.map { ScenarioFormat.text(of: $0.minimal) } ?? "")")
-    }
-
-    @Test("a wrong expectation is reported as a failure, not hidden")
-    func wrongExpectationFails() throws {
-        let scenario = try #require(try ScenarioFormat.parse("""
-            vm A
-            gmem F A size=0 -> ok
-            """, source: "wrong").first)
-        let result = ConformanceRunner(selection: .both, capabilities: Self.capabilities).run(scenario)
-        #expect(result.status == .failed)
-        #expect(result.steps.last?.kernel == .errno(22))
-        #expect(result.steps.last?.model == .errno(22))
-    }
-}
 }
 
 extension KernelTests.ConformanceTests {
@@ -66,19 +73,24 @@ extension KernelTests.ConformanceTests {
             let text = try String(contentsOfFile: directory.appendingPathComponent(file).path, encoding: .utf8)
             for scenario in try ScenarioFormat.parse(text, source: file) {
                 let result = ConformanceRunner(selection: .both, capabilities: Self.capabilities).run(scenario)
-                #expect(result.status == .passed, "\(file) \(scenario.name): \(result.firstProblem ?? result.skipReason ?? "")")
+                #expect(
+                    result.status == .passed,
+                    "\(file) \(scenario.name): \(result.firstProblem ?? result.skipReason ?? "")")
             }
         }
     }
 }
 
 extension KernelTests.ConformanceTests {
-    @Test("every trace the explorer finds replays on this kernel as upstream expects; the cross-VM bind is refused (GMEM-B5)",
-          arguments: Design.all.filter { $0.flavour == .plain })
+    @Test(
+        "every trace the explorer finds replays on this kernel as upstream expects; the cross-VM bind is refused (GMEM-B5)",
+        arguments: Design.all.filter { $0.flavour == .plain })
     func explorerTracesReplay(design: Design) throws {
         let universe = Universe(vms: 2, files: 1, slots: 1, pagesPerFile: 1, depth: 8)
         let report = Explorer(design: design, universe: universe).run()
-        var findings = report.results.compactMap { result in result.verdict.finding.map { (result.invariant as Invariant?, $0) } }
+        var findings = report.results.compactMap { result in
+            result.verdict.finding.map { (result.invariant as Invariant?, $0) }
+        }
         if let handOff = report.handOff { findings.append((nil, handOff)) }
         #expect(design.lifetime == .upstream || !findings.isEmpty)
         for (invariant, finding) in findings {

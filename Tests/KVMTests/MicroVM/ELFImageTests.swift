@@ -1,7 +1,8 @@
 import Foundation
 import GuestImages
-@testable import MicroVM
 import Testing
+
+@testable import MicroVM
 
 @Suite("ELF loader: every field validated")
 struct ELFImageTests {
@@ -14,8 +15,12 @@ struct ELFImageTests {
 
     @Test("text, truncation and garbage are typed errors")
     func garbage() {
-        #expect(throws: ELFError.notELF) { try ELFImage(Array("root:x:0:0:root:/root:/bin/bash\n".utf8) + [UInt8](repeating: 0, count: 64)) }
-        #expect(throws: ELFError.truncated(what: "ELF header", needed: 64, available: 10)) { try ELFImage([0x7F, 0x45, 0x4C, 0x46, 2, 1, 1, 0, 0, 0]) }
+        #expect(throws: ELFError.notELF) {
+            try ELFImage(Array("root:x:0:0:root:/root:/bin/bash\n".utf8) + [UInt8](repeating: 0, count: 64))
+        }
+        #expect(throws: ELFError.truncated(what: "ELF header", needed: 64, available: 10)) {
+            try ELFImage([0x7F, 0x45, 0x4C, 0x46, 2, 1, 1, 0, 0, 0])
+        }
         let good = makeELF(code: Code.exit(0))
         for length in [64, 100, 119] {
             #expect(throws: ELFError.self) { try ELFImage(Array(good.prefix(length))) }
@@ -25,15 +30,21 @@ struct ELFImageTests {
 
     @Test("hostile headers are refused, never followed")
     func hostile() {
-        var wrongMachine = makeELF(code: Code.exit(0)); wrongMachine[18] = 40
+        var wrongMachine = makeELF(code: Code.exit(0))
+        wrongMachine[18] = 40
         #expect(throws: ELFError.unsupported("machine 40, not x86-64 (62)")) { try ELFImage(wrongMachine) }
-        var dynamic = makeELF(code: Code.exit(0)); dynamic[16] = 3
+        var dynamic = makeELF(code: Code.exit(0))
+        dynamic[16] = 3
         #expect(throws: ELFError.self) { try ELFImage(dynamic) }
-        var class32 = makeELF(code: Code.exit(0)); class32[4] = 1
+        var class32 = makeELF(code: Code.exit(0))
+        class32[4] = 1
         #expect(throws: ELFError.self) { try ELFImage(class32) }
-        var hugeTable = makeELF(code: Code.exit(0)); hugeTable[56] = 0xFF; hugeTable[57] = 0xFF
+        var hugeTable = makeELF(code: Code.exit(0))
+        hugeTable[56] = 0xFF
+        hugeTable[57] = 0xFF
         #expect(throws: ELFError.self) { try ELFImage(hugeTable) }
-        var farOffset = makeELF(code: Code.exit(0)); farOffset[79] = 0x7F
+        var farOffset = makeELF(code: Code.exit(0))
+        farOffset[79] = 0x7F
         #expect(throws: ELFError.self) { try ELFImage(farOffset) }
         #expect(throws: ELFError.self) { try ELFImage(makeELF(code: Code.exit(0), memorySize: 2)) }  // filesz > memsz
         #expect(throws: ELFError.self) { try ELFImage(makeELF(code: Code.exit(0), entry: 0x10_0000)) }  // entry outside
@@ -45,15 +56,22 @@ struct ELFImageTests {
     func exactTruncation() {
         var farTable = makeELF(code: Code.exit(0))
         for index in 32..<40 { farTable[index] = 0xFF }  // e_phoff = 2^64 - 1
-        #expect(throws: ELFError.truncated(what: "program header table", needed: UInt128(UInt64.max) + 56, available: farTable.count)) {
+        #expect(
+            throws: ELFError.truncated(
+                what: "program header table", needed: UInt128(UInt64.max) + 56, available: farTable.count)
+        ) {
             try ELFImage(farTable)
         }
         var hugeSegment = makeELF(code: Code.exit(0))
         for index in 96..<112 { hugeSegment[index] = 0xFF }  // p_filesz = p_memsz = 2^64 - 1
-        #expect(throws: ELFError.truncated(what: "segment 0", needed: 120 + UInt128(UInt64.max), available: hugeSegment.count)) {
+        #expect(
+            throws: ELFError.truncated(
+                what: "segment 0", needed: 120 + UInt128(UInt64.max), available: hugeSegment.count)
+        ) {
             try ELFImage(hugeSegment)
         }
-        let message = ELFError.truncated(what: "segment 0", needed: 120 + UInt128(UInt64.max), available: 132).description
+        let message = ELFError.truncated(what: "segment 0", needed: 120 + UInt128(UInt64.max), available: 132)
+            .description
         #expect(message == "truncated ELF: segment 0 needs 18446744073709551735 bytes, the file has 132")
     }
 

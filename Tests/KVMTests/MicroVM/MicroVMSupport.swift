@@ -1,32 +1,40 @@
 import Foundation
 import KVM
-@testable import MicroVM
 import Testing
+
+@testable import MicroVM
 
 /// A minimal static ELF64 x86-64 executable: one RWX PT_LOAD segment holding `code` at
 /// `address` (entry at its start unless given), `memorySize` bytes in memory.
-func makeELF(code: [UInt8], address: UInt64 = 0x20_0000, entry: UInt64? = nil, memorySize: UInt64? = nil,
-             flags: UInt32 = 7) -> [UInt8] {
+func makeELF(
+    code: [UInt8], address: UInt64 = 0x20_0000, entry: UInt64? = nil, memorySize: UInt64? = nil,
+    flags: UInt32 = 7
+) -> [UInt8] {
     var bytes = [UInt8](repeating: 0, count: 64 + 56)
     func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
         withUnsafeBytes(of: value.littleEndian) { for (i, b) in $0.enumerated() { bytes[offset + i] = b } }
     }
-    bytes[0] = 0x7F; bytes[1] = 0x45; bytes[2] = 0x4C; bytes[3] = 0x46
-    bytes[4] = 2; bytes[5] = 1; bytes[6] = 1
-    put(UInt16(2), at: 16)                 // ET_EXEC
-    put(UInt16(62), at: 18)                // x86-64
+    bytes[0] = 0x7F
+    bytes[1] = 0x45
+    bytes[2] = 0x4C
+    bytes[3] = 0x46
+    bytes[4] = 2
+    bytes[5] = 1
+    bytes[6] = 1
+    put(UInt16(2), at: 16)  // ET_EXEC
+    put(UInt16(62), at: 18)  // x86-64
     put(UInt32(1), at: 20)
     put(entry ?? address, at: 24)
-    put(UInt64(64), at: 32)                // phoff
-    put(UInt16(64), at: 52)                // ehsize
-    put(UInt16(56), at: 54)                // phentsize
-    put(UInt16(1), at: 56)                 // phnum
-    put(UInt32(1), at: 64)                 // PT_LOAD
+    put(UInt64(64), at: 32)  // phoff
+    put(UInt16(64), at: 52)  // ehsize
+    put(UInt16(56), at: 54)  // phentsize
+    put(UInt16(1), at: 56)  // phnum
+    put(UInt32(1), at: 64)  // PT_LOAD
     put(flags, at: 68)
-    put(UInt64(120), at: 72)               // offset
-    put(address, at: 80)                   // vaddr
-    put(address, at: 88)                   // paddr
-    put(UInt64(code.count), at: 96)        // filesz
+    put(UInt64(120), at: 72)  // offset
+    put(address, at: 80)  // vaddr
+    put(address, at: 88)  // paddr
+    put(UInt64(code.count), at: 96)  // filesz
     put(memorySize ?? UInt64(max(code.count, 4096)), at: 104)
     put(UInt64(4096), at: 112)
     return bytes + code
@@ -62,11 +70,14 @@ enum Code {
 /// tests run one at a time, so between tests both are this process's leftovers.
 func kvmResources() -> (fds: Int, vcpuThreads: Int) {
     let fm = FileManager.default
-    let fds = (try? fm.contentsOfDirectory(atPath: "/proc/self/fd"))?.filter { fd in
-        ((try? fm.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)")) ?? "").contains("kvm")
-    }.count ?? -1
-    let threads = (try? fm.contentsOfDirectory(atPath: "/proc/self/task"))?.filter { task in
-        (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8))?.hasPrefix("gmem-vcpu") ?? false
-    }.count ?? -1
+    let fds =
+        (try? fm.contentsOfDirectory(atPath: "/proc/self/fd"))?.filter { fd in
+            ((try? fm.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)")) ?? "").contains("kvm")
+        }.count ?? -1
+    let threads =
+        (try? fm.contentsOfDirectory(atPath: "/proc/self/task"))?.filter { task in
+            (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8))?.hasPrefix("gmem-vcpu")
+                ?? false
+        }.count ?? -1
     return (fds, threads)
 }

@@ -2,8 +2,9 @@ import CChecksum
 import Foundation
 import GuestImages
 import KVM
-@testable import MicroVM
 import Testing
+
+@testable import MicroVM
 
 #if canImport(Glibc)
 import Glibc
@@ -15,9 +16,10 @@ func syntheticSnapshot(
     runs: [(region: Int, offset: UInt64, bytes: [UInt8])] = [(0, 0x20_0000, [UInt8](repeating: 0xAB, count: 4096))],
     exited: UInt32? = nil, console: [UInt8] = Array("hi\n".utf8), pageSize: UInt32 = 4096
 ) -> [UInt8] {
-    let vcpu = SnapshotVCPU(index: 0, exitStatus: exited, registers: [UInt8](repeating: 1, count: 144),
-                            specialRegisters: [UInt8](repeating: 2, count: 312), fpu: [UInt8](repeating: 0, count: 416),
-                            events: [UInt8](repeating: 0, count: 64), msrs: [.init(index: 0x10, value: 42)])
+    let vcpu = SnapshotVCPU(
+        index: 0, exitStatus: exited, registers: [UInt8](repeating: 1, count: 144),
+        specialRegisters: [UInt8](repeating: 2, count: 312), fpu: [UInt8](repeating: 0, count: 416),
+        events: [UInt8](repeating: 0, count: 64), msrs: [.init(index: 0x10, value: 42)])
     let all = (0..<vcpus).map { index in
         var each = vcpu
         each.index = index
@@ -26,10 +28,15 @@ func syntheticSnapshot(
     }
     return SnapshotFormat.encodeFile(
         pageSize: pageSize, image: SnapshotImage(name: "test", size: 100, crc32c: 7),
-        machine: SnapshotMachine(memorySize: memory, vcpus: vcpus, parameter: 5, consoleLimit: 1 << 20, reason: "api", runNanoseconds: 9),
+        machine: SnapshotMachine(
+            memorySize: memory, vcpus: vcpus, parameter: 5, consoleLimit: 1 << 20, reason: "api", runNanoseconds: 9),
         devices: SnapshotDevices(console: console, pings: 3, snapshotRequests: [1]),
         vcpus: all,
-        regions: regions ?? [SnapshotRegion(name: "ram", guestPhysicalAddress: 0, size: memory, flags: 3, released: false, allocatedBytes: 0, punchedBytes: 0)],
+        regions: regions ?? [
+            SnapshotRegion(
+                name: "ram", guestPhysicalAddress: 0, size: memory, flags: 3, released: false, allocatedBytes: 0,
+                punchedBytes: 0)
+        ],
         memory: runs)
 }
 
@@ -79,13 +86,18 @@ struct SnapshotFormatTests {
         #expect(Snapshot.memoryRefusal(bytesPerClone: gib / 4, clones: 64, available: 22 * gib) == nil)
         // 64 clones of a 4 GiB guest: 256 GiB is refused, naming the figures and the fix.
         let refusal = Snapshot.memoryRefusal(bytesPerClone: 4 * gib, clones: 64, available: 22 * gib)
-        #expect(refusal == "64 restore(s) of a guest that can fault in 4096 MiB need 262144 MiB; the host has 22528 MiB available and keeps 2816 MiB in reserve (use fewer --clones)")
+        #expect(
+            refusal
+                == "64 restore(s) of a guest that can fault in 4096 MiB need 262144 MiB; the host has 22528 MiB available and keeps 2816 MiB in reserve (use fewer --clones)"
+        )
         // Up to the reserve, not up to the last byte; at least 256 MiB is kept.
         #expect(Snapshot.memoryRefusal(bytesPerClone: 7 * gib + 896 << 20, clones: 1, available: 9 * gib) == nil)
         #expect(Snapshot.memoryRefusal(bytesPerClone: 7 * gib + 896 << 20 + 1, clones: 1, available: 9 * gib) != nil)
         #expect(Snapshot.memoryRefusal(bytesPerClone: 1 << 20, clones: 1, available: 256 << 20) != nil)
         // A product past 2^64 is refused, not wrapped.
-        #expect(Snapshot.memoryRefusal(bytesPerClone: .max / 2, clones: 3, available: .max)?.contains("more than 2^64 bytes") == true)
+        #expect(
+            Snapshot.memoryRefusal(bytesPerClone: .max / 2, clones: 3, available: .max)?.contains(
+                "more than 2^64 bytes") == true)
     }
 
     @Test("a file built from parts parses back to the same parts")
@@ -107,40 +119,62 @@ struct SnapshotFormatTests {
         #expect(parseError(withHeaderField(good, at: 16, 2)) == .unsupportedVersion(2))
         #expect(parseError(withHeaderField(good, at: 24, 16384)) == .pageSize(file: 16384, host: 4096))
         #expect(parseError(syntheticSnapshot(pageSize: 65536)) == .pageSize(file: 65536, host: 4096))
-        guard case .truncated = parseError(Array(good.prefix(40))) else { Issue.record("a 40-byte file"); return }
+        guard case .truncated = parseError(Array(good.prefix(40))) else {
+            Issue.record("a 40-byte file")
+            return
+        }
     }
 
     @Test("regions that do not fit, extents outside their region, and impossible machines are invalid")
     func invalidValues() {
         func invalid(_ bytes: [UInt8], _ sourceLocation: SourceLocation = #_sourceLocation) {
             guard case .invalid = parseError(bytes) else {
-                Issue.record("accepted or misnamed: \(String(describing: parseError(bytes)))", sourceLocation: sourceLocation)
+                Issue.record(
+                    "accepted or misnamed: \(String(describing: parseError(bytes)))", sourceLocation: sourceLocation)
                 return
             }
         }
-        let ram = SnapshotRegion(name: "ram", guestPhysicalAddress: 0, size: 4 << 20, flags: 3, released: false, allocatedBytes: 0, punchedBytes: 0)
-        var huge = ram; huge.name = "extra1"; huge.guestPhysicalAddress = 4 << 20; huge.size = 4 << 30
-        invalid(syntheticSnapshot(regions: [ram, huge]))                                        // past 4 GiB
-        var gap = huge; gap.size = 2 << 20; gap.guestPhysicalAddress = 8 << 20
-        invalid(syntheticSnapshot(regions: [ram, gap]))                                         // not contiguous
-        var smallRAM = ram; smallRAM.size = 2 << 20
-        invalid(syntheticSnapshot(regions: [smallRAM]))                                         // RAM != machine memory
-        var privateRAM = ram; privateRAM.flags = 0
+        let ram = SnapshotRegion(
+            name: "ram", guestPhysicalAddress: 0, size: 4 << 20, flags: 3, released: false, allocatedBytes: 0,
+            punchedBytes: 0)
+        var huge = ram
+        huge.name = "extra1"
+        huge.guestPhysicalAddress = 4 << 20
+        huge.size = 4 << 30
+        invalid(syntheticSnapshot(regions: [ram, huge]))  // past 4 GiB
+        var gap = huge
+        gap.size = 2 << 20
+        gap.guestPhysicalAddress = 8 << 20
+        invalid(syntheticSnapshot(regions: [ram, gap]))  // not contiguous
+        var smallRAM = ram
+        smallRAM.size = 2 << 20
+        invalid(syntheticSnapshot(regions: [smallRAM]))  // RAM != machine memory
+        var privateRAM = ram
+        privateRAM.flags = 0
         invalid(syntheticSnapshot(regions: [privateRAM]))
-        var oddFlags = ram; oddFlags.flags = 1 << 9
+        var oddFlags = ram
+        oddFlags.flags = 1 << 9
         invalid(syntheticSnapshot(regions: [oddFlags]))
-        invalid(syntheticSnapshot(runs: [(0, (4 << 20) - 4096, [UInt8](repeating: 1, count: 8192))]))   // past the region's end
-        invalid(syntheticSnapshot(runs: [(0, 4096, [UInt8](repeating: 1, count: 100))]))        // not a page multiple
-        invalid(syntheticSnapshot(runs: [(0, 8192, [UInt8](repeating: 1, count: 4096)), (0, 4096, [UInt8](repeating: 1, count: 8192))]))  // overlap
-        invalid(syntheticSnapshot(runs: [(1, 0, [UInt8](repeating: 1, count: 4096))]))          // no region 1
+        // past the region's end
+        invalid(syntheticSnapshot(runs: [(0, (4 << 20) - 4096, [UInt8](repeating: 1, count: 8192))]))
+        invalid(syntheticSnapshot(runs: [(0, 4096, [UInt8](repeating: 1, count: 100))]))  // not a page multiple
+        invalid(
+            syntheticSnapshot(runs: [
+                (0, 8192, [UInt8](repeating: 1, count: 4096)), (0, 4096, [UInt8](repeating: 1, count: 8192)),
+            ]))  // overlap
+        invalid(syntheticSnapshot(runs: [(1, 0, [UInt8](repeating: 1, count: 4096))]))  // no region 1
         invalid(syntheticSnapshot(memory: 3 << 20))
         invalid(syntheticSnapshot(memory: 8 << 30))
         invalid(syntheticSnapshot(vcpus: 65))
-        invalid(syntheticSnapshot(exited: 0))                                                    // vCPU 0 had ended
-        var released = huge; released.size = 2 << 20; released.released = true
+        invalid(syntheticSnapshot(exited: 0))  // vCPU 0 had ended
+        var released = huge
+        released.size = 2 << 20
+        released.released = true
         invalid(syntheticSnapshot(regions: [ram, released], runs: [(1, 0, [UInt8](repeating: 1, count: 4096))]))
         invalid(syntheticSnapshot(console: [UInt8](repeating: 0x41, count: (1 << 20) + 1)))
-        #expect(parseError(syntheticSnapshot(regions: [ram, released], runs: [])) == nil, "a released region with no pages is fine")
+        #expect(
+            parseError(syntheticSnapshot(regions: [ram, released], runs: [])) == nil,
+            "a released region with no pages is fine")
         #expect(parseError(syntheticSnapshot() + [0]) == .invalid("1 bytes after the declared end"))
     }
 
@@ -161,108 +195,130 @@ struct SnapshotFormatTests {
 }
 
 extension KernelTests {
-// These open files: inside the serialized Kernel suite, so that they never run while a
-// kernel test counts this process's descriptors.
-@Suite("Snapshot files are replaced atomically")
-struct AtomicFileTests {
-    @Test("a write that never commits leaves the previous file as it was and no temporary file")
-    func uncommittedWriteLeavesOldFile() throws {
-        let path = temporarySnapshotPath("atomic")
-        defer { unlink(path) }
-        FileManager.default.createFile(atPath: path, contents: Data("old".utf8))
-        do {
+    // These open files: inside the serialized Kernel suite, so that they never run while a
+    // kernel test counts this process's descriptors.
+    @Suite("Snapshot files are replaced atomically")
+    struct AtomicFileTests {
+        @Test("a write that never commits leaves the previous file as it was and no temporary file")
+        func uncommittedWriteLeavesOldFile() throws {
+            let path = temporarySnapshotPath("atomic")
+            defer { unlink(path) }
+            FileManager.default.createFile(atPath: path, contents: Data("old".utf8))
+            do {
+                let file = try AtomicFile(path: path)
+                var position: UInt64 = 0
+                try file.write(Array("half of a new snapshot".utf8), at: &position)
+                #expect(access(file.temporary, F_OK) == 0)
+            }  // dropped before commit(), as when the writer fails or the process dies mid-write
+            #expect(try String(contentsOfFile: path, encoding: .utf8) == "old")
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())
+                .filter { $0.hasPrefix((path as NSString).lastPathComponent + ".tmp-") }
+            #expect(leftovers.isEmpty)
             let file = try AtomicFile(path: path)
             var position: UInt64 = 0
-            try file.write(Array("half of a new snapshot".utf8), at: &position)
-            #expect(access(file.temporary, F_OK) == 0)
-        }  // dropped before commit(), as when the writer fails or the process dies mid-write
-        #expect(try String(contentsOfFile: path, encoding: .utf8) == "old")
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())
-            .filter { $0.hasPrefix((path as NSString).lastPathComponent + ".tmp-") }
-        #expect(leftovers.isEmpty)
-        let file = try AtomicFile(path: path)
-        var position: UInt64 = 0
-        try file.write(Array("new".utf8), at: &position)
-        try file.commit()
-        #expect(try String(contentsOfFile: path, encoding: .utf8) == "new")
-        #expect(access(file.temporary, F_OK) != 0)
-    }
-}
-
-@Suite("Snapshot parser: fuzzer regressions")
-struct SnapshotRegressionTests {
-    @Test("every input the snapshot fuzzer ever crashed on is now parsed or refused, with and without checksums")
-    func replayRegressions() throws {
-        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz/Snapshot/regressions")
-        var inputs: [[UInt8]] = [syntheticSnapshot()]  // never empty
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where !name.hasPrefix(".") {
-            inputs.append([UInt8](try Data(contentsOf: directory.appendingPathComponent(name))))
+            try file.write(Array("new".utf8), at: &position)
+            try file.commit()
+            #expect(try String(contentsOfFile: path, encoding: .utf8) == "new")
+            #expect(access(file.temporary, F_OK) != 0)
         }
-        for bytes in inputs {
-            for checksums in [true, false] {
-                let source = SnapshotBytes(bytes)
-                guard let manifest = try? SnapshotFormat.parse(source, hostPageSize: 4096, checksums: checksums) else { continue }
-                #expect(manifest.fileSize == UInt64(bytes.count))
-                #expect(manifest.extents.allSatisfy { $0.offset + $0.length <= manifest.regions[$0.region].size })
-                _ = try? SnapshotFormat.verifyExtents(of: manifest, in: source)
+    }
+
+    @Suite("Snapshot parser: fuzzer regressions")
+    struct SnapshotRegressionTests {
+        @Test("every input the snapshot fuzzer ever crashed on is now parsed or refused, with and without checksums")
+        func replayRegressions() throws {
+            let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+                    "Fuzz/Snapshot/regressions")
+            var inputs: [[UInt8]] = [syntheticSnapshot()]  // never empty
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+            where !name.hasPrefix(".") {
+                inputs.append([UInt8](try Data(contentsOf: directory.appendingPathComponent(name))))
+            }
+            for bytes in inputs {
+                for checksums in [true, false] {
+                    let source = SnapshotBytes(bytes)
+                    guard let manifest = try? SnapshotFormat.parse(source, hostPageSize: 4096, checksums: checksums)
+                    else { continue }
+                    #expect(manifest.fileSize == UInt64(bytes.count))
+                    #expect(manifest.extents.allSatisfy { $0.offset + $0.length <= manifest.regions[$0.region].size })
+                    _ = try? SnapshotFormat.verifyExtents(of: manifest, in: source)
+                }
             }
         }
     }
-}
 
-@Suite("Snapshot input: a corrupted real snapshot is refused cleanly, leaving nothing behind")
-struct SnapshotCorruptionTests {
-    @Test("byte flips across a real snapshot file (every header byte, a spread of the rest): each refused with one line, no fd or VM left")
-    func flipsAcrossRealFile() throws {
-        let path = temporarySnapshotPath("flips"), bad = temporarySnapshotPath("flipped")
-        defer { unlink(path); unlink(bad) }
-        _ = try snapshotAtExits(MachineConfig(name: "pingpong", image: GuestImages.pingpong, parameter: 2_000), exits: 1_000, to: path)
-        let good = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
-        let snapshot = try Snapshot(path: path)
-        // Every byte of the header and of every chunk header, and every 257th byte elsewhere.
-        var offsets = Set(0..<SnapshotFormat.headerSize)
-        var cursor = SnapshotFormat.headerSize
-        while cursor < good.count {
-            offsets.formUnion(cursor..<cursor + SnapshotFormat.chunkHeaderSize)
-            let length = good[cursor + 8..<cursor + 16].reversed().reduce(0) { $0 << 8 | Int($1) }
-            cursor += SnapshotFormat.chunkHeaderSize + length
-        }
-        offsets.formUnion(stride(from: 0, to: good.count, by: 257))
-        #expect(snapshot.manifest.extents.allSatisfy { extent in offsets.contains { UInt64($0) >= extent.fileOffset && UInt64($0) < extent.fileOffset + extent.length } },
+    @Suite("Snapshot input: a corrupted real snapshot is refused cleanly, leaving nothing behind")
+    struct SnapshotCorruptionTests {
+        @Test(
+            "byte flips across a real snapshot file (every header byte, a spread of the rest): each refused with one line, no fd or VM left"
+        )
+        func flipsAcrossRealFile() throws {
+            let path = temporarySnapshotPath("flips")
+            let bad = temporarySnapshotPath("flipped")
+            defer {
+                unlink(path)
+                unlink(bad)
+            }
+            _ = try snapshotAtExits(
+                MachineConfig(name: "pingpong", image: GuestImages.pingpong, parameter: 2_000), exits: 1_000, to: path)
+            let good = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+            let snapshot = try Snapshot(path: path)
+            // Every byte of the header and of every chunk header, and every 257th byte elsewhere.
+            var offsets = Set(0..<SnapshotFormat.headerSize)
+            var cursor = SnapshotFormat.headerSize
+            while cursor < good.count {
+                offsets.formUnion(cursor..<cursor + SnapshotFormat.chunkHeaderSize)
+                let length = good[cursor + 8..<cursor + 16].reversed().reduce(0) { $0 << 8 | Int($1) }
+                cursor += SnapshotFormat.chunkHeaderSize + length
+            }
+            offsets.formUnion(stride(from: 0, to: good.count, by: 257))
+            #expect(
+                snapshot.manifest.extents.allSatisfy { extent in
+                    offsets.contains {
+                        UInt64($0) >= extent.fileOffset && UInt64($0) < extent.fileOffset + extent.length
+                    }
+                },
                 "some flips land in every memory chunk")
-        // This process's descriptors of snapshot files (other suites open and close fds in
-        // parallel, so the process-wide count is not this test's to compare).
-        func snapshotDescriptors() -> Int {
-            let fm = FileManager.default
-            return (try? fm.contentsOfDirectory(atPath: "/proc/self/fd"))?.filter { fd in
-                ((try? fm.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)")) ?? "").contains("gmemkit-\(getpid())")
-            }.count ?? -1
-        }
-        let before = kvmResources(), descriptors = snapshotDescriptors()
-        var accepted: [Int] = []
-        for offset in offsets.sorted() {
-            var flipped = good
-            flipped[offset] ^= 1 << UInt8(offset % 8)
-            FileManager.default.createFile(atPath: bad, contents: Data(flipped))
-            do {
-                let (machine, _) = try Snapshot(path: bad).restore(RestoreOptions())
-                _ = machine
-                accepted.append(offset)
-            } catch {
-                guard case .format = error else { Issue.record("flip at \(offset): not a format error: \(error)"); continue }
-                #expect(!error.description.contains("\n"))
+            // This process's descriptors of snapshot files (other suites open and close fds in
+            // parallel, so the process-wide count is not this test's to compare).
+            func snapshotDescriptors() -> Int {
+                let fm = FileManager.default
+                return (try? fm.contentsOfDirectory(atPath: "/proc/self/fd"))?.filter { fd in
+                    ((try? fm.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)")) ?? "").contains(
+                        "gmemkit-\(getpid())")
+                }.count ?? -1
             }
+            let before = kvmResources()
+            let descriptors = snapshotDescriptors()
+            var accepted: [Int] = []
+            for offset in offsets.sorted() {
+                var flipped = good
+                flipped[offset] ^= 1 << UInt8(offset % 8)
+                FileManager.default.createFile(atPath: bad, contents: Data(flipped))
+                do {
+                    let (machine, _) = try Snapshot(path: bad).restore(RestoreOptions())
+                    _ = machine
+                    accepted.append(offset)
+                } catch {
+                    guard case .format = error else {
+                        Issue.record("flip at \(offset): not a format error: \(error)")
+                        continue
+                    }
+                    #expect(!error.description.contains("\n"))
+                }
+            }
+            #expect(accepted.isEmpty, "flips restored at \(accepted.prefix(10))")
+            #expect(
+                kvmResources() == before && snapshotDescriptors() == descriptors,
+                "no VM, vCPU, guest_memfd or snapshot file descriptor left")
+            for length in [0, 10, 64, 100, good.count / 2, good.count - 1] {
+                FileManager.default.createFile(atPath: bad, contents: Data(good.prefix(length)))
+                #expect(throws: SnapshotError.self) { try Snapshot(path: bad).restore(RestoreOptions()) }
+            }
+            #expect(snapshotDescriptors() == descriptors)
+            #expect(descriptors == 1, "only the good snapshot this test holds open")
+            _ = snapshot
         }
-        #expect(accepted.isEmpty, "flips restored at \(accepted.prefix(10))")
-        #expect(kvmResources() == before && snapshotDescriptors() == descriptors, "no VM, vCPU, guest_memfd or snapshot file descriptor left")
-        for length in [0, 10, 64, 100, good.count / 2, good.count - 1] {
-            FileManager.default.createFile(atPath: bad, contents: Data(good.prefix(length)))
-            #expect(throws: SnapshotError.self) { try Snapshot(path: bad).restore(RestoreOptions()) }
-        }
-        #expect(snapshotDescriptors() == descriptors)
-        #expect(descriptors == 1, "only the good snapshot this test holds open")
-        _ = snapshot
     }
-}
 }

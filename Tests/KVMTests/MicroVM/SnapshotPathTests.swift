@@ -1,6 +1,7 @@
 import Foundation
-@testable import MicroVM
 import Testing
+
+@testable import MicroVM
 
 #if canImport(Glibc)
 import Glibc
@@ -14,7 +15,9 @@ struct SnapshotPathTests {
     static func specialPaths() throws -> (directory: String, fifo: String, link: String, target: String) {
         let directory = NSTemporaryDirectory() + "gmemkit-paths-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
-        let fifo = directory + "/fifo", link = directory + "/link", target = directory + "/target"
+        let fifo = directory + "/fifo"
+        let link = directory + "/link"
+        let target = directory + "/target"
         #expect(mkfifo(fifo, 0o600) == 0)
         FileManager.default.createFile(atPath: target, contents: Data("keep".utf8))
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
@@ -29,7 +32,9 @@ struct SnapshotPathTests {
             // A blocking open of the FIFO would wait for a writer forever; this must return.
             #expect(throws: SnapshotError.self, "\(path)") { _ = try Snapshot(path: path) }
             do { _ = try Snapshot(path: path) } catch {
-                #expect(error.description.contains("not a regular file") || error.description.contains("Is a directory"), "\(path): \(error)")
+                #expect(
+                    error.description.contains("not a regular file") || error.description.contains("Is a directory"),
+                    "\(path): \(error)")
             }
         }
     }
@@ -48,10 +53,14 @@ struct SnapshotPathTests {
                 #expect(error.description.contains("not a regular file"), "\(path): \(error)")
             }
             var after = stat()
-            #expect(lstat(path, &after) == 0 && (after.st_mode & S_IFMT) == (kind.st_mode & S_IFMT), "\(path) unchanged")
+            #expect(
+                lstat(path, &after) == 0 && (after.st_mode & S_IFMT) == (kind.st_mode & S_IFMT), "\(path) unchanged")
         }
         #expect((try? String(contentsOfFile: paths.target, encoding: .utf8)) == "keep")
-        #expect((try FileManager.default.contentsOfDirectory(atPath: paths.directory)).sorted() == ["fifo", "link", "target"], "no temporary left")
+        #expect(
+            (try FileManager.default.contentsOfDirectory(atPath: paths.directory)).sorted() == [
+                "fifo", "link", "target",
+            ], "no temporary left")
     }
 
     @Test("a regular file, existing or not, is still written through a temporary and renamed")

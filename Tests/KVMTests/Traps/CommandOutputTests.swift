@@ -59,7 +59,10 @@ func runGmem(_ arguments: [String], output: ChildOutput) throws -> ChildResult {
         close(outPipe[0])  // the reader is gone before the child writes anything
         close(outPipe[1])
     }
-    guard spawned == 0 else { close(errPipe[0]); throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EIO) }
+    guard spawned == 0 else {
+        close(errPipe[0])
+        throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EIO)
+    }
     var captured: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 4096)
     while true {
@@ -72,15 +75,20 @@ func runGmem(_ arguments: [String], output: ChildOutput) throws -> ChildResult {
     var usage = rusage()
     while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
     let signaled = status & 0x7f
-    return ChildResult(status: signaled == 0 ? (status >> 8) & 0xff : -1, signal: signaled,
-                       standardError: String(decoding: captured, as: UTF8.self), maxResidentKiB: usage.ru_maxrss)
+    return ChildResult(
+        status: signaled == 0 ? (status >> 8) & 0xff : -1, signal: signaled,
+        standardError: String(decoding: captured, as: UTF8.self), maxResidentKiB: usage.ru_maxrss)
 }
 
-@Suite("gmem: output errors and descriptors", .serialized,
-       .enabled(if: FileManager.default.isExecutableFile(atPath: gmemBinary), "the gmem binary is not built next to the tests"))
+@Suite(
+    "gmem: output errors and descriptors", .serialized,
+    .enabled(
+        if: FileManager.default.isExecutableFile(atPath: gmemBinary), "the gmem binary is not built next to the tests"))
 struct CommandOutputTests {
     /// Exactly one line on stderr, exit 1, no signal.
-    func expectOneLineFailure(_ result: ChildResult, mentioning text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectOneLineFailure(
+        _ result: ChildResult, mentioning text: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(result.signal == 0, "killed by signal \(result.signal)", sourceLocation: sourceLocation)
         #expect(result.status == 1, "exit \(result.status): \(result.standardError)", sourceLocation: sourceLocation)
         let lines = result.standardError.split(separator: "\n")
@@ -114,7 +122,8 @@ struct CommandOutputTests {
         let cases: [([String], String)] = [
             (["run", "--timeout", "1e16"], "timeout"), (["run", "--timeout=-1"], "timeout"),
             (["run", "--timeout", "nan"], "timeout"), (["run", "--extra", "17592186044414M"], "4 GiB"),
-            (["run", "--memory", "18446744073709551615"], "memory"), (["run", "--memory", "99999999999999999999G"], "memory"),
+            (["run", "--memory", "18446744073709551615"], "memory"),
+            (["run", "--memory", "99999999999999999999G"], "memory"),
             (["run", "--vcpus=-5"], "vCPUs"), (["run", "release", "--memory", "17592186044414M"], "memory"),
             (["run", "/proc/self"], "not a regular file"), (["run", "/nonexistent/guest.elf"], "neither"),
         ]
@@ -123,8 +132,11 @@ struct CommandOutputTests {
         }
     }
 
-    @Test("a 1 GiB non-ELF file is refused without reading it (peak RSS under 64 MiB)",
-          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/time"), "needs /usr/bin/time to measure the child's peak RSS"))
+    @Test(
+        "a 1 GiB non-ELF file is refused without reading it (peak RSS under 64 MiB)",
+        .enabled(
+            if: FileManager.default.isExecutableFile(atPath: "/usr/bin/time"),
+            "needs /usr/bin/time to measure the child's peak RSS"))
     func bigFile() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("gmem-big-\(getpid()).bin").path
         #expect(FileManager.default.createFile(atPath: path, contents: Data("not an ELF".utf8)))

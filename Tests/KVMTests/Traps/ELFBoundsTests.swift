@@ -1,7 +1,8 @@
 import Foundation
 import GuestImages
-@testable import MicroVM
 import Testing
+
+@testable import MicroVM
 
 /// A source that serves zeros for a file of any claimed size (a header can be laid over
 /// them) and counts what the parser reads.
@@ -29,15 +30,23 @@ func elfWithHeaders(_ phnum: Int, fileSize: UInt64 = 0x1000, overlapEvery: Int? 
         withUnsafeBytes(of: value.littleEndian) { for (i, b) in $0.enumerated() { bytes[offset + i] = b } }
     }
     bytes.replaceSubrange(0..<7, with: [0x7F, 0x45, 0x4C, 0x46, 2, 1, 1])
-    put(UInt16(2), at: 16); put(UInt16(62), at: 18); put(UInt32(1), at: 20)
-    put(UInt64(0x20_0000), at: 24); put(UInt64(64), at: 32)
-    put(UInt16(64), at: 52); put(UInt16(56), at: 54); put(UInt16(truncatingIfNeeded: phnum), at: 56)
+    put(UInt16(2), at: 16)
+    put(UInt16(62), at: 18)
+    put(UInt32(1), at: 20)
+    put(UInt64(0x20_0000), at: 24)
+    put(UInt64(64), at: 32)
+    put(UInt16(64), at: 52)
+    put(UInt16(56), at: 54)
+    put(UInt16(truncatingIfNeeded: phnum), at: 56)
     for index in 0..<phnum {
         let base = 64 + 56 * index
         let page = overlapEvery.map { index % $0 == 0 && index > 0 ? index - 1 : index } ?? index
-        put(UInt32(1), at: base); put(UInt32(5), at: base + 4); put(UInt64(0), at: base + 8)
+        put(UInt32(1), at: base)
+        put(UInt32(5), at: base + 4)
+        put(UInt64(0), at: base + 8)
         put(UInt64(0x20_0000 + page * 0x1000), at: base + 24)
-        put(UInt64(0), at: base + 32); put(fileSize, at: base + 40)
+        put(UInt64(0), at: base + 32)
+        put(fileSize, at: base + 40)
     }
     return bytes
 }
@@ -57,13 +66,17 @@ struct ELFBoundsTests {
         var random = TestRandom(state: 21)
         for _ in 0..<5000 {
             let segments = (0..<Int(random.next() % 12)).map { _ in
-                ELFImage.Segment(physicalAddress: random.next() % 64 * 0x1000, fileOffset: 0, fileSize: 0,
-                                 memorySize: random.next() % 5 * 0x800, executable: true)
+                ELFImage.Segment(
+                    physicalAddress: random.next() % 64 * 0x1000, fileOffset: 0, fileSize: 0,
+                    memorySize: random.next() % 5 * 0x800, executable: true)
             }
             var pairwise = false
             for (i, a) in segments.enumerated() {
-                for b in segments[(i + 1)...] where a.memorySize > 0 && b.memorySize > 0
-                    && a.physicalAddress < b.physicalAddress + b.memorySize && b.physicalAddress < a.physicalAddress + a.memorySize {
+                for b in segments[(i + 1)...]
+                where a.memorySize > 0 && b.memorySize > 0
+                    && a.physicalAddress < b.physicalAddress + b.memorySize
+                    && b.physicalAddress < a.physicalAddress + a.memorySize
+                {
                     pairwise = true
                 }
             }
@@ -111,14 +124,21 @@ struct ELFBoundsTests {
                 #expect(fromFile.fileBytes(ofSegment: index).elementsEqual(fromBytes.fileBytes(ofSegment: index)))
             }
         }
-        #expect(throws: ELFError.notRegularFile(path: directory.path)) { _ = try ELFImage.load(path: directory.path, memorySize: 16 << 20, vcpus: 1) }
-        #expect(throws: ELFError.self) { _ = try ELFImage.load(path: directory.path + "/missing", memorySize: 16 << 20, vcpus: 1) }
+        #expect(throws: ELFError.notRegularFile(path: directory.path)) {
+            _ = try ELFImage.load(path: directory.path, memorySize: 16 << 20, vcpus: 1)
+        }
+        #expect(throws: ELFError.self) {
+            _ = try ELFImage.load(path: directory.path + "/missing", memorySize: 16 << 20, vcpus: 1)
+        }
     }
 
     @Test("20,000 mutated images parse or are refused with an ELFError; accepted ones only name bytes of the file")
     func mutations() throws {
         var random = TestRandom(state: 33)
-        let seeds = GuestImages.all.map { Array($0.image.prefix(4096)) } + [ELFImage.minimal(code: [0xEB, 0xFE]), elfWithHeaders(5)]
+        let seeds =
+            GuestImages.all.map { Array($0.image.prefix(4096)) } + [
+                ELFImage.minimal(code: [0xEB, 0xFE]), elfWithHeaders(5),
+            ]
         var accepted = 0
         for _ in 0..<20_000 {
             var bytes = seeds[Int(random.next() % UInt64(seeds.count))]
@@ -129,7 +149,9 @@ struct ELFBoundsTests {
                 case 1: bytes[position] ^= 1 << (random.next() % 8)
                 case 2:
                     let value = random.edgy()
-                    for i in 0..<8 where position + i < bytes.count { bytes[position + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))) }
+                    for i in 0..<8 where position + i < bytes.count {
+                        bytes[position + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i)))
+                    }
                 default: bytes.removeLast(Int(random.next() % UInt64(bytes.count / 2 + 1)))
                 }
                 if bytes.isEmpty { break }

@@ -1,8 +1,9 @@
 @_spi(Unchecked) import KVM
-@testable import GuestMemory
-@testable import MicroVM
 import SystemPackage
 import Testing
+
+@testable import GuestMemory
+@testable import MicroVM
 
 #if canImport(Glibc)
 import Glibc
@@ -37,8 +38,9 @@ struct HostMappingTrapTests {
     func hugeLengths() {
         for length: UInt64 in [0x8000_0000_0000_0000, UInt64(bitPattern: -4096), .max, 0] {
             do {
-                _ = try UncheckedKVM.map(fd: -1, length: length, protection: PROT_READ | PROT_WRITE,
-                                         flags: MAP_SHARED | MAP_ANONYMOUS)
+                _ = try UncheckedKVM.map(
+                    fd: -1, length: length, protection: PROT_READ | PROT_WRITE,
+                    flags: MAP_SHARED | MAP_ANONYMOUS)
                 Issue.record("mmap of \(length) bytes succeeded")
             } catch {
                 // As from C: ENOMEM for a length beyond the address space, EINVAL for 0.
@@ -49,7 +51,8 @@ struct HostMappingTrapTests {
         for _ in 0..<2000 {
             let length = random.edgy() | 1 << 47  // always beyond the 47-bit user address space
             #expect(throws: KVMError.self) {
-                _ = try UncheckedKVM.map(fd: -1, length: length, protection: PROT_READ, flags: MAP_SHARED | MAP_ANONYMOUS)
+                _ = try UncheckedKVM.map(
+                    fd: -1, length: length, protection: PROT_READ, flags: MAP_SHARED | MAP_ANONYMOUS)
             }
         }
     }
@@ -80,12 +83,23 @@ struct HostMappingTrapTests {
                 #expect(smallInside && bytes.count == small)
             } catch { #expect(!smallInside) }
             let eightInside = offset <= size && 8 <= size - offset
-            do { _ = try mapping.load(UInt64.self, at: offset); #expect(eightInside) } catch { #expect(!eightInside) }
-            do { try mapping.store(UInt64(1), at: offset); #expect(eightInside) } catch { #expect(!eightInside) }
-            do { try mapping.write([1, 2, 3], at: offset); #expect(offset <= size && 3 <= size - offset) } catch {
+            do {
+                _ = try mapping.load(UInt64.self, at: offset)
+                #expect(eightInside)
+            } catch { #expect(!eightInside) }
+            do {
+                try mapping.store(UInt64(1), at: offset)
+                #expect(eightInside)
+            } catch { #expect(!eightInside) }
+            do {
+                try mapping.write([1, 2, 3], at: offset)
+                #expect(offset <= size && 3 <= size - offset)
+            } catch {
                 #expect(!(offset <= size && 3 <= size - offset))
             }
-            do { _ = try mapping.residentBytes(offset: offset, count: count) } catch { #expect(!inside || offset % 4096 != 0) }
+            do { _ = try mapping.residentBytes(offset: offset, count: count) } catch {
+                #expect(!inside || offset % 4096 != 0)
+            }
         }
     }
 
@@ -100,7 +114,8 @@ struct HostMappingTrapTests {
 
     @Test("unmapUnchecked refuses ranges outside the mapping or unaligned before the MAP_FIXED call")
     func unmapOutside() throws {
-        let mapping = try UncheckedKVM.map(fd: -1, length: 8192, protection: PROT_READ | PROT_WRITE, flags: MAP_SHARED | MAP_ANONYMOUS)
+        let mapping = try UncheckedKVM.map(
+            fd: -1, length: 8192, protection: PROT_READ | PROT_WRITE, flags: MAP_SHARED | MAP_ANONYMOUS)
         for (offset, count) in [(UInt64(0), UInt64(12288)), (4096, 8192), (.max, 4096), (0, .max), (1, 4096), (0, 0)] {
             #expect(throws: KVMError.self) { try mapping.unmapUnchecked(offset: offset, count: count) }
         }
@@ -116,7 +131,8 @@ struct ValueTrapTests {
     func alignment() {
         var random = TestRandom(state: 3)
         for _ in 0..<5000 {
-            let address = GuestPhysicalAddress(random.edgy()), alignment = random.edgy()
+            let address = GuestPhysicalAddress(random.edgy())
+            let alignment = random.edgy()
             #expect(address.isAligned(to: alignment) == (alignment != 0 && address.rawValue % alignment == 0))
         }
         #expect(!GuestPhysicalAddress(0).isAligned(to: 0))
@@ -128,7 +144,8 @@ struct ValueTrapTests {
         for _ in 0..<20_000 {
             let count = Int(random.next() % 4)
             let specs = (0..<count).map { index in
-                GuestMemoryMap.RegionSpec(name: "r\(index)", start: GuestPhysicalAddress(random.edgy()), size: random.edgy())
+                GuestMemoryMap.RegionSpec(
+                    name: "r\(index)", start: GuestPhysicalAddress(random.edgy()), size: random.edgy())
             }
             do {
                 try GuestMemoryMap.validate(specs.sorted { $0.start < $1.start })
@@ -151,14 +168,16 @@ struct ValueTrapTests {
         #expect(throws: MachineError.self) { try config.validate() }
         var random = TestRandom(state: 9)
         for _ in 0..<20_000 {
-            var config = MachineConfig(image: [], memorySize: random.edgy(), vcpus: Int(truncatingIfNeeded: random.edgy()))
+            var config = MachineConfig(
+                image: [], memorySize: random.edgy(), vcpus: Int(truncatingIfNeeded: random.edgy()))
             config.extraRegions = (0..<Int(random.next() % 4)).map { _ in random.edgy() }
             config.consoleLimit = Int(truncatingIfNeeded: random.edgy())
             do {
                 try config.validate()
                 #expect(config.addressSpaceEnd <= GuestABI.maximumMemory && (1...64).contains(config.vcpus))
             } catch {}
-            _ = LongMode.entryRegisters(entry: random.next(), index: config.vcpus, count: config.vcpus, memorySize: config.memorySize)
+            _ = LongMode.entryRegisters(
+                entry: random.next(), index: config.vcpus, count: config.vcpus, memorySize: config.memorySize)
             _ = LongMode.tables(base: random.edgy() & ~4095, identityMap: random.edgy())
         }
     }
