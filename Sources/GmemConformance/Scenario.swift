@@ -23,10 +23,13 @@ public enum AddressExpression: Hashable, Sendable, CustomStringConvertible {
 
 /// The width of a host access: 1, 2, 4 or 8 bytes, little-endian.
 public enum AccessWidth: Int, Hashable, Sendable, CaseIterable {
-    /// Accesses of 1 (`byte`), 2 (`half`), 4 (`word`) and 8 (`double`) bytes.
+    /// 1 byte (`byte`).
     case byte = 1
+    /// 2 bytes (`half`).
     case half = 2
+    /// 4 bytes (`word`).
     case word = 4
+    /// 8 bytes (`double`).
     case double = 8
 
     /// The largest value an access of this width reads or writes.
@@ -215,14 +218,19 @@ extension AddressExpression {
 
 /// The file type bits of `st_mode`.
 public enum FileType: String, Hashable, Sendable, CaseIterable {
-    /// `S_IFREG` (`reg`), `S_IFDIR` (`dir`), `S_IFCHR` (`chr`), `S_IFBLK` (`blk`).
+    /// `S_IFREG` (`reg`).
     case regular = "reg"
+    /// `S_IFDIR` (`dir`).
     case directory = "dir"
+    /// `S_IFCHR` (`chr`).
     case characterDevice = "chr"
+    /// `S_IFBLK` (`blk`).
     case blockDevice = "blk"
-    /// `S_IFIFO` (`fifo`), `S_IFSOCK` (`sock`), `S_IFLNK` (`lnk`).
+    /// `S_IFIFO` (`fifo`).
     case fifo
+    /// `S_IFSOCK` (`sock`).
     case socket = "sock"
+    /// `S_IFLNK` (`lnk`).
     case symlink = "lnk"
     /// No type bits (`S_IFMT` clear), as some anonymous inodes report.
     case none
