@@ -377,6 +377,7 @@ public final class KernelBackend: ConformanceBackend {
         case .guestAccess(let via, _, _, _): standardStream(via, "KVM_RUN")
         case .link(_, let file, let vm, _):
             standardStream(vm, "KVM_LINK_GUEST_MEMFD") ?? standardStream(file, "KVM_LINK_GUEST_MEMFD")
+        case .convert(let file, _, _, _, _): standardStream(file, "KVM_SET_MEMORY_ATTRIBUTES2")
         default: nil
         }
     }
@@ -748,7 +749,6 @@ public final class KernelBackend: ConformanceBackend {
                     ? .errno(-result) : .unsupported("KVM_RUN succeeded on a descriptor that is not a vCPU")
             }
         case .convert(let file, let offset, let size, let attributes, let flags):
-            if let refusal = standardStream(file, "KVM_SET_MEMORY_ATTRIBUTES2") { return refusal }
             do {
                 try UncheckedKVM.setMemoryAttributes2(
                     gmemFD: fd(file), offset: offset, size: size, attributes: attributes, flags: flags)

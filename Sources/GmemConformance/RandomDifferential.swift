@@ -206,7 +206,7 @@ public struct RandomDifferential: Sendable {
             if pool.isEmpty || g.next(5) == 0 {
                 // Any kind, but a standard stream only where the action asks for one: a KVM
                 // ioctl on gmem check's own stdin answers as whatever the shell put there.
-                pool = Kind.allCases.filter { $0 != .standard || (!safeForFiles && preferred.contains(.standard)) }
+                pool = Kind.allCases.filter { $0 != .standard || preferred.contains(.standard) }
                     .flatMap { names($0) }
             }
             if safeForFiles { pool.removeAll { names(.standard).contains($0) } }

@@ -182,13 +182,12 @@ extension Snapshot {
     func checkHostCanHold(clones: Int) throws(SnapshotError) {
         // Each clone's guest can fault in all of its regions' guest_memfds, not only the pages
         // the snapshot saved: that is what the host must be able to give.
-        var perClone = manifest.savedBytes
         var regionBytes: UInt64 = 0
         for region in manifest.regions where !region.released {
             let (sum, overflow) = regionBytes.addingReportingOverflow(region.size)
             regionBytes = overflow ? .max : sum
         }
-        perClone = max(perClone, regionBytes)
+        let perClone = max(manifest.savedBytes, regionBytes)
         if let available = Self.memAvailable(),
             let refusal = Self.memoryRefusal(bytesPerClone: perClone, clones: clones, available: available)
         {
