@@ -236,6 +236,7 @@ public enum CReproducer {
                 "if (o->run) { munmap(o->run, (size_t)gm_run_size); o->run = NULL; }",
                 "long result = close(o->fd);",
                 "o->fd = GM_INVALID_FD;",
+                "gm_vm_closed(\(index));",
                 "return gm_result(result);",
             ]
         case .setRegion(

@@ -226,6 +226,9 @@ enum CRuntime {
 
         /* ---- Named objects: descriptors and host mappings. ---- */
         #define GM_INVALID_FD 1000000
+        /* The lowest fd number for the program's own descriptors made during the scenario: above
+           every number a scenario's `limit fds=` (at most 4096) lets it reach. */
+        #define GM_HIGH_FD 4352
         #define GM_PROBE_BASE 0xFFE00000ull
         #define GM_PROBE_SIZE (2ull << 20)
         #define GM_PROBE_SLOT 32763u
@@ -241,6 +244,8 @@ enum CRuntime {
             unsigned char *run;             /* a vCPU's kvm_run, mapped on first guest access */
             unsigned char *probe;           /* a VM's probe memory */
             unsigned next_probe_id;
+            int probe_fd;                   /* a VM's probe vCPU (while probe_run is set) */
+            unsigned char *probe_run;
             char debugfs[64];
         };
         #define GM_PIN_PIPES 32
@@ -318,6 +323,8 @@ enum CRuntime {
             if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION2, &region) < 0) { munmap(memory, GM_PROBE_SIZE); return -1; }
             vm->probe = memory;
             vm->next_probe_id = GM_PROBE_VCPU;
+            vm->probe_fd = -1;
+            vm->probe_run = NULL;
             return 0;
         }
 
@@ -524,6 +531,14 @@ enum CRuntime {
             return gm_value(1);
         }
 
+        GM_HELPER void gm_drop_probe_vcpu(struct gm_object *vm) {
+            if (!vm->probe_run) return;
+            munmap(vm->probe_run, (size_t)gm_run_size);
+            close(vm->probe_fd);
+            vm->probe_run = NULL;
+            vm->probe_fd = -1;
+        }
+
         GM_HELPER struct gm_outcome gm_guest(int via, uint64_t gpa, int write, uint64_t value) {
             struct gm_object *o = &gm_objects[via];
             if (o->fd == GM_INVALID_FD) return gm_errno_outcome(EBADF);
@@ -540,18 +555,34 @@ enum CRuntime {
             if (gpa >= (4ull << 30)) return gm_unsupported("the C probe maps guest addresses below 4 GiB only");
             if (o->vm < 0 || !gm_objects[o->vm].probe) return gm_unsupported("no guest probe for this VM");
             struct gm_object *vm = &gm_objects[o->vm];
-            if (vm->next_probe_id <= GM_LOWEST_PROBE_VCPU) return gm_unsupported("the guest probe ran out of vCPU ids");
-            /* A fresh vCPU for this access alone, closed right after it, so that it does not pin the
-               VM beyond what the scenario itself holds. */
-            unsigned id = vm->next_probe_id--;
-            int fd = ioctl(o->fd, KVM_CREATE_VCPU, (unsigned long)id);
-            if (fd < 0) return gm_unsupported("cannot create a probe vCPU");
-            void *run = mmap(NULL, (size_t)gm_run_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-            if (run == MAP_FAILED) { close(fd); return gm_unsupported("cannot map the probe vCPU's kvm_run"); }
-            struct gm_outcome outcome = gm_probe_access(fd, run, gpa, write, value);
-            munmap(run, (size_t)gm_run_size);
-            close(fd);
+            /* One probe vCPU per VM for every access through its fds (a vCPU lives as long as its VM,
+               so one per access would reach KVM_CAP_MAX_VCPUS), kept while a VM fd of it is open
+               (gm_vm_closed) and moved above the scenario's fd numbers. */
+            if (!vm->probe_run) {
+                if (vm->next_probe_id <= GM_LOWEST_PROBE_VCPU) return gm_unsupported("the guest probe ran out of vCPU ids");
+                int fd = (int)ioctl(o->fd, KVM_CREATE_VCPU, (unsigned long)vm->next_probe_id--);
+                if (fd < 0) return gm_unsupported("cannot create a probe vCPU");
+                int high = fcntl(fd, F_DUPFD_CLOEXEC, GM_HIGH_FD);
+                if (high >= 0) { close(fd); fd = high; }
+                void *run = mmap(NULL, (size_t)gm_run_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+                if (run == MAP_FAILED) { close(fd); return gm_unsupported("cannot map the probe vCPU's kvm_run"); }
+                vm->probe_fd = fd;
+                vm->probe_run = run;
+            }
+            struct gm_outcome outcome = gm_probe_access(vm->probe_fd, vm->probe_run, gpa, write, value);
+            /* A vCPU left in a state the probe did not expect is not used again. */
+            if (outcome.kind == GM_UNSUPPORTED) gm_drop_probe_vcpu(vm);
             return outcome;
+        }
+
+        /* After a VM fd closes: when no fd of that VM is open any more, its probe vCPU closes too,
+           so that it pins the VM no longer than the scenario's own descriptors. */
+        GM_HELPER void gm_vm_closed(int object) {
+            struct gm_object *o = &gm_objects[object];
+            if (o->kind != GM_VM || o->vm < 0) return;
+            for (int i = 0; i < GM_OBJECTS; i++)
+                if (gm_objects[i].kind == GM_VM && gm_objects[i].vm == o->vm && gm_objects[i].fd != GM_INVALID_FD) return;
+            gm_drop_probe_vcpu(&gm_objects[o->vm]);
         }
 
         /* The kernel profile this host answers like, as GmemKit's KernelProfile.detect picks it: a

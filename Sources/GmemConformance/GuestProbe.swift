@@ -13,12 +13,16 @@ import MicroVM
 /// the guest_memfd rather than the CPL0 emulator (GMEM-SPEC G4).
 ///
 /// Scenarios must leave the probe's resources alone: guest-physical addresses from
-/// `GuestProbe.base`, memslot `GuestProbe.slot` and vCPU ids above `GuestProbe.lowestVCPUID`.
+/// `GuestProbe.base` and memslot `GuestProbe.slot`. Accesses through a VM fd run on one probe
+/// vCPU per VM: in the kernel backend with the highest id the scenario has not used (its
+/// `ProbeState`); in the C reproducer with ids from `vcpuID` down (scenarios' ids there stay
+/// up to `lowestVCPUID`).
 struct GuestProbe {
     static let base: UInt64 = 0xFFE0_0000
     static let size: UInt64 = 2 << 20
     static let slot: UInt32 = 32763
-    /// Probe vCPUs take ids from 4095 down; scenarios use ids up to `lowestVCPUID`.
+    /// The C reproducer's probe vCPUs take ids from 4095 down (a new one only when the last
+    /// ended an access in `unsupported`); its scenarios use ids up to `lowestVCPUID`.
     static let vcpuID: UInt32 = 4095
     static let lowestVCPUID: UInt32 = 1023
     static let codeOffset: UInt64 = 0x10000

@@ -32,6 +32,9 @@ public final class KernelBackend: ConformanceBackend {
         let flags: UInt64
         var vcpu: VCPU?
         let vcpuID: UInt32
+        /// The guest probe of the VM this descriptor is a VM fd of (the VM's own or a dup):
+        /// the probe's vCPU stays open while one of them is.
+        var vmProbe: ProbeState?
         /// A raw name (`raw Z fd=N`) or the process's own fds 0–2: never closed by the backend.
         let borrowed: Bool
         init(fd: Int32, kind: Kind, size: UInt64 = 0, flags: UInt64 = 0, vcpuID: UInt32 = 0, borrowed: Bool = false) {
@@ -43,6 +46,12 @@ public final class KernelBackend: ConformanceBackend {
             self.borrowed = borrowed
         }
         func close() {
+            if fd != KernelBackend.invalidDescriptor, let vmProbe {
+                vmProbe.openVMDescriptors -= 1
+                // No VM fd is left to run a guest access through: the probe's vCPU goes, so
+                // that it pins the VM no longer than the scenario's own descriptors (GMEM-SPEC L6).
+                if vmProbe.openVMDescriptors == 0 { vmProbe.vcpu = nil }
+            }
             if vcpu != nil { vcpu = nil } else if fd >= 0, !borrowed { _ = Glibc.close(fd) }
             fd = KernelBackend.invalidDescriptor
         }
@@ -84,11 +93,42 @@ public final class KernelBackend: ConformanceBackend {
         let page: UInt64
     }
 
-    /// Per VM created: its probe memory, and the next vCPU id for a probe vCPU.
+    /// Per VM created: its probe memory, the probe's vCPU for accesses through a VM fd, and
+    /// the vCPU ids and counts that keep the probe's vCPUs apart from the scenario's.
+    ///
+    /// One probe vCPU serves every access through the VM's fds (a vCPU is never freed before
+    /// its VM, so one per access would run into `KVM_CAP_MAX_VCPUS` and the id space). It is
+    /// made on the first such access with the highest id the scenario has not used, and kept
+    /// while a VM fd of this VM is open; an access that ends in anything but a guest outcome
+    /// (`unsupported`) retires it, and the next access makes a fresh one.
     private final class ProbeState {
         let probe: GuestProbe
-        var nextVCPUID = GuestProbe.vcpuID
-        init(probe: GuestProbe) { self.probe = probe }
+        /// `KVM_CAP_MAX_VCPUS` and `KVM_CAP_MAX_VCPU_ID` of the VM.
+        let maxVCPUs: Int
+        let maxVCPUIDs: UInt32
+        /// The probe's current vCPU (nil before the first access through a VM fd, after a
+        /// retirement, and once no VM fd of this VM is open).
+        var vcpu: VCPU?
+        /// Every id a probe vCPU of this VM took (each still counts in the VM's vCPUs).
+        var probeIDs: Set<UInt32> = []
+        /// The ids of the vCPUs the scenario created on this VM.
+        var scenarioIDs: Set<UInt32> = []
+        /// The VM's own descriptor and its dups that are open.
+        var openVMDescriptors = 1
+        init(probe: GuestProbe, vmFD: Int32) {
+            self.probe = probe
+            let count = ckvm_check_extension(vmFD, 66)  // KVM_CAP_MAX_VCPUS
+            maxVCPUs = count > 0 ? Int(count) : 1024
+            let ids = ckvm_check_extension(vmFD, 128)  // KVM_CAP_MAX_VCPU_ID
+            maxVCPUIDs = ids > 0 ? UInt32(clamping: ids) : GmemABI.maxVCPUIDs
+        }
+
+        /// The id for a new probe vCPU: the highest one no vCPU of this VM has, if any.
+        func freeID() -> UInt32? {
+            var id = Int64(maxVCPUIDs) - 1
+            while id >= 0, scenarioIDs.contains(UInt32(id)) || probeIDs.contains(UInt32(id)) { id -= 1 }
+            return id >= 0 ? UInt32(id) : nil
+        }
     }
 
     static let invalidDescriptor: Int32 = 1_000_000
@@ -190,6 +230,7 @@ public final class KernelBackend: ConformanceBackend {
 
     deinit {
         // vCPUs and descriptors first, then probe memory, then /dev/kvm.
+        for state in allProbes { state.vcpu = nil }
         for descriptor in descriptors.values { descriptor.close() }
         for descriptor in rebound { descriptor.close() }
         for pipe in pinPipes.values.joined() { Glibc.close(pipe) }
@@ -390,6 +431,46 @@ public final class KernelBackend: ConformanceBackend {
         )
     }
 
+    /// Makes the probe vCPU of `state`'s VM (through `vmFD`, one of its VM fds); nil when
+    /// made, else the reason it cannot be.
+    private func makeProbeVCPU(_ state: ProbeState, vmFD: Int32) -> Outcome? {
+        guard let id = state.freeID() else {
+            return .unsupported(
+                "the guest probe has no vCPU id left: the scenario and the probe hold all \(state.maxVCPUIDs)")
+        }
+        if let refusal = charge(MemoryBudget.perVCPU, for: "a probe vCPU") { return refusal }
+        do {
+            // The probe's own descriptor is not the scenario's: made at the hard fd limit and
+            // moved above every number a `limit fds=` can reach (as the pin pipes are), so the
+            // scenario's fd numbers and count stay the model's.
+            let fd = try withFullDescriptorLimit { () throws(KVMError) -> Int32 in
+                let fd = try UncheckedKVM.createVCPU(vmFD: vmFD, id: id)
+                let high = fcntl(fd, F_DUPFD_CLOEXEC, highDescriptorBase)
+                guard high >= 0 else { return fd }
+                Glibc.close(fd)
+                return high
+            }
+            state.probeIDs.insert(id)
+            state.vcpu = try UncheckedKVM.adoptVCPU(fd: fd, id: id, runMappingSize: runMappingSize)
+        } catch {
+            if error.operation == .createVCPU, error.errno == .invalidArgument,
+                state.scenarioIDs.count + state.probeIDs.count >= state.maxVCPUs
+            {
+                return .unsupported(
+                    "cannot create a probe vCPU: the VM already holds \(state.scenarioIDs.count + state.probeIDs.count) vCPUs, KVM's limit per VM (KVM_CAP_MAX_VCPUS = \(state.maxVCPUs))"
+                )
+            }
+            return .unsupported("cannot create a probe vCPU: \(error)")
+        }
+        return nil
+    }
+
+    /// The lowest fd number for a descriptor of gmem check's own made during a scenario:
+    /// above every number a `limit fds=` lets the scenario reach.
+    private var highDescriptorBase: Int32 {
+        Int32(clamping: ownDescriptors.count + 3 + Int(Action.maximumDescriptorLimit) + 64)
+    }
+
     /// Runs `body` with `RLIMIT_NOFILE` at its hard limit,
     /// for a descriptor of gmem check's own.
     private func withFullDescriptorLimit<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
@@ -451,7 +532,8 @@ public final class KernelBackend: ConformanceBackend {
                     debugfsNames[name] = (folder, Self.noFolder)
                 }
                 do {
-                    let state = ProbeState(probe: try GuestProbe(vmFD: fd(name)))
+                    let state = ProbeState(probe: try GuestProbe(vmFD: fd(name)), vmFD: fd(name))
+                    descriptors[name]?.vmProbe = state
                     probes[name] = state
                     allProbes.append(state)
                     probeOf[name] = state
@@ -522,9 +604,11 @@ public final class KernelBackend: ConformanceBackend {
             }
             return .value(1)
         case .createVCPU(let name, let vm, let id):
-            if id > UInt64(GuestProbe.lowestVCPUID), id <= UInt64(GuestProbe.vcpuID) {
+            // The probe of the VM behind `vm` (nil when `vm` is no VM fd: the kernel refuses).
+            let state = descriptors[vm]?.vmProbe
+            if let state, id <= UInt64(UInt32.max), state.probeIDs.contains(UInt32(id)) {
                 return .unsupported(
-                    "vCPU ids \(GuestProbe.lowestVCPUID + 1)–\(GuestProbe.vcpuID) are the guest probe's")
+                    "vCPU id \(id) of \(vm) is the guest probe's (made for an earlier guest access through the VM fd)")
             }
             if let refusal = charge(MemoryBudget.perVCPU, for: "a vCPU") { return refusal }
             // An id of 2^32 or more is refused by the kernel exactly as 0xFFFFFFFF is
@@ -533,7 +617,19 @@ public final class KernelBackend: ConformanceBackend {
             let result = create(name, kind: .vcpu, vcpuID: passed) { () throws(KVMError) in
                 try UncheckedKVM.createVCPU(vmFD: fd(vm), id: passed)
             }
-            if result == .ok { probeOf[name] = probeOf[vm] }
+            if result == .ok {
+                probeOf[name] = probeOf[vm]
+                state?.scenarioIDs.insert(passed)
+            } else if result == .errno(EINVAL), let state, !state.probeIDs.isEmpty, id < UInt64(state.maxVCPUIDs),
+                state.scenarioIDs.count < state.maxVCPUs,
+                state.scenarioIDs.count + state.probeIDs.count >= state.maxVCPUs
+            {
+                // KVM refused the id for the count alone (KVM_CAP_MAX_VCPUS), which the probe's
+                // vCPUs filled: without them the scenario would have had its vCPU.
+                return .unsupported(
+                    "\(vm)'s VM holds \(state.scenarioIDs.count) vCPUs of the scenario's and \(state.probeIDs.count) of the guest probe's; KVM allows \(state.maxVCPUs) per VM (KVM_CAP_MAX_VCPUS), so the probe's took this one's place"
+                )
+            }
             return result
         case .createStats(let name, let of):
             return create(name, kind: .stats) { () throws(KVMError) in try UncheckedKVM.statsFD(of: fd(of)) }
@@ -554,7 +650,13 @@ public final class KernelBackend: ConformanceBackend {
             ) { () throws(KVMError) in
                 try UncheckedKVM.duplicate(fd: self.fd(of))
             }
-            if result == .ok { probeOf[name] = probeOf[of] }
+            if result == .ok {
+                probeOf[name] = probeOf[of]
+                if let state = source?.vmProbe, kind == .vm {
+                    descriptors[name]?.vmProbe = state
+                    state.openVMDescriptors += 1
+                }
+            }
             return result
         case .close(let name):
             guard let descriptor = descriptors[name] else {
@@ -720,28 +822,16 @@ public final class KernelBackend: ConformanceBackend {
                 guard let probe = probeOf[via] else { return .unsupported("no guest probe for \(via)'s VM") }
                 return probe.probe.access(on: descriptor.vcpu!, gpa: gpa, write: write)
             case .vm:
-                // A fresh vCPU for this access alone, released right after it, so that it
-                // does not pin the VM beyond what the scenario itself holds (GMEM-SPEC L6).
-                guard let state = probeOf[via] else { return .unsupported("no guest probe for \(via)") }
-                guard state.nextVCPUID > GuestProbe.lowestVCPUID else {
-                    return .unsupported("the guest probe ran out of vCPU ids")
+                guard let state = descriptor.vmProbe ?? probeOf[via] else {
+                    return .unsupported("no guest probe for \(via)")
                 }
-                if let refusal = chargePages(state, gpa >> 12, gpa >> 12, for: "a guest access")
-                    ?? charge(MemoryBudget.perVCPU, for: "a probe vCPU")
-                {
-                    return refusal
-                }
-                let id = state.nextVCPUID
-                state.nextVCPUID -= 1
-                let vcpu: VCPU
-                do {
-                    // The probe's own descriptor is not the scenario's: it may exceed `limit fds=`.
-                    let fd = try withFullDescriptorLimit { () throws(KVMError) in
-                        try UncheckedKVM.createVCPU(vmFD: descriptor.fd, id: id)
-                    }
-                    vcpu = try UncheckedKVM.adoptVCPU(fd: fd, id: id, runMappingSize: runMappingSize)
-                } catch { return .unsupported("cannot create a probe vCPU: \(error)") }
-                return state.probe.access(on: vcpu, gpa: gpa, write: write)
+                if let refusal = chargePages(state, gpa >> 12, gpa >> 12, for: "a guest access") { return refusal }
+                if state.vcpu == nil, let refusal = makeProbeVCPU(state, vmFD: descriptor.fd) { return refusal }
+                let outcome = state.probe.access(on: state.vcpu!, gpa: gpa, write: write)
+                // A vCPU left in a state the probe did not expect (a shutdown, a failed
+                // KVM_SET_REGS …) is not used again.
+                if case .unsupported = outcome { state.vcpu = nil }
+                return outcome
             default:
                 // Not a vCPU: the real KVM_RUN ioctl on whatever it is, which refuses it.
                 let result = ckvm_run(descriptor.fd)
@@ -805,7 +895,7 @@ public final class KernelBackend: ConformanceBackend {
             guard unsafe ends.withUnsafeMutableBufferPointer({ unsafe Glibc.pipe($0.baseAddress!) }) == 0 else {
                 return errno
             }
-            let base = Int32(clamping: ownDescriptors.count + 3 + Int(Action.maximumDescriptorLimit) + 64)
+            let base = highDescriptorBase
             for index in ends.indices {
                 let high = fcntl(ends[index], F_DUPFD_CLOEXEC, base)
                 if high >= 0 {

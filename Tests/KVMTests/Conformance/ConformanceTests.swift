@@ -62,6 +62,73 @@ extension KernelTests {
 }
 
 extension KernelTests.ConformanceTests {
+    /// 3,000 guest accesses through one VM fd (finding F16: each used to make a probe vCPU of
+    /// its own, and KVM allows 1,024 per VM), with the scenario's own vCPUs before and after.
+    static let manyGuestAccesses: String = {
+        var lines = [
+            "scenario many-guest-accesses-on-one-vm rules=G1",
+            "vm A",
+            "gmem F A size=16K flags=mmap|init_shared",
+            "mmap P F len=16K",
+            "region A slot=0 gpa=0 size=16K file=F",
+            // Ids the probe used to reserve (1024–4095) are the scenario's now.
+            "vcpu C A id=4095 -> ok",
+            "vcpu D A id=1024 -> ok",
+        ]
+        for i in 1...1_500 {
+            lines.append("guest A gpa=\(i % 4 * 4096) write=\(i) -> written")
+            lines.append("guest A gpa=\(i % 4 * 4096) read -> value \(i)")
+        }
+        lines += [
+            "read P offset=8K -> value 1498",
+            "vcpu E A id=0 -> ok",
+            "vcpu G A id=2000 -> ok",
+            "guest C gpa=4K read -> value 1497",
+            "guest E gpa=12K write=7 -> written",
+            "guest A gpa=12K read -> value 7",
+            // The probe's vCPU is gmem check's own: the scenario's fd count is the model's.
+            "limit fds=7",
+            "dup X F -> ok",
+            "dup Y F -> EMFILE",
+        ]
+        return lines.joined(separator: "\n") + "\n"
+    }()
+
+    @Test("3,000 guest accesses through one VM fd pass on both backends, beside the scenario's own vCPU ids")
+    func manyGuestAccessesOnOneVM() throws {
+        let scenario = try #require(try ScenarioFormat.parse(Self.manyGuestAccesses, source: "many").first)
+        #expect(scenario.steps.count >= 3_000)
+        let result = ConformanceRunner(selection: .both, capabilities: Self.capabilities).run(scenario)
+        #expect(result.status == .passed, "\(result.status): \(result.firstProblem ?? result.skipReason ?? "")")
+    }
+
+    @Test("the guest probe's vCPU does not keep a VM alive once the scenario closed every fd of it")
+    func probeVCPUDoesNotPinVM() throws {
+        let scenario = try #require(
+            try ScenarioFormat.parse(
+                """
+                scenario probe-vcpu-does-not-pin requires=debugfs rules=L1
+                vm A
+                gmem F A size=16K flags=mmap|init_shared
+                region A slot=0 gpa=0 size=16K file=F
+                dup B A
+                guest A gpa=0 write=9 -> written
+                close A
+                guest B gpa=0 read -> value 9
+                close F
+                alive A -> value 1
+                close B
+                alive A -> value 0
+                """, source: "pin"
+            ).first)
+        let result = ConformanceRunner(selection: .both, capabilities: Self.capabilities).run(scenario)
+        if result.status == .skipped {
+            #expect(result.skipReason != nil)
+            return
+        }
+        #expect(result.status == .passed, "\(result.status): \(result.firstProblem ?? "")")
+    }
+
     @Test("the example scenario files in Scenarios/ run on both backends and pass")
     func exampleFiles() throws {
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
