@@ -107,6 +107,8 @@ extension ModelKernel {
     }
 
     mutating func setPages(of inode: Int, _ start: UInt64, _ end: UInt64, private value: Bool) {
+        // A conversion to private zaps the range from every host mapping (unmap_mapping_pages).
+        if value, !presentPages.isEmpty { unmapPresent(inode: inode, start, end) }
         let initial = inodes[inode]!.flags & GmemABI.CreateFlag.initShared == 0
         if value == initial {
             inodes[inode]!.conversions.remove(start, end)
@@ -156,9 +158,15 @@ extension ModelKernel {
     /// the bytes pinned (fewer than `length` when a later page cannot be reached).
     ///
     /// Fails with `EINVAL` for an unaligned address or length, or more than
-    /// ``maximumPinPages`` pages; `EFAULT` when the first page is not mapped readable
-    /// (get_user_pages checks the mapping's own `PROT_READ`), is private guest_memfd memory
-    /// or lies past the end of its file.
+    /// ``maximumPinPages`` pages; `EFAULT` when the first page cannot be taken
+    /// (see below), is private guest_memfd memory or lies past the end of its file.
+    ///
+    /// The pages are taken as `get_user_pages_fast` takes them: gup-fast first takes the
+    /// leading pages whose page-table entry is present (after a host access, a guest access
+    /// through `userspace_addr`, an earlier pin or a fault-around), whatever the mapping's
+    /// protection, since x86 makes every present entry readable; from the first page it
+    /// cannot take, `get_user_pages` takes the rest, which needs the mapping's own
+    /// `PROT_READ` and faults each page in.
     public mutating func pin(address: UInt64, length: UInt64) -> Result<(id: Int, bytes: UInt64), ModelErrno> {
         guard GmemRules.isPageAligned(address), GmemRules.isPageAligned(length),
             length >> GmemABI.pageShift <= Self.maximumPinPages
@@ -166,10 +174,11 @@ extension ModelKernel {
         if address.addingReportingOverflow(length).overflow { return .failure(.EFAULT) }
         var pages: [PinnedPage] = []
         var at = address
+        var fast = true
         while at < address + length {
-            guard let mapping = mapping(containing: at), mapping.protection & GmemABI.Protection.read != 0 else {
-                break
-            }
+            guard let mapping = mapping(containing: at) else { break }
+            fast = fast && gupFastTakes(mapping, at: at >> GmemABI.pageShift)
+            if !fast, mapping.protection & GmemABI.Protection.read == 0 { break }
             guard case .success(let (inode, page)) = resolveHostPage(address: at, protection: GmemABI.Protection.read)
             else { break }
             pages.append(PinnedPage(inode: inode, page: page))

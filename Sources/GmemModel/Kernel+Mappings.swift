@@ -306,14 +306,12 @@ extension ModelKernel {
         if allowed & Protection.exec != 0, !capabilities.executeOnlyMappings { allowed |= Protection.read }
         if allowed & protection == 0 { return .failure(.sigsegv) }
         let page = mapping.pageOffset + ((address - mapping.start) >> GmemABI.pageShift)
-        let tracked = tracksPresence(mapping)
         let virtualPage = address >> GmemABI.pageShift
-        let faults = !tracked || presentPages.value(at: virtualPage) == nil
-        // A read fault on shmem (memfd, shared anonymous memory) maps the neighbouring up-to-date
-        // pages first (do_fault_around), even when the faulting page itself then raises SIGBUS.
-        if tracked, faults, protection & Protection.write == 0, inodes[mapping.inode]!.kind != .guestMemfd {
-            faultAround(mapping, at: virtualPage)
-        }
+        let faults = presentPages.value(at: virtualPage) == nil
+        // A read fault on shmem (memfd, shared anonymous memory), through a shared or a private
+        // mapping, maps the neighbouring up-to-date pages first (do_fault_around), even when
+        // the faulting page itself then raises SIGBUS.
+        if faults, protection & Protection.write == 0, faultsAround(mapping) { faultAround(mapping, at: virtualPage) }
         let inode = inodes[mapping.inode]!
         if inode.kind == .guestMemfd {
             // kvm_gmem_fault_user_mapping: past the end (M4), or private now (M3, V5).
@@ -323,7 +321,7 @@ extension ModelKernel {
         } else if page >= (inode.size >> GmemABI.pageShift) + (inode.size & (GmemABI.pageSize - 1) == 0 ? 0 : 1) {
             return .failure(.sigbus)
         }
-        if tracked { presentPages.set(virtualPage, virtualPage + 1, to: true) }
+        if faults { presentPages.set(virtualPage, virtualPage + 1, to: true) }
         if mapping.privateCopies >= 0 {
             let copies = mapping.privateCopies
             if inodes[copies]!.pages.value(at: page) != nil { return .success((copies, page)) }
@@ -340,30 +338,48 @@ extension ModelKernel {
         return .success((mapping.inode, page))
     }
 
-    /// Whether the model follows `mapping`'s page-table entries (``presentPages``): a shared
-    /// mapping, writable and not readable, of a file or anonymous memory (not a vCPU's: gup-fast
-    /// refuses its pages, which belong to no file, so KVM always takes the VMA check there).
-    func tracksPresence(_ mapping: Mapping) -> Bool {
-        typealias Protection = GmemABI.Protection
-        return mapping.privateCopies < 0 && mapping.protection & Protection.write != 0
-            && mapping.protection & Protection.read == 0
-            && (mapping.file < 0 || openFiles[mapping.file]!.kind != .vcpu)
+    /// Whether `mapping` is of a vCPU: its pages (`kvm_run` and the rest) belong to no file,
+    /// so gup-fast refuses them (`gup_fast_folio_allowed`: an order-0 folio without a mapping
+    /// may be secretmem) and KVM and `vmsplice` always take the VMA check there.
+    func mapsVCPU(_ mapping: Mapping) -> Bool {
+        mapping.file >= 0 && openFiles[mapping.file]!.kind == .vcpu
+    }
+
+    /// Whether a read fault in `mapping` maps the up-to-date neighbours (shmem's
+    /// `filemap_map_pages`): memfd and anonymous memory, not guest_memfd or a vCPU, whose
+    /// `vm_ops` have no `map_pages`.
+    func faultsAround(_ mapping: Mapping) -> Bool {
+        inodes[mapping.inode]!.kind != .guestMemfd && !mapsVCPU(mapping)
     }
 
     /// Whether host virtual page `virtualPage` of `mapping` has a writable page-table entry:
-    /// for a private mapping, once written (its copied-on-write page); for a tracked shared
-    /// mapping, per ``presentPages``.
+    /// for a private mapping, once written (its copied-on-write page); for a shared mapping
+    /// with `PROT_WRITE` (not a vCPU's), while its entry is present (``presentPages``: shmem
+    /// and guest_memfd take no write notification, so a present shared entry is writable).
     func hasWritableEntry(_ mapping: Mapping, at virtualPage: UInt64) -> Bool {
         if mapping.privateCopies >= 0 {
             let page = mapping.pageOffset + (virtualPage - (mapping.start >> GmemABI.pageShift))
             return inodes[mapping.privateCopies]!.pages.value(at: page) != nil
         }
-        return tracksPresence(mapping) && presentPages.value(at: virtualPage) != nil
+        return mapping.protection & GmemABI.Protection.write != 0 && !mapsVCPU(mapping)
+            && presentPages.value(at: virtualPage) != nil
+    }
+
+    /// Whether gup-fast without `FOLL_WRITE` (`vmsplice`'s `get_user_pages_fast`) takes host
+    /// virtual page `virtualPage` of `mapping` from its page-table entry, whatever the
+    /// mapping's own protection: the entry is present (an entry exists only where an access
+    /// was allowed, and x86 makes every such entry readable) and its page is not a vCPU's
+    /// (a copied-on-write page of a private vCPU mapping is anonymous memory, and taken).
+    func gupFastTakes(_ mapping: Mapping, at virtualPage: UInt64) -> Bool {
+        guard presentPages.value(at: virtualPage) != nil else { return false }
+        if !mapsVCPU(mapping) { return true }
+        return mapping.privateCopies >= 0 && hasWritableEntry(mapping, at: virtualPage)
     }
 
     /// do_fault_around with the default 64 KiB: maps every page of the 16-page window around
     /// `virtualPage` (aligned down, clamped to the mapping and its page table) that is in the
-    /// file, allocated and up to date, and not mapped yet.
+    /// file, allocated and up to date, and not mapped yet (through a private mapping: its
+    /// copied-on-write pages are mapped already).
     mutating func faultAround(_ mapping: Mapping, at virtualPage: UInt64) {
         let first = mapping.start >> GmemABI.pageShift
         let end = mapping.end >> GmemABI.pageShift
@@ -382,15 +398,29 @@ extension ModelKernel {
         }
     }
 
-    /// Unmaps file pages `[start, end)` of inode `index` from every tracked mapping of it.
+    /// Unmaps pages `[start, end)` of inode `index` from every mapping that maps them
+    /// (`unmap_mapping_range` without `even_cows`): a shared mapping of the file loses them,
+    /// a private one keeps its copied-on-write pages; a mapping whose private copies `index`
+    /// holds loses them.
     mutating func unmapPresent(inode index: Int, _ start: UInt64, _ end: UInt64) {
-        for mapping in mappings where mapping.inode == index && tracksPresence(mapping) {
+        for mapping in mappings where mapping.inode == index || mapping.privateCopies == index {
             let mappedEnd = mapping.pageOffset + mapping.pageCount
             let from = max(start, mapping.pageOffset)
             let to = min(end, mappedEnd)
             guard from < to else { continue }
+            // File page `page` (in [pageOffset, pageOffset + pageCount)) is virtual page `virtual(page)`.
             let base = mapping.start >> GmemABI.pageShift
-            presentPages.remove(base + (from - mapping.pageOffset), base + (to - mapping.pageOffset))
+            let virtual = { (page: UInt64) in base + (page - mapping.pageOffset) }
+            if mapping.inode == index, mapping.privateCopies >= 0 {
+                var cursor = from
+                for copied in inodes[mapping.privateCopies]!.pages.extents(overlapping: from, to) {
+                    if cursor < copied.start { presentPages.remove(virtual(cursor), virtual(copied.start)) }
+                    cursor = copied.end
+                }
+                if cursor < to { presentPages.remove(virtual(cursor), virtual(to)) }
+            } else {
+                presentPages.remove(virtual(from), virtual(to))
+            }
         }
     }
 

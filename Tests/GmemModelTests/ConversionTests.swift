@@ -159,6 +159,116 @@ struct ConversionTests {
         #expect(w.f.kernel.pin(address: w.map, length: 17 * page).failure == .EINVAL)
     }
 
+    @Test(
+        "a pin takes the leading pages with a present page-table entry whatever the protection, then needs PROT_READ (gup-fast, then get_user_pages)"
+    )
+    func pinsTakePresentPages() throws {
+        typealias Protection = GmemABI.Protection
+        var f = try Fixture()
+        let file = try f.gmem(pages: 16)
+        let writeOnly = try f.kernel.mmap(
+            fd: file, prot: Protection.write, flags: mapShared, offset: 0, length: 4 * page
+        )
+        .get()
+        #expect(f.kernel.pin(address: writeOnly, length: page).failure == .EFAULT)
+        #expect(f.kernel.hostWrite(address: writeOnly, value: 1) == .success(()))
+        #expect(try f.kernel.pin(address: writeOnly, length: page).get().bytes == page)
+        #expect(try f.kernel.pin(address: writeOnly, length: 2 * page).get().bytes == page)
+        #expect(f.kernel.hostWrite(address: writeOnly + 2 * page, value: 1) == .success(()))
+        // Once the slow path has begun, a later present page is not taken either.
+        #expect(try f.kernel.pin(address: writeOnly, length: 3 * page).get().bytes == page)
+        #expect(f.kernel.pin(address: writeOnly + page, length: page).failure == .EFAULT)
+        // A read through PROT_WRITE maps the page too; dontneed and a punch unmap it.
+        #expect(f.kernel.hostRead(address: writeOnly + page) == .success(0))
+        #expect(try f.kernel.pin(address: writeOnly + page, length: page).get().bytes == page)
+        #expect(f.kernel.madvise(address: writeOnly + page, length: page, advice: 4) == .success(()))
+        #expect(f.kernel.pin(address: writeOnly + page, length: page).failure == .EFAULT)
+        #expect(f.kernel.fallocate(fd: file, mode: punch, offset: 0, length: Int64(page)) == .success(()))
+        #expect(f.kernel.pin(address: writeOnly, length: page).failure == .EFAULT)
+        // A straddling access makes both of its pages present.
+        let straddle = try f.kernel.mmap(
+            fd: file, prot: Protection.write, flags: mapShared, offset: 4 * page, length: 0x1388
+        ).get()
+        #expect(f.kernel.hostWrite(address: straddle + 4094, width: 4, value: 1_906_827_717) == .success(()))
+        #expect(try f.kernel.pin(address: straddle, length: 2 * page).get().bytes == 2 * page)
+        // PROT_NONE never has an entry; PROT_READ takes the slow path.
+        let none = try f.kernel.mmap(fd: file, prot: Protection.none, flags: mapShared, offset: 0, length: page).get()
+        #expect(f.kernel.hostWrite(address: none, value: 1) == .failure(.sigsegv))
+        #expect(f.kernel.pin(address: none, length: page).failure == .EFAULT)
+        let readOnly = try f.kernel.mmap(fd: file, prot: Protection.read, flags: mapShared, offset: 0, length: page)
+            .get()
+        #expect(try f.kernel.pin(address: readOnly, length: page).get().bytes == page)
+    }
+
+    @Test(
+        "a pin through a private mapping takes read-only and copied-on-write pages while mapped; a punch keeps the copies mapped, a truncate does not"
+    )
+    func pinsThroughPrivateMappings() throws {
+        typealias Protection = GmemABI.Protection
+        var f = try Fixture()
+        let memfd = f.kernel.createMemfd(size: 16 * page)
+        let shared = try f.kernel.mmap(fd: memfd, prot: readWrite, flags: mapShared, offset: 0, length: 16 * page)
+            .get()
+        #expect(f.kernel.hostWrite(address: shared + 2 * page, value: 1) == .success(()))
+        let copy = try f.kernel.mmap(
+            fd: memfd, prot: Protection.write, flags: GmemABI.MapFlag.private, offset: 0, length: 16 * page
+        ).get()
+        // A read fault maps the file page read-only, and fault-around its allocated neighbour.
+        #expect(f.kernel.hostRead(address: copy) == .success(0))
+        #expect(try f.kernel.pin(address: copy, length: page).get().bytes == page)
+        #expect(try f.kernel.pin(address: copy + 2 * page, length: page).get().bytes == page)
+        #expect(f.kernel.pin(address: copy + page, length: page).failure == .EFAULT)
+        #expect(f.kernel.hostWrite(address: copy + page, value: 5) == .success(()))
+        #expect(f.kernel.fallocate(fd: memfd, mode: punch, offset: 0, length: Int64(3 * page)) == .success(()))
+        #expect(try f.kernel.pin(address: copy + page, length: page).get().bytes == page)
+        #expect(f.kernel.pin(address: copy, length: page).failure == .EFAULT)
+        #expect(f.kernel.fileOperation(.ftruncate, fd: memfd) == .success(()))
+        #expect(f.kernel.pin(address: copy + page, length: page).failure == .EFAULT)
+        // Fault-around maps only up-to-date pages: not those fallocate allocated.
+        let fresh = f.kernel.createMemfd(size: 16 * page)
+        #expect(f.kernel.fallocate(fd: fresh, mode: 0, offset: 0, length: Int64(16 * page)) == .success(()))
+        let writeOnly = try f.kernel.mmap(
+            fd: fresh, prot: Protection.write, flags: mapShared, offset: 0, length: 16 * page
+        )
+        .get()
+        #expect(f.kernel.hostRead(address: writeOnly) == .success(0))
+        #expect(try f.kernel.pin(address: writeOnly, length: page).get().bytes == page)
+        #expect(f.kernel.pin(address: writeOnly + page, length: page).failure == .EFAULT)
+    }
+
+    @Test("gup-fast never takes a vCPU's own pages; a private vCPU mapping's copied-on-write page is taken")
+    func pinsOfVCPUPages() throws {
+        typealias Protection = GmemABI.Protection
+        var f = try Fixture()
+        let vcpu = try f.kernel.createVCPU(vmFD: f.vm).get()
+        let shared = try f.kernel.mmap(fd: vcpu, prot: Protection.write, flags: mapShared, offset: 0, length: page)
+            .get()
+        #expect(f.kernel.hostWrite(address: shared, value: 1) == .success(()))
+        #expect(f.kernel.pin(address: shared, length: page).failure == .EFAULT)
+        let copy = try f.kernel.mmap(
+            fd: vcpu, prot: Protection.write, flags: GmemABI.MapFlag.private, offset: 0, length: page
+        ).get()
+        #expect(f.kernel.hostRead(address: copy) == .success(1))
+        #expect(f.kernel.pin(address: copy, length: page).failure == .EFAULT)
+        #expect(f.kernel.hostWrite(address: copy, value: 2) == .success(()))
+        #expect(try f.kernel.pin(address: copy, length: page).get().bytes == page)
+    }
+
+    @Test("a conversion to private unmaps the range: back to shared, a write-only mapping's page is not present")
+    func conversionUnmapsPresentPages() throws {
+        var w = try World()
+        let writeOnly = try w.f.kernel.mmap(
+            fd: w.file, prot: GmemABI.Protection.write, flags: mapShared, offset: 0, length: page
+        ).get()
+        #expect(w.f.kernel.hostWrite(address: writeOnly, value: 1) == .success(()))
+        let (pin, bytes) = try w.f.kernel.pin(address: writeOnly, length: page).get()
+        #expect(bytes == page)
+        #expect(w.f.kernel.unpin(pin) == .success(()))
+        #expect(w.convert(0, private: true) == nil)
+        #expect(w.convert(0, private: false) == nil)
+        #expect(w.f.kernel.pin(address: writeOnly, length: page).failure == .EFAULT)
+    }
+
     @Test("a conversion before allocation is recorded; allocation keeps it")
     func beforeAllocation() throws {
         // GMEM-V7
