@@ -2,6 +2,7 @@ import Foundation
 import GmemModel
 import KVM
 import Logging
+import SystemPackage
 
 /// `gmem check` as one library call: picks the backends and the profile, reads the scenario
 /// files (bounded), and runs the catalogue, the files, the random differential or the C
@@ -178,7 +179,19 @@ public enum ConformanceCheck {
         {
             throw Failure("\(path): \(size.uint64Value) bytes; a scenario file may be at most 64 MiB")
         }
-        guard let data = FileManager.default.contents(atPath: path) else { throw Failure("cannot read \(path)") }
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            // The errno is the underlying POSIX error of Foundation's CocoaError.
+            let underlying = (error as? CocoaError)?.underlying
+            let code =
+                (underlying as? POSIXError)?.code.rawValue
+                ?? (underlying as? NSError).flatMap {
+                    $0.domain == NSPOSIXErrorDomain ? Int32(truncatingIfNeeded: $0.code) : nil
+                }
+            guard let code, code > 0 else { throw Failure("cannot read \(path): \(error.localizedDescription)") }
+            let errno = Errno(rawValue: code)
+            throw Failure("cannot read \(path): \(errno.symbolicName) (\(errno.description))")
+        }
         guard data.count <= limit else {
             throw Failure("\(path): more than 64 MiB; a scenario file may be at most 64 MiB")
         }

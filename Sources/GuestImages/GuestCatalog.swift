@@ -7,6 +7,11 @@ public enum GuestCatalog {
         /// The parameter `gmem run` passes when `--param` is not given.
         public let defaultParameter: UInt32
         public let summary: String
+        /// The extra regions (sizes in bytes) `gmem run` gives the guest when `--extra` is not given.
+        public var defaultExtraRegions: [UInt64] = []
+        /// Whether the parameter `gmem run` passes without `--param` is the guest's RAM in MiB
+        /// (instead of ``defaultParameter``).
+        public var parameterIsMemoryMiB = false
     }
 
     public static let entries: [Entry] = [
@@ -28,7 +33,9 @@ public enum GuestCatalog {
         Entry(
             name: "release", image: GuestImages.release, defaultParameter: 0,
             summary:
-                "has the VMM release a region's guest_memfd, then touches it: ends in a memory fault (GMEM-SPEC G2)"),
+                "has the VMM release a region's guest_memfd, then touches it: ends in a memory fault (GMEM-SPEC G2)",
+            // It finds its extra region at the parameter, in MiB.
+            defaultExtraRegions: [2 << 20], parameterIsMemoryMiB: true),
     ]
 
     /// The guest called `name`, if there is one.

@@ -44,11 +44,8 @@ struct BenchCommand: LoggedCommand {
         #if DEBUG
         printError("gmem bench: this is a debug build; its Swift figures are not GmemKit's (swift build -c release)")
         #endif
-        let report: BenchReport
-        do {
-            report = try BenchSuite.run(options) { name in if !json { printError("gmem bench: \(name) done") } }
-        } catch {
-            throw CommandFailure("gmem bench: \(error)")
+        let report = try attempt("gmem bench") {
+            try BenchSuite.run(options) { name in if !json { printError("gmem bench: \(name) done") } }
         }
         if json { try printJSON(report) } else { emit(report.formatted()) }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import GmemConformance
+import MicroVM
 
 /// `gmem check`: hold this host's kernel against the model of GMEM-SPEC, errno for errno.
 struct CheckCommand: LoggedCommand {
@@ -40,22 +41,17 @@ struct CheckCommand: LoggedCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() throws {
-        guard let budget = parseSize(memoryBudget) else {
-            throw CommandFailure(
-                "gmem check: --memory-budget must be a size such as 256M or 1G (got '\(memoryBudget)')")
+        let budget: UInt64
+        do { budget = try ByteSize.parse(memoryBudget) } catch {
+            throw CommandFailure("gmem check: --memory-budget '\(ByteSize.quoted(memoryBudget))' is \(error)")
         }
         var request = ConformanceCheck.Request()
         (request.files, request.backend, request.random, request.seed) = (files, backend, random, seed)
         (request.memoryBudget, request.memoryBudgetText, request.profile) = (budget, memoryBudget, profile)
         (request.emitC, request.only) = (emitC, only)
         request.commandLine = (["gmem"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-        let outcome: ConformanceCheck.Outcome
-        do {
-            outcome = try ConformanceCheck.run(request)
-        } catch {
-            throw CommandFailure("gmem check: \(error)")
-        }
-        if json, emitC == nil { try printJSON(outcome) } else { emit(outcome.formatted(verbose: verbose)) }
+        let outcome = try attempt("gmem check") { try ConformanceCheck.run(request) }
+        if json { try printJSON(outcome) } else { emit(outcome.formatted(verbose: verbose)) }
         if !outcome.succeeded { throw ExitCode(1) }
     }
 }

@@ -73,12 +73,7 @@ struct ExploreCommand: LoggedCommand {
             countFreedFiles, reuseVmIdentities, choices
         )
         (request.symmetry, request.threads, request.emitPromela) = (!noSymmetry, threads, emitPromela)
-        let outcome: Exploration.Outcome
-        do {
-            outcome = try Exploration.run(request) { printError("gmem explore: \($0)") }
-        } catch {
-            throw CommandFailure("gmem explore: \(error)")
-        }
-        if json, emitPromela == nil { try printJSON(outcome) } else { emit(outcome.formatted()) }
+        let outcome = try attempt("gmem explore") { try Exploration.run(request) { printError("gmem explore: \($0)") } }
+        if json { try printJSON(outcome) } else { emit(outcome.formatted()) }
     }
 }

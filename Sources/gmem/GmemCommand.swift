@@ -1,29 +1,54 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MicroVM
 
 /// The entry point: makes the standard descriptors safe (`StandardStreams.prepare`), parses
 /// the command, sets up logging (`--log-level`) and runs it. A ``CommandFailure`` thrown by
-/// a command is one line on stderr and its exit code; any other error is ArgumentParser's.
+/// a command, and a usage error, is one line on stderr and its exit code; help is ArgumentParser's.
 @main
 enum GmemMain {
     static func main() {
         StandardStreams.prepare()
-        // `gmem help TOPIC` with an unknown topic printed gmem's help and exited 0.
-        let arguments = CommandLine.arguments.dropFirst()
-        if arguments.first == "help", let unknown = unknownTopic(arguments.dropFirst().filter { !$0.hasPrefix("-") }) {
-            GmemCommand.exit(withError: ValidationError("unknown command '\(unknown)' (see gmem help)"))
-        }
+        let arguments = attachingNegativeValues(Array(CommandLine.arguments.dropFirst()))
         do {
-            var command = try GmemCommand.parseAsRoot()
+            // `gmem help TOPIC` with an unknown topic printed gmem's help and exited 0.
+            if arguments.first == "help",
+                let unknown = unknownTopic(arguments.dropFirst().filter { !$0.hasPrefix("-") })
+            {
+                throw ValidationError("unknown command '\(ByteSize.quoted(unknown))'")
+            }
+            var command = try GmemCommand.parseAsRoot(arguments)
             if let logged = command as? any LoggedCommand { logged.logging.bootstrap() }
             try command.run()
         } catch let failure as CommandFailure {
             printError(failure.message)
             exit(failure.exitCode)
         } catch {
-            GmemCommand.exit(withError: error)
+            let code = GmemCommand.exitCode(for: error)
+            guard code == .validationFailure else { GmemCommand.exit(withError: error) }
+            // ArgumentParser's usage text after the error (and its "See 'gmem X --help'") as a hint.
+            let full = GmemCommand.fullMessage(for: error)
+            let help = full.range(of: "See '").map { " (see " + full[$0.upperBound...].prefix { $0 != "'" } + ")" }
+            printError("gmem: " + GmemCommand.message(for: error) + (help ?? ""))
+            exit(code.rawValue)
         }
+    }
+
+    /// `--seed -1` as `--seed=-1`: ArgumentParser takes a word that starts with '-' for an
+    /// option, so a negative value after an option's name was "Missing value" with a usage.
+    static func attachingNegativeValues(_ arguments: [String]) -> [String] {
+        var result: [String] = []
+        for argument in arguments {
+            if let last = result.last, last.hasPrefix("--"), last.count > 2, !last.contains("="),
+                argument.hasPrefix("-"), argument.dropFirst().first.map({ $0.isNumber || $0 == "." }) == true
+            {
+                result[result.count - 1] = last + "=" + argument
+            } else {
+                result.append(argument)
+            }
+        }
+        return result
     }
 
     /// The first of `topics` that is not a subcommand of the one before it, or nil.

@@ -13,14 +13,7 @@ struct InfoCommand: LoggedCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() throws {
-        let report: HostReport
-        do {
-            report = try openKVM().report()
-        } catch let failure as CommandFailure {
-            throw failure
-        } catch {
-            throw CommandFailure("gmem info: \(error)")
-        }
+        let report = try attempt("gmem info") { try openKVM().report() }
         if json { try printJSON(report) } else { emit(report.formatted()) }
     }
 

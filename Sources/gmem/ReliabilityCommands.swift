@@ -1,5 +1,6 @@
 import ArgumentParser
 import GmemBench
+import MicroVM
 
 /// `gmem fuzz`: random byte strings run as the CPL3 payload with random register states.
 struct FuzzCommand: LoggedCommand {
@@ -19,11 +20,8 @@ struct FuzzCommand: LoggedCommand {
     func run() throws {
         var options = GuestFuzzReport.Options()
         (options.runs, options.seed, options.timeoutMilliseconds, options.length) = (runs, seed, timeoutMs, length)
-        let report: GuestFuzzReport
-        do {
-            report = try GuestFuzzReport.run(options) { line in if !json { printError("gmem fuzz: \(line)") } }
-        } catch {
-            throw CommandFailure("gmem fuzz: \(error)")
+        let report = try attempt("gmem fuzz") {
+            try GuestFuzzReport.run(options) { line in if !json { printError("gmem fuzz: \(line)") } }
         }
         if json { try printJSON(report) } else { emit(report.formatted()) }
         if !report.succeeded { throw ExitCode(1) }
@@ -45,16 +43,13 @@ struct SoakCommand: LoggedCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() throws {
-        guard cycles > 0, let bytes = parseSize(memory) else {
-            throw CommandFailure("gmem soak: --cycles must be positive and --memory a size")
+        guard cycles > 0 else { throw CommandFailure("gmem soak: --cycles must be positive (got \(cycles))") }
+        let bytes: UInt64
+        do { bytes = try ByteSize.parse(memory) } catch {
+            throw CommandFailure("gmem soak: --memory '\(ByteSize.quoted(memory))' is \(error)")
         }
-        let report: SoakReport
-        do {
-            report = try SoakReport.run(cycles: cycles, memory: bytes) { line in
-                if !json { printError("gmem soak: \(line)") }
-            }
-        } catch {
-            throw CommandFailure("gmem soak: \(error)")
+        let report = try attempt("gmem soak") {
+            try SoakReport.run(cycles: cycles, memory: bytes) { line in if !json { printError("gmem soak: \(line)") } }
         }
         if json { try printJSON(report) } else { emit(report.formatted()) }
         if !report.passed { throw ExitCode(1) }

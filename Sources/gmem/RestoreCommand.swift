@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import KVM
 import MicroVM
 
@@ -31,31 +30,11 @@ struct RestoreCommand: LoggedCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() throws {
-        // --clones first: the default timeout is computed from it (Int.max clones overflowed there).
-        guard (1...Snapshot.maximumClones).contains(clones) else {
-            throw CommandFailure(
-                "gmem restore: --clones must be between 1 and \(Snapshot.maximumClones) (got \(clones))")
-        }
-        let cpus = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        let timeout = self.timeout ?? 30 * Double((clones + cpus - 1) / cpus)
-        guard timeout >= 0.001, timeout.isFinite, timeout <= 86_400 else {
-            throw CommandFailure("gmem restore: --timeout must be from 0.001 to 86400 seconds (got \(timeout))")
-        }
-        let console = ConsoleWriter()
-        var options = RestoreOptions()
-        options.timeout = .milliseconds(Int64(timeout * 1000))
-        options.measuresResidency = true
+        var options = try attempt("gmem restore") { try RestoreOptions(clones: clones, timeoutSeconds: timeout) }
+        let console = ConsoleLineWriter()
         let live = !json && clones == 1
         options.console = { byte in if live { console.write(byte) } }
-        let runs: [RestoredRun]
-        do {
-            runs = try Snapshot(path: file).restoreAndRun(clones: clones, options)
-        } catch {
-            if case .machine(.kernel(let kernel)) = error, kernel.operation == .openDevice {
-                throw CommandFailure("gmem: " + KVMHost.describeOpenFailure(kernel.errno, path: "/dev/kvm"))
-            }
-            throw CommandFailure("gmem restore: \(error)")
-        }
+        let runs = try attempt("gmem restore") { try Snapshot(path: file).restoreAndRun(clones: clones, options) }
         console.flush()
         let summary = RestoreSummary(file: file, runs: runs)
         if json { try printJSON(summary) } else { emit(summary.formatted()) }

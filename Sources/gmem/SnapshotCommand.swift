@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import MicroVM
 
 /// `gmem snapshot inspect FILE`: what a snapshot holds, every checksum checked.
@@ -21,12 +20,7 @@ struct SnapshotCommand: ParsableCommand {
         @OptionGroup var logging: LoggingOptions
 
         func run() throws {
-            let inspection: SnapshotInspection
-            do {
-                inspection = try SnapshotInspection.inspect(path: file)
-            } catch {
-                throw CommandFailure("gmem snapshot inspect: \(error)")
-            }
+            let inspection = try attempt("gmem snapshot inspect") { try SnapshotInspection.inspect(path: file) }
             if json { try printJSON(inspection) } else { emit(inspection.formatted()) }
         }
     }
@@ -34,24 +28,12 @@ struct SnapshotCommand: ParsableCommand {
 
 extension RunCommand {
     /// `gmem run GUEST --snapshot FILE [--snapshot-at exits=N|ms=T]`.
-    func runWithSnapshot(_ config: MachineConfig) throws {
+    func runWithSnapshot(_ config: MachineConfig, console: ConsoleLineWriter) throws {
         guard let path = snapshot else { throw CommandFailure("gmem run: --snapshot-at needs --snapshot FILE") }
-        var trigger = SnapshotTrigger.guestRequest
-        if let text = snapshotAt {
-            guard let parsed = SnapshotTrigger(parsing: text) else {
-                throw CommandFailure(
-                    "gmem run: cannot read --snapshot-at '\(text)': use exits=N (N ≥ 1) or ms=T (0 to 86400000)")
-            }
-            trigger = parsed
-        }
-        let console = ConsoleWriter()
+        let trigger = try attempt("gmem run") { try SnapshotTrigger(argument: snapshotAt) }
         let live = !json
-        let outcome: SnapshotRunReport
-        do {
-            outcome = try Machine.run(
-                config, snapshotTo: path, at: trigger, console: { byte in if live { console.write(byte) } })
-        } catch {
-            throw CommandFailure("gmem run: \(error)")
+        let outcome = try attempt("gmem run") {
+            try Machine.run(config, snapshotTo: path, at: trigger, console: { byte in if live { console.write(byte) } })
         }
         console.flush()
         if json { try printJSON(outcome) } else { emit(outcome.formatted()) }

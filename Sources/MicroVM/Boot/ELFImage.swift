@@ -1,3 +1,6 @@
+import KVM
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -268,7 +271,7 @@ public enum ELFError: Error, Hashable, Sendable, CustomStringConvertible {
         case .noLoadableSegments: "malformed ELF: no PT_LOAD segment"
         case .doesNotFit(let what): "guest image does not fit: \(what)"
         case .unreadable(let path, let errno):
-            "cannot read guest image \(path): \(HostFile.describe(errno: errno)) (errno \(errno))"
+            "cannot read guest image \(path): \(Errno(rawValue: errno).symbolicName) (\(HostFile.describe(errno: errno)))"
         case .notRegularFile(let path): "guest image \(path) is not a regular file"
         }
     }

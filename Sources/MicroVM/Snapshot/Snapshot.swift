@@ -2,6 +2,7 @@ import CChecksum
 import GuestMemory
 import KVM
 import Logging
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -24,7 +25,7 @@ public enum SnapshotError: Error, Sendable, CustomStringConvertible {
         case .format(let path, let error): "\(path): \(error)"
         case .machine(let error): error.description
         case .file(let operation, let path, let code):
-            "\(operation) \(path): \(HostFile.describe(errno: code)) (errno \(code))"
+            "\(operation) \(path): \(Errno(rawValue: code).symbolicName) (\(HostFile.describe(errno: code)))"
         case .unsupported(let what): what
         }
     }

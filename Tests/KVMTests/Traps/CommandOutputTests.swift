@@ -1,4 +1,5 @@
 import Foundation
+import MicroVM
 import Testing
 
 #if canImport(Glibc)
@@ -129,6 +130,73 @@ struct CommandOutputTests {
         ]
         for (arguments, text) in cases {
             expectOneLineFailure(try runGmem(arguments, output: .file("/dev/null")), mentioning: text)
+        }
+    }
+
+    @Test("usage errors are one line with exit 64: a negative number after an option is its value, not 'Missing value'")
+    func usageErrors() throws {
+        let cases: [([String], String)] = [
+            (["check", "--seed", "-1"], "The value '-1' is invalid for '--seed"),
+            (["explore", "--depth", "-1"], "depth must be 0 to 24 (got -1)"),
+            (["check", "--bogus"], "Unknown option '--bogus' (see gmem check --help)"),
+            (["help", "nope"], "unknown command 'nope'"), (["rules", "--json", "--markdown"], "exclude each other"),
+        ]
+        for (arguments, text) in cases {
+            let result = try runGmem(arguments, output: .file("/dev/null"))
+            let lines = result.standardError.split(separator: "\n")
+            #expect(result.signal == 0 && (result.status == 64 || result.status == 1), "\(arguments): \(result.status)")
+            #expect(lines.count == 1, "\(arguments): \(result.standardError)")
+            #expect(result.standardError.contains(text), "\(arguments): \(result.standardError)")
+            #expect(!result.standardError.contains("Missing value"), "\(arguments): \(result.standardError)")
+        }
+    }
+
+    @Test("sizes: any a 64-bit byte count holds is read, a larger one names the bound; unreadable files name the errno")
+    func sizesAndFiles() throws {
+        #expect(try ByteSize.parse("100T") == 100 << 40)
+        #expect(try ByteSize.parse("15E") == 15 << 60)
+        #expect(try ByteSize.parse("64MiB") == 64 << 20)
+        #expect(try ByteSize.parse("18446744073709551615") == .max)
+        #expect(throws: ByteSize.Problem.tooLarge) { try ByteSize.parse("16E") }
+        #expect(throws: ByteSize.Problem.tooLarge) { try ByteSize.parse("99999999999999999999999") }
+        for text in ["-1", "+5", "1.5G", "G", "", "4 K"] {
+            #expect(throws: ByteSize.Problem.notASize, "\(text)") { try ByteSize.parse(text) }
+        }
+        #expect(ByteSize.quoted(String(repeating: "9", count: 40)) == String(repeating: "9", count: 32) + "…")
+        let cases: [([String], String)] = [
+            (["check", "--memory-budget", "100E"], "at most 18446744073709551615 bytes"),
+            (
+                ["check", "--memory-budget", String(repeating: "9", count: 100)],
+                String(repeating: "9", count: 32) + "…'"
+            ),
+            (["check", "/nonexistent/x.gmem"], "cannot read /nonexistent/x.gmem: ENOENT (No such file or directory)"),
+            (["check", "/tmp"], "cannot read /tmp: EISDIR (Is a directory)"),
+            (["soak", "--memory", "1Q"], "--memory '1Q' is not a size"),
+            (["run", "--memory", "abc"], "memory size 'abc' is not a size"),
+            (["restore", "/nonexistent/x.snap"], "ENOENT (No such file or directory)"),
+        ]
+        for (arguments, text) in cases {
+            expectOneLineFailure(try runGmem(arguments, output: .file("/dev/null")), mentioning: text)
+        }
+    }
+
+    @Test("--json is JSON with every command, --emit-c and --emit-promela included")
+    func jsonEverywhere() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gmem-json-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let output = directory + "/out.json"
+        for arguments in [
+            ["check", "--backend", "model", "--json", "--emit-c", directory, "--only", "c1-size-zero"],
+            ["explore", "--json", "--emit-promela", directory],
+        ] {
+            #expect(FileManager.default.createFile(atPath: output, contents: nil))
+            let result = try runGmem(arguments, output: .file(output))
+            #expect(result.status == 0, "\(arguments): \(result.standardError)")
+            let data = try Data(contentsOf: URL(fileURLWithPath: output))
+            #expect(
+                (try? JSONSerialization.jsonObject(with: data)) != nil,
+                "\(arguments): \(String(decoding: data, as: UTF8.self))")
         }
     }
 
