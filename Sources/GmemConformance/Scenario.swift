@@ -5,7 +5,8 @@ import GmemModel
 public enum AddressExpression: Hashable, Sendable, CustomStringConvertible {
     /// A number taken as it is.
     case literal(UInt64)
-    /// The mapping's first address plus `offset` (modulo 2^64, as `__u64` arithmetic).
+    /// The mapping's first address plus `offset`, a signed 64-bit offset stored as its bit
+    /// pattern (the sum is taken modulo 2^64, as `__u64` arithmetic).
     case mapping(String, offset: UInt64)
 
     /// The expression as the scenario language writes it: a number, `NAME`, `NAME+OFFSET` or `NAME-OFFSET`.
@@ -15,8 +16,8 @@ public enum AddressExpression: Hashable, Sendable, CustomStringConvertible {
         case .mapping(let name, let offset):
             offset == 0
                 ? name
-                : Int64(bitPattern: offset) < 0 && Int64(bitPattern: offset) > -(1 << 40)
-                    ? "\(name)-\(hexOrDecimal(UInt64(-Int64(bitPattern: offset))))" : "\(name)+\(hexOrDecimal(offset))"
+                : Int64(bitPattern: offset) < 0
+                    ? "\(name)-\(hexOrDecimal(Int64(bitPattern: offset).magnitude))" : "\(name)+\(hexOrDecimal(offset))"
         }
     }
 }

@@ -87,6 +87,8 @@ public enum ScenarioFormat {
         var currentLine = 0
         var names: [String: NameKind] = [:]
         var scenarioNames: [String: Int] = [:]
+        /// The line of the first step before any header (that scenario is named after the file).
+        var implicitScenarioLine: Int?
         var totalSteps = 0
 
         init(source: String) { self.source = source }
@@ -168,6 +170,7 @@ public enum ScenarioFormat {
             if current == nil {
                 current = Scenario(name: source, rules: [], steps: [], source: source)
                 currentLine = number
+                implicitScenarioLine = number
             }
             totalSteps += 1
             guard totalSteps <= ScenarioFormat.maximumSteps else {
@@ -206,14 +209,19 @@ public enum ScenarioFormat {
             try close()
             guard words.count >= 2 else { throw error(number, endColumn, "missing scenario name after 'scenario'") }
             let name = words[1]
-            guard name.text.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }),
-                !name.text.contains("=")
-            else {
+            guard ScenarioFormat.isScenarioName(name.text) else {
                 throw error(
-                    number, name.column, "scenario name '\(name.text)' may hold only letters, digits, '-', '_' and '.'")
+                    number, name.column,
+                    "'\(echo(name.text))' is not a scenario name (\(ScenarioFormat.scenarioNameRule))")
             }
             if let previous = scenarioNames[String(name.text)] {
-                throw error(number, name.column, "scenario '\(name.text)' is already defined on line \(previous)")
+                throw error(number, name.column, "scenario '\(echo(name.text))' is already defined on line \(previous)")
+            }
+            if let implicit = implicitScenarioLine, name.text == source {
+                throw error(
+                    number, name.column,
+                    "scenario '\(echo(name.text))' is already the name of the steps before the first header (line \(implicit))"
+                )
             }
             scenarioNames[String(name.text)] = number
             var rules: [String] = []
@@ -224,13 +232,13 @@ public enum ScenarioFormat {
                 guard let equals = word.text.firstIndex(of: "=") else {
                     throw error(
                         number, word.column,
-                        "unexpected word '\(word.text)' (a scenario header takes rules=ID,…, requires=NAME,… and profile=NAME)"
+                        "unexpected word '\(echo(word.text))' (a scenario header takes rules=ID,…, requires=NAME,… and profile=NAME)"
                     )
                 }
                 let key = word.text[..<equals]
                 let value = word.text[word.text.index(after: equals)...]
                 let valueColumn = word.column + key.count + 1
-                guard seen.insert(key).inserted else { throw error(number, word.column, "\(key)= given twice") }
+                guard seen.insert(key).inserted else { throw error(number, word.column, "\(echo(key))= given twice") }
                 switch key {
                 case "rules":
                     var column = valueColumn
@@ -238,11 +246,11 @@ public enum ScenarioFormat {
                         guard ScenarioFormat.knownRules.contains(String(part)) else {
                             throw error(
                                 number, column,
-                                "unknown rule id '\(part)' (a GMEM-SPEC id, \(ScenarioFormat.knownRules.first ?? "C1")–\(ScenarioFormat.knownRules.last ?? "P3")\(suggestion(String(part), ScenarioFormat.knownRules)))"
+                                "unknown rule id '\(echo(part))' (a GMEM-SPEC id, \(ScenarioFormat.knownRules.first ?? "C1")–\(ScenarioFormat.knownRules.last ?? "P3")\(suggestion(String(part), ScenarioFormat.knownRules)))"
                             )
                         }
                         guard !rules.contains(String(part)) else {
-                            throw error(number, column, "rule \(part) given twice in rules=")
+                            throw error(number, column, "rule \(echo(part)) given twice in rules=")
                         }
                         rules.append(String(part))
                         column += part.count + 1
@@ -254,11 +262,11 @@ public enum ScenarioFormat {
                             let all = Scenario.Requirement.allCases.map(\.rawValue)
                             throw error(
                                 number, column,
-                                "unknown requirement '\(part)' (expected \(all.joined(separator: ", "))\(suggestion(String(part), all)))"
+                                "unknown requirement '\(echo(part))' (expected \(all.joined(separator: ", "))\(suggestion(String(part), all)))"
                             )
                         }
                         guard !requires.contains(requirement) else {
-                            throw error(number, column, "\(part) given twice in requires=")
+                            throw error(number, column, "\(echo(part)) given twice in requires=")
                         }
                         requires.append(requirement)
                         column += part.count + 1
@@ -268,14 +276,14 @@ public enum ScenarioFormat {
                         let all = KernelProfile.allNames
                         throw error(
                             number, valueColumn,
-                            "unknown kernel profile '\(value)' (expected \(all.joined(separator: " or "))\(suggestion(String(value), all)))"
+                            "unknown kernel profile '\(echo(value))' (expected \(all.joined(separator: " or "))\(suggestion(String(value), all)))"
                         )
                     }
                     profile = String(value)
                 default:
                     throw error(
                         number, word.column,
-                        "unknown key '\(key)' in a scenario header (expected rules=, requires= or profile=\(suggestion(String(key), ["rules", "requires", "profile"])))"
+                        "unknown key '\(echo(key))' in a scenario header (expected rules=, requires= or profile=\(suggestion(String(key), ["rules", "requires", "profile"])))"
                     )
                 }
             }
@@ -362,15 +370,15 @@ public enum ScenarioFormat {
                     if let equals = word.text.firstIndex(of: "=") {
                         let key = word.text[..<equals]
                         guard !key.isEmpty else {
-                            throw context.error(word.column, "missing key before '=' in '\(word.text)'")
+                            throw context.error(word.column, "missing key before '=' in '\(echo(word.text))'")
                         }
                         guard keys.contains(where: { $0.utf8.elementsEqual(key.utf8) }) else {
                             throw context.error(
                                 word.column,
-                                "unknown key '\(key)' for \(verb.text) (expected \(keys.isEmpty ? "no keys" : keys.map { $0 + "=" }.joined(separator: ", "))\(suggestion(String(key), keys)); \(synopsis))"
+                                "unknown key '\(echo(key))' for \(verb.text) (expected \(keys.isEmpty ? "no keys" : keys.map { $0 + "=" }.joined(separator: ", "))\(suggestion(String(key), keys)); \(synopsis))"
                             )
                         }
-                        guard keyed[key] == nil else { throw context.error(word.column, "\(key)= given twice") }
+                        guard keyed[key] == nil else { throw context.error(word.column, "\(echo(key))= given twice") }
                         keyed.entries.append(
                             (
                                 key,
@@ -386,7 +394,7 @@ public enum ScenarioFormat {
             func expect(positional count: Int) throws(ParseError) {
                 if positional.count > count {
                     let extra = positional[count]
-                    throw context.error(extra.column, "unexpected word '\(extra.text)' (\(synopsis))")
+                    throw context.error(extra.column, "unexpected word '\(echo(extra.text))' (\(synopsis))")
                 }
             }
 
@@ -415,6 +423,9 @@ public enum ScenarioFormat {
             }
 
             func has(_ key: String) -> Bool { keyed[Substring(key)] != nil }
+
+            /// The value of `key=` as the user wrote it, for a message (``echo(_:)``).
+            func shown(_ key: String) -> String { echo(keyed[Substring(key)]?.value ?? "") }
 
             func number(_ key: String, _ type: CType, default value: UInt64? = nil) throws(ParseError) -> UInt64 {
                 guard let entry = keyed[Substring(key)] else {
@@ -448,7 +459,7 @@ public enum ScenarioFormat {
                     isLetter($0) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "_")
                 })
             else {
-                throw error(word.column, "'\(word.text)' is not a name (a letter, then letters, digits or '_')")
+                throw error(word.column, "'\(echo(word.text))' is not a name (a letter, then letters, digits or '_')")
             }
         }
 
@@ -460,12 +471,12 @@ public enum ScenarioFormat {
                 let candidates = names.filter { $0.value == kind }.map(\.key).sorted()
                 throw error(
                     word.column,
-                    "undeclared name '\(name)': expected \(what), declared before this line\(candidates.isEmpty ? "" : " (declared: \(candidates.prefix(8).joined(separator: ", "))\(suggestion(name, candidates)))")"
+                    "undeclared name '\(echo(name))': expected \(what), declared before this line\(candidates.isEmpty ? "" : " (declared: \(candidates.prefix(8).joined(separator: ", "))\(suggestion(name, candidates)))")"
                 )
             case .some(let found) where found != kind:
                 throw error(
                     word.column,
-                    "'\(name)' is \(found == .mapping ? "a host mapping" : "a descriptor"); expected \(what)")
+                    "'\(echo(name))' is \(found == .mapping ? "a host mapping" : "a descriptor"); expected \(what)")
             default:
                 return name
             }
@@ -516,7 +527,7 @@ public enum ScenarioFormat {
                 guard value < 3 || value >= 1_000_000 else {
                     throw error(
                         a.keyed["fd"]!.column,
-                        "fd=\(value): raw descriptors are 0–2, negative, or ≥ 1000000 (3–999999 belong to gmem check and the scenario's own objects; name those instead)"
+                        "fd=\(a.shown("fd")): raw descriptors are 0–2, negative, or ≥ 1000000 (3–999999 belong to gmem check and the scenario's own objects; name those instead)"
                     )
                 }
                 return .rawDescriptor(name: name, fd: value)
@@ -586,7 +597,7 @@ public enum ScenarioFormat {
                     let all = ScenarioFormat.fileOperations.map(\.0)
                     throw error(
                         word.column,
-                        "unknown file operation '\(word.text)' (expected \(all.joined(separator: ", "))\(suggestion(String(word.text), all)))"
+                        "unknown file operation '\(echo(word.text))' (expected \(all.joined(separator: ", "))\(suggestion(String(word.text), all)))"
                     )
                 }
                 return .fileOperation(file: file, operation)
@@ -600,7 +611,7 @@ public enum ScenarioFormat {
                 if flags & ~0xF != 0 {
                     throw error(
                         a.keyed["flags"]!.column,
-                        "flags=\(flags): only the mapping type (shared 1, private 2, shared_validate 3; 0–15) is taken; other mmap flags would change where or how gmem check's own process maps memory"
+                        "flags=\(a.shown("flags")): only the mapping type (shared 1, private 2, shared_validate 3; 0–15) is taken; other mmap flags would change where or how gmem check's own process maps memory"
                     )
                 }
                 return .mmap(
@@ -637,7 +648,7 @@ public enum ScenarioFormat {
                 if let known = ScenarioFormat.undescribedAdvices.first(where: { $0.1 == advice }) {
                     throw error(
                         a.keyed["advice"]?.column ?? endColumn,
-                        "advice=\(advice) is \(known.0), which the model does not describe (described: \(ScenarioFormat.advices.map(\.0).joined(separator: ", ")); any number Linux does not know is refused by the kernel with EINVAL)"
+                        "advice=\(a.shown("advice")) is \(known.0), which the model does not describe (described: \(ScenarioFormat.advices.map(\.0).joined(separator: ", ")); any number Linux does not know is refused by the kernel with EINVAL)"
                     )
                 }
                 return .madvise(
@@ -656,13 +667,9 @@ public enum ScenarioFormat {
                     synopsis: "write P [offset=O] [width=1|2|4|8] value=V")
                 try a.expect(positional: 1)
                 let width = try width(a)
-                let value = try a.number("value", .u64)
-                if value > width.maxValue {
-                    throw error(
-                        a.keyed["value"]!.column,
-                        "value=\(hexOrDecimal(value)) does not fit a \(width.rawValue)-byte write (at most \(hexOrDecimal(width.maxValue)))"
-                    )
-                }
+                guard let entry = a.keyed["value"] else { throw error(endColumn, "missing value= (\(a.synopsis))") }
+                let value = try accessValue(
+                    entry.value, column: entry.column, width: width, key: "value", separator: "=", what: "write")
                 return .hostWrite(
                     mapping: try a.mapping(0, "a host mapping"), offset: try a.number("offset", .u64, default: 0),
                     width: width, value: value)
@@ -689,7 +696,7 @@ public enum ScenarioFormat {
                     default:
                         throw error(
                             word.column,
-                            "unexpected word '\(word.text)' (expected read or private\(suggestion(String(word.text), ["read", "private"])); \(a.synopsis))"
+                            "unexpected word '\(echo(word.text))' (expected read or private\(suggestion(String(word.text), ["read", "private"])); \(a.synopsis))"
                         )
                     }
                 }
@@ -702,7 +709,7 @@ public enum ScenarioFormat {
                 let gpa = try a.number("gpa", .u64)
                 guard gpa % 4096 == 0 else {
                     throw error(
-                        a.keyed["gpa"]!.column, "gpa=\(hexOrDecimal(gpa)): guest accesses are 8 bytes at a page start")
+                        a.keyed["gpa"]!.column, "gpa=\(a.shown("gpa")): guest accesses are 8 bytes at a page start")
                 }
                 return .guestAccess(
                     via: via, gpa: gpa, write: read ? nil : try a.number("write", .u64), isPrivate: isPrivate)
@@ -727,7 +734,7 @@ public enum ScenarioFormat {
                 guard word.text.first?.isNumber ?? false else {
                     throw error(
                         word.column,
-                        "unknown capability '\(word.text)' (a KVM_CAP_ name from linux/kvm.h or a number\(suggestion(text, capabilityNames.map(\.0))))"
+                        "unknown capability '\(echo(word.text))' (a KVM_CAP_ name from linux/kvm.h or a number\(suggestion(text, capabilityNames.map(\.0))))"
                     )
                 }
                 return .checkExtension(
@@ -763,12 +770,12 @@ public enum ScenarioFormat {
                 let offset = try a.number("offset", .u64, default: 0)
                 let length = try a.number("len", .u64)
                 if offset % 4096 != 0 {
-                    throw error(a.keyed["offset"]!.column, "offset=\(hexOrDecimal(offset)): pin takes whole pages")
+                    throw error(a.keyed["offset"]!.column, "offset=\(a.shown("offset")): pin takes whole pages")
                 }
                 guard length % 4096 == 0, length > 0, length <= ModelKernel.maximumPinPages << 12 else {
                     throw error(
                         a.keyed["len"]!.column,
-                        "len=\(hexOrDecimal(length)): pin takes 1 to \(ModelKernel.maximumPinPages) whole pages (a pipe's default capacity)"
+                        "len=\(a.shown("len")): pin takes 1 to \(ModelKernel.maximumPinPages) whole pages (a pipe's default capacity)"
                     )
                 }
                 return .pin(mapping: try a.mapping(0, "a host mapping"), offset: offset, length: length)
@@ -784,13 +791,13 @@ public enum ScenarioFormat {
                 guard count <= Action.maximumDescriptorLimit else {
                     throw error(
                         a.keyed["fds"]!.column,
-                        "fds=\(count): at most \(Action.maximumDescriptorLimit) descriptors besides fds 0–2")
+                        "fds=\(a.shown("fds")): at most \(Action.maximumDescriptorLimit) descriptors besides fds 0–2")
                 }
                 return .limitDescriptors(Int(count))
             default:
                 throw error(
                     verb.column,
-                    "unknown action '\(verb.text)' (expected one of \(ScenarioFormat.actions.joined(separator: ", "))\(suggestion(String(verb.text), ScenarioFormat.actions)))"
+                    "unknown action '\(echo(verb.text))' (expected one of \(ScenarioFormat.actions.joined(separator: ", "))\(suggestion(String(verb.text), ScenarioFormat.actions)))"
                 )
             }
         }
@@ -800,7 +807,8 @@ public enum ScenarioFormat {
             guard entry.value == "1" || entry.value == "2" else {
                 throw error(
                     entry.column,
-                    "api=\(entry.value): expected 1 (KVM_SET_USER_MEMORY_REGION) or 2 (KVM_SET_USER_MEMORY_REGION2)")
+                    "api=\(echo(entry.value)): expected 1 (KVM_SET_USER_MEMORY_REGION) or 2 (KVM_SET_USER_MEMORY_REGION2)"
+                )
             }
             return entry.value == "1" ? 1 : 2
         }
@@ -808,7 +816,7 @@ public enum ScenarioFormat {
         func width(_ a: Arguments) throws(ParseError) -> AccessWidth {
             guard let entry = a.keyed["width"] else { return .double }
             guard let value = Int(entry.value), let width = AccessWidth(rawValue: value) else {
-                throw error(entry.column, "width=\(entry.value): expected 1, 2, 4 or 8 (bytes)")
+                throw error(entry.column, "width=\(echo(entry.value)): expected 1, 2, 4 or 8 (bytes)")
             }
             return width
         }
@@ -823,12 +831,16 @@ public enum ScenarioFormat {
             guard end < text.endIndex else { return .mapping(name, offset: 0) }
             let rest = text[end...]
             let offsetColumn = column + text.distance(from: text.startIndex, to: end)
-            // P+O or P-O: the offset is the (signed) rest, taken modulo 2^64 as __u64 arithmetic.
+            // P+O or P-O: a signed 64-bit offset, so that what is echoed (P+O, P-O) is what was
+            // written; P+O itself is computed modulo 2^64 at run time, as __u64 arithmetic.
             let value = try evaluate(rest, column: offsetColumn, key: "uaddr", offset: true)
-            guard value >= CType.u64.minimum, value <= CType.u64.maximum else {
-                throw error(offsetColumn, "uaddr offset \(rest) is out of range for \(CType.u64.name)")
+            guard value >= Int128(Int64.min), value <= Int128(Int64.max) else {
+                throw error(
+                    offsetColumn,
+                    "uaddr=\(echo(text)): the offset after \(name) is out of range: P+O and P-O take -0x8000000000000000…0x7FFFFFFFFFFFFFFF (a signed 64-bit offset)"
+                )
             }
-            return .mapping(name, offset: UInt64(truncatingIfNeeded: value))
+            return .mapping(name, offset: UInt64(bitPattern: Int64(value)))
         }
 
         // MARK: Numbers
@@ -854,7 +866,9 @@ public enum ScenarioFormat {
                 position += 1
             } else if bytes[index] == plus {
                 throw error(
-                    column, "\(key)=\(text): a number starts with a digit or '-' (did you mean '\(text.dropFirst())'?)")
+                    column,
+                    "\(key)=\(echo(text)): a number starts with a digit or '-' (did you mean '\(echo(text.dropFirst()))'?)"
+                )
             }
             while true {
                 let termStart = index
@@ -868,21 +882,24 @@ public enum ScenarioFormat {
                 case .success(let value):
                     total += sign * value
                 case .failure(.empty):
-                    throw error(termColumn, "\(key)=\(text): missing number")
+                    throw error(termColumn, "\(key)=\(echo(text)): missing number")
                 case .failure(.outOfRange):
                     throw error(
-                        termColumn, "\(key)=\(text) is out of range (a term must fit 64 bits before its K, M, G or T)")
+                        termColumn,
+                        "\(key)=\(echo(text)) is out of range (a term must fit 64 bits before its K, M, G or T)")
                 case .failure(.spelling(let valid)):
                     throw error(
                         termColumn,
-                        "\(key)=\(text): '\(term)' is not how the language writes a number (did you mean '\(valid)'?)")
+                        "\(key)=\(echo(text)): '\(echo(term))' is not how the language writes a number (did you mean '\(echo(valid))'?)"
+                    )
                 case .failure(.notNumber):
                     throw error(
                         termColumn,
-                        "\(key)=\(text): '\(term)' is not a number (decimal, 0x hex, or decimal with K, M, G, T)")
+                        "\(key)=\(echo(text)): '\(echo(term))' is not a number (decimal, 0x hex, or decimal with K, M, G, T)"
+                    )
                 }
                 guard total.magnitude < (UInt128(1) << 100) else {
-                    throw error(column, "\(key)=\(text) is out of range")
+                    throw error(column, "\(key)=\(echo(text)) is out of range")
                 }
                 guard index < bytes.endIndex else { break }
                 sign = bytes[index] == minus ? -1 : 1
@@ -895,10 +912,30 @@ public enum ScenarioFormat {
         func number(_ text: Substring, column: Int, _ type: CType, key: String) throws(ParseError) -> UInt64 {
             let value = try evaluate(text, column: column, key: key)
             guard value >= type.minimum, value <= type.maximum else {
-                throw error(column, "\(key)=\(text) is out of range for \(type.name): \(type.minimum)…\(type.maximum)")
+                throw error(
+                    column, "\(key)=\(echo(text)) is out of range for \(type.name): \(type.minimum)…\(type.maximum)")
             }
             let pattern = UInt64(truncatingIfNeeded: value)
             return type.bits == 64 ? pattern : pattern & 0xFFFF_FFFF
+        }
+
+        /// The value of a `width`-byte host access: `-2^(8w-1)` … `2^(8w) - 1`, stored as its
+        /// w-byte two's complement (as C converts it to the access's type); out of range is an
+        /// error quoting `key` and the text as written.
+        func accessValue(
+            _ text: Substring, column: Int, width: AccessWidth, key: String, separator: String, what: String
+        ) throws(ParseError) -> UInt64 {
+            let value = try evaluate(text, column: column, key: key)
+            let bits = width.rawValue * 8
+            let minimum = -(Int128(1) << (bits - 1))
+            let maximum = (Int128(1) << bits) - 1
+            guard value >= minimum, value <= maximum else {
+                throw error(
+                    column,
+                    "\(key)\(separator)\(echo(text)) does not fit a \(width.rawValue)-byte \(what) (\(minimum)…\(maximum), or up to \(hexOrDecimal(UInt64(maximum))))"
+                )
+            }
+            return UInt64(truncatingIfNeeded: value) & width.maxValue
         }
 
         func symbols(_ text: Substring, column: Int, _ table: [(String, UInt64)], _ type: CType, key: String)
@@ -915,7 +952,7 @@ public enum ScenarioFormat {
                     let names = table.map(\.0)
                     throw error(
                         position,
-                        "\(key)=\(part) is not one of \(names.joined(separator: ", ")) or a number\(suggestion(String(part), names))"
+                        "\(key)=\(echo(part)) is not one of \(names.joined(separator: ", ")) or a number\(suggestion(String(part), names))"
                     )
                 }
                 position += part.count + 1
@@ -929,7 +966,8 @@ public enum ScenarioFormat {
             func noMore(_ count: Int = 0) throws(ParseError) {
                 if rest.count > count {
                     throw error(
-                        rest[count].column, "unexpected word '\(rest[count].text)' after the outcome '\(head.text)'")
+                        rest[count].column,
+                        "unexpected word '\(echo(rest[count].text))' after the outcome '\(echo(head.text))'")
                 }
             }
             switch head.text.lowercased() {
@@ -957,12 +995,12 @@ public enum ScenarioFormat {
             case "value":
                 guard let word = rest.first else { throw error(endColumn, "value needs a number (value N)") }
                 try noMore(1)
-                let value = try number(word.text, column: word.column, .u64, key: "value")
-                if case .hostRead(_, _, let width) = action, value > width.maxValue {
-                    throw error(
-                        word.column, "value \(hexOrDecimal(value)) cannot come from a \(width.rawValue)-byte read")
+                if case .hostRead(_, _, let width) = action {
+                    return .value(
+                        try accessValue(
+                            word.text, column: word.column, width: width, key: "value", separator: " ", what: "read"))
                 }
-                return .value(value)
+                return .value(try number(word.text, column: word.column, .u64, key: "value"))
             case "fault":
                 var gpa: UInt64?
                 var size: UInt64 = 4096
@@ -970,12 +1008,13 @@ public enum ScenarioFormat {
                 var seen: [Substring] = []
                 for word in rest {
                     guard let equals = word.text.firstIndex(of: "=") else {
-                        throw error(word.column, "unexpected word '\(word.text)' (fault gpa=A [size=S] [flags=F])")
+                        throw error(
+                            word.column, "unexpected word '\(echo(word.text))' (fault gpa=A [size=S] [flags=F])")
                     }
                     let key = word.text[..<equals]
                     let value = word.text[word.text.index(after: equals)...]
                     let column = word.column + key.count + 1
-                    guard !seen.contains(key) else { throw error(word.column, "\(key)= given twice") }
+                    guard !seen.contains(key) else { throw error(word.column, "\(echo(key))= given twice") }
                     seen.append(key)
                     switch key {
                     case "gpa": gpa = try number(value, column: column, .u64, key: "gpa")
@@ -984,7 +1023,7 @@ public enum ScenarioFormat {
                     default:
                         throw error(
                             word.column,
-                            "unknown key '\(key)' for fault (expected gpa=, size=, flags=\(suggestion(String(key), ["gpa", "size", "flags"])))"
+                            "unknown key '\(echo(key))' for fault (expected gpa=, size=, flags=\(suggestion(String(key), ["gpa", "size", "flags"])))"
                         )
                     }
                 }
@@ -997,33 +1036,33 @@ public enum ScenarioFormat {
                     guard let equals = word.text.firstIndex(of: "=") else {
                         throw error(
                             word.column,
-                            "unexpected word '\(word.text)' (stat [type=reg|chr|…] [mode=OCTAL] [size=N] [blksize=N] [cloexec=0|1] [ino=same|different[:G]])"
+                            "unexpected word '\(echo(word.text))' (stat [type=reg|chr|…] [mode=OCTAL] [size=N] [blksize=N] [cloexec=0|1] [ino=same|different[:G]])"
                         )
                     }
                     let key = word.text[..<equals]
                     let value = word.text[word.text.index(after: equals)...]
                     let column = word.column + key.count + 1
-                    guard seen.insert(key).inserted else { throw error(word.column, "\(key)= given twice") }
+                    guard seen.insert(key).inserted else { throw error(word.column, "\(echo(key))= given twice") }
                     switch key {
                     case "type":
                         guard let type = FileType(rawValue: String(value)) else {
                             let all = FileType.allCases.map(\.rawValue)
                             throw error(
                                 column,
-                                "type=\(value) is not one of \(all.joined(separator: ", "))\(suggestion(String(value), all))"
+                                "type=\(echo(value)) is not one of \(all.joined(separator: ", "))\(suggestion(String(value), all))"
                             )
                         }
                         pattern.type = type
                     case "mode":
                         guard let mode = UInt32(value, radix: 8), mode <= 0o7777 else {
-                            throw error(column, "mode=\(value): expected octal permission bits 0–7777")
+                            throw error(column, "mode=\(echo(value)): expected octal permission bits 0–7777")
                         }
                         pattern.mode = mode
                     case "size": pattern.size = try number(value, column: column, .s64, key: "size")
                     case "blksize": pattern.blockSize = try number(value, column: column, .s64, key: "blksize")
                     case "cloexec":
                         guard value == "0" || value == "1" else {
-                            throw error(column, "cloexec=\(value): expected 0 or 1")
+                            throw error(column, "cloexec=\(echo(value)): expected 0 or 1")
                         }
                         pattern.closeOnExec = value == "1"
                     case "ino":
@@ -1031,7 +1070,8 @@ public enum ScenarioFormat {
                         guard parts[0] == "same" || parts[0] == "different" else {
                             throw error(
                                 column,
-                                "ino=\(value): expected same or different (optionally :G, the object to compare with)")
+                                "ino=\(echo(value)): expected same or different (optionally :G, the object to compare with)"
+                            )
                         }
                         pattern.sameInode = parts[0] == "same"
                         guard case .stat(let name, let other) = action else {
@@ -1042,18 +1082,21 @@ public enum ScenarioFormat {
                                 Word(text: parts[1], column: column + parts[0].count + 1), as: .descriptor,
                                 what: "a descriptor to compare inodes with")
                             if let other, other != given {
-                                throw error(column, "ino=\(value) names another object than the step's ino=\(other)")
+                                throw error(
+                                    column, "ino=\(echo(value)) names another object than the step's ino=\(echo(other))"
+                                )
                             }
                             action = .stat(name, sameInodeAs: given)
                         } else if other == nil {
                             throw error(
                                 column,
-                                "ino=\(value) needs the object to compare with: ino=\(parts[0]):G, or 'stat F ino=G'")
+                                "ino=\(echo(value)) needs the object to compare with: ino=\(echo(parts[0])):G, or 'stat F ino=G'"
+                            )
                         }
                     default:
                         throw error(
                             word.column,
-                            "unknown key '\(key)' for stat (expected type=, mode=, size=, blksize=, cloexec=, ino=\(suggestion(String(key), ["type", "mode", "size", "blksize", "cloexec", "ino"])))"
+                            "unknown key '\(echo(key))' for stat (expected type=, mode=, size=, blksize=, cloexec=, ino=\(suggestion(String(key), ["type", "mode", "size", "blksize", "cloexec", "ino"])))"
                         )
                     }
                 }
@@ -1078,7 +1121,7 @@ public enum ScenarioFormat {
                 let all = ["ok", "error", "value", "written", "mmio", "efault", "SIGBUS", "SIGSEGV", "fault", "stat"]
                 throw error(
                     head.column,
-                    "unknown outcome '\(head.text)' (expected \(all.joined(separator: ", ")) or an errno name such as EINVAL\(suggestion(String(head.text), all + errnoTable.map(\.0))))"
+                    "unknown outcome '\(echo(head.text))' (expected \(all.joined(separator: ", ")) or an errno name such as EINVAL\(suggestion(String(head.text), all + errnoTable.map(\.0))))"
                 )
             }
         }
@@ -1188,10 +1231,7 @@ public enum ScenarioFormat {
 
     /// The scenario as text that `parse` reads back to the same steps.
     public static func text(of scenario: Scenario) -> String {
-        let name =
-            scenario.name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." })
-                && !scenario.name.isEmpty
-            ? scenario.name : "scenario"
+        let name = isScenarioName(Substring(scenario.name)) ? scenario.name : "scenario"
         var lines = [
             "scenario \(name)" + (scenario.rules.isEmpty ? "" : " rules=\(scenario.rules.joined(separator: ","))")
                 + (scenario.requires.isEmpty
@@ -1370,4 +1410,31 @@ func suggestion(_ word: String, _ candidates: [String]) -> String {
     }
     guard let best, best.1 > 0, best.1 <= limit else { return "" }
     return "; did you mean '\(best.0)'?"
+}
+
+/// `text` as an error message quotes it: whole up to 32 characters, else its first 32 and "…"
+/// (a 10,000-digit number is not echoed whole).
+func echo(_ text: some StringProtocol) -> String {
+    text.count <= 32 ? String(text) : String(text.prefix(32)) + "…"
+}
+
+extension ScenarioFormat {
+    /// What a scenario name is, in words (docs/scenario-language.md).
+    static let scenarioNameRule =
+        "1 to \(maximumScenarioNameLength) characters: a letter or digit, then letters, digits, '-', '_', '.' or '+'"
+    /// The longest scenario name (a C reproducer's file is named after it).
+    static let maximumScenarioNameLength = 128
+
+    /// Whether `name` is a valid scenario name: ``scenarioNameRule``, ASCII only.
+    static func isScenarioName(_ name: Substring) -> Bool {
+        func isAlphanumeric(_ byte: UInt8) -> Bool {
+            ((byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z"))
+                || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+        }
+        let bytes = name.utf8
+        guard let first = bytes.first, isAlphanumeric(first), bytes.count <= maximumScenarioNameLength else {
+            return false
+        }
+        return bytes.allSatisfy { isAlphanumeric($0) || "-_.+".utf8.contains($0) }
+    }
 }

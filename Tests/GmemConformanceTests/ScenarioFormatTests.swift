@@ -221,6 +221,76 @@ struct ScenarioFormatTests {
         #expect(error("vm A\ngmem F A size=4K flags=0xFFFFFFFFFFFFFFFF") == nil)
     }
 
+    @Test("uaddr=P+O and P-O take a signed 64-bit offset, refused beyond it at its column, echoed as written")
+    func mappingOffsets() throws {
+        let wrapped = try #require(error("vm A\nanon U len=4K\nregion A slot=0 size=4K uaddr=U+0xFFFFFFFFFFFFF000"))
+        #expect(wrapped.line == 3 && wrapped.column == 32, "\(wrapped)")
+        #expect(wrapped.message.contains("uaddr=U+0xFFFFFFFFFFFFF000: the offset after U is out of range"))
+        #expect(wrapped.message.contains("-0x8000000000000000…0x7FFFFFFFFFFFFFFF"))
+        #expect(error("vm A\nanon U len=4K\nregion A slot=0 size=4K uaddr=U+0x8000000000000000") != nil)
+        #expect(error("vm A\nanon U len=4K\nregion A slot=0 size=4K uaddr=U-0x8000000000000001") != nil)
+        for (written, shown) in [
+            ("U-0x1000", "U-0x1000"), ("U+4K", "U+0x1000"), ("U+0x7FFFFFFFFFFFFFFF", "U+0x7FFFFFFFFFFFFFFF"),
+            ("U-0x8000000000000000", "U-0x8000000000000000"), ("U-2M", "U-0x200000"),
+        ] {
+            let text = "vm A\nanon U len=4K\nregion A slot=0 size=4K uaddr=\(written)"
+            let scenario = try #require(try ScenarioFormat.parse(text, source: "x").first)
+            let line = ScenarioFormat.line(for: scenario.steps[2].action)
+            #expect(line.lowercased().contains("uaddr=\(shown)".lowercased()), "\(written): \(line)")
+            // What is printed reads back to the same step.
+            let again = try ScenarioFormat.parse(ScenarioFormat.text(of: scenario), source: "x")
+            #expect(again.first?.steps.map(\.action) == scenario.steps.map(\.action), "\(written)")
+        }
+    }
+
+    @Test("a host access's value takes the width's C range (two's complement), and errors quote what was written")
+    func accessValues() throws {
+        let steps = try #require(
+            try ScenarioFormat.parse(
+                "anon U len=4K\nwrite U width=1 value=-1\nread U width=1 -> value -1\nwrite U width=2 value=-32768",
+                source: "x"
+            ).first
+        ).steps
+        #expect(steps[1].action == .hostWrite(mapping: "U", offset: 0, width: .byte, value: 0xFF))
+        #expect(steps[2].expected == .value(0xFF))
+        #expect(steps[3].action == .hostWrite(mapping: "U", offset: 0, width: .half, value: 0x8000))
+        let low = try #require(error("anon U len=4K\nwrite U width=1 value=-129"))
+        #expect(low.column == 23 && low.message.contains("value=-129 does not fit a 1-byte write (-128…255"), "\(low)")
+        let high = try #require(error("anon U len=4K\nread U width=2 -> value 0x10000"))
+        #expect(high.message.contains("value 0x10000 does not fit a 2-byte read"), "\(high)")
+        let gpa = try #require(error("vm A\nguest A gpa=-1 read"))
+        #expect(gpa.message.hasPrefix("gpa=-1:"), "\(gpa)")
+    }
+
+    @Test("an overlong word is quoted in an error as its first 32 characters and '…'")
+    func longWordsAreCut() throws {
+        let digits = String(repeating: "9", count: 5000)
+        for text in [
+            "anon U len=\(digits)", "anon U len=4K\nwrite U value=\(digits)", "vm A\ngmem F A size=4K flags=\(digits)x",
+            "frobnicate\(digits)", "vm A\nclose B\(digits)", "scenario s\(digits)x!\nvm A",
+        ] {
+            let refused = try #require(error(text), "\(text.prefix(40))")
+            #expect(refused.message.count < 600, "\(refused.message.prefix(200))")
+            #expect(refused.message.contains("…"), "\(refused.message.prefix(200))")
+        }
+    }
+
+    @Test("scenario names: 1 to 128 characters, a letter or digit first, then letters, digits, - _ . +; once per file")
+    func scenarioNames() throws {
+        for name in ["a", "c1-size-zero", "9lives", "explore-link-a+b", "v1.2_x", String(repeating: "n", count: 128)] {
+            #expect(error("scenario \(name)\nvm A") == nil, "\(name)")
+        }
+        for name in ["-x", ".hidden", "_x", "a/b", "a=b", "a,b", "a'b", String(repeating: "n", count: 129)] {
+            let refused = try #require(error("scenario \(name)\nvm A"), "\(name)")
+            #expect(refused.line == 1 && refused.column == 10, "\(refused)")
+            #expect(refused.message.contains("is not a scenario name (1 to 128 characters"), "\(refused)")
+        }
+        let twice = try #require(error("scenario a\nvm A\nscenario a\nvm B"))
+        #expect(twice.line == 3 && twice.column == 10 && twice.message.contains("already defined on line 1"))
+        let implicit = try #require(error("vm A\nscenario f.gmem\nvm B"))
+        #expect(implicit.line == 2 && implicit.message.contains("before the first header (line 1)"), "\(implicit)")
+    }
+
     @Test("numbers are spelled as the grammar lists them (with the nearest valid spelling) and read by value")
     func numberSpelling() throws {
         #expect(error("anon U len=+4096")?.message.contains("did you mean '4096'?") == true)
