@@ -552,8 +552,9 @@ extension CReproducer {
         command: String
     ) throws(WriteError) -> [String] {
         guard !directory.isEmpty else { throw WriteError(description: "the directory name is empty") }
-        if mkdir(directory, 0o755) != 0, errno != EEXIST {
-            throw WriteError(description: "cannot create \(directory): \(errnoName(errno))")
+        if mkdir(directory, 0o755) != 0, case let code = errno, code != EEXIST {
+            throw WriteError(
+                description: "cannot create \(directory): \(errnoName(code)) (\(Errno(rawValue: code).description))")
         }
         var status = stat()
         guard stat(directory, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {

@@ -1,4 +1,5 @@
 import Foundation
+import GmemModel
 import Logging
 import Synchronization
 
@@ -139,7 +140,16 @@ public enum Exploration {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw Failure("cannot create \(path): \(error.localizedDescription)")
+            // Foundation's error names no errno: mkdir(2) of the path itself gives it.
+            // SAFETY: `path` is passed as a NUL-terminated C string alive for the call; mkdir keeps no pointer.
+            let code = unsafe mkdir(path, 0o755) == 0 ? 0 : errno
+            guard code != 0, code != EEXIST else {
+                throw Failure("cannot create \(path): \(error.localizedDescription)")
+            }
+            // SAFETY: strerror returns a NUL-terminated string valid until the next strerror call on
+            // this thread; it is copied into a Swift String at once.
+            let text = unsafe String(cString: strerror(code))
+            throw Failure("cannot create \(path): \(ModelErrno(rawValue: code).name) (\(text))")
         }
     }
 

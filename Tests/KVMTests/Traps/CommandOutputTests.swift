@@ -174,6 +174,11 @@ struct CommandOutputTests {
             (["soak", "--memory", "1Q"], "--memory '1Q' is not a size"),
             (["run", "--memory", "abc"], "memory size 'abc' is not a size"),
             (["restore", "/nonexistent/x.snap"], "ENOENT (No such file or directory)"),
+            (
+                ["check", "--backend", "model", "--emit-c", "/proc/gmem-none", "--only", "c1-size-zero"],
+                "cannot create /proc/gmem-none: ENOENT (No such file or directory)"
+            ),
+            (["explore", "--emit-promela", "/proc/gmem-none"], "cannot create /proc/gmem-none: ENOENT (No such file"),
         ]
         for (arguments, text) in cases {
             expectOneLineFailure(try runGmem(arguments, output: .file("/dev/null")), mentioning: text)
