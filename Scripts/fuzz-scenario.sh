@@ -6,6 +6,7 @@
 # without unsafe code, so what it looks for is traps (overflow, bounds, preconditions).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source Scripts/fuzz-common.sh
 runs="${1:-1000000}"
 seconds="${2:-900}"
 work=.build/fuzz-scenario
@@ -19,18 +20,6 @@ swiftc -sanitize=fuzzer -parse-as-library -O -g -I "$work/module" \
   Fuzz/Scenario/main.swift Sources/GmemConformance/Scenario.swift Sources/GmemConformance/ScenarioFormat.swift \
   Sources/GmemConformance/CapabilityNames.swift Sources/GmemConformance/Backend.swift \
   "$work/libGmemModel.a" -o "$work/fuzz-scenario"
-set +e
-"$work/fuzz-scenario" -runs="$runs" -max_total_time="$seconds" -max_len=1024 \
-  -dict=Fuzz/Scenario/scenario.dict -artifact_prefix=Fuzz/Scenario/regressions/ "$work/corpus" 2>"$work/log"
-status=$?
-set -e
-tail -n 3 "$work/log"
-executions=$(grep -oE '#[0-9]+' "$work/log" | tail -1 | tr -d '#')
-if [ "$status" -eq 0 ]; then
-  echo "scenario-fuzz: ${executions:-0} executions, 0 crashes"
-  echo "1 passed, 0 failed"
-else
-  echo "scenario-fuzz: crash after ${executions:-?} executions (see Fuzz/Scenario/regressions/)"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+run_fuzzer scenario-fuzz "$work/fuzz-scenario" Fuzz/Scenario/regressions "$work/log" \
+  -runs="$runs" -max_total_time="$seconds" -max_len=1024 \
+  -dict=Fuzz/Scenario/scenario.dict "$work/corpus"

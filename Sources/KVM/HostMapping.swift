@@ -43,23 +43,9 @@ import Glibc
     init(fd: Int32, length: UInt64, source: Source, operation: KVMError.Operation) throws(KVMError) {
         let protection = PROT_READ | PROT_WRITE
         let flags = source == .anonymous ? MAP_SHARED | MAP_ANONYMOUS : MAP_SHARED
-        let offset: UInt64 = 0
-        // `length` and `offset` go to the kernel as the size_t and off_t they are, so a huge
-        // length is the kernel's ENOMEM or EINVAL, as from C; the wrapper captures errno.
-        var pointer: UnsafeMutableRawPointer?
-        // SAFETY: the wrapper writes the new mapping's start (or nothing) into the local `pointer` and captures errno; no memory is touched.
-        let result = unsafe ckvm_mmap(length, protection, flags, fd, offset, &pointer)
-        guard result == 0, let pointer = unsafe pointer else {
-            throw KVMError(
-                operation, negated: result == 0 ? -ENOMEM : result,
-                context: "\(length) bytes at offset \(offset) of fd \(fd)")
-        }
-        // A mapping never exceeds the address space, so the length fits in Int from here on.
-        guard length <= UInt64(Int.max) else {
-            // SAFETY: `pointer` is the mapping just made, of `length` bytes, not yet shared with anything.
-            _ = unsafe ckvm_munmap(pointer, length)
-            throw KVMError(operation, .noMemory)
-        }
+        // SAFETY: `mapRegion` returns the start of a new mapping of exactly `length` bytes or throws.
+        let pointer = unsafe try mapRegion(
+            fd: fd, length: length, protection: protection, flags: flags, offset: 0, operation: operation)
         // SAFETY: `pointer` starts the read-write shared mapping of `length` bytes made above (the class invariant).
         unsafe self.base = pointer
         self.length = length

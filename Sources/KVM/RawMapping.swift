@@ -22,19 +22,9 @@ public final class RawMapping: @unchecked Sendable {
     init(fd: Int32, length: UInt64, protection: Int32, flags: Int32, offset: UInt64, operation: KVMError.Operation)
         throws(KVMError)
     {
-        var pointer: UnsafeMutableRawPointer?
-        // SAFETY: the wrapper writes the new mapping's start (or nothing) into the local `pointer`; no memory is touched.
-        let result = unsafe ckvm_mmap(length, protection, flags, fd, offset, &pointer)
-        guard result == 0, let pointer = unsafe pointer else {
-            throw KVMError(
-                operation, negated: result == 0 ? -ENOMEM : result,
-                context: "\(length) bytes at offset \(offset) of fd \(fd)")
-        }
-        guard length <= UInt64(Int.max) else {
-            // SAFETY: `pointer` is the mapping just made, of `length` bytes, not yet shared with anything.
-            _ = unsafe ckvm_munmap(pointer, length)
-            throw KVMError(operation, .noMemory)
-        }
+        // SAFETY: `mapRegion` returns the start of a new mapping of exactly `length` bytes or throws.
+        let pointer = unsafe try mapRegion(
+            fd: fd, length: length, protection: protection, flags: flags, offset: offset, operation: operation)
         // SAFETY: `pointer` starts the mapping of `length` bytes made above.
         unsafe self.base = pointer
         self.length = length
@@ -97,4 +87,29 @@ public final class RawMapping: @unchecked Sendable {
         let result = unsafe ckvm_mmap_fixed_none(base + Int(offset), count)
         guard result == 0 else { throw KVMError(.unmapRange, negated: result) }
     }
+}
+
+/// `mmap(NULL, length, protection, flags, fd, offset)`, returning the new mapping's start. `length`
+/// and `offset` go to the kernel as the size_t and off_t they are, so a huge length is the
+/// kernel's ENOMEM or EINVAL, as from C (the wrapper captures errno). A mapping never exceeds
+/// the address space, so on return `length` fits in `Int`.
+/// - Throws: ``KVMError`` naming `operation`, the length, offset and fd.
+@unsafe
+func mapRegion(
+    fd: Int32, length: UInt64, protection: Int32, flags: Int32, offset: UInt64, operation: KVMError.Operation
+) throws(KVMError) -> UnsafeMutableRawPointer {
+    var pointer: UnsafeMutableRawPointer?
+    // SAFETY: the wrapper writes the new mapping's start (or nothing) into the local `pointer` and captures errno; no memory is touched.
+    let result = unsafe ckvm_mmap(length, protection, flags, fd, offset, &pointer)
+    guard result == 0, let pointer = unsafe pointer else {
+        throw KVMError(
+            operation, negated: result == 0 ? -ENOMEM : result,
+            context: "\(length) bytes at offset \(offset) of fd \(fd)")
+    }
+    guard length <= UInt64(Int.max) else {
+        // SAFETY: `pointer` is the mapping just made, of `length` bytes, not yet shared with anything.
+        _ = unsafe ckvm_munmap(pointer, length)
+        throw KVMError(operation, .noMemory)
+    }
+    return unsafe pointer
 }
