@@ -22,7 +22,7 @@ enum GmemMain {
             if let logged = command as? any LoggedCommand { logged.logging.bootstrap() }
             try command.run()
         } catch let failure as CommandFailure {
-            printError(failure.message)
+            printError(cuttingLongQuotes(failure.message))
             exit(failure.exitCode)
         } catch {
             let code = GmemCommand.exitCode(for: error)
@@ -30,9 +30,15 @@ enum GmemMain {
             // ArgumentParser's usage text after the error (and its "See 'gmem X --help'") as a hint.
             let full = GmemCommand.fullMessage(for: error)
             let help = full.range(of: "See '").map { " (see " + full[$0.upperBound...].prefix { $0 != "'" } + ")" }
-            printError("gmem: " + GmemCommand.message(for: error) + (help ?? ""))
+            printError(cuttingLongQuotes("gmem: " + GmemCommand.message(for: error) + (help ?? "")))
             exit(code.rawValue)
         }
+    }
+
+    /// `message` with every quoted word ('…') over 32 characters cut to its first 32 and "…": an
+    /// error never echoes a 10,000-digit value whole, whoever wrote the message.
+    static func cuttingLongQuotes(_ message: String) -> String {
+        message.replacing(/'([^'\n]{33,})'/) { "'" + ByteSize.quoted($0.output.1) + "'" }
     }
 
     /// `--seed -1` as `--seed=-1`: ArgumentParser takes a word that starts with '-' for an

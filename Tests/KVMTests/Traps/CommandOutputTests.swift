@@ -140,6 +140,10 @@ struct CommandOutputTests {
             (["explore", "--depth", "-1"], "depth must be 0 to 24 (got -1)"),
             (["check", "--bogus"], "Unknown option '--bogus' (see gmem check --help)"),
             (["help", "nope"], "unknown command 'nope'"), (["rules", "--json", "--markdown"], "exclude each other"),
+            (
+                ["check", "--seed", String(repeating: "9", count: 300)],
+                "The value '\(String(repeating: "9", count: 32))…'"
+            ),
         ]
         for (arguments, text) in cases {
             let result = try runGmem(arguments, output: .file("/dev/null"))
@@ -171,6 +175,10 @@ struct CommandOutputTests {
             ),
             (["check", "/nonexistent/x.gmem"], "cannot read /nonexistent/x.gmem: ENOENT (No such file or directory)"),
             (["check", "/tmp"], "cannot read /tmp: EISDIR (Is a directory)"),
+            (
+                ["check", "--profile", String(repeating: "9", count: 300)],
+                "profile '\(String(repeating: "9", count: 32))…'"
+            ),
             (["soak", "--memory", "1Q"], "--memory '1Q' is not a size"),
             (["run", "--memory", "abc"], "memory size 'abc' is not a size"),
             (["restore", "/nonexistent/x.snap"], "ENOENT (No such file or directory)"),
