@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "GmemConformance",
             dependencies: ["KVM", "CKVM", "GmemModel", "MicroVM", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: swiftSettings
+            swiftSettings: strictSwiftSettings
         ),
         .target(
             name: "GmemExplorer",

@@ -552,12 +552,12 @@ extension CReproducer {
         command: String
     ) throws(WriteError) -> [String] {
         guard !directory.isEmpty else { throw WriteError(description: "the directory name is empty") }
-        if mkdir(directory, 0o755) != 0, case let code = errno, code != EEXIST {
+        let made = HostCall.makeDirectory(directory, mode: 0o755)
+        if made != 0, made != EEXIST {
             throw WriteError(
-                description: "cannot create \(directory): \(errnoName(code)) (\(Errno(rawValue: code).description))")
+                description: "cannot create \(directory): \(errnoName(made)) (\(Errno(rawValue: made).description))")
         }
-        var status = stat()
-        guard stat(directory, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+        guard case .success(let status) = HostCall.status(ofPath: directory), status.st_mode & S_IFMT == S_IFDIR else {
             throw WriteError(description: "\(directory) is not a directory")
         }
         var used: Set<String> = []

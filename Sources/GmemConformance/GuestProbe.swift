@@ -55,17 +55,20 @@ struct GuestProbe {
         var entries = [UInt8](repeating: 0, count: Int((gibibytes - 4) * 8))
         for g in 4..<gibibytes {
             let directory = highDirectories + (g - 4) * 4096
-            withUnsafeBytes(of: ((base + directory) | 0x7).littleEndian) {
-                entries.replaceSubrange(Int((g - 4) * 8)..<Int((g - 3) * 8), with: $0)
-            }
+            entries.replaceSubrange(Int((g - 4) * 8)..<Int((g - 3) * 8), with: littleEndian((base + directory) | 0x7))
             for entry in 0..<UInt64(512) {
                 let page = (g << 30 + entry << 21) | 0x87
                 let at = Int((g - 4) * 4096 + entry * 8)
-                withUnsafeBytes(of: page.littleEndian) { directories.replaceSubrange(at..<at + 8, with: $0) }
+                directories.replaceSubrange(at..<at + 8, with: littleEndian(page))
             }
         }
         return (directories, entries)
     }()
+
+    /// The 8 bytes of `value`, least significant first.
+    static func littleEndian(_ value: UInt64) -> [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
+    }
 
     /// Whether `[gpa, gpa + size)` reaches the probe's own guest-physical range.
     static func overlaps(gpa: UInt64, size: UInt64) -> Bool {

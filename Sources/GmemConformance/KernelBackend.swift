@@ -148,31 +148,37 @@ public final class KernelBackend: ConformanceBackend {
     /// created from a fresh thread, whose id names a free folder; `creator` is the thread used.
     static func createVMWithOwnFolder(deviceFD: Int32, type: UInt64, creator: inout Int32) throws(KVMError) -> Int32 {
         guard debugfsAvailable, case let next = lowestFreeDescriptor(), next >= 0,
-            access(debugfsFolder(creator: creator, fd: next), F_OK) == 0
+            HostCall.exists(debugfsFolder(creator: creator, fd: next))
         else {
             return try UncheckedKVM.createVM(kvmFD: deviceFD, type: type)
         }
         for _ in 0..<4 {
             let box = ThreadResult()
-            let context = Unmanaged.passRetained(box).toOpaque()
+            // SAFETY: one retain for the thread, taken back exactly once: by the thread
+            // (takeRetainedValue) or, when it never starts, by the release below.
+            let context = unsafe Unmanaged.passRetained(box).toOpaque()
             box.next = next
             box.deviceFD = deviceFD
             box.type = type
             var thread = pthread_t()
-            let started = pthread_create(
+            // SAFETY: `thread` is a local the call fills; `context` is the retained box above,
+            // which the thread takes back; the box outlives the join below.
+            let started = unsafe pthread_create(
                 &thread, nil,
                 { context in
-                    let box = Unmanaged<ThreadResult>.fromOpaque(context!).takeRetainedValue()
+                    // SAFETY: `context` is the box retained for this thread, taken back once here.
+                    let box = unsafe Unmanaged<ThreadResult>.fromOpaque(context!).takeRetainedValue()
                     box.creator = UncheckedKVM.currentThreadID()
                     // A thread id can name a folder too (a VM created by an earlier thread of that id).
-                    if access(KernelBackend.debugfsFolder(creator: box.creator, fd: box.next), F_OK) == 0 { return nil }
+                    if HostCall.exists(KernelBackend.debugfsFolder(creator: box.creator, fd: box.next)) { return nil }
                     do throws(KVMError) {
                         box.result = .success(try UncheckedKVM.createVM(kvmFD: box.deviceFD, type: box.type))
                     } catch { box.result = .failure(error) }
                     return nil
-                }, context)
+                }, unsafe context)  // SAFETY: the box retained above, which the thread takes back.
             guard started == 0 else {
-                Unmanaged<ThreadResult>.fromOpaque(context).release()
+                // SAFETY: the thread never started, so the retain for it is still ours to drop.
+                unsafe Unmanaged<ThreadResult>.fromOpaque(context).release()
                 break
             }
             pthread_join(thread, nil)
@@ -206,9 +212,9 @@ public final class KernelBackend: ConformanceBackend {
 
     /// Whether KVM's debugfs can be read; mounts it once when missing and permitted (root).
     static let debugfsAvailable: Bool = {
-        if access("/sys/kernel/debug/kvm", F_OK) == 0 { return true }
-        _ = mount("debugfs", "/sys/kernel/debug", "debugfs", 0, nil)
-        return access("/sys/kernel/debug/kvm", F_OK) == 0
+        if HostCall.exists("/sys/kernel/debug/kvm") { return true }
+        HostCall.mountDebugfs()
+        return HostCall.exists("/sys/kernel/debug/kvm")
     }()
 
     /// Opens /dev/kvm; fails when KVM is not usable here.
@@ -240,14 +246,13 @@ public final class KernelBackend: ConformanceBackend {
         mappings.removeAll()
         reboundMappings.removeAll()
         Glibc.close(kvmFD)
-        if var limit = originalLimit { setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) }
+        if let limit = originalLimit { HostCall.setDescriptorLimit(limit) }
     }
 
     /// What this backend's process looks like to the model: its fd limit net of the fds
     /// gmem check itself holds, the vCPU mapping size and `KVM_CHECK_EXTENSION`'s answers.
     public func describe(into capabilities: inout ModelCapabilities) {
-        var limit = rlimit()
-        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        let limit = (try? HostCall.descriptorLimit().get()) ?? rlimit()
         ownDescriptors = Self.openDescriptors()
         // The model's fds 3, 4, … are the numbers below the soft limit that gmem check does
         // not hold (its own may have holes, or lie above the limit: inherited ones).
@@ -257,8 +262,9 @@ public final class KernelBackend: ConformanceBackend {
         capabilities.vcpuMappingSize = UInt64(runMappingSize)
         Self.apply(Self.extensionTable, to: &capabilities)
         capabilities.executeOnlyMappings = Self.cpuHasProtectionKeys
-        var device = Glibc.stat()
-        if stat("/dev/kvm", &device) == 0 { capabilities.kvmDeviceMode = UInt32(device.st_mode & 0o7777) }
+        if case .success(let device) = HostCall.status(ofPath: "/dev/kvm") {
+            capabilities.kvmDeviceMode = UInt32(device.st_mode & 0o7777)
+        }
     }
 
     /// `KVM_CHECK_EXTENSION` of every capability number up to 255 on /dev/kvm and on a
@@ -302,19 +308,7 @@ public final class KernelBackend: ConformanceBackend {
     }
 
     /// The descriptor numbers open in this process, sorted (0–2 when /proc is not readable).
-    static func openDescriptors() -> [Int32] {
-        guard let directory = opendir("/proc/self/fd") else { return [0, 1, 2] }
-        let own = dirfd(directory)
-        var numbers: [Int32] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { bytes in
-                String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if let number = Int32(name), number != own { numbers.append(number) }
-        }
-        closedir(directory)
-        return numbers.sorted()
-    }
+    static func openDescriptors() -> [Int32] { HostCall.openDescriptors() ?? [0, 1, 2] }
 
     /// The soft `RLIMIT_NOFILE` below which exactly `count` numbers are not in `own` (sorted),
     /// the largest such: the next number not in `own` (so never 0, which would make
@@ -474,12 +468,11 @@ public final class KernelBackend: ConformanceBackend {
     /// Runs `body` with `RLIMIT_NOFILE` at its hard limit,
     /// for a descriptor of gmem check's own.
     private func withFullDescriptorLimit<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
-        var scenario = rlimit()
-        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &scenario)
+        guard case .success(let scenario) = HostCall.descriptorLimit() else { return try body() }
         var full = scenario
         full.rlim_cur = full.rlim_max
-        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &full)
-        defer { setrlimit(Int32(RLIMIT_NOFILE.rawValue), &scenario) }
+        HostCall.setDescriptorLimit(full)
+        defer { HostCall.setDescriptorLimit(scenario) }
         return try body()
     }
 
@@ -523,8 +516,7 @@ public final class KernelBackend: ConformanceBackend {
             debugfsNames[name] = nil
             if result == .ok {
                 let folder = Self.debugfsFolder(creator: creator, fd: fd(name))
-                var status = Glibc.stat()
-                if KernelBackend.debugfsAvailable, stat(folder, &status) == 0,
+                if KernelBackend.debugfsAvailable, case .success(let status) = HostCall.status(ofPath: folder),
                     !debugfsNames.values.contains(where: { $0.folder == folder && $0.inode == UInt64(status.st_ino) })
                 {
                     debugfsNames[name] = (folder, UInt64(status.st_ino))
@@ -551,14 +543,20 @@ public final class KernelBackend: ConformanceBackend {
             return .ok
         case .stat(let name, let other):
             if let refusal = standardStream(name, "fstat") ?? standardStream(other, "fstat") { return refusal }
-            var status = Glibc.stat()
             let fd = fd(name)
-            guard fstat(fd, &status) == 0 else { return .errno(errno) }
+            let status: Glibc.stat
+            switch HostCall.status(ofDescriptor: fd) {
+            case .success(let value): status = value
+            case .failure(let error): return .errno(error.code)
+            }
             let flags = fcntl(fd, F_GETFD)
             var sameInode: Bool?
             if let other {
-                var second = Glibc.stat()
-                guard fstat(self.fd(other), &second) == 0 else { return .errno(errno) }
+                let second: Glibc.stat
+                switch HostCall.status(ofDescriptor: self.fd(other)) {
+                case .success(let value): second = value
+                case .failure(let error): return .errno(error.code)
+                }
                 sameInode = second.st_dev == status.st_dev && second.st_ino == status.st_ino
             }
             return .status(
@@ -572,8 +570,11 @@ public final class KernelBackend: ConformanceBackend {
             let result = ckvm_check_extension(fd(of), Int(bitPattern: UInt(capability)))
             return result < 0 ? .errno(-result) : .value(UInt64(bitPattern: Int64(result)))
         case .limitDescriptors(let count):
-            var limit = rlimit()
-            guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return .errno(errno) }
+            var limit: rlimit
+            switch HostCall.descriptorLimit() {
+            case .success(let value): limit = value
+            case .failure(let error): return .errno(error.code)
+            }
             let soft = Self.softLimit(allowing: UInt64(count), besides: ownDescriptors)
             guard soft <= UInt64(limit.rlim_max) else {
                 return .unsupported(
@@ -582,7 +583,8 @@ public final class KernelBackend: ConformanceBackend {
             }
             if originalLimit == nil { originalLimit = limit }
             limit.rlim_cur = rlim_t(soft)
-            return setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 ? .ok : .errno(errno)
+            let code = HostCall.setDescriptorLimit(limit)
+            return code == 0 ? .ok : .errno(code)
         case .alive(let name):
             guard KernelBackend.debugfsAvailable else {
                 return .unsupported(
@@ -598,8 +600,9 @@ public final class KernelBackend: ConformanceBackend {
             // VM destruction can trail the last close by a moment (deferred fput): give it a
             // few milliseconds before answering "alive".
             for _ in 0..<25 {
-                var status = Glibc.stat()
-                if stat(entry.folder, &status) != 0 || UInt64(status.st_ino) != entry.inode { return .value(0) }
+                guard case .success(let status) = HostCall.status(ofPath: entry.folder),
+                    UInt64(status.st_ino) == entry.inode
+                else { return .value(0) }
                 usleep(2_000)
             }
             return .value(1)
@@ -926,20 +929,17 @@ public final class KernelBackend: ConformanceBackend {
     }
 
     private func fileOperation(_ fd: Int32, _ operation: ModelFileOperation) -> Outcome {
-        var buffer = [UInt8](repeating: 0, count: 8)
-        // SAFETY: each call reads or writes at most 8 bytes, the size of `buffer`.
-        let result: Int = buffer.withUnsafeMutableBytes { raw in
+        let result: Int =
             switch operation {
-            case .read: read(fd, raw.baseAddress, 8)
-            case .write: write(fd, raw.baseAddress, 8)
-            case .pread: pread(fd, raw.baseAddress, 8, 0)
-            case .pwrite: pwrite(fd, raw.baseAddress, 8, 0)
+            case .read: HostCall.eightBytes(fd, write: false, positioned: false)
+            case .write: HostCall.eightBytes(fd, write: true, positioned: false)
+            case .pread: HostCall.eightBytes(fd, write: false, positioned: true)
+            case .pwrite: HostCall.eightBytes(fd, write: true, positioned: true)
             case .lseek: Int(lseek(fd, 0, SEEK_SET))
             case .ftruncate: Int(ftruncate(fd, 0))
             case .fsync: Int(fsync(fd))
             case .fchmod: Int(fchmod(fd, 0o600))
             }
-        }
         return result < 0 ? .errno(errno) : .ok
     }
 
@@ -976,7 +976,7 @@ public final class KernelBackend: ConformanceBackend {
             // A name whose mmap failed stands for address 0, as in the model: nothing can be
             // mapped that low (vm.mmap_min_addr), so the real call is safe there.
             // SAFETY: the range lies below vm.mmap_min_addr, where this process maps nothing.
-            return Glibc.munmap(UnsafeMutableRawPointer(bitPattern: UInt(start)), Int(end - start)) == 0
+            return unsafe Glibc.munmap(UnsafeMutableRawPointer(bitPattern: UInt(start)), Int(end - start)) == 0
                 ? .ok : .errno(errno)
         }
         // The real call on every part of the range inside one of the scenario's windows; the
@@ -995,7 +995,7 @@ public final class KernelBackend: ConformanceBackend {
         // Linux knows that the model does not describe, so nothing here touches memory.
         guard GmemRules.madviseAdviceIsValid(advice) else {
             // SAFETY: an advice madvise_behavior_valid rejects is refused before any address is used.
-            let result = Glibc.madvise(
+            let result = unsafe Glibc.madvise(
                 UnsafeMutableRawPointer(bitPattern: UInt(start)), Int(bitPattern: UInt(length)), advice)
             return result == 0 ? .ok : .errno(errno)
         }
@@ -1105,7 +1105,7 @@ final class ArenaMapping {
 
     deinit {
         // SAFETY: the window was reserved by `map` and belongs to this object alone.
-        Glibc.munmap(UnsafeMutableRawPointer(bitPattern: UInt(address)), Int(arenaLength))
+        unsafe Glibc.munmap(UnsafeMutableRawPointer(bitPattern: UInt(address)), Int(arenaLength))
     }
 
     /// `MAP_FIXED_NOREPLACE` (Linux 4.17).
@@ -1119,29 +1119,35 @@ final class ArenaMapping {
         let rounded = (length &+ 4095) & ~4095
         let (window, overflow) = rounded.addingReportingOverflow(ModelKernel.mappingGuard)
         let fileOffset = off_t(Int64(bitPattern: offset))
+        let degenerate = length == 0 || rounded == 0 || overflow || window > 0x7FFF_FFFF_F000
         // SAFETY: a PROT_NONE reservation that replaces nothing (MAP_FIXED_NOREPLACE).
         let reserved =
-            length == 0 || rounded == 0 || overflow || window > 0x7FFF_FFFF_F000
+            unsafe degenerate  // SAFETY: as above; MAP_FAILED is only compared, never used as memory.
             ? MAP_FAILED
             : Glibc.mmap(
                 UnsafeMutableRawPointer(bitPattern: UInt(at)), Int(window), PROT_NONE,
                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | fixedNoReplace, -1, 0)
-        guard let reserved, reserved != MAP_FAILED, UInt64(UInt(bitPattern: reserved)) == at else {
+        // SAFETY: the pointers are compared and converted to a number, never dereferenced.
+        guard let reserved = unsafe reserved, unsafe reserved != MAP_FAILED, UInt64(UInt(bitPattern: reserved)) == at
+        else {
             // No window (a degenerate or too large length, or the range is taken): the real
             // call at the same address without replacing anything gives the kernel's answer.
             // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping.
-            let pointer = Glibc.mmap(
+            let pointer = unsafe Glibc.mmap(
                 UnsafeMutableRawPointer(bitPattern: UInt(at)), Int(bitPattern: UInt(length)), protection,
                 flags | fixedNoReplace, fd, fileOffset)
-            if pointer == MAP_FAILED { return .failure(SystemErrno(errno)) }
-            Glibc.munmap(pointer, Int(bitPattern: UInt(length)))
+            // SAFETY: a mapping this call just made (nothing else uses it) is unmapped again.
+            if unsafe pointer == MAP_FAILED { return .failure(SystemErrno(errno)) }
+            unsafe Glibc.munmap(pointer, Int(bitPattern: UInt(length)))
             return .failure(SystemErrno(EEXIST))
         }
         // SAFETY: MAP_FIXED replaces only the start of our own reservation.
-        let pointer = Glibc.mmap(reserved, Int(rounded), protection, flags | MAP_FIXED, fd, fileOffset)
-        guard pointer != MAP_FAILED else {
+        let pointer = unsafe Glibc.mmap(reserved, Int(rounded), protection, flags | MAP_FIXED, fd, fileOffset)
+        // SAFETY: on failure the reservation, ours alone, is released.
+        guard unsafe pointer != MAP_FAILED else {
             let code = errno
-            Glibc.munmap(reserved, Int(window))
+            // SAFETY: the reservation is ours alone and nothing uses it yet.
+            unsafe Glibc.munmap(reserved, Int(window))
             return .failure(SystemErrno(code))
         }
         return .success(ArenaMapping(address: at, length: rounded, arenaLength: window, protection: protection))
@@ -1157,9 +1163,12 @@ final class ArenaMapping {
         let high = min(end, address + arenaLength)
         guard low < high else { return .ok }
         // SAFETY: [low, high) lies inside this object's window.
-        if Glibc.munmap(UnsafeMutableRawPointer(bitPattern: UInt(low)), Int(high - low)) != 0 { return .errno(errno) }
+        if unsafe Glibc.munmap(UnsafeMutableRawPointer(bitPattern: UInt(low)), Int(high - low)) != 0 {
+            return .errno(errno)
+        }
         // Reserve it again at once: the range stays gmem check's, inaccessible.
-        _ = Glibc.mmap(
+        // SAFETY: MAP_FIXED over the range just unmapped, inside this object's window.
+        _ = unsafe Glibc.mmap(
             UnsafeMutableRawPointer(bitPattern: UInt(low)), Int(high - low), PROT_NONE,
             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0)
         var page = (low - address) >> 12
@@ -1187,13 +1196,15 @@ final class ArenaMapping {
             var runEnd = page + 1
             while runEnd < endPage, !unmapped.contains(runEnd) { runEnd += 1 }
             // SAFETY: the run lies inside this object's live mapping.
-            let run = UnsafeMutableRawPointer(bitPattern: UInt(address + page << 12))
-            if Glibc.madvise(run, Int((runEnd - page) << 12), advice) != 0 {
+            let run = unsafe UnsafeMutableRawPointer(bitPattern: UInt(address + page << 12))
+            // SAFETY: as above; madvise reads no byte of the run.
+            if unsafe Glibc.madvise(run, Int((runEnd - page) << 12), advice) != 0 {
                 return .failure(SystemErrno(errno))
             }
             // MADV_DONTFORK only matters to a fork of gmem check itself, which nothing in a
             // scenario makes: undo it once the real call answered.
-            if advice == 10 { _ = Glibc.madvise(run, Int((runEnd - page) << 12), 11) }
+            // SAFETY: the same live run, MADV_DOFORK.
+            if advice == 10 { _ = unsafe Glibc.madvise(run, Int((runEnd - page) << 12), 11) }
             live += (runEnd - page) << 12
             page = runEnd
         }
@@ -1205,30 +1216,40 @@ final class ArenaMapping {
     func probe(offset: UInt64, write: Bool) -> Int32 {
         // SAFETY: the offset lies inside the window (checked by the caller); a fault is caught
         // by ckvm_probe_access_here's handler, and a write probe stores the byte it found.
-        ckvm_probe_access_here(UnsafeMutablePointer<UInt8>(bitPattern: UInt(address + offset))!, write ? 1 : 0)
+        unsafe ckvm_probe_access_here(UnsafeMutablePointer<UInt8>(bitPattern: UInt(address + offset))!, write ? 1 : 0)
     }
 
     func load(at offset: UInt64, width: AccessWidth) -> UInt64 {
         // SAFETY: the caller has established (directly or by a probe) that the bytes are mapped and readable.
-        let pointer = UnsafeRawPointer(bitPattern: UInt(address + offset))!
+        let pointer = unsafe UnsafeRawPointer(bitPattern: UInt(address + offset))!
         switch width {
-        case .byte: return UInt64(pointer.load(as: UInt8.self))
-        case .half: return UInt64(UInt16(littleEndian: pointer.loadUnaligned(as: UInt16.self)))
-        case .word: return UInt64(UInt32(littleEndian: pointer.loadUnaligned(as: UInt32.self)))
-        case .double: return UInt64(littleEndian: pointer.loadUnaligned(as: UInt64.self))
+        // SAFETY: as above, one byte.
+        case .byte: return unsafe UInt64(pointer.load(as: UInt8.self))
+        // SAFETY: as above, two bytes at any alignment.
+        case .half: return unsafe UInt64(UInt16(littleEndian: pointer.loadUnaligned(as: UInt16.self)))
+        // SAFETY: as above, four bytes at any alignment.
+        case .word: return unsafe UInt64(UInt32(littleEndian: pointer.loadUnaligned(as: UInt32.self)))
+        // SAFETY: as above, eight bytes at any alignment.
+        case .double: return unsafe UInt64(littleEndian: pointer.loadUnaligned(as: UInt64.self))
         }
     }
 
     func store(_ value: UInt64, at offset: UInt64, width: AccessWidth) {
         // SAFETY: the caller has established (directly or by a probe) that the bytes are mapped and writable.
-        let pointer = UnsafeMutableRawPointer(bitPattern: UInt(address + offset))!
+        let pointer = unsafe UnsafeMutableRawPointer(bitPattern: UInt(address + offset))!
         switch width {
-        case .byte: pointer.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+        // SAFETY: as above, one byte.
+        case .byte: unsafe pointer.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
         case .half:
-            pointer.storeBytes(of: UInt16(truncatingIfNeeded: value).littleEndian, toByteOffset: 0, as: UInt16.self)
+            // SAFETY: as above, two bytes (storeBytes allows any alignment).
+            unsafe pointer.storeBytes(
+                of: UInt16(truncatingIfNeeded: value).littleEndian, toByteOffset: 0, as: UInt16.self)
         case .word:
-            pointer.storeBytes(of: UInt32(truncatingIfNeeded: value).littleEndian, toByteOffset: 0, as: UInt32.self)
-        case .double: pointer.storeBytes(of: value.littleEndian, toByteOffset: 0, as: UInt64.self)
+            // SAFETY: as above, four bytes (storeBytes allows any alignment).
+            unsafe pointer.storeBytes(
+                of: UInt32(truncatingIfNeeded: value).littleEndian, toByteOffset: 0, as: UInt32.self)
+        // SAFETY: as above, eight bytes (storeBytes allows any alignment).
+        case .double: unsafe pointer.storeBytes(of: value.littleEndian, toByteOffset: 0, as: UInt64.self)
         }
     }
 }

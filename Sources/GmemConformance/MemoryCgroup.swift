@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,34 +23,40 @@ public enum MemoryCgroup {
         guard let (directory, version) = childDirectory() else {
             return "no writable memory cgroup here: the kernel backend is bounded by the memory budget alone"
         }
-        guard mkdir(directory, 0o755) == 0 || errno == EEXIST else {
+        let made = HostCall.makeDirectory(directory, mode: 0o755)
+        guard made == 0 || made == EEXIST else {
             return
-                "cannot create the memory cgroup \(directory) (errno \(errno)): the kernel backend is bounded by the memory budget alone"
+                "cannot create the memory cgroup \(directory) (errno \(made)): the kernel backend is bounded by the memory budget alone"
         }
         let limitFile = version == 2 ? "memory.max" : "memory.limit_in_bytes"
         guard write(String(total), to: "\(directory)/\(limitFile)"),
             write(String(getpid()), to: "\(directory)/cgroup.procs")
         else {
-            rmdir(directory)
+            HostCall.removeDirectory(directory)
             return
                 "cannot limit the memory cgroup \(directory): the kernel backend is bounded by the memory budget alone"
         }
         if version == 1 { _ = write("0", to: "\(directory)/memory.swappiness") }
-        cgroupPath = directory
+        cgroupPath.withLock { $0 = directory }
         atexit { MemoryCgroup.leave() }
         return
             "running in memory cgroup \(directory) (v\(version)) limited to \(MemoryBudget.text(total)) (the budget plus \(MemoryBudget.text(ownAllowance)) for gmem check itself)"
     }
 
-    nonisolated(unsafe) static var cgroupPath: String?
+    /// The child cgroup entered, until it is left at exit.
+    static let cgroupPath = Mutex<String?>(nil)
 
     /// Moves back to the parent cgroup and removes the child (at exit).
     static func leave() {
-        guard let path = cgroupPath else { return }
+        guard
+            let path = cgroupPath.withLock({ path in
+                defer { path = nil }
+                return path
+            })
+        else { return }
         let parent = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
         _ = write(String(getpid()), to: "\(parent)/cgroup.procs")
-        rmdir(path)
-        cgroupPath = nil
+        HostCall.removeDirectory(path)
     }
 
     /// The directory for a child of this process's memory cgroup, and the cgroup version.
@@ -66,7 +74,7 @@ public enum MemoryCgroup {
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
             guard parts.count == 3, parts[1].split(separator: ",").contains("memory") else { continue }
-            guard access("/sys/fs/cgroup/memory/cgroup.procs", W_OK) == 0 else { return nil }
+            guard HostCall.writable("/sys/fs/cgroup/memory/cgroup.procs") else { return nil }
             let own = parts[2]
             return ("/sys/fs/cgroup/memory\(own == "/" ? "" : own)/\(name)", 1)
         }
@@ -74,26 +82,10 @@ public enum MemoryCgroup {
     }
 
     static func read(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < 1 << 20 {
-            // SAFETY: read(2) writes at most buffer.count bytes into buffer.
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count <= 0 { break }
-            bytes += buffer.prefix(count)
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        HostCall.readFile(path).map { String(decoding: $0, as: UTF8.self) }
     }
 
     static func write(_ text: String, to path: String) -> Bool {
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        let bytes = Array(text.utf8)
-        // SAFETY: write(2) reads at most bytes.count bytes from bytes.
-        return bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } == bytes.count
+        HostCall.writeFile(Array(text.utf8), to: path)
     }
 }
