@@ -81,13 +81,50 @@ public final class Snapshot: Sendable {
     public static let populationPath =
         "shared mapping (pread from the snapshot into the new guest_memfd's MMAP|INIT_SHARED mapping)"
 
+    static func createVCPU(on vm: borrowing VirtualMachine, _ index: UInt32) throws(SnapshotError) -> VCPU {
+        do { return try vm.createVCPU(id: index) } catch { throw .machine(.kernel(error)) }
+    }
+
+    /// Applies vCPU `saved`'s state (`state`) to `vcpu`; a refusal names the vCPU and, for
+    /// `KVM_SET_MSRS`, the first MSR refused.
+    static func apply(_ state: VCPUState, of saved: SnapshotVCPU, to vcpu: borrowing VCPU, path: String)
+        throws(SnapshotError)
+    {
+        do { try vcpu.applyState(state) } catch {
+            let refused = error.operation == .setMSRs ? firstRefusedMSR(of: saved, on: vcpu) : nil
+            throw .vcpuState(path: path, vcpu: saved.index, error, refusedMSR: refused)
+        }
+    }
+
+    /// The first of `saved`'s MSRs that the kernel refuses on `vcpu`, with its position in
+    /// the saved list: each MSR applied alone, in order, as `KVM_SET_MSRS` applies them (it
+    /// reports only how many it set). Nil when each is taken alone.
+    static func firstRefusedMSR(of saved: SnapshotVCPU, on vcpu: borrowing VCPU) -> (
+        position: Int, msr: SnapshotVCPU.MSR
+    )? {
+        for (position, msr) in saved.msrs.enumerated() {
+            guard
+                let single = VCPUState(
+                    registers: saved.registers, specialRegisters: saved.specialRegisters, fpu: saved.fpu,
+                    events: saved.events, msrs: [.init(index: msr.index, value: msr.value)])
+            else { return nil }
+            do { try vcpu.applyState(single) } catch {
+                if error.operation == .setMSRs { return (position, msr) }
+                return nil
+            }
+        }
+        return nil
+    }
+
     /// Restores the snapshot into a new machine, built but not started. On any failure
     /// nothing is left behind: the VM, its guest_memfds and mappings close as the error
     /// propagates.
     /// - Parameter options: The restored run's limits, console and logger.
     /// - Returns: The machine, built and not started, and what the restore did.
     /// - Throws: ``SnapshotError``: `format` for a chunk whose checksum does not match as it is
-    ///   copied, `machine` when the VM or its memory cannot be built, `file` when reading fails.
+    ///   copied, `machine` when the VM or its memory cannot be built, `vcpuState` when the kernel
+    ///   refuses a vCPU's saved registers or MSRs (naming the vCPU and, for MSRs, the first one
+    ///   refused), `file` when reading fails.
     public func restore(_ options: RestoreOptions = RestoreOptions()) throws(SnapshotError) -> (
         MachineHandle, RestoreReport
     ) {
@@ -162,15 +199,13 @@ public final class Snapshot: Sendable {
                 throw .format(
                     path: path, .invalid("vCPU \(saved.index)'s state has the wrong size for this host's KVM"))
             }
-            do {
-                let vcpu = try vm.createVCPU(id: saved.index)
-                try vcpu.applyState(vcpuState)
-                control.kickers.withLock { $0.append(vcpu.kicker) }
-                runners.append(
-                    VCPURunner(
-                        index: Int(saved.index), vcpu: vcpu, state: state, memory: memory,
-                        parameter: config.parameter, consoleLimit: config.consoleLimit, consoleSink: options.console))
-            } catch { throw .machine(.kernel(error)) }
+            let vcpu = try Self.createVCPU(on: vm, saved.index)
+            try Self.apply(vcpuState, of: saved, to: vcpu, path: path)
+            control.kickers.withLock { $0.append(vcpu.kicker) }
+            runners.append(
+                VCPURunner(
+                    index: Int(saved.index), vcpu: vcpu, state: state, memory: memory,
+                    parameter: config.parameter, consoleLimit: config.consoleLimit, consoleSink: options.console))
         }
         let restoreTime = ContinuousClock.now - started
         let handle = MachineHandle(

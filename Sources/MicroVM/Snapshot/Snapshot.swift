@@ -18,6 +18,11 @@ public enum SnapshotError: Error, Sendable, CustomStringConvertible {
     case file(operation: String, path: String, errno: Int32)
     /// The machine cannot be snapshotted as it is.
     case unsupported(String)
+    /// The kernel refused vCPU `vcpu`'s saved state on restore (`error` names the ioctl and
+    /// errno). For `KVM_SET_MSRS`, `refusedMSR` is the first saved MSR it did not set: its
+    /// position in the vCPU's saved list and the MSR (the ioctl sets MSRs in order and stops
+    /// at the first it refuses).
+    case vcpuState(path: String, vcpu: UInt32, KVMError, refusedMSR: (position: Int, msr: SnapshotVCPU.MSR)?)
 
     /// One line: the path and what is wrong, or the underlying error's own words.
     public var description: String {
@@ -27,6 +32,11 @@ public enum SnapshotError: Error, Sendable, CustomStringConvertible {
         case .file(let operation, let path, let code):
             "\(operation) \(path): \(Errno(rawValue: code).symbolicName) (\(HostFile.describe(errno: code)))"
         case .unsupported(let what): what
+        case .vcpuState(let path, let vcpu, let error, let refused):
+            "\(path): restoring vCPU \(vcpu)'s saved state: \(error)"
+                + (refused.map {
+                    "; it set the first \($0.position) of the vCPU's saved MSRs and refused the next (number \($0.position) from 0): MSR 0x\(String($0.msr.index, radix: 16)) = 0x\(String($0.msr.value, radix: 16))"
+                } ?? "")
         }
     }
 }

@@ -438,7 +438,13 @@ public enum SnapshotFormat {
         var regionEnds: [UInt64] = []
         var ended = false
         while !ended {
-            guard seen < chunkCount else { throw .invalid("more chunks than the \(chunkCount) the header declares") }
+            guard seen < chunkCount else {
+                throw .invalid(
+                    seen == 0
+                        ? "the header declares 0 chunks, but the file has chunks after its header"
+                        : "the header declares \(counted(chunkCount, "chunk")), but chunk \(seen - 1), the last of them, is not the end chunk"
+                )
+            }
             guard fileSize - cursor >= UInt64(chunkHeaderSize) else {
                 throw .truncated("chunk \(seen)'s header at byte \(cursor)")
             }
@@ -487,15 +493,24 @@ public enum SnapshotFormat {
                     devices = try parseDevices(&p, machine: machine!)
                 case .vcpu:
                     guard vcpus.count < Int(machine!.vcpus) else {
-                        throw .invalid("more vCPU chunks than the \(machine!.vcpus) vCPUs")
+                        throw .invalid(
+                            "chunk \(seen) is vCPU chunk \(vcpus.count + 1), but the machine chunk declares \(counted(machine!.vcpus, "vCPU"))"
+                        )
                     }
                     vcpus.append(try parseVCPU(&p, index: UInt32(vcpus.count)))
                 case .region:
-                    guard vcpus.count == Int(machine!.vcpus), devices != nil else {
-                        throw .invalid("a region before every vCPU and the devices")
+                    guard devices != nil else {
+                        throw .invalid("chunk \(seen) (region) comes before any devices chunk, which must precede it")
+                    }
+                    guard vcpus.count == Int(machine!.vcpus) else {
+                        throw .invalid(
+                            "chunk \(seen) (region) follows \(counted(vcpus.count, "vCPU chunk")), but the machine chunk declares \(counted(machine!.vcpus, "vCPU"))"
+                        )
                     }
                     guard regions.count < regionCount else {
-                        throw .invalid("more region chunks than the \(regionCount) regions")
+                        throw .invalid(
+                            "chunk \(seen) is region chunk \(regions.count + 1), but the machine chunk declares \(counted(regionCount, "region"))"
+                        )
                     }
                     let region = try parseRegion(
                         &p, index: regions.count, previous: regions.last, memorySize: machine!.memorySize)
@@ -504,7 +519,9 @@ public enum SnapshotFormat {
                 case .end:
                     guard length == 0 else { throw .invalid("the end chunk has a payload") }
                     guard regions.count == regionCount else {
-                        throw .invalid("\(regions.count) region chunks for \(regionCount) regions")
+                        throw .invalid(
+                            "the end chunk (chunk \(seen)) follows \(counted(regions.count, "region chunk")), but the machine chunk declares \(counted(regionCount, "region"))"
+                        )
                     }
                     ended = true
                 case .memory:
@@ -512,9 +529,15 @@ public enum SnapshotFormat {
                 }
                 try p.expectEnd()
             } else {
-                guard regions.count == regionCount else { throw .invalid("memory before every region is described") }
+                guard regions.count == regionCount else {
+                    throw .invalid(
+                        "chunk \(seen) (memory) follows \(counted(regions.count, "region chunk")), but the machine chunk declares \(counted(regionCount, "region")): every region chunk must precede the memory"
+                    )
+                }
                 guard argument0 < UInt64(regions.count) else {
-                    throw .invalid("memory chunk \(seen) names region \(argument0) of \(regions.count)")
+                    throw .invalid(
+                        "memory chunk \(seen) names region \(argument0), but the regions are numbered 0 to \(regions.count - 1)"
+                    )
                 }
                 let index = Int(argument0)
                 let region = regions[index]
@@ -545,15 +568,32 @@ public enum SnapshotFormat {
             cursor += length
             seen += 1
         }
-        guard seen == chunkCount else { throw .invalid("\(seen) chunks, the header declares \(chunkCount)") }
+        guard seen == chunkCount else {
+            throw .invalid(
+                "the end chunk is chunk \(seen - 1), so the file has \(counted(seen, "chunk")), but the header declares \(chunkCount)"
+            )
+        }
         guard cursor == fileSize else { throw .invalid("bytes after the end chunk") }
-        guard let image, let machine, let devices else { throw .invalid("the machine or devices chunk is missing") }
+        guard let image, let machine else { throw .invalid("the machine chunk is missing") }
+        guard let devices else {
+            throw .invalid("the devices chunk is missing (the file has none before its end chunk)")
+        }
+        guard vcpus.count == Int(machine.vcpus) else {
+            throw .invalid(
+                "the file has \(counted(vcpus.count, "vCPU chunk")), but the machine chunk declares \(counted(machine.vcpus, "vCPU"))"
+            )
+        }
         guard vcpus.first?.exitStatus == nil else {
             throw .invalid("vCPU 0 has exited: the guest had ended, nothing to resume")
         }
         return SnapshotManifest(
             pageSize: pageSize, image: image, machine: machine, devices: devices, vcpus: vcpus,
             regions: regions, extents: extents, fileSize: fileSize)
+    }
+
+    /// "1 vCPU", "3 vCPUs": a count and its noun.
+    static func counted(_ count: some BinaryInteger, _ noun: String) -> String {
+        "\(count) \(noun)\(count == 1 ? "" : "s")"
     }
 
     static func parseMachine(_ p: inout SnapshotReader) throws(SnapshotFormatError) -> (

@@ -49,6 +49,25 @@ func withHeaderField(_ bytes: [UInt8], at offset: Int, _ value: UInt32) -> [UInt
     return copy
 }
 
+/// `bytes` with the payload of chunk `number` (not a memory chunk) changed in place by `change`
+/// and both of that chunk's checksums fixed up, so that only the change itself is wrong.
+func withChunkPayload(_ bytes: [UInt8], chunk number: Int, _ change: (inout [UInt8]) -> Void) -> [UInt8] {
+    func length(at cursor: Int) -> Int { bytes[cursor + 8..<cursor + 16].reversed().reduce(0) { $0 << 8 | Int($1) } }
+    func put32(_ value: UInt32, at offset: Int, in array: inout [UInt8]) {
+        for i in 0..<4 { array[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) }
+    }
+    var cursor = SnapshotFormat.headerSize
+    for _ in 0..<number { cursor += SnapshotFormat.chunkHeaderSize + length(at: cursor) }
+    let start = cursor + SnapshotFormat.chunkHeaderSize
+    var payload = Array(bytes[start..<start + length(at: cursor)])
+    change(&payload)
+    var copy = bytes
+    copy.replaceSubrange(start..<start + payload.count, with: payload)
+    put32(SnapshotFormat.crc32c(payload), at: cursor + 32, in: &copy)
+    put32(SnapshotFormat.crc32c(Array(copy[cursor..<cursor + 36])), at: cursor + 36, in: &copy)
+    return copy
+}
+
 func parseError(_ bytes: [UInt8]) -> SnapshotFormatError? {
     let source = SnapshotBytes(bytes)
     do {
@@ -176,6 +195,79 @@ struct SnapshotFormatTests {
             parseError(syntheticSnapshot(regions: [ram, released], runs: [])) == nil,
             "a released region with no pages is fine")
         #expect(parseError(syntheticSnapshot() + [0]) == .invalid("1 bytes after the declared end"))
+    }
+
+    @Test(
+        "a count that disagrees with the machine chunk or the header says what was declared and what was found, where")
+    func countMismatches() {
+        let vcpu = SnapshotVCPU(
+            index: 0, exitStatus: nil, registers: [UInt8](repeating: 1, count: 144),
+            specialRegisters: [UInt8](repeating: 2, count: 312), fpu: [UInt8](repeating: 0, count: 416),
+            events: [UInt8](repeating: 0, count: 64), msrs: [])
+        func file(declaring declared: UInt32, vcpus: Int) -> [UInt8] {
+            SnapshotFormat.encodeFile(
+                pageSize: 4096, image: SnapshotImage(name: "test", size: 100, crc32c: 7),
+                machine: SnapshotMachine(
+                    memorySize: 4 << 20, vcpus: declared, parameter: 5, consoleLimit: 1 << 20, reason: "api",
+                    runNanoseconds: 9),
+                devices: SnapshotDevices(console: [], pings: 0, snapshotRequests: []),
+                vcpus: (0..<vcpus).map { index in
+                    var each = vcpu
+                    each.index = UInt32(index)
+                    return each
+                },
+                regions: [
+                    SnapshotRegion(
+                        name: "ram", guestPhysicalAddress: 0, size: 4 << 20, flags: 3, released: false,
+                        allocatedBytes: 0, punchedBytes: 0)
+                ],
+                memory: [])
+        }
+        // Chunks: 0 machine, 1 devices, 2… vCPUs, then the region and the end chunk.
+        #expect(
+            parseError(file(declaring: 2, vcpus: 1))
+                == .invalid("chunk 3 (region) follows 1 vCPU chunk, but the machine chunk declares 2 vCPUs"))
+        #expect(
+            parseError(file(declaring: 2, vcpus: 3))
+                == .invalid("chunk 4 is vCPU chunk 3, but the machine chunk declares 2 vCPUs"))
+        // The machine chunk's region count (after the 4-byte name "test": byte 44) set to 2.
+        func declaringRegions(_ count: UInt8, _ bytes: [UInt8]) -> [UInt8] {
+            withChunkPayload(bytes, chunk: 0) { $0[44] = count }
+        }
+        #expect(
+            parseError(declaringRegions(2, syntheticSnapshot()))
+                == .invalid(
+                    "chunk 4 (memory) follows 1 region chunk, but the machine chunk declares 2 regions: every region chunk must precede the memory"
+                ))
+        #expect(
+            parseError(declaringRegions(2, syntheticSnapshot(runs: [])))
+                == .invalid("the end chunk (chunk 4) follows 1 region chunk, but the machine chunk declares 2 regions"))
+        let ram = SnapshotRegion(
+            name: "ram", guestPhysicalAddress: 0, size: 4 << 20, flags: 3, released: false, allocatedBytes: 0,
+            punchedBytes: 0)
+        var extra = ram
+        extra.name = "extra1"
+        extra.guestPhysicalAddress = 4 << 20
+        extra.size = 2 << 20
+        #expect(
+            parseError(declaringRegions(1, syntheticSnapshot(regions: [ram, extra], runs: [])))
+                == .invalid("chunk 4 is region chunk 2, but the machine chunk declares 1 region"))
+        #expect(
+            parseError(syntheticSnapshot(runs: [(1, 0, [UInt8](repeating: 1, count: 4096))]))
+                == .invalid("memory chunk 4 names region 1, but the regions are numbered 0 to 0"))
+        // The header's chunk count (bytes 40–47) one too many, then one too few.
+        let good = syntheticSnapshot()
+        let chunks = UInt32(good[40])
+        #expect(
+            parseError(withHeaderField(good, at: 40, chunks + 1))
+                == .invalid(
+                    "the end chunk is chunk \(chunks - 1), so the file has \(chunks) chunks, but the header declares \(chunks + 1)"
+                ))
+        #expect(
+            parseError(withHeaderField(good, at: 40, chunks - 1))
+                == .invalid(
+                    "the header declares \(chunks - 1) chunks, but chunk \(chunks - 2), the last of them, is not the end chunk"
+                ))
     }
 
     @Test("every single-bit flip and every truncation of a synthetic snapshot is refused")
@@ -319,6 +411,62 @@ extension KernelTests {
             #expect(snapshotDescriptors() == descriptors)
             #expect(descriptors == 1, "only the good snapshot this test holds open")
             _ = snapshot
+        }
+
+        @Test("a saved vCPU state the kernel refuses names the vCPU, and for KVM_SET_MSRS the first MSR it refused")
+        func refusedVCPUState() throws {
+            let path = temporarySnapshotPath("state")
+            let bad = temporarySnapshotPath("state-bad")
+            defer {
+                unlink(path)
+                unlink(bad)
+            }
+            _ = try snapshotAtExits(
+                MachineConfig(name: "pingpong", image: GuestImages.pingpong, parameter: 2_000), exits: 100, to: path)
+            let good = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+            let saved = try #require(try Snapshot(path: path).manifest.vcpus.first)
+            try #require(saved.msrs.count >= 2)
+            let vcpuChunk = 2  // machine, devices, then vCPU 0
+            let registers = 9  // index, exit flag, exit status
+            let specialRegisters = registers + SnapshotFormat.registersSize
+            func restoreError(_ bytes: [UInt8]) -> SnapshotError? {
+                _ = FileManager.default.createFile(atPath: bad, contents: Data(bytes))
+                do {
+                    _ = try Snapshot(path: bad).restore(RestoreOptions())
+                    return nil
+                } catch { return error }
+            }
+
+            // MSR 1 of vCPU 0 replaced by an index no CPU has: KVM_SET_MSRS sets MSR 0, stops there.
+            let unknown: UInt32 = 0x0BAD_0000
+            let badMSR = withChunkPayload(good, chunk: vcpuChunk) { payload in
+                let at = payload.count - 12 * saved.msrs.count + 12
+                for i in 0..<4 { payload[at + i] = UInt8(truncatingIfNeeded: unknown >> (8 * i)) }
+            }
+            let msrError = try #require(restoreError(badMSR))
+            guard case .vcpuState(let file, let vcpu, let error, let refused) = msrError else {
+                Issue.record("not a vCPU state error: \(msrError)")
+                return
+            }
+            #expect(file == bad && vcpu == 0 && error.operation == .setMSRs)
+            #expect(refused?.position == 1)
+            #expect(refused?.msr == SnapshotVCPU.MSR(index: unknown, value: saved.msrs[1].value))
+            #expect(msrError.description.contains("vCPU 0"), "\(msrError)")
+            #expect(msrError.description.contains("MSR 0xbad0000"), "\(msrError)")
+            #expect(!msrError.description.contains("\n"))
+
+            // CR0 (byte 224 of kvm_sregs) with paging but not protection: KVM_SET_SREGS is EINVAL.
+            let badCR0 = withChunkPayload(good, chunk: vcpuChunk) { payload in
+                let cr0: UInt64 = 0x8000_0000
+                for i in 0..<8 { payload[specialRegisters + 224 + i] = UInt8(truncatingIfNeeded: cr0 >> (8 * i)) }
+            }
+            let sregsError = try #require(restoreError(badCR0))
+            guard case .vcpuState(_, let vcpu, let error, let refused) = sregsError else {
+                Issue.record("not a vCPU state error: \(sregsError)")
+                return
+            }
+            #expect(vcpu == 0 && error.operation == .setSpecialRegisters && refused == nil)
+            #expect(sregsError.description.contains("restoring vCPU 0's saved state: "), "\(sregsError)")
         }
     }
 }
