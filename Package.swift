@@ -96,19 +96,38 @@ let package = Package(
         ),
         // Test support only: counts each thread's heap allocations (VCPU.run() allocates nothing).
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
+        // Test support only (used by the test targets, in no product): the serialized
+        // `KernelTests` parent of every kernel suite of every test target, the `.requiresKVM`
+        // trait (skipped with the reason /dev/kvm failed), the kernel lock, shared helpers.
+        .target(
+            name: "TestSupport", dependencies: ["KVM"], path: "Tests/TestSupport", swiftSettings: strictSwiftSettings),
+        // One test target per module; kernel suites nest under TestSupport's KernelTests.
         .testTarget(
-            name: "KVMTests",
+            name: "KVMTests", dependencies: ["KVM", "CKVM", "AllocationCounter", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "GuestMemoryTests", dependencies: ["GuestMemory", "KVM", "TestSupport"],
+            swiftSettings: strictSwiftSettings),
+        .testTarget(
+            name: "MicroVMTests",
             dependencies: [
-                "KVM", "CKVM", "AllocationCounter", "MicroVM", "GuestImages", "GmemConformance", "GmemModel",
-                "GmemExplorer", "GmemBench",
-            ], swiftSettings: swiftSettings),
+                "MicroVM", "KVM", "GuestMemory", "GuestImages", "CChecksum", "AllocationCounter", "TestSupport",
+            ],
+            swiftSettings: strictSwiftSettings),
+        .testTarget(
+            name: "GmemBenchTests", dependencies: ["GmemBench", "KVM", "MicroVM", "GuestImages", "TestSupport"],
+            swiftSettings: strictSwiftSettings),
+        // The `gmem` executable, run as a child process (`swift test` builds it first).
+        .testTarget(
+            name: "GmemCommandTests", dependencies: ["MicroVM", "TestSupport"], swiftSettings: strictSwiftSettings),
         .testTarget(name: "GuestImagesTests", dependencies: ["GuestImages"], swiftSettings: strictSwiftSettings),
         .testTarget(name: "GmemModelTests", dependencies: ["GmemModel"], swiftSettings: strictSwiftSettings),
         .testTarget(
-            name: "GmemConformanceTests", dependencies: ["GmemConformance", "GmemModel", "GmemExplorer", "GmemBench"],
+            name: "GmemConformanceTests",
+            dependencies: ["GmemConformance", "GmemModel", "GmemExplorer", "KVM", "CKVM", "MicroVM", "TestSupport"],
             swiftSettings: strictSwiftSettings),
         .testTarget(
-            name: "GmemExplorerTests", dependencies: ["GmemExplorer", "GmemModel", "GmemConformance"],
+            name: "GmemExplorerTests", dependencies: ["GmemExplorer", "GmemModel", "GmemConformance", "TestSupport"],
             swiftSettings: strictSwiftSettings),
     ]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import GmemModel
+import TestSupport
 import Testing
 
 @testable import GmemConformance
@@ -9,8 +10,6 @@ import Testing
 /// (two independent implementations of the kernel side: Swift through KVM, and plain C).
 @Suite("C reproducers", .serialized)
 struct CReproducerTests {
-    // SAFETY: the path literal is passed as a C string alive for the call; access(2) keeps no pointer.
-    static let kvmOpens = unsafe access("/dev/kvm", R_OK | W_OK) == 0
     static let compiler: String? = ["/usr/bin/cc", "/usr/bin/gcc", "/usr/bin/clang"].first {
         FileManager.default.isExecutableFile(atPath: $0)
     }
@@ -86,9 +85,10 @@ struct CReproducerTests {
     }
 
     @Test(
-        "every catalogue scenario's C builds with cc -Wall -Werror (run against the kernel in KVMTests where /dev/kvm opens)",
+        "every catalogue scenario's C builds with cc -Wall -Werror (run against the kernel where /dev/kvm can be used)",
         .enabled(
-            if: !kvmOpens, "with /dev/kvm, KVMTests builds the reproducers and runs them against the kernel backend"))
+            if: !KVMAvailability.isAvailable,
+            "with /dev/kvm, CReproducerKernelTests builds the reproducers and runs them against the kernel backend"))
     func catalogueBuilds() throws {
         let built = try Self.buildCatalogue(runner: ConformanceRunner(selection: .model, capabilities: .referenceHost))
         defer { try? FileManager.default.removeItem(at: built.directory) }

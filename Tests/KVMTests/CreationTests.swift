@@ -1,5 +1,6 @@
 @_spi(Unchecked) import KVM
 import SystemPackage
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

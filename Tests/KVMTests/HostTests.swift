@@ -1,6 +1,7 @@
 import Foundation
 import KVM
 import SystemPackage
+import TestSupport
 import Testing
 
 @Suite("Host: opening KVM and reporting capabilities")
@@ -27,7 +28,7 @@ struct HostTests {
         #expect(refused.description.hasPrefix("KVM_SET_USER_MEMORY_REGION2: EINVAL (refused before the syscall:"))
     }
 
-    @Test("the host report agrees with the capabilities it lists", .enabled(if: kvmAvailable, "needs /dev/kvm"))
+    @Test("the host report agrees with the capabilities it lists", .requiresKVM)
     func reportIsConsistent() throws {
         let system = try KVMSystem()
         let report = try system.report()
@@ -42,7 +43,7 @@ struct HostTests {
 
     @Test(
         "the host report round-trips through JSON with schemaVersion, and its text lists every capability",
-        .enabled(if: kvmAvailable, "needs /dev/kvm"))
+        .requiresKVM)
     func reportEncoding() throws {
         let report = try KVMSystem().report()
         let data = try JSONEncoder().encode(report)

@@ -1,6 +1,7 @@
 import CKVM
 @_spi(Unchecked) import KVM
 import SystemPackage
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

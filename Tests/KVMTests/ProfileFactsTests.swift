@@ -1,5 +1,6 @@
 import CKVM
 @_spi(Unchecked) import KVM
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

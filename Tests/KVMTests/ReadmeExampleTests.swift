@@ -1,5 +1,6 @@
 import Foundation
 import KVM
+import TestSupport
 import Testing
 
 /// The README's "Using the bindings" block: the first ```swift fence after that heading.

@@ -1,23 +1,12 @@
 import CKVM
 @_spi(Unchecked) import KVM
 import SystemPackage
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// Whether this host can run the kernel tests. Checked once; tests that need /dev/kvm carry
-/// `.enabled(if: kvmAvailable, "needs /dev/kvm")`, so a host without it shows them skipped.
-let kvmAvailable = KVMHost.isAvailable
-
-let MiB: UInt64 = 1 << 20
-
-/// Every test that creates kernel objects is nested in this suite, which runs its children
-/// one at a time: the lifetime oracle (`VMLiveness`) names VMs by "<pid>-<fd>", and fd
-/// numbers reused by concurrently created VMs would make it ambiguous.
-@Suite("Kernel", .serialized, .enabled(if: kvmAvailable, "needs /dev/kvm"))
-struct KernelTests {}
 
 /// Expects `body` to throw a `KVMError` with `errno`, and returns it.
 @discardableResult

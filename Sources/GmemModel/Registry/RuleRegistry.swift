@@ -148,7 +148,7 @@ public enum RuleRegistry {
                 .scenario("f6-punch-leaves-neighbours"),
                 .test("Tests/GmemModelTests/FileTests.swift"),
                 .test("Tests/KVMTests/FileOperationTests.swift"),
-                .test("Tests/KVMTests/MicroVM/MachineTests.swift"),
+                .test("Tests/MicroVMTests/MachineTests.swift"),
             ]),
         ContractRule(
             "M1", .host,
@@ -277,12 +277,12 @@ public enum RuleRegistry {
                 .scenario("b5-other-vm"),
                 .scenario("b5-owner-fd-closed"),
                 .scenario("b5-attack-unbind-and-rebind"),
+                .test("Tests/GmemConformanceTests/ConformanceTests.swift"),
                 .test("Tests/GmemExplorerTests/ExplorerTests.swift"),
                 .test("Tests/GmemModelTests/BindingTests.swift"),
                 .test("Tests/GmemModelTests/PolicyTests.swift"),
                 .test("Tests/GmemModelTests/RulesTests.swift"),
                 .test("Tests/KVMTests/BindingTests.swift"),
-                .test("Tests/KVMTests/Conformance/ConformanceTests.swift"),
             ]),
         ContractRule(
             "B6", .host,
@@ -358,7 +358,7 @@ public enum RuleRegistry {
                 .scenario("a3-conversion-does-not-move-data"),
                 .scenario("b10-shared-side-is-userspace-memory"),
                 .test("Tests/GmemModelTests/BindingTests.swift"),
-                .test("Tests/KVMTests/MicroVM/MachineTests.swift"),
+                .test("Tests/MicroVMTests/MachineTests.swift"),
             ]),
         ContractRule(
             "L1", .host,
@@ -415,7 +415,7 @@ public enum RuleRegistry {
                 .scenario("g2-released-file-faults-other-slots-work"),
                 .test("Tests/GmemModelTests/LifetimeTests.swift"),
                 .test("Tests/KVMTests/LifetimeTests.swift"),
-                .test("Tests/KVMTests/MicroVM/MachineTests.swift"),
+                .test("Tests/MicroVMTests/MachineTests.swift"),
             ]),
         ContractRule(
             "L6", .upstream,
@@ -441,7 +441,7 @@ public enum RuleRegistry {
                 .scenario("g1-no-memslot-is-mmio"),
                 .scenario("b9-guest-faults-from-file"),
                 .test("Tests/GmemModelTests/GuestTests.swift"),
-                .test("Tests/KVMTests/MicroVM/MachineTests.swift"),
+                .test("Tests/MicroVMTests/MachineTests.swift"),
             ]),
         ContractRule(
             "G2", .host,
@@ -452,7 +452,7 @@ public enum RuleRegistry {
                 .scenario("g2-released-file-faults-other-slots-work"),
                 .scenario("g2-fault-after-release-with-mapping-gone"),
                 .test("Tests/GmemModelTests/GuestTests.swift"),
-                .test("Tests/KVMTests/MicroVM/MachineTests.swift"),
+                .test("Tests/MicroVMTests/MachineTests.swift"),
             ]),
         ContractRule(
             "G3", .upstream,
@@ -473,7 +473,7 @@ public enum RuleRegistry {
             verifiedBy: [
                 .scenario("g1-guest-and-host-share-file-data"),
                 .scenario("g2-released-file-faults-other-slots-work"),
-                .test("Tests/KVMTests/MicroVM/MachineTests.swift"),
+                .test("Tests/MicroVMTests/MachineTests.swift"),
                 .test("Tests/KVMTests/TinyGuest.swift"),
             ]),
         ContractRule(

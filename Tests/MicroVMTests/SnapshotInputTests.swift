@@ -2,6 +2,7 @@ import CChecksum
 import Foundation
 import GuestImages
 import KVM
+import TestSupport
 import Testing
 
 @testable import MicroVM
@@ -319,9 +320,7 @@ extension KernelTests {
     struct SnapshotRegressionTests {
         @Test("every input the snapshot fuzzer ever crashed on is now parsed or refused, with and without checksums")
         func replayRegressions() throws {
-            let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
-                    "Fuzz/Snapshot/regressions")
+            let directory = repositoryRoot.appendingPathComponent("Fuzz/Snapshot/regressions")
             var inputs: [[UInt8]] = [syntheticSnapshot()]  // never empty
             for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
             where !name.hasPrefix(".") {

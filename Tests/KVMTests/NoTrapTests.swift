@@ -1,36 +1,11 @@
 @_spi(Unchecked) import KVM
 import SystemPackage
+import TestSupport
 import Testing
-
-@testable import GuestMemory
-@testable import MicroVM
 
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// A small deterministic generator for the property tests (SplitMix64).
-struct TestRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// A value biased to the edges: 0, small, page multiples, around powers of two and 2^64.
-    mutating func edgy() -> UInt64 {
-        switch next() % 8 {
-        case 0: return next() % 16
-        case 1: return (next() % 8) * 4096
-        case 2: return UInt64.max &- next() % 4097
-        case 3: return (UInt64(1) << (next() % 64)) &+ (next() % 3) &- 1
-        case 4: return UInt64(bitPattern: -Int64(next() % 8192))
-        default: return next()
-        }
-    }
-}
 
 @Suite("No user value traps: HostMapping")
 struct HostMappingTrapTests {
@@ -122,80 +97,5 @@ struct HostMappingTrapTests {
         try mapping.unmapUnchecked(offset: 4096, count: 4096)
         #expect(mapping.probeInChild(offset: 4096, write: false) == SIGSEGV)
         #expect(mapping.probeInChild(offset: 0, write: true) == 0)
-    }
-}
-
-@Suite("No user value traps: GuestMemory and MicroVM values")
-struct ValueTrapTests {
-    @Test("GuestPhysicalAddress.isAligned takes any alignment, 0 included")
-    func alignment() {
-        var random = TestRandom(state: 3)
-        for _ in 0..<5000 {
-            let address = GuestPhysicalAddress(random.edgy())
-            let alignment = random.edgy()
-            #expect(address.isAligned(to: alignment) == (alignment != 0 && address.rawValue % alignment == 0))
-        }
-        #expect(!GuestPhysicalAddress(0).isAligned(to: 0))
-    }
-
-    @Test("layouts of any sizes and starts are validated, never trapping (20,000 random layouts)")
-    func layouts() {
-        var random = TestRandom(state: 5)
-        for _ in 0..<20_000 {
-            let count = Int(random.next() % 4)
-            let specs = (0..<count).map { index in
-                GuestMemoryMap.RegionSpec(
-                    name: "r\(index)", start: GuestPhysicalAddress(random.edgy()), size: random.edgy())
-            }
-            do {
-                try GuestMemoryMap.validate(specs.sorted { $0.start < $1.start })
-                for spec in specs { #expect(spec.start.advanced(by: spec.size) != nil && spec.size > 0) }
-            } catch {
-                if case .invalidLayout = error {} else { Issue.record("unexpected \(error)") }
-            }
-        }
-        let tooMany = (0...GuestMemoryMap.maximumRegions).map {
-            GuestMemoryMap.RegionSpec(name: "r", start: GuestPhysicalAddress(UInt64($0) << 21), size: 2 << 20)
-        }
-        #expect(throws: GuestMemoryError.self) { try GuestMemoryMap.validate(tooMany) }
-    }
-
-    @Test("MachineConfig.validate takes any sizes: --extra 17592186044414M is a configuration error")
-    func machineConfigs() {
-        var config = MachineConfig(image: [])
-        config.extraRegions = [17_592_186_044_414 << 20]
-        #expect(config.addressSpaceEnd == .max)
-        #expect(throws: MachineError.self) { try config.validate() }
-        var random = TestRandom(state: 9)
-        for _ in 0..<20_000 {
-            var config = MachineConfig(
-                image: [], memorySize: random.edgy(), vcpus: Int(truncatingIfNeeded: random.edgy()))
-            config.extraRegions = (0..<Int(random.next() % 4)).map { _ in random.edgy() }
-            config.consoleLimit = Int(truncatingIfNeeded: random.edgy())
-            do {
-                try config.validate()
-                #expect(config.addressSpaceEnd <= GuestABI.maximumMemory && (1...64).contains(config.vcpus))
-            } catch {}
-            _ = LongMode.entryRegisters(
-                entry: random.next(), index: config.vcpus, count: config.vcpus, memorySize: config.memorySize)
-            _ = LongMode.tables(base: random.edgy() & ~4095, identityMap: random.edgy())
-        }
-    }
-
-    @Test("Duration.nanoseconds saturates instead of trapping")
-    func durations() {
-        #expect(Duration.seconds(Int64.max).nanoseconds == .max)
-        #expect(Duration.seconds(Int64.min).nanoseconds == .min)
-        #expect(Duration.milliseconds(1500).nanoseconds == 1_500_000_000)
-        #expect(Duration.nanoseconds(-7).nanoseconds == -7)
-    }
-
-    @Test("ELFImage.checkFits takes any vCPU count and memory size")
-    func checkFits() throws {
-        let image = try ELFImage(ELFImage.minimal(code: [0xEB, 0xFE]))
-        for vcpus in [Int.min, -1, 0, 65, Int.max] {
-            #expect(throws: ELFError.self) { try image.checkFits(memorySize: 16 << 20, vcpus: vcpus) }
-        }
-        for memory: UInt64 in [0, 1, .max] { _ = try? image.checkFits(memorySize: memory, vcpus: 1) }
     }
 }

@@ -1,5 +1,6 @@
 import GuestImages
 import KVM
+import TestSupport
 import Testing
 
 @testable import MicroVM

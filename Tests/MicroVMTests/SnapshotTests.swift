@@ -1,6 +1,7 @@
 import Foundation
 import GuestImages
 import KVM
+import TestSupport
 import Testing
 
 @testable import MicroVM

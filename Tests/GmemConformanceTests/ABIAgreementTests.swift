@@ -2,6 +2,7 @@ import CKVM
 import Foundation
 import GmemModel
 @_spi(Unchecked) import KVM
+import TestSupport
 import Testing
 
 @testable import GmemConformance
@@ -12,8 +13,7 @@ import Glibc
 #endif
 
 /// The repository's Guests/ directory (the guests are built by the plugin, not imported).
-private let guestsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("Guests")
+private let guestsDirectory = repositoryRoot.appendingPathComponent("Guests")
 
 /// `static let NAME: TYPE = VALUE` and `case NAME = VALUE` lines of a Swift source file.
 private func constants(in file: String) throws -> [String: UInt64] {

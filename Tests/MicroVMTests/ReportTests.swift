@@ -2,6 +2,7 @@ import Foundation
 import GuestImages
 import KVM
 import MicroVM
+import TestSupport
 import Testing
 
 extension KernelTests {

@@ -1,5 +1,6 @@
 import Foundation
 import GuestImages
+import TestSupport
 import Testing
 
 @testable import MicroVM
@@ -89,8 +90,7 @@ struct ELFImageTests {
 struct ELFRegressionTests {
     @Test("every input the fuzzer ever crashed on now parses or is refused with an ELFError")
     func replayRegressions() throws {
-        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz/ELFLoader")
+        let directory = repositoryRoot.appendingPathComponent("Fuzz/ELFLoader")
         var inputs: [[UInt8]] = []
         for folder in ["regressions", "seeds"] {
             let path = directory.appendingPathComponent(folder).path

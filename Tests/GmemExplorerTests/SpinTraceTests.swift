@@ -1,6 +1,7 @@
 import GmemConformance
 import GmemExplorer
 import GmemModel
+import TestSupport
 import Testing
 
 extension KernelTests {

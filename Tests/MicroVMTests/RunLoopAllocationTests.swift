@@ -1,6 +1,7 @@
 import AllocationCounter
 import GuestImages
 import MicroVM
+import TestSupport
 import Testing
 
 extension KernelTests {

@@ -1,5 +1,6 @@
 import Foundation
 import GuestImages
+import TestSupport
 import Testing
 
 @testable import MicroVM

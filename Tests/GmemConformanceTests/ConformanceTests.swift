@@ -3,6 +3,7 @@ import GmemConformance
 import GmemExplorer
 import GmemModel
 import KVM
+import TestSupport
 import Testing
 
 extension KernelTests {
@@ -131,9 +132,7 @@ extension KernelTests.ConformanceTests {
 
     @Test("the example scenario files in Scenarios/ run on both backends and pass")
     func exampleFiles() throws {
-        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Scenarios")
+        let directory = repositoryRoot.appendingPathComponent("Scenarios")
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".gmem") }
         #expect(files.count >= 2)
         for file in files {

@@ -1,5 +1,6 @@
 import Foundation
 import MicroVM
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

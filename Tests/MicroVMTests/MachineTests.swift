@@ -2,6 +2,7 @@ import GuestImages
 import GuestMemory
 import KVM
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import MicroVM

@@ -1,0 +1,13 @@
+import TestSupport
+import Testing
+
+extension KernelTests {
+    /// This target's kernel suites are children of TestSupport's serialized KernelTests.
+    @Suite("Kernel suites of GmemConformanceTests run one at a time")
+    struct ConformanceKernelNestingTests {
+        @Test(
+            "a kernel test of GmemConformanceTests holds the process-wide kernel lock, and no kernel test case has waited"
+        )
+        func exclusive() { expectKernelExclusivity() }
+    }
+}
