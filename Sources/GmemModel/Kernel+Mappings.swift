@@ -274,21 +274,24 @@ extension ModelKernel {
     > {
         let (last, overflow) = address.addingReportingOverflow(width - 1)
         if overflow { return .failure(.sigsegv) }
-        var pieces: [(inode: Int, offset: UInt64)] = []
-        var page = address >> GmemABI.pageShift
+        let firstPage = address >> GmemABI.pageShift
         let lastPage = last >> GmemABI.pageShift
-        var resolved: [UInt64: (Int, UInt64)] = [:]
-        while page <= lastPage {
+        // The inode page behind each page the access touches, in order.
+        var resolved: [(Int, UInt64)] = []
+        var page = firstPage
+        while true {
             switch resolveHostPage(address: page << GmemABI.pageShift, protection: protection) {
             case .failure(let signal): return .failure(signal)
-            case .success(let target): resolved[page] = target
+            case .success(let target): resolved.append(target)
             }
             if page == lastPage { break }
             page += 1
         }
+        var pieces: [(inode: Int, offset: UInt64)] = []
+        pieces.reserveCapacity(Int(clamping: width))
         for byte in 0..<width {
             let at = address + byte
-            let (inode, inodePage) = resolved[at >> GmemABI.pageShift]!
+            let (inode, inodePage) = resolved[Int((at >> GmemABI.pageShift) - firstPage)]
             pieces.append((inode, inodePage << GmemABI.pageShift | (at & (GmemABI.pageSize - 1))))
         }
         return .success(pieces)
@@ -307,21 +310,26 @@ extension ModelKernel {
         if allowed & protection == 0 { return .failure(.sigsegv) }
         let page = mapping.pageOffset + ((address - mapping.start) >> GmemABI.pageShift)
         let virtualPage = address >> GmemABI.pageShift
-        let faults = presentPages.value(at: virtualPage) == nil
+        let tracked = tracksPresence(mapping)
+        let faults = !tracked || presentPages.value(at: virtualPage) == nil
         // A read fault on shmem (memfd, shared anonymous memory), through a shared or a private
         // mapping, maps the neighbouring up-to-date pages first (do_fault_around), even when
         // the faulting page itself then raises SIGBUS.
-        if faults, protection & Protection.write == 0, faultsAround(mapping) { faultAround(mapping, at: virtualPage) }
-        let inode = inodes[mapping.inode]!
-        if inode.kind == .guestMemfd {
+        if tracked, faults, protection & Protection.write == 0, faultsAround(mapping) {
+            faultAround(mapping, at: virtualPage)
+        }
+        // Only the kind and size: a copy of the inode held across the writes below would make
+        // each of them copy the inode's page map (copy-on-write), a cost linear in its extents.
+        let (kind, size) = (inodes[mapping.inode]!.kind, inodes[mapping.inode]!.size)
+        if kind == .guestMemfd {
             // kvm_gmem_fault_user_mapping: past the end (M4), or private now (M3, V5).
-            if page >= inode.size >> GmemABI.pageShift || pageIsPrivate(mapping.inode, page) {
+            if page >= size >> GmemABI.pageShift || pageIsPrivate(mapping.inode, page) {
                 return .failure(.sigbus)
             }
-        } else if page >= (inode.size >> GmemABI.pageShift) + (inode.size & (GmemABI.pageSize - 1) == 0 ? 0 : 1) {
+        } else if page >= (size >> GmemABI.pageShift) + (size & (GmemABI.pageSize - 1) == 0 ? 0 : 1) {
             return .failure(.sigbus)
         }
-        if faults { presentPages.set(virtualPage, virtualPage + 1, to: true) }
+        if tracked, faults { presentPages.set(virtualPage, virtualPage + 1, to: true) }
         if mapping.privateCopies >= 0 {
             let copies = mapping.privateCopies
             if inodes[copies]!.pages.value(at: page) != nil { return .success((copies, page)) }
@@ -336,6 +344,14 @@ extension ModelKernel {
         }
         if faults, !inodes[mapping.inode]!.unwritten.isEmpty { inodes[mapping.inode]!.unwritten.remove(page, page + 1) }
         return .success((mapping.inode, page))
+    }
+
+    /// Whether the model follows `mapping`'s page-table entries (``presentPages``): a mapping
+    /// without `PROT_READ` (shared or private). Only there does an entry change an answer: with
+    /// `PROT_READ`, `get_user_pages` takes whatever gup-fast would (there are no `mprotect`s,
+    /// and no two mappings are adjacent), so presence is not kept for it, nor its cost paid.
+    func tracksPresence(_ mapping: Mapping) -> Bool {
+        mapping.protection & GmemABI.Protection.read == 0
     }
 
     /// Whether `mapping` is of a vCPU: its pages (`kvm_run` and the rest) belong to no file,
@@ -370,6 +386,8 @@ extension ModelKernel {
     /// mapping's own protection: the entry is present (an entry exists only where an access
     /// was allowed, and x86 makes every such entry readable) and its page is not a vCPU's
     /// (a copied-on-write page of a private vCPU mapping is anonymous memory, and taken).
+    /// False for a mapping with `PROT_READ` (presence untracked): `get_user_pages` takes the
+    /// page there, with the same answer.
     func gupFastTakes(_ mapping: Mapping, at virtualPage: UInt64) -> Bool {
         guard presentPages.value(at: virtualPage) != nil else { return false }
         if !mapsVCPU(mapping) { return true }
@@ -403,7 +421,8 @@ extension ModelKernel {
     /// a private one keeps its copied-on-write pages; a mapping whose private copies `index`
     /// holds loses them.
     mutating func unmapPresent(inode index: Int, _ start: UInt64, _ end: UInt64) {
-        for mapping in mappings where mapping.inode == index || mapping.privateCopies == index {
+        for mapping in mappings
+        where (mapping.inode == index || mapping.privateCopies == index) && tracksPresence(mapping) {
             let mappedEnd = mapping.pageOffset + mapping.pageCount
             let from = max(start, mapping.pageOffset)
             let to = min(end, mappedEnd)

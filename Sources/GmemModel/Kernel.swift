@@ -24,11 +24,10 @@ public struct ModelKernel: Hashable, Sendable {
     var mappings: [Mapping] = []
     /// Page pins the host holds (a pipe's `vmsplice`d pages), by id (GMEM-SPEC V4).
     var pins: [HostPin?] = []
-    /// The pages (host virtual page numbers) of every mapping whose page-table entry is
-    /// present: gup-fast serves them from the entry whatever the mapping's protection (x86
-    /// cannot express write-only, so a present entry is readable), where `get_user_pages`
-    /// would refuse a mapping without `PROT_READ` (`EFAULT`): KVM's reads through
-    /// `userspace_addr` (B10) and `vmsplice` pins.
+    /// The pages (host virtual page numbers) of every mapping without `PROT_READ` whose
+    /// page-table entry is present: gup-fast serves them from the entry (x86 cannot express
+    /// write-only, so a present entry is readable), where `get_user_pages` refuses such a
+    /// mapping (`EFAULT`): KVM's reads through `userspace_addr` (B10) and `vmsplice` pins.
     var presentPages: PageMap<Bool> = PageMap()
 
     /// The lowest fd number a new process hands out (0–2 are stdin, stdout, stderr, open
