@@ -30,6 +30,12 @@ public enum ConformanceCheck {
         public var only: String?
         /// The command line written into each C reproducer.
         public var commandLine = "gmem check"
+        /// Whether a run with the kernel backend moves this process into a memory cgroup of the
+        /// budget plus ``MemoryCgroup/ownAllowance`` (``MemoryCgroup/enter(limit:)``), a backstop
+        /// behind the budget. The move is process-wide and lasts until exit, so it is for a
+        /// process that does nothing else (`gmem check` sets it); an embedding program, or a test
+        /// process running other work beside the check, leaves it off and is bounded by the budget.
+        public var entersMemoryCgroup = false
         /// The defaults of `gmem check`: the catalogue on both backends, seed 1, a 256 MiB budget.
         public init() {}
     }
@@ -114,7 +120,9 @@ public enum ConformanceCheck {
         {
             throw Failure("--memory-budget \(request.memoryBudgetText): \(refusal)")
         }
-        if selection != .model, let note = MemoryCgroup.enter(limit: request.memoryBudget) { notes.append(note) }
+        if selection != .model, request.entersMemoryCgroup, let note = MemoryCgroup.enter(limit: request.memoryBudget) {
+            notes.append(note)
+        }
         var runner = ConformanceRunner(
             selection: selection, capabilities: hostCapabilities ?? .referenceHost,
             memoryBudget: request.memoryBudget)

@@ -48,7 +48,7 @@ struct CheckCommand: LoggedCommand {
         var request = ConformanceCheck.Request()
         (request.files, request.backend, request.random, request.seed) = (files, backend, random, seed)
         (request.memoryBudget, request.memoryBudgetText, request.profile) = (budget, memoryBudget, profile)
-        (request.emitC, request.only) = (emitC, only)
+        (request.emitC, request.only, request.entersMemoryCgroup) = (emitC, only, true)
         request.commandLine = (["gmem"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         let outcome = try attempt("gmem check") { try ConformanceCheck.run(request) }
         if json { try printJSON(outcome) } else { emit(outcome.formatted(verbose: verbose)) }

@@ -26,6 +26,19 @@ extension KernelTests {
             }
         }
 
+        @Test("a library check leaves the process's cgroups alone unless asked (the move is process-wide)")
+        func noCgroupUnlessAsked() throws {
+            let before = try String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)
+            var request = ConformanceCheck.Request()
+            request.only = try #require(Catalogue.scenarios.first?.name)
+            #expect(!request.entersMemoryCgroup)
+            let outcome = try ConformanceCheck.run(request)
+            #expect(outcome.succeeded)
+            #expect(try String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8) == before)
+            guard case .scenarios(let report) = outcome else { return }
+            #expect(!report.notes.contains { $0.contains("running in memory cgroup") })
+        }
+
         @Test("the catalogue cites every [host] rule of sections C, F, M, B, L and G")
         func catalogueCoversHostRules() {
             let host = [
