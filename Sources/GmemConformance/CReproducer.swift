@@ -394,10 +394,8 @@ public enum CReproducer {
                 "while (m->pin_count > 0) close(m->pins[--m->pin_count]);",
                 "return gm_ok();",
             ]
-        case .limitDescriptors:
-            return [
-                "return gm_unsupported(\"limit fds= is not reproduced in C (its count is net of gmem check's own descriptors)\");"
-            ]
+        case .limitDescriptors(let count):
+            return ["return gm_limit_fds(\(u64(UInt64(count))));"]
         }
     }
 

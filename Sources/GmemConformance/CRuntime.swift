@@ -18,6 +18,7 @@ enum CRuntime {
         #include <sys/ioctl.h>
         #include <sys/mman.h>
         #include <sys/mount.h>
+        #include <sys/resource.h>
         #include <sys/stat.h>
         #include <sys/syscall.h>
         #include <sys/uio.h>
@@ -560,10 +561,18 @@ enum CRuntime {
                (gm_vm_closed) and moved above the scenario's fd numbers. */
             if (!vm->probe_run) {
                 if (vm->next_probe_id <= GM_LOWEST_PROBE_VCPU) return gm_unsupported("the guest probe ran out of vCPU ids");
+                /* The probe's descriptor is the program's own, not the scenario's: made at the hard fd
+                   limit (a `limit fds=` does not cover it) and moved above the scenario's numbers. */
+                struct rlimit scenario, full;
+                int limited = getrlimit(RLIMIT_NOFILE, &scenario) == 0;
+                if (limited) { full = scenario; full.rlim_cur = full.rlim_max; setrlimit(RLIMIT_NOFILE, &full); }
                 int fd = (int)ioctl(o->fd, KVM_CREATE_VCPU, (unsigned long)vm->next_probe_id--);
+                if (fd >= 0) {
+                    int high = fcntl(fd, F_DUPFD_CLOEXEC, GM_HIGH_FD);
+                    if (high >= 0) { close(fd); fd = high; }
+                }
+                if (limited) setrlimit(RLIMIT_NOFILE, &scenario);
                 if (fd < 0) return gm_unsupported("cannot create a probe vCPU");
-                int high = fcntl(fd, F_DUPFD_CLOEXEC, GM_HIGH_FD);
-                if (high >= 0) { close(fd); fd = high; }
                 void *run = mmap(NULL, (size_t)gm_run_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
                 if (run == MAP_FAILED) { close(fd); return gm_unsupported("cannot map the probe vCPU's kvm_run"); }
                 vm->probe_fd = fd;
@@ -573,6 +582,31 @@ enum CRuntime {
             /* A vCPU left in a state the probe did not expect is not used again. */
             if (outcome.kind == GM_UNSUPPORTED) gm_drop_probe_vcpu(vm);
             return outcome;
+        }
+
+        /* The descriptors the program holds itself (0-2, its TAP stream, /dev/kvm), sorted, as found
+           when gm_start is done: the scenario's take the other numbers, lowest first. */
+        #define GM_OWN_FDS 64
+        static int gm_own_fds[GM_OWN_FDS];
+        static int gm_own_count;
+
+        GM_HELPER void gm_note_own_fds(void) {
+            gm_own_count = 0;
+            for (int fd = 0; fd < GM_HIGH_FD && gm_own_count < GM_OWN_FDS; fd++)
+                if (fcntl(fd, F_GETFD) != -1) gm_own_fds[gm_own_count++] = fd;
+        }
+
+        /* `limit fds=N`: RLIMIT_NOFILE's soft limit such that the scenario may hold N descriptors
+           besides the program's own below it (as the kernel backend sets it besides gmem check's). */
+        GM_HELPER struct gm_outcome gm_limit_fds(uint64_t count) {
+            struct rlimit limit;
+            if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return gm_errno_outcome(errno);
+            uint64_t soft = count;
+            for (int i = 0; i < gm_own_count && (uint64_t)gm_own_fds[i] <= soft; i++) soft++;
+            if (limit.rlim_max != RLIM_INFINITY && soft > (uint64_t)limit.rlim_max)
+                return gm_unsupported("limit fds= needs a soft RLIMIT_NOFILE above this process's hard limit");
+            limit.rlim_cur = (rlim_t)soft;
+            return setrlimit(RLIMIT_NOFILE, &limit) == 0 ? gm_ok() : gm_errno_outcome(errno);
         }
 
         /* After a VM fd closes: when no fd of that VM is open any more, its probe vCPU closes too,
@@ -655,6 +689,7 @@ enum CRuntime {
             }
             fprintf(gm_tap, "1..%d\n", steps);
             fflush(gm_tap);
+            gm_note_own_fds();
         }
         """#
 }
