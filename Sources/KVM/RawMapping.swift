@@ -111,5 +111,6 @@ func mapRegion(
         _ = unsafe ckvm_munmap(pointer, length)
         throw KVMError(operation, .noMemory)
     }
+    // SAFETY: hands the caller the start of the mapping of `length` bytes just made, which it now owns.
     return unsafe pointer
 }
