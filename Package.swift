@@ -104,7 +104,7 @@ let package = Package(
         // One test target per module; kernel suites nest under TestSupport's KernelTests.
         .testTarget(
             name: "KVMTests", dependencies: ["KVM", "CKVM", "AllocationCounter", "TestSupport"],
-            swiftSettings: swiftSettings),
+            swiftSettings: strictSwiftSettings),
         .testTarget(
             name: "GuestMemoryTests", dependencies: ["GuestMemory", "KVM", "TestSupport"],
             swiftSettings: strictSwiftSettings),

@@ -36,26 +36,44 @@ struct ChildResult {
 /// Runs `gmem ARGUMENTS` with `output` as fd 1 and stderr captured; waits with wait4 for its
 /// own resource usage.
 func runGmem(_ arguments: [String], output: ChildOutput) throws -> ChildResult {
+    // The one place this target calls libc: pipes, posix_spawn with file actions, read, wait4.
     var errPipe: [Int32] = [0, 0]
-    guard pipe(&errPipe) == 0 else { throw POSIXError(.EIO) }
+    // SAFETY: `errPipe` holds the two Int32s pipe(2) writes; the pointer lives for the call only.
+    guard unsafe pipe(&errPipe) == 0 else { throw POSIXError(.EIO) }
     var outPipe: [Int32] = [-1, -1]
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
+    // SAFETY: a zeroed posix_spawn_file_actions_t, initialised by the next call before any other use.
+    var actions = unsafe posix_spawn_file_actions_t()
+    // SAFETY: `actions` is a local, initialised here and destroyed once by the defer below.
+    unsafe posix_spawn_file_actions_init(&actions)
+    // SAFETY: `actions` was initialised above and is not used after this.
+    defer { unsafe posix_spawn_file_actions_destroy(&actions) }
     switch output {
-    case .file(let path): posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY, 0)
-    case .closed: posix_spawn_file_actions_addclose(&actions, 1)
+    case .file(let path):
+        // SAFETY: `actions` is initialised; the call copies `path` (a C string alive for the call).
+        unsafe posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY, 0)
+    case .closed:
+        // SAFETY: `actions` is initialised; the call only records the descriptor number.
+        unsafe posix_spawn_file_actions_addclose(&actions, 1)
     case .brokenPipe:
-        guard pipe(&outPipe) == 0 else { throw POSIXError(.EIO) }
-        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-        posix_spawn_file_actions_addclose(&actions, outPipe[0])
+        // SAFETY: `outPipe` holds the two Int32s pipe(2) writes.
+        guard unsafe pipe(&outPipe) == 0 else { throw POSIXError(.EIO) }
+        // SAFETY: `actions` is initialised; the calls only record descriptor numbers.
+        unsafe posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        // SAFETY: as above.
+        unsafe posix_spawn_file_actions_addclose(&actions, outPipe[0])
     }
-    posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-    posix_spawn_file_actions_addclose(&actions, errPipe[0])
+    // SAFETY: `actions` is initialised; the calls only record descriptor numbers.
+    unsafe posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+    // SAFETY: as above.
+    unsafe posix_spawn_file_actions_addclose(&actions, errPipe[0])
     var pid: pid_t = 0
-    let argv = ([gmemBinary] + arguments).map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    let spawned = posix_spawn(&pid, gmemBinary, &actions, nil, argv, environ)
+    // SAFETY: each strdup copy is freed exactly once by the defer, after posix_spawn has copied argv.
+    let argv = unsafe ([gmemBinary] + arguments).map { unsafe strdup($0) } + [nil]
+    // SAFETY: the pointers are the strdup copies above (and the final nil), freed once here.
+    defer { unsafe argv.forEach { unsafe free($0) } }
+    // SAFETY: `argv` is a NUL-terminated array of live C strings; `actions` is initialised; `environ` is the process's
+    // environment; posix_spawn copies all of them into the child and keeps no pointer.
+    let spawned = unsafe posix_spawn(&pid, gmemBinary, &actions, nil, argv, environ)
     close(errPipe[1])
     if outPipe[0] >= 0 {
         close(outPipe[0])  // the reader is gone before the child writes anything
@@ -68,14 +86,16 @@ func runGmem(_ arguments: [String], output: ChildOutput) throws -> ChildResult {
     var captured: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 4096)
     while true {
-        let got = read(errPipe[0], &buffer, buffer.count)
+        // SAFETY: `buffer` has `buffer.count` bytes for read to fill; the pointer lives for the call only.
+        let got = unsafe read(errPipe[0], &buffer, buffer.count)
         if got <= 0 { break }
         captured += buffer[0..<got]
     }
     close(errPipe[0])
     var status: Int32 = 0
     var usage = rusage()
-    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    // SAFETY: `status` and `usage` are locals wait4 fills; it keeps no pointer.
+    while unsafe wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
     let signaled = status & 0x7f
     return ChildResult(
         status: signaled == 0 ? (status >> 8) & 0xff : -1, signal: signaled,
@@ -222,8 +242,8 @@ struct CommandOutputTests {
     func bigFile() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("gmem-big-\(getpid()).bin").path
         #expect(FileManager.default.createFile(atPath: path, contents: Data("not an ELF".utf8)))
-        defer { unlink(path) }
-        #expect(truncate(path, 1 << 30) == 0)
+        defer { removeFile(path) }
+        #expect(setFileSize(path, 1 << 30))
         // Measured by /usr/bin/time, which forks gmem from its own small process: a child
         // spawned from this (large) test process would inherit its RSS high-water mark.
         let process = Process()

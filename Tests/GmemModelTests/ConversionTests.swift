@@ -23,7 +23,7 @@ struct ConversionTests {
             f = try Fixture(capabilities, type: ConversionTests.sw)
             file = try f.gmem(pages: pages, flags: flags)
             map = try f.kernel.mmap(fd: file, prot: readWrite, flags: mapShared, offset: 0, length: pages * page).get()
-            try f.bind(file, pages: pages, userspaceAddress: map)
+            try f.bind(file, pages: pages, userspaceAddress: map).get()
         }
         mutating func convert(_ first: UInt64, _ count: UInt64 = 1, private to: Bool, mode: UInt64 = 0) -> ModelKernel
             .ConversionFailure?

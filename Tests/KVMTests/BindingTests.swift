@@ -65,7 +65,7 @@ extension KernelTests {
         func notAGuestMemfd() throws {
             // GMEM-B4
             let vm = try makeVM()
-            let other = open("/dev/zero", O_RDWR | O_CLOEXEC)
+            let other = openFile("/dev/zero", O_RDWR | O_CLOEXEC)
             try #require(other >= 0)
             expectErrno(.invalidArgument) {
                 try vm.setUserMemoryRegion2Unchecked(gmemRegion(slot: 0, gpa: 0, size: 4096, fd: other))

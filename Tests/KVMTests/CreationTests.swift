@@ -66,8 +66,7 @@ extension KernelTests {
             let fdFlags = fcntl(file.rawDescriptor, F_GETFD)
             #expect(fdFlags >= 0)
             #expect(fdFlags & FD_CLOEXEC == 0)
-            var status = stat()
-            #expect(fstat(file.rawDescriptor, &status) == 0)
+            let status = try #require(descriptorStatus(file.rawDescriptor))
             #expect(status.st_mode & S_IFMT == S_IFREG)
             #expect(status.st_mode & 0o7777 == 0o600)
             #expect(status.st_blocks == 0)
@@ -79,7 +78,7 @@ extension KernelTests {
             // GMEM-C6
             let vm = try makeVM()
             let file = try vm.createGuestMemfd(size: 4096)
-            let fd = open("/proc/self/fd/\(file.rawDescriptor)", O_RDWR)
+            let fd = openFile("/proc/self/fd/\(file.rawDescriptor)", O_RDWR)
             let error = errno
             if fd >= 0 { close(fd) }
             #expect(fd == -1)
@@ -92,9 +91,8 @@ extension KernelTests {
             let vm = try makeVM()
             let a = try vm.createGuestMemfd(size: 4096)
             let b = try vm.createGuestMemfd(size: 4096)
-            var sa = stat()
-            var sb = stat()
-            #expect(fstat(a.rawDescriptor, &sa) == 0 && fstat(b.rawDescriptor, &sb) == 0)
+            let sa = try #require(descriptorStatus(a.rawDescriptor))
+            let sb = try #require(descriptorStatus(b.rawDescriptor))
             #expect(sa.st_ino != sb.st_ino)
             #expect(a.owner == vm.identity && b.owner == vm.identity)
         }

@@ -58,12 +58,16 @@ struct ErrorNamingTests {
         }
         let foreign = ckvm_sigrtmin() + 7
         var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in }
-        #expect(sigaction(foreign, &action, nil) == 0)
+        // SAFETY: a local sigaction; its handler union is set to a plain handler, which is all the call reads.
+        unsafe action.__sigaction_handler.sa_handler = { _ in }
+        // SAFETY: `action` is a local, fully set up; sigaction copies it and keeps no pointer.
+        #expect(unsafe sigaction(foreign, &action, nil) == 0)
         defer {
             var reset = sigaction()
-            reset.__sigaction_handler.sa_handler = SIG_DFL
-            sigaction(foreign, &reset, nil)
+            // SAFETY: as above: a local sigaction whose handler union is set to SIG_DFL, copied by the call.
+            unsafe reset.__sigaction_handler.sa_handler = SIG_DFL
+            // SAFETY: `reset` is a local, fully set up; sigaction copies it and keeps no pointer.
+            unsafe sigaction(foreign, &reset, nil)
         }
         do { try VCPUKickSignal.use(foreign) } catch { #expect(error.errno == .resourceBusy, "\(error)") }
         #expect(VCPUKickSignal.current != foreign)
@@ -132,7 +136,8 @@ extension KernelTests {
             defer { try? VCPUKickSignal.use(original) }
             #expect(VCPUKickSignal.current == chosen)
             var installed = sigaction()
-            #expect(sigaction(chosen, nil, &installed) == 0)
+            // SAFETY: `installed` is a local the call fills; sigaction keeps no pointer.
+            #expect(unsafe sigaction(chosen, nil, &installed) == 0)
             #expect(installed.sa_flags & Int32(SA_RESTART) == 0)
             let vm = try makeVM()
             let guest = try TinyGuest(in: vm, spin: true)

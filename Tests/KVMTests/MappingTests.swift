@@ -44,8 +44,10 @@ extension KernelTests {
             let vm = try makeVM()
             let file = try vm.createGuestMemfd(size: 8192, flags: .mmap)
             let raw = try file.mapUnchecked(length: 8192, protection: PROT_READ | PROT_WRITE, flags: MAP_SHARED)
-            #expect(raw.probeInChild(offset: 0, write: false) == SIGBUS)
-            #expect(raw.probeInChild(offset: 4096, write: true) == SIGBUS)
+            // SAFETY: the probe touches the page in a forked child; the SIGBUS it expects kills only that child.
+            #expect(unsafe raw.probeInChild(offset: 0, write: false) == SIGBUS)
+            // SAFETY: as above, in a forked child.
+            #expect(unsafe raw.probeInChild(offset: 4096, write: true) == SIGBUS)
             let refused = expectErrno(.permissionDenied) { _ = try file.mapShared() }
             #expect(refused?.refusal == .privateMemory)
             let hostAccessible = file.isHostAccessible
@@ -58,8 +60,10 @@ extension KernelTests {
             let vm = try makeVM()
             let file = try vm.createGuestMemfd(size: 4096, flags: .hostShared)
             let raw = try file.mapUnchecked(length: 8192, protection: PROT_READ | PROT_WRITE, flags: MAP_SHARED)
-            #expect(raw.probeInChild(offset: 0, write: true) == 0)
-            #expect(raw.probeInChild(offset: 4096, write: false) == SIGBUS)
+            // SAFETY: the probes touch the pages in a forked child; a SIGBUS kills only that child.
+            #expect(unsafe raw.probeInChild(offset: 0, write: true) == 0)
+            // SAFETY: as above, in a forked child.
+            #expect(unsafe raw.probeInChild(offset: 4096, write: false) == SIGBUS)
             let map = try file.mapShared()
             #expect(map.length == 4096)
             let refused = expectErrno(.invalidArgument) { _ = try map.read(at: 4000, count: 200) }

@@ -19,7 +19,7 @@ extension KernelTests {
         static func alignedWindow(_ mapping: borrowing RawMapping) -> UnsafeMutableRawPointer {
             let aligned = (mapping.hostAddress + (2 << 20) - 1) & ~UInt64((2 << 20) - 1)
             // SAFETY: inside the 4 MiB mapping, which stays mapped while the test uses it.
-            return UnsafeMutableRawPointer(bitPattern: UInt(aligned))!
+            return unsafe UnsafeMutableRawPointer(bitPattern: UInt(aligned))!
         }
 
         @Test("MADV_COLLAPSE on a guest_memfd mapping is EINVAL, on an aligned huge-page range too")
@@ -28,13 +28,17 @@ extension KernelTests {
             let vm = try makeVM()
             let file = try vm.createGuestMemfd(size: 4 << 20, flags: .hostShared)
             let mapping = try file.mapUnchecked(length: 4 << 20, protection: PROT_READ | PROT_WRITE, flags: MAP_SHARED)
-            mapping.storeUnchecked(1, at: 0)
-            let window = Self.alignedWindow(mapping)
+            // SAFETY: the file is host-shared (MMAP|INIT_SHARED) and 4 MiB long, so byte 0 is mapped, shared memory.
+            unsafe mapping.storeUnchecked(1, at: 0)
+            // SAFETY: the window lies inside `mapping`, which stays mapped until the end of this test.
+            let window = unsafe Self.alignedWindow(mapping)
             errno = 0
-            #expect(madvise(window, 2 << 20, Self.collapse) == -1)
+            // SAFETY: madvise only advises on the 2 MiB window inside the live mapping; it keeps no pointer.
+            #expect(unsafe madvise(window, 2 << 20, Self.collapse) == -1)
             #expect(errno == EINVAL)
             // An ordinary advice is accepted on the same range: the refusal is MADV_COLLAPSE's.
-            #expect(madvise(window, 2 << 20, MADV_WILLNEED) == 0)
+            // SAFETY: as above: advice on the window inside the live mapping.
+            #expect(unsafe madvise(window, 2 << 20, MADV_WILLNEED) == 0)
         }
 
         @Test("mbind (MPOL_BIND to node 0, then MPOL_DEFAULT) on a guest_memfd mapping is accepted")
@@ -47,8 +51,10 @@ extension KernelTests {
             #expect(ckvm_mbind(mapping.hostAddress, 4096, 0, 0) == 0)
             // A node this machine cannot have is refused, so the call is really checked.
             #expect(ckvm_mbind(mapping.hostAddress, 4096, 2, 1 << 63) == -EINVAL)
-            mapping.storeUnchecked(7, at: 0)
-            #expect(mapping.loadUnchecked(at: 0) == 7)
+            // SAFETY: the file is host-shared and 4 MiB long, so byte 0 is mapped, shared memory.
+            unsafe mapping.storeUnchecked(7, at: 0)
+            // SAFETY: as above: byte 0 of the live, host-shared mapping.
+            #expect(unsafe mapping.loadUnchecked(at: 0) == 7)
         }
     }
 }

@@ -48,13 +48,14 @@ func unevictableBytes() -> UInt64 {
 }
 
 func readTextFile(_ path: String) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    let fd = openFile(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return nil }
     defer { close(fd) }
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 4096)
     while true {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4096) }
+        // SAFETY: the closure's buffer covers `chunk`'s 4096 bytes for the call; read fills at most 4096 and keeps no pointer.
+        let n = unsafe chunk.withUnsafeMutableBytes { unsafe read(fd, $0.baseAddress, 4096) }
         if n <= 0 { break }
         bytes.append(contentsOf: chunk[0..<n])
     }
@@ -63,10 +64,13 @@ func readTextFile(_ path: String) -> String? {
 
 /// The number of open file descriptors of this process.
 func openDescriptorCount() -> Int {
-    guard let dir = opendir("/proc/self/fd") else { return -1 }
-    defer { closedir(dir) }
+    // SAFETY: the path literal is a C string alive for the call; `dir` is closed once, by the defer, after its last use.
+    guard let dir = unsafe opendir("/proc/self/fd") else { return -1 }
+    // SAFETY: `dir` came from opendir above and is not used after this.
+    defer { unsafe closedir(dir) }
     var count = 0
-    while readdir(dir) != nil { count += 1 }
+    // SAFETY: `dir` is open; the entry readdir returns is only compared with nil, never read.
+    while unsafe readdir(dir) != nil { count += 1 }
     return count - 3  // ".", "..", and the directory's own fd
 }
 
@@ -78,14 +82,15 @@ enum VMLiveness {
 
     /// True when the oracle can be used; tries to mount debugfs once (as root) if needed.
     static let isAvailable: Bool = {
-        if access(root, F_OK) == 0 { return true }
-        _ = mount("debugfs", "/sys/kernel/debug", "debugfs", 0, nil)
-        return access(root, F_OK) == 0
+        if fileExists(root) { return true }
+        // SAFETY: the string literals are C strings alive for the call; mount keeps no pointer.
+        _ = unsafe mount("debugfs", "/sys/kernel/debug", "debugfs", 0, nil)
+        return fileExists(root)
     }()
 
     /// Whether the VM created as `vmFD` by thread `thread` is still alive in the kernel.
     static func isAlive(vmFD: Int32, thread: Int32 = ckvm_current_tid()) -> Bool {
-        access("\(root)/\(thread)-\(vmFD)", F_OK) == 0
+        fileExists("\(root)/\(thread)-\(vmFD)")
     }
 }
 

@@ -36,7 +36,8 @@ extension KernelTests {
         func cancelBeforeStart() async throws {
             let machine = try MachineHandle.build(Self.spinner(vcpus: 1))
             let task = Task { () async throws(MachineError) -> RunReport in
-                withUnsafeCurrentTask { $0?.cancel() }
+                // SAFETY: the UnsafeCurrentTask is this task itself, used only inside the closure, on the task.
+                unsafe withUnsafeCurrentTask { unsafe $0?.cancel() }
                 return try await machine.run()
             }
             let report = try await task.value

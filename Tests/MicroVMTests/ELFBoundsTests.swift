@@ -28,7 +28,7 @@ final class CountingSource: ELFSource {
 func elfWithHeaders(_ phnum: Int, fileSize: UInt64 = 0x1000, overlapEvery: Int? = nil) -> [UInt8] {
     var bytes = [UInt8](repeating: 0, count: 64 + 56 * phnum)
     func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
-        withUnsafeBytes(of: value.littleEndian) { for (i, b) in $0.enumerated() { bytes[offset + i] = b } }
+        for (i, b) in littleEndianBytes(value).enumerated() { bytes[offset + i] = b }
     }
     bytes.replaceSubrange(0..<7, with: [0x7F, 0x45, 0x4C, 0x46, 2, 1, 1])
     put(UInt16(2), at: 16)
@@ -106,9 +106,9 @@ struct ELFBoundsTests {
         // A sparse 1 GiB file whose one segment claims all of it: refused by checkFits, not read.
         let big = directory.appendingPathComponent("big.elf").path
         var header = makeELF(code: [0xEB, 0xFE], memorySize: 1 << 30)
-        withUnsafeBytes(of: UInt64(1 << 30 - 120).littleEndian) { header.replaceSubrange(96..<104, with: $0) }
+        header.replaceSubrange(96..<104, with: littleEndianBytes(UInt64(1 << 30 - 120)))
         #expect(FileManager.default.createFile(atPath: big, contents: Data(header)))
-        #expect(truncate(big, 1 << 30) == 0)
+        #expect(setFileSize(big, 1 << 30))
         let clock = ContinuousClock()
         let elapsed = clock.measure {
             #expect(throws: ELFError.self) { _ = try ELFImage.load(path: big, memorySize: 16 << 20, vcpus: 1) }

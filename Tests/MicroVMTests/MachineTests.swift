@@ -139,12 +139,8 @@ extension KernelTests {
         @Test("the timeout stops every vCPU of a spinning guest, and the calling thread keeps its name")
         func timeoutOnEveryVCPU() throws {
             // vCPU 0 runs on this thread under a kick timer; vCPU 1 on its own thread.
-            func threadName() -> [CChar] {
-                var name = [CChar](repeating: 0, count: 32)
-                guard let file = fopen("/proc/thread-self/comm", "r") else { return [] }
-                defer { fclose(file) }
-                _ = fgets(&name, Int32(name.count), file)
-                return name
+            func threadName() -> String {
+                (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? ""
             }
             let before = threadName()
             let report = try Machine.run(

@@ -1,5 +1,6 @@
 import Foundation
 import KVM
+import TestSupport
 import Testing
 
 @testable import MicroVM
@@ -12,7 +13,7 @@ func makeELF(
 ) -> [UInt8] {
     var bytes = [UInt8](repeating: 0, count: 64 + 56)
     func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
-        withUnsafeBytes(of: value.littleEndian) { for (i, b) in $0.enumerated() { bytes[offset + i] = b } }
+        for (i, b) in littleEndianBytes(value).enumerated() { bytes[offset + i] = b }
     }
     bytes[0] = 0x7F
     bytes[1] = 0x45

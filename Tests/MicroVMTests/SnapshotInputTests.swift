@@ -41,12 +41,23 @@ func syntheticSnapshot(
         memory: runs)
 }
 
+/// CRC32C of `bytes` by CChecksum's C: the SSE4.2 path where the CPU has it, or (`software`)
+/// the table fallback; `seed` continues an earlier CRC.
+func checksum(_ bytes: ArraySlice<UInt8>, seed: UInt32 = 0, software: Bool = false) -> UInt32 {
+    // SAFETY: the buffer covers exactly `bytes` for the call; the C functions read `count` bytes and keep no pointer.
+    unsafe bytes.withUnsafeBytes { raw in
+        // SAFETY: `raw` is the buffer above, valid for the call, `raw.count` bytes long.
+        unsafe software
+            ? gmem_crc32c_software(seed, raw.baseAddress, raw.count) : gmem_crc32c(seed, raw.baseAddress, raw.count)
+    }
+}
+
 /// The header with `field` (a byte offset) replaced and the header checksum fixed up.
 func withHeaderField(_ bytes: [UInt8], at offset: Int, _ value: UInt32) -> [UInt8] {
     var copy = bytes
-    withUnsafeBytes(of: value.littleEndian) { for (i, b) in $0.enumerated() { copy[offset + i] = b } }
-    let crc = copy.withUnsafeBytes { gmem_crc32c(0, $0.baseAddress, 60) }
-    withUnsafeBytes(of: crc.littleEndian) { for (i, b) in $0.enumerated() { copy[60 + i] = b } }
+    copy.replaceSubrange(offset..<offset + 4, with: littleEndianBytes(value))
+    let crc = checksum(copy[..<60])
+    copy.replaceSubrange(60..<64, with: littleEndianBytes(crc))
     return copy
 }
 
@@ -83,18 +94,16 @@ struct SnapshotFormatTests {
     @Test("CRC32C: the standard check value, and the SSE4.2 and table paths agree")
     func crc32c() {
         let check = Array("123456789".utf8)
-        #expect(check.withUnsafeBytes { gmem_crc32c(0, $0.baseAddress, $0.count) } == 0xE306_9283)
-        #expect(check.withUnsafeBytes { gmem_crc32c_software(0, $0.baseAddress, $0.count) } == 0xE306_9283)
+        #expect(checksum(check[...]) == 0xE306_9283)
+        #expect(checksum(check[...], software: true) == 0xE306_9283)
         var generator = SystemRandomNumberGenerator()
         for length in [0, 1, 7, 8, 9, 63, 4096, 100_003] {
             let data = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            let hw = data.withUnsafeBytes { gmem_crc32c(0, $0.baseAddress, $0.count) }
-            let sw = data.withUnsafeBytes { gmem_crc32c_software(0, $0.baseAddress, $0.count) }
+            let hw = checksum(data[...])
+            let sw = checksum(data[...], software: true)
             #expect(hw == sw, "length \(length)")
             let split = length / 3
-            let pieces = data.withUnsafeBytes { raw in
-                gmem_crc32c(gmem_crc32c(0, raw.baseAddress, split), raw.baseAddress.map { $0 + split }, length - split)
-            }
+            let pieces = checksum(data[split...], seed: checksum(data[..<split]))
             #expect(pieces == hw, "length \(length) in two pieces")
         }
     }
@@ -295,13 +304,13 @@ extension KernelTests {
         @Test("a write that never commits leaves the previous file as it was and no temporary file")
         func uncommittedWriteLeavesOldFile() throws {
             let path = temporarySnapshotPath("atomic")
-            defer { unlink(path) }
-            FileManager.default.createFile(atPath: path, contents: Data("old".utf8))
+            defer { removeFile(path) }
+            #expect(FileManager.default.createFile(atPath: path, contents: Data("old".utf8)))
             do {
                 let file = try AtomicFile(path: path)
                 var position: UInt64 = 0
                 try file.write(Array("half of a new snapshot".utf8), at: &position)
-                #expect(access(file.temporary, F_OK) == 0)
+                #expect(fileExists(file.temporary))
             }  // dropped before commit(), as when the writer fails or the process dies mid-write
             #expect(try String(contentsOfFile: path, encoding: .utf8) == "old")
             let leftovers = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())
@@ -312,7 +321,7 @@ extension KernelTests {
             try file.write(Array("new".utf8), at: &position)
             try file.commit()
             #expect(try String(contentsOfFile: path, encoding: .utf8) == "new")
-            #expect(access(file.temporary, F_OK) != 0)
+            #expect(!fileExists(file.temporary))
         }
     }
 
@@ -348,8 +357,8 @@ extension KernelTests {
             let path = temporarySnapshotPath("flips")
             let bad = temporarySnapshotPath("flipped")
             defer {
-                unlink(path)
-                unlink(bad)
+                removeFile(path)
+                removeFile(bad)
             }
             _ = try snapshotAtExits(
                 MachineConfig(name: "pingpong", image: GuestImages.pingpong, parameter: 2_000), exits: 1_000, to: path)
@@ -386,7 +395,7 @@ extension KernelTests {
             for offset in offsets.sorted() {
                 var flipped = good
                 flipped[offset] ^= 1 << UInt8(offset % 8)
-                FileManager.default.createFile(atPath: bad, contents: Data(flipped))
+                #expect(FileManager.default.createFile(atPath: bad, contents: Data(flipped)))
                 do {
                     let (machine, _) = try Snapshot(path: bad).restore(RestoreOptions())
                     _ = machine
@@ -404,7 +413,7 @@ extension KernelTests {
                 kvmResources() == before && snapshotDescriptors() == descriptors,
                 "no VM, vCPU, guest_memfd or snapshot file descriptor left")
             for length in [0, 10, 64, 100, good.count / 2, good.count - 1] {
-                FileManager.default.createFile(atPath: bad, contents: Data(good.prefix(length)))
+                #expect(FileManager.default.createFile(atPath: bad, contents: Data(good.prefix(length))))
                 #expect(throws: SnapshotError.self) { try Snapshot(path: bad).restore(RestoreOptions()) }
             }
             #expect(snapshotDescriptors() == descriptors)
@@ -417,8 +426,8 @@ extension KernelTests {
             let path = temporarySnapshotPath("state")
             let bad = temporarySnapshotPath("state-bad")
             defer {
-                unlink(path)
-                unlink(bad)
+                removeFile(path)
+                removeFile(bad)
             }
             _ = try snapshotAtExits(
                 MachineConfig(name: "pingpong", image: GuestImages.pingpong, parameter: 2_000), exits: 100, to: path)
