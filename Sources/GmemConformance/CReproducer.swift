@@ -275,12 +275,12 @@ public enum CReproducer {
         case .mmap(let name, let file, let protection, let flags, let offset, let length):
             return mapping(
                 names.mapping(name),
-                "mmap(NULL, (size_t)\(u64(length)), \(protection), \(flags), \(fd(file)), (off_t)\(u64(offset)))",
+                "gm_mmap(\(u64(length)), \(protection), \(flags), \(fd(file)), (off_t)\(u64(offset)))",
                 length: length)
         case .mapAnonymous(let name, let length, let protection):
             return mapping(
                 names.mapping(name),
-                "mmap(NULL, (size_t)\(u64(length)), \(protection), MAP_SHARED | MAP_ANONYMOUS, -1, 0)", length: length)
+                "gm_mmap(\(u64(length)), \(protection), MAP_SHARED | MAP_ANONYMOUS, -1, 0)", length: length)
         case .munmap(let mapping, let offset, let length):
             let index = names.mapping(mapping)
             return [

@@ -280,6 +280,36 @@ enum CRuntime {
             return mapping < 0 ? offset : (uint64_t)(uintptr_t)gm_mappings[mapping].base + offset;
         }
 
+        /* ---- Placement: each mapping where the model and the kernel backend put it (ModelKernel
+           .mappingBase, then past the previous mapping and a 1 GiB PROT_NONE guard, ArenaMapping.map),
+           not where mmap(NULL) and ASLR would: what the kernel does can depend on the address
+           (do_fault_around's 64 KiB window is aligned in the address space, not in the mapping). ---- */
+        #ifndef MAP_FIXED_NOREPLACE
+        #define MAP_FIXED_NOREPLACE 0x100000
+        #endif
+        static uint64_t gm_next_arena = 0x100000000000ull;
+
+        GM_HELPER void *gm_mmap(uint64_t length, int prot, int flags, int fd, off_t offset) {
+            uint64_t rounded = (length + 4095) & ~4095ull, guard = 1ull << 30;
+            void *at = (void *)(uintptr_t)gm_next_arena;
+            int degenerate = length == 0 || rounded == 0 || rounded > UINT64_MAX - guard || rounded + guard > 0x7ffffffff000ull;
+            void *window = degenerate ? MAP_FAILED
+                : mmap(at, (size_t)(rounded + guard), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+            if (window != MAP_FAILED && window != at) { munmap(window, (size_t)(rounded + guard)); window = MAP_FAILED; }
+            if (window == MAP_FAILED) {
+                /* No window: the real call at the same address, replacing nothing, gives the kernel's answer. */
+                void *p = mmap(at, (size_t)length, prot, flags | MAP_FIXED_NOREPLACE, fd, offset);
+                if (p == MAP_FAILED) return MAP_FAILED;
+                munmap(p, (size_t)length);
+                errno = EEXIST;
+                return MAP_FAILED;
+            }
+            void *p = mmap(window, (size_t)rounded, prot, flags | MAP_FIXED, fd, offset);
+            if (p == MAP_FAILED) { int code = errno; munmap(window, (size_t)(rounded + guard)); errno = code; return MAP_FAILED; }
+            gm_next_arena += rounded + guard;
+            return p;
+        }
+
         /* ---- The guest probe: CPL3 code in a hidden memslot that reads or writes [rbx]. ---- */
         static const unsigned char gm_probe_code[] = {
             0x85, 0xC9,             /* test ecx, ecx */
