@@ -681,6 +681,13 @@ public final class KernelBackend: ConformanceBackend {
         case .setRegion(
             let vm, let version, let slot, let flags, let gpa, let size, let userspace, let file, let offset):
             if slot == GuestProbe.slot { return .unsupported("memslot \(slot) is reserved for the guest probe") }
+            // KVM allocates the slot's metadata before it can refuse an overlap: charged first.
+            if let bytes = MemoryBudget.memslotMetadata(
+                size: size, guestPhysicalAddress: gpa, userspaceAddress: address(userspace), flags: flags),
+                let refusal = charge(bytes, for: "a memslot of \(MemoryBudget.text(size)) (KVM's per-page metadata)")
+            {
+                return refusal
+            }
             var region = MemoryRegion(
                 slot: slot, guestPhysicalAddress: gpa, size: size, userspaceAddress: address(userspace))
             region.flags = MemoryRegion.Flags(rawValue: flags)

@@ -236,3 +236,34 @@ extension KernelTests.ConformanceTests {
         #expect(why.contains("KVM_CREATE_VM") && why.contains("standard stream"), "\(why)")
     }
 }
+
+extension KernelTests.ConformanceTests {
+    @Test("a memslot is charged KVM's per-page metadata before the ioctl: a 1 TiB slot is a budget refusal")
+    func memslotsAreCharged() throws {
+        // One line once had gmem check OOM-killed inside its own memory cgroup (exit 137): KVM
+        // allocates about 2 GiB of reverse maps for a 1 TiB slot on a shadow-paging host.
+        let text = """
+            scenario big-slot
+            vm A
+            anon U len=4K
+            region A slot=0 gpa=0 size=4K uaddr=U
+            region A slot=1 gpa=0x100000000 size=1T uaddr=0x100000000
+            region A slot=2 gpa=0x20000000000 size=1T uaddr=0x100000000 flags=log_dirty
+            region A slot=3 gpa=0x100000001 size=1T uaddr=0x100000000 -> EINVAL
+            """
+        let scenario = try #require(try ScenarioFormat.parse(text, source: "big-slot.gmem").first)
+        let backend = try KernelBackend()
+        let outcomes = scenario.steps.map { backend.perform($0.action) }
+        #expect(Array(outcomes.prefix(3)) == [.ok, .ok, .ok], "\(outcomes)")
+        for index in [3, 4] {
+            guard case .budgetRefusal(let why) = outcomes[index] else {
+                Issue.record("step \(index + 1) was not refused by the budget: \(outcomes[index])")
+                continue
+            }
+            #expect(why.contains("a memslot of 1 TiB"), "\(why)")
+        }
+        // Refused by KVM before it allocates (an unaligned address): the kernel's errno, not the budget's.
+        #expect(outcomes[5] == .errno(22), "\(outcomes[5])")
+        #expect(backend.budget.used < MemoryBudget.defaultLimit)
+    }
+}

@@ -32,4 +32,30 @@ struct MemoryBudgetTests {
         let available = try #require(MemoryBudget.hostAvailable())
         #expect(available > 0)
     }
+
+    @Test("a memslot is charged 9 bytes a page (and the dirty bitmaps with log_dirty); one KVM refuses outright is not")
+    func memslotMetadata() {
+        let tib: UInt64 = 1 << 40
+        #expect(
+            MemoryBudget.memslotMetadata(size: tib, guestPhysicalAddress: 0, userspaceAddress: 0, flags: 0)
+                == (tib >> 12) * 9 + 4096)
+        let logged = MemoryBudget.memslotMetadata(size: tib, guestPhysicalAddress: 0, userspaceAddress: 0, flags: 1)
+        #expect(logged == (tib >> 12) * 9 + (tib >> 12) / 4 + 16 + 4096)
+        #expect(
+            MemoryBudget.memslotMetadata(size: 4096, guestPhysicalAddress: 0, userspaceAddress: 0, flags: 0) == 9 + 4096
+        )
+        // Empty (a delete), unaligned, or more than KVM_MEM_MAX_NR_PAGES pages: KVM's EINVAL, nothing allocated.
+        for (size, gpa, uaddr) in [
+            (0, 0, 0), (4095, 0, 0), (4096, 1, 0), (4096, 0, 1), (1 << 43, 0, 0), (UInt64.max & ~4095, 0, 0),
+        ]
+            as [(UInt64, UInt64, UInt64)]
+        {
+            #expect(
+                MemoryBudget.memslotMetadata(size: size, guestPhysicalAddress: gpa, userspaceAddress: uaddr, flags: 0)
+                    == nil)
+        }
+        #expect(
+            MemoryBudget.memslotMetadata(size: (1 << 43) - 4096, guestPhysicalAddress: 0, userspaceAddress: 0, flags: 0)
+                != nil)
+    }
 }
