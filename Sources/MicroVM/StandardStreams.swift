@@ -117,6 +117,23 @@ public enum StandardStreams {
         }
         _exit(1)
     }
+
+    /// Ends a command that failed: `message` as one line on standard error and, when `json`
+    /// (the command was asked for `--json`), also `{"schemaVersion": 1, "error": message,
+    /// "exitCode": exitCode}` on standard output, so that a program reading standard output
+    /// gets JSON whether the command succeeded or not; then exits with `exitCode`.
+    public static func fail(_ message: String, exitCode: Int32, json: Bool) -> Never {
+        printError(message)
+        if json { try? printJSON(ErrorReport(error: message, exitCode: exitCode)) }
+        exit(exitCode)
+    }
+
+    /// What `--json` prints for a command that failed before producing its report.
+    struct ErrorReport: Encodable {
+        var schemaVersion = 1
+        let error: String
+        let exitCode: Int32
+    }
 }
 
 /// Passes a guest's console bytes to standard output a line at a time (or every 4 KiB), from

@@ -22,17 +22,22 @@ enum GmemMain {
             if let logged = command as? any LoggedCommand { logged.logging.bootstrap() }
             try command.run()
         } catch let failure as CommandFailure {
-            printError(cuttingLongQuotes(failure.message))
-            exit(failure.exitCode)
+            fail(cuttingLongQuotes(failure.message), code: failure.exitCode, arguments)
         } catch {
             let code = GmemCommand.exitCode(for: error)
             guard code == .validationFailure else { GmemCommand.exit(withError: error) }
             // ArgumentParser's usage text after the error (and its "See 'gmem X --help'") as a hint.
             let full = GmemCommand.fullMessage(for: error)
             let help = full.range(of: "See '").map { " (see " + full[$0.upperBound...].prefix { $0 != "'" } + ")" }
-            printError(cuttingLongQuotes("gmem: " + GmemCommand.message(for: error) + (help ?? "")))
-            exit(code.rawValue)
+            fail(
+                cuttingLongQuotes("gmem: " + GmemCommand.message(for: error) + (help ?? "")), code: code.rawValue,
+                arguments)
         }
+    }
+
+    /// The error as one line on stderr (and a JSON object on stdout under `--json`), then the exit.
+    static func fail(_ message: String, code: Int32, _ arguments: [String]) -> Never {
+        StandardStreams.fail(message, exitCode: code, json: arguments.prefix { $0 != "--" }.contains("--json"))
     }
 
     /// `message` with every quoted word ('…') over 32 characters cut to its first 32 and "…": an

@@ -234,6 +234,30 @@ struct CommandOutputTests {
         }
     }
 
+    @Test("--json is JSON on a failure too: an error object on stdout, the line on stderr, the exit code kept")
+    func jsonOnFailure() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gmem-jsonerr-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let output = directory + "/out.json"
+        for (arguments, code) in [
+            (["check", "--json", "/nonexistent/scenario.gmem"], Int32(1)),
+            (["check", "--json", "--bogus"], 64),
+            (["check", "--json", "--random", "0"], 1),
+            (["snapshot", "inspect", "--json", "/dev/null"], 1),
+        ] {
+            #expect(FileManager.default.createFile(atPath: output, contents: nil))
+            let result = try runGmem(arguments, output: .file(output))
+            #expect(result.status == code, "\(arguments): \(result.standardError)")
+            let data = try Data(contentsOf: URL(fileURLWithPath: output))
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            #expect(object?["schemaVersion"] as? Int == 1, "\(arguments): \(String(decoding: data, as: UTF8.self))")
+            #expect(object?["exitCode"] as? Int == Int(code))
+            let line = result.standardError.trimmingCharacters(in: .newlines)
+            #expect(object?["error"] as? String == line && !line.isEmpty && !line.contains("\n"), "\(arguments)")
+        }
+    }
+
     @Test(
         "a 1 GiB non-ELF file is refused without reading it (peak RSS under 64 MiB)",
         .enabled(
