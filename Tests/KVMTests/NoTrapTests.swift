@@ -92,7 +92,11 @@ struct HostMappingTrapTests {
         let mapping = try UncheckedKVM.map(
             fd: -1, length: 8192, protection: PROT_READ | PROT_WRITE, flags: MAP_SHARED | MAP_ANONYMOUS)
         for (offset, count) in [(UInt64(0), UInt64(12288)), (4096, 8192), (.max, 4096), (0, .max), (1, 4096), (0, 0)] {
-            #expect(throws: KVMError.self) { try mapping.unmapUnchecked(offset: offset, count: count) }
+            do {
+                // SAFETY: every range here is refused before the MAP_FIXED call, so nothing is unmapped.
+                try unsafe mapping.unmapUnchecked(offset: offset, count: count)
+                Issue.record("unmapUnchecked(offset: \(offset), count: \(count)) was not refused")
+            } catch {}
         }
         // SAFETY: nothing else uses the second page of this test's own mapping; no pointer into it exists.
         try unsafe mapping.unmapUnchecked(offset: 4096, count: 4096)
