@@ -298,6 +298,7 @@ public final class KernelBackend: ConformanceBackend {
     static func apply(_ table: ExtensionTable, to capabilities: inout ModelCapabilities) {
         capabilities.extensions = table
         if let ids = table.system[128], ids > 0 { capabilities.maxVCPUIDs = UInt32(ids) }
+        if let count = table.vm[66] ?? table.system[66], count > 0 { capabilities.maxVCPUs = UInt32(count) }
         capabilities.addressSpaces = UInt32(max(1, table.vm[118] ?? 0))
         capabilities.executeOnlyMappings = cpuHasProtectionKeys
         // In-place conversion and linking (GMEM-SPEC V9, V10): what this kernel reports.

@@ -26,6 +26,9 @@ public struct ModelCapabilities: Hashable, Sendable {
     public var vcpuMappingSize: UInt64 = 3 * 4096
     /// `KVM_MAX_VCPU_IDS` (`KVM_CAP_MAX_VCPU_ID`): vCPU ids must be below it.
     public var maxVCPUIDs: UInt32 = GmemABI.maxVCPUIDs
+    /// `kvm->max_vcpus` (`KVM_CAP_MAX_VCPUS`): the most vCPUs one VM creates; vCPUs live as
+    /// long as their VM, so closing a vCPU fd does not make room.
+    public var maxVCPUs: UInt32 = GmemABI.maxVCPUs
     /// Memslot address spaces of a VM without private memory (`KVM_CAP_MULTI_ADDRESS_SPACE`:
     /// 2 with SMM, 1 without).
     public var addressSpaces: UInt32 = 2

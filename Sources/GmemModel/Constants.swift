@@ -147,4 +147,7 @@ public enum GmemABI {
     public static let maxPagesPerSlot: UInt64 = (1 << 31) - 1
     /// `KVM_MAX_VCPU_IDS` on x86 (4 × `KVM_MAX_VCPUS` of 4096).
     public static let maxVCPUIDs: UInt32 = 16384
+    /// `KVM_MAX_VCPUS` on x86 (`CONFIG_KVM_MAX_NR_VCPUS`, 1024 unless `CONFIG_MAXSMP`; the
+    /// reference host answers `KVM_CAP_MAX_VCPUS` = 1024): the most vCPUs one VM may create.
+    public static let maxVCPUs: UInt32 = 1024
 }

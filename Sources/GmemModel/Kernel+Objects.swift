@@ -37,8 +37,8 @@ extension ModelKernel {
 
     /// `KVM_CREATE_VCPU(id)` on a VM fd: returns the vCPU fd, which pins the VM (L2).
     ///
-    /// Fails with `EBADF` (closed fd), `EINVAL` (vCPU fd or /dev/kvm, or id ≥
-    /// `KVM_MAX_VCPU_IDS`), `ENOTTY` (not a KVM fd), `EEXIST` (id already created) or
+    /// Fails with `EBADF` (closed fd), `EINVAL` (vCPU fd or /dev/kvm, id ≥
+    /// `KVM_MAX_VCPU_IDS`, or the VM already holds ``ModelCapabilities/maxVCPUs``), `ENOTTY` (not a KVM fd), `EEXIST` (id already created) or
     /// `EMFILE` (fd limit: the kernel destroys the new vCPU again, so the id stays free).
     public mutating func createVCPU(vmFD: Int32, id: UInt64 = 0) -> Result<Int32, ModelErrno> {
         let machine: Int
@@ -49,6 +49,8 @@ extension ModelKernel {
         guard id < UInt64(capabilities.maxVCPUIDs) else { return .failure(.EINVAL) }
         let id = UInt32(id)
         let ids = machines[machine]!.vcpuIDs
+        // kvm_vm_ioctl_create_vcpu: created_vcpus >= max_vcpus is EINVAL, before the id is looked up.
+        guard ids.count < Int(capabilities.maxVCPUs) else { return .failure(.EINVAL) }
         let position = ids.firstIndex(where: { $0 >= id }) ?? ids.count
         if position < ids.count, ids[position] == id { return .failure(.EEXIST) }
         guard descriptorAvailable else { return .failure(.EMFILE) }

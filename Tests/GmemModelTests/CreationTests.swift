@@ -102,6 +102,31 @@ struct CreationTests {
         #expect(f.kernel.createGuestMemfd(vmFD: gmem, size: page).failure == .ENOTTY)
     }
 
+    @Test(
+        "a VM creates at most KVM_CAP_MAX_VCPUS vCPUs: then EINVAL, before the id is looked up, and closing one makes no room"
+    )
+    func vcpuCountLimit() throws {
+        var capabilities = ModelCapabilities.referenceHost
+        capabilities.maxVCPUs = 3
+        var f = try Fixture(capabilities)
+        var fds: [Int32] = []
+        for id: UInt64 in [0, 7, 4095] { fds.append(try f.kernel.createVCPU(vmFD: f.vm, id: id).get()) }
+        #expect(f.kernel.createVCPU(vmFD: f.vm, id: 1).failure == .EINVAL)
+        #expect(f.kernel.createVCPU(vmFD: f.vm, id: 0).failure == .EINVAL)  // not EEXIST: the count comes first
+        #expect(f.kernel.close(fds[0]).failure == nil)
+        #expect(f.kernel.createVCPU(vmFD: f.vm, id: 1).failure == .EINVAL)  // a vCPU lives as long as its VM
+        // Another VM counts its own.
+        let other = try f.kernel.createVM().get()
+        #expect(f.kernel.createVCPU(vmFD: other, id: 0).failure == nil)
+        // A refused creation (EEXIST) does not count.
+        var g = try Fixture(capabilities)
+        _ = try g.kernel.createVCPU(vmFD: g.vm, id: 0).get()
+        #expect(g.kernel.createVCPU(vmFD: g.vm, id: 0).failure == .EEXIST)
+        #expect(g.kernel.createVCPU(vmFD: g.vm, id: 1).failure == nil)
+        #expect(g.kernel.createVCPU(vmFD: g.vm, id: 2).failure == nil)
+        #expect(g.kernel.createVCPU(vmFD: g.vm, id: 3).failure == .EINVAL)
+    }
+
     @Test("fds are allocated lowest-free from 3")
     func descriptorNumbering() throws {
         var k = ModelKernel()
