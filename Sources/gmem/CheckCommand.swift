@@ -40,6 +40,12 @@ struct CheckCommand: LoggedCommand {
     @Flag(name: .long, help: "Print the results as JSON.") var json = false
     @OptionGroup var logging: LoggingOptions
 
+    /// A value out of an option's range is a usage error (exit 64, one line naming the option),
+    /// as one ArgumentParser cannot read at all already is.
+    func validate() throws {
+        if let random, random < 1 { throw ValidationError("--random must be 1 to \(Int.max) (got \(random))") }
+    }
+
     func run() throws {
         let budget: UInt64
         do { budget = try ByteSize.parse(memoryBudget) } catch {

@@ -160,6 +160,8 @@ struct CommandOutputTests {
             (["check", "--seed", "-1"], "The value '-1' is invalid for '--seed"),
             (["explore", "--depth", "-1"], "depth must be 0 to 24 (got -1)"),
             (["check", "--bogus"], "Unknown option '--bogus' (see gmem check --help)"),
+            (["check", "--random", "0"], "--random must be 1 to \(Int.max) (got 0)"),
+            (["check", "--random", "-5"], "--random must be 1 to \(Int.max) (got -5)"),
             (["help", "nope"], "unknown command 'nope'"), (["rules", "--json", "--markdown"], "exclude each other"),
             (
                 ["check", "--seed", String(repeating: "9", count: 300)],
@@ -195,7 +197,8 @@ struct CommandOutputTests {
                 String(repeating: "9", count: 32) + "…'"
             ),
             (["check", "/nonexistent/x.gmem"], "cannot read /nonexistent/x.gmem: ENOENT (No such file or directory)"),
-            (["check", "/tmp"], "cannot read /tmp: EISDIR (Is a directory)"),
+            (["check", "/tmp"], "/tmp is not a regular file"),
+            (["check", "/dev/null"], "/dev/null is not a regular file"),
             (
                 ["check", "--profile", String(repeating: "9", count: 300)],
                 "profile '\(String(repeating: "9", count: 32))…'"
@@ -243,7 +246,7 @@ struct CommandOutputTests {
         for (arguments, code) in [
             (["check", "--json", "/nonexistent/scenario.gmem"], Int32(1)),
             (["check", "--json", "--bogus"], 64),
-            (["check", "--json", "--random", "0"], 1),
+            (["check", "--json", "--random", "0"], 64),
             (["snapshot", "inspect", "--json", "/dev/null"], 1),
         ] {
             #expect(FileManager.default.createFile(atPath: output, contents: nil))
