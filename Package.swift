@@ -100,7 +100,8 @@ let package = Package(
         // `KernelTests` parent of every kernel suite of every test target, the `.requiresKVM`
         // trait (skipped with the reason /dev/kvm failed), the kernel lock, shared helpers.
         .target(
-            name: "TestSupport", dependencies: ["KVM"], path: "Tests/TestSupport", swiftSettings: strictSwiftSettings),
+            name: "TestSupport", dependencies: ["KVM", "GmemModel"], path: "Tests/TestSupport",
+            swiftSettings: strictSwiftSettings),
         // One test target per module; kernel suites nest under TestSupport's KernelTests.
         .testTarget(
             name: "KVMTests", dependencies: ["KVM", "CKVM", "AllocationCounter", "TestSupport"],

@@ -1,16 +1,13 @@
-/// A small deterministic generator for the property tests (SplitMix64).
+import GmemModel
+
+/// A small deterministic generator for the property tests: GmemModel's ``SplitMix64`` (the same
+/// sequence for the same start), plus ``edgy()``.
 public struct TestRandom {
-    public var state: UInt64
-    /// A generator starting from `state`.
-    public init(state: UInt64) { self.state = state }
+    private var generator: SplitMix64
+    /// A generator starting from `state` (SplitMix64's seed).
+    public init(state: UInt64) { generator = SplitMix64(seed: state) }
     /// The next value.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { generator.next() }
     /// A value biased to the edges: 0, small, page multiples, around powers of two and 2^64.
     public mutating func edgy() -> UInt64 {
         switch next() % 8 {
