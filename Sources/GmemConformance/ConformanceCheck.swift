@@ -182,18 +182,14 @@ public enum ConformanceCheck {
     ///   does not parse (with the parser's line and column).
     public static func readScenarios(_ path: String) throws(Failure) -> [Scenario] {
         let limit = maximumFileBytes
-        // A directory, FIFO or device is refused before it is opened (a FIFO would block the read);
-        // a missing or unreadable path falls through to the read, which names the errno.
-        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-        if let type = (try? FileManager.default.attributesOfItem(atPath: resolved))?[.type] as? FileAttributeType,
-            type != .typeRegular
-        {
-            throw Failure("\(path) is not a regular file")
-        }
-        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber,
-            size.uint64Value > UInt64(limit)
-        {
-            throw Failure("\(path): \(size.uint64Value) bytes; a scenario file may be at most 64 MiB")
+        // One stat(2), following symlinks: a directory, FIFO or device is refused before it is
+        // opened (a FIFO would block the read), and so is a file over the limit; a missing or
+        // unreadable path falls through to the read, which names the errno.
+        if case .success(let status) = HostCall.status(ofPath: path) {
+            guard status.st_mode & S_IFMT == S_IFREG else { throw Failure("\(path) is not a regular file") }
+            guard status.st_size <= limit else {
+                throw Failure("\(path): \(status.st_size) bytes; a scenario file may be at most 64 MiB")
+            }
         }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
