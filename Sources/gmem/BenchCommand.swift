@@ -36,11 +36,17 @@ struct BenchCommand: LoggedCommand {
     @Flag(name: .long, help: "Print the figures as JSON.") var json = false
     @OptionGroup var logging: LoggingOptions
 
-    func run() throws {
+    var options: BenchSuite.Options {
         var options = BenchSuite.Options()
         (options.filter, options.rounds, options.pings) = (filter, rounds, pings)
         (options.populateMiB, options.densityVMs, options.control) = (populateMiB, densityVMs, control)
-        if let problem = options.problem { throw CommandFailure("gmem bench: \(problem)") }
+        return options
+    }
+
+    func validate() throws { try OptionValues.require(noProblem: options.problem) }
+
+    func run() throws {
+        let options = self.options
         #if DEBUG
         printError("gmem bench: this is a debug build; its Swift figures are not GmemKit's (swift build -c release)")
         #endif

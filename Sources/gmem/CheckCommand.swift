@@ -43,14 +43,12 @@ struct CheckCommand: LoggedCommand {
     /// A value out of an option's range is a usage error (exit 64, one line naming the option),
     /// as one ArgumentParser cannot read at all already is.
     func validate() throws {
-        if let random, random < 1 { throw ValidationError("--random must be 1 to \(Int.max) (got \(random))") }
+        if let random { try OptionValues.require(random, in: 1...Int.max, option: "--random") }
+        _ = try OptionValues.size(memoryBudget, option: "--memory-budget")
     }
 
     func run() throws {
-        let budget: UInt64
-        do { budget = try ByteSize.parse(memoryBudget) } catch {
-            throw CommandFailure("gmem check: --memory-budget '\(ByteSize.quoted(memoryBudget))' is \(error)")
-        }
+        let budget = try OptionValues.size(memoryBudget, option: "--memory-budget")
         var request = ConformanceCheck.Request()
         (request.files, request.backend, request.random, request.seed) = (files, backend, random, seed)
         (request.memoryBudget, request.memoryBudgetText, request.profile) = (budget, memoryBudget, profile)

@@ -61,6 +61,15 @@ struct ExploreCommand: LoggedCommand {
     var emitPromela: String?
     @OptionGroup var logging: LoggingOptions
 
+    /// The universe's ranges (`Universe.problem`, which `Exploration.run` checks again), the
+    /// thread count and the state bound, before anything is searched or written.
+    func validate() throws {
+        let universe = Universe(vms: vms, files: files, slots: slots, pagesPerFile: pages, depth: depth)
+        try OptionValues.require(noProblem: universe.problem)
+        try OptionValues.require(threads, in: 0...64, option: "--threads")
+        try OptionValues.require(maxStates, in: 1...Int.max, option: "--max-states")
+    }
+
     func run() throws {
         var request = Exploration.Request()
         (request.policy, request.protection, request.flavour) = (policy, protection, flavour)

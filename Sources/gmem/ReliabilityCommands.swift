@@ -17,6 +17,13 @@ struct FuzzCommand: LoggedCommand {
     @Flag(name: .long, help: "Print the result as JSON.") var json = false
     @OptionGroup var logging: LoggingOptions
 
+    /// The ranges `GuestFuzzReport.run` checks again (it has no check apart from the run).
+    func validate() throws {
+        try OptionValues.require(runs, in: 1...Int.max, option: "--runs")
+        try OptionValues.require(timeoutMs, in: 1...Int.max, option: "--timeout-ms")
+        try OptionValues.require(length, in: 1...4096, option: "--length")
+    }
+
     func run() throws {
         var options = GuestFuzzReport.Options()
         (options.runs, options.seed, options.timeoutMilliseconds, options.length) = (runs, seed, timeoutMs, length)
@@ -42,12 +49,15 @@ struct SoakCommand: LoggedCommand {
     @Flag(name: .long, help: "Print the result as JSON.") var json = false
     @OptionGroup var logging: LoggingOptions
 
+    /// `--memory` as the machine `SoakReport.run` boots takes it (`MachineConfig.validate()`).
+    func validate() throws {
+        try OptionValues.require(cycles, in: 1...Int.max, option: "--cycles")
+        let bytes = try OptionValues.size(memory, option: "--memory")
+        try OptionValues.checked { try MachineConfig(name: "hello", image: [], memorySize: bytes).validate() }
+    }
+
     func run() throws {
-        guard cycles > 0 else { throw CommandFailure("gmem soak: --cycles must be positive (got \(cycles))") }
-        let bytes: UInt64
-        do { bytes = try ByteSize.parse(memory) } catch {
-            throw CommandFailure("gmem soak: --memory '\(ByteSize.quoted(memory))' is \(error)")
-        }
+        let bytes = try OptionValues.size(memory, option: "--memory")
         let report = try attempt("gmem soak") {
             try SoakReport.run(cycles: cycles, memory: bytes) { line in if !json { printError("gmem soak: \(line)") } }
         }

@@ -29,8 +29,12 @@ struct RestoreCommand: LoggedCommand {
     @Flag(name: .long, help: "Print the report as JSON.") var json = false
     @OptionGroup var logging: LoggingOptions
 
+    func validate() throws {
+        _ = try OptionValues.checked { try RestoreOptions(clones: clones, timeoutSeconds: timeout) }
+    }
+
     func run() throws {
-        var options = try attempt("gmem restore") { try RestoreOptions(clones: clones, timeoutSeconds: timeout) }
+        var options = try OptionValues.checked { try RestoreOptions(clones: clones, timeoutSeconds: timeout) }
         let console = ConsoleLineWriter()
         let live = !json && clones == 1
         options.console = { byte in if live { console.write(byte) } }

@@ -42,7 +42,8 @@ struct RunCommand: LoggedCommand {
     var snapshot: String?
     @OptionGroup var logging: LoggingOptions
 
-    func run() throws {
+    /// The options as the library takes them (`MachineRequest` checks every range).
+    var request: MachineRequest {
         let entry = GuestCatalog.entry(named: guest)
         var request = MachineRequest(name: entry?.name ?? guest, builtInImage: entry?.image)
         (request.memory, request.vcpus, request.timeoutSeconds, request.parameter) = (memory, vcpus, timeout, param)
@@ -53,6 +54,20 @@ struct RunCommand: LoggedCommand {
             )
             request.parameterIsMemoryMiB = entry.parameterIsMemoryMiB
         }
+        return request
+    }
+
+    /// Every range `MachineRequest.config()` checks, without reading a guest file (an empty
+    /// image stands in for one: whether the file is a loadable image is not a usage question).
+    func validate() throws {
+        var request = self.request
+        if request.builtInImage == nil { request.builtInImage = [] }
+        _ = try OptionValues.checked { try request.config() }
+        _ = try OptionValues.checked { try SnapshotTrigger(argument: snapshotAt) }
+        if snapshotAt != nil, snapshot == nil { throw ValidationError("--snapshot-at needs --snapshot FILE") }
+    }
+
+    func run() throws {
         let config = try attempt("gmem run") { try request.config() }
         let console = ConsoleLineWriter()
         if snapshot != nil || snapshotAt != nil { return try runWithSnapshot(config, console: console) }
