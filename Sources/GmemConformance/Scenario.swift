@@ -485,10 +485,13 @@ public func errnoName(_ code: Int32) -> String {
     errnoTable.first { $0.1 == code }?.0 ?? "errno \(code)"
 }
 
-/// The errno for a symbolic name (case-insensitive; `ENOTSUP` and `EWOULDBLOCK` are aliases), or nil.
-func errnoCode(_ name: String) -> Int32? {
-    let upper = name.uppercased()
-    if upper == "ENOTSUP" { return 95 }
-    if upper == "EWOULDBLOCK" { return 11 }
-    return errnoTable.first { $0.0 == upper }?.1
+/// The errno for a symbolic name spelled exactly as errno.h spells it (`ENOTSUP` and
+/// `EWOULDBLOCK` are aliases), or nil: `einval` is not a name.
+func errnoCode(_ name: Substring) -> Int32? {
+    if name == "ENOTSUP" { return 95 }
+    if name == "EWOULDBLOCK" { return 11 }
+    return errnoTable.first { $0.0.utf8.elementsEqual(name.utf8) }?.1
 }
+
+/// Every errno name `errnoCode` takes, for the nearest-spelling hint.
+let errnoNames = errnoTable.map(\.0) + ["ENOTSUP", "EWOULDBLOCK"]

@@ -944,7 +944,7 @@ public enum ScenarioFormat {
             var result: UInt64 = 0
             var position = column
             for part in text.split(separator: "|", omittingEmptySubsequences: false) {
-                if let entry = table.first(where: { $0.0 == part.lowercased() }) {
+                if let entry = table.first(where: { $0.0.utf8.elementsEqual(part.utf8) }) {
                     result |= entry.1
                 } else if let first = part.first, first.isNumber || first == "-" {
                     result |= try number(part, column: position, type, key: key)
@@ -970,7 +970,10 @@ public enum ScenarioFormat {
                         "unexpected word '\(echo(rest[count].text))' after the outcome '\(echo(head.text))'")
                 }
             }
-            switch head.text.lowercased() {
+            // Outcome words are matched exactly, as written in the grammar (lower-case keywords,
+            // errno and signal names as errno.h and signal.h spell them): `efault` (KVM_RUN's
+            // EFAULT without memory-fault information) and `EFAULT` (the errno) are two outcomes.
+            switch head.text {
             case "ok":
                 try noMore()
                 return .ok
@@ -986,10 +989,10 @@ public enum ScenarioFormat {
             case "error":
                 try noMore()
                 return .anyError
-            case "sigbus":
+            case "SIGBUS":
                 try noMore()
                 return .signal(7)
-            case "sigsegv":
+            case "SIGSEGV":
                 try noMore()
                 return .signal(11)
             case "value":
@@ -1106,7 +1109,7 @@ public enum ScenarioFormat {
                 }
                 return .status(pattern)
             default:
-                if let code = errnoCode(String(head.text)) {
+                if let code = errnoCode(head.text) {
                     if let word = rest.first, word.text.hasPrefix("error_offset=") {
                         try noMore(1)
                         let column = word.column + "error_offset=".count
@@ -1118,10 +1121,10 @@ public enum ScenarioFormat {
                     try noMore()
                     return .errno(code)
                 }
-                let all = ["ok", "error", "value", "written", "mmio", "efault", "SIGBUS", "SIGSEGV", "fault", "stat"]
+                let all = ScenarioFormat.outcomeKeywords
                 throw error(
                     head.column,
-                    "unknown outcome '\(echo(head.text))' (expected \(all.joined(separator: ", ")) or an errno name such as EINVAL\(suggestion(String(head.text), all + errnoTable.map(\.0))))"
+                    "unknown outcome '\(echo(head.text))' (expected \(all.joined(separator: ", ")) or an errno name such as EINVAL, spelled exactly\(suggestion(String(head.text), all + errnoNames)))"
                 )
             }
         }
@@ -1184,6 +1187,11 @@ public enum ScenarioFormat {
         if overflow { return .failure(.outOfRange) }
         return .success(Int128(value) << shift)
     }
+
+    /// The outcome keywords other than errno names, exactly as they are written.
+    static let outcomeKeywords = [
+        "ok", "error", "value", "written", "mmio", "efault", "SIGBUS", "SIGSEGV", "fault", "stat",
+    ]
 
     /// The action keywords, for error messages.
     static let actions = [
@@ -1386,8 +1394,20 @@ public enum ScenarioFormat {
 }
 
 /// "; did you mean 'X'?" for the candidate nearest `word` (edit distance ≤ 2 or a third of
-/// its length), or "".
+/// its length, ignoring case), or "". Every word of the language is case-sensitive, so a
+/// candidate that differs from `word` only in case is the one meant (of several, the one
+/// with the fewest letters in another case: `Efault` → `efault`, `eFAULT` → `EFAULT`).
 func suggestion(_ word: String, _ candidates: [String]) -> String {
+    func lowered(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+    }
+    var sameLetters: (String, Int)?
+    for candidate in candidates where candidate.utf8.count == word.utf8.count && candidate != word {
+        guard zip(candidate.utf8, word.utf8).allSatisfy({ lowered($0) == lowered($1) }) else { continue }
+        let differences = zip(candidate.utf8, word.utf8).count { $0 != $1 }
+        if differences < (sameLetters?.1 ?? .max) { sameLetters = (candidate, differences) }
+    }
+    if let sameLetters { return "; did you mean '\(sameLetters.0)'?" }
     let target = Array(word.lowercased().utf8.prefix(64))
     let limit = Swift.max(2, target.count / 3)
     var best: (String, Int)?

@@ -349,6 +349,78 @@ struct ScenarioFormatTests {
         #expect(error("scenario a\nvm A\nscenario a\nvm A")?.message.contains("already defined") == true)
     }
 
+    @Test("every outcome prints as text that parses back to the same outcome (EFAULT the errno is not efault)")
+    func outcomesRoundTrip() throws {
+        var outcomes: [Outcome] = [
+            .ok, .written, .mmio, .userspaceFault, .anyError, .signal(7), .signal(11), .value(0), .value(0xBEEF),
+            .value(.max), .memoryFault(gpa: 0x1000, size: 4096, flags: 0), .memoryFault(gpa: 0, size: 8192, flags: 8),
+            .errnoAt(11, errorOffset: 8192), .status(StatusPattern(type: .regular, mode: 0o600, size: 4096)),
+        ]
+        outcomes += errnoTable.map { Outcome.errno($0.1) }
+        let scenario = Scenario(
+            name: "outcomes", rules: [],
+            steps: [Step(.mapAnonymous(name: "U", length: 4096, protection: 3))]
+                + outcomes.map { Step(.hostRead(mapping: "U", offset: 0, width: .double), expect: $0) })
+        let text = ScenarioFormat.text(of: scenario)
+        let parsed = try #require(try ScenarioFormat.parse(text, source: "x").first)
+        #expect(parsed.steps.map(\.expected) == scenario.steps.map(\.expected), "\(text)")
+        #expect(
+            try ScenarioFormat.parse("anon U len=4K\nread U -> EFAULT", source: "x")[0].steps[1].expected == .errno(14))
+        #expect(
+            try ScenarioFormat.parse("anon U len=4K\nread U -> efault", source: "x")[0].steps[1].expected
+                == .userspaceFault)
+    }
+
+    @Test("outcome words are case-sensitive: a keyword in another case is an error at its column naming the spelling")
+    func outcomeCase() throws {
+        let keywords =
+            ScenarioFormat.outcomeKeywords + ["EINVAL", "EBADF", "EFAULT", "EAGAIN", "ENOTSUP", "EWOULDBLOCK"]
+        var checked = 0
+        for keyword in keywords {
+            // The keyword with its first letter in the other case, and wholly in the other case.
+            let first = keyword.prefix(1)
+            let flipped = (first == first.uppercased() ? first.lowercased() : first.uppercased()) + keyword.dropFirst()
+            let whole = keyword == keyword.uppercased() ? keyword.lowercased() : keyword.uppercased()
+            for (variant, meant) in [(flipped, keyword), (whole, nil as String?)] {
+                if keyword == "efault" && variant == "EFAULT" || keyword == "EFAULT" && variant == "efault" {
+                    continue  // both are outcomes (checked by the round trip)
+                }
+                let refused = try #require(error("anon U len=4K\nread U  ->  \(variant) 0"), "\(variant)")
+                #expect(refused.line == 2 && refused.column == 13, "\(refused)")
+                #expect(refused.message.hasPrefix("unknown outcome '\(variant)'"), "\(refused)")
+                #expect(refused.message.contains("did you mean '\(meant ?? keyword)'?"), "\(refused)")
+                checked += 1
+            }
+        }
+        #expect(checked == keywords.count * 2 - 2)
+        // The nearest spelling among outcomes that differ only in case is the one closest in case.
+        #expect(error("anon U len=4K\nread U -> Efault")?.message.contains("did you mean 'efault'?") == true)
+        #expect(error("anon U len=4K\nread U -> eFAULT")?.message.contains("did you mean 'EFAULT'?") == true)
+        // error_offset= is a key: exact as well.
+        let offset = try #require(error("anon U len=4K\nread U -> EAGAIN Error_offset=0"))
+        #expect(offset.column == 18 && offset.message.contains("unexpected word 'Error_offset=0'"), "\(offset)")
+    }
+
+    @Test("flag symbols are case-sensitive (nearest spelling); cap takes a KVM_CAP_ name in any case, on purpose")
+    func symbolCase() throws {
+        let flags = try #require(error("vm A\ngmem F A size=4K flags=mmap|INIT_SHARED"))
+        #expect(flags.line == 2 && flags.column == 29, "\(flags)")
+        #expect(flags.message.contains("flags=INIT_SHARED is not one of") && flags.message.contains("'init_shared'?"))
+        let prot = try #require(error("anon U len=4K prot=RW"))
+        #expect(prot.column == 20 && prot.message.contains("did you mean 'rw'?"), "\(prot)")
+        let key = try #require(error("anon U Len=4K"))
+        #expect(key.column == 8 && key.message.contains("did you mean 'len'?"), "\(key)")
+        let verb = try #require(error("VM A"))
+        #expect(verb.column == 1 && verb.message.contains("did you mean 'vm'?"), "\(verb)")
+        let steps = try #require(
+            try ScenarioFormat.parse(
+                "kvm K\ncap K guest_memfd\ncap K KVM_CAP_GUEST_MEMFD\ncap K Kvm_Cap_Guest_Memfd\ncap K GUEST_MEMFD",
+                source: "x"
+            ).first
+        ).steps
+        #expect(Set(steps.dropFirst().map(\.action)).count == 1)
+    }
+
     @Test("requires= takes a list")
     func requiresList() throws {
         let scenario = try #require(
