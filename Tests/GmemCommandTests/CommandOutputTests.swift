@@ -34,8 +34,9 @@ struct ChildResult {
 }
 
 /// Runs `gmem ARGUMENTS` with `output` as fd 1 and stderr captured; waits with wait4 for its
-/// own resource usage.
-func runGmem(_ arguments: [String], output: ChildOutput) throws -> ChildResult {
+/// own resource usage. A child still running after `timeoutSeconds` is killed (SIGKILL: the
+/// result's `signal` is 9), so a command that blocks fails its test instead of hanging it.
+func runGmem(_ arguments: [String], output: ChildOutput, timeoutSeconds: Int = 300) throws -> ChildResult {
     // The one place this target calls libc: pipes, posix_spawn with file actions, read, wait4.
     var errPipe: [Int32] = [0, 0]
     // SAFETY: `errPipe` holds the two Int32s pipe(2) writes; the pointer lives for the call only.
@@ -85,7 +86,16 @@ func runGmem(_ arguments: [String], output: ChildOutput) throws -> ChildResult {
     }
     var captured: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 4096)
+    let deadline = ContinuousClock.now + .seconds(timeoutSeconds)
     while true {
+        let left = deadline - ContinuousClock.now
+        var ready = [pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
+        let milliseconds = max(0, Int32(clamping: left.components.seconds * 1000 + 1))
+        // SAFETY: `ready` holds the one pollfd poll(2) reads and fills; the pointer lives for the call only.
+        let polled = left <= .zero ? 0 : unsafe poll(&ready, 1, milliseconds)
+        if polled == 0 {
+            kill(pid, SIGKILL)  // stderr reaches end of file once the child is gone
+        }
         // SAFETY: `buffer` has `buffer.count` bytes for read to fill; the pointer lives for the call only.
         let got = unsafe read(errPipe[0], &buffer, buffer.count)
         if got <= 0 { break }
@@ -242,6 +252,12 @@ struct CommandOutputTests {
 
     @Test("sizes: any a 64-bit byte count holds is read, a larger one names the bound; unreadable files name the errno")
     func sizesAndFiles() throws {
+        // A FIFO nobody writes to: opening it to read would block, so the check must come first
+        // (runGmem kills a child that blocks, and the case then fails on signal 9).
+        let scratch = try ScratchDirectory("fifo")
+        defer { withExtendedLifetime(scratch) {} }
+        let fifo = scratch.file("scenario.gmem")
+        #expect(makeFIFO(fifo))
         #expect(try ByteSize.parse("100T") == 100 << 40)
         #expect(try ByteSize.parse("15E") == 15 << 60)
         #expect(try ByteSize.parse("64MiB") == 64 << 20)
@@ -256,6 +272,7 @@ struct CommandOutputTests {
             (["check", "/nonexistent/x.gmem"], "cannot read /nonexistent/x.gmem: ENOENT (No such file or directory)"),
             (["check", "/tmp"], "/tmp is not a regular file"),
             (["check", "/dev/null"], "/dev/null is not a regular file"),
+            (["check", fifo], "\(fifo) is not a regular file"),
             (
                 ["check", "--profile", String(repeating: "9", count: 300)],
                 "profile '\(String(repeating: "9", count: 32))…'"
@@ -268,7 +285,8 @@ struct CommandOutputTests {
             (["explore", "--emit-promela", "/proc/gmem-none"], "cannot create /proc/gmem-none: ENOENT (No such file"),
         ]
         for (arguments, text) in cases {
-            expectOneLineFailure(try runGmem(arguments, output: .file("/dev/null")), mentioning: text)
+            expectOneLineFailure(
+                try runGmem(arguments, output: .file("/dev/null"), timeoutSeconds: 60), mentioning: text)
         }
     }
 
