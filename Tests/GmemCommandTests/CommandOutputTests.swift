@@ -255,7 +255,7 @@ struct CommandOutputTests {
         // A FIFO nobody writes to: opening it to read would block, so the check must come first
         // (runGmem kills a child that blocks, and the case then fails on signal 9).
         let scratch = try ScratchDirectory("fifo")
-        defer { withExtendedLifetime(scratch) {} }
+        defer { scratch.remove() }
         let fifo = scratch.file("scenario.gmem")
         #expect(makeFIFO(fifo))
         #expect(try ByteSize.parse("100T") == 100 << 40)
@@ -292,10 +292,9 @@ struct CommandOutputTests {
 
     @Test("--json is JSON with every command, --emit-c and --emit-promela included")
     func jsonEverywhere() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gmem-json-\(getpid())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let output = directory + "/out.json"
+        let scratch = try ScratchDirectory("json")
+        defer { scratch.remove() }
+        let (directory, output) = (scratch.path, scratch.file("out.json"))
         for arguments in [
             ["check", "--backend", "model", "--json", "--emit-c", directory, "--only", "c1-size-zero"],
             ["explore", "--json", "--emit-promela", directory],
@@ -312,10 +311,9 @@ struct CommandOutputTests {
 
     @Test("--json is JSON on a failure too: an error object on stdout, the line on stderr, the exit code kept")
     func jsonOnFailure() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gmem-jsonerr-\(getpid())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let output = directory + "/out.json"
+        let scratch = try ScratchDirectory("jsonerr")
+        defer { scratch.remove() }
+        let output = scratch.file("out.json")
         for (arguments, code) in [
             (["check", "--json", "/nonexistent/scenario.gmem"], Int32(1)),
             (["check", "--json", "--bogus"], 64),
@@ -340,9 +338,10 @@ struct CommandOutputTests {
             if: FileManager.default.isExecutableFile(atPath: "/usr/bin/time"),
             "needs /usr/bin/time to measure the child's peak RSS"))
     func bigFile() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gmem-big-\(getpid()).bin").path
+        let scratch = try ScratchDirectory("big")
+        defer { scratch.remove() }
+        let path = scratch.file("big.bin")
         #expect(FileManager.default.createFile(atPath: path, contents: Data("not an ELF".utf8)))
-        defer { removeFile(path) }
         #expect(setFileSize(path, 1 << 30))
         // Measured by /usr/bin/time, which forks gmem from its own small process: a child
         // spawned from this (large) test process would inherit its RSS high-water mark.

@@ -303,8 +303,9 @@ extension KernelTests {
     struct AtomicFileTests {
         @Test("a write that never commits leaves the previous file as it was and no temporary file")
         func uncommittedWriteLeavesOldFile() throws {
-            let path = temporarySnapshotPath("atomic")
-            defer { removeFile(path) }
+            let scratch = try ScratchDirectory("atomic")
+            defer { scratch.remove() }
+            let path = scratch.file("atomic.gsnap")
             #expect(FileManager.default.createFile(atPath: path, contents: Data("old".utf8)))
             do {
                 let file = try AtomicFile(path: path)
@@ -313,9 +314,7 @@ extension KernelTests {
                 #expect(fileExists(file.temporary))
             }  // dropped before commit(), as when the writer fails or the process dies mid-write
             #expect(try String(contentsOfFile: path, encoding: .utf8) == "old")
-            let leftovers = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())
-                .filter { $0.hasPrefix((path as NSString).lastPathComponent + ".tmp-") }
-            #expect(leftovers.isEmpty)
+            #expect(try scratch.contents() == ["atomic.gsnap"], "a temporary file was left behind")
             let file = try AtomicFile(path: path)
             var position: UInt64 = 0
             try file.write(Array("new".utf8), at: &position)
@@ -354,12 +353,9 @@ extension KernelTests {
             "byte flips across a real snapshot file (every header byte, a spread of the rest): each refused with one line, no fd or VM left"
         )
         func flipsAcrossRealFile() throws {
-            let path = temporarySnapshotPath("flips")
-            let bad = temporarySnapshotPath("flipped")
-            defer {
-                removeFile(path)
-                removeFile(bad)
-            }
+            let scratch = try ScratchDirectory("flips")
+            defer { scratch.remove() }
+            let (path, bad) = (scratch.file("flips.gsnap"), scratch.file("flipped.gsnap"))
             _ = try snapshotAtExits(
                 MachineConfig(name: "pingpong", image: GuestImages.pingpong, parameter: 2_000), exits: 1_000, to: path)
             let good = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
@@ -423,12 +419,9 @@ extension KernelTests {
 
         @Test("a saved vCPU state the kernel refuses names the vCPU, and for KVM_SET_MSRS the first MSR it refused")
         func refusedVCPUState() throws {
-            let path = temporarySnapshotPath("state")
-            let bad = temporarySnapshotPath("state-bad")
-            defer {
-                removeFile(path)
-                removeFile(bad)
-            }
+            let scratch = try ScratchDirectory("state")
+            defer { scratch.remove() }
+            let (path, bad) = (scratch.file("state.gsnap"), scratch.file("state-bad.gsnap"))
             _ = try snapshotAtExits(
                 MachineConfig(name: "pingpong", image: GuestImages.pingpong, parameter: 2_000), exits: 100, to: path)
             let good = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))

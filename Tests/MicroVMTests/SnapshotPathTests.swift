@@ -13,22 +13,22 @@ import Glibc
 @Suite("Snapshot paths that are not regular files are refused, never waited on or replaced")
 struct SnapshotPathTests {
     /// A FIFO, a symlink to a regular file and a directory, in a fresh temporary directory.
-    static func specialPaths() throws -> (directory: String, fifo: String, link: String, target: String) {
-        let directory = NSTemporaryDirectory() + "gmemkit-paths-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
-        let fifo = directory + "/fifo"
-        let link = directory + "/link"
-        let target = directory + "/target"
+    static func specialPaths() throws -> (
+        scratch: ScratchDirectory, directory: String, fifo: String, link: String, target: String
+    ) {
+        let scratch = try ScratchDirectory("paths")
+        let directory = scratch.path
+        let (fifo, link, target) = (scratch.file("fifo"), scratch.file("link"), scratch.file("target"))
         #expect(makeFIFO(fifo))
         #expect(FileManager.default.createFile(atPath: target, contents: Data("keep".utf8)))
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
-        return (directory, fifo, link, target)
+        return (scratch, directory, fifo, link, target)
     }
 
     @Test("opening a FIFO, a directory or /dev/null as a snapshot returns at once with 'not a regular file'")
     func readingSpecialFiles() throws {
         let paths = try Self.specialPaths()
-        defer { try? FileManager.default.removeItem(atPath: paths.directory) }
+        defer { paths.scratch.remove() }
         for path in [paths.fifo, paths.directory, "/dev/null"] {
             // A blocking open of the FIFO would wait for a writer forever; this must return.
             #expect(throws: SnapshotError.self, "\(path)") { _ = try Snapshot(path: path) }
@@ -43,7 +43,7 @@ struct SnapshotPathTests {
     @Test("writing a snapshot over a FIFO, a symlink or a directory is refused and leaves it as it was")
     func writingOverSpecialFiles() throws {
         let paths = try Self.specialPaths()
-        defer { try? FileManager.default.removeItem(atPath: paths.directory) }
+        defer { paths.scratch.remove() }
         for path in [paths.fifo, paths.link, paths.directory] {
             let kind = linkStatus(path)
             #expect(kind != nil)
@@ -68,7 +68,7 @@ struct SnapshotPathTests {
     @Test("a regular file, existing or not, is still written through a temporary and renamed")
     func regularFileStillWritten() throws {
         let paths = try Self.specialPaths()
-        defer { try? FileManager.default.removeItem(atPath: paths.directory) }
+        defer { paths.scratch.remove() }
         for path in [paths.target, paths.directory + "/new.gsnap"] {
             let file = try AtomicFile(path: path)
             var position: UInt64 = 0

@@ -10,11 +10,6 @@ import Testing
 import Glibc
 #endif
 
-/// A fresh path in the temporary directory (removed by the caller's `defer`).
-func temporarySnapshotPath(_ name: String) -> String {
-    NSTemporaryDirectory() + "gmemkit-\(getpid())-\(name)-\(UInt32.random(in: 0...UInt32.max)).gsnap"
-}
-
 /// The guest_memfd descriptors of this process ("anon_inode:[kvm-gmem]").
 func guestMemfdCount() -> Int {
     let fm = FileManager.default
@@ -41,8 +36,9 @@ extension KernelTests {
     struct SnapshotTests {
         @Test("pingpong snapshotted mid-count finishes with the full count after restore, in a new VM")
         func pingpongMidCount() throws {
-            let path = temporarySnapshotPath("pingpong")
-            defer { removeFile(path) }
+            let scratch = try ScratchDirectory("pingpong")
+            defer { scratch.remove() }
+            let path = scratch.file("pingpong.gsnap")
             let before = kvmResources()
             let saved = try snapshotAtExits(
                 MachineConfig(name: "pingpong", image: GuestImages.pingpong, parameter: 20_000), exits: 10_000, to: path
@@ -69,8 +65,9 @@ extension KernelTests {
 
         @Test("hello snapshotted mid-fill passes its punch and pattern check after restore; untouched pages stay holes")
         func helloMidFill() throws {
-            let path = temporarySnapshotPath("hello")
-            defer { removeFile(path) }
+            let scratch = try ScratchDirectory("hello")
+            defer { scratch.remove() }
+            let path = scratch.file("hello.gsnap")
             let machine = try MachineHandle.build(
                 MachineConfig(name: "hello", image: GuestImages.hello, memorySize: 128 << 20))
             try machine.start()
@@ -94,8 +91,9 @@ extension KernelTests {
 
         @Test("smp with 2 vCPUs snapshotted while both fill: both regions check out after restore")
         func smpTwoVCPUs() throws {
-            let path = temporarySnapshotPath("smp")
-            defer { removeFile(path) }
+            let scratch = try ScratchDirectory("smp")
+            defer { scratch.remove() }
+            let path = scratch.file("smp.gsnap")
             let machine = try MachineHandle.build(
                 MachineConfig(name: "smp", image: GuestImages.smp, memorySize: 128 << 20, vcpus: 2))
             try machine.start()
@@ -115,8 +113,9 @@ extension KernelTests {
 
         @Test("release: the released region is restored released, and the guest faults there as before")
         func releaseStaysReleased() throws {
-            let path = temporarySnapshotPath("release")
-            defer { removeFile(path) }
+            let scratch = try ScratchDirectory("release")
+            defer { scratch.remove() }
+            let path = scratch.file("release.gsnap")
             var config = MachineConfig(name: "release", image: GuestImages.release, parameter: 16)
             config.extraRegions = [2 << 20]
             let full = try Machine.run(config)
@@ -145,8 +144,9 @@ extension KernelTests {
 
         @Test("clone: four machines from one snapshot, each on guest_memfds of its own VM, running at once")
         func clones() throws {
-            let path = temporarySnapshotPath("clones")
-            defer { removeFile(path) }
+            let scratch = try ScratchDirectory("clones")
+            defer { scratch.remove() }
+            let path = scratch.file("clones.gsnap")
             _ = try snapshotAtExits(
                 MachineConfig(name: "pingpong", image: GuestImages.pingpong, parameter: 20_000), exits: 10_000, to: path
             )
@@ -166,8 +166,9 @@ extension KernelTests {
 
         @Test("a snapshot needs a paused machine; a vCPU's state round-trips through KVM")
         func needsPause() throws {
-            let path = temporarySnapshotPath("running")
-            defer { removeFile(path) }
+            let scratch = try ScratchDirectory("running")
+            defer { scratch.remove() }
+            let path = scratch.file("running.gsnap")
             let machine = try MachineHandle.build(
                 MachineConfig(name: "pingpong", image: GuestImages.pingpong, parameter: 400_000_000))
             #expect(throws: SnapshotError.self) { try machine.snapshot(to: path) }

@@ -27,7 +27,11 @@ public final class ScratchDirectory: Sendable {
     /// The names in the directory, sorted.
     public func contents() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: path).sorted() }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    /// Removes the directory and everything in it now (`defer { scratch.remove() }` also keeps
+    /// the value alive to the end of the scope); idempotent.
+    public func remove() { try? FileManager.default.removeItem(atPath: path) }
+
+    deinit { remove() }
 }
 
 /// The value of `body`, given a new ``ScratchDirectory``, which is removed when `body` returns or throws.
