@@ -178,7 +178,7 @@ public struct ConformanceRunner: Sendable {
             let modelOutcome = model?.perform(step.action)
             var kernelOutcome = kernel?.perform(step.action)
             var problems: [String] = []
-            var text: String { ScenarioFormat.line(for: step.action) }
+            var text: String { step.actionText }
             switch kernelOutcome {
             case .unsupported(let why):
                 problems.append(
@@ -205,10 +205,10 @@ public struct ConformanceRunner: Sendable {
                     let kernelMet = expected.isMet(by: kernelOutcome)
                     which =
                         modelMet
-                        ? " (the model met the expectation '\(ScenarioFormat.outcomeText(expected))', the kernel did not)"
+                        ? " (the model met the expectation '\(step.expectationText ?? "")', the kernel did not)"
                         : kernelMet
-                            ? " (the kernel met the expectation '\(ScenarioFormat.outcomeText(expected))', the model did not)"
-                            : " (neither met the expectation '\(ScenarioFormat.outcomeText(expected))')"
+                            ? " (the kernel met the expectation '\(step.expectationText ?? "")', the model did not)"
+                            : " (neither met the expectation '\(step.expectationText ?? "")')"
                 }
                 problems.append("\(text): model \(modelOutcome), kernel \(kernelOutcome)\(which)")
                 worsen(.diverged)
@@ -216,7 +216,7 @@ public struct ConformanceRunner: Sendable {
                 for (name, outcome) in [("model", modelOutcome), ("kernel", kernelOutcome)] {
                     if let outcome, !expected.isMet(by: outcome) {
                         problems.append(
-                            "\(text): expected \(ScenarioFormat.outcomeText(expected)), \(name) gave \(outcome)")
+                            "\(text): expected \(step.expectationText ?? ""), \(name) gave \(outcome)")
                         worsen(.failed)
                         break
                     }

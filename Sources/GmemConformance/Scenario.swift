@@ -373,6 +373,11 @@ public struct Step: Hashable, Sendable {
     public var expected: Outcome?
     /// The line in its source file (0 for generated steps).
     public var line: Int
+    /// The action as its file writes it (the words before `->`, spacing kept), which messages
+    /// quote; nil for a step built in code, which messages print as ``ScenarioFormat/line(for:)``.
+    public var writtenAction: String?
+    /// The expectation as its file writes it (the words after `->`), or nil.
+    public var writtenExpectation: String?
 
     /// A step.
     /// - Parameters:
@@ -383,6 +388,14 @@ public struct Step: Hashable, Sendable {
         self.action = action
         self.expected = expected
         self.line = line
+    }
+
+    /// The action as a message quotes it: as written in its file, else as the language prints it.
+    public var actionText: String { writtenAction ?? ScenarioFormat.line(for: action) }
+
+    /// The expectation as a message quotes it (as written, else printed), or nil when there is none.
+    public var expectationText: String? {
+        expected.map { writtenExpectation ?? ScenarioFormat.outcomeText($0) }
     }
 }
 

@@ -176,7 +176,18 @@ public enum ScenarioFormat {
             guard totalSteps <= ScenarioFormat.maximumSteps else {
                 throw error(number, 1, "more than \(ScenarioFormat.maximumSteps) steps in one file")
             }
-            current!.steps.append(Step(action, expect: expected, line: number))
+            // The step's own text, for messages: the line is ASCII outside comments, so a
+            // word's column is its byte offset plus one.
+            func written(_ words: [Word]) -> String? {
+                guard let first = words.first, let last = words.last else { return nil }
+                let start = raw.startIndex + first.column - 1
+                return String(
+                    decoding: raw[start..<(raw.startIndex + last.column - 1 + last.text.utf8.count)], as: UTF8.self)
+            }
+            var step = Step(action, expect: expected, line: number)
+            step.writtenAction = written(actionWords)
+            step.writtenExpectation = outcomeWords.flatMap(written)
+            current!.steps.append(step)
             if let name = action.binds { names[name] = action.bindsMapping ? .mapping : .descriptor }
         }
 
@@ -424,22 +435,22 @@ public enum ScenarioFormat {
 
             func has(_ key: String) -> Bool { keyed[Substring(key)] != nil }
 
-            /// The value of `key=` as the user wrote it, for a message (``echo(_:)``).
-            func shown(_ key: String) -> String { echo(keyed[Substring(key)]?.value ?? "") }
+            /// The word `key=value` as the user wrote it, for a message (``echo(_:)``).
+            func shown(_ key: String) -> String { echo(keyed[Substring(key)]?.word.text ?? "") }
 
             func number(_ key: String, _ type: CType, default value: UInt64? = nil) throws(ParseError) -> UInt64 {
                 guard let entry = keyed[Substring(key)] else {
                     if let value { return value }
                     throw context.error(context.endColumn, "missing \(key)= (\(synopsis))")
                 }
-                return try context.number(entry.value, column: entry.column, type, key: key)
+                return try context.number(entry.value, column: entry.column, type, quoted: entry.word.text)
             }
 
             func symbols(_ key: String, _ table: [(String, UInt64)], _ type: CType, default value: UInt64)
                 throws(ParseError) -> UInt64
             {
                 guard let entry = keyed[Substring(key)] else { return value }
-                return try context.symbols(entry.value, column: entry.column, table, type, key: key)
+                return try context.symbols(entry.value, column: entry.column, table, type, word: entry.word)
             }
 
             func descriptorKey(_ key: String, what: String) throws(ParseError) -> String? {
@@ -527,7 +538,7 @@ public enum ScenarioFormat {
                 guard value < 3 || value >= 1_000_000 else {
                     throw error(
                         a.keyed["fd"]!.column,
-                        "fd=\(a.shown("fd")): raw descriptors are 0–2, negative, or ≥ 1000000 (3–999999 belong to gmem check and the scenario's own objects; name those instead)"
+                        "\(a.shown("fd")): raw descriptors are 0–2, negative, or ≥ 1000000 (3–999999 belong to gmem check and the scenario's own objects; name those instead)"
                     )
                 }
                 return .rawDescriptor(name: name, fd: value)
@@ -562,7 +573,9 @@ public enum ScenarioFormat {
                     )
                 }
                 var userspace = AddressExpression.literal(0)
-                if let entry = a.keyed["uaddr"] { userspace = try address(entry.value, column: entry.column) }
+                if let entry = a.keyed["uaddr"] {
+                    userspace = try address(entry.value, column: entry.column, quoted: entry.word.text)
+                }
                 return .setRegion(
                     vm: vm, version: version, slot: UInt32(try a.number("slot", .u32)), flags: flags,
                     gpa: try a.number("gpa", .u64, default: 0), size: try a.number("size", .u64),
@@ -611,7 +624,7 @@ public enum ScenarioFormat {
                 if flags & ~0xF != 0 {
                     throw error(
                         a.keyed["flags"]!.column,
-                        "flags=\(a.shown("flags")): only the mapping type (shared 1, private 2, shared_validate 3; 0–15) is taken; other mmap flags would change where or how gmem check's own process maps memory"
+                        "\(a.shown("flags")): only the mapping type (shared 1, private 2, shared_validate 3; 0–15) is taken; other mmap flags would change where or how gmem check's own process maps memory"
                     )
                 }
                 return .mmap(
@@ -648,7 +661,7 @@ public enum ScenarioFormat {
                 if let known = ScenarioFormat.undescribedAdvices.first(where: { $0.1 == advice }) {
                     throw error(
                         a.keyed["advice"]?.column ?? endColumn,
-                        "advice=\(a.shown("advice")) is \(known.0), which the model does not describe (described: \(ScenarioFormat.advices.map(\.0).joined(separator: ", ")); any number Linux does not know is refused by the kernel with EINVAL)"
+                        "\(a.shown("advice")) is \(known.0), which the model does not describe (described: \(ScenarioFormat.advices.map(\.0).joined(separator: ", ")); any number Linux does not know is refused by the kernel with EINVAL)"
                     )
                 }
                 return .madvise(
@@ -669,7 +682,7 @@ public enum ScenarioFormat {
                 let width = try width(a)
                 guard let entry = a.keyed["value"] else { throw error(endColumn, "missing value= (\(a.synopsis))") }
                 let value = try accessValue(
-                    entry.value, column: entry.column, width: width, key: "value", separator: "=", what: "write")
+                    entry.value, column: entry.column, width: width, quoted: entry.word.text, what: "write")
                 return .hostWrite(
                     mapping: try a.mapping(0, "a host mapping"), offset: try a.number("offset", .u64, default: 0),
                     width: width, value: value)
@@ -709,7 +722,7 @@ public enum ScenarioFormat {
                 let gpa = try a.number("gpa", .u64)
                 guard gpa % 4096 == 0 else {
                     throw error(
-                        a.keyed["gpa"]!.column, "gpa=\(a.shown("gpa")): guest accesses are 8 bytes at a page start")
+                        a.keyed["gpa"]!.column, "\(a.shown("gpa")): guest accesses are 8 bytes at a page start")
                 }
                 return .guestAccess(
                     via: via, gpa: gpa, write: read ? nil : try a.number("write", .u64), isPrivate: isPrivate)
@@ -738,7 +751,7 @@ public enum ScenarioFormat {
                     )
                 }
                 return .checkExtension(
-                    of: of, capability: try number(word.text, column: word.column, .u64, key: "capability"))
+                    of: of, capability: try number(word.text, column: word.column, .u64, quoted: word.text))
             case "alive":
                 let a = try Arguments(self, words, keys: [], synopsis: "alive VM")
                 try a.expect(positional: 1)
@@ -770,12 +783,12 @@ public enum ScenarioFormat {
                 let offset = try a.number("offset", .u64, default: 0)
                 let length = try a.number("len", .u64)
                 if offset % 4096 != 0 {
-                    throw error(a.keyed["offset"]!.column, "offset=\(a.shown("offset")): pin takes whole pages")
+                    throw error(a.keyed["offset"]!.column, "\(a.shown("offset")): pin takes whole pages")
                 }
                 guard length % 4096 == 0, length > 0, length <= ModelKernel.maximumPinPages << 12 else {
                     throw error(
                         a.keyed["len"]!.column,
-                        "len=\(a.shown("len")): pin takes 1 to \(ModelKernel.maximumPinPages) whole pages (a pipe's default capacity)"
+                        "\(a.shown("len")): pin takes 1 to \(ModelKernel.maximumPinPages) whole pages (a pipe's default capacity)"
                     )
                 }
                 return .pin(mapping: try a.mapping(0, "a host mapping"), offset: offset, length: length)
@@ -791,7 +804,7 @@ public enum ScenarioFormat {
                 guard count <= Action.maximumDescriptorLimit else {
                     throw error(
                         a.keyed["fds"]!.column,
-                        "fds=\(a.shown("fds")): at most \(Action.maximumDescriptorLimit) descriptors besides fds 0–2")
+                        "\(a.shown("fds")): at most \(Action.maximumDescriptorLimit) descriptors besides fds 0–2")
                 }
                 return .limitDescriptors(Int(count))
             default:
@@ -821,9 +834,9 @@ public enum ScenarioFormat {
             return width
         }
 
-        func address(_ text: Substring, column: Int) throws(ParseError) -> AddressExpression {
+        func address(_ text: Substring, column: Int, quoted: Substring) throws(ParseError) -> AddressExpression {
             guard let first = text.first, first.isLetter else {
-                return .literal(try number(text, column: column, .u64, key: "uaddr"))
+                return .literal(try number(text, column: column, .u64, quoted: quoted))
             }
             let end = text.firstIndex(where: { $0 == "+" || $0 == "-" }) ?? text.endIndex
             let name = try declared(
@@ -833,11 +846,11 @@ public enum ScenarioFormat {
             let offsetColumn = column + text.distance(from: text.startIndex, to: end)
             // P+O or P-O: a signed 64-bit offset, so that what is echoed (P+O, P-O) is what was
             // written; P+O itself is computed modulo 2^64 at run time, as __u64 arithmetic.
-            let value = try evaluate(rest, column: offsetColumn, key: "uaddr", offset: true)
+            let value = try evaluate(rest, column: offsetColumn, quoted: quoted, offset: true)
             guard value >= Int128(Int64.min), value <= Int128(Int64.max) else {
                 throw error(
                     offsetColumn,
-                    "uaddr=\(echo(text)): the offset after \(name) is out of range: P+O and P-O take -0x8000000000000000…0x7FFFFFFFFFFFFFFF (a signed 64-bit offset)"
+                    "\(echo(quoted)): the offset after \(name) is out of range: P+O and P-O take -0x8000000000000000…0x7FFFFFFFFFFFFFFF (a signed 64-bit offset)"
                 )
             }
             return .mapping(name, offset: UInt64(bitPattern: Int64(value)))
@@ -848,9 +861,15 @@ public enum ScenarioFormat {
         /// `TERM ((+|-) TERM)*` with an optional leading `-`; a term is decimal or `0x` hex,
         /// decimal optionally followed by K, M, G or T (binary multiples).
         /// `offset`: the text is the `+O`/`-O` after a mapping name, which may start with '+'.
-        func evaluate(_ text: Substring, column: Int, key: String, offset: Bool = false) throws(ParseError) -> Int128 {
+        ///
+        /// Every message quotes `quoted`, the file's own text holding the number (the whole
+        /// word `size=2M+4K`, `uaddr=P+-1`, or an outcome's `value -1`), never the number as
+        /// read back: this is the one place numbers are read and their errors are built.
+        func evaluate(_ text: Substring, column: Int, quoted: some StringProtocol, offset: Bool = false)
+            throws(ParseError) -> Int128
+        {
             let bytes = text.utf8
-            guard !bytes.isEmpty else { throw error(column, "\(key)= needs a value") }
+            guard !bytes.isEmpty else { throw error(column, "\(echo(quoted)) needs a value") }
             var total: Int128 = 0
             var index = bytes.startIndex
             var sign: Int128 = 1
@@ -867,7 +886,7 @@ public enum ScenarioFormat {
             } else if bytes[index] == plus {
                 throw error(
                     column,
-                    "\(key)=\(echo(text)): a number starts with a digit or '-' (did you mean '\(echo(text.dropFirst()))'?)"
+                    "\(echo(quoted)): a number starts with a digit or '-' (did you mean '\(echo(text.dropFirst()))'?)"
                 )
             }
             while true {
@@ -882,24 +901,24 @@ public enum ScenarioFormat {
                 case .success(let value):
                     total += sign * value
                 case .failure(.empty):
-                    throw error(termColumn, "\(key)=\(echo(text)): missing number")
+                    throw error(termColumn, "\(echo(quoted)): missing number")
                 case .failure(.outOfRange):
                     throw error(
                         termColumn,
-                        "\(key)=\(echo(text)) is out of range (a term must fit 64 bits before its K, M, G or T)")
+                        "\(echo(quoted)) is out of range (a term must fit 64 bits before its K, M, G or T)")
                 case .failure(.spelling(let valid)):
                     throw error(
                         termColumn,
-                        "\(key)=\(echo(text)): '\(echo(term))' is not how the language writes a number (did you mean '\(echo(valid))'?)"
+                        "\(echo(quoted)): '\(echo(term))' is not how the language writes a number (did you mean '\(echo(valid))'?)"
                     )
                 case .failure(.notNumber):
                     throw error(
                         termColumn,
-                        "\(key)=\(echo(text)): '\(echo(term))' is not a number (decimal, 0x hex, or decimal with K, M, G, T)"
+                        "\(echo(quoted)): '\(echo(term))' is not a number (decimal, 0x hex, or decimal with K, M, G, T)"
                     )
                 }
                 guard total.magnitude < (UInt128(1) << 100) else {
-                    throw error(column, "\(key)=\(echo(text)) is out of range")
+                    throw error(column, "\(echo(quoted)) is out of range")
                 }
                 guard index < bytes.endIndex else { break }
                 sign = bytes[index] == minus ? -1 : 1
@@ -909,11 +928,18 @@ public enum ScenarioFormat {
             return total
         }
 
-        func number(_ text: Substring, column: Int, _ type: CType, key: String) throws(ParseError) -> UInt64 {
-            let value = try evaluate(text, column: column, key: key)
+        /// A number of a field of C type `type`; `quoted` is the file's text holding it (see
+        /// ``evaluate(_:column:quoted:offset:)``), `part` set when the number is one part of a
+        /// `|` list.
+        func number(
+            _ text: Substring, column: Int, _ type: CType, quoted: some StringProtocol, part: Bool = false
+        ) throws(ParseError) -> UInt64 {
+            let value = try evaluate(text, column: column, quoted: quoted)
             guard value >= type.minimum, value <= type.maximum else {
                 throw error(
-                    column, "\(key)=\(echo(text)) is out of range for \(type.name): \(type.minimum)…\(type.maximum)")
+                    column,
+                    "\(echo(quoted))\(part ? ": '\(echo(text))'" : "") is out of range for \(type.name): \(type.minimum)…\(type.maximum)"
+                )
             }
             let pattern = UInt64(truncatingIfNeeded: value)
             return type.bits == 64 ? pattern : pattern & 0xFFFF_FFFF
@@ -923,36 +949,37 @@ public enum ScenarioFormat {
         /// w-byte two's complement (as C converts it to the access's type); out of range is an
         /// error quoting `key` and the text as written.
         func accessValue(
-            _ text: Substring, column: Int, width: AccessWidth, key: String, separator: String, what: String
+            _ text: Substring, column: Int, width: AccessWidth, quoted: some StringProtocol, what: String
         ) throws(ParseError) -> UInt64 {
-            let value = try evaluate(text, column: column, key: key)
+            let value = try evaluate(text, column: column, quoted: quoted)
             let bits = width.rawValue * 8
             let minimum = -(Int128(1) << (bits - 1))
             let maximum = (Int128(1) << bits) - 1
             guard value >= minimum, value <= maximum else {
                 throw error(
                     column,
-                    "\(key)\(separator)\(echo(text)) does not fit a \(width.rawValue)-byte \(what) (\(minimum)…\(maximum), or up to \(hexOrDecimal(UInt64(maximum))))"
+                    "\(echo(quoted)) does not fit a \(width.rawValue)-byte \(what) (\(minimum)…\(maximum), or up to \(hexOrDecimal(UInt64(maximum))))"
                 )
             }
             return UInt64(truncatingIfNeeded: value) & width.maxValue
         }
 
-        func symbols(_ text: Substring, column: Int, _ table: [(String, UInt64)], _ type: CType, key: String)
-            throws(ParseError) -> UInt64
-        {
+        func symbols(
+            _ text: Substring, column: Int, _ table: [(String, UInt64)], _ type: CType, word: Word
+        ) throws(ParseError) -> UInt64 {
             var result: UInt64 = 0
             var position = column
-            for part in text.split(separator: "|", omittingEmptySubsequences: false) {
+            let parts = text.split(separator: "|", omittingEmptySubsequences: false)
+            for part in parts {
                 if let entry = table.first(where: { $0.0.utf8.elementsEqual(part.utf8) }) {
                     result |= entry.1
                 } else if let first = part.first, first.isNumber || first == "-" {
-                    result |= try number(part, column: position, type, key: key)
+                    result |= try number(part, column: position, type, quoted: word.text, part: parts.count > 1)
                 } else {
                     let names = table.map(\.0)
                     throw error(
                         position,
-                        "\(key)=\(echo(part)) is not one of \(names.joined(separator: ", ")) or a number\(suggestion(String(part), names))"
+                        "\(echo(word.text))\(parts.count > 1 ? ": '\(echo(part))'" : "") is not one of \(names.joined(separator: ", ")) or a number\(suggestion(String(part), names))"
                     )
                 }
                 position += part.count + 1
@@ -1001,9 +1028,9 @@ public enum ScenarioFormat {
                 if case .hostRead(_, _, let width) = action {
                     return .value(
                         try accessValue(
-                            word.text, column: word.column, width: width, key: "value", separator: " ", what: "read"))
+                            word.text, column: word.column, width: width, quoted: "value \(word.text)", what: "read"))
                 }
-                return .value(try number(word.text, column: word.column, .u64, key: "value"))
+                return .value(try number(word.text, column: word.column, .u64, quoted: "value \(word.text)"))
             case "fault":
                 var gpa: UInt64?
                 var size: UInt64 = 4096
@@ -1020,9 +1047,9 @@ public enum ScenarioFormat {
                     guard !seen.contains(key) else { throw error(word.column, "\(echo(key))= given twice") }
                     seen.append(key)
                     switch key {
-                    case "gpa": gpa = try number(value, column: column, .u64, key: "gpa")
-                    case "size": size = try number(value, column: column, .u64, key: "size")
-                    case "flags": flags = try number(value, column: column, .u64, key: "flags")
+                    case "gpa": gpa = try number(value, column: column, .u64, quoted: word.text)
+                    case "size": size = try number(value, column: column, .u64, quoted: word.text)
+                    case "flags": flags = try number(value, column: column, .u64, quoted: word.text)
                     default:
                         throw error(
                             word.column,
@@ -1061,8 +1088,8 @@ public enum ScenarioFormat {
                             throw error(column, "mode=\(echo(value)): expected octal permission bits 0–7777")
                         }
                         pattern.mode = mode
-                    case "size": pattern.size = try number(value, column: column, .s64, key: "size")
-                    case "blksize": pattern.blockSize = try number(value, column: column, .s64, key: "blksize")
+                    case "size": pattern.size = try number(value, column: column, .s64, quoted: word.text)
+                    case "blksize": pattern.blockSize = try number(value, column: column, .s64, quoted: word.text)
                     case "cloexec":
                         guard value == "0" || value == "1" else {
                             throw error(column, "cloexec=\(echo(value)): expected 0 or 1")
@@ -1116,7 +1143,7 @@ public enum ScenarioFormat {
                         return .errnoAt(
                             code,
                             errorOffset: try number(
-                                word.text.dropFirst("error_offset=".count), column: column, .u64, key: "error_offset"))
+                                word.text.dropFirst("error_offset=".count), column: column, .u64, quoted: word.text))
                     }
                     try noMore()
                     return .errno(code)

@@ -405,7 +405,8 @@ struct ScenarioFormatTests {
     func symbolCase() throws {
         let flags = try #require(error("vm A\ngmem F A size=4K flags=mmap|INIT_SHARED"))
         #expect(flags.line == 2 && flags.column == 29, "\(flags)")
-        #expect(flags.message.contains("flags=INIT_SHARED is not one of") && flags.message.contains("'init_shared'?"))
+        #expect(flags.message.contains("flags=mmap|INIT_SHARED: 'INIT_SHARED' is not one of"), "\(flags)")
+        #expect(flags.message.contains("did you mean 'init_shared'?"), "\(flags)")
         let prot = try #require(error("anon U len=4K prot=RW"))
         #expect(prot.column == 20 && prot.message.contains("did you mean 'rw'?"), "\(prot)")
         let key = try #require(error("anon U Len=4K"))
@@ -419,6 +420,69 @@ struct ScenarioFormatTests {
             ).first
         ).steps
         #expect(Set(steps.dropFirst().map(\.action)).count == 1)
+    }
+
+    @Test("a message quotes a number as the file writes it: negative, hex, size arithmetic, overflow, parts of a word")
+    func numbersQuotedAsWritten() throws {
+        for (text, line, column, message) in [
+            ("anon U len=4K\nvm A\nregion A slot=0 size=4K uaddr=U+-1", 3, 33, "uaddr=U+-1: missing number"),
+            ("anon U len=4K\nvm A\nregion A slot=0 size=4K uaddr=U+", 3, 33, "uaddr=U+: missing number"),
+            (
+                "anon U len=4K\nvm A\nregion A slot=0 size=4K uaddr=U-16K+0x1FFFFFFFFFFFFFFFF", 3, 37,
+                "uaddr=U-16K+0x1FFFFFFFFFFFFFFFF is out of range (a term must fit 64 bits"
+            ),
+            (
+                "vm A\ngmem F A size=4K\nfallocate F mode=-0x80000001 len=4K", 3, 18,
+                "mode=-0x80000001 is out of range for a 32-bit signed field (int)"
+            ),
+            (
+                "vm A\nregion A slot=0x100000000 size=4K", 2, 15,
+                "slot=0x100000000 is out of range for a 32-bit unsigned field (__u32)"
+            ),
+            ("raw Z fd=4K+3", 1, 10, "fd=4K+3: raw descriptors are 0–2"),
+            ("anon U len=16K-1\npin U len=16K-1", 2, 11, "len=16K-1: pin takes 1 to 16 whole pages"),
+            ("anon U len=16K\npin U offset=-1 len=4K", 2, 14, "offset=-1: pin takes whole pages"),
+            (
+                "anon U len=18446744073709551616", 1, 12,
+                "len=18446744073709551616 is out of range (a term must fit 64 bits"
+            ),
+            ("anon U len=0xFFFFFFFFFFFFFFFF+1", 1, 12, "len=0xFFFFFFFFFFFFFFFF+1 is out of range for a 64-bit"),
+            ("vm A\nguest A gpa=-1 read", 2, 13, "gpa=-1: guest accesses are 8 bytes at a page start"),
+            ("vm A\nguest A gpa=4K+1 read", 2, 13, "gpa=4K+1: guest accesses are 8 bytes at a page start"),
+            (
+                "vm A\nregion A slot=0 size=4K flags=readonly|0x100000000", 2, 40,
+                "flags=readonly|0x100000000: '0x100000000' is out of range for a 32-bit unsigned field"
+            ),
+            ("kvm K\ncap K 0x10000000000000000", 2, 7, "0x10000000000000000 is out of range (a term must fit"),
+            (
+                "kvm K\ncap K 1 -> value 0x10000000000000000", 2, 18,
+                "value 0x10000000000000000 is out of range (a term must fit"
+            ),
+            ("kvm K\ncap K 1 -> value 16K-", 2, 22, "value 16K-: missing number"),
+            ("vm A\nguest A gpa=0 read -> fault gpa=-0x1K", 2, 34, "gpa=-0x1K: '0x1K' is not a number"),
+            ("vm A\nstat A -> stat size=4k", 2, 21, "size=4k: '4k' is not how the language writes a number"),
+            ("vm A\nattrs A size=4K -> EAGAIN error_offset=+8", 2, 40, "error_offset=+8: a number starts with a digit"),
+        ] {
+            let refused = try #require(error(text), "\(text)")
+            #expect(refused.line == line && refused.column == column, "\(text): \(refused)")
+            #expect(refused.message.contains(message), "\(text): \(refused)")
+        }
+    }
+
+    @Test("a step's problem quotes the step as the file writes it, not as the language prints it back")
+    func problemsQuoteTheFile() throws {
+        let text =
+            "kvm K\ncap K 1   -> value -1\nanon U len=4K\nread U offset=-1 -> ok   # comment\nread U width=1 -> value 0x01"
+        let scenario = try #require(try ScenarioFormat.parse(text, source: "x").first)
+        #expect(scenario.steps[1].actionText == "cap K 1" && scenario.steps[1].expectationText == "value -1")
+        let result = ConformanceRunner(selection: .model, capabilities: .referenceHost).run(scenario)
+        let problems = result.steps.flatMap(\.problems)
+        #expect(problems.contains { $0.hasPrefix("cap K 1: expected value -1, model gave value ") }, "\(problems)")
+        #expect(problems.contains("read U offset=-1: expected ok, model gave SIGSEGV"), "\(problems)")
+        #expect(problems.contains("read U width=1: expected value 0x01, model gave value 0"), "\(problems)")
+        // A step built in code has no text of its own: it is printed.
+        let built = Step(.hostRead(mapping: "U", offset: 1, width: .byte), expect: .ok)
+        #expect(built.actionText == "read U offset=1 width=1" && built.expectationText == "ok")
     }
 
     @Test("requires= takes a list")
