@@ -97,20 +97,47 @@ extension KernelTests {
 
         @Test("allocating pins memory as Unevictable; punching and releasing return it")
         func allocationPinsMemory() throws {
-            // GMEM-F5 (st_blocks stays 0 for a guest_memfd on this kernel: Unevictable is the
-            // only accounting the kernel shows)
-            let vm = try makeVM()
+            // GMEM-F5. Unevictable is the only accounting the kernel shows of a guest_memfd's
+            // allocation (st_blocks stays 0 on 6.18), and it is host-wide: other processes move
+            // it (sampled every 2 ms while another `swift test` ran: 13 to 29 MiB, steps of up
+            // to 16 MiB as its guests came and went). So the file's own pages are checked
+            // exactly (mincore through its mapping), and the Unevictable figures come from one
+            // attempt on a fresh file: every step must land within 8 MiB of the file's own
+            // change (+64, +64 after touching, +32 after punching half, 0 after release). An
+            // attempt the host's noise spoils is repeated, at most 5 in all; a kernel that does
+            // not pin, or does not give back, fails every attempt.
             let size = 64 * MiB
-            let file = try vm.createGuestMemfd(size: size)
-            let before = unevictableBytes()
-            try file.allocate(offset: 0, length: size)
-            let allocated = unevictableBytes()
-            // Other processes move the figure a little; 64 MiB must show as at least 56 MiB.
-            #expect(allocated >= before + 56 * MiB, "Unevictable rose by \(Int64(allocated) - Int64(before)) bytes")
-            try file.punchHole(offset: 0, length: size / 2)
-            #expect(eventually { unevictableBytes() <= allocated - 24 * MiB })
-            _ = consume file  // release the file: the rest is returned
-            #expect(eventually { unevictableBytes() <= before + 8 * MiB })
+            let tolerance = Int64(8 * MiB)
+            var attempts: [[Int64]] = []
+            var clean = false
+            for _ in 0..<5 where !clean {
+                let vm = try makeVM()
+                let before = Int64(unevictableBytes())
+                var rises: [Int64] = []
+                clean = true
+                func expectRise(_ expected: UInt64) {
+                    let settled = eventually { abs(Int64(unevictableBytes()) - before - Int64(expected)) <= tolerance }
+                    rises.append(Int64(unevictableBytes()) - before)
+                    clean = clean && settled
+                }
+                do {
+                    let file = try vm.createGuestMemfd(size: size)
+                    try file.allocate(offset: 0, length: size)
+                    expectRise(size)
+                    let map = try file.mapShared()
+                    try map.fill(0x5a, at: 0, count: size)
+                    #expect(try map.residentBytes() == size)
+                    expectRise(size)  // touching allocated pages pins nothing more
+                    try file.punchHole(offset: 0, length: size / 2)
+                    #expect(try map.residentBytes(offset: 0, count: size / 2) == 0)
+                    #expect(try map.residentBytes() == size / 2)
+                    expectRise(size / 2)
+                }  // the mapping and the file are released here
+                expectRise(0)
+                attempts.append(rises)
+            }
+            let text = attempts.map { $0.map { String($0 >> 20) }.joined(separator: ", ") }
+            #expect(clean, "Unevictable rise in MiB at allocate, touch, punch, release, per attempt: \(text)")
         }
 
         @Test("punched pages read back as zero and are allocated again on the next touch")
