@@ -13,12 +13,11 @@ guest_abi "$work/GuestABI.swift"
 swift build --product gmem >/dev/null
 find .build -path '*GuestBuilder*' -name '*.elf' -exec cp {} "$work/corpus/" \;
 cp Fuzz/ELFLoader/seeds/* "$work/corpus/" 2>/dev/null || true
-# ELFImage.swift imports KVM and SystemPackage for one name (Errno.symbolicName, in an error's
-# text): the fuzz target compiles a copy without those imports and a stand-in for the name.
-grep -v -e '^import KVM$' -e '^import SystemPackage$' Sources/MicroVM/Boot/ELFImage.swift > "$work/ELFImage.swift"
-echo 'struct Errno { let rawValue: Int32; var symbolicName: String { "errno \(rawValue)" } }' > "$work/Errno.swift"
+# The loader's own files, as the package compiles them: ELFImage.swift and HostFiles.swift need
+# only the C library (ELFError's text, which names errnos through KVM, is ELFErrorText.swift,
+# not needed here).
 swiftc -sanitize=fuzzer,address -parse-as-library -Onone -g \
-  Fuzz/ELFLoader/main.swift "$work/ELFImage.swift" "$work/Errno.swift" Sources/MicroVM/HostFiles.swift "$work/GuestABI.swift" \
+  Fuzz/ELFLoader/main.swift Sources/MicroVM/Boot/ELFImage.swift Sources/MicroVM/HostFiles.swift "$work/GuestABI.swift" \
   -o "$work/fuzz-elf"
 run_fuzzer elf-fuzz "$work/fuzz-elf" Fuzz/ELFLoader/regressions "$work/log" \
   -runs="$runs" -max_total_time="$seconds" -max_len=4096 \

@@ -1,7 +1,7 @@
 // libFuzzer target over the micro-VM's ELF loader and guest-memory placement.
 //
 // Built from source by Scripts/fuzz-elf.sh with `swiftc -sanitize=fuzzer,address`, compiling
-// ELFImage.swift and GuestABI.swift directly (they depend on nothing else). Every input must
+// ELFImage.swift, HostFiles.swift and GuestABI.swift directly (they depend on nothing else). Every input must
 // parse or be refused with an ELFError; any crash, trap, hang or out-of-bounds access is a bug.
 // Crashers found are kept as regression inputs in Fuzz/ELFLoader/regressions/ and replayed by
 // the test suite (ELFImageTests).

@@ -1,6 +1,3 @@
-import KVM
-import SystemPackage
-
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -242,7 +239,11 @@ extension ELFImage {
 }
 
 /// Why a guest image cannot be loaded.
-public enum ELFError: Error, Hashable, Sendable, CustomStringConvertible {
+///
+/// Its one-line text (`description`) is in ELFErrorText.swift, the one part of the loader that
+/// names an errno through KVM: this file needs only the C library, so Scripts/fuzz-elf.sh
+/// compiles it as it is.
+public enum ELFError: Error, Hashable, Sendable {
     /// The file does not start with the ELF magic number.
     case notELF
     /// `needed` is the exact end of what was asked for (offset + size, never wrapped or clamped).
@@ -259,22 +260,6 @@ public enum ELFError: Error, Hashable, Sendable, CustomStringConvertible {
     case unreadable(path: String, errno: Int32)
     /// The path names a directory, device, FIFO or socket, not a regular file.
     case notRegularFile(path: String)
-
-    /// One line naming what is wrong with the image.
-    public var description: String {
-        switch self {
-        case .notELF: "not an ELF file (bad magic number)"
-        case .truncated(let what, let needed, let available):
-            "truncated ELF: \(what) needs \(needed) bytes, the file has \(available)"
-        case .unsupported(let what): "unsupported ELF: \(what)"
-        case .malformed(let what): "malformed ELF: \(what)"
-        case .noLoadableSegments: "malformed ELF: no PT_LOAD segment"
-        case .doesNotFit(let what): "guest image does not fit: \(what)"
-        case .unreadable(let path, let errno):
-            "cannot read guest image \(path): \(Errno(rawValue: errno).symbolicName) (\(HostFile.describe(errno: errno)))"
-        case .notRegularFile(let path): "guest image \(path) is not a regular file"
-        }
-    }
 }
 
 /// Bounds-checked little-endian reads from a byte array.
