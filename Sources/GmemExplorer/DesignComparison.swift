@@ -403,7 +403,9 @@ public struct DesignComparison: Codable, Sendable, Equatable {
                     + "\(Exploration.duration(estimate.seconds)), \(Exploration.bytes(estimate.bytes))")
         }
         let started = ContinuousClock.now
-        let limit = request.force ? nil : request.maxStates
+        // --force lifts the refusal above, not the bound: the search still stops at
+        // --max-states (its verdicts then cover the states stored), so memory stays bounded.
+        let limit = request.maxStates
         let quiet = request.quiet
         let threads = request.threads
         let progress: @Sendable (ExplorationProgress) -> Void = { progress in

@@ -284,11 +284,15 @@ struct Search {
             let foundSoFar = found.keys.reduce(CheckBits()) { $0.union(CheckBits(rawValue: $1)) }
             let looking = wanted.subtracting(foundSoFar)
             // Expand: task t owns shard t's new states and the outbox row t.
-            let perTask = UnsafeMutablePointer<(transitions: Int, found: [UInt8: Found], late: Bool)>.allocate(
-                capacity: Self.shards)
+            // A state bound holds within the level too: each task may add at most its share of
+            // the room left (a level can be many times the one before it, and its candidates
+            // are held in memory until it ends), then stops expanding; the level is partial.
+            let share = maxStates.map { Swift.max(1, ($0 - total + Self.shards - 1) / Self.shards) }
+            let perTask = UnsafeMutablePointer<(transitions: Int, found: [UInt8: Found], late: Bool, full: Bool)>
+                .allocate(capacity: Self.shards)
             // SAFETY: one element per task, initialised here, deinitialised and freed after the
             // merge below (or when the level is dropped); no task outlives `parallel`.
-            unsafe perTask.initialize(repeating: (0, [:], false), count: Self.shards)
+            unsafe perTask.initialize(repeating: (0, [:], false, false), count: Self.shards)
             let tasks = unsafe TaskBox(perTask)
             let shardList = ShardList(shards)
             parallel(threads: threads, Self.shards) { t in
@@ -298,7 +302,10 @@ struct Search {
                 var localLooking = looking
                 var count = 0
                 var late = false
+                var added = 0
+                var full = false
                 for local in starts[t]..<ends[t] {
+                    if full { break }
                     // A deadline ends the level here (checked per state: one state's moves
                     // take microseconds, so the search stops within a state of it).
                     if let deadline, clock.now >= deadline {
@@ -329,12 +336,14 @@ struct Search {
                         let key = canon.canonical(after)
                         let hash = key.hash
                         let destination = Int(hash & UInt64(Self.shards - 1))
-                        if shardList.shards[destination].contains(key, hash: hash >> Self.shardBits) { return }
+                        if full || shardList.shards[destination].contains(key, hash: hash >> Self.shardBits) { return }
                         outbox[destination].append((key, me, move.code))
+                        added += 1
+                        if let share, added >= share { full = true }
                     }
                 }
                 // SAFETY: each task writes its own element of perTask and its own inbox column.
-                unsafe tasks.pointer[t] = (count, localFound, late)
+                unsafe tasks.pointer[t] = (count, localFound, late, full)
                 for destination in 0..<Self.shards { shardList.shards[destination].inboxSet(t, outbox[destination]) }
             }
             // Past the deadline, the level is incomplete: drop it (its candidates and its
@@ -343,7 +352,8 @@ struct Search {
             if (0..<Self.shards).contains(where: { unsafe perTask[$0].late }) {
                 unsafe perTask.deinitialize(count: Self.shards)
                 unsafe perTask.deallocate()
-                for shard in shards { for t in 0..<Self.shards { shard.inbox[t] = [] } }
+                // SAFETY: every task has ended; t < tasks == shards, the inbox's length.
+                for shard in shards { for t in 0..<Self.shards { unsafe shard.inbox[t] = [] } }
                 pastDeadline = true
                 break
             }
@@ -356,6 +366,8 @@ struct Search {
                     foundLevel[bit] = depth + 1
                 }
             }
+            // SAFETY: every task has ended; the elements were initialised above.
+            let levelFull = (0..<Self.shards).contains { unsafe perTask[$0].full }
             // SAFETY: every task has ended; the elements are initialised and freed once.
             unsafe perTask.deinitialize(count: Self.shards)
             unsafe perTask.deallocate()
@@ -388,7 +400,7 @@ struct Search {
                 stopped = false
                 break
             }
-            if let maxStates, total >= maxStates {
+            if levelFull || maxStates.map({ total >= $0 }) == true {
                 stopped = true
                 break
             }
@@ -445,9 +457,9 @@ struct ShardList: @unchecked Sendable {
 /// `@safe`: see the SAFETY note; the pointer is valid for one level's `parallel` call.
 @safe struct TaskBox: @unchecked Sendable {
     // SAFETY: each task writes only its own index; the coordinator reads after the barrier.
-    let pointer: UnsafeMutablePointer<(transitions: Int, found: [UInt8: Found], late: Bool)>
+    let pointer: UnsafeMutablePointer<(transitions: Int, found: [UInt8: Found], late: Bool, full: Bool)>
     // SAFETY: stores the pointer only; see the note on `pointer`.
-    init(_ pointer: UnsafeMutablePointer<(transitions: Int, found: [UInt8: Found], late: Bool)>) {
+    init(_ pointer: UnsafeMutablePointer<(transitions: Int, found: [UInt8: Found], late: Bool, full: Bool)>) {
         // SAFETY: stores the pointer only; see the note on `pointer`.
         unsafe self.pointer = pointer
     }

@@ -35,7 +35,9 @@ struct ExploreCommand: LoggedCommand {
     @Option(
         name: .long, help: "Refuse a search estimated to store more states than this, and stop one that reaches it.")
     var maxStates: Int = 4_000_000
-    @Flag(name: .long, help: "Search even beyond --max-states (the estimate is still printed).") var force = false
+    @Flag(
+        name: .long, help: "Search even when the estimate exceeds --max-states; the search still stops at --max-states."
+    ) var force = false
     @Flag(name: .long, help: "No progress lines on stderr.") var quiet = false
     @Option(
         name: .long,

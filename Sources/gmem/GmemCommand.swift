@@ -42,8 +42,39 @@ enum GmemMain {
 
     /// `message` with every quoted word ('…') over 32 characters cut to its first 32 and "…": an
     /// error never echoes a 10,000-digit value whole, whoever wrote the message.
+    ///
+    /// A quote opens where a `'` does not follow a letter or digit, and closes at the next `'`
+    /// that no letter or digit follows, so the text between two short quoted words (`'flag' for
+    /// gmem (expected …; did you mean 'flags'?`) is never taken for one long quoted word, an
+    /// apostrophe in prose (`the kernel's`) opens nothing, and a quoted word may hold one (`'don't'`).
     static func cuttingLongQuotes(_ message: String) -> String {
-        message.replacing(/'([^'\n]{33,})'/) { "'" + ByteSize.quoted($0.output.1) + "'" }
+        let characters = Array(message)
+        func isWordCharacter(_ index: Int) -> Bool {
+            index >= 0 && index < characters.count && (characters[index].isLetter || characters[index].isNumber)
+        }
+        var result = ""
+        var index = 0
+        while index < characters.count {
+            guard characters[index] == "'", !isWordCharacter(index - 1) else {
+                result.append(characters[index])
+                index += 1
+                continue
+            }
+            var close = index + 1
+            while close < characters.count, characters[close] != "\n",
+                characters[close] != "'" || isWordCharacter(close + 1)
+            {
+                close += 1
+            }
+            guard close < characters.count, characters[close] == "'" else {
+                result.append(characters[index])
+                index += 1
+                continue
+            }
+            result += "'" + ByteSize.quoted(String(characters[(index + 1)..<close])) + "'"
+            index = close + 1
+        }
+        return result
     }
 
     /// `--seed -1` as `--seed=-1`: ArgumentParser takes a word that starts with '-' for an
