@@ -121,7 +121,8 @@ let package = Package(
         // The `gmem` executable, run as a child process (`swift test` builds it first).
         .testTarget(
             name: "GmemCommandTests", dependencies: ["MicroVM", "TestSupport"], swiftSettings: strictSwiftSettings),
-        .testTarget(name: "GuestImagesTests", dependencies: ["GuestImages"], swiftSettings: strictSwiftSettings),
+        .testTarget(
+            name: "GuestImagesTests", dependencies: ["GuestImages", "TestSupport"], swiftSettings: strictSwiftSettings),
         .testTarget(name: "GmemModelTests", dependencies: ["GmemModel"], swiftSettings: strictSwiftSettings),
         .testTarget(
             name: "GmemConformanceTests",

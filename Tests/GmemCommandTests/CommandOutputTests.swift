@@ -113,7 +113,7 @@ func runGmem(_ arguments: [String], output: ChildOutput, timeoutSeconds: Int = 3
 }
 
 @Suite(
-    "gmem: output errors and descriptors", .serialized,
+    "gmem: output errors and descriptors", .serialized, .descriptorExclusive,
     .enabled(
         if: FileManager.default.isExecutableFile(atPath: gmemBinary), "the gmem binary is not built next to the tests"))
 struct CommandOutputTests {

@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The one line `gmem` prints for an error keeps the parser's words: quoted words are cut only
 /// when one of them is long, never the text between two of them.
 @Suite(
-    "gmem: the error line keeps every quoted word", .serialized,
+    "gmem: the error line keeps every quoted word", .serialized, .descriptorExclusive,
     .enabled(
         if: FileManager.default.isExecutableFile(atPath: gmemBinary), "the gmem binary is not built next to the tests"))
 struct ErrorLineTests {
@@ -31,12 +32,14 @@ struct ErrorLineTests {
         #expect(!result.standardError.contains("…"), "a short quoted word was cut: \(result.standardError)")
     }
 
-    @Test("a long value is echoed as its first 32 characters and …, with the line and column kept")
+    @Test("a long word is echoed as its first 32 characters and …, with the line and column kept")
     func longValue() throws {
         let digits = String(repeating: "7", count: 4000)
         let result = try checkError("vm A\ngmem F A size=\(digits) -> ok\n")
         #expect(result.signal == 0 && result.status == 1, "exit \(result.status): \(result.standardError)")
-        #expect(result.standardError.contains(String(repeating: "7", count: 32) + "…"), "\(result.standardError)")
+        // The word as written (`size=777…`), cut at 32 characters.
+        #expect(
+            result.standardError.contains("size=" + String(repeating: "7", count: 27) + "…"), "\(result.standardError)")
         #expect(!result.standardError.contains(String(repeating: "7", count: 33)), "\(result.standardError)")
         #expect(result.standardError.count < 400, "stderr: \(result.standardError)")
         #expect(result.standardError.contains(":2:"), "no line and column: \(result.standardError)")

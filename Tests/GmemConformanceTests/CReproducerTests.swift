@@ -8,7 +8,7 @@ import Testing
 /// The C reproducers of the whole built-in catalogue: each compiles with `cc -Wall -Werror`,
 /// and where /dev/kvm opens, each runs and every step's outcome equals the kernel backend's
 /// (two independent implementations of the kernel side: Swift through KVM, and plain C).
-@Suite("C reproducers", .serialized)
+@Suite("C reproducers", .serialized, .descriptorExclusive)
 struct CReproducerTests {
     static let compiler: String? = ["/usr/bin/cc", "/usr/bin/gcc", "/usr/bin/clang"].first {
         FileManager.default.isExecutableFile(atPath: $0)

@@ -1,5 +1,6 @@
 import Foundation
 import GuestImages
+import TestSupport
 import Testing
 
 /// Reads little-endian integers out of an ELF image.
@@ -64,7 +65,7 @@ private let objdump: String? = {
     return nil
 }()
 
-@Suite("Guest images: instruction set")
+@Suite("Guest images: instruction set", .descriptorExclusive)
 struct GuestInstructionTests {
     // The guests must not use SSE/AVX (PVM's guest CPUID offers little and CPL0 emulation
     // does not cover them; HOST-NOTES.md), nor instructions a CPL3 payload cannot run.
