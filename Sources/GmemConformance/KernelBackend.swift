@@ -438,13 +438,10 @@ public final class KernelBackend: ConformanceBackend {
             // The probe's own descriptor is not the scenario's: made at the hard fd limit and
             // moved above every number a `limit fds=` can reach (as the pin pipes are), so the
             // scenario's fd numbers and count stay the model's.
-            let fd = try withFullDescriptorLimit { () throws(KVMError) -> Int32 in
-                let fd = try UncheckedKVM.createVCPU(vmFD: vmFD, id: id)
-                let high = fcntl(fd, F_DUPFD_CLOEXEC, highDescriptorBase)
-                guard high >= 0 else { return fd }
-                Glibc.close(fd)
-                return high
+            let placed = try withFullDescriptorLimit { (scenarioLimit) throws(KVMError) -> Int32? in
+                movedHigh(try UncheckedKVM.createVCPU(vmFD: vmFD, id: id), above: scenarioLimit)
             }
+            guard let fd = placed else { return .unsupported("a probe vCPU: \(Self.noHighDescriptor)") }
             state.probeIDs.insert(id)
             state.vcpu = try UncheckedKVM.adoptVCPU(fd: fd, id: id, runMappingSize: runMappingSize)
         } catch {
@@ -462,19 +459,44 @@ public final class KernelBackend: ConformanceBackend {
 
     /// The lowest fd number for a descriptor of gmem check's own made during a scenario:
     /// above every number a `limit fds=` lets the scenario reach.
+    /// Under a hard `RLIMIT_NOFILE` at or below that (`prlimit --nofile=1024:1024`), the top 64
+    /// numbers below the hard limit instead; a `limit fds=` that would reach them is refused.
     private var highDescriptorBase: Int32 {
-        Int32(clamping: ownDescriptors.count + 3 + Int(Action.maximumDescriptorLimit) + 64)
+        let above = Int32(clamping: ownDescriptors.count + 3 + Int(Action.maximumDescriptorLimit) + 64)
+        guard case .success(let limit) = HostCall.descriptorLimit() else { return above }
+        return max(0, min(above, Int32(clamping: limit.rlim_max) - 64))
     }
 
-    /// Runs `body` with `RLIMIT_NOFILE` at its hard limit,
-    /// for a descriptor of gmem check's own.
-    private func withFullDescriptorLimit<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
-        guard case .success(let scenario) = HostCall.descriptorLimit() else { return try body() }
+    /// Why a descriptor of gmem check's own could not be kept out of the scenario's numbers.
+    static let noHighDescriptor =
+        "RLIMIT_NOFILE's hard limit leaves gmem check no descriptor number above the scenario's fd limit for its own descriptor (raise it: ulimit -Hn)"
+
+    /// `fd`, a descriptor of gmem check's own, moved to a number at or above ``highDescriptorBase``
+    /// (and, under a `limit fds=`, at or above `scenarioLimit`, the soft limit the scenario runs
+    /// under), so that it takes none of the scenario's numbers; nil, with `fd` closed, when the
+    /// hard limit leaves no such number. Before, a failed move kept the low number, and the
+    /// scenario's next descriptor diverged from the model's (EMFILE, or another fd number).
+    private func movedHigh(_ fd: Int32, above scenarioLimit: rlim_t) -> Int32? {
+        let base = highDescriptorBase
+        let high = base >= Int32(clamping: ownDescriptors.count + 3 + 64) ? fcntl(fd, F_DUPFD_CLOEXEC, base) : -1
+        Glibc.close(fd)
+        guard high >= 0 else { return nil }
+        guard originalLimit == nil || rlim_t(high) >= scenarioLimit else {
+            Glibc.close(high)
+            return nil
+        }
+        return high
+    }
+
+    /// Runs `body` with `RLIMIT_NOFILE` at its hard limit, for a descriptor of gmem check's
+    /// own; `body` is given the soft limit the scenario runs under.
+    private func withFullDescriptorLimit<T, E: Error>(_ body: (rlim_t) throws(E) -> T) throws(E) -> T {
+        guard case .success(let scenario) = HostCall.descriptorLimit() else { return try body(0) }
         var full = scenario
         full.rlim_cur = full.rlim_max
         HostCall.setDescriptorLimit(full)
         defer { HostCall.setDescriptorLimit(scenario) }
-        return try body()
+        return try body(scenario.rlim_cur)
     }
 
     private func charge(_ bytes: UInt64, for what: String) -> Outcome? {
@@ -577,9 +599,12 @@ public final class KernelBackend: ConformanceBackend {
             case .failure(let error): return .errno(error.code)
             }
             let soft = Self.softLimit(allowing: UInt64(count), besides: ownDescriptors)
-            guard soft <= UInt64(limit.rlim_max) else {
+            // The numbers from highDescriptorBase up are for gmem check's own descriptors made
+            // during the scenario (pin pipes, the probe vCPU): a soft limit above them would
+            // count those against the scenario.
+            guard soft <= UInt64(limit.rlim_max), soft <= UInt64(highDescriptorBase) else {
                 return .unsupported(
-                    "limit fds=\(count) needs RLIMIT_NOFILE \(soft) (gmem check holds \(ownDescriptors.count) descriptors of its own); the hard limit is \(limit.rlim_max)"
+                    "limit fds=\(count) needs RLIMIT_NOFILE \(soft) (gmem check holds \(ownDescriptors.count) descriptors of its own, and keeps the 64 numbers below the hard limit for those it makes); the hard limit is \(limit.rlim_max)"
                 )
             }
             if originalLimit == nil { originalLimit = limit }
@@ -901,21 +926,20 @@ public final class KernelBackend: ConformanceBackend {
         var ends: [Int32] = [-1, -1]
         // The pipe is gmem check's own, not the scenario's: made at the hard fd limit and moved
         // above every number a `limit fds=` can reach, so the scenario's count stays the model's.
-        let piped = withFullDescriptorLimit { () -> Int32 in
+        let piped = withFullDescriptorLimit { (scenarioLimit) -> Int32 in
             // SAFETY: `ends` holds the two ints pipe2 writes.
             guard unsafe ends.withUnsafeMutableBufferPointer({ unsafe Glibc.pipe($0.baseAddress!) }) == 0 else {
                 return errno
             }
-            let base = highDescriptorBase
-            for index in ends.indices {
-                let high = fcntl(ends[index], F_DUPFD_CLOEXEC, base)
-                if high >= 0 {
-                    Glibc.close(ends[index])
-                    ends[index] = high
-                }
+            let moved = ends.map { movedHigh($0, above: scenarioLimit) }
+            guard let read = moved[0], let write = moved[1] else {
+                for end in moved { if let end { Glibc.close(end) } }
+                return -1
             }
+            ends = [read, write]
             return 0
         }
+        if piped == -1 { return .unsupported("the pin's pipe: \(Self.noHighDescriptor)") }
         guard piped == 0 else { return .unsupported("cannot make a pipe for the pin: errno \(piped)") }
         for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         do {

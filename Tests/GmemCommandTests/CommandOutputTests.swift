@@ -333,6 +333,29 @@ struct CommandOutputTests {
     }
 
     @Test(
+        "under a low hard fd limit, gmem check --random refuses what it cannot place, with the reason, and never diverges",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit"), "needs /usr/bin/prlimit"),
+        .enabled(if: KVMAvailability.isAvailable, "\(KVMAvailability.unavailableReason ?? "")"))
+    func lowDescriptorLimit() throws {
+        // Seed 1 pins and probes under `limit fds=`: before, at 1024 or 64 the backend's own
+        // pipe or probe vCPU kept a low number and 'reopen' diverged (model ENOENT, kernel EMFILE).
+        for (limit, refuses) in [(1024, false), (64, true)] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+            process.arguments = ["--nofile=\(limit):\(limit)", gmemBinary, "check", "--random", "3000", "--seed", "1"]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(text.contains(": 0 divergences,") && !text.contains("DIVERGED"), "nofile \(limit): \(text)")
+            #expect(process.terminationStatus == (refuses ? 1 : 0), "nofile \(limit): \(text)")
+            #expect(!refuses || text.contains("raise it: ulimit -Hn"), "nofile \(limit): \(text)")
+        }
+    }
+
+    @Test(
         "a 1 GiB non-ELF file is refused without reading it (peak RSS under 64 MiB)",
         .enabled(
             if: FileManager.default.isExecutableFile(atPath: "/usr/bin/time"),
