@@ -500,10 +500,10 @@ public func errnoName(_ code: Int32) -> String {
 
 /// The errno for a symbolic name spelled exactly as errno.h spells it (`ENOTSUP` and
 /// `EWOULDBLOCK` are aliases), or nil: `einval` is not a name.
-func errnoCode(_ name: Substring) -> Int32? {
+func errnoCode(_ name: String) -> Int32? {
     if name == "ENOTSUP" { return 95 }
     if name == "EWOULDBLOCK" { return 11 }
-    return errnoTable.first { $0.0.utf8.elementsEqual(name.utf8) }?.1
+    return errnoTable.first { $0.0 == name }?.1
 }
 
 /// Every errno name `errnoCode` takes, for the nearest-spelling hint.

@@ -71,10 +71,22 @@ public enum ScenarioFormat {
         return try parser.finish(lines: number)
     }
 
-    /// One word of a line and the column (1-based, in characters) where it starts.
+    /// One word of a line and the column (1-based, in characters) where it starts. The text
+    /// is a `String` of its own: a word is printable ASCII and almost always at most 15 bytes,
+    /// so it is stored inline (no allocation) and compares with a literal as two integers.
     struct Word {
-        let text: Substring
+        let text: String
         let column: Int
+
+        init(text: String, column: Int) {
+            self.text = text
+            self.column = column
+        }
+
+        init(text: Substring, column: Int) {
+            self.text = String(text)
+            self.column = column
+        }
     }
 
     /// What a name is bound to at a point of a scenario.
@@ -111,7 +123,7 @@ public enum ScenarioFormat {
                     if let begin = wordStart {
                         words.append(
                             Word(
-                                text: Substring(String(decoding: raw[begin..<index], as: UTF8.self)),
+                                text: String(decoding: raw[begin..<index], as: UTF8.self),
                                 column: begin - raw.startIndex + 1))
                         wordStart = nil
                     }
@@ -133,7 +145,7 @@ public enum ScenarioFormat {
             if let begin = wordStart {
                 words.append(
                     Word(
-                        text: Substring(String(decoding: raw[begin..<index], as: UTF8.self)),
+                        text: String(decoding: raw[begin..<index], as: UTF8.self),
                         column: begin - raw.startIndex + 1))
             }
             let column = index - raw.startIndex
@@ -143,11 +155,12 @@ public enum ScenarioFormat {
                 try header(words, number: number, endColumn: endColumn)
                 return
             }
-            var actionWords = words
-            var outcomeWords: [Word]?
+            // Slices of the line's words, not copies.
+            var actionWords = words[...]
+            var outcomeWords: ArraySlice<Word>?
             if let arrow = words.firstIndex(where: { $0.text == "->" }) {
-                actionWords = Array(words[..<arrow])
-                outcomeWords = Array(words[(arrow + 1)...])
+                actionWords = words[..<arrow]
+                outcomeWords = words[(arrow + 1)...]
                 if let second = outcomeWords!.first(where: { $0.text == "->" }) {
                     throw error(number, second.column, "a step has one expectation: unexpected second '->'")
                 }
@@ -155,17 +168,22 @@ public enum ScenarioFormat {
                     throw error(number, words[arrow].column, "missing action before '->'")
                 }
             }
-            let context = LineContext(source: source, names: names, line: number, endColumn: endColumn)
-            var action = try context.action(actionWords)
+            var action: Action
             var expected: Outcome?
-            if let outcomeWords {
-                guard let head = outcomeWords.first else {
-                    throw error(
-                        number, endColumn,
-                        "missing outcome after '->' (expected ok, error, an errno name, value N, written, mmio, efault, SIGBUS, SIGSEGV, fault gpa=A or stat …)"
-                    )
+            // The context ends before `names` is changed below (it holds a reference to it,
+            // which would make that change copy the dictionary).
+            do {
+                let context = LineContext(source: source, names: names, line: number, endColumn: endColumn)
+                action = try context.action(actionWords)
+                if let outcomeWords {
+                    guard let head = outcomeWords.first else {
+                        throw error(
+                            number, endColumn,
+                            "missing outcome after '->' (expected ok, error, an errno name, value N, written, mmio, efault, SIGBUS, SIGSEGV, fault gpa=A or stat …)"
+                        )
+                    }
+                    expected = try context.outcome(head, Array(outcomeWords.dropFirst()), action: &action)
                 }
-                expected = try context.outcome(head, Array(outcomeWords.dropFirst()), action: &action)
             }
             if current == nil {
                 current = Scenario(name: source, rules: [], steps: [], source: source)
@@ -178,7 +196,7 @@ public enum ScenarioFormat {
             }
             // The step's own text, for messages: the line is ASCII outside comments, so a
             // word's column is its byte offset plus one.
-            func written(_ words: [Word]) -> String? {
+            func written(_ words: ArraySlice<Word>) -> String? {
                 guard let first = words.first, let last = words.last else { return nil }
                 let start = raw.startIndex + first.column - 1
                 return String(
@@ -220,12 +238,12 @@ public enum ScenarioFormat {
             try close()
             guard words.count >= 2 else { throw error(number, endColumn, "missing scenario name after 'scenario'") }
             let name = words[1]
-            guard ScenarioFormat.isScenarioName(name.text) else {
+            guard ScenarioFormat.isScenarioName(name.text[...]) else {
                 throw error(
                     number, name.column,
                     "'\(echo(name.text))' is not a scenario name (\(ScenarioFormat.scenarioNameRule))")
             }
-            if let previous = scenarioNames[String(name.text)] {
+            if let previous = scenarioNames[name.text] {
                 throw error(number, name.column, "scenario '\(echo(name.text))' is already defined on line \(previous)")
             }
             if let implicit = implicitScenarioLine, name.text == source {
@@ -234,21 +252,21 @@ public enum ScenarioFormat {
                     "scenario '\(echo(name.text))' is already the name of the steps before the first header (line \(implicit))"
                 )
             }
-            scenarioNames[String(name.text)] = number
+            scenarioNames[name.text] = number
             var rules: [String] = []
             var requires: [Scenario.Requirement] = []
             var profile: String?
             var seen: Set<Substring> = []
             for word in words.dropFirst(2) {
-                guard let equals = word.text.firstIndex(of: "=") else {
+                guard let equals = word.text.utf8.firstIndex(of: UInt8(ascii: "=")) else {
                     throw error(
                         number, word.column,
                         "unexpected word '\(echo(word.text))' (a scenario header takes rules=ID,…, requires=NAME,… and profile=NAME)"
                     )
                 }
                 let key = word.text[..<equals]
-                let value = word.text[word.text.index(after: equals)...]
-                let valueColumn = word.column + key.count + 1
+                let value = word.text[word.text.utf8.index(after: equals)...]
+                let valueColumn = word.column + key.utf8.count + 1
                 guard seen.insert(key).inserted else { throw error(number, word.column, "\(echo(key))= given twice") }
                 switch key {
                 case "rules":
@@ -264,7 +282,7 @@ public enum ScenarioFormat {
                             throw error(number, column, "rule \(echo(part)) given twice in rules=")
                         }
                         rules.append(String(part))
-                        column += part.count + 1
+                        column += part.utf8.count + 1
                     }
                 case "requires":
                     var column = valueColumn
@@ -280,7 +298,7 @@ public enum ScenarioFormat {
                             throw error(number, column, "\(echo(part)) given twice in requires=")
                         }
                         requires.append(requirement)
-                        column += part.count + 1
+                        column += part.utf8.count + 1
                     }
                 case "profile":
                     guard KernelProfile.named(String(value)) != nil else {
@@ -366,34 +384,39 @@ public enum ScenarioFormat {
 
             /// The `key=value` words of a line (a few at most: searched in order).
             struct Keyed {
-                var entries: [(key: Substring, entry: (word: Word, value: Substring, column: Int))] = []
-                subscript(_ key: Substring) -> (word: Word, value: Substring, column: Int)? {
+                var entries: [(key: String, entry: (word: Word, value: Substring, column: Int))] = []
+                subscript(_ key: String) -> (word: Word, value: Substring, column: Int)? {
                     for item in entries where item.key == key { return item.entry }
                     return nil
                 }
             }
 
-            init(_ context: LineContext, _ words: [Word], keys: [String], synopsis: String) throws(ParseError) {
+            init(_ context: LineContext, _ words: ArraySlice<Word>, keys: [String], synopsis: String)
+                throws(ParseError)
+            {
                 self.context = context
-                verb = words[0]
+                verb = words[words.startIndex]
                 self.synopsis = synopsis
                 for word in words.dropFirst() {
-                    if let equals = word.text.firstIndex(of: "=") {
-                        let key = word.text[..<equals]
+                    if let equals = word.text.utf8.firstIndex(of: UInt8(ascii: "=")) {
+                        let key = String(word.text[..<equals])
                         guard !key.isEmpty else {
                             throw context.error(word.column, "missing key before '=' in '\(echo(word.text))'")
                         }
-                        guard keys.contains(where: { $0.utf8.elementsEqual(key.utf8) }) else {
+                        guard keys.contains(key) else {
                             throw context.error(
                                 word.column,
-                                "unknown key '\(echo(key))' for \(verb.text) (expected \(keys.isEmpty ? "no keys" : keys.map { $0 + "=" }.joined(separator: ", "))\(suggestion(String(key), keys)); \(synopsis))"
+                                "unknown key '\(echo(key))' for \(verb.text) (expected \(keys.isEmpty ? "no keys" : keys.map { $0 + "=" }.joined(separator: ", "))\(suggestion(key, keys)); \(synopsis))"
                             )
                         }
                         guard keyed[key] == nil else { throw context.error(word.column, "\(echo(key))= given twice") }
                         keyed.entries.append(
                             (
                                 key,
-                                (word, word.text[word.text.index(after: equals)...], word.column + key.utf8.count + 1)
+                                (
+                                    word, word.text[word.text.utf8.index(after: equals)...],
+                                    word.column + key.utf8.count + 1
+                                )
                             ))
                     } else {
                         positional.append(word)
@@ -433,13 +456,13 @@ public enum ScenarioFormat {
                 try context.declared(try word(index, what), as: .mapping, what: what)
             }
 
-            func has(_ key: String) -> Bool { keyed[Substring(key)] != nil }
+            func has(_ key: String) -> Bool { keyed[key] != nil }
 
             /// The word `key=value` as the user wrote it, for a message (``echo(_:)``).
-            func shown(_ key: String) -> String { echo(keyed[Substring(key)]?.word.text ?? "") }
+            func shown(_ key: String) -> String { echo(keyed[key]?.word.text ?? "") }
 
             func number(_ key: String, _ type: CType, default value: UInt64? = nil) throws(ParseError) -> UInt64 {
-                guard let entry = keyed[Substring(key)] else {
+                guard let entry = keyed[key] else {
                     if let value { return value }
                     throw context.error(context.endColumn, "missing \(key)= (\(synopsis))")
                 }
@@ -449,12 +472,12 @@ public enum ScenarioFormat {
             func symbols(_ key: String, _ table: [(String, UInt64)], _ type: CType, default value: UInt64)
                 throws(ParseError) -> UInt64
             {
-                guard let entry = keyed[Substring(key)] else { return value }
+                guard let entry = keyed[key] else { return value }
                 return try context.symbols(entry.value, column: entry.column, table, type, word: entry.word)
             }
 
             func descriptorKey(_ key: String, what: String) throws(ParseError) -> String? {
-                guard let entry = keyed[Substring(key)] else { return nil }
+                guard let entry = keyed[key] else { return nil }
                 return try context.declared(Word(text: entry.value, column: entry.column), as: .descriptor, what: what)
             }
         }
@@ -493,8 +516,8 @@ public enum ScenarioFormat {
             }
         }
 
-        func action(_ words: [Word]) throws(ParseError) -> Action {
-            let verb = words[0]
+        func action(_ words: ArraySlice<Word>) throws(ParseError) -> Action {
+            let verb = words[words.startIndex]
             switch verb.text {
             case "vm":
                 let a = try Arguments(self, words, keys: ["type"], synopsis: "vm NAME [DEVICE] [type=N]")
@@ -744,14 +767,14 @@ public enum ScenarioFormat {
                 if let entry = capabilityNames.first(where: { $0.0 == text }) {
                     return .checkExtension(of: of, capability: entry.1)
                 }
-                guard word.text.first?.isNumber ?? false else {
+                guard let first = word.text.utf8.first, first >= UInt8(ascii: "0"), first <= UInt8(ascii: "9") else {
                     throw error(
                         word.column,
                         "unknown capability '\(echo(word.text))' (a KVM_CAP_ name from linux/kvm.h or a number\(suggestion(text, capabilityNames.map(\.0))))"
                     )
                 }
                 return .checkExtension(
-                    of: of, capability: try number(word.text, column: word.column, .u64, quoted: word.text))
+                    of: of, capability: try number(word.text[...], column: word.column, .u64, quoted: word.text))
             case "alive":
                 let a = try Arguments(self, words, keys: [], synopsis: "alive VM")
                 try a.expect(positional: 1)
@@ -834,16 +857,18 @@ public enum ScenarioFormat {
             return width
         }
 
-        func address(_ text: Substring, column: Int, quoted: Substring) throws(ParseError) -> AddressExpression {
-            guard let first = text.first, first.isLetter else {
+        func address(_ text: Substring, column: Int, quoted: String) throws(ParseError) -> AddressExpression {
+            guard let first = text.utf8.first, (first | 0x20) >= UInt8(ascii: "a"), (first | 0x20) <= UInt8(ascii: "z")
+            else {
                 return .literal(try number(text, column: column, .u64, quoted: quoted))
             }
-            let end = text.firstIndex(where: { $0 == "+" || $0 == "-" }) ?? text.endIndex
+            let end =
+                text.utf8.firstIndex(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") }) ?? text.endIndex
             let name = try declared(
                 Word(text: text[..<end], column: column), as: .mapping, what: "a host mapping (uaddr=P[+O])")
             guard end < text.endIndex else { return .mapping(name, offset: 0) }
             let rest = text[end...]
-            let offsetColumn = column + text.distance(from: text.startIndex, to: end)
+            let offsetColumn = column + text.utf8.distance(from: text.startIndex, to: end)
             // P+O or P-O: a signed 64-bit offset, so that what is echoed (P+O, P-O) is what was
             // written; P+O itself is computed modulo 2^64 at run time, as __u64 arithmetic.
             let value = try evaluate(rest, column: offsetColumn, quoted: quoted, offset: true)
@@ -969,11 +994,14 @@ public enum ScenarioFormat {
         ) throws(ParseError) -> UInt64 {
             var result: UInt64 = 0
             var position = column
-            let parts = text.split(separator: "|", omittingEmptySubsequences: false)
+            let parts = text.utf8.split(separator: UInt8(ascii: "|"), omittingEmptySubsequences: false).map(
+                Substring.init)
             for part in parts {
                 if let entry = table.first(where: { $0.0.utf8.elementsEqual(part.utf8) }) {
                     result |= entry.1
-                } else if let first = part.first, first.isNumber || first == "-" {
+                } else if let first = part.utf8.first,
+                    first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9") || first == UInt8(ascii: "-")
+                {
                     result |= try number(part, column: position, type, quoted: word.text, part: parts.count > 1)
                 } else {
                     let names = table.map(\.0)
@@ -982,7 +1010,7 @@ public enum ScenarioFormat {
                         "\(echo(word.text))\(parts.count > 1 ? ": '\(echo(part))'" : "") is not one of \(names.joined(separator: ", ")) or a number\(suggestion(String(part), names))"
                     )
                 }
-                position += part.count + 1
+                position += part.utf8.count + 1
             }
             return result
         }
@@ -1028,22 +1056,23 @@ public enum ScenarioFormat {
                 if case .hostRead(_, _, let width) = action {
                     return .value(
                         try accessValue(
-                            word.text, column: word.column, width: width, quoted: "value \(word.text)", what: "read"))
+                            word.text[...], column: word.column, width: width, quoted: "value \(word.text)",
+                            what: "read"))
                 }
-                return .value(try number(word.text, column: word.column, .u64, quoted: "value \(word.text)"))
+                return .value(try number(word.text[...], column: word.column, .u64, quoted: "value \(word.text)"))
             case "fault":
                 var gpa: UInt64?
                 var size: UInt64 = 4096
                 var flags: UInt64 = 0
                 var seen: [Substring] = []
                 for word in rest {
-                    guard let equals = word.text.firstIndex(of: "=") else {
+                    guard let equals = word.text.utf8.firstIndex(of: UInt8(ascii: "=")) else {
                         throw error(
                             word.column, "unexpected word '\(echo(word.text))' (fault gpa=A [size=S] [flags=F])")
                     }
                     let key = word.text[..<equals]
-                    let value = word.text[word.text.index(after: equals)...]
-                    let column = word.column + key.count + 1
+                    let value = word.text[word.text.utf8.index(after: equals)...]
+                    let column = word.column + key.utf8.count + 1
                     guard !seen.contains(key) else { throw error(word.column, "\(echo(key))= given twice") }
                     seen.append(key)
                     switch key {
@@ -1063,15 +1092,15 @@ public enum ScenarioFormat {
                 var pattern = StatusPattern()
                 var seen: Set<Substring> = []
                 for word in rest {
-                    guard let equals = word.text.firstIndex(of: "=") else {
+                    guard let equals = word.text.utf8.firstIndex(of: UInt8(ascii: "=")) else {
                         throw error(
                             word.column,
                             "unexpected word '\(echo(word.text))' (stat [type=reg|chr|…] [mode=OCTAL] [size=N] [blksize=N] [cloexec=0|1] [ino=same|different[:G]])"
                         )
                     }
                     let key = word.text[..<equals]
-                    let value = word.text[word.text.index(after: equals)...]
-                    let column = word.column + key.count + 1
+                    let value = word.text[word.text.utf8.index(after: equals)...]
+                    let column = word.column + key.utf8.count + 1
                     guard seen.insert(key).inserted else { throw error(word.column, "\(echo(key))= given twice") }
                     switch key {
                     case "type":
@@ -1109,7 +1138,7 @@ public enum ScenarioFormat {
                         }
                         if parts.count == 2 {
                             let given = try declared(
-                                Word(text: parts[1], column: column + parts[0].count + 1), as: .descriptor,
+                                Word(text: parts[1], column: column + parts[0].utf8.count + 1), as: .descriptor,
                                 what: "a descriptor to compare inodes with")
                             if let other, other != given {
                                 throw error(
