@@ -153,7 +153,20 @@ public enum ConformanceCheck {
         if request.files.isEmpty {
             scenarios = Catalogue.scenarios
         } else {
-            for path in request.files { scenarios += try readScenarios(path) }
+            // A name is a scenario's handle (--only, the C file --emit-c writes): two files may
+            // not both hold one, as one file may not (the parser refuses that).
+            var files: [String: String] = [:]
+            for path in request.files {
+                for scenario in try readScenarios(path) {
+                    if let first = files.updateValue(path, forKey: scenario.name) {
+                        throw Failure(
+                            first == path
+                                ? "\(path) is given twice"
+                                : "scenario '\(scenario.name)' is in both \(first) and \(path)")
+                    }
+                    scenarios.append(scenario)
+                }
+            }
         }
         if let only = request.only {
             scenarios = scenarios.filter { $0.name == only }
@@ -185,11 +198,16 @@ public enum ConformanceCheck {
         // One stat(2), following symlinks: a directory, FIFO or device is refused before it is
         // opened (a FIFO would block the read), and so is a file over the limit; a missing or
         // unreadable path falls through to the read, which names the errno.
-        if case .success(let status) = HostCall.status(ofPath: path) {
+        guard !path.isEmpty else { throw Failure("an empty FILE argument names no scenario file") }
+        switch HostCall.status(ofPath: path) {
+        case .success(let status):
             guard status.st_mode & S_IFMT == S_IFREG else { throw Failure("\(path) is not a regular file") }
             guard status.st_size <= limit else {
                 throw Failure("\(path): \(status.st_size) bytes; a scenario file may be at most 64 MiB")
             }
+        case .failure(let error):
+            let errno = Errno(rawValue: error.code)
+            throw Failure("cannot read \(path): \(errno.symbolicName) (\(errno.description))")
         }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {

@@ -44,6 +44,22 @@ struct CheckCommand: LoggedCommand {
     /// as one ArgumentParser cannot read at all already is.
     func validate() throws {
         if let random { try OptionValues.require(random, in: 1...Int.max, option: "--random") }
+        // --random makes its own scenarios and prints the shrunk divergence, not scenarios' steps:
+        // an option about scenarios beside it would be ignored, so it is refused.
+        if random != nil {
+            if !files.isEmpty {
+                throw ValidationError(
+                    "--random generates its own scenarios; it takes no FILE (got \(files.joined(separator: " ")))")
+            }
+            if let only {
+                throw ValidationError(
+                    "--only selects a scenario of the catalogue or the FILEs; --random has none (got '\(only)')")
+            }
+            if verbose {
+                throw ValidationError(
+                    "--verbose prints scenarios' steps; --random prints its shrunk divergence (--json: its coverage)")
+            }
+        }
         _ = try OptionValues.size(memoryBudget, option: "--memory-budget")
     }
 

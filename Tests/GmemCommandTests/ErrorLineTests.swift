@@ -44,4 +44,38 @@ struct ErrorLineTests {
         #expect(result.standardError.count < 400, "stderr: \(result.standardError)")
         #expect(result.standardError.contains(":2:"), "no line and column: \(result.standardError)")
     }
+
+    @Test("--random refuses what it would ignore: FILEs, --only, --verbose (usage errors, exit 64)")
+    func randomRefusesIgnoredOptions() throws {
+        for arguments in [
+            ["check", "--random", "5", "--only", "x"], ["check", "--random", "1", "--verbose"],
+            ["check", "--random", "5", "Scenarios/cross-vm-attack.gmem"],
+        ] {
+            let result = try runGmem(arguments, output: .file("/dev/null"))
+            #expect(result.signal == 0 && result.status == 64, "\(arguments): exit \(result.status)")
+            #expect(result.standardError.split(separator: "\n").count == 1, "\(arguments): \(result.standardError)")
+            #expect(result.standardError.contains("--random"), "\(arguments): \(result.standardError)")
+        }
+    }
+
+    @Test("FILE arguments: an empty one, a symlink loop, the same file twice, one name in two files")
+    func fileArguments() throws {
+        try withScratchDirectory("error-line") { directory in
+            let loop = directory.file("loop.gmem")
+            try FileManager.default.createSymbolicLink(atPath: loop, withDestinationPath: loop)
+            let a = directory.file("a.gmem")
+            let b = directory.file("b.gmem")
+            try "scenario same\nvm A\n".write(toFile: a, atomically: false, encoding: .utf8)
+            try "scenario same\nvm B\n".write(toFile: b, atomically: false, encoding: .utf8)
+            for (files, text) in [
+                ([""], "an empty FILE argument"), ([loop], "ELOOP"), ([a, a], "\(a) is given twice"),
+                ([a, b], "scenario 'same' is in both \(a) and \(b)"),
+            ] {
+                let result = try runGmem(["check", "--backend", "model"] + files, output: .file("/dev/null"))
+                #expect(result.signal == 0 && result.status == 1, "\(files): exit \(result.status)")
+                #expect(result.standardError.split(separator: "\n").count == 1, "\(files): \(result.standardError)")
+                #expect(result.standardError.contains(text), "\(files): \(result.standardError)")
+            }
+        }
+    }
 }
