@@ -66,11 +66,16 @@ public struct ModelCapabilities: Hashable, Sendable {
     }
 
     /// The reference host (HOST-NOTES.md): Linux 6.18.44 with kvm_pvm, default VM type only,
-    /// `GUEST_MEMFD_FLAGS = 3`, no memory attributes.
-    public static let referenceHost = ModelCapabilities(
-        vmTypes: [GmemABI.VMType.default],
-        guestMemfdFlags: GmemABI.CreateFlag.mmap | GmemABI.CreateFlag.initShared,
-        memoryAttributes: 0)
+    /// `GUEST_MEMFD_FLAGS = 3`, no memory attributes, a CPU without protection keys (no `pku`
+    /// in /proc/cpuinfo: `PROT_EXEC` alone maps readable memory).
+    public static let referenceHost: ModelCapabilities = {
+        var capabilities = ModelCapabilities(
+            vmTypes: [GmemABI.VMType.default],
+            guestMemfdFlags: GmemABI.CreateFlag.mmap | GmemABI.CreateFlag.initShared,
+            memoryAttributes: 0)
+        capabilities.executeOnlyMappings = false
+        return capabilities
+    }()
 
     /// Upstream Linux 6.18 on x86 with `CONFIG_KVM_SW_PROTECTED_VM`: default and
     /// software-protected VMs, memory attributes with `PRIVATE`.
