@@ -132,10 +132,9 @@ public enum ScenarioFormat {
                     let column = index - raw.startIndex + 1
                     var end = index + 1
                     while end < raw.endIndex, raw[end] & 0xC0 == 0x80 { end += 1 }
-                    let shown = String(decoding: raw[index..<end], as: UTF8.self)
                     throw error(
                         number, column,
-                        "unexpected character \(String(reflecting: shown)) (the language is printable ASCII words separated by spaces; '#' starts a comment)"
+                        "\(Self.describe(raw[index..<end])) (the language is printable ASCII words separated by spaces; '#' starts a comment)"
                     )
                 } else if wordStart == nil {
                     wordStart = index
@@ -207,6 +206,29 @@ public enum ScenarioFormat {
             step.writtenExpectation = outcomeWords.flatMap(written)
             current!.steps.append(step)
             if let name = action.binds { names[name] = action.bindsMapping ? .mapping : .descriptor }
+        }
+
+        /// What the file holds at a byte that is not printable ASCII (`bytes`: it and its UTF-8
+        /// continuation bytes): a byte that starts no UTF-8 character by its value, a character by
+        /// its code point, and by itself only when it shows (not a control, format or space
+        /// character, which would print as nothing or as a replacement).
+        static func describe(_ bytes: ArraySlice<UInt8>) -> String {
+            let hexByte = { (byte: UInt8) in "0x" + String(byte, radix: 16, uppercase: true) }
+            var decoder = Unicode.UTF8.ForwardParser()
+            var iterator = bytes.makeIterator()
+            guard case .valid(let encoded) = decoder.parseScalar(from: &iterator) else {
+                return "byte \(hexByte(bytes.first ?? 0)) is not UTF-8 (a scenario file is UTF-8 text)"
+            }
+            let scalar = Unicode.UTF8.decode(encoded)
+            let code = String(scalar.value, radix: 16, uppercase: true)
+            let point = "U+" + String(repeating: "0", count: max(0, 4 - code.count)) + code
+            switch scalar.properties.generalCategory {
+            case .control, .format, .spaceSeparator, .lineSeparator, .paragraphSeparator, .unassigned, .surrogate,
+                .privateUse, .nonspacingMark, .enclosingMark, .spacingMark:
+                return "unexpected character \(point)"
+            default:
+                return "unexpected character \(point) '\(Character(scalar))'"
+            }
         }
 
         /// Refuses the first byte of `comment` (which starts at `column`) that is not UTF-8,

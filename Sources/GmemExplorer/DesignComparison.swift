@@ -62,10 +62,17 @@ public enum Exploration {
             }
         }
 
+        private enum PromelaKeys: String, CodingKey { case schemaVersion, paths }
+
+        /// The comparison's own encoding, or `{schemaVersion, paths}` for the Promela files:
+        /// every `--json` object carries `schemaVersion`, whatever the options.
         public func encode(to encoder: any Encoder) throws {
             switch self {
             case .comparison(let comparison): try comparison.encode(to: encoder)
-            case .promela(let paths): try paths.encode(to: encoder)
+            case .promela(let paths):
+                var container = encoder.container(keyedBy: PromelaKeys.self)
+                try container.encode(DesignComparison.currentSchemaVersion, forKey: .schemaVersion)
+                try container.encode(paths, forKey: .paths)
             }
         }
     }

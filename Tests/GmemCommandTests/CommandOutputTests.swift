@@ -290,7 +290,7 @@ struct CommandOutputTests {
         }
     }
 
-    @Test("--json is JSON with every command, --emit-c and --emit-promela included")
+    @Test("--json is one JSON object with schemaVersion with every command, --emit-c and --emit-promela included")
     func jsonEverywhere() throws {
         let scratch = try ScratchDirectory("json")
         defer { scratch.remove() }
@@ -303,9 +303,9 @@ struct CommandOutputTests {
             let result = try runGmem(arguments, output: .file(output))
             #expect(result.status == 0, "\(arguments): \(result.standardError)")
             let data = try Data(contentsOf: URL(fileURLWithPath: output))
-            #expect(
-                (try? JSONSerialization.jsonObject(with: data)) != nil,
-                "\(arguments): \(String(decoding: data, as: UTF8.self))")
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            #expect(object?["schemaVersion"] as? Int == 1, "\(arguments): \(String(decoding: data, as: UTF8.self))")
+            #expect((object?["paths"] as? [String])?.isEmpty == false, "\(arguments): no paths")
         }
     }
 
