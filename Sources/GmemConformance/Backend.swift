@@ -150,18 +150,35 @@ public final class ModelBackend: ConformanceBackend {
         case .reopen(let name, let of):
             return bind(name, kernel.apply(.reopen(fd: fd(of))))
         case .mmap(let name, let file, let protection, let flags, let offset, let length):
+            if kernel.mappingCount >= MemoryBudget.mappingLimit {
+                return .budgetRefusal(MemoryBudget.mappingLimitRefusal(name))
+            }
             let outcome = kernel.apply(
                 .mmap(fd: fd(file), prot: protection, flags: flags, offset: offset, length: length))
             if case .address = outcome { return bind(name, outcome) }
             mappings[name] = 0
             return Self.translate(outcome)
         case .mapAnonymous(let name, let length, let protection):
+            if kernel.mappingCount >= MemoryBudget.mappingLimit {
+                return .budgetRefusal(MemoryBudget.mappingLimitRefusal(name))
+            }
             let outcome = kernel.apply(.mapAnonymous(length: length, prot: protection))
             if case .address = outcome { return bind(name, outcome) }
             mappings[name] = 0
             return Self.translate(outcome)
         case .munmap(let mapping, let offset, let length):
-            return Self.translate(kernel.apply(.munmap(address: (mappings[mapping] ?? 0) &+ offset, length: length)))
+            let call = ModelOperation.munmap(address: (mappings[mapping] ?? 0) &+ offset, length: length)
+            if kernel.mappingCount >= MemoryBudget.mappingLimit {
+                // At the limit, a munmap that would split a piece (MemoryBudget.mappingLimit) is refused.
+                var trial = kernel
+                let outcome = trial.apply(call)
+                if trial.mappingCount > MemoryBudget.mappingLimit {
+                    return .budgetRefusal(MemoryBudget.mappingLimitRefusal(mapping))
+                }
+                kernel = trial
+                return Self.translate(outcome)
+            }
+            return Self.translate(kernel.apply(call))
         case .madvise(let mapping, let offset, let length, let advice):
             return Self.outcome(
                 kernel.madvise(address: (mappings[mapping] ?? 0) &+ offset, length: length, advice: advice)

@@ -64,11 +64,13 @@ public final class KernelBackend: ConformanceBackend {
     /// The pipes `pin P` filled (read and write ends), by mapping name, until `unpin P`.
     private var pinPipes: [String: [Int32]] = [:]
     private var reboundMappings: [ArenaMapping] = []
-    /// Where the next mapping goes: where the model puts it (``ModelKernel/mappingBase``,
-    /// each mapping followed by its guard), so that addresses agree on both backends.
-    private var nextArena = ModelKernel.mappingBase
-    /// Every window made, by address (addresses only grow).
+    /// Every window made and not released, by address: live ones (holding a mapped page) and
+    /// retired ones (every page unmapped, still reserved until a new window reuses the range,
+    /// so an access through a stale name stays a real access to gmem check's reservation).
     private var arenas: [ArenaMapping] = []
+    /// The live pieces of the scenario's mappings (a mapping split by `munmap` counts one per
+    /// piece, as the model's `ModelKernel.mappingCount`).
+    private var livePieces = 0
     /// Probes by VM name; a dup of a VM fd shares its VM's probe.
     private var probes: [String: ProbeState] = [:]
     /// Every probe made (kept until the backend goes: a rebound VM keeps its memslot).
@@ -91,6 +93,16 @@ public final class KernelBackend: ConformanceBackend {
     private struct PageKey: Hashable {
         let object: ObjectIdentifier
         let page: UInt64
+    }
+
+    /// Page-table pages already charged, by address space (nil: this process's; a VM's
+    /// probe: its guest's), level (the shift of the span one table page maps) and span.
+    private var chargedTables: Set<TableKey> = []
+
+    private struct TableKey: Hashable {
+        let space: ObjectIdentifier?
+        let shift: UInt8
+        let span: UInt64
     }
 
     /// Per VM created: its probe memory, the probe's vCPU for accesses through a VM fd, and
@@ -526,6 +538,134 @@ public final class KernelBackend: ConformanceBackend {
         return nil
     }
 
+    /// Where the model places a new mapping of `rounded` bytes: `ModelKernel.firstFit`
+    /// over the live windows, which are the model's (a window goes when its last page is
+    /// unmapped, on both backends); when nothing fits (the model's `ENOMEM`), past the last
+    /// live window, where the real call gives the kernel's answer.
+    private func placement(_ rounded: UInt64) -> UInt64 {
+        let live = arenas.lazy.filter(\.isLive)
+        let windows = live.map { ($0.address, $0.address + $0.arenaLength) }
+        return ModelKernel.firstFit(length: rounded, windows: windows, limit: 0x7FFF_FFFF_F000)
+            ?? live.map { $0.address + $0.arenaLength }.max() ?? ModelKernel.mappingBase
+    }
+
+    /// Releases the retired windows meeting `[start, end)`, where a new window goes: the
+    /// range is then really free in this process (the new window's `MAP_FIXED_NOREPLACE`
+    /// checks it), and the stale ArenaMapping objects never unmap it again.
+    /// The parts of the released windows outside `[start, end)` are reserved again at once
+    /// (as retired windows of their own), so a stale name's access there stays a real access
+    /// to gmem check's reservation (SIGSEGV); the ranges released, for ``restoreRetired(_:)``.
+    private func releaseRetired(_ start: UInt64, _ end: UInt64) -> [(UInt64, UInt64)] {
+        var released: [(UInt64, UInt64)] = []
+        arenas.removeAll { arena in
+            guard !arena.isLive, arena.address < end, start < arena.address + arena.arenaLength else { return false }
+            arena.release()
+            released.append((max(arena.address, start), min(arena.address + arena.arenaLength, end)))
+            if arena.address < start { reserveRetired(arena.address, start, inserting: false) }
+            if arena.address + arena.arenaLength > end {
+                reserveRetired(end, arena.address + arena.arenaLength, inserting: false)
+            }
+            return true
+        }
+        pendingRetired.forEach(insertSorted)
+        pendingRetired = []
+        return released
+    }
+
+    /// Reserves the ranges `releaseRetired` gave back again, when no window went there.
+    private func restoreRetired(_ ranges: [(UInt64, UInt64)]) {
+        for (low, high) in ranges { reserveRetired(low, high, inserting: true) }
+    }
+
+    private var pendingRetired: [ArenaMapping] = []
+
+    private func reserveRetired(_ low: UInt64, _ high: UInt64, inserting: Bool) {
+        guard low < high, let filler = ArenaMapping.retired(at: low, length: high - low) else { return }
+        if inserting { insertSorted(filler) } else { pendingRetired.append(filler) }
+    }
+
+    private func insertSorted(_ arena: ArenaMapping) {
+        var low = 0
+        var high = arenas.count
+        while low < high {
+            let mid = (low + high) / 2
+            if arenas[mid].address < arena.address { low = mid + 1 } else { high = mid }
+        }
+        arenas.insert(arena, at: low)
+    }
+
+    private func insertArena(_ arena: ArenaMapping) {
+        insertSorted(arena)
+        livePieces += 1
+    }
+
+    /// The refusal of one more live mapping piece past ``MemoryBudget/mappingLimit``.
+    private func mappingLimitRefusal(_ name: String) -> Outcome? {
+        livePieces < MemoryBudget.mappingLimit ? nil : .budgetRefusal(MemoryBudget.mappingLimitRefusal(name))
+    }
+
+    /// The refusal of a mapping of `length` bytes the model places where its window (the
+    /// mapping and its guard) would end past ``MemoryBudget/mappingAreaEnd``: above it lie gmem
+    /// check's own binary, heap and libraries, which `MAP_FIXED_NOREPLACE` would meet
+    /// (`EEXIST`, an errno `mmap(NULL, …)` never returns). Nil for a length the model refuses
+    /// itself (zero, or past the end of user space: the real call gives the kernel's errno).
+    private func placementRefusal(_ name: String, length: UInt64, at nextArena: UInt64) -> Outcome? {
+        let rounded = (length &+ 4095) & ~4095
+        guard length != 0, rounded != 0 else { return nil }
+        let (end, overflow) = nextArena.addingReportingOverflow(rounded)
+        if overflow || end > 0x7FFF_FFFF_F000 { return nil }
+        let (windowEnd, windowOverflow) = end.addingReportingOverflow(ModelKernel.mappingGuard)
+        guard windowOverflow || windowEnd > MemoryBudget.mappingAreaEnd else { return nil }
+        return .budgetRefusal(
+            "\(name) (\(MemoryBudget.text(rounded))) would be placed at \(hexOrDecimal(nextArena)) and end past \(MemoryBudget.text(MemoryBudget.mappingAreaEnd)), the end of the address range gmem check keeps for scenario mappings (its own memory lies above)"
+        )
+    }
+
+    /// A placement that met memory of gmem check's own (`EEXIST` from `MAP_FIXED_NOREPLACE`):
+    /// a step the backend cannot perform, not the kernel's answer to the scenario's `mmap`.
+    private func unplaceable(_ name: String, _ error: SystemErrno, at nextArena: UInt64) -> Outcome? {
+        guard error.code == EEXIST else { return nil }
+        return .unsupported(
+            "the model places \(name) at \(hexOrDecimal(nextArena)), where gmem check's own memory lies")
+    }
+
+    /// Charges the page-table pages that touching `[first, last]` of an address space can make
+    /// the host allocate, once per space and span, never given back (a munmap may free them,
+    /// a later touch may allocate them again, but only where this charged them once: the
+    /// spans charged bound the tables live at any time).
+    ///
+    /// On x86-64 a 4 KiB PTE page maps 2 MiB, a PMD page 1 GiB, a PUD page 512 GiB and (with
+    /// 5-level paging) a P4D page 256 TiB. A touch of one byte in a fresh 2 MiB span allocates
+    /// a PTE page the page charge misses: 65,000 one-byte writes 2 MiB apart charged 254 MiB of
+    /// pages but made the host allocate 228 MB of PTE pages as well (the probe's oom/pte.gmem,
+    /// OOM-killed in its cgroup at the default budget). `copies` counts the tables one touch
+    /// can fill in more than one space: a guest access fills the VM's EPT (or shadow) tables
+    /// and, through a memslot's `userspace_addr`, the host's for the same memory.
+    private func chargeTables(
+        _ space: AnyObject?, _ first: UInt64, _ last: UInt64, copies: UInt64 = 1, for what: String
+    ) -> Outcome? {
+        let id = space.map(ObjectIdentifier.init)
+        var fresh: [TableKey] = []
+        for shift in [21, 30, 39, 48] as [UInt8] {
+            var span = first >> UInt64(shift)
+            while span <= last >> UInt64(shift) {
+                let key = TableKey(space: id, shift: shift, span: span)
+                if !chargedTables.contains(key) {
+                    fresh.append(key)
+                    if UInt64(fresh.count) * 4096 * copies > budget.remaining { break }
+                }
+                if span == last >> UInt64(shift) { break }
+                span += 1
+            }
+            if UInt64(fresh.count) * 4096 * copies > budget.remaining { break }
+        }
+        if let refusal = charge(UInt64(fresh.count) * 4096 * copies, for: what + " (its page tables)") {
+            return refusal
+        }
+        chargedTables.formUnion(fresh)
+        return nil
+    }
+
     public func perform(_ action: Action) -> Outcome {
         if let refusal = ioctlOnStandardStream(action) { return refusal }
         switch action {
@@ -779,13 +919,17 @@ public final class KernelBackend: ConformanceBackend {
         case .mmap(let name, let file, let protection, let flags, let offset, let length):
             if let refusal = standardStream(file, "mmap") { return refusal }
             let descriptor = descriptors[file]
+            if let refusal = mappingLimitRefusal(name) { return refusal }
+            let at = placement((length &+ 4095) & ~4095)
+            if let refusal = placementRefusal(name, length: length, at: at) { return refusal }
             if let old = mappings.removeValue(forKey: name) { reboundMappings.append(old) }
-            switch ArenaMapping.map(
-                fd: fd(file), length: length, protection: protection, flags: flags, offset: offset, at: nextArena)
-            {
+            let released = releaseRetired(at, at &+ ((length &+ 4095) & ~4095) &+ ModelKernel.mappingGuard)
+            let made = ArenaMapping.map(
+                fd: fd(file), length: length, protection: protection, flags: flags, offset: offset, at: at)
+            if case .failure = made { restoreRetired(released) }
+            switch made {
             case .success(let mapping):
-                nextArena = mapping.address + mapping.arenaLength
-                arenas.append(mapping)
+                insertArena(mapping)
                 if let descriptor {
                     switch descriptor.kind {
                     case .guestMemfd:
@@ -806,24 +950,27 @@ public final class KernelBackend: ConformanceBackend {
                 return .ok
             case .failure(let error):
                 mappings[name] = nil
-                return .errno(error.code)
+                return unplaceable(name, error, at: at) ?? .errno(error.code)
             }
         case .mapAnonymous(let name, let length, let protection):
+            if let refusal = mappingLimitRefusal(name) { return refusal }
+            let at = placement((length &+ 4095) & ~4095)
+            if let refusal = placementRefusal(name, length: length, at: at) { return refusal }
             if let old = mappings.removeValue(forKey: name) { reboundMappings.append(old) }
-            switch ArenaMapping.map(
-                fd: -1, length: length, protection: protection, flags: MAP_SHARED | MAP_ANONYMOUS, offset: 0,
-                at: nextArena)
-            {
+            let released = releaseRetired(at, at &+ ((length &+ 4095) & ~4095) &+ ModelKernel.mappingGuard)
+            let made = ArenaMapping.map(
+                fd: -1, length: length, protection: protection, flags: MAP_SHARED | MAP_ANONYMOUS, offset: 0, at: at)
+            if case .failure = made { restoreRetired(released) }
+            switch made {
             case .success(let mapping):
-                nextArena = mapping.address + mapping.arenaLength
-                arenas.append(mapping)
+                insertArena(mapping)
                 mapping.alwaysSafe = true
                 mapping.fileBytesMapped = mapping.length
                 mappings[name] = mapping
                 return .ok
             case .failure(let error):
                 mappings[name] = nil
-                return .errno(error.code)
+                return unplaceable(name, error, at: at) ?? .errno(error.code)
             }
         case .munmap(let name, let offset, let length):
             return munmap(name, offset: offset, length: length)
@@ -849,6 +996,9 @@ public final class KernelBackend: ConformanceBackend {
             switch descriptor.kind {
             case .vcpu:
                 if let refusal = chargePages(descriptor, gpa >> 12, gpa >> 12, for: "a guest access") { return refusal }
+                if let refusal = chargeTables(probeOf[via], gpa, gpa, copies: 2, for: "a guest access") {
+                    return refusal
+                }
                 if descriptor.vcpu == nil {
                     do {
                         descriptor.vcpu = try UncheckedKVM.adoptVCPU(
@@ -862,6 +1012,7 @@ public final class KernelBackend: ConformanceBackend {
                     return .unsupported("no guest probe for \(via)")
                 }
                 if let refusal = chargePages(state, gpa >> 12, gpa >> 12, for: "a guest access") { return refusal }
+                if let refusal = chargeTables(state, gpa, gpa, copies: 2, for: "a guest access") { return refusal }
                 if state.vcpu == nil, let refusal = makeProbeVCPU(state, vmFD: descriptor.fd) { return refusal }
                 let outcome = state.probe.access(on: state.vcpu!, gpa: gpa, write: write)
                 // A vCPU left in a state the probe did not expect (a shutdown, a failed
@@ -919,6 +1070,8 @@ public final class KernelBackend: ConformanceBackend {
                 if let refusal = chargePages(mapping, (start - mapping.address) >> 12, last, for: "a page pin") {
                     return refusal
                 }
+                let lastByte = min(end, mapping.address + mapping.length) - 1
+                if let refusal = chargeTables(nil, start, lastByte, for: "a page pin") { return refusal }
             }
         } else if end > 1 << 16, Self.processMapsAnything(start, end) {
             return .unsupported("pin of an unmapped name's range, which holds gmem check's own memory")
@@ -1013,8 +1166,17 @@ public final class KernelBackend: ConformanceBackend {
         }
         // The real call on every part of the range inside one of the scenario's windows; the
         // rest holds nothing of the scenario's (and is gmem check's own memory or nothing).
-        for arena in arenas(overlapping: start, end) {
-            if case .errno(let code) = arena.unmap(from: start, to: end) { return .errno(code) }
+        let touched = arenas(overlapping: start, end)
+        // Past the limit, a munmap that splits a piece in two (its range strictly inside one
+        // live run of pages) is refused like one more mmap.
+        if livePieces >= MemoryBudget.mappingLimit, touched.contains(where: { $0.wouldSplit(from: start, to: end) }) {
+            return .budgetRefusal(MemoryBudget.mappingLimitRefusal(name))
+        }
+        for arena in touched {
+            let before = arena.pieces
+            let outcome = arena.unmap(from: start, to: end)
+            livePieces += arena.pieces - before
+            if case .errno(let code) = outcome { return .errno(code) }
         }
         return .ok
     }
@@ -1070,6 +1232,7 @@ public final class KernelBackend: ConformanceBackend {
         if let refusal = chargePages(owner, offset >> 12, last >> 12, for: "a host access") {
             return refusal
         }
+        if let refusal = chargeTables(nil, address, lastAddress, for: "a host access") { return refusal }
         // A write through a mapping without PROT_WRITE faults on the VMA's permission
         // (access_error) before any page is looked at: SIGSEGV, as the MMU answers.
         if write != nil, mapping.protection & PROT_WRITE == 0, offset < mapping.length { return .signal(SIGSEGV) }
@@ -1127,6 +1290,22 @@ final class ArenaMapping {
     var owner: AnyObject?
     /// Pages of the mapping (by index) no longer mapped.
     private var unmapped: Set<UInt64> = []
+    /// The live runs of pages (VMAs of the scenario's): 1 when made, 0 once all are unmapped.
+    private(set) var pieces = 1
+    /// Whether the window was given back (a new window reuses its range): its deinit then
+    /// leaves the range alone.
+    private var released = false
+
+    /// Whether a page of the mapping is still mapped.
+    var isLive: Bool { pieces > 0 }
+
+    /// Unmaps the whole window now (it holds no mapped page, and a new window goes there).
+    func release() {
+        guard !released else { return }
+        released = true
+        // SAFETY: the window was reserved by `map` and belongs to this object alone.
+        unsafe Glibc.munmap(UnsafeMutableRawPointer(bitPattern: UInt(address)), Int(arenaLength))
+    }
 
     private init(address: UInt64, length: UInt64, arenaLength: UInt64, protection: Int32) {
         self.address = address
@@ -1135,9 +1314,26 @@ final class ArenaMapping {
         self.protection = protection
     }
 
-    deinit {
-        // SAFETY: the window was reserved by `map` and belongs to this object alone.
-        unsafe Glibc.munmap(UnsafeMutableRawPointer(bitPattern: UInt(address)), Int(arenaLength))
+    deinit { release() }
+
+    /// A retired window of its own at `at`: `length` bytes reserved `PROT_NONE`, no page
+    /// mapped (what is left of a released window beside a new one); nil if the range is taken.
+    static func retired(at: UInt64, length: UInt64) -> ArenaMapping? {
+        // SAFETY: a PROT_NONE reservation that replaces nothing (MAP_FIXED_NOREPLACE).
+        let reserved = unsafe Glibc.mmap(
+            UnsafeMutableRawPointer(bitPattern: UInt(at)), Int(length), PROT_NONE,
+            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | fixedNoReplace, -1, 0)
+        // SAFETY: the pointers are compared and converted to a number, never dereferenced.
+        guard let reserved = unsafe reserved, unsafe reserved != MAP_FAILED else { return nil }
+        // SAFETY: as above.
+        guard UInt64(UInt(bitPattern: reserved)) == at else {
+            // SAFETY: a reservation this call just made elsewhere (an old kernel's hint) goes again.
+            unsafe Glibc.munmap(reserved, Int(length))
+            return nil
+        }
+        let arena = ArenaMapping(address: at, length: 0, arenaLength: length, protection: PROT_NONE)
+        arena.pieces = 0
+        return arena
     }
 
     /// `MAP_FIXED_NOREPLACE` (Linux 4.17).
@@ -1186,7 +1382,16 @@ final class ArenaMapping {
     }
 
     func pagesLive(_ first: UInt64, _ last: UInt64) -> Bool {
-        unmapped.isEmpty || !(first...last).contains { unmapped.contains($0) }
+        if unmapped.isEmpty { return true }
+        if UInt64(unmapped.count) <= last - first { return !unmapped.contains { $0 >= first && $0 <= last } }
+        return !(first...last).contains { unmapped.contains($0) }
+    }
+
+    /// Whether `munmap(start, end - start)` would split one live run of this mapping in two:
+    /// the pages on both sides of the range and all of it are mapped.
+    func wouldSplit(from start: UInt64, to end: UInt64) -> Bool {
+        guard start > address, end < address + length else { return false }
+        return pagesLive((start - address) >> 12 - 1, (end - address) >> 12)
     }
 
     /// `munmap(from, to - from)` for the part inside the window (already validated).
@@ -1203,8 +1408,25 @@ final class ArenaMapping {
         _ = unsafe Glibc.mmap(
             UnsafeMutableRawPointer(bitPattern: UInt(low)), Int(high - low), PROT_NONE,
             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0)
-        var page = (low - address) >> 12
-        while page < min((high - address) >> 12, length >> 12) {
+        // The live runs after: those the range meets go, and a run crossing either edge of the
+        // range leaves a remainder there.
+        let pages = length >> 12
+        let first = (low - address) >> 12
+        let stop = min((high - address) >> 12, pages)
+        func live(_ page: UInt64) -> Bool { page < pages && !unmapped.contains(page) }
+        if first < stop {
+            var met = 0
+            var page = first
+            while page < stop {
+                if live(page), page == first || !live(page - 1) { met += 1 }
+                page += 1
+            }
+            let left = first > 0 && live(first - 1) && live(first) ? 1 : 0
+            let right = live(stop) && live(stop - 1) ? 1 : 0
+            pieces += left + right - met
+        }
+        var page = first
+        while page < stop {
             unmapped.insert(page)
             page += 1
         }

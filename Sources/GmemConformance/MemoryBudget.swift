@@ -33,6 +33,27 @@ public struct MemoryBudget: Hashable, Sendable {
         return pages * 9 + dirtyLog + page
     }
 
+    /// Where the address range the kernel backend keeps for a scenario's mappings ends (64
+    /// TiB; it starts at `ModelKernel.mappingBase`, 16 TiB): a mapping whose window
+    /// would end past it is refused. Above it the process has its own memory (a PIE binary and
+    /// its heap near 85 TiB, libraries and stacks below 128 TiB), which a mapping placed there
+    /// would meet.
+    public static let mappingAreaEnd: UInt64 = 0x4000_0000_0000
+
+    /// The most live mappings a scenario may hold (a mapping split by `munmap` counts one per
+    /// piece): one more `mmap`, `anon` or splitting `munmap` is refused on both backends.
+    ///
+    /// The kernel backend makes each mapping a window (the mapping and a PROT_NONE guard): a
+    /// piece is at most two VMAs, a window's guard one more, so 4,096 pieces stay near 12,300
+    /// VMAs, far below `vm.max_map_count` (65,530), which gmem check's own allocations share:
+    /// 33,000 mappings once exhausted it, malloc's mmap failed and Swift trapped (exit 134).
+    public static let mappingLimit = 4096
+
+    /// Why one more mapping (piece) of `name` is refused.
+    public static func mappingLimitRefusal(_ name: String) -> String {
+        "\(name) would be live mapping number \(mappingLimit + 1); a scenario may hold at most \(mappingLimit) (each is a VMA of the host's, which gmem check's own memory shares)"
+    }
+
     /// The most bytes a scenario may make the host allocate.
     public let limit: UInt64
     /// The bytes charged so far.

@@ -198,6 +198,16 @@ public struct ConformanceRunner: Sendable {
             default:
                 break
             }
+            if case .budgetRefusal(let why)? = modelOutcome {
+                // A limit both backends keep (MemoryBudget.mappingLimit): nothing runs past it.
+                problems = [
+                    "\(text): refused before the syscall by the memory budget: \(why); the rest of the scenario was not run"
+                ]
+                refused = true
+                worsen(.failed)
+                results.append(StepResult(step: step, model: modelOutcome, kernel: nil, problems: problems))
+                break
+            }
             if let modelOutcome, let kernelOutcome, modelOutcome != kernelOutcome {
                 var which = ""
                 if let expected = step.expected {

@@ -131,6 +131,7 @@ extension ModelKernel {
             }
         }
         mappings.replaceSubrange(low..<high, with: added)
+        releaseWindows(address, end)
         presentPages.remove(address >> GmemABI.pageShift, end >> GmemABI.pageShift)
         // Pieces take their own references before the originals drop theirs.
         for piece in added {
@@ -491,22 +492,77 @@ extension ModelKernel {
         return low
     }
 
-    /// Where the next mapping of `pages` pages goes: past every earlier mapping and its
-    /// ``mappingGuard`` (addresses are never reused), or nil when user space is exhausted.
+    /// Where the next mapping of `pages` pages goes (``firstFit(length:windows:limit:)`` over
+    /// the live windows), or nil when user space has no room.
     func freeAddressRange(pages: UInt64) -> UInt64? {
         let (length, overflow) = pages.multipliedReportingOverflow(by: GmemABI.pageSize)
         if overflow { return nil }
-        let candidate = nextMappingAddress
-        let (end, endOverflow) = candidate.addingReportingOverflow(length)
-        return endOverflow || end > capabilities.userAddressLimit ? nil : candidate
+        return Self.firstFit(
+            length: length, windows: mappingWindows.lazy.map { ($0.start, $0.end) },
+            limit: capabilities.userAddressLimit)
     }
 
-    /// Moves the placement cursor past a new mapping and its guard.
+    /// The lowest address from ``mappingBase`` where `length` bytes and a ``mappingGuard``
+    /// after them meet none of `windows` (`[start, end)` ranges sorted by start, each a live
+    /// mapping's window), the mapping ending at most at `limit`; nil when nothing fits.
+    ///
+    /// Linux reuses the range of an unmapped mapping, so the model does too (it once only
+    /// moved on, and after about 114,000 mmap/munmap pairs every mmap was `ENOMEM`). The
+    /// kernel backend places each mapping at this address, from its own live windows.
+    public static func firstFit(length: UInt64, windows: some Sequence<(UInt64, UInt64)>, limit: UInt64) -> UInt64? {
+        var candidate = mappingBase
+        for (start, end) in windows {
+            let (mappingEnd, overflow) = candidate.addingReportingOverflow(length)
+            let (windowEnd, guardOverflow) = mappingEnd.addingReportingOverflow(mappingGuard)
+            if !overflow, !guardOverflow, windowEnd <= start { return mappingEnd <= limit ? candidate : nil }
+            candidate = max(candidate, end)
+        }
+        let (end, overflow) = candidate.addingReportingOverflow(length)
+        return overflow || end > limit ? nil : candidate
+    }
+
+    /// Records the window of a new mapping at `start`.
     mutating func reserve(start: UInt64, pages: UInt64) {
         let end = start + pages << GmemABI.pageShift
-        let (next, overflow) = end.addingReportingOverflow(Self.mappingGuard)
-        nextMappingAddress = overflow ? UInt64.max & ~(GmemABI.pageSize - 1) : next
+        let (windowEnd, overflow) = end.addingReportingOverflow(Self.mappingGuard)
+        let window = MappingWindow(start: start, mappedEnd: end, end: overflow ? UInt64.max : windowEnd)
+        var low = 0
+        var high = mappingWindows.count
+        while low < high {
+            let mid = (low + high) >> 1
+            if mappingWindows[mid].start <= start { low = mid + 1 } else { high = mid }
+        }
+        mappingWindows.insert(window, at: low)
     }
+
+    /// Drops the windows meeting `[start, end)` that no longer hold a mapped page.
+    mutating func releaseWindows(_ start: UInt64, _ end: UInt64) {
+        var index = firstWindow(endingAfter: start)
+        while index < mappingWindows.count, mappingWindows[index].start < end {
+            let window = mappingWindows[index]
+            let first = firstMapping(endingAfter: window.start)
+            if first < mappings.count, mappings[first].start < window.mappedEnd {
+                index += 1
+            } else {
+                mappingWindows.remove(at: index)
+            }
+        }
+    }
+
+    /// The index of the first window (by address) that ends after `address`.
+    func firstWindow(endingAfter address: UInt64) -> Int {
+        var low = 0
+        var high = mappingWindows.count
+        while low < high {
+            let mid = (low + high) >> 1
+            if mappingWindows[mid].end <= address { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    /// The live host mappings (pieces of a mapping split by `munmap` count one each: each is a
+    /// VMA of its own on Linux).
+    public var mappingCount: Int { mappings.count }
 
     mutating func insertMapping(_ mapping: Mapping) {
         var low = 0
@@ -528,4 +584,14 @@ public enum HostSignal: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// The signal's name: `SIGBUS` or `SIGSEGV`.
     public var description: String { self == .sigbus ? "SIGBUS" : "SIGSEGV" }
+}
+
+/// The address range a host mapping took when it was made: the mapping and its guard.
+struct MappingWindow: Hashable, Sendable {
+    /// The mapping's first address.
+    var start: UInt64
+    /// The end of the mapping as made (its pieces lie in `[start, mappedEnd)`).
+    var mappedEnd: UInt64
+    /// The end of its guard.
+    var end: UInt64
 }

@@ -33,15 +33,17 @@ public struct ModelKernel: Hashable, Sendable {
     /// The lowest fd number a new process hands out (0–2 are stdin, stdout, stderr, open
     /// from the start; once closed, their numbers are reused like any other).
     public static let firstDescriptor: Int32 = 3
-    /// Where the model places its first host mapping (later ones follow, each past the
-    /// previous one and its ``mappingGuard``).
+    /// Where the model places its first host mapping (later ones go at the lowest address
+    /// from here where the mapping and its ``mappingGuard`` meet no live mapping's window:
+    /// ``firstFit(length:windows:limit:)``).
     public static let mappingBase: UInt64 = 0x1000_0000_0000
     /// VMs destroyed since the last ``takeDestroyedVMs()`` (not part of the state's identity).
     var events = ModelEvents()
     /// Where each table's lowest free index may be (not part of the state's identity).
     var hints = TableHints()
-    /// Where the next host mapping goes.
-    var nextMappingAddress: UInt64 = ModelKernel.mappingBase
+    /// The windows of the live host mappings (each mapping as made, and its guard), sorted by
+    /// start: a window goes when its last page is unmapped, and its range is reused.
+    var mappingWindows: [MappingWindow] = []
     /// The fd limit in force (`RLIMIT_NOFILE` as the model numbers fds): starts at the
     /// capabilities' ``ModelCapabilities/descriptorLimit``; ``setDescriptorLimit(_:)`` changes it.
     public private(set) var descriptorLimit: UInt64
