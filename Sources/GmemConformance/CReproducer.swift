@@ -11,7 +11,8 @@ import Glibc
 /// The program includes only libc headers (the UAPI subset GmemKit pins is inlined), runs
 /// one function per step, prints TAP (`ok 3 - region A slot=1 … -> EINVAL`), compares every
 /// step with the outcome the model gives under the chosen kernel profile, and exits 0 when
-/// all steps meet them, 1 otherwise. Guest accesses run a small CPL3 probe (like
+/// all steps meet them, 1 when one does not, 2 when a step cannot be reproduced in C (a
+/// `not ok` line with the reason; the later steps are not run, so nothing after it is checked). Guest accesses run a small CPL3 probe (like
 /// `GuestProbe`); host accesses are tried in a forked child first, so `SIGBUS` is an
 /// outcome, not a crash. A scenario whose requirement the host lacks prints a TAP skip.
 ///
@@ -132,7 +133,8 @@ public enum CReproducer {
             " * Rules: \(scenario.rules.isEmpty ? "(none)" : scenario.rules.joined(separator: ", ")) (docs/GMEM-SPEC.md)",
             " * Expected outcomes: the GmemKit model under kernel profile \(profile.name): \(profile.summary).",
             " * Build and run: cc -Wall -Werror \(fileName(for: scenario)) -o repro && ./repro",
-            " * Output is TAP; the exit status is 0 when every step meets its expected outcome.",
+            " * Output is TAP; the exit status is 0 when every step meets its expected outcome, 1 when one",
+            " * does not, 2 when a step cannot be reproduced in C (later steps are then not run).",
             " *",
             " * The scenario:",
         ]
@@ -378,7 +380,7 @@ public enum CReproducer {
                 "    return gm_unsupported(\"pin outside the mapping is not reproduced in C\");",
                 "if (m->pin_count + 2 > GM_PIN_PIPES) return gm_unsupported(\"more pins through one mapping than the C reproducer keeps\");",
                 "int ends[2];",
-                "if (pipe2(ends, O_CLOEXEC) != 0) return gm_unsupported(\"cannot make a pipe for the pin\");",
+                "if (gm_pin_pipe(ends) != 0) return gm_unsupported(\"cannot make a pipe for the pin\");",
                 "struct iovec iov = { .iov_base = m->base + \(u64(offset)), .iov_len = (size_t)\(u64(length)) };",
                 "long taken = vmsplice(ends[1], &iov, 1, SPLICE_F_NONBLOCK);",
                 "if (taken < 0) { int code = errno; close(ends[0]); close(ends[1]); return gm_errno_outcome(code); }",
@@ -570,13 +572,36 @@ extension CReproducer {
             used.insert(name)
             let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
             let text = source(for: scenario, runner: runner, command: command)
+            // Never through a symbolic link (or onto a device, a FIFO …) at the name: a root tool
+            // writing into a shared directory such as /tmp must not clobber a link's target.
+            if case .success(let existing) = HostCall.linkStatus(ofPath: path), existing.st_mode & S_IFMT != S_IFREG {
+                let what = existing.st_mode & S_IFMT == S_IFLNK ? "a symbolic link" : "not a regular file"
+                throw WriteError(description: "\(path) exists and is \(what): not writing through it")
+            }
+            // A new file of this process's own (O_EXCL|O_NOFOLLOW) renamed over the name: a link
+            // made at the name after the check above is replaced, its target never written.
+            let temporary =
+                (directory.hasSuffix("/") ? directory : directory + "/") + ".\(name).\(getpid()).tmp"
+            let fd: FileDescriptor
             do {
-                let fd = try FileDescriptor.open(
-                    FilePath(path), .writeOnly, options: [.create, .truncate],
+                fd = try FileDescriptor.open(
+                    FilePath(temporary), .writeOnly, options: [.create, .exclusiveCreate, .noFollow],
                     permissions: [.ownerReadWrite, .groupRead, .otherRead])
+            } catch {
+                throw WriteError(description: "cannot create \(temporary): \(error)")
+            }
+            do {
                 try fd.closeAfter { _ = try fd.writeAll(Array(text.utf8)) }
             } catch {
-                throw WriteError(description: "cannot write \(path): \(error)")
+                HostCall.unlink(temporary)
+                throw WriteError(description: "cannot write \(temporary): \(error)")
+            }
+            let renamed = HostCall.rename(temporary, to: path)
+            if renamed != 0 {
+                HostCall.unlink(temporary)
+                throw WriteError(
+                    description: "cannot write \(path): \(errnoName(renamed)) (\(Errno(rawValue: renamed).description))"
+                )
             }
             paths.append(path)
         }

@@ -30,6 +30,9 @@ public enum ConformanceCheck {
         public var only: String?
         /// The command line written into each C reproducer.
         public var commandLine = "gmem check"
+        /// Whether a divergence that is a known kernel bug (`KnownKernelBug`) leaves the
+        /// exit status 0. Off by default: such a kernel is not conformant, and the run says so.
+        public var allowsKnownKernelBugs = false
         /// Whether a run with the kernel backend moves this process into a memory cgroup of the
         /// budget plus ``MemoryCgroup/ownAllowance`` (``MemoryCgroup/enter(limit:)``), a backstop
         /// behind the budget. The move is process-wide and lasts until exit, so it is for a
@@ -182,12 +185,14 @@ public enum ConformanceCheck {
         let results = scenarios.map(runner.run)
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return .scenarios(
-            ConformanceReport(results: results, selection: selection, notes: notes, seconds: seconds) { scenario in
-                let file = request.files.contains(scenario.source) ? " \(scenario.source)" : ""
-                return
-                    "gmem check\(request.profile.map { " --profile \($0)" } ?? "") --emit-c repro-c --only \(scenario.name)\(file)"
-            })
+        var report = ConformanceReport(results: results, selection: selection, notes: notes, seconds: seconds) {
+            scenario in
+            let file = request.files.contains(scenario.source) ? " \(scenario.source)" : ""
+            return
+                "gmem check\(request.profile.map { " --profile \($0)" } ?? "") --emit-c repro-c --only \(scenario.name)\(file)"
+        }
+        report.allowsKnownKernelBugs = request.allowsKnownKernelBugs
+        return .scenarios(report)
     }
 
     /// Reads and parses one scenario file, refusing one over ``maximumFileBytes`` before reading it.
@@ -269,8 +274,9 @@ public enum ConformanceCheck {
         }
         let reproduce =
             "gmem check --random \(count) --seed \(request.seed)\(request.profile.map { " --profile \($0)" } ?? "") --emit-c repro-c"
-        return .random(
-            RandomCheckReport(
-                report: report, seconds: seconds, notes: notes, backends: runner.selection, reproduce: reproduce))
+        var checked = RandomCheckReport(
+            report: report, seconds: seconds, notes: notes, backends: runner.selection, reproduce: reproduce)
+        checked.allowsKnownKernelBugs = request.allowsKnownKernelBugs
+        return .random(checked)
     }
 }

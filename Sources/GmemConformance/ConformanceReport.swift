@@ -14,6 +14,8 @@ public struct ConformanceReport: Codable, Sendable, Equatable {
         public let rule: String
         /// Scenarios naming the rule that passed, failed, diverged, or were kernel-skipped.
         public var passed = 0, failed = 0, diverged = 0, skipped = 0
+        /// Scenarios naming the rule that differed only by a known kernel bug (`KnownKernelBug`).
+        public var kernelBug = 0
         /// A count of zero for `rule`.
         public init(rule: String) { self.rule = rule }
     }
@@ -42,8 +44,10 @@ public struct ConformanceReport: Codable, Sendable, Equatable {
         public let source: String
         /// The rule ids it checks.
         public let rules: [String]
-        /// passed, failed, diverged or skipped.
+        /// passed, failed, diverged, kernel-bug or skipped.
         public let status: String
+        /// The ids of the known kernel bugs (`KnownKernelBug`) its divergences were, in step order.
+        public let knownKernelBugs: [String]
         /// The first problem, if any.
         public let problem: String?
         /// Every problem, with its line.
@@ -70,6 +74,11 @@ public struct ConformanceReport: Codable, Sendable, Equatable {
     public let diverged: Int
     /// Scenarios whose kernel side was skipped for a capability this host lacks.
     public let skipped: Int
+    /// Scenarios in which the model and the kernel differed only by a known kernel bug
+    /// (`KnownKernelBug`; status `kernel-bug`): not agreement, not another divergence.
+    public let kernelBugs: Int
+    /// Whether a known kernel bug leaves the exit status 0 (`--allow-known-kernel-bugs`).
+    public var allowsKnownKernelBugs = false
     /// Scenarios with a step the memory budget refused.
     public let budgetRefusals: Int
     /// Wall-clock seconds the run took.
@@ -81,8 +90,9 @@ public struct ConformanceReport: Codable, Sendable, Equatable {
     /// Every scenario's verdict, in the order run.
     public let results: [ScenarioEntry]
 
-    /// Whether nothing failed or diverged (the command's exit status is 0).
-    public var succeeded: Bool { failed + diverged == 0 }
+    /// Whether nothing failed or diverged, and no known kernel bug showed unless they are
+    /// allowed (the command's exit status is 0).
+    public var succeeded: Bool { failed + diverged == 0 && (kernelBugs == 0 || allowsKnownKernelBugs) }
 
     /// Aggregates `results`; `reproduce` names the command that writes a scenario's C reproducer.
     public init(
@@ -96,6 +106,7 @@ public struct ConformanceReport: Codable, Sendable, Equatable {
         failed = results.filter { $0.status == .failed }.count
         diverged = results.filter { $0.status == .diverged }.count
         skipped = results.filter { $0.status == .skipped }.count
+        kernelBugs = results.filter { $0.status == .kernelBug }.count
         budgetRefusals = results.filter(\.budgetRefused).count
         self.seconds = seconds
         self.notes = notes
@@ -108,6 +119,7 @@ public struct ConformanceReport: Codable, Sendable, Equatable {
                 case .failed: count.failed += 1
                 case .diverged: count.diverged += 1
                 case .skipped: count.skipped += 1
+                case .kernelBug: count.kernelBug += 1
                 }
                 byRule[rule] = count
             }
@@ -116,7 +128,8 @@ public struct ConformanceReport: Codable, Sendable, Equatable {
         self.results = results.map { result in
             ScenarioEntry(
                 name: result.scenario.name, source: result.scenario.source, rules: result.scenario.rules,
-                status: result.status.rawValue, problem: result.firstProblem, problems: result.problems,
+                status: result.status.rawValue, knownKernelBugs: result.knownKernelBugs,
+                problem: result.firstProblem, problems: result.problems,
                 skipReason: result.skipReason,
                 steps: result.steps.map {
                     StepEntry(
@@ -125,7 +138,8 @@ public struct ConformanceReport: Codable, Sendable, Equatable {
                         model: $0.model.map(ScenarioFormat.outcomeText),
                         kernel: $0.kernel.map(ScenarioFormat.outcomeText), problems: $0.problems)
                 },
-                reproduce: result.status == .failed || result.status == .diverged ? reproduce(result.scenario) : nil)
+                reproduce: result.status == .failed || result.status == .diverged || result.status == .kernelBug
+                    ? reproduce(result.scenario) : nil)
         }
     }
 
@@ -142,9 +156,13 @@ public struct ConformanceReport: Codable, Sendable, Equatable {
     public func formatted(verbose: Bool = false) -> String {
         let selection = BackendSelection(rawValue: backends) ?? .both
         var lines = notes.map { "note: \($0)" }
-        for result in results where verbose || result.status == "failed" || result.status == "diverged" {
+        for result in results
+        where verbose || result.status == "failed" || result.status == "diverged" || result.status == "kernel-bug" {
+            let label =
+                result.status == "kernel-bug"
+                ? "KERNELBUG" : result.status.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)
             lines.append(
-                "\(result.status.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)) "
+                "\(label) "
                     + "\(result.name) [\(result.rules.joined(separator: ","))]")
             for problem in result.problems { lines.append("         \(problem)") }
             if let reproduce = result.reproduce { lines.append("         reproduce in C: \(reproduce)") }
@@ -168,6 +186,7 @@ public struct ConformanceReport: Codable, Sendable, Equatable {
         for rule in rules {
             var parts = ["\(rule.passed) passed", "\(rule.failed) failed"]
             if selection == .both { parts.append("\(rule.diverged) diverged") }
+            if rule.kernelBug > 0 { parts.append("\(rule.kernelBug) known kernel bug") }
             if selection != .model { parts.append("\(rule.skipped) kernel-skipped") }
             lines.append(
                 "  \(rule.rule.padding(toLength: 4, withPad: " ", startingAt: 0)) \(parts.joined(separator: ", "))")
@@ -180,6 +199,12 @@ public struct ConformanceReport: Codable, Sendable, Equatable {
         }
         var counts = ["\(passed) passed", "\(failed) failed"]
         if selection == .both { counts.append("\(diverged) diverged") }
+        if kernelBugs > 0 {
+            let ids = Set(results.flatMap(\.knownKernelBugs)).sorted().joined(separator: ", ")
+            counts.append(
+                "\(kernelBugs) kernel bug (known: \(ids); the kernel is not conformant"
+                    + (allowsKnownKernelBugs ? ", allowed by --allow-known-kernel-bugs)" : ")"))
+        }
         if selection == .both, skipped > 0 {
             counts.append(
                 "\(skipped) kernel-skipped (a requires= capability this kernel lacks, or a profile= this kernel "
@@ -244,9 +269,18 @@ public struct RandomCheckReport: Codable, Sendable, Equatable {
     public let coverage: [Cell]
     /// With a divergence: the command that writes its C reproducer.
     public let reproduce: String?
+    /// Sequences whose only divergence was a known kernel bug (`KnownKernelBug`).
+    public let kernelBugs: Int
+    /// The first of them: the sequence's name and the problem line.
+    public let firstKernelBug: String?
+    /// Whether a known kernel bug leaves the exit status 0 (`--allow-known-kernel-bugs`).
+    public var allowsKnownKernelBugs = false
 
-    /// Whether nothing diverged and every sequence finished (the exit status is 0).
-    public var succeeded: Bool { divergences == 0 && failedSequences == 0 }
+    /// Whether nothing diverged and every sequence finished, and no known kernel bug showed
+    /// unless they are allowed (the exit status is 0).
+    public var succeeded: Bool {
+        divergences == 0 && failedSequences == 0 && (kernelBugs == 0 || allowsKnownKernelBugs)
+    }
 
     /// Summarises a run.
     /// - Parameters:
@@ -277,6 +311,8 @@ public struct RandomCheckReport: Codable, Sendable, Equatable {
         coverage = report.outcomes.map { Cell(action: $0.key.action, outcome: $0.key.outcome, count: $0.value) }
             .sorted { ($0.action, $0.outcome) < ($1.action, $1.outcome) }
         self.reproduce = report.divergence == nil ? nil : reproduce
+        kernelBugs = report.knownKernelBugs
+        firstKernelBug = report.firstKnownKernelBug
     }
 
     /// The human form: notes, the divergence and its minimal scenario, totals and coverage.
@@ -296,6 +332,12 @@ public struct RandomCheckReport: Codable, Sendable, Equatable {
                 + "could not finish or refused, in \(String(format: "%.2f", seconds)) s "
                 + "(\(operationsPerSecond) operations/s)")
         if let firstFailure { lines.append("first sequence the kernel backend could not finish: \(firstFailure)") }
+        if let firstKernelBug {
+            lines.append(
+                "KERNELBUG \(kernelBugs) sequences met a known kernel bug (the kernel is not conformant"
+                    + (allowsKnownKernelBugs ? "; allowed by --allow-known-kernel-bugs" : "")
+                    + "); the first: \(firstKernelBug)")
+        }
         let low = actions.filter { $0.value < 1000 }.map(\.key).sorted()
         lines.append(
             "coverage: \(actions.count) actions reached; "
@@ -349,7 +391,8 @@ public struct ReproducerReport: Codable, Sendable, Equatable {
         lines.append(
             "\(paths.count) C reproducers in \(directory), expecting the model's outcomes under kernel profile "
                 + "\(profile) (a scenario with profile= under its own) (build and run each: cc -Wall -Werror FILE.c -o FILE "
-                + "&& ./FILE; TAP output, exit status 0 when every step matches)")
+                + "&& ./FILE; TAP output, exit status 0 when every step matches, 1 when one differs, 2 when one cannot be reproduced in C)"
+        )
         return lines.joined(separator: "\n")
     }
 }

@@ -29,6 +29,27 @@ enum HostCall {
         return .success(status)
     }
 
+    /// `lstat(path)`: the status of `path` itself (a symbolic link is not followed), or the errno.
+    static func linkStatus(ofPath path: String) -> Result<Glibc.stat, SystemErrno> {
+        var status = Glibc.stat()
+        // SAFETY: a C string valid for the call, and a local stat the call fills.
+        guard unsafe lstat(path, &status) == 0 else { return .failure(SystemErrno(errno)) }
+        return .success(status)
+    }
+
+    /// `rename(from, to)`: 0, or the errno.
+    static func rename(_ from: String, to: String) -> Int32 {
+        // SAFETY: both Strings are passed as NUL-terminated C strings valid for the call.
+        unsafe Glibc.rename(from, to) == 0 ? 0 : errno
+    }
+
+    /// `unlink(path)`: 0, or the errno.
+    @discardableResult
+    static func unlink(_ path: String) -> Int32 {
+        // SAFETY: the String is passed as a NUL-terminated C string valid for the call.
+        unsafe Glibc.unlink(path) == 0 ? 0 : errno
+    }
+
     /// `fstat(fd)`: the status, or the errno.
     static func status(ofDescriptor fd: Int32) -> Result<Glibc.stat, SystemErrno> {
         var status = Glibc.stat()

@@ -56,8 +56,14 @@ public struct RandomDifferential: Sendable {
         public let failedSequences: Int
         /// The first problem of a sequence the kernel backend could not finish, if any.
         public let firstFailure: String?
-        /// The first divergence, shrunk; nil when the model and the kernel agreed throughout.
+        /// The first divergence, shrunk; nil when the model and the kernel agreed throughout
+        /// (but for known kernel bugs, counted below).
         public let divergence: Divergence?
+        /// Sequences whose only divergence was a known kernel bug (`KnownKernelBug`): the
+        /// kernel side of each stopped there and the run went on.
+        public var knownKernelBugs = 0
+        /// The first of them: the sequence's name and the runner's problem line.
+        public var firstKnownKernelBug: String?
         /// Steps per action keyword.
         public let coverage: [String: Int]
         /// Steps per action keyword and outcome class.
@@ -71,6 +77,8 @@ public struct RandomDifferential: Sendable {
         var sequences = 0
         var failed = 0
         var firstFailure: String?
+        var kernelBugs = 0
+        var firstKernelBug: String?
         var coverage: [String: Int] = [:]
         var outcomes: [CoverageKey: Int] = [:]
         while done < operations {
@@ -89,12 +97,20 @@ public struct RandomDifferential: Sendable {
             switch result.status {
             case .diverged:
                 let minimal = shrink(scenario)
-                return Report(
+                var report = Report(
                     seed: seed, operationsRun: done, sequences: sequences, failedSequences: failed,
                     firstFailure: firstFailure,
                     divergence: Divergence(
                         problem: result.firstProblem ?? "divergence", original: scenario, minimal: minimal),
                     coverage: coverage, outcomes: outcomes)
+                (report.knownKernelBugs, report.firstKnownKernelBug) = (kernelBugs, firstKernelBug)
+                return report
+            case .kernelBug:
+                kernelBugs += 1
+                if firstKernelBug == nil {
+                    let problem = result.steps.first { $0.knownKernelBug != nil }?.problems.first ?? "known kernel bug"
+                    firstKernelBug = "\(scenario.name): \(problem)"
+                }
             case .failed:
                 failed += 1
                 if firstFailure == nil { firstFailure = "\(scenario.name): \(result.firstProblem ?? "failed")" }
@@ -102,9 +118,11 @@ public struct RandomDifferential: Sendable {
                 break
             }
         }
-        return Report(
+        var report = Report(
             seed: seed, operationsRun: done, sequences: sequences, failedSequences: failed, firstFailure: firstFailure,
             divergence: nil, coverage: coverage, outcomes: outcomes)
+        (report.knownKernelBugs, report.firstKnownKernelBug) = (kernelBugs, firstKernelBug)
+        return report
     }
 
     static func outcomeClass(_ outcome: Outcome) -> String {
@@ -456,7 +474,10 @@ public struct RandomDifferential: Sendable {
                 gpa: gpa,
                 size: g.next(10) == 0 ? g.pick([1, 0xFFFF_FFFF_FFFF_F000, 1 << 44]) : g.pick([4096, 8192, 16384]),
                 userspace: userspace, file: flags & 4 == 0 ? nil : file,
-                offset: g.next(10) == 0 ? g.pick([1, UInt64.max & ~4095]) : g.pick([0, 4096, 8192]))
+                // Near 2^63 too: offset + size above INT64_MAX (a loff_t overflow, GMEM-SPEC KB1).
+                offset: g.next(10) == 0
+                    ? g.pick([1, UInt64.max & ~4095, 0x7FFF_FFFF_FFFF_F000, 0x7FFF_FFFF_FFFF_E000, 1 << 63])
+                    : g.pick([0, 4096, 8192]))
         }
     }
 }

@@ -19,6 +19,8 @@ public struct StepResult: Hashable, Sendable {
     /// Everything wrong with the step: a divergence between backends, an unmet
     /// expectation, a step the kernel backend could not perform or refused (budget).
     public let problems: [String]
+    /// The id of the known kernel bug this step's divergence is (`KnownKernelBug`), if it is one.
+    public var knownKernelBug: String? = nil
 
     /// The first problem, if any.
     public var problem: String? { problems.first }
@@ -35,6 +37,10 @@ public struct ScenarioResult: Hashable, Sendable {
         case failed
         /// The model and the kernel gave different outcomes.
         case diverged
+        /// The model and the kernel differed only where a listed kernel bug
+        /// (`KnownKernelBug`) says the kernel breaks the contract: the kernel is not
+        /// conformant, but in a known way.
+        case kernelBug = "kernel-bug"
         /// The kernel could not run the scenario here for a capability it lacks, named in
         /// the scenario's `requires=` (the model part still ran).
         case skipped
@@ -50,6 +56,8 @@ public struct ScenarioResult: Hashable, Sendable {
     public let skipReason: String?
     /// Whether a step was refused by the memory budget.
     public let budgetRefused: Bool
+    /// The ids of the known kernel bugs its divergences were (`KnownKernelBug`), in step order.
+    public var knownKernelBugs: [String] { steps.compactMap(\.knownKernelBug) }
 
     /// The first problem, for one-line reports.
     public var firstProblem: String? { steps.first { !$0.problems.isEmpty }?.problems.first }
@@ -171,13 +179,23 @@ public struct ConformanceRunner: Sendable {
         results.reserveCapacity(scenario.steps.count)
         var status = ScenarioResult.Status.passed
         var refused = false
+        // passed < kernel-bug < failed < diverged: a known bug never hides anything else.
+        func rank(_ status: ScenarioResult.Status) -> Int {
+            switch status {
+            case .passed, .skipped: 0
+            case .kernelBug: 1
+            case .failed: 2
+            case .diverged: 3
+            }
+        }
         func worsen(_ next: ScenarioResult.Status) {
-            if next == .diverged || (next == .failed && status != .diverged) { status = next }
+            if rank(next) > rank(status) { status = next }
         }
         for step in scenario.steps {
             let modelOutcome = model?.perform(step.action)
             var kernelOutcome = kernel?.perform(step.action)
             var problems: [String] = []
+            var knownBug: String?
             var text: String { step.actionText }
             switch kernelOutcome {
             case .unsupported(let why):
@@ -208,7 +226,18 @@ public struct ConformanceRunner: Sendable {
                 results.append(StepResult(step: step, model: modelOutcome, kernel: nil, problems: problems))
                 break
             }
-            if let modelOutcome, let kernelOutcome, modelOutcome != kernelOutcome {
+            if let modelOutcome, let kernelOutcome, modelOutcome != kernelOutcome,
+                let bug = KnownKernelBug.matching(step.action, model: modelOutcome, kernel: kernelOutcome)
+            {
+                // The kernel's state now differs from the model's in a known way: the rest runs
+                // on the model only (and nothing touches what the kernel wrongly accepted).
+                problems.append(
+                    "\(text): model \(modelOutcome), kernel \(kernelOutcome): kernel bug (known: \(bug.summary)); "
+                        + "the rest of the scenario ran on the model only")
+                knownBug = bug.id
+                kernel = nil
+                worsen(.kernelBug)
+            } else if let modelOutcome, let kernelOutcome, modelOutcome != kernelOutcome {
                 var which = ""
                 if let expected = step.expected {
                     let modelMet = expected.isMet(by: modelOutcome)
@@ -232,7 +261,10 @@ public struct ConformanceRunner: Sendable {
                     }
                 }
             }
-            results.append(StepResult(step: step, model: modelOutcome, kernel: kernelOutcome, problems: problems))
+            results.append(
+                StepResult(
+                    step: step, model: modelOutcome, kernel: kernelOutcome, problems: problems, knownKernelBug: knownBug
+                ))
         }
         if status == .passed, skipReason != nil, selection != .model { status = .skipped }
         return ScenarioResult(

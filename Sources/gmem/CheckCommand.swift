@@ -38,6 +38,12 @@ struct CheckCommand: LoggedCommand {
     @Flag(name: .long, help: "Print every scenario and every step with the model's and the kernel's outcome.")
     var verbose = false
     @Flag(name: .long, help: "Print the results as JSON.") var json = false
+    @Flag(
+        name: .long,
+        help:
+            "Exit 0 when the only divergences are known kernel bugs (GMEM-SPEC, Known kernel bugs); they are still reported and counted."
+    )
+    var allowKnownKernelBugs = false
     @OptionGroup var logging: LoggingOptions
 
     /// A value out of an option's range is a usage error (exit 64, one line naming the option),
@@ -69,6 +75,7 @@ struct CheckCommand: LoggedCommand {
         (request.files, request.backend, request.random, request.seed) = (files, backend, random, seed)
         (request.memoryBudget, request.memoryBudgetText, request.profile) = (budget, memoryBudget, profile)
         (request.emitC, request.only, request.entersMemoryCgroup) = (emitC, only, true)
+        request.allowsKnownKernelBugs = allowKnownKernelBugs
         request.commandLine = (["gmem"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         let outcome = try attempt("gmem check") { try ConformanceCheck.run(request) }
         if json { try printJSON(outcome) } else { emit(outcome.formatted(verbose: verbose)) }

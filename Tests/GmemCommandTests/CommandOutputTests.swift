@@ -342,7 +342,12 @@ struct CommandOutputTests {
         for (limit, refuses) in [(1024, false), (64, true)] {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-            process.arguments = ["--nofile=\(limit):\(limit)", gmemBinary, "check", "--random", "3000", "--seed", "1"]
+            // Seed 1 also meets GMEM-SPEC KB1 on kernels with that bug (counted, not a divergence);
+            // this test is about descriptors, so known kernel bugs leave the exit status alone.
+            process.arguments = [
+                "--nofile=\(limit):\(limit)", gmemBinary, "check", "--random", "3000", "--seed", "1",
+                "--allow-known-kernel-bugs",
+            ]
             let output = Pipe()
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice

@@ -23,6 +23,7 @@ extension KernelTests {
             let built = try CReproducerTests.buildCatalogue(runner: runner)
             defer { try? FileManager.default.removeItem(at: built.directory) }
             var ran = 0
+            var incomplete: [String] = []
             for (index, scenario) in built.scenarios.enumerated() {
                 let (status, output) = try CReproducerTests.run(built.program, [String(index)])
                 let tap = CReproducerTests.parseTAP(output)
@@ -58,11 +59,22 @@ extension KernelTests {
                     }
                 }
                 #expect(differences.isEmpty, "\(scenario.name):\n\(differences.joined(separator: "\n"))\n\(output)")
-                // The catalogue passes on this host, so every reproducer meets the model's outcomes.
-                #expect(status == 0, "\(scenario.name) exited \(status):\n\(output)")
+                // The catalogue passes on this host, so every reproducer meets the model's outcomes,
+                // or (exit 2) names the step it cannot reproduce in C, never passing by skipping it.
+                if status == 2, output.contains(" # cannot reproduce in C: "),
+                    output.contains("could not be reproduced in C;")
+                {
+                    incomplete.append(scenario.name)
+                } else {
+                    #expect(status == 0, "\(scenario.name) exited \(status):\n\(output)")
+                }
                 ran += 1
             }
             #expect(ran > 50, "only \(ran) reproducers ran")
+            // Four catalogue scenarios have a step beyond the C runtime (an access past a mapping's
+            // end, madvise outside a mapping, a guest address above 4 GiB, a vCPU id the probe
+            // reserves): more would mean the C runtime lost ground.
+            #expect(incomplete.count <= 4, "not reproducible in C: \(incomplete)")
         }
 
         @Test(

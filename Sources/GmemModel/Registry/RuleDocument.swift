@@ -1,11 +1,12 @@
 /// Renders the rule registry: the Markdown of `docs/GMEM-SPEC.md`, JSON for tools, and a
 /// short table for a terminal. Pure string building (no Foundation); output is deterministic.
 public enum RuleDocument {
-    /// The whole specification as Markdown: the preface, the profiles, the numbers, then every
-    /// rule section by section. `docs/GMEM-SPEC.md` is exactly this text.
+    /// The whole specification as Markdown: the preface, the profiles, the numbers, every
+    /// rule section by section, then the known kernel bugs. `docs/GMEM-SPEC.md` is exactly this text.
     public static func markdown(
         rules: [ContractRule] = RuleRegistry.rules,
-        profiles: [KernelProfile] = KernelProfile.all
+        profiles: [KernelProfile] = KernelProfile.all,
+        bugs: [KnownKernelBug] = KnownKernelBug.all
     ) -> String {
         var out = SpecText.preface
         out += "\n## Kernel profiles\n\n"
@@ -30,6 +31,15 @@ public enum RuleDocument {
             guard !members.isEmpty else { continue }
             out += "\n## \(section.rawValue) — \(section.title)\n"
             for rule in members { out += "\n" + markdown(rule, profiles: profiles) }
+        }
+        if !bugs.isEmpty {
+            out += "\n## Known kernel bugs\n\n" + SpecText.knownKernelBugs
+            for bug in bugs {
+                out += "\n### \(bug.id) (breaks \(bug.rule))\n\n\(bug.explanation)\n\n"
+                out += "- Rule: \(bug.rule)\n"
+                out += "- Upstream function: `\(bug.function)`\n"
+                out += "- Kernels seen: " + bug.kernelsSeen.map { "`\($0)`" }.joined(separator: ", ") + "\n"
+            }
         }
         return out
     }

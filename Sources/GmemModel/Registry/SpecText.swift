@@ -86,4 +86,17 @@ enum SpecText {
         | memory-fault exit | `KVM_EXIT_MEMORY_FAULT = 39`; `run->memory_fault = { u64 flags, u64 gpa, u64 size }` at offset 32 of `kvm_run`; `KVM_MEMORY_EXIT_FLAG_PRIVATE = 1 << 3` |
 
         """
+
+    static let knownKernelBugs = """
+        Places where a released kernel breaks a rule above and the model does not. `gmem check`
+        reports a divergence that matches one exactly (the step, the model's outcome and the
+        kernel's) as `KERNELBUG` / "kernel bug (known: KB1 …)", counted apart from other
+        divergences (`kernelBugs` in `--json`), never as agreement; the rest of that scenario runs
+        on the model only, as the kernel's state is known to differ from it. A kernel with a known
+        bug is not conformant: `gmem check` exits 1 unless `--allow-known-kernel-bugs` is given
+        (for a CI job on a kernel whose fix is not released yet), and even then prints the count.
+        Any other divergence, in the same run or the same scenario before the bug, is reported and
+        fails the run as usual.
+
+        """
 }
