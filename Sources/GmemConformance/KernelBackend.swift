@@ -71,6 +71,11 @@ public final class KernelBackend: ConformanceBackend {
     /// The live pieces of the scenario's mappings (a mapping split by `munmap` counts one per
     /// piece, as the model's `ModelKernel.mappingCount`).
     private var livePieces = 0
+    /// Whether a scenario vCPU has run (`guest C`): KVM_RUN writes its kvm_run page, which the
+    /// model does not describe, so host accesses through vCPU mappings are no longer performed.
+    private var scenarioVCPURan = false
+    /// The bytes of a vCPU mapping KVM_RUN writes: the kvm_run page and the PIO data page.
+    private static let runPagesWritten: UInt64 = 2 << 12
     /// Probes by VM name; a dup of a VM fd shares its VM's probe.
     private var probes: [String: ProbeState] = [:]
     /// Every probe made (kept until the backend goes: a rebound VM keeps its memslot).
@@ -995,6 +1000,7 @@ public final class KernelBackend: ConformanceBackend {
             }
             switch descriptor.kind {
             case .vcpu:
+                scenarioVCPURan = true
                 if let refusal = chargePages(descriptor, gpa >> 12, gpa >> 12, for: "a guest access") { return refusal }
                 if let refusal = chargeTables(probeOf[via], gpa, gpa, copies: 2, for: "a guest access") {
                     return refusal
@@ -1228,6 +1234,18 @@ public final class KernelBackend: ConformanceBackend {
         }
         let offset = address - mapping.address
         let last = lastAddress - mapping.address
+        if scenarioVCPURan, let owner = mapping.owner as? Descriptor, owner.kind == .vcpu, offset < mapping.length,
+            UInt64(runMappingSize) - min(mapping.fileBytesMapped ?? 0, UInt64(runMappingSize)) + offset
+                < Self.runPagesWritten
+        {
+            // After KVM_RUN the kernel has written the vCPU's kvm_run (exit_reason, the exit's
+            // io/mmio fields, immediate_exit cleared) and PIO pages, for the guest probe's own
+            // exits: values the model, which does not describe kvm_run, cannot agree with. (The
+            // coalesced-MMIO ring after them stays untouched: no scenario registers a zone.)
+            return .unsupported(
+                "\(name) maps a vCPU's kvm_run, which KVM_RUN has written since (a scenario vCPU ran a guest step); the model does not describe kvm_run"
+            )
+        }
         let owner: AnyObject = mapping.owner ?? mapping
         if let refusal = chargePages(owner, offset >> 12, last >> 12, for: "a host access") {
             return refusal
