@@ -17,7 +17,7 @@ enum MemoryOperation: UInt32 {
     case punchHole = 1
     /// Allocate (preallocate) `[gpa, gpa + size)`.
     case allocate = 2
-    /// Report the number of allocated bytes of guest memory in `result`.
+    /// Report in `result` the bytes of `[gpa, gpa + size)` resident in the guest_memfd.
     case report = 3
     /// Release the guest_memfd of the region containing `gpa` (its memslot stays).
     case release = 4
@@ -27,7 +27,7 @@ enum MemoryOperation: UInt32 {
 struct MemoryReply {
     /// 0 on success, else a positive errno.
     var status: UInt32
-    /// For `.report`: allocated bytes; otherwise 0.
+    /// For `.report`: resident bytes of the range; otherwise 0.
     var result: UInt64
 }
 

@@ -209,6 +209,21 @@ public final class GuestMemoryMap: Sendable {
         try region.punchHole(offset: offset, count: count)
     }
 
+    /// The bytes of `[address, address + count)` (page-aligned, inside one region) resident in its
+    /// region's shared side (`mincore`: pages touched and not punched since; pages only preallocated
+    /// are not counted until first touched). For a region whose file is host-mappable that is the
+    /// file itself; otherwise it is the anonymous memory the guest's shared accesses use.
+    /// - Throws: ``GuestMemoryError``: `unaligned` for a range that is not page-aligned or empty,
+    ///   `outOfRange` when no region holds it, `released`, or `kernel` when `mincore` fails.
+    public func residentBytes(_ address: GuestPhysicalAddress, count: UInt64) throws(GuestMemoryError) -> UInt64 {
+        let (region, offset) = try fileRange(address, count)
+        return try region.withMapping { mapping throws(GuestMemoryError) in
+            do throws(KVMError) { return try mapping.residentBytes(offset: offset, count: count) } catch {
+                throw .kernel(error)
+            }
+        }
+    }
+
     /// Total bytes of guest memory (disjoint regions below 2^64, so the sum cannot wrap).
     public var size: UInt64 { regions.reduce(0) { $0 &+ $1.range.size } }
 

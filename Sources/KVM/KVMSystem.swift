@@ -10,14 +10,17 @@ import Glibc
 ///
 /// Opening fails with a `KVMError(.openDevice, …)` whose `context` is the path and whose
 /// `hint` names the fix: the device is absent (`ENOENT`: no KVM on this host), not permitted
-/// (`EACCES`), or has no KVM module behind it (`ENXIO`).
+/// (`EACCES`), or has no KVM module behind it (`ENXIO`). A node that opens but is not KVM (a
+/// bind mount of /dev/null, say) fails `KVM_GET_API_VERSION` right away, with a
+/// `KVMError(.getAPIVersion, …)` whose hint says so ("… is not a KVM device").
 public struct KVMSystem: ~Copyable, Sendable {
     /// The path of the KVM device.
     public let path: String
     let fd: Int32
     let logger: Logger
 
-    /// Opens the KVM device; fails when it is absent or not permitted.
+    /// Opens the KVM device and checks that it answers `KVM_GET_API_VERSION` with 12; fails
+    /// when it is absent, not permitted, or not a KVM device.
     /// - Parameters:
     ///   - path: the KVM device, `/dev/kvm` unless a test or sandbox uses another node.
     ///   - logger: a swift-log `Logger` (`import Logging`, package
@@ -25,7 +28,8 @@ public struct KVMSystem: ~Copyable, Sendable {
     ///     debug messages (creations, memslot changes); the default, label `gmemkit.kvm`,
     ///     goes to whatever backend the process bootstrapped (stderr at `.info` by default,
     ///     so nothing shows unless you lower the level).
-    /// - Throws: `KVMError(.openDevice, …)` naming the path and the fix.
+    /// - Throws: `KVMError(.openDevice, …)` naming the path and the fix; `KVMError(.getAPIVersion,
+    ///   …)` when the node opened is not KVM (`ENOTTY`) or speaks an API other than 12.
     public init(path: String = "/dev/kvm", logger: Logger = Logger(label: "gmemkit.kvm")) throws(KVMError) {
         // SAFETY: `path` is bridged to a NUL-terminated C string that lives for the call; the wrapper only opens it.
         let result = unsafe ckvm_open(path)
@@ -33,6 +37,10 @@ public struct KVMSystem: ~Copyable, Sendable {
             throw KVMError(
                 .openDevice, negated: result, context: path,
                 hint: KVMHost.describeOpenFailure(Errno(rawValue: -result), path: path))
+        }
+        if let notKVM = KVMHost.apiVersionProblem(fd: result, path: path) {
+            close(result)
+            throw notKVM
         }
         self.path = path
         self.fd = result
@@ -96,24 +104,44 @@ public struct KVMSystem: ~Copyable, Sendable {
 /// Facts about the host that need no open handle: whether KVM is usable, which module
 /// provides it, and the kernel release.
 public enum KVMHost {
-    /// True when `/dev/kvm` exists and can be opened read-write by this process.
-    public static var isAvailable: Bool {
-        // SAFETY: a string literal, NUL-terminated, alive for the call.
-        let fd = unsafe ckvm_open("/dev/kvm")
-        if fd < 0 { return false }
-        close(fd)
-        return true
-    }
+    /// True when `/dev/kvm` exists, can be opened read-write by this process and is KVM
+    /// (`KVM_GET_API_VERSION` answers 12).
+    public static var isAvailable: Bool { unavailableReason == nil }
 
-    /// Why KVM cannot be used here, with the fix, or nil when it can.
+    /// Why KVM cannot be used here, with the fix, or nil when it can: `/dev/kvm` must open and
+    /// answer `KVM_GET_API_VERSION` with 12 (as ``KVMSystem/init(path:logger:)`` checks).
     public static var unavailableReason: String? {
         // SAFETY: a string literal, NUL-terminated, alive for the call.
         let fd = unsafe ckvm_open("/dev/kvm")
-        if fd >= 0 {
-            close(fd)
-            return nil
+        guard fd >= 0 else { return describeOpenFailure(Errno(rawValue: -fd), path: "/dev/kvm") }
+        defer { close(fd) }
+        return apiVersionProblem(fd: fd, path: "/dev/kvm")?.hint
+    }
+
+    /// The API version every KVM since Linux 2.6.22 answers to `KVM_GET_API_VERSION`.
+    public static let apiVersion: Int32 = 12
+
+    /// nil when `fd` (the opened `path`) answers `KVM_GET_API_VERSION` with 12; otherwise the
+    /// error to report: the ioctl's errno (`ENOTTY` from a node that is not KVM at all) or,
+    /// for another version, a refusal; its hint says "`path` is not a KVM device (…)".
+    static func apiVersionProblem(fd: Int32, path: String) -> KVMError? {
+        let version = ckvm_get_api_version(fd)
+        if version < 0 {
+            let errno = Errno(rawValue: -version)
+            return KVMError(
+                .getAPIVersion, errno, context: path,
+                hint: "\(path) is not a KVM device (KVM_GET_API_VERSION: \(errno.symbolicName)): "
+                    + "it should be the kvm module's character device (10:232)")
         }
-        return describeOpenFailure(Errno(rawValue: -fd), path: "/dev/kvm")
+        guard version == apiVersion else {
+            return KVMError(
+                .getAPIVersion, .protocolNotSupported,
+                refusal: .invalidArgument("KVM_GET_API_VERSION answered \(version), not \(apiVersion)"),
+                context: path,
+                hint: "\(path) is not a KVM device GmemKit can use (KVM_GET_API_VERSION: \(version), not \(apiVersion))"
+            )
+        }
+        return nil
     }
 
     /// A one-line explanation of a failure to open the KVM device, naming the fix.

@@ -38,8 +38,14 @@ func openKVM() throws -> KVMSystem {
     do {
         return try KVMSystem()
     } catch {
-        throw CommandFailure("gmem: " + KVMHost.describeOpenFailure(error.errno, path: "/dev/kvm"))
+        throw CommandFailure("gmem: " + (error.hint ?? KVMHost.describeOpenFailure(error.errno, path: "/dev/kvm")))
     }
+}
+
+extension KVMError {
+    /// True for a failure to open /dev/kvm, or of the `KVM_GET_API_VERSION` check that opening
+    /// makes (a node that is not KVM): its hint is the fix, whatever the command.
+    fileprivate var isDeviceFailure: Bool { operation == .openDevice || operation == .getAPIVersion }
 }
 
 /// The value of `body`, or a ``CommandFailure`` that is `command: ` and the error in one line
@@ -49,10 +55,10 @@ func attempt<T>(_ command: String, _ body: () throws -> T) throws -> T {
         return try body()
     } catch let failure as CommandFailure {
         throw failure
-    } catch MachineError.kernel(let kernel) where kernel.operation == .openDevice {
-        throw CommandFailure("gmem: " + KVMHost.describeOpenFailure(kernel.errno, path: "/dev/kvm"))
-    } catch SnapshotError.machine(.kernel(let kernel)) where kernel.operation == .openDevice {
-        throw CommandFailure("gmem: " + KVMHost.describeOpenFailure(kernel.errno, path: "/dev/kvm"))
+    } catch MachineError.kernel(let kernel) where kernel.isDeviceFailure {
+        throw CommandFailure("gmem: " + (kernel.hint ?? KVMHost.describeOpenFailure(kernel.errno, path: "/dev/kvm")))
+    } catch SnapshotError.machine(.kernel(let kernel)) where kernel.isDeviceFailure {
+        throw CommandFailure("gmem: " + (kernel.hint ?? KVMHost.describeOpenFailure(kernel.errno, path: "/dev/kvm")))
     } catch {
         throw CommandFailure("\(command): \(error)")
     }
