@@ -34,11 +34,14 @@ public enum ConformanceCheck {
         /// exit status 0. Off by default: such a kernel is not conformant, and the run says so.
         public var allowsKnownKernelBugs = false
         /// Whether a run with the kernel backend moves this process into a memory cgroup of the
-        /// budget plus ``MemoryCgroup/ownAllowance`` (``MemoryCgroup/enter(limit:)``), a backstop
+        /// budget plus ``MemoryCgroup/allowance(steps:printed:)`` (``MemoryCgroup/enter(limit:steps:printed:)``), a backstop
         /// behind the budget. The move is process-wide and lasts until exit, so it is for a
         /// process that does nothing else (`gmem check` sets it); an embedding program, or a test
         /// process running other work beside the check, leaves it off and is bounded by the budget.
         public var entersMemoryCgroup = false
+        /// Whether the caller prints every step (`--verbose`, `--json`): each step's texts then
+        /// cost memory too, and the allowance per step is ``MemoryCgroup/perPrintedStepAllowance``.
+        public var printsEveryStep = false
         /// The defaults of `gmem check`: the catalogue on both backends, seed 1, a 256 MiB budget.
         public init() {}
     }
@@ -123,9 +126,6 @@ public enum ConformanceCheck {
         {
             throw Failure("--memory-budget \(request.memoryBudgetText): \(refusal)")
         }
-        if selection != .model, request.entersMemoryCgroup, let note = MemoryCgroup.enter(limit: request.memoryBudget) {
-            notes.append(note)
-        }
         var runner = ConformanceRunner(
             selection: selection, capabilities: hostCapabilities ?? .referenceHost,
             memoryBudget: request.memoryBudget)
@@ -149,6 +149,11 @@ public enum ConformanceCheck {
             guard count > 0 else { throw Failure("--random needs a positive count") }
             guard selection != .kernel else {
                 throw Failure("--random runs on the model, or on both to compare them; not on the kernel alone")
+            }
+            if selection != .model, request.entersMemoryCgroup,
+                let note = MemoryCgroup.enter(limit: request.memoryBudget)
+            {
+                notes.append(note)
             }
             return try random(request, runner: runner, count: count, notes: notes)
         }
@@ -175,6 +180,21 @@ public enum ConformanceCheck {
             scenarios = scenarios.filter { $0.name == only }
             if scenarios.isEmpty { throw Failure("--only: no scenario named '\(only)'") }
         }
+        // The steps parsed, and what gmem check keeps per step while it runs them: refused here,
+        // with the figures, when that cannot fit in this host's memory (not left to an OOM kill),
+        // and allowed for in the memory cgroup's limit.
+        let steps = scenarios.reduce(0) { $0 + $1.steps.count }
+        if let refusal = stepRefusal(
+            steps: steps, printed: request.printsEveryStep, budget: selection == .model ? 0 : request.memoryBudget,
+            available: MemoryBudget.hostAvailable())
+        {
+            throw Failure(refusal)
+        }
+        if selection != .model, request.entersMemoryCgroup,
+            let note = MemoryCgroup.enter(limit: request.memoryBudget, steps: steps, printed: request.printsEveryStep)
+        {
+            notes.append(note)
+        }
         if let directory = request.emitC {
             return .reproducers(
                 try writeReproducers(
@@ -193,6 +213,24 @@ public enum ConformanceCheck {
         }
         report.allowsKnownKernelBugs = request.allowsKnownKernelBugs
         return .scenarios(report)
+    }
+
+    /// Why `steps` scenario steps cannot be run here, or nil when they can: gmem check keeps
+    /// ``MemoryCgroup/perStepAllowance`` bytes per step (``MemoryCgroup/perPrintedStepAllowance``
+    /// when every step is `printed`) and ``MemoryCgroup/ownAllowance`` beside the scenarios'
+    /// `budget`, and refuses before running when that is more than the host's `available`
+    /// memory (nil: unknown, not refused).
+    public static func stepRefusal(steps: Int, printed: Bool = false, budget: UInt64, available: UInt64?) -> String? {
+        guard let available else { return nil }
+        let own = MemoryCgroup.allowance(steps: steps, printed: printed)
+        let (needed, overflow) = (own ?? .max).addingReportingOverflow(budget)
+        guard overflow || needed > available else { return nil }
+        let perStep = printed ? MemoryCgroup.perPrintedStepAllowance : MemoryCgroup.perStepAllowance
+        return
+            "\(steps) scenario steps need \(overflow ? "more than \(MemoryBudget.text(.max))" : MemoryBudget.text(needed)) "
+            + "(\(perStep) bytes per step for gmem check's records\(printed ? " and their --verbose or --json text" : ""), plus "
+            + "\(MemoryBudget.text(MemoryCgroup.ownAllowance)) for gmem check itself and the \(MemoryBudget.text(budget)) "
+            + "memory budget); this host has \(MemoryBudget.text(available)) available: split the scenarios into smaller files"
     }
 
     /// Reads and parses one scenario file, refusing one over ``maximumFileBytes`` before reading it.

@@ -54,10 +54,115 @@ public struct ConformanceReport: Codable, Sendable, Equatable {
         public let problems: [String]
         /// Why the kernel side was skipped, when it was.
         public let skipReason: String?
-        /// Each step with its outcomes.
-        public let steps: [StepEntry]?
+        /// Each step with its outcomes (rendered on each call from the run's step results,
+        /// which the entry keeps instead: see ``forEachStep(_:)``).
+        public var steps: [StepEntry]? {
+            guard let records = stepRecords else { return nil }
+            var entries: [StepEntry] = []
+            entries.reserveCapacity(records.count)
+            forEachStep { entries.append($0) }
+            return entries
+        }
         /// For a failed or diverged scenario: the command that writes its C reproducer.
         public let reproduce: String?
+
+        /// The steps as the run left them (each text rendered only when printed or encoded:
+        /// strings per step cost a 1,000,000-step file hundreds of MiB), or as decoded.
+        enum StepRecords: Sendable {
+            case results([StepResult])
+            case entries([StepEntry])
+
+            var count: Int {
+                switch self {
+                case .results(let results): results.count
+                case .entries(let entries): entries.count
+                }
+            }
+        }
+
+        let stepRecords: StepRecords?
+
+        init(
+            name: String, source: String, rules: [String], status: String, knownKernelBugs: [String],
+            problem: String?, problems: [String], skipReason: String?, stepRecords: StepRecords?, reproduce: String?
+        ) {
+            self.name = name
+            self.source = source
+            self.rules = rules
+            self.status = status
+            self.knownKernelBugs = knownKernelBugs
+            self.problem = problem
+            self.problems = problems
+            self.skipReason = skipReason
+            self.stepRecords = stepRecords
+            self.reproduce = reproduce
+        }
+
+        /// Calls `body` with each step's entry in order, rendering one at a time.
+        /// - Throws: What `body` throws (the steps after it are not rendered).
+        public func forEachStep(_ body: (StepEntry) throws -> Void) rethrows {
+            switch stepRecords {
+            case .results(let results):
+                for result in results {
+                    try body(
+                        StepEntry(
+                            line: result.step.line, action: ScenarioFormat.line(for: result.step.action),
+                            expected: result.step.expected.map(ScenarioFormat.outcomeText),
+                            model: result.model.map(ScenarioFormat.outcomeText),
+                            kernel: result.kernel.map(ScenarioFormat.outcomeText), problems: result.problems))
+                }
+            case .entries(let entries): for entry in entries { try body(entry) }
+            case nil: break
+            }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case name, source, rules, status, knownKernelBugs, problem, problems, skipReason, steps, reproduce
+        }
+
+        /// Decodes an entry as ``encode(to:)`` writes it.
+        /// - Throws: `DecodingError` for a missing key or a value of the wrong type.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            name = try container.decode(String.self, forKey: .name)
+            source = try container.decode(String.self, forKey: .source)
+            rules = try container.decode([String].self, forKey: .rules)
+            status = try container.decode(String.self, forKey: .status)
+            knownKernelBugs = try container.decode([String].self, forKey: .knownKernelBugs)
+            problem = try container.decodeIfPresent(String.self, forKey: .problem)
+            problems = try container.decode([String].self, forKey: .problems)
+            skipReason = try container.decodeIfPresent(String.self, forKey: .skipReason)
+            stepRecords = try container.decodeIfPresent([StepEntry].self, forKey: .steps).map { .entries($0) }
+            reproduce = try container.decodeIfPresent(String.self, forKey: .reproduce)
+        }
+
+        /// Encodes the entry, each step rendered as it is written.
+        /// - Throws: What `encoder` throws.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(source, forKey: .source)
+            try container.encode(rules, forKey: .rules)
+            try container.encode(status, forKey: .status)
+            try container.encode(knownKernelBugs, forKey: .knownKernelBugs)
+            try container.encodeIfPresent(problem, forKey: .problem)
+            try container.encode(problems, forKey: .problems)
+            try container.encodeIfPresent(skipReason, forKey: .skipReason)
+            if stepRecords != nil {
+                var steps = container.nestedUnkeyedContainer(forKey: .steps)
+                try forEachStep { try steps.encode($0) }
+            }
+            try container.encodeIfPresent(reproduce, forKey: .reproduce)
+        }
+
+        /// Whether two entries say the same: every field, and every step as rendered.
+        public static func == (left: ScenarioEntry, right: ScenarioEntry) -> Bool {
+            left.name == right.name && left.source == right.source && left.rules == right.rules
+                && left.status == right.status && left.knownKernelBugs == right.knownKernelBugs
+                && left.problem == right.problem && left.problems == right.problems
+                && left.skipReason == right.skipReason && left.reproduce == right.reproduce
+                && left.steps == right.steps
+        }
     }
 
     /// The encoding's version (``currentSchemaVersion`` when written by this build).
@@ -130,14 +235,7 @@ public struct ConformanceReport: Codable, Sendable, Equatable {
                 name: result.scenario.name, source: result.scenario.source, rules: result.scenario.rules,
                 status: result.status.rawValue, knownKernelBugs: result.knownKernelBugs,
                 problem: result.firstProblem, problems: result.problems,
-                skipReason: result.skipReason,
-                steps: result.steps.map {
-                    StepEntry(
-                        line: $0.step.line, action: ScenarioFormat.line(for: $0.step.action),
-                        expected: $0.step.expected.map(ScenarioFormat.outcomeText),
-                        model: $0.model.map(ScenarioFormat.outcomeText),
-                        kernel: $0.kernel.map(ScenarioFormat.outcomeText), problems: $0.problems)
-                },
+                skipReason: result.skipReason, stepRecords: .results(result.steps),
                 reproduce: result.status == .failed || result.status == .diverged || result.status == .kernelBug
                     ? reproduce(result.scenario) : nil)
         }
@@ -170,7 +268,7 @@ public struct ConformanceReport: Codable, Sendable, Equatable {
                 lines.append("         kernel-skipped: \(reason)")
             }
             if verbose {
-                for step in result.steps ?? [] {
+                result.forEachStep { step in
                     let expected = step.expected.map { " -> \($0)" } ?? ""
                     var sides: [String] = []
                     if let model = step.model { sides.append("model \(model)") }

@@ -157,4 +157,22 @@ enum HostCall {
         unsafe closedir(directory)
         return numbers.sorted()
     }
+
+    /// The names in directory `path` (without `.` and `..`), or nil when it cannot be opened.
+    static func directoryEntries(_ path: String) -> [String]? {
+        // SAFETY: a C string valid for the call; the stream is closed below and not used after.
+        guard let directory = unsafe opendir(path) else { return nil }
+        var names: [String] = []
+        // SAFETY: each entry readdir returns is valid until the next readdir or closedir on
+        // the stream; its name is read at once, within the fixed-size d_name array.
+        while let entry = unsafe readdir(directory) {
+            let name = unsafe withUnsafeBytes(of: entry.pointee.d_name) { bytes in
+                unsafe String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != ".", name != ".." { names.append(name) }
+        }
+        // SAFETY: the stream opened above, closed once.
+        unsafe closedir(directory)
+        return names
+    }
 }

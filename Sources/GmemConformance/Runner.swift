@@ -11,7 +11,11 @@ public enum BackendSelection: String, Sendable, CaseIterable {
 /// The outcome of one step on each backend, and what was wrong with it.
 public struct StepResult: Hashable, Sendable {
     /// The step as the scenario states it.
-    public let step: Step
+    public var step: Step { steps[index] }
+    /// The scenario's steps, shared with it (one buffer, not a copy of the step per result),
+    /// and this step's index in them.
+    private let steps: [Step]
+    private let index: Int
     /// What the model answered, or nil when the model did not run.
     public let model: Outcome?
     /// What the kernel answered, or nil when the kernel did not run (or was skipped).
@@ -24,6 +28,38 @@ public struct StepResult: Hashable, Sendable {
 
     /// The first problem, if any.
     public var problem: String? { problems.first }
+
+    init(
+        steps: [Step], index: Int, model: Outcome?, kernel: Outcome?, problems: [String], knownKernelBug: String? = nil
+    ) {
+        self.steps = steps
+        self.index = index
+        self.model = model
+        self.kernel = kernel
+        self.problems = problems
+        self.knownKernelBug = knownKernelBug
+    }
+
+    /// A result for a step on its own (a one-step array).
+    init(step: Step, model: Outcome?, kernel: Outcome?, problems: [String], knownKernelBug: String? = nil) {
+        self.init(
+            steps: [step], index: 0, model: model, kernel: kernel, problems: problems, knownKernelBug: knownKernelBug)
+    }
+
+    /// Whether two results are of equal steps with equal outcomes and problems.
+    public static func == (left: StepResult, right: StepResult) -> Bool {
+        left.step == right.step && left.model == right.model && left.kernel == right.kernel
+            && left.problems == right.problems && left.knownKernelBug == right.knownKernelBug
+    }
+
+    /// Hashes what `==` compares.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(step)
+        hasher.combine(model)
+        hasher.combine(kernel)
+        hasher.combine(problems)
+        hasher.combine(knownKernelBug)
+    }
 }
 
 /// The result of one scenario.
@@ -198,7 +234,8 @@ public struct ConformanceRunner: Sendable {
         func worsen(_ next: ScenarioResult.Status) {
             if rank(next) > rank(status) { status = next }
         }
-        for step in scenario.steps {
+        let steps = scenario.steps
+        for (index, step) in steps.enumerated() {
             let modelOutcome = model?.perform(step.action)
             var kernelOutcome = kernel?.perform(step.action)
             var problems: [String] = []
@@ -230,7 +267,8 @@ public struct ConformanceRunner: Sendable {
                 ]
                 refused = true
                 worsen(.failed)
-                results.append(StepResult(step: step, model: modelOutcome, kernel: nil, problems: problems))
+                results.append(
+                    StepResult(steps: steps, index: index, model: modelOutcome, kernel: nil, problems: problems))
                 break
             }
             if let modelOutcome, let kernelOutcome, modelOutcome != kernelOutcome,
@@ -270,8 +308,8 @@ public struct ConformanceRunner: Sendable {
             }
             results.append(
                 StepResult(
-                    step: step, model: modelOutcome, kernel: kernelOutcome, problems: problems, knownKernelBug: knownBug
-                ))
+                    steps: steps, index: index, model: modelOutcome, kernel: kernelOutcome, problems: problems,
+                    knownKernelBug: knownBug))
         }
         if status == .passed, skipReason != nil, selection != .model { status = .skipped }
         return ScenarioResult(

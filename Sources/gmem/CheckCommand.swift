@@ -76,6 +76,7 @@ struct CheckCommand: LoggedCommand {
         (request.memoryBudget, request.memoryBudgetText, request.profile) = (budget, memoryBudget, profile)
         (request.emitC, request.only, request.entersMemoryCgroup) = (emitC, only, true)
         request.allowsKnownKernelBugs = allowKnownKernelBugs
+        request.printsEveryStep = json || verbose
         request.commandLine = (["gmem"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         let outcome = try attempt("gmem check") { try ConformanceCheck.run(request) }
         if json { try printJSON(outcome) } else { emit(outcome.formatted(verbose: verbose)) }
