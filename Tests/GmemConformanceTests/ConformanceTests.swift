@@ -149,17 +149,10 @@ extension KernelTests.ConformanceTests {
 
     @Test("the example scenario files in Scenarios/ run on both backends and pass")
     func exampleFiles() throws {
-        let directory = repositoryRoot.appendingPathComponent("Scenarios")
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".gmem") }
-        #expect(files.count >= 2)
-        for file in files {
-            let text = try String(contentsOfFile: directory.appendingPathComponent(file).path, encoding: .utf8)
-            for scenario in try ScenarioFormat.parse(text, source: file) {
-                let result = ConformanceRunner(selection: .both, capabilities: Self.capabilities).run(scenario)
-                #expect(
-                    result.status == .passed,
-                    "\(file) \(scenario.name): \(result.firstProblem ?? result.skipReason ?? "")")
-            }
+        for (file, scenario) in try exampleScenarios() {
+            let result = ConformanceRunner(selection: .both, capabilities: Self.capabilities).run(scenario)
+            #expect(
+                result.status == .passed, "\(file) \(scenario.name): \(result.firstProblem ?? result.skipReason ?? "")")
         }
     }
 }
