@@ -81,7 +81,10 @@ public enum CReproducer {
             out +=
                 "\n/* step \(index + 1)" + (step.line > 0 ? ", line \(step.line)" : "") + ": "
                 + comment(ScenarioFormat.line(for: step.action)) + " */\n"
-            out += "static struct gm_outcome \(prefix)_step_\(index + 1)(void) {\n"
+            // A step the model refused is never called (gm_refused): unused is no warning.
+            var refused = false
+            if index < expected.count, case .budgetRefusal = expected[index] { refused = true }
+            out += "\(refused ? "GM_HELPER" : "static") struct gm_outcome \(prefix)_step_\(index + 1)(void) {\n"
             out += body(step.action, names: names).map { "    " + $0 + "\n" }.joined()
             out += "}\n"
         }
@@ -92,6 +95,12 @@ public enum CReproducer {
         out += "    gm_start(\(requirement), \(pinned), \(scenario.steps.count));\n"
         for (index, step) in scenario.steps.enumerated() {
             let want = index < expected.count ? expected[index] : .unsupported("no expected outcome")
+            if case .budgetRefusal(let why) = want {
+                // The model did not perform it and gmem check runs nothing past it: neither does the C.
+                out +=
+                    "    gm_refused(\(index + 1), \(literal(ScenarioFormat.line(for: step.action))), \(literal("the memory budget: " + why)));\n"
+                continue
+            }
             out += "    {\n"
             out += "        struct gm_outcome want = \(outcomeLiteral(want));\n"
             out +=
@@ -290,12 +299,12 @@ public enum CReproducer {
                 "if (!m || !m->base) {",
                 "    /* No mapping: the address is the offset itself, below vm.mmap_min_addr. */",
                 "    if (\(u64(offset)) >= (1ull << 16) || \(u64(length)) >= (1ull << 16)) return gm_unsupported(\"munmap of an unmapped name far from 0\");",
-                "    return gm_result(munmap((void *)(uintptr_t)\(u64(offset)), (size_t)\(u64(length))));",
+                "    return gm_munmap(\(u64(offset)), \(u64(length)));",
                 "}",
                 "/* Only inside the mapping: anything else of this program must stay mapped. */",
                 "if (\(u64(offset)) > m->length || \(u64(length)) > ((m->length + 4095) & ~4095ull) - \(u64(offset)))",
                 "    return gm_unsupported(\"munmap beyond the mapping\");",
-                "return gm_result(munmap(m->base + \(u64(offset)), (size_t)\(u64(length))));",
+                "return gm_munmap((uint64_t)(uintptr_t)m->base + \(u64(offset)), \(u64(length)));",
             ]
         case .madvise(let mapping, let offset, let length, let advice):
             let index = names.mapping(mapping)
@@ -404,7 +413,11 @@ public enum CReproducer {
     static func mapping(_ index: Int, _ call: String, length: UInt64) -> [String] {
         [
             "void *p = \(call);",
-            "if (p == MAP_FAILED) { gm_mappings[\(index)].base = NULL; return gm_errno_outcome(errno); }",
+            "if (p == MAP_FAILED) {",
+            "    int code = errno;",
+            "    gm_mappings[\(index)].base = NULL;",
+            "    return gm_place_why ? gm_unsupported(gm_place_why) : gm_errno_outcome(code);",
+            "}",
             "gm_mappings[\(index)].base = p;",
             "gm_mappings[\(index)].length = \(u64(length));",
             "return gm_ok();",

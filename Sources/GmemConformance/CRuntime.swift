@@ -224,6 +224,20 @@ enum CRuntime {
             fflush(gm_tap);
         }
 
+        /* A step the model refused by the memory budget (MemoryBudget): gmem check runs nothing past
+           it, and the model did not perform it, so this program does neither (exit 2: not checked). */
+        GM_HELPER void gm_refused(int number, const char *text, const char *why) {
+            if (gm_stopped) {
+                gm_not_run_count++;
+                fprintf(gm_tap, "ok %d - %s # SKIP not run: step %d could not be reproduced in C\n", number, text, gm_stopped);
+            } else {
+                gm_stopped = number;
+                fprintf(gm_tap, "not ok %d - %s # cannot reproduce in C: the model refuses it (%s); nothing after it is run\n",
+                        number, text, why);
+            }
+            fflush(gm_tap);
+        }
+
         GM_HELPER struct gm_outcome gm_not_run(void) { return gm_unsupported("an earlier step could not be reproduced in C"); }
 
         GM_HELPER int gm_finish(void) {
@@ -290,34 +304,135 @@ enum CRuntime {
             return mapping < 0 ? offset : (uint64_t)(uintptr_t)gm_mappings[mapping].base + offset;
         }
 
-        /* ---- Placement: each mapping where the model and the kernel backend put it (ModelKernel
-           .mappingBase, then past the previous mapping and a 1 GiB PROT_NONE guard, ArenaMapping.map),
-           not where mmap(NULL) and ASLR would: what the kernel does can depend on the address
-           (do_fault_around's 64 KiB window is aligned in the address space, not in the mapping). ---- */
+        /* ---- Placement: each mapping where the model and the kernel backend put it, not where
+           mmap(NULL) and ASLR would: what the kernel does can depend on the address (do_fault_around's
+           64 KiB window is aligned in the address space, not in the mapping), and a stale name reads
+           whatever now lies at its address. A window is a mapping and the 1 GiB PROT_NONE guard after
+           it; a new one goes first fit among the live windows from ModelKernel.mappingBase
+           (ModelKernel.firstFit), and a window stops being live when the last page of it is unmapped
+           (ModelKernel.releaseWindows). Its guard stays reserved until a new window is placed over it,
+           as the kernel backend's retired windows do, so a stale name's access there is SIGSEGV. ---- */
         #ifndef MAP_FIXED_NOREPLACE
         #define MAP_FIXED_NOREPLACE 0x100000
         #endif
-        static uint64_t gm_next_arena = 0x100000000000ull;
+        #define GM_MAPPING_BASE 0x100000000000ull
+        #define GM_GUARD (1ull << 30)
+        #define GM_USER_END 0x7ffffffff000ull
+        /* MemoryBudget.mappingAreaEnd: the kernel backend places no window ending past it. */
+        #define GM_AREA_END 0x400000000000ull
+        /* MemoryBudget.mappingLimit live pieces, and one more so a split can be recorded. */
+        #define GM_PIECES 4097
+        struct gm_range { uint64_t start, end; };
+        struct gm_window { uint64_t start, mapped_end, end; };
+        static struct gm_window gm_windows[GM_PIECES]; /* the live windows, sorted by start */
+        static int gm_window_count;
+        static struct gm_range gm_pieces[GM_PIECES];   /* the live mapped pieces, in no order */
+        static int gm_piece_count;
+        /* Why the last gm_mmap could not place its mapping where the model does (NULL: it could). */
+        static const char *gm_place_why;
+        static char gm_place_text[200];
+
+        /* ModelKernel.firstFit: the lowest address from the base where `length` bytes and a guard
+           meet no live window, the mapping ending at most at GM_USER_END; 0 when nothing fits. */
+        GM_HELPER int gm_first_fit(uint64_t length, uint64_t *at) {
+            uint64_t candidate = GM_MAPPING_BASE;
+            for (int i = 0; i < gm_window_count; i++) {
+                if (length <= UINT64_MAX - candidate && candidate + length <= UINT64_MAX - GM_GUARD
+                    && candidate + length + GM_GUARD <= gm_windows[i].start) {
+                    *at = candidate;
+                    return candidate + length <= GM_USER_END;
+                }
+                if (gm_windows[i].end > candidate) candidate = gm_windows[i].end;
+            }
+            *at = candidate;
+            return length <= UINT64_MAX - candidate && candidate + length <= GM_USER_END;
+        }
 
         GM_HELPER void *gm_mmap(uint64_t length, int prot, int flags, int fd, off_t offset) {
-            uint64_t rounded = (length + 4095) & ~4095ull, guard = 1ull << 30;
-            void *at = (void *)(uintptr_t)gm_next_arena;
-            int degenerate = length == 0 || rounded == 0 || rounded > UINT64_MAX - guard || rounded + guard > 0x7ffffffff000ull;
-            void *window = degenerate ? MAP_FAILED
-                : mmap(at, (size_t)(rounded + guard), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-            if (window != MAP_FAILED && window != at) { munmap(window, (size_t)(rounded + guard)); window = MAP_FAILED; }
-            if (window == MAP_FAILED) {
+            uint64_t rounded = (length + 4095) & ~4095ull, at;
+            gm_place_why = NULL;
+            int fits = gm_first_fit(rounded, &at);
+            /* No room (the model's ENOMEM): past the last live window, as the kernel backend does. */
+            if (!fits) at = gm_window_count ? gm_windows[gm_window_count - 1].end : GM_MAPPING_BASE;
+            if (!fits || length == 0 || rounded == 0) {
                 /* No window: the real call at the same address, replacing nothing, gives the kernel's answer. */
-                void *p = mmap(at, (size_t)length, prot, flags | MAP_FIXED_NOREPLACE, fd, offset);
+                void *p = mmap((void *)(uintptr_t)at, (size_t)length, prot, flags | MAP_FIXED_NOREPLACE, fd, offset);
                 if (p == MAP_FAILED) return MAP_FAILED;
                 munmap(p, (size_t)length);
                 errno = EEXIST;
                 return MAP_FAILED;
             }
+            if (at + rounded > GM_AREA_END - GM_GUARD) {
+                snprintf(gm_place_text, sizeof gm_place_text,
+                         "the model places this mapping at 0x%" PRIx64 ", where its window (it and a 1 GiB guard) ends past 64 TiB, "
+                         "the end of the range kept for scenario mappings", at);
+                gm_place_why = gm_place_text;
+                return MAP_FAILED;
+            }
+            if (gm_piece_count >= GM_PIECES - 1) {
+                gm_place_why = "more live mappings than the model allows (MemoryBudget.mappingLimit)";
+                return MAP_FAILED;
+            }
+            void *want = (void *)(uintptr_t)at;
+            /* [at, at + rounded + guard) meets no live window (first fit): what may lie there is the
+               reservation left of windows no longer live, which the new window replaces. Nothing else of
+               this program's is below 64 TiB (mmap(NULL) allocates downwards from near the top). */
+            munmap(want, (size_t)(rounded + GM_GUARD));
+            void *window = mmap(want, (size_t)(rounded + GM_GUARD), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+            if (window != MAP_FAILED && window != want) { munmap(window, (size_t)(rounded + GM_GUARD)); window = MAP_FAILED; }
+            if (window == MAP_FAILED) {
+                snprintf(gm_place_text, sizeof gm_place_text,
+                         "cannot reserve the window at 0x%" PRIx64 " where the model places this mapping", at);
+                gm_place_why = gm_place_text;
+                return MAP_FAILED;
+            }
             void *p = mmap(window, (size_t)rounded, prot, flags | MAP_FIXED, fd, offset);
-            if (p == MAP_FAILED) { int code = errno; munmap(window, (size_t)(rounded + guard)); errno = code; return MAP_FAILED; }
-            gm_next_arena += rounded + guard;
+            if (p == MAP_FAILED) { int code = errno; munmap(window, (size_t)(rounded + GM_GUARD)); errno = code; return MAP_FAILED; }
+            int index = gm_window_count;
+            while (index > 0 && gm_windows[index - 1].start > at) { gm_windows[index] = gm_windows[index - 1]; index--; }
+            gm_windows[index].start = at;
+            gm_windows[index].mapped_end = at + rounded;
+            gm_windows[index].end = at + rounded + GM_GUARD;
+            gm_window_count++;
+            gm_pieces[gm_piece_count].start = at;
+            gm_pieces[gm_piece_count].end = at + rounded;
+            gm_piece_count++;
             return p;
+        }
+
+        /* munmap, then the model's bookkeeping: the pieces lose [address, end), and each window that
+           range meets is no longer live once none of its pages is mapped. */
+        GM_HELPER struct gm_outcome gm_munmap(uint64_t address, uint64_t length) {
+            if (gm_piece_count >= GM_PIECES) return gm_unsupported("more mapping pieces than the C reproducer keeps");
+            if (munmap((void *)(uintptr_t)address, (size_t)length) != 0) return gm_errno_outcome(errno);
+            uint64_t end = address + ((length + 4095) & ~4095ull);
+            for (int i = 0; i < gm_piece_count; i++) {
+                struct gm_range *piece = &gm_pieces[i];
+                if (piece->end <= address || end <= piece->start) continue;
+                if (piece->start < address && piece->end > end) {
+                    gm_pieces[gm_piece_count].start = end;
+                    gm_pieces[gm_piece_count].end = piece->end;
+                    gm_piece_count++;
+                    piece->end = address;
+                } else if (piece->start < address) {
+                    piece->end = address;
+                } else if (piece->end > end) {
+                    piece->start = end;
+                } else {
+                    gm_pieces[i--] = gm_pieces[--gm_piece_count];
+                }
+            }
+            for (int w = 0; w < gm_window_count; w++) {
+                if (gm_windows[w].end <= address || end <= gm_windows[w].start) continue;
+                int mapped = 0;
+                for (int i = 0; i < gm_piece_count && !mapped; i++)
+                    mapped = gm_pieces[i].start < gm_windows[w].mapped_end && gm_pieces[i].end > gm_windows[w].start;
+                if (mapped) continue;
+                for (int v = w; v + 1 < gm_window_count; v++) gm_windows[v] = gm_windows[v + 1];
+                gm_window_count--;
+                w--;
+            }
+            return gm_ok();
         }
 
         /* ---- The guest probe: CPL3 code in a hidden memslot that reads or writes [rbx]. ---- */
