@@ -193,7 +193,11 @@ public struct RandomDifferential: Sendable {
         }
         /// Names by kind (an array, not a dictionary: generation must not depend on hashing).
         var byKind: [[String]] = Array(repeating: [], count: Kind.allCases.count)
-        var mappings: [(name: String, length: UInt64, vcpu: Bool)] = []
+        /// Each mapping, whether it is of a vCPU fd, and (once a munmap named it) how many vCPU
+        /// mappings had been made by then.
+        var mappings: [(name: String, length: UInt64, vcpu: Bool, unmappedAt: Int?)] = []
+        /// The vCPU-fd mappings asked for so far.
+        var vcpuMappings = 0
         var vms = 0
         var counter = 0
 
@@ -215,7 +219,16 @@ public struct RandomDifferential: Sendable {
         mutating func addMapping(_ name: String, _ length: UInt64, vcpu: Bool) {
             for index in byKind.indices { byKind[index].removeAll { $0 == name } }
             mappings.removeAll { $0.name == name }
-            mappings.append((name, length, vcpu))
+            mappings.append((name, length, vcpu, nil))
+            if vcpu { vcpuMappings += 1 }
+        }
+
+        /// The mappings a host read or write may go through. Not one a munmap has named since
+        /// when a vCPU fd was mapped: the model places a mapping in the window an unmapped one
+        /// freed, as Linux does, so the stale name may reach that vCPU's kvm_run, which the
+        /// model does not describe and the kernel backend refuses to compare after a guest step.
+        var accessibleMappings: [(name: String, length: UInt64, vcpu: Bool, unmappedAt: Int?)] {
+            mappings.filter { mapping in mapping.unmappedAt.map { $0 == vcpuMappings } ?? true }
         }
 
         /// A declared descriptor: mostly of `preferred` kinds, sometimes any.
@@ -347,6 +360,11 @@ public struct RandomDifferential: Sendable {
                 let length: UInt64 =
                     g.next(6) == 0
                     ? g.pick([0, 1, 0xFFFF_FFFF_FFFF_F000, 1 << 32]) : g.pick([4096, 8192, 16384, 1 << 20])
+                if let index = mappings.firstIndex(where: { $0.name == mapping.name }),
+                    mappings[index].unmappedAt == nil
+                {
+                    mappings[index].unmappedAt = vcpuMappings
+                }
                 return .munmap(mapping: mapping.name, offset: offset, length: length)
             case 21:
                 guard let mapping = mappings.isEmpty ? nil : g.pick(mappings) else { return mapAnon(&g) }
@@ -358,7 +376,8 @@ public struct RandomDifferential: Sendable {
                     mapping: mapping.name, offset: offset, length: length,
                     advice: g.pick([0, 1, 2, 3, 4, 4, 8, 9, 9, 10, 11, 5, 200, -1]))
             case 22, 23:
-                guard let mapping = mappings.isEmpty ? nil : g.pick(mappings) else { return mapAnon(&g) }
+                let pool = accessibleMappings
+                guard let mapping = pool.isEmpty ? nil : g.pick(pool) else { return mapAnon(&g) }
                 let width = g.pick(AccessWidth.allCases)
                 var offset: UInt64 = g.pick([0, 0, 8, 4095, 4094, 4096, 4100, 8191, 12288, 16380, 20480, 1 << 20])
                 if mapping.vcpu { offset = g.pick([8192, 8200, 12288, 1 << 20]) }
