@@ -1224,13 +1224,23 @@ public final class KernelBackend: ConformanceBackend {
         let count = UInt64(width.rawValue)
         let address = named.address &+ requested
         let (lastAddress, overflow) = address.addingReportingOverflow(count - 1)
+        let outside = Outcome.unsupported(
+            "\(name)+\(hexOrDecimal(requested)) is outside every window gmem check reserved for the scenario's mappings (where gmem check's own memory may be)"
+        )
         // The window holding the access (possibly another mapping's, past this one's guard).
-        guard !overflow, let mapping = arenas(overlapping: address, address + 1).first, mapping.address <= address,
-            lastAddress < mapping.address + mapping.arenaLength
+        guard !overflow, let mapping = arenas(overlapping: address, address + 1).first, mapping.address <= address
         else {
-            return .unsupported(
-                "\(name)+\(hexOrDecimal(requested)) is outside every window gmem check reserved for the scenario's mappings (where gmem check's own memory may be)"
-            )
+            return outside
+        }
+        let windowEnd = mapping.address + mapping.arenaLength
+        if lastAddress >= windowEnd {
+            // The access runs off the end of this window into the next one (windows freed and
+            // reused leave them back to back): its first bytes are this window's guard, or all
+            // of a retired window, both PROT_NONE, so it faults there, as the MMU answers.
+            if let next = arenas(overlapping: lastAddress, lastAddress + 1).first, next.address == windowEnd {
+                return .signal(SIGSEGV)
+            }
+            return outside
         }
         let offset = address - mapping.address
         let last = lastAddress - mapping.address
