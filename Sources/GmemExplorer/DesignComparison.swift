@@ -109,9 +109,7 @@ public enum Exploration {
             for design in designs {
                 let model = PromelaModel(design: design, universe: universe)
                 let path = (directory as NSString).appendingPathComponent(model.fileName)
-                guard FileManager.default.createFile(atPath: path, contents: Data(model.text.utf8)) else {
-                    throw Failure("cannot write \(path)")
-                }
+                try writeFile(model.text, to: path)
                 paths.append(path)
             }
             return .promela(paths)
@@ -144,6 +142,12 @@ public enum Exploration {
     }
 
     private static func createDirectory(_ path: String) throws(Failure) {
+        // A path that exists (symlinks followed) and is no directory: mkdir would say EEXIST.
+        if FileManager.default.fileExists(atPath: path),
+            (try? URL(fileURLWithPath: path).resourceValues(forKeys: [.isDirectoryKey]).isDirectory) != true
+        {
+            throw Failure("cannot create \(path): it exists and is not a directory (ENOTDIR)")
+        }
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
@@ -484,17 +488,13 @@ public struct DesignComparison: Codable, Sendable, Equatable {
     func writeScenarios(to directory: String) throws(Exploration.Failure) {
         for file in after2023?.scenarios ?? [] {
             let path = (directory as NSString).appendingPathComponent(file.name + ".gmem")
-            guard FileManager.default.createFile(atPath: path, contents: Data(file.text.utf8)) else {
-                throw Exploration.Failure("cannot write \(path)")
-            }
+            try writeFile(file.text, to: path)
         }
         for entry in designs {
             for item in entry.findings + (entry.wouldBeAttack.map { [$0] } ?? []) {
                 guard let text = item.scenario, let name = item.scenarioName else { continue }
                 let path = (directory as NSString).appendingPathComponent(name + ".gmem")
-                guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else {
-                    throw Exploration.Failure("cannot write \(path)")
-                }
+                try writeFile(text, to: path)
             }
         }
     }
@@ -610,5 +610,27 @@ public struct DesignComparison: Codable, Sendable, Equatable {
 
     private static func padded(_ text: String, _ width: Int) -> String {
         text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+    }
+}
+
+/// Writes `text` to `path` (created or replaced); a failure is one line naming the path and
+/// the errno, as the other file errors of `gmem explore` are.
+func writeFile(_ text: String, to path: String) throws(Exploration.Failure) {
+    do {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    } catch {
+        let underlying = (error as? CocoaError)?.underlying
+        let code =
+            (underlying as? POSIXError)?.code.rawValue
+            ?? (underlying as? NSError).flatMap {
+                $0.domain == NSPOSIXErrorDomain ? Int32(truncatingIfNeeded: $0.code) : nil
+            }
+        guard let code, code > 0 else {
+            throw Exploration.Failure("cannot write \(path): \(error.localizedDescription)")
+        }
+        // SAFETY: strerror returns a NUL-terminated string valid until the next strerror call on
+        // this thread; it is copied into a Swift String at once.
+        let text = unsafe String(cString: strerror(code))
+        throw Exploration.Failure("cannot write \(path): \(ModelErrno(rawValue: code).name) (\(text))")
     }
 }

@@ -283,6 +283,9 @@ struct CommandOutputTests {
                 "cannot create /proc/gmem-none: ENOENT (No such file or directory)"
             ),
             (["explore", "--emit-promela", "/proc/gmem-none"], "cannot create /proc/gmem-none: ENOENT (No such file"),
+            (["explore", "--emit-promela", "/dev/null"], "cannot create /dev/null: it exists and is not a directory"),
+            (["explore", "--quiet", "--scenarios", "/proc"], "cannot write /proc/explore-"),
+            (["explore", "--quiet", "--scenarios", "/proc"], ": ENOENT (No such file or directory)"),
         ]
         for (arguments, text) in cases {
             expectOneLineFailure(
