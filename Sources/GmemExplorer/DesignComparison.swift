@@ -157,10 +157,7 @@ public enum Exploration {
             guard code != 0, code != EEXIST else {
                 throw Failure("cannot create \(path): \(error.localizedDescription)")
             }
-            // SAFETY: strerror returns a NUL-terminated string valid until the next strerror call on
-            // this thread; it is copied into a Swift String at once.
-            let text = unsafe String(cString: strerror(code))
-            throw Failure("cannot create \(path): \(ModelErrno(rawValue: code).name) (\(text))")
+            throw Failure("cannot create \(path): \(errnoPhrase(code))")
         }
     }
 
@@ -628,9 +625,14 @@ func writeFile(_ text: String, to path: String) throws(Exploration.Failure) {
         guard let code, code > 0 else {
             throw Exploration.Failure("cannot write \(path): \(error.localizedDescription)")
         }
-        // SAFETY: strerror returns a NUL-terminated string valid until the next strerror call on
-        // this thread; it is copied into a Swift String at once.
-        let text = unsafe String(cString: strerror(code))
-        throw Exploration.Failure("cannot write \(path): \(ModelErrno(rawValue: code).name) (\(text))")
+        throw Exploration.Failure("cannot write \(path): \(errnoPhrase(code))")
     }
+}
+
+/// "ENOENT (No such file or directory)": the errno's name and the C library's text for it.
+func errnoPhrase(_ code: Int32) -> String {
+    // SAFETY: strerror returns a NUL-terminated string valid until the next strerror call on
+    // this thread; it is copied into a Swift String at once.
+    let text = unsafe String(cString: strerror(code))
+    return "\(ModelErrno(rawValue: code).name) (\(text))"
 }
